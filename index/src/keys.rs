@@ -1,0 +1,54 @@
+//! Key layouts. Every key of a collection's data starts with its generation, so that a
+//! whole generation can be dropped by prefix.
+//!
+//! ```text
+//! Meta      "format"                              -> u32 FORMAT_VERSION
+//!           "next_gen"                            -> u64
+//! Catalog   collection name (utf-8)               -> CatalogEntry
+//! DocMeta   gen:u64 'c'                           -> CollectionMeta (names, path summary, doc names)
+//!           gen:u64 'd' doc:u32                   -> DocMeta (node count, end patches, stats)
+//! Nodes     gen:u64 doc:u32 chunk:u32             -> Chunk (records + text)
+//! Postings  gen:u64 doc:u32 'n' kind:u8 name:u32  -> roaring bitmap of pre
+//!           gen:u64 doc:u32 'p' path:u32          -> roaring bitmap of pre
+//! Ids       gen:u64 doc:u32 value (utf-8)         -> pre:u32
+//! ```
+//! All integers in keys are big-endian.
+
+use crate::codec::KeyBuilder;
+
+pub const FORMAT: &[u8] = b"format";
+pub const NEXT_GEN: &[u8] = b"next_gen";
+
+pub fn generation(gen: u64) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).build()
+}
+
+pub fn collection_meta(gen: u64) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u8(b'c').build()
+}
+
+pub fn doc_meta(gen: u64, doc: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u8(b'd').u32(doc).build()
+}
+
+pub fn chunk(gen: u64, doc: u32, chunk: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u32(chunk).build()
+}
+
+pub fn name_postings(gen: u64, doc: u32, kind: u8, name: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u8(b'n').u8(kind).u32(name).build()
+}
+
+pub fn path_postings(gen: u64, doc: u32, path: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u8(b'p').u32(path).build()
+}
+
+pub fn id(gen: u64, doc: u32, value: &str) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).bytes(value.as_bytes()).build()
+}
+
+/// The generation a data key belongs to.
+pub fn generation_of(key: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}

@@ -1,0 +1,39 @@
+//! Storage and indexes of sprig.
+//!
+//! - [`storage`]: the [`Storage`] trait (keyspaces, atomic batches) with a sled backend
+//!   and an in-memory one.
+//! - [`xml`]: streaming ingest of XML into region-labelled node records, the name
+//!   table, the path summary and roaring posting lists.
+//! - [`XmlStore`]: the catalog of collections, atomic loads and pinned snapshots.
+//!
+//! This crate knows nothing about XPath, query plans or output formats.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sprig_index::{MemoryStorage, XmlStore};
+//! let store = XmlStore::open(Arc::new(MemoryStorage::default()))?;
+//! let mut load = store.begin_load("books")?;
+//! load.add_document("books", "<a><b/>text</a>".as_bytes())?;
+//! load.commit()?;
+//! let books = store.collection("books")?;
+//! let doc = books.document(0)?;
+//! assert_eq!(doc.string_value(0)?, "text");
+//! # Ok::<_, sprig_index::Error>(())
+//! ```
+
+mod codec;
+mod error;
+mod keys;
+pub mod storage;
+mod store;
+pub mod xml;
+
+pub use codec::FORMAT_VERSION;
+pub use error::{Error, Result};
+pub use storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};
+pub use store::{Collection, CollectionInfo, CollectionLoad, XmlStore};
+pub use xml::document::Document;
+pub use xml::ingest::{DocStats, XML_NAMESPACE};
+pub use xml::names::{NameTable, QName};
+pub use xml::node::{NodeKind, NodeRecord, NO_NAME, NO_PARENT};
+pub use xml::path_summary::{PathEntry, PathSummary};

@@ -1,0 +1,107 @@
+//! The storage boundary: an ordered key-value store with keyspaces and atomic batches.
+//!
+//! Everything above this module talks to [`Storage`] only, so that sled can be swapped
+//! for another engine (as tantivy's `Directory` hides the file system).
+
+mod memory;
+mod sled_backend;
+
+pub use memory::MemoryStorage;
+pub use sled_backend::SledStorage;
+
+use crate::Result;
+
+/// A keyspace is a disjoint region of the key space; each is stored under its own
+/// one-byte prefix, so that one atomic batch can span several keyspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Keyspace {
+    /// Format version and counters.
+    Meta,
+    /// Collection name -> the generation and documents that make it up.
+    Catalog,
+    /// Per-collection metadata (name table, path summary) and per-document metadata.
+    DocMeta,
+    /// Node chunks: fixed-size region-labelled records plus their text.
+    Nodes,
+    /// Roaring posting lists per (kind, name) and per path id.
+    Postings,
+    /// `ID`-typed attribute values -> element, for `id()`.
+    Ids,
+}
+
+impl Keyspace {
+    /// The prefix byte of this keyspace. Invariant: distinct per variant, never reused.
+    pub fn tag(self) -> u8 {
+        match self {
+            Keyspace::Meta => b'M',
+            Keyspace::Catalog => b'C',
+            Keyspace::DocMeta => b'D',
+            Keyspace::Nodes => b'N',
+            Keyspace::Postings => b'P',
+            Keyspace::Ids => b'I',
+        }
+    }
+
+    /// Every keyspace, for maintenance passes.
+    pub const ALL: [Keyspace; 6] = [
+        Keyspace::Meta,
+        Keyspace::Catalog,
+        Keyspace::DocMeta,
+        Keyspace::Nodes,
+        Keyspace::Postings,
+        Keyspace::Ids,
+    ];
+}
+
+/// A set of writes applied all together or not at all.
+#[derive(Debug, Default)]
+pub struct WriteBatch {
+    pub(crate) ops: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    /// Sets `key` to `value` in `ks`.
+    pub fn put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((ks, key, Some(value)));
+    }
+
+    /// Removes `key` from `ks` (absent keys are fine).
+    pub fn delete(&mut self, ks: Keyspace, key: Vec<u8>) {
+        self.ops.push((ks, key, None));
+    }
+
+    /// True when the batch holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// An ordered key-value store.
+///
+/// Contract:
+/// - [`Storage::apply`] is atomic: after a crash either every write of the batch is
+///   visible or none is; it is durable once [`Storage::flush`] has returned.
+/// - Reads see every batch applied before them. The store itself offers no snapshots:
+///   sprig gets snapshot reads by never modifying published data in place (a load
+///   writes a fresh generation and publishes it with one catalog write; see
+///   `docs/ARCHITECTURE.md`).
+/// - Implementations are shared between threads and must not panic on any input.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// The value of `key` in `ks`.
+    fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// All entries of `ks` whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// The keys of `ks` that start with `prefix`, in key order.
+    fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>>;
+    /// Applies every write of `batch`, atomically.
+    fn apply(&self, batch: WriteBatch) -> Result<()>;
+    /// Makes every applied batch durable.
+    fn flush(&self) -> Result<()>;
+}
+
+pub(crate) fn full_key(ks: Keyspace, key: &[u8]) -> Vec<u8> {
+    let mut res = Vec::with_capacity(key.len() + 1);
+    res.push(ks.tag());
+    res.extend_from_slice(key);
+    res
+}

@@ -1,0 +1,331 @@
+//! The catalog of XML collections: atomic loads by generation, pinned snapshots for
+//! readers, and clean-up of generations nobody can see any more.
+//!
+//! A load writes everything under a fresh generation number, invisible to readers;
+//! `commit` publishes it with one catalog write. A failed or abandoned load deletes
+//! its generation, and `open` deletes generations left by a crash, so the database is
+//! always exactly as before the load or exactly as after it.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
+use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::xml::document::Document;
+use crate::xml::ingest::{DocStats, DocumentIngest};
+use crate::xml::names::NameTable;
+use crate::xml::path_summary::PathSummary;
+use crate::xml::DocMeta;
+use crate::{keys, Error, Result};
+
+/// The XML collections of one database. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct XmlStore {
+    storage: Arc<dyn Storage>,
+    /// Held by the one load in progress.
+    writer: Mutex<()>,
+    registry: Arc<Mutex<GenerationRegistry>>,
+}
+
+/// Which generations readers still use, and which were replaced meanwhile.
+#[derive(Debug, Default)]
+struct GenerationRegistry {
+    pins: HashMap<u64, usize>,
+    retired: HashSet<u64>,
+}
+
+/// A catalog entry, as listed by `collections`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionInfo {
+    pub name: String,
+    pub generation: u64,
+    pub documents: u32,
+    pub nodes: u64,
+    pub bytes: u64,
+}
+
+impl XmlStore {
+    /// Opens the store on `storage`: checks the format version (writing it on a new
+    /// database) and removes generations that no catalog entry references.
+    pub fn open(storage: Arc<dyn Storage>) -> Result<Self> {
+        match storage.get(Keyspace::Meta, keys::FORMAT)? {
+            Some(v) => {
+                let found = Decoder::new(&v, "format version").u32()?;
+                if found != FORMAT_VERSION {
+                    return Err(Error::FormatVersion { found, expected: FORMAT_VERSION });
+                }
+            }
+            None => {
+                let mut batch = WriteBatch::default();
+                batch.put(Keyspace::Meta, keys::FORMAT.to_vec(), FORMAT_VERSION.to_le_bytes().to_vec());
+                storage.apply(batch)?;
+                storage.flush()?;
+            }
+        }
+        let store = XmlStore { storage, writer: Mutex::new(()), registry: Arc::default() };
+        store.collect_garbage()?;
+        Ok(store)
+    }
+
+    fn collect_garbage(&self) -> Result<()> {
+        let live: HashSet<u64> = self.collections()?.into_iter().map(|c| c.generation).collect();
+        let mut dead = HashSet::new();
+        for ks in [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids] {
+            for key in self.storage.keys_with_prefix(ks, &[])? {
+                if let Some(gen) = keys::generation_of(&key) {
+                    if !live.contains(&gen) {
+                        dead.insert(gen);
+                    }
+                }
+            }
+        }
+        for gen in dead {
+            drop_generation(self.storage.as_ref(), gen)?;
+        }
+        Ok(())
+    }
+
+    /// Every collection, by name.
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        let mut res = Vec::new();
+        for (key, value) in self.storage.scan_prefix(Keyspace::Catalog, &[])? {
+            let name = String::from_utf8(key).map_err(|e| Error::corrupted("catalog", e))?;
+            res.push(decode_catalog_entry(name, &value)?);
+        }
+        Ok(res)
+    }
+
+    fn lock_registry(&self) -> Result<MutexGuard<'_, GenerationRegistry>> {
+        self.registry.lock().map_err(|_| Error::corrupted("generation registry", "lock poisoned"))
+    }
+
+    /// A consistent snapshot of collection `name`; later loads do not change it.
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        // Read the catalog and pin under the registry lock, so that a commit cannot
+        // retire the generation in between.
+        let info = {
+            let mut registry = self.lock_registry()?;
+            let value = self
+                .storage
+                .get(Keyspace::Catalog, name.as_bytes())?
+                .ok_or_else(|| Error::UnknownCollection(name.to_string()))?;
+            let info = decode_catalog_entry(name.to_string(), &value)?;
+            *registry.pins.entry(info.generation).or_default() += 1;
+            info
+        };
+        let pin = Arc::new(Pin { storage: self.storage.clone(), registry: self.registry.clone(), gen: info.generation });
+        let meta = self
+            .storage
+            .get(Keyspace::DocMeta, &keys::collection_meta(info.generation))?
+            .ok_or_else(|| Error::corrupted("collection metadata", format!("missing for '{name}'")))?;
+        let mut dec = Decoder::new(&meta, "collection metadata");
+        let names = NameTable::decode(&mut dec)?;
+        let paths = PathSummary::decode(&mut dec)?;
+        let mut docs = Vec::with_capacity(info.documents as usize);
+        for doc in 0..info.documents {
+            let bytes = self
+                .storage
+                .get(Keyspace::DocMeta, &keys::doc_meta(info.generation, doc))?
+                .ok_or_else(|| Error::corrupted("document metadata", format!("document {doc} of '{name}' missing")))?;
+            docs.push(Arc::new(DocMeta::decode(&bytes)?));
+        }
+        Ok(Collection { storage: self.storage.clone(), info, names: Arc::new(names), paths: Arc::new(paths), docs, _pin: pin })
+    }
+
+    /// Starts loading collection `name`; it replaces any collection of that name on
+    /// [`CollectionLoad::commit`]. Only one load runs at a time.
+    pub fn begin_load(&self, name: &str) -> Result<CollectionLoad<'_>> {
+        let guard = self.writer.lock().map_err(|_| Error::corrupted("writer lock", "lock poisoned"))?;
+        let gen = match self.storage.get(Keyspace::Meta, keys::NEXT_GEN)? {
+            Some(v) => Decoder::new(&v, "generation counter").u64()?,
+            None => 1,
+        };
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::Meta, keys::NEXT_GEN.to_vec(), (gen + 1).to_le_bytes().to_vec());
+        self.storage.apply(batch)?;
+        Ok(CollectionLoad {
+            store: self,
+            _guard: guard,
+            name: name.to_string(),
+            gen,
+            names: NameTable::default(),
+            paths: PathSummary::default(),
+            doc_names: Vec::new(),
+            stats: DocStats::default(),
+            committed: false,
+        })
+    }
+
+    /// Removes collection `name`. Returns false when there was none.
+    pub fn drop_collection(&self, name: &str) -> Result<bool> {
+        let _guard = self.writer.lock().map_err(|_| Error::corrupted("writer lock", "lock poisoned"))?;
+        let Some(value) = self.storage.get(Keyspace::Catalog, name.as_bytes())? else { return Ok(false) };
+        let info = decode_catalog_entry(name.to_string(), &value)?;
+        let mut batch = WriteBatch::default();
+        batch.delete(Keyspace::Catalog, name.as_bytes().to_vec());
+        self.publish(batch, Some(info.generation))?;
+        Ok(true)
+    }
+
+    /// Applies a catalog change, then retires `old` (dropping it now if unpinned).
+    fn publish(&self, batch: WriteBatch, old: Option<u64>) -> Result<()> {
+        let drop_now = {
+            let mut registry = self.lock_registry()?;
+            self.storage.apply(batch)?;
+            self.storage.flush()?;
+            match old {
+                Some(gen) if registry.pins.get(&gen).copied().unwrap_or(0) > 0 => {
+                    registry.retired.insert(gen);
+                    None
+                }
+                other => other,
+            }
+        };
+        if let Some(gen) = drop_now {
+            drop_generation(self.storage.as_ref(), gen)?;
+        }
+        Ok(())
+    }
+}
+
+fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
+    let mut dec = Decoder::new(value, "catalog");
+    Ok(CollectionInfo { name, generation: dec.u64()?, documents: dec.u32()?, nodes: dec.u64()?, bytes: dec.u64()? })
+}
+
+fn drop_generation(storage: &dyn Storage, gen: u64) -> Result<()> {
+    let prefix = keys::generation(gen);
+    for ks in [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids] {
+        let mut batch = WriteBatch::default();
+        for key in storage.keys_with_prefix(ks, &prefix)? {
+            batch.delete(ks, key);
+        }
+        if !batch.is_empty() {
+            storage.apply(batch)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps a generation alive while a reader uses it.
+#[derive(Debug)]
+struct Pin {
+    storage: Arc<dyn Storage>,
+    registry: Arc<Mutex<GenerationRegistry>>,
+    gen: u64,
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let Ok(mut registry) = self.registry.lock() else { return };
+        let count = registry.pins.entry(self.gen).or_default();
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            registry.pins.remove(&self.gen);
+            if registry.retired.remove(&self.gen) {
+                // A failure here leaves unreferenced keys, which the next open removes.
+                let _ = drop_generation(self.storage.as_ref(), self.gen);
+            }
+        }
+    }
+}
+
+/// A load in progress. Dropping it without [`CollectionLoad::commit`] discards
+/// everything it wrote.
+#[derive(Debug)]
+pub struct CollectionLoad<'a> {
+    store: &'a XmlStore,
+    _guard: MutexGuard<'a, ()>,
+    name: String,
+    gen: u64,
+    names: NameTable,
+    paths: PathSummary,
+    doc_names: Vec<String>,
+    stats: DocStats,
+    committed: bool,
+}
+
+impl CollectionLoad<'_> {
+    /// Streams one document into the collection, as its next document.
+    pub fn add_document(&mut self, doc_name: &str, input: impl Read) -> Result<DocStats> {
+        let doc = self.doc_names.len() as u32;
+        let ingest = DocumentIngest::new(self.store.storage.as_ref(), self.gen, doc, &mut self.names, &mut self.paths);
+        let stats = ingest.run(doc_name, input)?;
+        self.doc_names.push(doc_name.to_string());
+        self.stats.nodes += stats.nodes;
+        self.stats.elements += stats.elements;
+        self.stats.attributes += stats.attributes;
+        self.stats.texts += stats.texts;
+        self.stats.bytes += stats.bytes;
+        Ok(stats)
+    }
+
+    /// Publishes the collection, replacing the previous one of that name atomically.
+    pub fn commit(mut self) -> Result<DocStats> {
+        let old = self
+            .store
+            .storage
+            .get(Keyspace::Catalog, self.name.as_bytes())?
+            .map(|v| decode_catalog_entry(self.name.clone(), &v))
+            .transpose()?;
+        let mut meta = Encoder::default();
+        self.names.encode(&mut meta);
+        self.paths.encode(&mut meta);
+        let mut entry = Encoder::default();
+        entry.u64(self.gen).u32(self.doc_names.len() as u32).u64(self.stats.nodes).u64(self.stats.bytes);
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::DocMeta, keys::collection_meta(self.gen), meta.finish());
+        batch.put(Keyspace::Catalog, self.name.as_bytes().to_vec(), entry.finish());
+        self.store.publish(batch, old.map(|o| o.generation))?;
+        self.committed = true;
+        Ok(self.stats)
+    }
+}
+
+impl Drop for CollectionLoad<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // A failure here leaves unreferenced keys, which the next open removes.
+            let _ = drop_generation(self.store.storage.as_ref(), self.gen);
+        }
+    }
+}
+
+/// A pinned snapshot of one collection: its names, path summary and documents.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    storage: Arc<dyn Storage>,
+    info: CollectionInfo,
+    names: Arc<NameTable>,
+    paths: Arc<PathSummary>,
+    docs: Vec<Arc<DocMeta>>,
+    _pin: Arc<Pin>,
+}
+
+impl Collection {
+    pub fn info(&self) -> &CollectionInfo {
+        &self.info
+    }
+    pub fn names(&self) -> &NameTable {
+        &self.names
+    }
+    pub fn paths(&self) -> &PathSummary {
+        &self.paths
+    }
+    /// Number of documents, in load order.
+    pub fn len(&self) -> u32 {
+        self.docs.len() as u32
+    }
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+    /// A reader over document `idx` (0-based, in load order).
+    pub fn document(&self, idx: u32) -> Result<Document> {
+        let meta = self
+            .docs
+            .get(idx as usize)
+            .ok_or_else(|| Error::corrupted("collection", format!("no document {idx}")))?;
+        Ok(Document::new(self.storage.clone(), self.info.generation, idx, meta.clone()))
+    }
+}

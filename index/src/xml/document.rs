@@ -1,0 +1,166 @@
+//! Read access to one stored document: node records by pre-order number, through a
+//! small cache of decoded chunks, plus its posting lists and ID index.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use roaring::RoaringBitmap;
+
+use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
+use super::DocMeta;
+use crate::storage::{Keyspace, Storage};
+use crate::{keys, Error, Result};
+
+/// Decoded chunks kept per document reader; at 4096 nodes a chunk this is about 64 MB
+/// of records at most, plus their text.
+const CACHED_CHUNKS: usize = 512;
+
+/// A reader over one document of a pinned collection generation.
+#[derive(Debug)]
+pub struct Document {
+    storage: Arc<dyn Storage>,
+    gen: u64,
+    doc: u32,
+    meta: Arc<DocMeta>,
+    patches: Arc<HashMap<u32, u32>>,
+    cache: Mutex<ChunkCache>,
+}
+
+#[derive(Debug, Default)]
+struct ChunkCache {
+    chunks: HashMap<u32, Arc<Chunk>>,
+    order: std::collections::VecDeque<u32>,
+}
+
+impl Document {
+    pub(crate) fn new(storage: Arc<dyn Storage>, gen: u64, doc: u32, meta: Arc<DocMeta>) -> Self {
+        let patches = Arc::new(meta.patches.iter().copied().collect());
+        Document { storage, gen, doc, meta, patches, cache: Mutex::new(ChunkCache::default()) }
+    }
+
+    /// The document's index within its collection.
+    pub fn index(&self) -> u32 {
+        self.doc
+    }
+
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+
+    pub fn meta(&self) -> &DocMeta {
+        &self.meta
+    }
+
+    /// Number of stored nodes; pre-order numbers run from 0 (the root) to `len() - 1`.
+    pub fn len(&self) -> u32 {
+        self.meta.node_count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meta.node_count == 0
+    }
+
+    fn chunk(&self, pre: u32) -> Result<Arc<Chunk>> {
+        let idx = pre / CHUNK_NODES;
+        let mut cache = self.cache.lock().map_err(|_| Error::corrupted("chunk cache", "lock poisoned"))?;
+        if let Some(c) = cache.chunks.get(&idx) {
+            return Ok(c.clone());
+        }
+        let bytes = self
+            .storage
+            .get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, idx))?
+            .ok_or_else(|| Error::corrupted("node chunk", format!("chunk {idx} of document '{}' is missing", self.meta.name)))?;
+        let chunk = Arc::new(Chunk::decode(&bytes)?);
+        if cache.order.len() >= CACHED_CHUNKS {
+            if let Some(old) = cache.order.pop_front() {
+                cache.chunks.remove(&old);
+            }
+        }
+        cache.order.push_back(idx);
+        cache.chunks.insert(idx, chunk.clone());
+        Ok(chunk)
+    }
+
+    /// The record of node `pre`.
+    pub fn node(&self, pre: u32) -> Result<NodeRecord> {
+        let chunk = self.chunk(pre)?;
+        let mut rec = *chunk
+            .record((pre % CHUNK_NODES) as usize)
+            .ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
+        if rec.end == OPEN_END {
+            rec.end = *self
+                .patches
+                .get(&pre)
+                .ok_or_else(|| Error::corrupted("document metadata", format!("no end recorded for node {pre}")))?;
+        }
+        Ok(rec)
+    }
+
+    /// The stored text of node `pre`: the value of an attribute, text node, comment or
+    /// processing instruction, or the URI of a namespace declaration's... (empty for elements).
+    pub fn text(&self, pre: u32) -> Result<String> {
+        let chunk = self.chunk(pre)?;
+        Ok(chunk.text((pre % CHUNK_NODES) as usize).to_string())
+    }
+
+    /// Appends node `pre`'s stored text to `out` without an intermediate allocation.
+    pub fn append_text(&self, pre: u32, out: &mut String) -> Result<()> {
+        let chunk = self.chunk(pre)?;
+        out.push_str(chunk.text((pre % CHUNK_NODES) as usize));
+        Ok(())
+    }
+
+    /// The XPath string-value of `pre`: for the root and elements, the text of all
+    /// descendant text nodes in document order; otherwise the node's own text.
+    pub fn string_value(&self, pre: u32) -> Result<String> {
+        let rec = self.node(pre)?;
+        let mut out = String::new();
+        match rec.kind {
+            NodeKind::Root | NodeKind::Element => {
+                let mut p = pre + 1;
+                while p <= rec.end {
+                    let chunk = self.chunk(p)?;
+                    let base = p - p % CHUNK_NODES;
+                    let stop = rec.end.min(base + CHUNK_NODES - 1);
+                    for q in p..=stop {
+                        let i = (q - base) as usize;
+                        if chunk.record(i).is_some_and(|r| r.kind == NodeKind::Text) {
+                            out.push_str(chunk.text(i));
+                        }
+                    }
+                    p = stop + 1;
+                }
+            }
+            _ => self.append_text(pre, &mut out)?,
+        }
+        Ok(out)
+    }
+
+    /// Nodes of `kind` named `name` (an interned id), as a set of pre-order numbers.
+    pub fn name_postings(&self, kind: NodeKind, name: u32) -> Result<RoaringBitmap> {
+        self.postings(&keys::name_postings(self.gen, self.doc, kind as u8, name))
+    }
+
+    /// Nodes whose label path is `path`, as a set of pre-order numbers.
+    pub fn path_postings(&self, path: u32) -> Result<RoaringBitmap> {
+        self.postings(&keys::path_postings(self.gen, self.doc, path))
+    }
+
+    fn postings(&self, key: &[u8]) -> Result<RoaringBitmap> {
+        match self.storage.get(Keyspace::Postings, key)? {
+            Some(bytes) => RoaringBitmap::deserialize_from(&bytes[..]).map_err(|e| Error::corrupted("postings", e)),
+            None => Ok(RoaringBitmap::new()),
+        }
+    }
+
+    /// The element whose `ID`-typed attribute has this value.
+    pub fn element_by_id(&self, value: &str) -> Result<Option<u32>> {
+        match self.storage.get(Keyspace::Ids, &keys::id(self.gen, self.doc, value))? {
+            Some(bytes) => {
+                let b: [u8; 4] = bytes[..].try_into().map_err(|_| Error::corrupted("id index", "bad value"))?;
+                Ok(Some(u32::from_le_bytes(b)))
+            }
+            None => Ok(None),
+        }
+    }
+}

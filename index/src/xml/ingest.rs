@@ -1,0 +1,423 @@
+//! Streaming XML ingest: one pass over quick-xml events with a stack of open elements.
+//!
+//! Nodes are numbered in document order as they are met and written out a chunk at a
+//! time, so memory holds one chunk, the open-element stack, the name table, the path
+//! summary and the posting bitmaps, never the document.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use roaring::RoaringBitmap;
+
+use super::dtd::{resolve_reference, DtdInfo};
+use super::names::{NameTable, QName};
+use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, NO_NAME, NO_PARENT, OPEN_END};
+use super::path_summary::PathSummary;
+use super::position::PositionReader;
+use super::DocMeta;
+use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::{keys, Error, Result};
+
+/// The namespace URI bound to the `xml` prefix.
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Counts of what one load stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocStats {
+    pub nodes: u64,
+    pub elements: u64,
+    pub attributes: u64,
+    pub texts: u64,
+    pub bytes: u64,
+}
+
+struct OpenElement {
+    pre: u32,
+    path: u32,
+    /// Length of the namespace scope before this element's declarations.
+    scope_mark: usize,
+}
+
+/// Ingests one document into generation `gen` as document number `doc`.
+pub(crate) struct DocumentIngest<'a> {
+    storage: &'a dyn Storage,
+    gen: u64,
+    doc: u32,
+    names: &'a mut NameTable,
+    paths: &'a mut PathSummary,
+    chunk: Chunk,
+    chunk_base: u32,
+    next_pre: u32,
+    patches: Vec<(u32, u32)>,
+    stack: Vec<OpenElement>,
+    scope: Vec<(String, String)>,
+    pending_text: String,
+    name_postings: HashMap<(u8, u32), RoaringBitmap>,
+    path_postings: HashMap<u32, RoaringBitmap>,
+    ids: Vec<(String, u32)>,
+    dtd: DtdInfo,
+    seen_root_element: bool,
+    stats: DocStats,
+}
+
+impl<'a> DocumentIngest<'a> {
+    pub(crate) fn new(
+        storage: &'a dyn Storage,
+        gen: u64,
+        doc: u32,
+        names: &'a mut NameTable,
+        paths: &'a mut PathSummary,
+    ) -> Self {
+        DocumentIngest {
+            storage,
+            gen,
+            doc,
+            names,
+            paths,
+            chunk: Chunk::default(),
+            chunk_base: 0,
+            next_pre: 0,
+            patches: Vec::new(),
+            stack: Vec::new(),
+            scope: Vec::new(),
+            pending_text: String::new(),
+            name_postings: HashMap::new(),
+            path_postings: HashMap::new(),
+            ids: Vec::new(),
+            dtd: DtdInfo::default(),
+            seen_root_element: false,
+            stats: DocStats::default(),
+        }
+    }
+
+    /// Reads the whole document and writes its chunks, postings and metadata.
+    pub(crate) fn run(mut self, name: &str, input: impl Read) -> Result<DocStats> {
+        let mut reader = Reader::from_reader(PositionReader::new(input));
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.check_comments = true;
+        config.expand_empty_elements = false;
+        config.trim_text(false);
+        let root = self.emit(NodeKind::Root, NO_NAME, NO_PARENT, 0, PathSummary::ROOT, "")?;
+        debug_assert_eq!(root, 0);
+        let mut buf = Vec::new();
+        loop {
+            let event = match reader.read_event_into(&mut buf) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let (line, column) = reader.get_ref().line_column(reader.error_position());
+                    return Err(Error::Xml { message: e.to_string(), line, column });
+                }
+            };
+            let res = match event {
+                Event::Eof => break,
+                ev => self.handle(ev),
+            };
+            if let Err(message) = res {
+                let (line, column) = reader.get_ref().line_column(reader.buffer_position());
+                return Err(Error::Xml { message, line, column });
+            }
+            buf.clear();
+        }
+        let at_end = |message: String| {
+            let (line, column) = reader.get_ref().line_column(reader.buffer_position());
+            Error::Xml { message, line, column }
+        };
+        if let Some(open) = self.stack.last() {
+            let rec = self.record(open.pre);
+            let name = rec.and_then(|r| self.names.get(r.name)).map(|q| q.written()).unwrap_or_default();
+            return Err(at_end(format!("unexpected end of input: element <{name}> is not closed")));
+        }
+        if !self.seen_root_element {
+            return Err(at_end("no root element".to_string()));
+        }
+        self.stats.bytes = reader.buffer_position();
+        self.finish(name)
+    }
+
+    fn handle(&mut self, event: Event<'_>) -> std::result::Result<(), String> {
+        match event {
+            Event::Start(start) => self.start_element(&start, false),
+            Event::Empty(start) => self.start_element(&start, true),
+            Event::End(_) => {
+                self.flush_text()?;
+                self.end_element()
+            }
+            Event::Text(text) => {
+                let content = text.xml10_content();
+                if self.stack.is_empty() {
+                    if content.chars().all(char::is_whitespace) {
+                        return Ok(());
+                    }
+                    return Err("text is not allowed outside the root element".into());
+                }
+                self.pending_text.push_str(&content);
+                Ok(())
+            }
+            Event::CData(cdata) => {
+                if self.stack.is_empty() {
+                    return Err("CDATA is not allowed outside the root element".into());
+                }
+                let content = cdata.xml10_content();
+                self.pending_text.push_str(&content);
+                Ok(())
+            }
+            Event::GeneralRef(reference) => {
+                if self.stack.is_empty() {
+                    return Err("a reference is not allowed outside the root element".into());
+                }
+                let name: &str = &reference;
+                let entities = &self.dtd.entities;
+                let text = resolve_reference(name, |n| entities.get(n).map(|v| Ok(v.clone())))?;
+                self.pending_text.push_str(&text);
+                Ok(())
+            }
+            Event::Comment(comment) => {
+                self.flush_text()?;
+                let content = comment.xml10_content();
+                let (parent, level, path) = self.parent_context();
+                let path = self.paths.child(path, NodeKind::Comment, NO_NAME);
+                self.emit(NodeKind::Comment, NO_NAME, parent, level, path, &content).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            Event::PI(pi) => {
+                self.flush_text()?;
+                let target = pi.target().to_string();
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err("the XML declaration is only allowed at the start of the document".into());
+                }
+                let content = pi.content().trim_start().replace("\r\n", "\n");
+                let name = self.names.intern(QName { prefix: String::new(), local: target, uri: String::new() });
+                let (parent, level, path) = self.parent_context();
+                let path = self.paths.child(path, NodeKind::ProcessingInstruction, name);
+                self.emit(NodeKind::ProcessingInstruction, name, parent, level, path, &content)
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            Event::DocType(doctype) => {
+                if self.seen_root_element {
+                    return Err("DOCTYPE is only allowed before the root element".into());
+                }
+                self.dtd = DtdInfo::parse(&doctype.xml10_content())?;
+                Ok(())
+            }
+            Event::Decl(_) | Event::Eof => Ok(()),
+        }
+    }
+
+    /// Parent pre, level and path for a node about to be emitted at the current depth.
+    fn parent_context(&self) -> (u32, u16, u32) {
+        match self.stack.last() {
+            Some(open) => (open.pre, self.stack.len() as u16 + 1, open.path),
+            None => (0, 1, PathSummary::ROOT),
+        }
+    }
+
+    fn resolve_prefix(&self, prefix: &str) -> Option<String> {
+        if prefix == "xml" {
+            return Some(XML_NAMESPACE.to_string());
+        }
+        self.scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, uri)| uri.clone())
+    }
+
+    fn start_element(&mut self, start: &BytesStart<'_>, empty: bool) -> std::result::Result<(), String> {
+        self.flush_text()?;
+        if self.stack.is_empty() {
+            if self.seen_root_element {
+                return Err("only one root element is allowed".into());
+            }
+            self.seen_root_element = true;
+        }
+        if self.stack.len() >= u16::MAX as usize - 2 {
+            return Err("elements nest deeper than 65533 levels".into());
+        }
+        let scope_mark = self.scope.len();
+        // Namespace declarations first: they apply to the element's own name and attributes.
+        let mut attributes: Vec<(String, String)> = Vec::new();
+        let mut declarations: Vec<(String, String)> = Vec::new();
+        for attr in start.attributes() {
+            let attr = attr.map_err(|e| e.to_string())?;
+            let key = attr.key.0.to_string();
+            let entities = &self.dtd.entities;
+            let value = attr
+                .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 16, |n| {
+                    resolve_predefined_entity(n).or_else(|| entities.get(n).map(String::as_str))
+                })
+                .map_err(|e| format!("in attribute '{key}': {e}"))?
+                .into_owned();
+            if key == "xmlns" {
+                declarations.push((String::new(), value));
+            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                if value.is_empty() {
+                    return Err(format!("the prefix '{prefix}' cannot be undeclared in XML 1.0"));
+                }
+                declarations.push((prefix.to_string(), value));
+            } else {
+                attributes.push((key, value));
+            }
+        }
+        self.scope.extend(declarations.iter().cloned());
+
+        let written = start.name().0.to_string();
+        let (prefix, local) = split_qname(&written);
+        let uri = match self.resolve_prefix(prefix) {
+            Some(uri) => uri,
+            None if prefix.is_empty() => String::new(),
+            None => return Err(format!("unbound namespace prefix '{prefix}'")),
+        };
+        let name = self.names.intern(QName { prefix: prefix.to_string(), local: local.to_string(), uri });
+        let (parent, level, parent_path) = self.parent_context();
+        let path = self.paths.child(parent_path, NodeKind::Element, name);
+        let pre = self.emit(NodeKind::Element, name, parent, level, path, "").map_err(|e| e.to_string())?;
+        self.stats.elements += 1;
+
+        for (prefix, uri) in declarations {
+            let decl = self.names.intern(QName { prefix: String::new(), local: prefix, uri });
+            let decl_path = self.paths.child(path, NodeKind::NamespaceDecl, decl);
+            self.emit(NodeKind::NamespaceDecl, decl, pre, level + 1, decl_path, "").map_err(|e| e.to_string())?;
+        }
+        let mut seen: Vec<(String, String)> = Vec::with_capacity(attributes.len());
+        for (key, value) in attributes {
+            let (aprefix, alocal) = split_qname(&key);
+            let auri = if aprefix.is_empty() {
+                String::new()
+            } else {
+                self.resolve_prefix(aprefix).ok_or_else(|| format!("unbound namespace prefix '{aprefix}'"))?
+            };
+            if seen.iter().any(|(u, l)| *u == auri && l == alocal) {
+                return Err(format!("duplicate attribute '{key}'"));
+            }
+            seen.push((auri.clone(), alocal.to_string()));
+            let is_id = (auri == XML_NAMESPACE && alocal == "id")
+                || self.dtd.id_attributes.contains(&(written.clone(), key.clone()));
+            if is_id {
+                let id = value.trim().to_string();
+                if !self.ids.iter().any(|(v, _)| *v == id) {
+                    self.ids.push((id, pre));
+                }
+            }
+            let aname =
+                self.names.intern(QName { prefix: aprefix.to_string(), local: alocal.to_string(), uri: auri });
+            let apath = self.paths.child(path, NodeKind::Attribute, aname);
+            self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
+            self.stats.attributes += 1;
+        }
+        self.stack.push(OpenElement { pre, path, scope_mark });
+        if empty {
+            self.end_element()?;
+        }
+        Ok(())
+    }
+
+    fn end_element(&mut self) -> std::result::Result<(), String> {
+        let open = self.stack.pop().ok_or("end tag without a start tag")?;
+        self.scope.truncate(open.scope_mark);
+        let end = self.next_pre - 1;
+        if open.pre >= self.chunk_base {
+            if let Some(rec) = self.chunk.record_mut((open.pre - self.chunk_base) as usize) {
+                rec.end = end;
+            }
+        } else {
+            self.patches.push((open.pre, end));
+        }
+        Ok(())
+    }
+
+    fn flush_text(&mut self) -> std::result::Result<(), String> {
+        if self.pending_text.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.pending_text);
+        let (parent, level, parent_path) = self.parent_context();
+        let path = self.paths.child(parent_path, NodeKind::Text, NO_NAME);
+        self.emit(NodeKind::Text, NO_NAME, parent, level, path, &text).map_err(|e| e.to_string())?;
+        self.stats.texts += 1;
+        Ok(())
+    }
+
+    fn record(&self, pre: u32) -> Option<&NodeRecord> {
+        pre.checked_sub(self.chunk_base).and_then(|i| self.chunk.record(i as usize))
+    }
+
+    fn emit(&mut self, kind: NodeKind, name: u32, parent: u32, level: u16, path: u32, text: &str) -> Result<u32> {
+        let pre = self.next_pre;
+        if pre == u32::MAX - 1 {
+            return Err(Error::Limit("a document may hold at most 4294967293 nodes".into()));
+        }
+        self.next_pre += 1;
+        let end = if kind == NodeKind::Element || kind == NodeKind::Root { OPEN_END } else { pre };
+        self.chunk.push(NodeRecord { kind, level, name, parent, end, path }, text);
+        if name != NO_NAME {
+            push_sorted(self.name_postings.entry((kind as u8, name)).or_default(), pre);
+        }
+        push_sorted(self.path_postings.entry(path).or_default(), pre);
+        self.stats.nodes += 1;
+        if self.chunk.len() == CHUNK_NODES as usize {
+            self.write_chunk()?;
+        }
+        Ok(pre)
+    }
+
+    fn write_chunk(&mut self) -> Result<()> {
+        if self.chunk.len() == 0 {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.chunk);
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::Nodes, keys::chunk(self.gen, self.doc, self.chunk_base / CHUNK_NODES), chunk.encode());
+        self.storage.apply(batch)?;
+        self.chunk_base = self.next_pre;
+        Ok(())
+    }
+
+    fn finish(mut self, name: &str) -> Result<DocStats> {
+        // The root closes last; its end is the last node.
+        let last = self.next_pre - 1;
+        if self.chunk_base == 0 {
+            if let Some(rec) = self.chunk.record_mut(0) {
+                rec.end = last;
+            }
+        } else {
+            self.patches.push((0, last));
+        }
+        self.write_chunk()?;
+        let mut batch = WriteBatch::default();
+        for ((kind, id), bitmap) in &self.name_postings {
+            batch.put(Keyspace::Postings, keys::name_postings(self.gen, self.doc, *kind, *id), serialize(bitmap)?);
+        }
+        for (path, bitmap) in &self.path_postings {
+            batch.put(Keyspace::Postings, keys::path_postings(self.gen, self.doc, *path), serialize(bitmap)?);
+        }
+        for (value, pre) in &self.ids {
+            batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
+        }
+        self.patches.sort_unstable();
+        let meta = DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };
+        batch.put(Keyspace::DocMeta, keys::doc_meta(self.gen, self.doc), meta.encode());
+        self.storage.apply(batch)?;
+        Ok(self.stats)
+    }
+}
+
+fn push_sorted(bitmap: &mut RoaringBitmap, pre: u32) {
+    if bitmap.try_push(pre).is_err() {
+        bitmap.insert(pre);
+    }
+}
+
+fn serialize(bitmap: &RoaringBitmap) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(bitmap.serialized_size());
+    bitmap.serialize_into(&mut out)?;
+    Ok(out)
+}
+
+/// `p:l` -> (`p`, `l`); `l` -> (``, `l`).
+pub fn split_qname(name: &str) -> (&str, &str) {
+    match name.split_once(':') {
+        Some((p, l)) => (p, l),
+        None => ("", name),
+    }
+}

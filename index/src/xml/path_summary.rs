@@ -1,0 +1,96 @@
+//! The path summary (a DataGuide): one id per distinct root-to-node label path.
+//!
+//! Every node carries the id of its path, and the postings keep one roaring list per
+//! path id, so a location path made of child steps with name tests maps to a set of
+//! path ids before any node is read. This is the input of the structure-context index.
+
+use std::collections::HashMap;
+
+use super::node::NodeKind;
+use crate::codec::{Decoder, Encoder};
+use crate::Result;
+
+/// One distinct label path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathEntry {
+    /// The path one step shorter, or `None` for the root path.
+    pub parent: Option<u32>,
+    pub kind: NodeKind,
+    pub name: u32,
+    pub level: u16,
+}
+
+/// The distinct label paths of a collection. Path id 0 is the root's.
+#[derive(Debug, Clone)]
+pub struct PathSummary {
+    entries: Vec<PathEntry>,
+    index: HashMap<(u32, NodeKind, u32), u32>,
+}
+
+impl Default for PathSummary {
+    fn default() -> Self {
+        PathSummary {
+            entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0 }],
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl PathSummary {
+    /// The root path's id.
+    pub const ROOT: u32 = 0;
+
+    /// The id of `parent`'s path extended by one step, created if new.
+    pub fn child(&mut self, parent: u32, kind: NodeKind, name: u32) -> u32 {
+        if let Some(&id) = self.index.get(&(parent, kind, name)) {
+            return id;
+        }
+        let level = self.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
+        let id = self.entries.len() as u32;
+        self.entries.push(PathEntry { parent: Some(parent), kind, name, level });
+        self.index.insert((parent, kind, name), id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> Option<&PathEntry> {
+        self.entries.get(id as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All entries, indexed by path id.
+    pub fn entries(&self) -> &[PathEntry] {
+        &self.entries
+    }
+
+    pub(crate) fn encode(&self, enc: &mut Encoder) {
+        enc.u32(self.entries.len() as u32);
+        for e in &self.entries {
+            enc.u32(e.parent.unwrap_or(u32::MAX)).u8(e.kind as u8).u32(e.name);
+        }
+    }
+
+    pub(crate) fn decode(dec: &mut Decoder<'_>) -> Result<Self> {
+        let n = dec.u32()?;
+        let mut res = PathSummary { entries: Vec::new(), index: HashMap::new() };
+        for id in 0..n {
+            let parent = dec.u32()?;
+            let kind = NodeKind::from_u8(dec.u8()?)?;
+            let name = dec.u32()?;
+            if parent == u32::MAX {
+                res.entries.push(PathEntry { parent: None, kind, name, level: 0 });
+            } else {
+                let level = res.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
+                res.entries.push(PathEntry { parent: Some(parent), kind, name, level });
+                res.index.insert((parent, kind, name), id);
+            }
+        }
+        Ok(res)
+    }
+}

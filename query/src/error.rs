@@ -1,0 +1,23 @@
+//! The one error type of `sprig-query`.
+
+use crate::syntax::SyntaxError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The query text does not parse.
+    #[error("{0}")]
+    Syntax(#[from] SyntaxError),
+    /// The query parses but cannot be evaluated: unknown function, wrong number of
+    /// arguments, undefined variable or namespace prefix.
+    #[error("{0}")]
+    Static(String),
+    /// A value had the wrong type at run time (for example `count(1)`).
+    #[error("{0}")]
+    Type(String),
+    /// Reading the data failed.
+    #[error(transparent)]
+    Index(#[from] sprig_index::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,5 @@
+//! Logical plans: the AST with names resolved and checked, ready for an executor.
+
+pub mod xpath;
+
+pub use xpath::{compile, CompileOptions, Expr, Function, Step, Test, XPathPlan};

@@ -1,0 +1,69 @@
+//! The root crate's error: transparent wrappers of the inner crates' errors.
+
+/// Everything that can go wrong, with a short kind for `error[KIND]` messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Storage or ingest (malformed XML, unknown collection, corruption, I/O).
+    #[error(transparent)]
+    Index(#[from] sprig_index::Error),
+    /// Parsing, compiling or evaluating a query.
+    #[error(transparent)]
+    Query(#[from] sprig_query::Error),
+    /// Reading a file named on the command line.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A wrong argument: a bad database path, an invalid name.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Result with sprig's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The kind shown as `error[KIND]`.
+    pub fn kind(&self) -> &'static str {
+        use sprig_index::Error as I;
+        use sprig_query::Error as Q;
+        match self {
+            Error::Index(I::Xml { .. }) => "xml",
+            Error::Index(I::UnknownCollection(_)) => "collection",
+            Error::Index(I::FormatVersion { .. }) => "format",
+            Error::Index(I::Io(_)) | Error::Io(_) => "io",
+            Error::Index(_) => "storage",
+            Error::Query(Q::Syntax(_)) => "syntax",
+            Error::Query(Q::Static(_)) => "xpath",
+            Error::Query(Q::Type(_)) => "type",
+            Error::Query(Q::Index(I::UnknownCollection(_))) => "collection",
+            Error::Query(Q::Index(_)) => "storage",
+            Error::Query(_) => "query",
+            Error::Usage(_) => "usage",
+        }
+    }
+
+    /// 1-based line and column, for errors that have a position.
+    pub fn position(&self) -> Option<(u64, u64)> {
+        match self {
+            Error::Index(sprig_index::Error::Xml { line, column, .. }) => Some((*line, *column)),
+            Error::Query(sprig_query::Error::Syntax(e)) => {
+                Some((e.position.line as u64 + 1, e.position.column as u64 + 1))
+            }
+            _ => None,
+        }
+    }
+
+    /// The message without its position.
+    pub fn message(&self) -> String {
+        match self {
+            Error::Index(sprig_index::Error::Xml { message, .. }) => message.clone(),
+            Error::Query(sprig_query::Error::Syntax(e)) => e.message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// True for errors caused by how the program was called rather than by data.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_))
+    }
+}

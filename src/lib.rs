@@ -1,0 +1,267 @@
+//! sprig: an embedded, indexed query engine for XML documents (XPath 1.0) and,
+//! in later releases, property graphs.
+//!
+//! ```
+//! let db = sprig::Database::in_memory()?;
+//! db.load_xml("books", "<shelf><book>A</book><book>B</book></shelf>".as_bytes())?;
+//! let books = db.xpath("books", "//book")?;
+//! assert_eq!(books.node_count(), Some(2));
+//! assert_eq!(db.xpath("books", "count(//book)")?, sprig::XPathValue::Number(2.0));
+//! # Ok::<_, sprig::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+pub mod fixtures;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sprig_index::{Collection, MemoryStorage, SledStorage, Storage, XmlStore};
+use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
+
+pub use error::{Error, Result};
+pub use sprig_index::{CollectionInfo, DocStats};
+pub use sprig_query::{NodeInfo, NodeType};
+
+/// A sprig database: XML collections in one store.
+///
+/// `Database` is a cheap handle (`Clone + Send + Sync`). Loads are serialized (one
+/// writer at a time) and atomic; queries read a pinned snapshot of their collection,
+/// so a query never sees a half-done load and never blocks one.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    xml: XmlStore,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database").field("path", &self.inner.path).finish()
+    }
+}
+
+const _: () = {
+    fn assert_public_handles<T: Send + Sync + Clone + fmt::Debug>() {}
+    fn check() {
+        assert_public_handles::<Database>();
+    }
+    let _ = check;
+};
+
+/// Options of one XPath evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct XPathOptions {
+    /// Namespace prefix -> URI bindings.
+    pub namespaces: Vec<(String, String)>,
+    /// String variables (`$name`).
+    pub variables: Vec<(String, String)>,
+}
+
+impl Database {
+    /// Opens the database in directory `path`, creating it if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        let path = path.as_ref();
+        if path.exists() && !path.is_dir() {
+            return Err(Error::Usage(format!("'{}' is not a database directory", path.display())));
+        }
+        let storage = SledStorage::open(path).map_err(|e| match e {
+            sprig_index::Error::Storage(s) => {
+                Error::Usage(format!("cannot open database '{}': {s}", path.display()))
+            }
+            other => other.into(),
+        })?;
+        Self::with_storage(Arc::new(storage), Some(path.to_path_buf()))
+    }
+
+    /// A database held in memory, gone when the last handle is dropped.
+    pub fn in_memory() -> Result<Database> {
+        Self::with_storage(Arc::new(MemoryStorage::default()), None)
+    }
+
+    fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>) -> Result<Database> {
+        let xml = XmlStore::open(storage)?;
+        Ok(Database { inner: Arc::new(Inner { xml, path }) })
+    }
+
+    /// Loads one XML document as collection `collection` (the document is named after
+    /// the collection), replacing any collection of that name. Streams the input; on
+    /// any error the database is left as it was.
+    pub fn load_xml(&self, collection: &str, input: impl Read) -> Result<DocStats> {
+        self.load_xml_documents(collection, vec![(collection.to_string(), Box::new(input) as Box<dyn Read>)])
+    }
+
+    /// Loads several documents as one collection, in the given order; all or nothing.
+    pub fn load_xml_documents(&self, collection: &str, docs: Vec<(String, Box<dyn Read + '_>)>) -> Result<DocStats> {
+        validate_collection_name(collection)?;
+        let mut load = self.inner.xml.begin_load(collection)?;
+        for (name, input) in docs {
+            load.add_document(&name, input)?;
+        }
+        Ok(load.commit()?)
+    }
+
+    /// Removes a collection; false if there was none.
+    pub fn drop_collection(&self, collection: &str) -> Result<bool> {
+        Ok(self.inner.xml.drop_collection(collection)?)
+    }
+
+    /// The collections, by name.
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        Ok(self.inner.xml.collections()?)
+    }
+
+    /// Statistics about one collection.
+    pub fn collection_stats(&self, collection: &str) -> Result<CollectionStats> {
+        let coll = self.inner.xml.collection(collection)?;
+        let mut stats = CollectionStats {
+            info: coll.info().clone(),
+            names: coll.names().len(),
+            paths: coll.paths().len(),
+            documents: Vec::new(),
+        };
+        for i in 0..coll.len() {
+            let doc = coll.document(i)?;
+            stats.documents.push((doc.name().to_string(), doc.meta().stats));
+        }
+        Ok(stats)
+    }
+
+    /// Evaluates an XPath 1.0 expression over `collection`.
+    pub fn xpath(&self, collection: &str, expr: &str) -> Result<XPathValue> {
+        self.xpath_with(collection, expr, &XPathOptions::default())
+    }
+
+    /// Evaluates with namespace and variable bindings.
+    pub fn xpath_with(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<XPathValue> {
+        let compile = CompileOptions {
+            namespaces: options.namespaces.iter().cloned().collect(),
+            variables: options.variables.iter().cloned().collect(),
+        };
+        // Parse first: a broken query is reported as such even for an unknown collection.
+        let plan = sprig_query::prepare_xpath(expr, &compile)?;
+        let coll = self.inner.xml.collection(collection)?;
+        let value = sprig_query::exec::Navigator::new(&coll)?.evaluate(&plan)?;
+        Ok(match value {
+            Value::NodeSet(nodes) => XPathValue::NodeSet(NodeSet { collection: coll, nodes }),
+            Value::Number(n) => XPathValue::Number(n),
+            Value::String(s) => XPathValue::String(s),
+            Value::Boolean(b) => XPathValue::Boolean(b),
+        })
+    }
+}
+
+fn validate_collection_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().any(|c| c.is_control()) {
+        return Err(Error::Usage(format!("invalid collection name '{name}'")));
+    }
+    Ok(())
+}
+
+/// What `stats` reports about a collection.
+#[derive(Debug, Clone)]
+pub struct CollectionStats {
+    /// The catalog entry.
+    pub info: CollectionInfo,
+    /// Distinct names (elements, attributes, PI targets, namespace declarations).
+    pub names: usize,
+    /// Distinct label paths in the path summary.
+    pub paths: usize,
+    /// Per document: name and counts.
+    pub documents: Vec<(String, DocStats)>,
+}
+
+/// The result of an XPath expression: one of the four XPath 1.0 types.
+#[derive(Debug, Clone)]
+pub enum XPathValue {
+    /// Nodes in document order, described lazily.
+    NodeSet(NodeSet),
+    /// A number (IEEE 754 double).
+    Number(f64),
+    /// A string.
+    String(String),
+    /// A boolean.
+    Boolean(bool),
+}
+
+impl XPathValue {
+    /// The number of nodes, for a node-set.
+    pub fn node_count(&self) -> Option<usize> {
+        match self {
+            XPathValue::NodeSet(n) => Some(n.len()),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for XPathValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (XPathValue::NodeSet(a), XPathValue::NodeSet(b)) => {
+                a.collection.info() == b.collection.info() && a.nodes == b.nodes
+            }
+            (XPathValue::Number(a), XPathValue::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (XPathValue::String(a), XPathValue::String(b)) => a == b,
+            (XPathValue::Boolean(a), XPathValue::Boolean(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A node-set result. It pins the collection snapshot it came from, so its nodes can
+/// be described after later loads; [`NodeSet::iter`] describes them one at a time.
+#[derive(Debug, Clone)]
+pub struct NodeSet {
+    collection: Collection,
+    nodes: Vec<Node>,
+}
+
+impl NodeSet {
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The nodes in document order, each with its path, name and string-value.
+    pub fn iter(&self) -> NodeSetIter<'_> {
+        NodeSetIter { describer: None, collection: &self.collection, nodes: self.nodes.iter() }
+    }
+}
+
+/// Iterator over a [`NodeSet`]'s nodes, described on demand.
+pub struct NodeSetIter<'a> {
+    describer: Option<NodeDescriber<'a>>,
+    collection: &'a Collection,
+    nodes: std::slice::Iter<'a, Node>,
+}
+
+impl Iterator for NodeSetIter<'_> {
+    type Item = Result<NodeInfo>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let node = *self.nodes.next()?;
+        if self.describer.is_none() {
+            match NodeDescriber::new(self.collection) {
+                Ok(d) => self.describer = Some(d),
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+        let describer = self.describer.as_mut()?;
+        Some(describer.describe(node).map_err(Error::from))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.nodes.size_hint()
+    }
+}
