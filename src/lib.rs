@@ -102,7 +102,13 @@ impl Database {
         validate_collection_name(collection)?;
         let mut load = self.inner.xml.begin_load(collection)?;
         for (name, input) in docs {
-            load.add_document(&name, input)?;
+            load.add_document(&name, input).map_err(|e| match e {
+                // Say which document of the collection is malformed.
+                sprig_index::Error::Xml { message, line, column } => {
+                    sprig_index::Error::Xml { message: format!("{name}: {message}"), line, column }
+                }
+                other => other,
+            })?;
         }
         Ok(load.commit()?)
     }

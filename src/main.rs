@@ -1,1 +1,7 @@
-fn main() {}
+//! The `sprig` command line: subcommands, the statement loop, and result rendering.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
+}

@@ -1,0 +1,313 @@
+//! Rendering results and errors in the formats of SPEC section 4.
+
+use std::io::Write;
+use std::time::Duration;
+
+use comfy_table::{presets, Table};
+use serde_json::{json, Value as Json};
+use sprig::{CollectionInfo, CollectionStats, DocStats, Error, NodeInfo, XPathValue};
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Markdown,
+    Xml,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Markdown => "markdown",
+            Format::Xml => "xml",
+        }
+    }
+}
+
+/// A JSON number, or the strings "NaN", "Infinity", "-Infinity".
+pub fn number_json(n: f64) -> Json {
+    if n.is_nan() {
+        Json::from("NaN")
+    } else if n.is_infinite() {
+        Json::from(if n > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Json::from(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+fn node_json(n: &NodeInfo) -> Json {
+    json!({"doc": n.doc, "type": n.node_type.as_str(), "path": n.path, "name": n.name, "string": n.string})
+}
+
+fn scalar(value: &XPathValue) -> Option<(&'static str, Json, String)> {
+    match value {
+        XPathValue::Number(n) => Some(("number", number_json(*n), sprig_number_string(*n))),
+        XPathValue::String(s) => Some(("string", Json::from(s.clone()), s.clone())),
+        XPathValue::Boolean(b) => Some(("boolean", Json::from(*b), b.to_string())),
+        XPathValue::NodeSet(_) => None,
+    }
+}
+
+fn sprig_number_string(n: f64) -> String {
+    match number_json(n) {
+        Json::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn out() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Io(e)
+}
+
+/// Prints an XPath result.
+pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
+    let mut w = out();
+    if let Some((kind, json_value, text)) = scalar(value) {
+        match format {
+            Format::Json | Format::Jsonl => {
+                writeln!(w, "{}", json!({"kind": kind, "value": json_value})).map_err(io)?
+            }
+            Format::Csv => writeln!(w, "value\n{}", csv_field(&text)).map_err(io)?,
+            Format::Markdown => writeln!(w, "| value |\n|---|\n| {} |", markdown_cell(&text)).map_err(io)?,
+            Format::Xml => writeln!(w, "<result kind=\"{kind}\">{}</result>", xml_escape(&text)).map_err(io)?,
+            Format::Table => writeln!(w, "{text}").map_err(io)?,
+        }
+        return Ok(());
+    }
+    let XPathValue::NodeSet(nodes) = value else { return Ok(()) };
+    match format {
+        Format::Json => {
+            // Streamed: the count is known up front, nodes are described one by one.
+            write!(w, "{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", nodes.len()).map_err(io)?;
+            for (i, n) in nodes.iter().enumerate() {
+                let n = n?;
+                write!(w, "{}{}", if i > 0 { "," } else { "" }, node_json(&n)).map_err(io)?;
+            }
+            writeln!(w, "]}}").map_err(io)?;
+        }
+        Format::Jsonl => {
+            for n in nodes.iter() {
+                writeln!(w, "{}", node_json(&n?)).map_err(io)?;
+            }
+        }
+        Format::Csv => {
+            writeln!(w, "doc,type,path,name,string").map_err(io)?;
+            for n in nodes.iter() {
+                let n = n?;
+                let fields = [n.doc.as_str(), n.node_type.as_str(), &n.path, &n.name, &n.string];
+                writeln!(w, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")).map_err(io)?;
+            }
+        }
+        Format::Markdown => {
+            writeln!(w, "| doc | type | path | name | string |\n|---|---|---|---|---|").map_err(io)?;
+            for n in nodes.iter() {
+                let n = n?;
+                writeln!(
+                    w,
+                    "| {} | {} | {} | {} | {} |",
+                    markdown_cell(&n.doc),
+                    n.node_type.as_str(),
+                    markdown_cell(&n.path),
+                    markdown_cell(&n.name),
+                    markdown_cell(&n.string)
+                )
+                .map_err(io)?;
+            }
+        }
+        Format::Xml => {
+            writeln!(w, "<result kind=\"nodeset\" count=\"{}\">", nodes.len()).map_err(io)?;
+            for n in nodes.iter() {
+                let n = n?;
+                writeln!(
+                    w,
+                    "  <node doc=\"{}\" type=\"{}\" path=\"{}\" name=\"{}\">{}</node>",
+                    xml_escape(&n.doc),
+                    n.node_type.as_str(),
+                    xml_escape(&n.path),
+                    xml_escape(&n.name),
+                    xml_escape(&n.string)
+                )
+                .map_err(io)?;
+            }
+            writeln!(w, "</result>").map_err(io)?;
+        }
+        Format::Table => {
+            let mut table = new_table(&["#", "type", "path", "name", "string"]);
+            for (i, n) in nodes.iter().enumerate() {
+                let n = n?;
+                table.add_row(vec![(i + 1).to_string(), n.node_type.as_str().to_string(), n.path, n.name, shorten(&n.string)]);
+            }
+            writeln!(w, "{table}").map_err(io)?;
+            writeln!(w, "{} node{}", nodes.len(), if nodes.len() == 1 { "" } else { "s" }).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    table.set_header(header.to_vec());
+    table
+}
+
+/// Long string-values are cut in tables; the other formats print them whole.
+fn shorten(s: &str) -> String {
+    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if one_line.chars().count() > 60 {
+        format!("{}…", one_line.chars().take(59).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn markdown_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Prints rows of a simple table in any format.
+fn print_rows(header: &[&str], rows: Vec<Vec<Json>>, format: Format) -> Result<(), Error> {
+    let mut w = out();
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match format {
+        Format::Json => {
+            let objects: Vec<Json> = rows
+                .iter()
+                .map(|r| Json::Object(header.iter().map(|h| h.to_string()).zip(r.iter().cloned()).collect()))
+                .collect();
+            writeln!(w, "{}", Json::Array(objects)).map_err(io)?;
+        }
+        Format::Jsonl => {
+            for r in &rows {
+                let o: serde_json::Map<String, Json> = header.iter().map(|h| h.to_string()).zip(r.iter().cloned()).collect();
+                writeln!(w, "{}", Json::Object(o)).map_err(io)?;
+            }
+        }
+        Format::Csv => {
+            writeln!(w, "{}", header.join(",")).map_err(io)?;
+            for r in &rows {
+                writeln!(w, "{}", r.iter().map(|v| csv_field(&text(v))).collect::<Vec<_>>().join(",")).map_err(io)?;
+            }
+        }
+        Format::Markdown => {
+            writeln!(w, "| {} |\n|{}", header.join(" | "), "---|".repeat(header.len())).map_err(io)?;
+            for r in &rows {
+                writeln!(w, "| {} |", r.iter().map(|v| markdown_cell(&text(v))).collect::<Vec<_>>().join(" | ")).map_err(io)?;
+            }
+        }
+        Format::Xml => {
+            writeln!(w, "<rows>").map_err(io)?;
+            for r in &rows {
+                let attrs: Vec<String> =
+                    header.iter().zip(r).map(|(h, v)| format!("{h}=\"{}\"", xml_escape(&text(v)))).collect();
+                writeln!(w, "  <row {}/>", attrs.join(" ")).map_err(io)?;
+            }
+            writeln!(w, "</rows>").map_err(io)?;
+        }
+        Format::Table => {
+            let mut table = new_table(header);
+            for r in &rows {
+                table.add_row(r.iter().map(text).collect::<Vec<_>>());
+            }
+            writeln!(w, "{table}").map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn print_collections(all: &[CollectionInfo], format: Format) -> Result<(), Error> {
+    let rows = all
+        .iter()
+        .map(|c| vec![json!(c.name), json!(c.documents), json!(c.nodes), json!(c.bytes)])
+        .collect();
+    print_rows(&["collection", "documents", "nodes", "bytes"], rows, format)
+}
+
+pub fn print_stats(all: &[CollectionStats], format: Format) -> Result<(), Error> {
+    let mut rows = Vec::new();
+    for c in all {
+        for (doc, s) in &c.documents {
+            rows.push(vec![
+                json!(c.info.name),
+                json!(doc),
+                json!(s.bytes),
+                json!(s.nodes),
+                json!(s.elements),
+                json!(s.attributes),
+                json!(s.texts),
+                json!(c.names),
+                json!(c.paths),
+            ]);
+        }
+    }
+    print_rows(&["collection", "document", "bytes", "nodes", "elements", "attributes", "texts", "names", "paths"], rows, format)
+}
+
+pub fn print_load(name: &str, documents: usize, stats: &DocStats, elapsed: Duration, format: Format) -> Result<(), Error> {
+    let secs = elapsed.as_secs_f64();
+    let mbps = if secs > 0.0 { stats.bytes as f64 / 1e6 / secs } else { 0.0 };
+    let row = vec![
+        json!(name),
+        json!(documents),
+        json!(stats.bytes),
+        json!(stats.nodes),
+        json!(stats.elements),
+        json!((secs * 1000.0).round() / 1000.0),
+        json!((mbps * 10.0).round() / 10.0),
+    ];
+    print_rows(&["collection", "documents", "bytes", "nodes", "elements", "seconds", "mb_per_s"], vec![row], format)
+}
+
+/// Prints `error[KIND]: message` to stderr (with the query line and a caret for parse
+/// errors) and, with `--format json`, the error object to stdout.
+pub fn print_error(error: &Error, query: Option<&str>, format: Format) {
+    let position = error.position();
+    let mut text = format!("error[{}]: {}", error.kind(), error.message());
+    if let Some((line, column)) = position {
+        text.push_str(&format!(" at line {line}, column {column}"));
+        if let Some(q) = query {
+            if let Some(src) = q.lines().nth(line.saturating_sub(1) as usize) {
+                text.push_str(&format!("\n  {src}\n  {}^", " ".repeat(column.saturating_sub(1) as usize)));
+            }
+        }
+    }
+    eprintln!("{text}");
+    if matches!(format, Format::Json | Format::Jsonl) {
+        let mut obj = serde_json::Map::new();
+        obj.insert("kind".into(), json!(error.kind()));
+        obj.insert("message".into(), json!(error.message()));
+        if let Some((line, column)) = position {
+            obj.insert("line".into(), json!(line));
+            obj.insert("column".into(), json!(column));
+        }
+        println!("{}", json!({"error": Json::Object(obj)}));
+    }
+}

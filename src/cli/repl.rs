@@ -1,0 +1,174 @@
+//! The statement loop: `;`-terminated statements from `-c`, `-f`, piped stdin or a
+//! terminal. The full line-editing REPL comes later; this loop already runs scripts.
+
+use std::io::{BufRead, Write};
+
+use sprig::{Database, Error};
+
+use super::output::{print_collections, print_error, print_xpath, Format};
+use super::exit;
+
+/// Which language a bare statement is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Cypher,
+    XPath,
+}
+
+pub struct Session {
+    db: Database,
+    format: Format,
+    mode: Mode,
+    /// The collection bare XPath statements run against (`:use NAME`).
+    collection: Option<String>,
+}
+
+const HELP: &str = "statements end with ';'
+  xpath COLLECTION EXPR;   evaluate XPath 1.0 over a collection
+  :mode xpath|cypher       the language of bare statements (XPath needs :use)
+  :use COLLECTION          the collection for bare XPath statements
+  :collections             list the collections
+  :format FORMAT           table, json, jsonl, csv, markdown or xml
+  :help, :quit";
+
+impl Session {
+    pub fn new(db: Database, format: Format) -> Self {
+        Session { db, format, mode: Mode::Cypher, collection: None }
+    }
+
+    /// Runs every statement of `text`; the exit code is 1 if any failed.
+    pub fn run_script(&mut self, text: &str) -> i32 {
+        let mut code = exit::OK;
+        for statement in split_statements(text) {
+            if let Err((error, query)) = self.execute(&statement) {
+                print_error(&error, query.as_deref(), self.format);
+                code = exit::DATA;
+            }
+        }
+        code
+    }
+
+    /// Reads statements from the terminal until `:quit` or end of input.
+    pub fn interactive(&mut self) -> i32 {
+        println!("sprig {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
+        let stdin = std::io::stdin();
+        let mut pending = String::new();
+        loop {
+            print!("{}", if pending.is_empty() { "sprig> " } else { "   ..> " });
+            let _ = std::io::stdout().flush();
+            let mut line = String::new();
+            match stdin.lock().read_line(&mut line) {
+                Ok(0) | Err(_) => return exit::OK,
+                Ok(_) => {}
+            }
+            let trimmed = line.trim();
+            if pending.is_empty() && trimmed.starts_with(':') {
+                if matches!(trimmed.trim_end_matches(';'), ":quit" | ":q" | ":exit") {
+                    return exit::OK;
+                }
+                self.run_script(trimmed);
+                continue;
+            }
+            pending.push_str(&line);
+            if trimmed.ends_with(';') {
+                let text = std::mem::take(&mut pending);
+                self.run_script(&text);
+            }
+        }
+    }
+
+    fn execute(&mut self, statement: &str) -> Result<(), (Error, Option<String>)> {
+        let plain = |e: Error| (e, None);
+        let statement = statement.trim();
+        if let Some(command) = statement.strip_prefix(':') {
+            let mut words = command.split_whitespace();
+            return match (words.next(), words.next()) {
+                (Some("mode"), Some("xpath")) => {
+                    self.mode = Mode::XPath;
+                    Ok(())
+                }
+                (Some("mode"), Some("cypher")) => {
+                    self.mode = Mode::Cypher;
+                    Ok(())
+                }
+                (Some("use"), Some(name)) => {
+                    self.collection = Some(name.to_string());
+                    Ok(())
+                }
+                (Some("collections"), None) => {
+                    let all = self.db.collections().map_err(plain)?;
+                    print_collections(&all, self.format).map_err(plain)
+                }
+                (Some("format"), Some(f)) => {
+                    use clap::ValueEnum;
+                    self.format = Format::from_str(f, true)
+                        .map_err(|_| plain(Error::Usage(format!("unknown format '{f}'"))))?;
+                    Ok(())
+                }
+                (Some("help"), None) => {
+                    println!("{HELP}");
+                    Ok(())
+                }
+                _ => Err(plain(Error::Usage(format!("unknown command ':{command}' (try :help)")))),
+            };
+        }
+        let (collection, expr) = if let Some(rest) = strip_keyword(statement, "xpath") {
+            let rest = rest.trim_start();
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let (name, expr) = rest.split_at(end);
+            if name.is_empty() || expr.trim().is_empty() {
+                return Err(plain(Error::Usage("write: xpath COLLECTION EXPR;".into())));
+            }
+            (name.to_string(), expr.trim().to_string())
+        } else if self.mode == Mode::XPath {
+            let Some(c) = self.collection.clone() else {
+                return Err(plain(Error::Usage("choose a collection first with :use NAME".into())));
+            };
+            (c, statement.to_string())
+        } else {
+            return Err(plain(Error::Usage(
+                "Cypher is not available in this version; use 'xpath COLLECTION EXPR;' or ':mode xpath'".into(),
+            )));
+        };
+        let value = self.db.xpath(&collection, &expr).map_err(|e| (e, Some(expr.clone())))?;
+        print_xpath(&value, self.format).map_err(plain)
+    }
+}
+
+fn strip_keyword<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+    let head = s.get(..word.len())?;
+    let rest = &s[word.len()..];
+    (head.eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace)).then_some(rest)
+}
+
+/// Splits a script at `;` outside quotes; drops empty statements.
+pub fn split_statements(text: &str) -> Vec<String> {
+    let mut res = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == ';' => {
+                res.push(std::mem::take(&mut current));
+                continue;
+            }
+            None => {}
+        }
+        current.push(c);
+    }
+    res.push(current);
+    res.into_iter().filter(|s| !s.trim().is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_outside_quotes() {
+        assert_eq!(split_statements("xpath a '1;2';\n:mode xpath;;"), vec!["xpath a '1;2'", "\n:mode xpath"]);
+    }
+}
