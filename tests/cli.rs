@@ -1,0 +1,125 @@
+//! The command line against SPEC section 3: loads, queries, formats, errors and exit
+//! codes, and that a failed load leaves the database as it was.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const BOOKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/xml/books.xml");
+
+fn sprig(db: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("sprig").expect("the sprig binary");
+    cmd.arg("--db").arg(db).env_remove("SPRIG_DB");
+    cmd
+}
+
+#[test]
+fn load_then_query_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", BOOKS]).assert().success();
+    sprig(&db)
+        .args(["xpath", "--collection", "books", "//book[@id='b2']/title", "--format", "json"])
+        .assert()
+        .success()
+        .stdout("{\"kind\":\"nodeset\",\"count\":1,\"nodes\":[{\"doc\":\"books\",\"name\":\"title\",\"path\":\"/catalog[1]/book[2]/title[1]\",\"string\":\"Harry Potter\",\"type\":\"element\"}]}\n");
+    // Global options after the subcommand, and the only collection as the default.
+    sprig(&db).args(["xpath", "count(//author)"]).arg("--format").arg("json").assert().success().stdout("{\"kind\":\"number\",\"value\":8}\n");
+    sprig(&db)
+        .args(["xpath", "//book[@category=$c]/@id", "--var", "c=web", "--format", "jsonl"])
+        .assert()
+        .success()
+        .stdout(
+            "{\"doc\":\"books\",\"name\":\"id\",\"path\":\"/catalog[1]/book[3]/@id\",\"string\":\"b3\",\"type\":\"attribute\"}\n\
+             {\"doc\":\"books\",\"name\":\"id\",\"path\":\"/catalog[1]/book[4]/@id\",\"string\":\"b4\",\"type\":\"attribute\"}\n",
+        );
+    sprig(&db)
+        .args(["xpath", "string(1 div 3)", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout("value\n0.3333333333333333\n");
+}
+
+#[test]
+fn errors_have_kinds_positions_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", BOOKS]).assert().success();
+    sprig(&db)
+        .args(["xpath", "--collection", "books", "//book[", "--format", "json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[syntax]: expected an expression in the predicate").and(predicate::str::contains("at line 1, column 8")))
+        .stdout(predicate::str::contains("\"kind\":\"syntax\"").and(predicate::str::contains("\"column\":8")));
+    sprig(&db)
+        .args(["xpath", "--collection", "nope", "1"])
+        .assert()
+        .code(1)
+        .stderr("error[collection]: unknown collection 'nope'\n");
+    sprig(&db).args(["xpath", "--collection", "books", "foo()"]).assert().code(1).stderr("error[xpath]: unknown function foo()\n");
+    sprig(&db).args(["xpath", "--bogus"]).assert().code(2);
+    let file = dir.path().join("file");
+    std::fs::write(&file, "not a directory").unwrap();
+    sprig(&file).args(["collections"]).assert().code(2).stderr(predicate::str::contains("error[usage]"));
+}
+
+#[test]
+fn malformed_xml_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", BOOKS]).assert().success();
+    let bad = dir.path().join("books.xml");
+    std::fs::write(&bad, "<catalog>\n  <book>\n  </wrong>\n</catalog>\n").unwrap();
+    sprig(&db)
+        .args(["load", "xml"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("error[xml]: books: ").and(predicate::str::contains("at line 3, column")));
+    // The old collection of that name is still there, unchanged.
+    sprig(&db).args(["xpath", "--collection", "books", "count(//book)"]).assert().success().stdout("4\n");
+    let unclosed = dir.path().join("other.xml");
+    std::fs::write(&unclosed, "<a><b>").unwrap();
+    sprig(&db)
+        .args(["load", "xml"])
+        .arg(&unclosed)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("element <b> is not closed"));
+    sprig(&db).args(["collections", "--format", "csv"]).assert().success().stdout("collection,documents,nodes,bytes\nbooks,1,110,1158\n");
+}
+
+#[test]
+fn a_directory_loads_as_one_collection_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let docs = dir.path().join("models");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(docs.join("a.xml"), "<model name='a'/>").unwrap();
+    std::fs::write(docs.join("b.xml"), "<model name='b'><model name='c'/></model>").unwrap();
+    sprig(&db).args(["load", "xml"]).arg(&docs).assert().success();
+    sprig(&db).args(["xpath", "--collection", "models", "count(//model)"]).assert().success().stdout("3\n");
+    sprig(&db)
+        .args(["xpath", "--collection", "models", "//model/@name", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout("doc,type,path,name,string\na,attribute,/model[1]/@name,name,a\nb,attribute,/model[1]/@name,name,b\nb,attribute,/model[1]/model[1]/@name,name,c\n");
+}
+
+#[test]
+fn statement_loop_seeds_a_new_database_and_runs_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db)
+        .args(["-c", "xpath auction count(//item); xpath books string(//book[1]/title);"])
+        .assert()
+        .success()
+        .stdout("217\nEveryday Italian\n");
+    sprig(&db)
+        .write_stdin(":mode xpath;\n:use books;\ncount(//book[price > 35]);\nxpath books //book[;\n")
+        .assert()
+        .code(1)
+        .stdout("2\n")
+        .stderr(predicate::str::contains("error[syntax]"));
+    let empty = dir.path().join("empty");
+    sprig(&empty).args(["--empty", "-c", ":collections;"]).assert().success().stdout(predicate::str::contains("auction").not());
+}
