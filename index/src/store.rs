@@ -71,12 +71,18 @@ impl XmlStore {
     fn collect_garbage(&self) -> Result<()> {
         let live: HashSet<u64> = self.collections()?.into_iter().map(|c| c.generation).collect();
         let mut dead = HashSet::new();
+        // Visit one key per generation (seeking past each), not every key: opening a
+        // large database must not read its data.
         for ks in [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids] {
-            for key in self.storage.keys_with_prefix(ks, &[])? {
-                if let Some(gen) = keys::generation_of(&key) {
-                    if !live.contains(&gen) {
-                        dead.insert(gen);
-                    }
+            let mut from = Vec::new();
+            while let Some(key) = self.storage.next_key(ks, &from)? {
+                let Some(gen) = keys::generation_of(&key) else { break };
+                if !live.contains(&gen) {
+                    dead.insert(gen);
+                }
+                match gen.checked_add(1) {
+                    Some(next) => from = keys::generation(next),
+                    None => break,
                 }
             }
         }
@@ -327,5 +333,86 @@ impl Collection {
             .get(idx as usize)
             .ok_or_else(|| Error::corrupted("collection", format!("no document {idx}")))?;
         Ok(Document::new(self.storage.clone(), self.info.generation, idx, meta.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+    use crate::xml::node::NodeKind;
+
+    fn store() -> XmlStore {
+        XmlStore::open(Arc::new(MemoryStorage::default())).unwrap()
+    }
+
+    fn load(store: &XmlStore, name: &str, xml: &str) -> Result<DocStats> {
+        let mut l = store.begin_load(name)?;
+        l.add_document(name, xml.as_bytes())?;
+        l.commit()
+    }
+
+    #[test]
+    fn region_labels_and_path_summary() {
+        let s = store();
+        load(&s, "d", "<a x='1'><b>t</b><b/><!--c--></a>").unwrap();
+        let c = s.collection("d").unwrap();
+        let doc = c.document(0).unwrap();
+        // root, a, @x, b, text, b, comment
+        let kinds: Vec<_> = (0..doc.len()).map(|p| doc.node(p).unwrap().kind).collect();
+        use NodeKind::*;
+        assert_eq!(kinds, vec![Root, Element, Attribute, Element, Text, Element, Comment]);
+        let a = doc.node(1).unwrap();
+        assert_eq!((a.parent, a.end, a.level), (0, 6, 1));
+        let text = doc.node(4).unwrap();
+        assert_eq!((text.parent, text.end, text.level), (3, 4, 3));
+        // Both b elements share one path; the path's postings hold exactly them.
+        assert_eq!(doc.node(3).unwrap().path, doc.node(5).unwrap().path);
+        let b_path = doc.node(3).unwrap().path;
+        assert_eq!(doc.path_postings(b_path).unwrap().iter().collect::<Vec<_>>(), vec![3, 5]);
+        assert_eq!(c.paths().get(b_path).unwrap().level, 2);
+        assert_eq!(doc.string_value(0).unwrap(), "t");
+    }
+
+    #[test]
+    fn ends_are_patched_across_chunks() {
+        let s = store();
+        let mut xml = String::from("<r>");
+        for i in 0..10_000 {
+            xml.push_str(&format!("<e n='{i}'>x</e>"));
+        }
+        xml.push_str("</r>");
+        load(&s, "big", &xml).unwrap();
+        let doc = s.collection("big").unwrap().document(0).unwrap();
+        assert_eq!(doc.node(1).unwrap().end, doc.len() - 1);
+        assert_eq!(doc.node(0).unwrap().end, doc.len() - 1);
+    }
+
+    #[test]
+    fn a_failed_load_keeps_the_old_collection_and_a_pinned_snapshot_survives_replacement() {
+        let s = store();
+        load(&s, "d", "<a>old</a>").unwrap();
+        let pinned = s.collection("d").unwrap();
+        let err = load(&s, "d", "<a><b></a>").unwrap_err();
+        assert!(matches!(err, Error::Xml { line: 1, .. }), "{err}");
+        assert_eq!(s.collection("d").unwrap().document(0).unwrap().string_value(0).unwrap(), "old");
+        load(&s, "d", "<a>new</a>").unwrap();
+        assert_eq!(s.collection("d").unwrap().document(0).unwrap().string_value(0).unwrap(), "new");
+        // The replaced generation stays readable while pinned.
+        assert_eq!(pinned.document(0).unwrap().string_value(0).unwrap(), "old");
+        drop(pinned);
+        assert_eq!(s.collections().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors_with_positions() {
+        let s = store();
+        for (xml, line) in [("<a>\n<b>\n</c></a>", 3), ("", 1), ("<a/><b/>", 1), ("<a>&nope;</a>", 1), ("<p:a/>", 1)] {
+            match load(&s, "bad", xml) {
+                Err(Error::Xml { line: l, .. }) => assert_eq!(l, line, "{xml}"),
+                other => panic!("{xml}: {other:?}"),
+            }
+        }
+        assert!(s.collections().unwrap().is_empty());
     }
 }

@@ -37,6 +37,12 @@ impl Storage for MemoryStorage {
         Ok(map.range(start.clone()..).take_while(|(k, _)| k.starts_with(&start)).map(|(k, _)| k[1..].to_vec()).collect())
     }
 
+    fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
+        let map = self.read()?;
+        let next = map.range(full_key(ks, from)..).next().map(|(k, _)| k.clone());
+        Ok(next.filter(|k| k.first() == Some(&ks.tag())).map(|k| k[1..].to_vec()))
+    }
+
     fn apply(&self, batch: WriteBatch) -> Result<()> {
         let mut map = self.map.write().map_err(|_| Error::corrupted("memory storage", "lock poisoned"))?;
         for (ks, key, value) in batch.ops {

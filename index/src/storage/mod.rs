@@ -93,6 +93,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// The keys of `ks` that start with `prefix`, in key order.
     fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>>;
+    /// The first key of `ks` that is `>= from`, if any.
+    fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Applies every write of `batch`, atomically.
     fn apply(&self, batch: WriteBatch) -> Result<()>;
     /// Makes every applied batch durable.

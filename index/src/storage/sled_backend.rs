@@ -13,7 +13,7 @@ pub struct SledStorage {
 impl SledStorage {
     /// Opens (or creates) the sled database in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open()?;
+        let db = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024).open()?;
         Ok(SledStorage { db })
     }
 }
@@ -38,6 +38,16 @@ impl Storage for SledStorage {
             res.push(item?[1..].to_vec());
         }
         Ok(res)
+    }
+
+    fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.db.range(full_key(ks, from)..).keys().next() {
+            Some(key) => {
+                let key = key?;
+                Ok((key.first() == Some(&ks.tag())).then(|| key[1..].to_vec()))
+            }
+            None => Ok(None),
+        }
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<()> {

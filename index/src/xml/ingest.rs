@@ -21,6 +21,9 @@ use super::DocMeta;
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{keys, Error, Result};
 
+/// Chunks written between two flushes of the storage during a load.
+const FLUSH_EVERY_CHUNKS: u32 = 64;
+
 /// The namespace URI bound to the `xml` prefix.
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -216,11 +219,11 @@ impl<'a> DocumentIngest<'a> {
         }
     }
 
-    fn resolve_prefix(&self, prefix: &str) -> Option<String> {
+    fn resolve_prefix(&self, prefix: &str) -> Option<&str> {
         if prefix == "xml" {
-            return Some(XML_NAMESPACE.to_string());
+            return Some(XML_NAMESPACE);
         }
-        self.scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, uri)| uri.clone())
+        self.scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, uri)| uri.as_str())
     }
 
     fn start_element(&mut self, start: &BytesStart<'_>, empty: bool) -> std::result::Result<(), String> {
@@ -261,14 +264,14 @@ impl<'a> DocumentIngest<'a> {
         }
         self.scope.extend(declarations.iter().cloned());
 
-        let written = start.name().0.to_string();
-        let (prefix, local) = split_qname(&written);
+        let written = start.name().0;
+        let (prefix, _) = split_qname(written);
         let uri = match self.resolve_prefix(prefix) {
             Some(uri) => uri,
-            None if prefix.is_empty() => String::new(),
+            None if prefix.is_empty() => "",
             None => return Err(format!("unbound namespace prefix '{prefix}'")),
         };
-        let name = self.names.intern(QName { prefix: prefix.to_string(), local: local.to_string(), uri });
+        let name = self.names.intern_written(written, &uri.to_string());
         let (parent, level, parent_path) = self.parent_context();
         let path = self.paths.child(parent_path, NodeKind::Element, name);
         let pre = self.emit(NodeKind::Element, name, parent, level, path, "").map_err(|e| e.to_string())?;
@@ -285,22 +288,24 @@ impl<'a> DocumentIngest<'a> {
             let auri = if aprefix.is_empty() {
                 String::new()
             } else {
-                self.resolve_prefix(aprefix).ok_or_else(|| format!("unbound namespace prefix '{aprefix}'"))?
+                self.resolve_prefix(aprefix)
+                    .ok_or_else(|| format!("unbound namespace prefix '{aprefix}'"))?
+                    .to_string()
             };
             if seen.iter().any(|(u, l)| *u == auri && l == alocal) {
                 return Err(format!("duplicate attribute '{key}'"));
             }
             seen.push((auri.clone(), alocal.to_string()));
             let is_id = (auri == XML_NAMESPACE && alocal == "id")
-                || self.dtd.id_attributes.contains(&(written.clone(), key.clone()));
+                || (!self.dtd.id_attributes.is_empty()
+                    && self.dtd.id_attributes.contains(&(written.to_string(), key.clone())));
             if is_id {
                 let id = value.trim().to_string();
                 if !self.ids.iter().any(|(v, _)| *v == id) {
                     self.ids.push((id, pre));
                 }
             }
-            let aname =
-                self.names.intern(QName { prefix: aprefix.to_string(), local: alocal.to_string(), uri: auri });
+            let aname = self.names.intern_written(&key, &auri);
             let apath = self.paths.child(path, NodeKind::Attribute, aname);
             self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
             self.stats.attributes += 1;
@@ -370,6 +375,11 @@ impl<'a> DocumentIngest<'a> {
         batch.put(Keyspace::Nodes, keys::chunk(self.gen, self.doc, self.chunk_base / CHUNK_NODES), chunk.encode());
         self.storage.apply(batch)?;
         self.chunk_base = self.next_pre;
+        // Flushing now and then lets the storage engine write its dirty pages out and
+        // evict them, so that a large load's memory stays bounded.
+        if (self.chunk_base / CHUNK_NODES) % FLUSH_EVERY_CHUNKS == 0 {
+            self.storage.flush()?;
+        }
         Ok(())
     }
 

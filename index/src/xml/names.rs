@@ -29,6 +29,8 @@ impl QName {
 pub struct NameTable {
     names: Vec<QName>,
     index: HashMap<QName, u32>,
+    /// Written name -> (URI, id): lets ingest find a known name without allocating.
+    by_written: HashMap<String, Vec<(String, u32)>>,
 }
 
 impl NameTable {
@@ -38,8 +40,24 @@ impl NameTable {
         }
         let id = self.names.len() as u32;
         self.names.push(name.clone());
+        self.by_written.entry(name.written()).or_default().push((name.uri.clone(), id));
         self.index.insert(name, id);
         id
+    }
+
+    /// The id of the name written `written` (`prefix:local`) with namespace `uri`,
+    /// interning it if new.
+    pub fn intern_written(&mut self, written: &str, uri: &str) -> u32 {
+        if let Some(found) = self.by_written.get(written) {
+            if let Some((_, id)) = found.iter().find(|(u, _)| u == uri) {
+                return *id;
+            }
+        }
+        let (prefix, local) = match written.split_once(':') {
+            Some((p, l)) => (p, l),
+            None => ("", written),
+        };
+        self.intern(QName { prefix: prefix.to_string(), local: local.to_string(), uri: uri.to_string() })
     }
 
     pub fn get(&self, id: u32) -> Option<&QName> {
