@@ -36,6 +36,7 @@ impl Error {
             Error::Query(Q::Static(_)) => "xpath",
             Error::Query(Q::Type(_)) => "type",
             Error::Query(Q::Index(I::UnknownCollection(_))) => "collection",
+            Error::Query(Q::Timeout) => "timeout",
             Error::Query(Q::Index(_)) => "storage",
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",
@@ -60,6 +61,11 @@ impl Error {
             Error::Query(sprig_query::Error::Syntax(e)) => e.message.clone(),
             other => other.to_string(),
         }
+    }
+
+    /// True when a query ran past its time limit.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Query(sprig_query::Error::Timeout))
     }
 
     /// True for errors caused by how the program was called rather than by data.

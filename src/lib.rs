@@ -62,6 +62,8 @@ pub struct XPathOptions {
     pub namespaces: Vec<(String, String)>,
     /// String variables (`$name`).
     pub variables: Vec<(String, String)>,
+    /// Stop with an error (kind `timeout`) after this long.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Database {
@@ -153,7 +155,11 @@ impl Database {
         // Parse first: a broken query is reported as such even for an unknown collection.
         let plan = sprig_query::prepare_xpath(expr, &compile)?;
         let coll = self.inner.xml.collection(collection)?;
-        let value = sprig_query::exec::Navigator::new(&coll)?.evaluate(&plan)?;
+        let mut navigator = sprig_query::exec::Navigator::new(&coll)?;
+        if let Some(limit) = options.timeout {
+            navigator = navigator.with_deadline(std::time::Instant::now() + limit);
+        }
+        let value = navigator.evaluate(&plan)?;
         Ok(match value {
             Value::NodeSet(nodes) => XPathValue::NodeSet(NodeSet { collection: coll, nodes }),
             Value::Number(n) => XPathValue::Number(n),

@@ -57,6 +57,12 @@ fn errors_have_kinds_positions_and_exit_codes() {
         .stderr("error[collection]: unknown collection 'nope'\n");
     sprig(&db).args(["xpath", "--collection", "books", "foo()"]).assert().code(1).stderr("error[xpath]: unknown function foo()\n");
     sprig(&db).args(["xpath", "--bogus"]).assert().code(2);
+    sprig(&db)
+        .args(["--timeout", "0", "xpath", "count(//book)"])
+        .assert()
+        .code(3)
+        .stderr("error[timeout]: the query was stopped after its time limit\n");
+    sprig(&db).args(["xpath", "count(//book)", "--timeout", "60000"]).assert().success().stdout("4\n");
     let file = dir.path().join("file");
     std::fs::write(&file, "not a directory").unwrap();
     sprig(&file).args(["collections"]).assert().code(2).stderr(predicate::str::contains("error[usage]"));

@@ -15,6 +15,9 @@ pub enum Error {
     /// A value had the wrong type at run time (for example `count(1)`).
     #[error("{0}")]
     Type(String),
+    /// The query ran past its deadline.
+    #[error("the query was stopped after its time limit")]
+    Timeout,
     /// Reading the data failed.
     #[error(transparent)]
     Index(#[from] sprig_index::Error),

@@ -85,6 +85,7 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const DATA: i32 = 1;
     pub const USAGE: i32 = 2;
+    pub const TIMEOUT: i32 = 3;
 }
 
 /// Runs the command line; returns the exit code.
@@ -97,6 +98,8 @@ pub fn run() -> i32 {
             output::print_error(&failure.error, failure.query.as_deref(), format);
             if failure.error.is_usage() {
                 exit::USAGE
+            } else if failure.error.is_timeout() {
+                exit::TIMEOUT
             } else {
                 exit::DATA
             }
@@ -137,6 +140,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let options = XPathOptions {
                 namespaces: parse_bindings(&args.namespaces, "--ns")?,
                 variables: parse_bindings(&args.vars, "--var")?,
+                timeout: cli.timeout.map(std::time::Duration::from_millis),
             };
             let value = db
                 .xpath_with(&collection, &args.expr, &options)
@@ -160,7 +164,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             if is_new && !cli.empty {
                 sprig::fixtures::seed(&db)?;
             }
-            let mut session = repl::Session::new(db, cli.format);
+            let mut session = repl::Session::new(db, cli.format, cli.timeout.map(std::time::Duration::from_millis));
             if let Some(statement) = cli.command {
                 return Ok(session.run_script(&statement));
             }

@@ -21,6 +21,7 @@ pub struct Session {
     mode: Mode,
     /// The collection bare XPath statements run against (`:use NAME`).
     collection: Option<String>,
+    timeout: Option<std::time::Duration>,
 }
 
 const HELP: &str = "statements end with ';'
@@ -32,8 +33,8 @@ const HELP: &str = "statements end with ';'
   :help, :quit";
 
 impl Session {
-    pub fn new(db: Database, format: Format) -> Self {
-        Session { db, format, mode: Mode::Cypher, collection: None }
+    pub fn new(db: Database, format: Format, timeout: Option<std::time::Duration>) -> Self {
+        Session { db, format, mode: Mode::Cypher, collection: None, timeout }
     }
 
     /// Runs every statement of `text`; the exit code is 1 if any failed.
@@ -42,7 +43,7 @@ impl Session {
         for statement in split_statements(text) {
             if let Err((error, query)) = self.execute(&statement) {
                 print_error(&error, query.as_deref(), self.format);
-                code = exit::DATA;
+                code = if error.is_timeout() { exit::TIMEOUT } else { exit::DATA };
             }
         }
         code
@@ -130,7 +131,8 @@ impl Session {
                 "Cypher is not available in this version; use 'xpath COLLECTION EXPR;' or ':mode xpath'".into(),
             )));
         };
-        let value = self.db.xpath(&collection, &expr).map_err(|e| (e, Some(expr.clone())))?;
+        let options = sprig::XPathOptions { timeout: self.timeout, ..Default::default() };
+        let value = self.db.xpath_with(&collection, &expr, &options).map_err(|e| (e, Some(expr.clone())))?;
         print_xpath(&value, self.format).map_err(plain)
     }
 }

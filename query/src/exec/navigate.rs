@@ -47,12 +47,19 @@ pub struct Navigator<'c> {
     docs: Vec<Document>,
     /// Descendant postings per (document, test index), read once per query.
     postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
+    deadline: Option<std::time::Instant>,
 }
 
 impl<'c> Navigator<'c> {
     pub fn new(collection: &'c Collection) -> Result<Self> {
         let docs = (0..collection.len()).map(|i| collection.document(i)).collect::<Result<_, _>>()?;
-        Ok(Navigator { collection, docs, postings: HashMap::new() })
+        Ok(Navigator { collection, docs, postings: HashMap::new(), deadline: None })
+    }
+
+    /// Stops evaluation with [`Error::Timeout`] once `deadline` has passed.
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     pub fn documents(&self) -> &[Document] {
@@ -301,14 +308,25 @@ impl Eval<'_, '_> {
 
     // ---- location steps ----
 
+    fn check_deadline(&self) -> Result<()> {
+        match self.nav.deadline {
+            Some(d) if std::time::Instant::now() >= d => Err(Error::Timeout),
+            _ => Ok(()),
+        }
+    }
+
     fn step(&mut self, input: &[Node], step: &Step) -> Result<Vec<Node>> {
+        self.check_deadline()?;
         let mut res = Vec::new();
         let mut axis_nodes = Vec::new();
         // Set-at-a-time shortcut: a descendant step from nested context nodes adds
         // nothing for the inner ones when no predicate looks at positions.
         let skip_nested = step.position_free && matches!(step.axis, Axis::Descendant | Axis::DescendantOrSelf);
         let mut covered: Option<(u32, u32)> = None; // (doc, region end)
-        for &node in input {
+        for (i, &node) in input.iter().enumerate() {
+            if i % 1024 == 1023 {
+                self.check_deadline()?;
+            }
             if skip_nested && !node.is_namespace() {
                 if let Some((doc, end)) = covered {
                     if doc == node.doc && node.pre <= end {
@@ -569,6 +587,9 @@ impl Eval<'_, '_> {
     ) -> Result<()> {
         let doc = self.doc(Node::stored(doc_idx, 0))?;
         for p in from..to {
+            if p % 65536 == 0 {
+                self.check_deadline()?;
+            }
             let rec = doc.node(p)?;
             if !rec.kind.is_attribute_like() && self.matches(test, Node::stored(doc_idx, p), &rec, principal) {
                 out.push(Node::stored(doc_idx, p));
