@@ -44,8 +44,19 @@ pub fn number_json(n: f64) -> Json {
     }
 }
 
+/// The columns of a node in row-shaped formats, and the keys of its JSON object.
+const NODE_COLUMNS: [&str; 5] = ["doc", "type", "path", "name", "string"];
+
+fn node_row(n: &NodeInfo) -> Vec<Json> {
+    vec![json!(n.doc), json!(n.node_type.as_str()), json!(n.path), json!(n.name), json!(n.string)]
+}
+
+fn row_object(header: &[&str], row: Vec<Json>) -> Json {
+    Json::Object(header.iter().map(|h| h.to_string()).zip(row).collect())
+}
+
 fn node_json(n: &NodeInfo) -> Json {
-    json!({"doc": n.doc, "type": n.node_type.as_str(), "path": n.path, "name": n.name, "string": n.string})
+    row_object(&NODE_COLUMNS, node_row(n))
 }
 
 fn scalar(value: &XPathValue) -> Option<(&'static str, Json, String)> {
@@ -98,34 +109,9 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
             }
             writeln!(w, "]}}").map_err(io)?;
         }
-        Format::Jsonl => {
-            for n in nodes.iter() {
-                writeln!(w, "{}", node_json(&n?)).map_err(io)?;
-            }
-        }
-        Format::Csv => {
-            writeln!(w, "doc,type,path,name,string").map_err(io)?;
-            for n in nodes.iter() {
-                let n = n?;
-                let fields = [n.doc.as_str(), n.node_type.as_str(), &n.path, &n.name, &n.string];
-                writeln!(w, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")).map_err(io)?;
-            }
-        }
-        Format::Markdown => {
-            writeln!(w, "| doc | type | path | name | string |\n|---|---|---|---|---|").map_err(io)?;
-            for n in nodes.iter() {
-                let n = n?;
-                writeln!(
-                    w,
-                    "| {} | {} | {} | {} | {} |",
-                    markdown_cell(&n.doc),
-                    n.node_type.as_str(),
-                    markdown_cell(&n.path),
-                    markdown_cell(&n.name),
-                    markdown_cell(&n.string)
-                )
-                .map_err(io)?;
-            }
+        Format::Jsonl | Format::Csv | Format::Markdown => {
+            let rows = nodes.iter().map(|n| n.map(|n| node_row(&n)));
+            print_rows(&NODE_COLUMNS, rows, format)?;
         }
         Format::Xml => {
             writeln!(w, "<result kind=\"nodeset\" count=\"{}\">", nodes.len()).map_err(io)?;
@@ -190,8 +176,12 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Prints rows of a simple table in any format.
-fn print_rows(header: &[&str], rows: Vec<Vec<Json>>, format: Format) -> Result<(), Error> {
+/// Prints rows of a simple table in any format, one row at a time.
+fn print_rows(
+    header: &[&str],
+    rows: impl Iterator<Item = Result<Vec<Json>, Error>>,
+    format: Format,
+) -> Result<(), Error> {
     let mut w = out();
     let text = |v: &Json| match v {
         Json::String(s) => s.clone(),
@@ -199,43 +189,43 @@ fn print_rows(header: &[&str], rows: Vec<Vec<Json>>, format: Format) -> Result<(
     };
     match format {
         Format::Json => {
-            let objects: Vec<Json> = rows
-                .iter()
-                .map(|r| Json::Object(header.iter().map(|h| h.to_string()).zip(r.iter().cloned()).collect()))
-                .collect();
-            writeln!(w, "{}", Json::Array(objects)).map_err(io)?;
+            write!(w, "[").map_err(io)?;
+            for (i, r) in rows.enumerate() {
+                write!(w, "{}{}", if i > 0 { "," } else { "" }, row_object(header, r?)).map_err(io)?;
+            }
+            writeln!(w, "]").map_err(io)?;
         }
         Format::Jsonl => {
-            for r in &rows {
-                let o: serde_json::Map<String, Json> = header.iter().map(|h| h.to_string()).zip(r.iter().cloned()).collect();
-                writeln!(w, "{}", Json::Object(o)).map_err(io)?;
+            for r in rows {
+                writeln!(w, "{}", row_object(header, r?)).map_err(io)?;
             }
         }
         Format::Csv => {
             writeln!(w, "{}", header.join(",")).map_err(io)?;
-            for r in &rows {
-                writeln!(w, "{}", r.iter().map(|v| csv_field(&text(v))).collect::<Vec<_>>().join(",")).map_err(io)?;
+            for r in rows {
+                writeln!(w, "{}", r?.iter().map(|v| csv_field(&text(v))).collect::<Vec<_>>().join(",")).map_err(io)?;
             }
         }
         Format::Markdown => {
             writeln!(w, "| {} |\n|{}", header.join(" | "), "---|".repeat(header.len())).map_err(io)?;
-            for r in &rows {
-                writeln!(w, "| {} |", r.iter().map(|v| markdown_cell(&text(v))).collect::<Vec<_>>().join(" | ")).map_err(io)?;
+            for r in rows {
+                writeln!(w, "| {} |", r?.iter().map(|v| markdown_cell(&text(v))).collect::<Vec<_>>().join(" | "))
+                    .map_err(io)?;
             }
         }
         Format::Xml => {
             writeln!(w, "<rows>").map_err(io)?;
-            for r in &rows {
+            for r in rows {
                 let attrs: Vec<String> =
-                    header.iter().zip(r).map(|(h, v)| format!("{h}=\"{}\"", xml_escape(&text(v)))).collect();
+                    header.iter().zip(r?).map(|(h, v)| format!("{h}=\"{}\"", xml_escape(&text(&v)))).collect();
                 writeln!(w, "  <row {}/>", attrs.join(" ")).map_err(io)?;
             }
             writeln!(w, "</rows>").map_err(io)?;
         }
         Format::Table => {
             let mut table = new_table(header);
-            for r in &rows {
-                table.add_row(r.iter().map(text).collect::<Vec<_>>());
+            for r in rows {
+                table.add_row(r?.iter().map(text).collect::<Vec<_>>());
             }
             writeln!(w, "{table}").map_err(io)?;
         }
@@ -244,10 +234,7 @@ fn print_rows(header: &[&str], rows: Vec<Vec<Json>>, format: Format) -> Result<(
 }
 
 pub fn print_collections(all: &[CollectionInfo], format: Format) -> Result<(), Error> {
-    let rows = all
-        .iter()
-        .map(|c| vec![json!(c.name), json!(c.documents), json!(c.nodes), json!(c.bytes)])
-        .collect();
+    let rows = all.iter().map(|c| Ok(vec![json!(c.name), json!(c.documents), json!(c.nodes), json!(c.bytes)]));
     print_rows(&["collection", "documents", "nodes", "bytes"], rows, format)
 }
 
@@ -255,7 +242,7 @@ pub fn print_stats(all: &[CollectionStats], format: Format) -> Result<(), Error>
     let mut rows = Vec::new();
     for c in all {
         for (doc, s) in &c.documents {
-            rows.push(vec![
+            rows.push(Ok(vec![
                 json!(c.info.name),
                 json!(doc),
                 json!(s.bytes),
@@ -265,10 +252,11 @@ pub fn print_stats(all: &[CollectionStats], format: Format) -> Result<(), Error>
                 json!(s.texts),
                 json!(c.names),
                 json!(c.paths),
-            ]);
+            ]));
         }
     }
-    print_rows(&["collection", "document", "bytes", "nodes", "elements", "attributes", "texts", "names", "paths"], rows, format)
+    let header = ["collection", "document", "bytes", "nodes", "elements", "attributes", "texts", "names", "paths"];
+    print_rows(&header, rows.into_iter(), format)
 }
 
 pub fn print_load(name: &str, documents: usize, stats: &DocStats, elapsed: Duration, format: Format) -> Result<(), Error> {
@@ -283,7 +271,8 @@ pub fn print_load(name: &str, documents: usize, stats: &DocStats, elapsed: Durat
         json!((secs * 1000.0).round() / 1000.0),
         json!((mbps * 10.0).round() / 10.0),
     ];
-    print_rows(&["collection", "documents", "bytes", "nodes", "elements", "seconds", "mb_per_s"], vec![row], format)
+    let header = ["collection", "documents", "bytes", "nodes", "elements", "seconds", "mb_per_s"];
+    print_rows(&header, std::iter::once(Ok(row)), format)
 }
 
 /// Prints `error[KIND]: message` to stderr (with the query line and a caret for parse

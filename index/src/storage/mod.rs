@@ -41,16 +41,6 @@ impl Keyspace {
             Keyspace::Ids => b'I',
         }
     }
-
-    /// Every keyspace, for maintenance passes.
-    pub const ALL: [Keyspace; 6] = [
-        Keyspace::Meta,
-        Keyspace::Catalog,
-        Keyspace::DocMeta,
-        Keyspace::Nodes,
-        Keyspace::Postings,
-        Keyspace::Ids,
-    ];
 }
 
 /// A set of writes applied all together or not at all.

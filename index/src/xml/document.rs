@@ -96,8 +96,8 @@ impl Document {
         Ok(rec)
     }
 
-    /// The stored text of node `pre`: the value of an attribute, text node, comment or
-    /// processing instruction, or the URI of a namespace declaration's... (empty for elements).
+    /// The stored text of node `pre`: the value of an attribute, the content of a text
+    /// node, comment or processing instruction; empty for the root and elements.
     pub fn text(&self, pre: u32) -> Result<String> {
         let chunk = self.chunk(pre)?;
         Ok(chunk.text((pre % CHUNK_NODES) as usize).to_string())

@@ -219,13 +219,6 @@ impl<'a> DocumentIngest<'a> {
         }
     }
 
-    fn resolve_prefix(&self, prefix: &str) -> Option<&str> {
-        if prefix == "xml" {
-            return Some(XML_NAMESPACE);
-        }
-        self.scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, uri)| uri.as_str())
-    }
-
     fn start_element(&mut self, start: &BytesStart<'_>, empty: bool) -> std::result::Result<(), String> {
         self.flush_text()?;
         if self.stack.is_empty() {
@@ -266,12 +259,12 @@ impl<'a> DocumentIngest<'a> {
 
         let written = start.name().0;
         let (prefix, _) = split_qname(written);
-        let uri = match self.resolve_prefix(prefix) {
+        let uri = match resolve_prefix(&self.scope, prefix) {
             Some(uri) => uri,
             None if prefix.is_empty() => "",
             None => return Err(format!("unbound namespace prefix '{prefix}'")),
         };
-        let name = self.names.intern_written(written, &uri.to_string());
+        let name = self.names.intern_written(written, uri);
         let (parent, level, parent_path) = self.parent_context();
         let path = self.paths.child(parent_path, NodeKind::Element, name);
         let pre = self.emit(NodeKind::Element, name, parent, level, path, "").map_err(|e| e.to_string())?;
@@ -288,7 +281,7 @@ impl<'a> DocumentIngest<'a> {
             let auri = if aprefix.is_empty() {
                 String::new()
             } else {
-                self.resolve_prefix(aprefix)
+                resolve_prefix(&self.scope, aprefix)
                     .ok_or_else(|| format!("unbound namespace prefix '{aprefix}'"))?
                     .to_string()
             };
@@ -422,6 +415,14 @@ fn serialize(bitmap: &RoaringBitmap) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(bitmap.serialized_size());
     bitmap.serialize_into(&mut out)?;
     Ok(out)
+}
+
+/// The URI bound to `prefix` in `scope` (innermost declaration last); `xml` is always bound.
+fn resolve_prefix<'s>(scope: &'s [(String, String)], prefix: &str) -> Option<&'s str> {
+    if prefix == "xml" {
+        return Some(XML_NAMESPACE);
+    }
+    scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, uri)| uri.as_str())
 }
 
 /// `p:l` -> (`p`, `l`); `l` -> (``, `l`).

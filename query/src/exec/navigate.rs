@@ -187,7 +187,7 @@ impl Eval<'_, '_> {
             }
             Expr::Path { start, steps } => {
                 let mut nodes = match start {
-                    PathFrom::Root => self.roots(ctx.node),
+                    PathFrom::Root => self.roots(),
                     PathFrom::Context => vec![ctx.node],
                     PathFrom::Expr(e) => match self.expr(e, ctx)? {
                         Value::NodeSet(n) => n,
@@ -203,8 +203,9 @@ impl Eval<'_, '_> {
         })
     }
 
-    /// `/`: in a collection, every document's root; the context document's otherwise.
-    fn roots(&self, _context: Node) -> Vec<Node> {
+    /// `/`: every document's root, so that absolute paths range over the whole
+    /// collection (SPEC section 4).
+    fn roots(&self) -> Vec<Node> {
         (0..self.nav.docs.len() as u32).map(|d| Node::stored(d, 0)).collect()
     }
 
@@ -245,7 +246,7 @@ impl Eval<'_, '_> {
     }
 
     /// The string-value of a node ([section 5](https://www.w3.org/TR/xpath/#data-model)).
-    pub(crate) fn string_value(&self, node: Node) -> Result<String> {
+    fn string_value(&self, node: Node) -> Result<String> {
         if node.is_namespace() {
             return Ok(self.namespace_node(node)?.1);
         }
@@ -345,8 +346,8 @@ impl Eval<'_, '_> {
                 res.extend(kept);
             }
         }
-        let single_forward = input.len() <= 1 && !step.axis.is_reverse();
-        if step.axis.is_reverse() || !single_forward {
+        // One context node on a forward axis yields document order already.
+        if step.axis.is_reverse() || input.len() > 1 {
             res.sort_unstable();
             res.dedup();
         }
@@ -377,7 +378,7 @@ impl Eval<'_, '_> {
         Ok(nodes)
     }
 
-    fn matches(&self, test: usize, node: Node, rec: &NodeRecord, principal: NodeKind) -> bool {
+    fn matches(&self, test: usize, rec: &NodeRecord, principal: NodeKind) -> bool {
         match &self.tests.named[test] {
             BoundTest::AnyNode => true,
             BoundTest::Text => rec.kind == NodeKind::Text,
@@ -388,10 +389,7 @@ impl Eval<'_, '_> {
             }
             BoundTest::AnyName => rec.kind == principal,
             BoundTest::Names(ids) => rec.kind == principal && ids.contains(&rec.name),
-            BoundTest::Nothing | BoundTest::NamespacePrefix(_) => {
-                let _ = node;
-                false
-            }
+            BoundTest::Nothing | BoundTest::NamespacePrefix(_) => false,
         }
     }
 
@@ -416,10 +414,9 @@ impl Eval<'_, '_> {
                     self.axis(element, a, test, out)
                 }
                 Axis::Following => {
-                    // Nodes after the element's start that are not its attributes... i.e.
-                    // its descendants and everything after it.
-                    let rec = self.record(Node::stored(doc_idx, node.pre))?;
-                    self.scan_range(doc_idx, node.pre + 1, self.doc(node)?.len(), test, NodeKind::Element, out, &rec)
+                    // The element's descendants and everything after it (attribute-like
+                    // nodes are skipped by the scan).
+                    self.scan_range(doc_idx, node.pre + 1, self.doc(node)?.len(), test, out)
                 }
                 Axis::Preceding => {
                     let element = Node::stored(doc_idx, node.pre);
@@ -433,7 +430,7 @@ impl Eval<'_, '_> {
         match axis {
             Axis::SelfAxis => {
                 let principal = principal_of(rec.kind);
-                if self.matches(test, node, &rec, principal) {
+                if self.matches(test, &rec, principal) {
                     out.push(node);
                 }
             }
@@ -443,7 +440,7 @@ impl Eval<'_, '_> {
                     while c <= rec.end {
                         let crec = self.record(Node::stored(doc_idx, c))?;
                         if !crec.kind.is_attribute_like() {
-                            if self.matches(test, node, &crec, NodeKind::Element) {
+                            if self.matches(test, &crec, NodeKind::Element) {
                                 out.push(Node::stored(doc_idx, c));
                             }
                             c = crec.end + 1;
@@ -454,14 +451,14 @@ impl Eval<'_, '_> {
                 }
             }
             Axis::Descendant | Axis::DescendantOrSelf => {
-                if axis == Axis::DescendantOrSelf && self.matches(test, node, &rec, principal_of(rec.kind)) {
+                if axis == Axis::DescendantOrSelf && self.matches(test, &rec, principal_of(rec.kind)) {
                     out.push(node);
                 }
                 if rec.end > pre {
                     if let Some(bitmap) = self.descendant_postings(doc_idx, test)? {
                         out.extend(bitmap.range(pre + 1..=rec.end).map(|p| Node::stored(doc_idx, p)));
                     } else {
-                        self.scan_range(doc_idx, pre + 1, rec.end + 1, test, NodeKind::Element, out, &rec)?;
+                        self.scan_range(doc_idx, pre + 1, rec.end + 1, test, out)?;
                     }
                 }
             }
@@ -473,7 +470,7 @@ impl Eval<'_, '_> {
                         if !arec.kind.is_attribute_like() {
                             break;
                         }
-                        if arec.kind == NodeKind::Attribute && self.matches(test, node, &arec, NodeKind::Attribute) {
+                        if arec.kind == NodeKind::Attribute && self.matches(test, &arec, NodeKind::Attribute) {
                             out.push(Node::stored(doc_idx, a));
                         }
                         a += 1;
@@ -483,9 +480,9 @@ impl Eval<'_, '_> {
             Axis::Namespace => {
                 if rec.kind == NodeKind::Element {
                     let scope = self.in_scope_namespaces(doc_idx, pre)?;
-                    for (i, (prefix, uri)) in scope.iter().enumerate() {
+                    for (i, (prefix, _)) in scope.iter().enumerate() {
                         let n = Node { doc: doc_idx, pre, ns: i as u32 + 1 };
-                        if self.namespace_test(test, prefix, uri) {
+                        if self.namespace_test(test, prefix) {
                             out.push(n);
                         }
                     }
@@ -495,20 +492,20 @@ impl Eval<'_, '_> {
                 if rec.kind != NodeKind::Root {
                     let p = Node::stored(doc_idx, rec.parent);
                     let prec = self.record(p)?;
-                    if self.matches(test, p, &prec, NodeKind::Element) {
+                    if self.matches(test, &prec, NodeKind::Element) {
                         out.push(p);
                     }
                 }
             }
             Axis::Ancestor | Axis::AncestorOrSelf => {
-                if axis == Axis::AncestorOrSelf && self.matches(test, node, &rec, principal_of(rec.kind)) {
+                if axis == Axis::AncestorOrSelf && self.matches(test, &rec, principal_of(rec.kind)) {
                     out.push(node);
                 }
                 let mut cur = rec;
                 while cur.kind != NodeKind::Root {
                     let p = Node::stored(doc_idx, cur.parent);
                     cur = self.record(p)?;
-                    if self.matches(test, p, &cur, NodeKind::Element) {
+                    if self.matches(test, &cur, NodeKind::Element) {
                         out.push(p);
                     }
                 }
@@ -522,7 +519,7 @@ impl Eval<'_, '_> {
                     let mut c = rec.end + 1;
                     while c <= parent.end {
                         let crec = self.record(Node::stored(doc_idx, c))?;
-                        if self.matches(test, node, &crec, NodeKind::Element) {
+                        if self.matches(test, &crec, NodeKind::Element) {
                             out.push(Node::stored(doc_idx, c));
                         }
                         c = crec.end + 1;
@@ -536,7 +533,7 @@ impl Eval<'_, '_> {
                             c += 1;
                             continue;
                         }
-                        if self.matches(test, node, &crec, NodeKind::Element) {
+                        if self.matches(test, &crec, NodeKind::Element) {
                             siblings.push(Node::stored(doc_idx, c));
                         }
                         c = crec.end + 1;
@@ -548,7 +545,7 @@ impl Eval<'_, '_> {
                 let len = self.doc(node)?.len();
                 // Attributes' following nodes include their element's children.
                 let from = if rec.kind.is_attribute_like() { pre + 1 } else { rec.end + 1 };
-                self.scan_range(doc_idx, from, len, test, NodeKind::Element, out, &rec)?;
+                self.scan_range(doc_idx, from, len, test, out)?;
             }
             Axis::Preceding => {
                 // Everything before, minus the ancestors: nodes whose region ends before `pre`.
@@ -562,7 +559,7 @@ impl Eval<'_, '_> {
                         p += 1;
                         continue;
                     }
-                    if !prec.kind.is_attribute_like() && self.matches(test, node, &prec, NodeKind::Element) {
+                    if !prec.kind.is_attribute_like() && self.matches(test, &prec, NodeKind::Element) {
                         found.push(Node::stored(doc_idx, p));
                     }
                     p += 1;
@@ -574,24 +571,14 @@ impl Eval<'_, '_> {
     }
 
     /// Pushes nodes with `from <= pre < to` that are not attribute-like and pass `test`.
-    #[allow(clippy::too_many_arguments)]
-    fn scan_range(
-        &self,
-        doc_idx: u32,
-        from: u32,
-        to: u32,
-        test: usize,
-        principal: NodeKind,
-        out: &mut Vec<Node>,
-        _context: &NodeRecord,
-    ) -> Result<()> {
+    fn scan_range(&self, doc_idx: u32, from: u32, to: u32, test: usize, out: &mut Vec<Node>) -> Result<()> {
         let doc = self.doc(Node::stored(doc_idx, 0))?;
         for p in from..to {
             if p % 65536 == 0 {
                 self.check_deadline()?;
             }
             let rec = doc.node(p)?;
-            if !rec.kind.is_attribute_like() && self.matches(test, Node::stored(doc_idx, p), &rec, principal) {
+            if !rec.kind.is_attribute_like() && self.matches(test, &rec, NodeKind::Element) {
                 out.push(Node::stored(doc_idx, p));
             }
         }
@@ -636,7 +623,7 @@ impl Eval<'_, '_> {
             .ok_or_else(|| Error::Type("namespace node out of range".into()))
     }
 
-    fn namespace_test(&self, test: usize, prefix: &str, _uri: &str) -> bool {
+    fn namespace_test(&self, test: usize, prefix: &str) -> bool {
         match &self.tests.for_namespaces[test] {
             BoundTest::AnyNode | BoundTest::AnyName => true,
             BoundTest::NamespacePrefix(p) => p == prefix,
@@ -645,8 +632,8 @@ impl Eval<'_, '_> {
     }
 
     fn namespace_matches(&self, test: usize, node: Node) -> Result<bool> {
-        let (prefix, uri) = self.namespace_node(node)?;
-        Ok(self.namespace_test(test, &prefix, &uri))
+        let (prefix, _) = self.namespace_node(node)?;
+        Ok(self.namespace_test(test, &prefix))
     }
 
     // ---- functions (section 4) ----
@@ -826,17 +813,10 @@ impl Eval<'_, '_> {
         if lang_ids.is_empty() {
             return Ok(None);
         }
-        let mut cur = doc.node(node.pre)?;
+        // A namespace node's `pre` is its element's; other nodes that are not
+        // elements look from their parent on.
         let mut pre = node.pre;
-        if node.is_namespace() || cur.kind.is_attribute_like() || cur.kind != NodeKind::Element {
-            if cur.kind == NodeKind::Root {
-                return Ok(None);
-            }
-            if !node.is_namespace() {
-                pre = cur.parent;
-                cur = doc.node(pre)?;
-            }
-        }
+        let mut cur = doc.node(pre)?;
         loop {
             if cur.kind == NodeKind::Element {
                 let mut a = pre + 1;
