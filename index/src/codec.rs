@@ -7,7 +7,7 @@
 use crate::{Error, Result};
 
 /// The on-disk format number; bump it whenever a key layout or value encoding changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Appends little-endian fields to a byte vector.
 #[derive(Debug, Default)]
