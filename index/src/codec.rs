@@ -7,7 +7,27 @@
 use crate::{Error, Result};
 
 /// The on-disk format number; bump it whenever a key layout or value encoding changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Upper bound of a decompressed value; a larger stated size means corruption.
+const MAX_DECOMPRESSED: usize = 1 << 31;
+
+/// LZ4-compresses `raw`, with its length in front.
+pub fn compress(raw: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(raw)
+}
+
+/// Reverses [`compress`]; a bad or implausible value is [`Error::Corrupted`].
+pub fn decompress(stored: &[u8], area: &'static str) -> Result<Vec<u8>> {
+    let size = stored
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| Error::corrupted(area, "value is truncated"))?;
+    if size > MAX_DECOMPRESSED {
+        return Err(Error::corrupted(area, format!("implausible size {size}")));
+    }
+    lz4_flex::decompress_size_prepended(stored).map_err(|e| Error::corrupted(area, e))
+}
 
 /// Appends little-endian fields to a byte vector.
 #[derive(Debug, Default)]

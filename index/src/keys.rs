@@ -11,6 +11,7 @@
 //! Postings  gen:u64 doc:u32 'n' kind:u8 name:u32  -> roaring bitmap of pre
 //!           gen:u64 doc:u32 'p' path:u32          -> roaring bitmap of pre
 //! Ids       gen:u64 doc:u32 value (utf-8)         -> pre:u32
+//! Regions   gen:u64 doc:u32 path:u32              -> lz4((pre:u32, end:u32)*) sorted by pre
 //! ```
 //! All integers in keys are big-endian.
 
@@ -41,6 +42,10 @@ pub fn name_postings(gen: u64, doc: u32, kind: u8, name: u32) -> Vec<u8> {
 
 pub fn path_postings(gen: u64, doc: u32, path: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u8(b'p').u32(path).build()
+}
+
+pub fn regions(gen: u64, doc: u32, path: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u32(path).build()
 }
 
 pub fn id(gen: u64, doc: u32, value: &str) -> Vec<u8> {

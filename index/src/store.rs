@@ -73,7 +73,7 @@ impl XmlStore {
         let mut dead = HashSet::new();
         // Visit one key per generation (seeking past each), not every key: opening a
         // large database must not read its data.
-        for ks in [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids] {
+        for ks in DATA_KEYSPACES {
             let mut from = Vec::new();
             while let Some(key) = self.storage.next_key(ks, &from)? {
                 let Some(gen) = keys::generation_of(&key) else { break };
@@ -195,6 +195,10 @@ impl XmlStore {
     }
 }
 
+/// The keyspaces whose keys start with a generation.
+const DATA_KEYSPACES: [Keyspace; 5] =
+    [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids, Keyspace::Regions];
+
 fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
     let mut dec = Decoder::new(value, "catalog");
     Ok(CollectionInfo { name, generation: dec.u64()?, documents: dec.u32()?, nodes: dec.u64()?, bytes: dec.u64()? })
@@ -202,7 +206,7 @@ fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
 
 fn drop_generation(storage: &dyn Storage, gen: u64) -> Result<()> {
     let prefix = keys::generation(gen);
-    for ks in [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids] {
+    for ks in DATA_KEYSPACES {
         let mut batch = WriteBatch::default();
         for key in storage.keys_with_prefix(ks, &prefix)? {
             batch.delete(ks, key);
@@ -371,6 +375,10 @@ mod tests {
         let b_path = doc.node(3).unwrap().path;
         assert_eq!(doc.path_postings(b_path).unwrap().iter().collect::<Vec<_>>(), vec![3, 5]);
         assert_eq!(c.paths().get(b_path).unwrap().level, 2);
+        assert_eq!(c.paths().get(b_path).unwrap().count, 2);
+        // The structure-context index: both b regions, at one level, never nested.
+        assert_eq!(doc.regions(b_path).unwrap(), vec![(3, 4), (5, 5)]);
+        assert_eq!(doc.regions(doc.node(1).unwrap().path).unwrap(), vec![(1, 6)]);
         assert_eq!(doc.string_value(0).unwrap(), "t");
     }
 

@@ -27,6 +27,8 @@ pub enum Keyspace {
     Postings,
     /// `ID`-typed attribute values -> element, for `id()`.
     Ids,
+    /// Region lists `(pre, end)` per element path partition: the structure-context index.
+    Regions,
 }
 
 impl Keyspace {
@@ -39,6 +41,7 @@ impl Keyspace {
             Keyspace::Nodes => b'N',
             Keyspace::Postings => b'P',
             Keyspace::Ids => b'I',
+            Keyspace::Regions => b'R',
         }
     }
 }

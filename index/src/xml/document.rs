@@ -153,6 +153,22 @@ impl Document {
         }
     }
 
+    /// The `(pre, end)` regions of the elements on path `path`, in document order.
+    /// All of them sit at the path's level, so their regions never nest.
+    pub fn regions(&self, path: u32) -> Result<Vec<(u32, u32)>> {
+        let Some(stored) = self.storage.get(Keyspace::Regions, &keys::regions(self.gen, self.doc, path))? else {
+            return Ok(Vec::new());
+        };
+        let raw = crate::codec::decompress(&stored, "region list")?;
+        if raw.len() % 8 != 0 {
+            return Err(Error::corrupted("region list", "length is not a multiple of 8"));
+        }
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
+            .collect())
+    }
+
     /// The element whose `ID`-typed attribute has this value.
     pub fn element_by_id(&self, value: &str) -> Result<Option<u32>> {
         match self.storage.get(Keyspace::Ids, &keys::id(self.gen, self.doc, value))? {

@@ -40,6 +40,8 @@ pub struct DocStats {
 struct OpenElement {
     pre: u32,
     path: u32,
+    /// Index of this element's entry in its path's region list.
+    region: usize,
     /// Length of the namespace scope before this element's declarations.
     scope_mark: usize,
 }
@@ -60,6 +62,8 @@ pub(crate) struct DocumentIngest<'a> {
     pending_text: String,
     name_postings: HashMap<(u8, u32), RoaringBitmap>,
     path_postings: HashMap<u32, RoaringBitmap>,
+    /// Element path -> `(pre, end)` of its elements, in document order.
+    regions: HashMap<u32, Vec<(u32, u32)>>,
     ids: Vec<(String, u32)>,
     dtd: DtdInfo,
     seen_root_element: bool,
@@ -89,6 +93,7 @@ impl<'a> DocumentIngest<'a> {
             pending_text: String::new(),
             name_postings: HashMap::new(),
             path_postings: HashMap::new(),
+            regions: HashMap::new(),
             ids: Vec::new(),
             dtd: DtdInfo::default(),
             seen_root_element: false,
@@ -303,7 +308,10 @@ impl<'a> DocumentIngest<'a> {
             self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
             self.stats.attributes += 1;
         }
-        self.stack.push(OpenElement { pre, path, scope_mark });
+        let list = self.regions.entry(path).or_default();
+        list.push((pre, OPEN_END));
+        let region = list.len() - 1;
+        self.stack.push(OpenElement { pre, path, region, scope_mark });
         if empty {
             self.end_element()?;
         }
@@ -314,6 +322,9 @@ impl<'a> DocumentIngest<'a> {
         let open = self.stack.pop().ok_or("end tag without a start tag")?;
         self.scope.truncate(open.scope_mark);
         let end = self.next_pre - 1;
+        if let Some(entry) = self.regions.get_mut(&open.path).and_then(|l| l.get_mut(open.region)) {
+            entry.1 = end;
+        }
         if open.pre >= self.chunk_base {
             if let Some(rec) = self.chunk.record_mut((open.pre - self.chunk_base) as usize) {
                 rec.end = end;
@@ -352,6 +363,7 @@ impl<'a> DocumentIngest<'a> {
             push_sorted(self.name_postings.entry((kind as u8, name)).or_default(), pre);
         }
         push_sorted(self.path_postings.entry(path).or_default(), pre);
+        self.paths.count(path);
         self.stats.nodes += 1;
         if self.chunk.len() == CHUNK_NODES as usize {
             self.write_chunk()?;
@@ -394,6 +406,9 @@ impl<'a> DocumentIngest<'a> {
         for (path, bitmap) in &self.path_postings {
             batch.put(Keyspace::Postings, keys::path_postings(self.gen, self.doc, *path), serialize(bitmap)?);
         }
+        for (path, list) in &self.regions {
+            batch.put(Keyspace::Regions, keys::regions(self.gen, self.doc, *path), encode_regions(list));
+        }
         for (value, pre) in &self.ids {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
@@ -403,6 +418,15 @@ impl<'a> DocumentIngest<'a> {
         self.storage.apply(batch)?;
         Ok(self.stats)
     }
+}
+
+fn encode_regions(list: &[(u32, u32)]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(list.len() * 8);
+    for (pre, end) in list {
+        raw.extend_from_slice(&pre.to_le_bytes());
+        raw.extend_from_slice(&end.to_le_bytes());
+    }
+    crate::codec::compress(&raw)
 }
 
 fn push_sorted(bitmap: &mut RoaringBitmap, pre: u32) {

@@ -70,9 +70,6 @@ pub struct NodeRecord {
     pub path: u32,
 }
 
-/// Upper bound of a decompressed chunk; a larger stated size means corruption.
-const MAX_CHUNK_BYTES: usize = 1 << 31;
-
 const RECORD_BYTES: usize = 1 + 2 + 4 + 4 + 4 + 4 + 4;
 
 /// A decoded chunk: up to [`CHUNK_NODES`] consecutive records and their text.
@@ -125,18 +122,11 @@ impl Chunk {
         // Records repeat most of their bytes (kinds, levels, names, paths), so LZ4 shrinks
         // a chunk several times over; that is less to write, to store, and for the
         // storage engine to hold in memory during a load.
-        lz4_flex::compress_prepend_size(&raw)
+        crate::codec::compress(&raw)
     }
 
     pub(crate) fn decode(stored: &[u8]) -> Result<Chunk> {
-        let size = stored
-            .get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or_else(|| Error::corrupted("node chunk", "value is truncated"))?;
-        if size > MAX_CHUNK_BYTES {
-            return Err(Error::corrupted("node chunk", format!("implausible size {size}")));
-        }
-        let bytes = lz4_flex::decompress_size_prepended(stored).map_err(|e| Error::corrupted("node chunk", e))?;
+        let bytes = crate::codec::decompress(stored, "node chunk")?;
         let bytes = &bytes[..];
         let mut dec = Decoder::new(bytes, "node chunk");
         let n = dec.u32()? as usize;

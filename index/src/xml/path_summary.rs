@@ -18,6 +18,8 @@ pub struct PathEntry {
     pub kind: NodeKind,
     pub name: u32,
     pub level: u16,
+    /// Nodes on this path, over all documents of the collection (partition size).
+    pub count: u64,
 }
 
 /// The distinct label paths of a collection. Path id 0 is the root's.
@@ -30,7 +32,7 @@ pub struct PathSummary {
 impl Default for PathSummary {
     fn default() -> Self {
         PathSummary {
-            entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0 }],
+            entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0, count: 0 }],
             index: HashMap::new(),
         }
     }
@@ -47,9 +49,28 @@ impl PathSummary {
         }
         let level = self.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
         let id = self.entries.len() as u32;
-        self.entries.push(PathEntry { parent: Some(parent), kind, name, level });
+        self.entries.push(PathEntry { parent: Some(parent), kind, name, level, count: 0 });
         self.index.insert((parent, kind, name), id);
         id
+    }
+
+    /// Counts one more node on path `id`.
+    pub(crate) fn count(&mut self, id: u32) {
+        if let Some(e) = self.entries.get_mut(id as usize) {
+            e.count += 1;
+        }
+    }
+
+    /// True when `ancestor` is `id` or one of its prefixes.
+    pub fn is_prefix(&self, ancestor: u32, id: u32) -> bool {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if c == ancestor {
+                return true;
+            }
+            cur = self.entries.get(c as usize).and_then(|e| e.parent);
+        }
+        false
     }
 
     pub fn get(&self, id: u32) -> Option<&PathEntry> {
@@ -72,7 +93,7 @@ impl PathSummary {
     pub(crate) fn encode(&self, enc: &mut Encoder) {
         enc.u32(self.entries.len() as u32);
         for e in &self.entries {
-            enc.u32(e.parent.unwrap_or(u32::MAX)).u8(e.kind as u8).u32(e.name);
+            enc.u32(e.parent.unwrap_or(u32::MAX)).u8(e.kind as u8).u32(e.name).u64(e.count);
         }
     }
 
@@ -83,11 +104,12 @@ impl PathSummary {
             let parent = dec.u32()?;
             let kind = NodeKind::from_u8(dec.u8()?)?;
             let name = dec.u32()?;
+            let count = dec.u64()?;
             if parent == u32::MAX {
-                res.entries.push(PathEntry { parent: None, kind, name, level: 0 });
+                res.entries.push(PathEntry { parent: None, kind, name, level: 0, count });
             } else {
                 let level = res.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
-                res.entries.push(PathEntry { parent: Some(parent), kind, name, level });
+                res.entries.push(PathEntry { parent: Some(parent), kind, name, level, count });
                 res.index.insert((parent, kind, name), id);
             }
         }
