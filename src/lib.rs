@@ -24,6 +24,8 @@ use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
 pub use error::{Error, Result};
 pub use sprig_index::{CollectionInfo, DocStats};
+pub use sprig_query::explain::{Detail, PlanNode};
+pub use sprig_query::physical::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
 
 /// A sprig database: XML collections in one store.
@@ -64,7 +66,11 @@ pub struct XPathOptions {
     pub variables: Vec<(String, String)>,
     /// Stop with an error (kind `timeout`) after this long.
     pub timeout: Option<std::time::Duration>,
+    /// The structural-join algorithm for location paths; every choice gives the same
+    /// result, `Auto` (the default) lets the planner choose.
+    pub join: JoinAlgorithm,
 }
+
 
 impl Database {
     /// Opens the database in directory `path`, creating it if needed.
@@ -148,18 +154,10 @@ impl Database {
 
     /// Evaluates with namespace and variable bindings.
     pub fn xpath_with(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<XPathValue> {
-        let compile = CompileOptions {
-            namespaces: options.namespaces.iter().cloned().collect(),
-            variables: options.variables.iter().cloned().collect(),
-        };
         // Parse first: a broken query is reported as such even for an unknown collection.
-        let plan = sprig_query::prepare_xpath(expr, &compile)?;
+        let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
         let coll = self.inner.xml.collection(collection)?;
-        let mut navigator = sprig_query::exec::Navigator::new(&coll)?;
-        if let Some(limit) = options.timeout {
-            navigator = navigator.with_deadline(std::time::Instant::now() + limit);
-        }
-        let value = navigator.evaluate(&plan)?;
+        let value = navigator(&coll, options)?.evaluate(&plan)?;
         Ok(match value {
             Value::NodeSet(nodes) => XPathValue::NodeSet(NodeSet { collection: coll, nodes }),
             Value::Number(n) => XPathValue::Number(n),
@@ -167,6 +165,66 @@ impl Database {
             Value::Boolean(b) => XPathValue::Boolean(b),
         })
     }
+
+    /// The plan of an XPath expression, without running it.
+    pub fn explain_xpath(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<Explained> {
+        let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
+        let coll = self.inner.xml.collection(collection)?;
+        let tree = navigator(&coll, options)?.explain(&plan)?;
+        Ok(Explained { plan: tree, elapsed: None, first: None })
+    }
+
+    /// Runs an XPath expression `runs` times (at least once) and returns the plan of the
+    /// last run with actual rows and times per operator. `elapsed` is the median run,
+    /// `first` the first; a run is the in-engine time from parse to the complete result.
+    pub fn profile_xpath(&self, collection: &str, expr: &str, options: &XPathOptions, runs: usize) -> Result<Explained> {
+        let coll = self.inner.xml.collection(collection)?;
+        let mut times = Vec::new();
+        let mut tree = PlanNode::default();
+        for _ in 0..runs.max(1) {
+            let started = std::time::Instant::now();
+            let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
+            let mut nav = navigator(&coll, options)?.with_profile();
+            let value = nav.evaluate(&plan)?;
+            let elapsed = started.elapsed();
+            times.push(elapsed);
+            tree = nav.explain(&plan)?;
+            tree.rows = Some(match &value {
+                Value::NodeSet(nodes) => nodes.len() as u64,
+                _ => 1,
+            });
+            tree.time = Some(elapsed);
+        }
+        let first = times.first().copied();
+        times.sort();
+        Ok(Explained { plan: tree, elapsed: times.get(times.len() / 2).copied(), first })
+    }
+}
+
+/// An EXPLAIN or PROFILE answer.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The operator tree.
+    pub plan: PlanNode,
+    /// PROFILE: the median in-engine time of the runs.
+    pub elapsed: Option<std::time::Duration>,
+    /// PROFILE: the first run's time (cold caches).
+    pub first: Option<std::time::Duration>,
+}
+
+fn compile_options(options: &XPathOptions) -> CompileOptions {
+    CompileOptions {
+        namespaces: options.namespaces.iter().cloned().collect(),
+        variables: options.variables.iter().cloned().collect(),
+    }
+}
+
+fn navigator<'c>(coll: &'c Collection, options: &XPathOptions) -> Result<sprig_query::exec::Navigator<'c>> {
+    let mut navigator = sprig_query::exec::Navigator::new(coll)?.with_join(options.join);
+    if let Some(limit) = options.timeout {
+        navigator = navigator.with_deadline(std::time::Instant::now() + limit);
+    }
+    Ok(navigator)
 }
 
 fn validate_collection_name(name: &str) -> Result<()> {

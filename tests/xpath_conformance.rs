@@ -128,7 +128,7 @@ fn xpath_conformance() {
                 .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
                 .unwrap_or_default()
         };
-        let options = XPathOptions { namespaces: map("ns"), variables: map("vars"), timeout: None };
+        let options = XPathOptions { namespaces: map("ns"), variables: map("vars"), ..Default::default() };
         let xpath = case["xpath"].as_str().unwrap_or_default();
         let expected = &case["expected"];
         let outcome = match (db.xpath_with(&collection, xpath, &options), expected["kind"].as_str()) {

@@ -15,7 +15,10 @@
 
 mod error;
 pub mod exec;
+pub mod explain;
 pub mod logical;
+pub mod optimizer;
+pub mod physical;
 pub mod syntax;
 pub mod value;
 

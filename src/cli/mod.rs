@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sprig::{Database, Error, XPathOptions};
+use sprig::{Database, Error, JoinAlgorithm, XPathOptions};
 
 pub use output::Format;
 
@@ -46,6 +46,19 @@ enum Command {
     },
     /// Evaluate an XPath 1.0 expression.
     Xpath(XPathArgs),
+    /// Show the plan of a query: operators, join choices and index pruning.
+    Explain {
+        #[command(subcommand)]
+        what: QueryCommand,
+    },
+    /// Run a query and show its plan with actual rows and times per operator.
+    Profile {
+        #[command(subcommand)]
+        what: QueryCommand,
+        /// Run the query this many times; report the median as elapsed_ms.
+        #[arg(long, global = true, default_value_t = 1)]
+        runs: usize,
+    },
     /// List the collections.
     Collections,
     /// Show statistics of every collection.
@@ -65,6 +78,17 @@ enum LoadCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum QueryCommand {
+    /// An XPath 1.0 expression.
+    Xpath(XPathArgs),
+    /// A Cypher query (not available in this version).
+    Cypher {
+        /// The query.
+        query: String,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct XPathArgs {
     /// The collection to query (default: the only collection, if there is one).
@@ -78,6 +102,31 @@ pub struct XPathArgs {
     /// Bind a namespace prefix: --ns prefix=uri.
     #[arg(long = "ns", value_name = "PREFIX=URI")]
     namespaces: Vec<String>,
+    /// Force a structural-join algorithm (every choice gives the same result).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "sisj", "twigstack", "stacktree", "navigate"])]
+    join: String,
+}
+
+impl XPathArgs {
+    /// The collection and evaluation options these arguments name.
+    fn resolve(&self, db: &Database, timeout: Option<u64>) -> Result<(String, XPathOptions), Failure> {
+        let collection = match &self.collection {
+            Some(c) => c.clone(),
+            None => only_collection(db)?,
+        };
+        let options = XPathOptions {
+            namespaces: parse_bindings(&self.namespaces, "--ns")?,
+            variables: parse_bindings(&self.vars, "--var")?,
+            timeout: timeout.map(std::time::Duration::from_millis),
+            join: JoinAlgorithm::from_name(&self.join)
+                .ok_or_else(|| Error::Usage(format!("unknown join algorithm '{}'", self.join)))?,
+        };
+        Ok((collection, options))
+    }
+
+    fn failure(&self, error: Error) -> Failure {
+        Failure { error, query: Some(self.expr.clone()) }
+    }
 }
 
 /// Exit codes of SPEC section 3.
@@ -133,19 +182,24 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         Some(Command::Xpath(args)) => {
-            let collection = match args.collection {
-                Some(c) => c,
-                None => only_collection(&db)?,
-            };
-            let options = XPathOptions {
-                namespaces: parse_bindings(&args.namespaces, "--ns")?,
-                variables: parse_bindings(&args.vars, "--var")?,
-                timeout: cli.timeout.map(std::time::Duration::from_millis),
-            };
-            let value = db
-                .xpath_with(&collection, &args.expr, &options)
-                .map_err(|error| Failure { error, query: Some(args.expr.clone()) })?;
+            let (collection, options) = args.resolve(&db, cli.timeout)?;
+            let value = db.xpath_with(&collection, &args.expr, &options).map_err(|e| args.failure(e))?;
             output::print_xpath(&value, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Explain { what }) => {
+            let args = xpath_only(what)?;
+            let (collection, options) = args.resolve(&db, cli.timeout)?;
+            let explained = db.explain_xpath(&collection, &args.expr, &options).map_err(|e| args.failure(e))?;
+            output::print_plan(&explained, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Profile { what, runs }) => {
+            let args = xpath_only(what)?;
+            let (collection, options) = args.resolve(&db, cli.timeout)?;
+            let explained =
+                db.profile_xpath(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?;
+            output::print_plan(&explained, cli.format)?;
             Ok(exit::OK)
         }
         Some(Command::Collections) => {
@@ -180,6 +234,15 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(Error::from)?;
                 Ok(session.run_script(&text))
             }
+        }
+    }
+}
+
+fn xpath_only(what: QueryCommand) -> Result<XPathArgs, Failure> {
+    match what {
+        QueryCommand::Xpath(args) => Ok(args),
+        QueryCommand::Cypher { .. } => {
+            Err(Error::Usage("Cypher is not available in this version; explain and profile take xpath".into()).into())
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use comfy_table::{presets, Table};
 use serde_json::{json, Value as Json};
-use sprig::{CollectionInfo, CollectionStats, DocStats, Error, NodeInfo, XPathValue};
+use sprig::{CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +273,101 @@ pub fn print_load(name: &str, documents: usize, stats: &DocStats, elapsed: Durat
     ];
     let header = ["collection", "documents", "bytes", "nodes", "elements", "seconds", "mb_per_s"];
     print_rows(&header, std::iter::once(Ok(row)), format)
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn plan_json(node: &PlanNode) -> Json {
+    let details: serde_json::Map<String, Json> = node
+        .details
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Detail::Int(n) => json!(n),
+                Detail::Text(s) => json!(s),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let mut obj = serde_json::Map::new();
+    obj.insert("operator".into(), json!(node.operator));
+    obj.insert("details".into(), Json::Object(details));
+    obj.insert("estimated_rows".into(), node.estimated_rows.map_or(Json::Null, |n| json!(n)));
+    if let Some(rows) = node.rows {
+        obj.insert("rows".into(), json!(rows));
+    }
+    if let Some(time) = node.time {
+        obj.insert("time_ms".into(), json!(millis(time)));
+    }
+    obj.insert("children".into(), Json::Array(node.children.iter().map(plan_json).collect()));
+    Json::Object(obj)
+}
+
+fn plan_text(node: &PlanNode, prefix: &str, last: bool, root: bool, out: &mut String) {
+    let (branch, next) = match (root, last) {
+        (true, _) => ("", String::new()),
+        (false, true) => ("└─ ", format!("{prefix}   ")),
+        (false, false) => ("├─ ", format!("{prefix}│  ")),
+    };
+    let details: Vec<String> = node
+        .details
+        .iter()
+        .map(|(k, v)| match v {
+            Detail::Int(n) => format!("{k}={n}"),
+            Detail::Text(s) => format!("{k}={s:?}"),
+        })
+        .collect();
+    let mut figures = Vec::new();
+    if let Some(e) = node.estimated_rows {
+        figures.push(format!("est. {e}"));
+    }
+    if let Some(r) = node.rows {
+        figures.push(format!("rows {r}"));
+    }
+    if let Some(t) = node.time {
+        figures.push(format!("{} ms", millis(t)));
+    }
+    out.push_str(&format!("{prefix}{branch}{}", node.operator));
+    if !details.is_empty() {
+        out.push_str(&format!(" {}", details.join(" ")));
+    }
+    if !figures.is_empty() {
+        out.push_str(&format!("  ({})", figures.join(", ")));
+    }
+    out.push('\n');
+    for (i, child) in node.children.iter().enumerate() {
+        plan_text(child, &next, i + 1 == node.children.len(), false, out);
+    }
+}
+
+/// Prints an EXPLAIN or PROFILE answer: a tree of operators, or with `--format json`
+/// `{"plan": OP, "elapsed_ms": F, "first_ms": F}` (SPEC section 4).
+pub fn print_plan(explained: &Explained, format: Format) -> Result<(), Error> {
+    let mut w = out();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("plan".into(), plan_json(&explained.plan));
+            if let Some(e) = explained.elapsed {
+                obj.insert("elapsed_ms".into(), json!(millis(e)));
+            }
+            if let Some(f) = explained.first {
+                obj.insert("first_ms".into(), json!(millis(f)));
+            }
+            writeln!(w, "{}", Json::Object(obj)).map_err(io)?;
+        }
+        _ => {
+            let mut text = String::new();
+            plan_text(&explained.plan, "", true, true, &mut text);
+            write!(w, "{text}").map_err(io)?;
+            if let (Some(e), Some(f)) = (explained.elapsed, explained.first) {
+                writeln!(w, "elapsed {} ms (median), first run {} ms", millis(e), millis(f)).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Prints `error[KIND]: message` to stderr (with the query line and a caret for parse

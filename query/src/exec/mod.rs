@@ -1,7 +1,9 @@
 //! Executors of logical plans.
 
 pub mod describe;
+mod explain;
 pub mod navigate;
+mod structural;
 
 pub use describe::{NodeDescriber, NodeInfo, NodeType};
-pub use navigate::Navigator;
+pub use navigate::{Navigator, OperatorStats};

@@ -12,21 +12,23 @@ use sprig_index::{Collection, Document, NameTable, NodeKind, NodeRecord, XML_NAM
 
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Function, Step, Test, XPathPlan};
+use crate::optimizer::PathPlan;
+use crate::physical::JoinAlgorithm;
 use crate::syntax::xpath::ast::{ArithOp, Axis, CompareOp};
 use crate::value::{number_to_string, round, string_to_number, Node, Value};
 use crate::{Error, Result};
 
 /// The evaluation context of [section 1](https://www.w3.org/TR/xpath/#section-Introduction).
 #[derive(Debug, Clone, Copy)]
-struct Context {
-    node: Node,
-    position: usize,
-    size: usize,
+pub(super) struct Context {
+    pub(super) node: Node,
+    pub(super) position: usize,
+    pub(super) size: usize,
 }
 
 /// A node test bound to one collection's name table.
 #[derive(Debug)]
-enum BoundTest {
+pub(super) enum BoundTest {
     AnyNode,
     Text,
     Comment,
@@ -43,17 +45,53 @@ enum BoundTest {
 
 /// Evaluates plans over one pinned collection.
 pub struct Navigator<'c> {
-    collection: &'c Collection,
-    docs: Vec<Document>,
+    pub(super) collection: &'c Collection,
+    pub(super) docs: Vec<Document>,
     /// Descendant postings per (document, test index), read once per query.
     postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
     deadline: Option<std::time::Instant>,
+    pub(super) join: JoinAlgorithm,
+    /// Path plans per path expression (keyed by its address in the plan), made once.
+    pub(super) path_plans: HashMap<usize, Rc<PathPlan>>,
+    /// Per-operator counters when profiling, keyed by (path expression, pattern step).
+    pub(super) profile: Option<HashMap<(usize, usize), OperatorStats>>,
+}
+
+/// What one operator did, summed over its executions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OperatorStats {
+    pub executions: u64,
+    /// Rows it produced.
+    pub rows: u64,
+    /// Region labels it read from the index.
+    pub labels_read: u64,
+    pub time: std::time::Duration,
 }
 
 impl<'c> Navigator<'c> {
     pub fn new(collection: &'c Collection) -> Result<Self> {
         let docs = (0..collection.len()).map(|i| collection.document(i)).collect::<Result<_, _>>()?;
-        Ok(Navigator { collection, docs, postings: HashMap::new(), deadline: None })
+        Ok(Navigator {
+            collection,
+            docs,
+            postings: HashMap::new(),
+            deadline: None,
+            join: JoinAlgorithm::Auto,
+            path_plans: HashMap::new(),
+            profile: None,
+        })
+    }
+
+    /// Evaluates location paths with this join algorithm (`Auto` lets the planner choose).
+    pub fn with_join(mut self, join: JoinAlgorithm) -> Self {
+        self.join = join;
+        self
+    }
+
+    /// Records per-operator counters while evaluating, for PROFILE.
+    pub fn with_profile(mut self) -> Self {
+        self.profile = Some(HashMap::new());
+        self
     }
 
     /// Stops evaluation with [`Error::Timeout`] once `deadline` has passed.
@@ -73,20 +111,20 @@ impl<'c> Navigator<'c> {
         if self.docs.is_empty() {
             return Ok(Value::NodeSet(Vec::new()));
         }
-        let mut eval = Eval { nav: self, tests: &tests };
+        let mut eval = Eval { nav: self, tests: &tests, plan_tests: &plan.tests };
         eval.expr(&plan.root, context)
     }
 }
 
 /// Node tests of a plan, bound twice: for principal type element/attribute (by name id)
 /// and for namespace nodes (by prefix or URI).
-struct Tests {
-    named: Vec<BoundTest>,
+pub(super) struct Tests {
+    pub(super) named: Vec<BoundTest>,
     for_namespaces: Vec<BoundTest>,
 }
 
 impl Tests {
-    fn bind(plan: &XPathPlan, collection: &Collection) -> Tests {
+    pub(super) fn bind(plan: &XPathPlan, collection: &Collection) -> Tests {
         let names = collection.names();
         let mut named = Vec::new();
         let mut for_namespaces = Vec::new();
@@ -125,9 +163,10 @@ impl Tests {
     }
 }
 
-struct Eval<'n, 'c> {
-    nav: &'n mut Navigator<'c>,
-    tests: &'n Tests,
+pub(super) struct Eval<'n, 'c> {
+    pub(super) nav: &'n mut Navigator<'c>,
+    pub(super) tests: &'n Tests,
+    pub(super) plan_tests: &'n [Test],
 }
 
 fn type_error(what: &str) -> Error {
@@ -135,7 +174,7 @@ fn type_error(what: &str) -> Error {
 }
 
 impl Eval<'_, '_> {
-    fn doc(&self, node: Node) -> Result<&Document> {
+    pub(super) fn doc(&self, node: Node) -> Result<&Document> {
         self.nav
             .docs
             .get(node.doc as usize)
@@ -186,6 +225,15 @@ impl Eval<'_, '_> {
                 Value::NodeSet(self.filter(nodes, predicates, false)?)
             }
             Expr::Path { start, steps } => {
+                if *start == PathFrom::Root && self.nav.join != JoinAlgorithm::Navigate {
+                    if let Some(plan) = self.path_plan(e, steps) {
+                        let mut nodes = self.eval_pattern(e as *const Expr as usize, steps, &plan)?;
+                        for step in &steps[plan.pattern.len..] {
+                            nodes = self.step(&nodes, step)?;
+                        }
+                        return Ok(Value::NodeSet(nodes));
+                    }
+                }
                 let mut nodes = match start {
                     PathFrom::Root => self.roots(),
                     PathFrom::Context => vec![ctx.node],
@@ -209,7 +257,7 @@ impl Eval<'_, '_> {
         (0..self.nav.docs.len() as u32).map(|d| Node::stored(d, 0)).collect()
     }
 
-    fn boolean(&mut self, e: &Expr, ctx: Context) -> Result<bool> {
+    pub(super) fn boolean(&mut self, e: &Expr, ctx: Context) -> Result<bool> {
         let v = self.expr(e, ctx)?;
         Ok(to_boolean(&v))
     }
@@ -309,14 +357,14 @@ impl Eval<'_, '_> {
 
     // ---- location steps ----
 
-    fn check_deadline(&self) -> Result<()> {
+    pub(super) fn check_deadline(&self) -> Result<()> {
         match self.nav.deadline {
             Some(d) if std::time::Instant::now() >= d => Err(Error::Timeout),
             _ => Ok(()),
         }
     }
 
-    fn step(&mut self, input: &[Node], step: &Step) -> Result<Vec<Node>> {
+    pub(super) fn step(&mut self, input: &[Node], step: &Step) -> Result<Vec<Node>> {
         self.check_deadline()?;
         let mut res = Vec::new();
         let mut axis_nodes = Vec::new();

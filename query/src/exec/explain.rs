@@ -1,0 +1,205 @@
+//! Building the EXPLAIN tree of a compiled expression: path plans come from the same
+//! planner the evaluator uses, and PROFILE attaches the counters it recorded.
+
+use super::navigate::{Eval, Navigator, Tests};
+use crate::explain::PlanNode;
+use crate::logical::xpath::PathFrom;
+use crate::logical::{Expr, Step, Test, XPathPlan};
+use crate::optimizer::PathPlan;
+use crate::physical::JoinAlgorithm;
+use crate::syntax::xpath::ast::{ArithOp, CompareOp};
+use crate::Result;
+
+impl Navigator<'_> {
+    /// The operator tree of `plan`; after [`Navigator::evaluate`] on a profiling
+    /// navigator, with actual rows and times.
+    pub fn explain(&mut self, plan: &XPathPlan) -> Result<PlanNode> {
+        let tests = Tests::bind(plan, self.collection);
+        let mut eval = Eval { nav: self, tests: &tests, plan_tests: &plan.tests };
+        Ok(eval.explain_expr(&plan.root))
+    }
+}
+
+fn step_text(step: &Step, tests: &[Test]) -> String {
+    let test = match &tests[step.test] {
+        Test::AnyNode => "node()".to_string(),
+        Test::Text => "text()".to_string(),
+        Test::Comment => "comment()".to_string(),
+        Test::ProcessingInstruction(None) => "processing-instruction()".to_string(),
+        Test::ProcessingInstruction(Some(t)) => format!("processing-instruction('{t}')"),
+        Test::AnyName => "*".to_string(),
+        Test::Namespace(uri) => format!("{{{uri}}}*"),
+        Test::Name { uri, local } if uri.is_empty() => local.clone(),
+        Test::Name { uri, local } => format!("{{{uri}}}{local}"),
+    };
+    let predicates = if step.predicates.is_empty() { String::new() } else { format!("[{} predicate(s)]", step.predicates.len()) };
+    format!("{}::{test}{predicates}", step.axis.name())
+}
+
+fn steps_text(steps: &[Step], tests: &[Test]) -> String {
+    steps.iter().map(|s| step_text(s, tests)).collect::<Vec<_>>().join("/")
+}
+
+impl Eval<'_, '_> {
+    fn explain_expr(&mut self, e: &Expr) -> PlanNode {
+        match e {
+            Expr::Literal(s) => PlanNode::new("Literal").detail("value", s.as_str()),
+            Expr::Number(n) => PlanNode::new("Number").detail("value", crate::value::number_to_string(*n)),
+            Expr::Or(a, b) => self.binary("Or", a, b),
+            Expr::And(a, b) => self.binary("And", a, b),
+            Expr::Union(a, b) => self.binary("Union", a, b),
+            Expr::Negate(a) => PlanNode::new("Negate").child(self.explain_expr(a)),
+            Expr::Compare(op, a, b) => {
+                let op = match op {
+                    CompareOp::Eq => "=",
+                    CompareOp::Ne => "!=",
+                    CompareOp::Lt => "<",
+                    CompareOp::Le => "<=",
+                    CompareOp::Gt => ">",
+                    CompareOp::Ge => ">=",
+                };
+                self.binary("Compare", a, b).detail("op", op)
+            }
+            Expr::Arith(op, a, b) => {
+                let op = match op {
+                    ArithOp::Add => "+",
+                    ArithOp::Sub => "-",
+                    ArithOp::Mul => "*",
+                    ArithOp::Div => "div",
+                    ArithOp::Mod => "mod",
+                };
+                self.binary("Arithmetic", a, b).detail("op", op)
+            }
+            Expr::Call(f, args) => {
+                let mut node = PlanNode::new("Function").detail("name", format!("{f:?}"));
+                for a in args {
+                    node = node.child(self.explain_expr(a));
+                }
+                node
+            }
+            Expr::Filter(primary, predicates) => {
+                PlanNode::new("Filter").detail("predicates", predicates.len()).child(self.explain_expr(primary))
+            }
+            Expr::Path { start, steps } => self.explain_path(e, start, steps),
+        }
+    }
+
+    fn binary(&mut self, operator: &str, a: &Expr, b: &Expr) -> PlanNode {
+        PlanNode::new(operator).child(self.explain_expr(a)).child(self.explain_expr(b))
+    }
+
+    fn explain_path(&mut self, e: &Expr, start: &PathFrom, steps: &[Step]) -> PlanNode {
+        let navigate = |from: &str, tests: &[Test]| {
+            PlanNode::new("Navigate").detail("from", from).detail("steps", steps_text(steps, tests))
+        };
+        match start {
+            PathFrom::Context => return navigate("context", self.plan_tests),
+            PathFrom::Expr(inner) => {
+                let child = self.explain_expr(inner);
+                return navigate("expression", self.plan_tests).child(child);
+            }
+            PathFrom::Root => {}
+        }
+        if self.nav.join == JoinAlgorithm::Navigate {
+            return navigate("root", self.plan_tests).detail("reason", "forced by --join navigate");
+        }
+        let Some(plan) = self.path_plan(e, steps) else {
+            return navigate("root", self.plan_tests).detail("reason", "the path does not start with child or descendant name steps");
+        };
+        let key = e as *const Expr as usize;
+        let pattern = self.explain_pattern(key, steps, &plan);
+        let rest = &steps[plan.pattern.len..];
+        if rest.is_empty() {
+            pattern
+        } else {
+            PlanNode::new("Navigate").detail("from", "pattern").detail("steps", steps_text(rest, self.plan_tests)).child(pattern)
+        }
+    }
+
+    fn with_actuals(&self, mut node: PlanNode, key: usize, step: usize) -> PlanNode {
+        if let Some(profile) = &self.nav.profile {
+            let stats = profile.get(&(key, step)).copied().unwrap_or_default();
+            node.rows = Some(stats.rows);
+            node.time = Some(stats.time);
+            node = node.detail("labels_read", stats.labels_read);
+        }
+        node
+    }
+
+    fn explain_pattern(&self, key: usize, steps: &[Step], plan: &PathPlan) -> PlanNode {
+        let tests = self.plan_tests;
+        let last = plan.pattern.len - 1;
+        if plan.shortcut {
+            let p = &plan.partitions[last];
+            let node = PlanNode::new("PathSummaryScan")
+                .detail("pattern", steps_text(&steps[..plan.pattern.len], tests))
+                .detail("reason", plan.reason.as_str())
+                .detail("partitions_read", p.matched.len())
+                .detail("partitions_total", p.candidates.len())
+                .detail("candidates", p.matched_nodes)
+                .detail("of", p.candidate_nodes)
+                .detail("labels_skipped", p.candidate_nodes - p.matched_nodes);
+            let node = PlanNode { estimated_rows: Some(p.matched_nodes), ..node };
+            return self.with_actuals(node, key, last);
+        }
+        let index_scan = |i: usize| {
+            let p = &plan.partitions[i];
+            PlanNode {
+                estimated_rows: Some(p.candidate_nodes),
+                ..PlanNode::new("IndexScan")
+                    .detail("step", step_text(&steps[i], tests))
+                    .detail("partitions", p.candidates.len())
+                    .detail("labels", p.candidate_nodes)
+            }
+        };
+        match plan.algorithm {
+            JoinAlgorithm::TwigStack => {
+                let mut node = PlanNode::new("TwigStack")
+                    .detail("pattern", steps_text(&steps[..plan.pattern.len], tests))
+                    .detail("reason", plan.reason.as_str());
+                node.estimated_rows = Some(plan.partitions[last].candidate_nodes);
+                for i in 0..plan.pattern.len {
+                    node = node.child(index_scan(i));
+                }
+                self.with_actuals(node, key, last)
+            }
+            JoinAlgorithm::StackTree => {
+                let mut node = PlanNode::new("Root");
+                for i in 0..plan.pattern.len {
+                    let mut join = PlanNode::new("StackTreeDesc")
+                        .detail("step", step_text(&steps[i], tests))
+                        .child(node)
+                        .child(index_scan(i));
+                    if i == last {
+                        join = join.detail("reason", plan.reason.as_str());
+                    }
+                    join.estimated_rows = Some(plan.partitions[i].candidate_nodes);
+                    node = self.with_actuals(join, key, i);
+                }
+                node
+            }
+            _ => {
+                let mut node = PlanNode::new("Root");
+                for i in 0..plan.pattern.len {
+                    let p = &plan.partitions[i];
+                    let pairs: usize = p.parents.values().map(Vec::len).sum();
+                    let mut join = PlanNode::new("SISJ")
+                        .detail("step", step_text(&steps[i], tests))
+                        .detail("partitions_read", p.matched.len())
+                        .detail("partitions_total", p.candidates.len())
+                        .detail("partition_pairs", pairs)
+                        .detail("candidates", p.matched_nodes)
+                        .detail("of", p.candidate_nodes)
+                        .detail("labels_skipped", p.candidate_nodes - p.matched_nodes)
+                        .child(node);
+                    if i == last {
+                        join = join.detail("reason", plan.reason.as_str());
+                    }
+                    join.estimated_rows = Some(p.matched_nodes);
+                    node = self.with_actuals(join, key, i);
+                }
+                node
+            }
+        }
+    }
+}

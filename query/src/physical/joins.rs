@@ -1,0 +1,216 @@
+//! Structural joins over sorted region lists.
+//!
+//! A [`Region`] is `(pre, end, level)`; `a` contains `d` iff `a.pre < d.pre <= a.end`.
+//! Inputs are sorted by `pre`. Each join returns the descendant-side regions that have
+//! a matching ancestor (a semi-join: XPath keeps nodes, not pairs), sorted by `pre`.
+
+/// A node's region label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Region {
+    pub pre: u32,
+    pub end: u32,
+    pub level: u16,
+}
+
+impl Region {
+    pub fn contains(&self, other: &Region) -> bool {
+        self.pre < other.pre && other.pre <= self.end
+    }
+}
+
+/// The two structural axes a join edge can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Child,
+    Descendant,
+}
+
+impl Edge {
+    fn holds(self, ancestor: &Region, descendant: &Region) -> bool {
+        ancestor.contains(descendant)
+            && (self == Edge::Descendant || ancestor.level + 1 == descendant.level)
+    }
+}
+
+/// Stack-Tree-Desc (Al-Khalifa et al., ICDE 2002): one pass over both lists with a
+/// stack of nested ancestors. Returns the descendants that have an ancestor (or, for
+/// a child edge, a parent) in `ancestors`.
+pub fn stack_tree_desc(ancestors: &[Region], descendants: &[Region], edge: Edge) -> Vec<Region> {
+    let mut stack: Vec<Region> = Vec::new();
+    let mut res = Vec::new();
+    let mut a = 0;
+    for d in descendants {
+        // Push every ancestor candidate that starts before d, keeping the stack a chain.
+        while a < ancestors.len() && ancestors[a].pre < d.pre {
+            let next = ancestors[a];
+            while stack.last().is_some_and(|top| top.end < next.pre) {
+                stack.pop();
+            }
+            stack.push(next);
+            a += 1;
+        }
+        while stack.last().is_some_and(|top| top.end < d.pre) {
+            stack.pop();
+        }
+        let matched = match edge {
+            Edge::Descendant => !stack.is_empty(),
+            // The stack is the chain of ancestors of d from the list; a parent is the
+            // deepest one, one level up.
+            Edge::Child => stack.last().is_some_and(|top| top.level + 1 == d.level),
+        };
+        if matched {
+            res.push(*d);
+        }
+    }
+    res
+}
+
+/// The merge at the heart of SISJ: `ancestors` all lie in one path partition, so they
+/// sit at one level and never nest; each descendant has at most one ancestor among
+/// them, found by a forward-only pointer. No stack is needed.
+pub fn disjoint_semijoin(ancestors: &[Region], descendants: &[Region]) -> Vec<Region> {
+    debug_assert!(ancestors.windows(2).all(|w| w[0].end < w[1].pre), "ancestors must be disjoint and sorted");
+    let mut res = Vec::new();
+    let mut a = 0;
+    for d in descendants {
+        while a < ancestors.len() && ancestors[a].end < d.pre {
+            a += 1;
+        }
+        if a < ancestors.len() && ancestors[a].contains(d) {
+            res.push(*d);
+        }
+    }
+    res
+}
+
+/// Merges sorted lists into one sorted list without duplicates.
+pub fn union_sorted(mut lists: Vec<Vec<Region>>) -> Vec<Region> {
+    match lists.len() {
+        0 => Vec::new(),
+        1 => lists.pop().unwrap_or_default(),
+        _ => {
+            let mut all: Vec<Region> = lists.into_iter().flatten().collect();
+            all.sort_unstable_by_key(|r| r.pre);
+            all.dedup_by_key(|r| r.pre);
+            all
+        }
+    }
+}
+
+/// Counters a holistic join reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TwigStats {
+    /// Stream entries read, over all query nodes.
+    pub scanned: u64,
+    /// Entries pushed on a stack (they had a full root-to-node match so far).
+    pub pushed: u64,
+}
+
+/// TwigStack (Bruno, Koudas, Srivastava, SIGMOD 2002) for a path pattern
+/// `q0 e1 q1 ... en qn`: one stream per query node, one stack per query node, and
+/// the stream with the smallest next `pre` advanced first. An entry is pushed only if
+/// it extends a match of the pattern prefix (its parent stack holds a valid entry
+/// related by the edge), so every pushed leaf is an answer. `keep(i, region)` filters
+/// the entries of query node `i` (predicates), evaluated only for entries that would
+/// be pushed.
+pub fn twig_stack_path(
+    streams: &[Vec<Region>],
+    edges: &[Edge],
+    keep: &mut dyn FnMut(usize, &Region) -> crate::Result<bool>,
+    stats: &mut TwigStats,
+) -> crate::Result<Vec<Region>> {
+    let n = streams.len();
+    debug_assert_eq!(edges.len() + 1, n);
+    let mut cursors = vec![0usize; n];
+    let mut stacks: Vec<Vec<Region>> = vec![Vec::new(); n];
+    let mut res = Vec::new();
+    loop {
+        // The query node whose stream has the smallest next pre.
+        let mut next: Option<(usize, Region)> = None;
+        for (q, stream) in streams.iter().enumerate() {
+            if let Some(r) = stream.get(cursors[q]) {
+                if next.is_none_or(|(_, best)| r.pre < best.pre) {
+                    next = Some((q, *r));
+                }
+            }
+        }
+        let Some((q, region)) = next else { break };
+        cursors[q] += 1;
+        stats.scanned += 1;
+        // Pop entries that end before this region: they can contain nothing further.
+        for stack in stacks.iter_mut() {
+            while stack.last().is_some_and(|top| top.end < region.pre) {
+                stack.pop();
+            }
+        }
+        let extends = q == 0 || stacks[q - 1].iter().any(|parent| edges[q - 1].holds(parent, &region));
+        if extends && keep(q, &region)? {
+            stats.pushed += 1;
+            if q == n - 1 {
+                res.push(region);
+            } else {
+                stacks[q].push(region);
+            }
+        }
+        // Skip a leaf stream ahead when no ancestor is open: its entries cannot match.
+        if q < n - 1 && stacks.iter().take(n - 1).all(Vec::is_empty) {
+            let resume = streams.iter().take(n - 1).enumerate().filter_map(|(i, s)| s.get(cursors[i])).map(|r| r.pre).min();
+            let leaf = n - 1;
+            match resume {
+                Some(pre) => {
+                    while streams[leaf].get(cursors[leaf]).is_some_and(|r| r.pre < pre) {
+                        cursors[leaf] += 1;
+                    }
+                }
+                None => cursors[leaf] = streams[leaf].len(),
+            }
+        }
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(pre: u32, end: u32, level: u16) -> Region {
+        Region { pre, end, level }
+    }
+
+    // <a0><a1><b2/></a1><b3/></a0><b4/>: a0=(0,3,1) a1=(1,2,2) b2=(2,2,3) b3=(3,3,2) b4=(4,4,1)
+    fn sample() -> (Vec<Region>, Vec<Region>) {
+        (vec![r(0, 3, 1), r(1, 2, 2)], vec![r(2, 2, 3), r(3, 3, 2), r(4, 4, 1)])
+    }
+
+    #[test]
+    fn stack_tree_desc_semijoins() {
+        let (a, b) = sample();
+        assert_eq!(stack_tree_desc(&a, &b, Edge::Descendant), vec![r(2, 2, 3), r(3, 3, 2)]);
+        assert_eq!(stack_tree_desc(&a, &b, Edge::Child), vec![r(2, 2, 3), r(3, 3, 2)]);
+        assert_eq!(stack_tree_desc(&a[..1], &b, Edge::Child), vec![r(3, 3, 2)]);
+    }
+
+    #[test]
+    fn disjoint_semijoin_matches_stack_tree_on_one_level() {
+        let (a, b) = sample();
+        assert_eq!(disjoint_semijoin(&a[..1], &b), vec![r(2, 2, 3), r(3, 3, 2)]);
+        assert_eq!(disjoint_semijoin(&a[1..], &b), vec![r(2, 2, 3)]);
+    }
+
+    #[test]
+    fn twig_stack_on_a_path() {
+        let (a, b) = sample();
+        let mut stats = TwigStats::default();
+        let mut all = |_: usize, _: &Region| Ok(true);
+        let res = twig_stack_path(&[a.clone(), b.clone()], &[Edge::Descendant], &mut all, &mut stats).unwrap();
+        assert_eq!(res, vec![r(2, 2, 3), r(3, 3, 2)]);
+        // a//a//b: only b2 lies under two nested a's.
+        let res = twig_stack_path(&[a.clone(), a.clone(), b.clone()], &[Edge::Descendant, Edge::Descendant], &mut all, &mut stats)
+            .unwrap();
+        assert_eq!(res, vec![r(2, 2, 3)]);
+        // A filter on the first node that rejects a0 leaves a1's subtree only.
+        let mut not_a0 = |q: usize, x: &Region| Ok(!(q == 0 && x.pre == 0));
+        let res = twig_stack_path(&[a, b], &[Edge::Child], &mut not_a0, &mut stats).unwrap();
+        assert_eq!(res, vec![r(2, 2, 3)]);
+    }
+}

@@ -1,0 +1,77 @@
+//! The structure-context index: which path partitions can take part in a path
+//! pattern at all, decided on the path summary before any node is read.
+//!
+//! For a pattern `/e1 t1 /e2 t2 ...` (edges child or descendant, tests on element
+//! names) step `i` matches partition `p` when `p`'s last label passes `t_i` and some
+//! partition matched by step `i - 1` is a prefix of `p` at the right distance (one
+//! level for a child edge, any for a descendant edge). Every other partition with the
+//! name is pruned. Because all nodes of a partition share its path, a node of a
+//! matched partition has the pattern's ancestors by construction: joins are needed
+//! only to apply predicates.
+
+use std::collections::{HashMap, HashSet};
+
+use sprig_index::{NodeKind, PathSummary};
+
+use super::joins::Edge;
+
+/// What the structure-context index says about one step of a pattern.
+#[derive(Debug, Clone, Default)]
+pub struct StepPartitions {
+    /// Element partitions whose last label passes the step's test (what a name index
+    /// would read).
+    pub candidates: Vec<u32>,
+    /// The candidates that can match the pattern so far (what SISJ reads).
+    pub matched: Vec<u32>,
+    /// For each matched partition, the matched partitions of the previous step that
+    /// are its prefixes at the right distance: the partition pairs to join.
+    pub parents: HashMap<u32, Vec<u32>>,
+    /// Nodes in `candidates` and in `matched`.
+    pub candidate_nodes: u64,
+    pub matched_nodes: u64,
+}
+
+/// Matches a pattern against the path summary. `passes(i, name)` says whether an
+/// element named `name` passes the test of step `i`. Step results are in pattern
+/// order; the root partition is the implicit step before the first.
+pub fn match_partitions(
+    summary: &PathSummary,
+    edges: &[Edge],
+    passes: &dyn Fn(usize, u32) -> bool,
+) -> Vec<StepPartitions> {
+    let entries = summary.entries();
+    let mut previous: HashSet<u32> = HashSet::from([PathSummary::ROOT]);
+    let mut res = Vec::with_capacity(edges.len());
+    for (i, edge) in edges.iter().enumerate() {
+        let mut step = StepPartitions::default();
+        for (id, entry) in entries.iter().enumerate() {
+            let id = id as u32;
+            if entry.kind != NodeKind::Element || !passes(i, entry.name) {
+                continue;
+            }
+            step.candidates.push(id);
+            step.candidate_nodes += entry.count;
+            let mut parents = Vec::new();
+            let mut cur = entry.parent;
+            let mut distance = 1;
+            while let Some(q) = cur {
+                if previous.contains(&q) && (*edge == Edge::Descendant || distance == 1) {
+                    parents.push(q);
+                }
+                if *edge == Edge::Child {
+                    break;
+                }
+                cur = entries.get(q as usize).and_then(|e| e.parent);
+                distance += 1;
+            }
+            if !parents.is_empty() {
+                step.matched.push(id);
+                step.matched_nodes += entry.count;
+                step.parents.insert(id, parents);
+            }
+        }
+        previous = step.matched.iter().copied().collect();
+        res.push(step);
+    }
+    res
+}
