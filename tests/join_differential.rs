@@ -1,0 +1,131 @@
+//! Every `--join` choice must return what the navigational evaluator returns.
+//! Checked on every XPath conformance case, and on random, deeply recursive
+//! documents with random location paths (proptest).
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use serde_json::Value as Json;
+use sprig::{Database, JoinAlgorithm, XPathOptions, XPathValue};
+
+const JOINS: [JoinAlgorithm; 4] =
+    [JoinAlgorithm::Auto, JoinAlgorithm::Sisj, JoinAlgorithm::TwigStack, JoinAlgorithm::StackTree];
+
+fn eval(db: &Database, collection: &str, xpath: &str, options: &XPathOptions, join: JoinAlgorithm) -> Result<XPathValue, String> {
+    let options = XPathOptions { join, ..options.clone() };
+    db.xpath_with(collection, xpath, &options).map_err(|e| e.to_string())
+}
+
+fn same(a: &Result<XPathValue, String>, b: &Result<XPathValue, String>) -> bool {
+    match (a, b) {
+        (Ok(x), Ok(y)) => x == y,
+        (Err(x), Err(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[test]
+fn every_join_agrees_on_the_conformance_cases() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/xpath");
+    let text = std::fs::read_to_string(root.join("public.jsonl")).unwrap();
+    let db = Database::in_memory().unwrap();
+    let mut loaded = std::collections::HashSet::new();
+    let (mut checked, mut failures) = (0, Vec::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let case: Json = serde_json::from_str(line).unwrap();
+        let doc = case["doc"].as_str().unwrap();
+        let collection: String = Path::new(doc)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap()
+            .chars()
+            .map(|c| if c == '-' || c == '.' { '_' } else { c })
+            .collect();
+        if loaded.insert(doc.to_string()) {
+            db.load_xml(&collection, std::fs::File::open(root.join(doc)).unwrap()).unwrap();
+        }
+        let map = |k: &str| -> Vec<(String, String)> {
+            case.get(k)
+                .and_then(|v| v.as_object())
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+                .unwrap_or_default()
+        };
+        let options = XPathOptions { namespaces: map("ns"), variables: map("vars"), ..Default::default() };
+        let xpath = case["xpath"].as_str().unwrap();
+        let expected = eval(&db, &collection, xpath, &options, JoinAlgorithm::Navigate);
+        for join in JOINS {
+            checked += 1;
+            if !same(&expected, &eval(&db, &collection, xpath, &options, join)) {
+                failures.push(format!("{} with {}: {xpath}", case["id"], join.name()));
+            }
+        }
+    }
+    println!("{} passed, {} failed", checked - failures.len(), failures.len());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+const NAMES: [&str; 5] = ["a", "b", "c", "section", "title"];
+
+/// Builds a document from a list of operations: open an element, close one, or add
+/// text. Opening is likelier than closing, so documents nest deeply and recursively.
+fn build_xml(ops: &[(u8, u8)]) -> String {
+    let mut xml = String::from("<root>");
+    let mut stack = Vec::new();
+    for &(op, arg) in ops {
+        match op % 8 {
+            0..=4 => {
+                let name = NAMES[(op % 8) as usize];
+                xml.push_str(&format!("<{name} x='{}'>", arg % 2));
+                stack.push(name);
+            }
+            5 | 6 => {
+                if let Some(name) = stack.pop() {
+                    xml.push_str(&format!("</{name}>"));
+                }
+            }
+            _ => xml.push_str(&format!("t{}", arg % 3)),
+        }
+    }
+    while let Some(name) = stack.pop() {
+        xml.push_str(&format!("</{name}>"));
+    }
+    xml.push_str("</root>");
+    xml
+}
+
+const PREDICATES: [&str; 8] = ["", "", "[b]", "[@x='1']", "[.//c]", "[not(a)]", "[title or @x='0']", "[2]"];
+const TAILS: [&str; 5] = ["", "", "/@x", "/text()", "/.."];
+
+fn build_path(steps: &[(bool, u8, u8)], tail: u8) -> String {
+    let mut path = String::new();
+    for &(descendant, name, predicate) in steps {
+        path.push_str(if descendant { "//" } else { "/" });
+        path.push_str(["a", "b", "c", "section", "title", "*", "root"][name as usize % 7]);
+        path.push_str(PREDICATES[predicate as usize % PREDICATES.len()]);
+    }
+    path.push_str(TAILS[tail as usize % TAILS.len()]);
+    path
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_join_agrees_on_random_recursive_documents(
+        ops in proptest::collection::vec((0u8..8, 0u8..6), 0..300),
+        paths in proptest::collection::vec((proptest::collection::vec((any::<bool>(), 0u8..7, 0u8..8), 1..5), 0u8..5), 1..6),
+    ) {
+        let db = Database::in_memory().unwrap();
+        db.load_xml("doc", build_xml(&ops).as_bytes()).unwrap();
+        let options = XPathOptions::default();
+        for (steps, tail) in paths {
+            let path = build_path(&steps, tail);
+            let expected = eval(&db, "doc", &path, &options, JoinAlgorithm::Navigate);
+            prop_assert!(expected.is_ok(), "{path}: {expected:?}");
+            for join in JOINS {
+                let got = eval(&db, "doc", &path, &options, join);
+                prop_assert!(same(&expected, &got), "{} differs on {path}", join.name());
+            }
+        }
+    }
+}
