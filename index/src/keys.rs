@@ -9,9 +9,9 @@
 //!           gen:u64 'd' doc:u32                   -> DocMeta (node count, end patches, stats)
 //! Nodes     gen:u64 doc:u32 chunk:u32             -> Chunk (records + text)
 //! Postings  gen:u64 doc:u32 'n' kind:u8 name:u32  -> roaring bitmap of pre
-//!           gen:u64 doc:u32 'p' path:u32          -> roaring bitmap of pre
 //! Ids       gen:u64 doc:u32 value (utf-8)         -> pre:u32
-//! Regions   gen:u64 doc:u32 path:u32              -> lz4((pre:u32, end:u32)*) sorted by pre
+//! Regions   gen:u64 doc:u32 'd'                   -> lz4(directory: n, (path:u32, start:u64, len:u32)*)
+//!           gen:u64 doc:u32 's' segment:u32       -> lz4((pre:u32, end:u32)*), partitions in path order
 //! ```
 //! All integers in keys are big-endian.
 
@@ -40,12 +40,12 @@ pub fn name_postings(gen: u64, doc: u32, kind: u8, name: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u8(b'n').u8(kind).u32(name).build()
 }
 
-pub fn path_postings(gen: u64, doc: u32, path: u32) -> Vec<u8> {
-    KeyBuilder::default().u64(gen).u32(doc).u8(b'p').u32(path).build()
+pub fn region_directory(gen: u64, doc: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u8(b'd').build()
 }
 
-pub fn regions(gen: u64, doc: u32, path: u32) -> Vec<u8> {
-    KeyBuilder::default().u64(gen).u32(doc).u32(path).build()
+pub fn region_segment(gen: u64, doc: u32, segment: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u8(b's').u32(segment).build()
 }
 
 pub fn id(gen: u64, doc: u32, value: &str) -> Vec<u8> {

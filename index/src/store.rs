@@ -379,6 +379,10 @@ mod tests {
         // The structure-context index: both b regions, at one level, never nested.
         assert_eq!(doc.regions(b_path).unwrap(), vec![(3, 4), (5, 5)]);
         assert_eq!(doc.regions(doc.node(1).unwrap().path).unwrap(), vec![(1, 6)]);
+        assert_eq!(doc.regions(0).unwrap(), vec![(0, 6)]);
+        // Non-element partitions hold leaves: the attribute and the text node.
+        assert_eq!(doc.regions(doc.node(2).unwrap().path).unwrap(), vec![(2, 2)]);
+        assert_eq!(doc.regions(doc.node(4).unwrap().path).unwrap(), vec![(4, 4)]);
         assert_eq!(doc.string_value(0).unwrap(), "t");
     }
 
@@ -386,13 +390,20 @@ mod tests {
     fn ends_are_patched_across_chunks() {
         let s = store();
         let mut xml = String::from("<r>");
-        for i in 0..10_000 {
+        for i in 0..20_000 {
             xml.push_str(&format!("<e n='{i}'>x</e>"));
         }
         xml.push_str("</r>");
         load(&s, "big", &xml).unwrap();
         let doc = s.collection("big").unwrap().document(0).unwrap();
         assert_eq!(doc.node(1).unwrap().end, doc.len() - 1);
+        // 20,000 each of e, @n and text: the @n partition (regions 20,002 to 40,001)
+        // crosses from the first region segment into the second.
+        let n = doc.node(3).unwrap().path;
+        let regions = doc.regions(n).unwrap();
+        assert_eq!(regions.len(), 20_000);
+        assert!(regions.windows(2).all(|w| w[0].1 < w[1].0 && w[1].0 - w[0].0 == 3));
+        assert_eq!(doc.path_postings(n).unwrap().len(), 20_000);
         assert_eq!(doc.node(0).unwrap().end, doc.len() - 1);
     }
 

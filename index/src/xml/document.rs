@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use roaring::RoaringBitmap;
 
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
+use super::region_table::RegionTable;
 use super::DocMeta;
 use crate::storage::{Keyspace, Storage};
 use crate::{keys, Error, Result};
@@ -24,6 +25,7 @@ pub struct Document {
     meta: Arc<DocMeta>,
     patches: Arc<HashMap<u32, u32>>,
     cache: Mutex<ChunkCache>,
+    regions: RegionTable,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +37,8 @@ struct ChunkCache {
 impl Document {
     pub(crate) fn new(storage: Arc<dyn Storage>, gen: u64, doc: u32, meta: Arc<DocMeta>) -> Self {
         let patches = Arc::new(meta.patches.iter().copied().collect());
-        Document { storage, gen, doc, meta, patches, cache: Mutex::new(ChunkCache::default()) }
+        let regions = RegionTable::new(storage.clone(), gen, doc);
+        Document { storage, gen, doc, meta, patches, cache: Mutex::new(ChunkCache::default()), regions }
     }
 
     /// The document's index within its collection.
@@ -141,9 +144,12 @@ impl Document {
         self.postings(&keys::name_postings(self.gen, self.doc, kind as u8, name))
     }
 
-    /// Nodes whose label path is `path`, as a set of pre-order numbers.
+    /// Nodes whose label path is `path`, as a set of pre-order numbers (derived from
+    /// the region table).
     pub fn path_postings(&self, path: u32) -> Result<RoaringBitmap> {
-        self.postings(&keys::path_postings(self.gen, self.doc, path))
+        let regions = self.regions.partition(path)?;
+        RoaringBitmap::from_sorted_iter(regions.into_iter().map(|(pre, _)| pre))
+            .map_err(|e| Error::corrupted("region table", e))
     }
 
     fn postings(&self, key: &[u8]) -> Result<RoaringBitmap> {
@@ -153,20 +159,20 @@ impl Document {
         }
     }
 
-    /// The `(pre, end)` regions of the elements on path `path`, in document order.
-    /// All of them sit at the path's level, so their regions never nest.
+    /// The `(pre, end)` regions of the nodes on path `path` (a partition of the
+    /// structure-context index), in document order. They all sit at the path's level,
+    /// so they never nest.
     pub fn regions(&self, path: u32) -> Result<Vec<(u32, u32)>> {
-        let Some(stored) = self.storage.get(Keyspace::Regions, &keys::regions(self.gen, self.doc, path))? else {
-            return Ok(Vec::new());
-        };
-        let raw = crate::codec::decompress(&stored, "region list")?;
-        if raw.len() % 8 != 0 {
-            return Err(Error::corrupted("region list", "length is not a multiple of 8"));
+        self.regions.partition(path)
+    }
+
+    /// The regions of all nodes on any of `paths` as `(pre, end, path)`, in document order.
+    pub fn regions_of(&self, paths: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
+        let mut res = self.regions.partitions(paths)?;
+        if paths.len() > 1 {
+            res.sort_unstable_by_key(|r| r.0);
         }
-        Ok(raw
-            .chunks_exact(8)
-            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
-            .collect())
+        Ok(res)
     }
 
     /// The element whose `ID`-typed attribute has this value.

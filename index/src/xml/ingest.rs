@@ -61,8 +61,7 @@ pub(crate) struct DocumentIngest<'a> {
     scope: Vec<(String, String)>,
     pending_text: String,
     name_postings: HashMap<(u8, u32), RoaringBitmap>,
-    path_postings: HashMap<u32, RoaringBitmap>,
-    /// Element path -> `(pre, end)` of its elements, in document order.
+    /// Path -> `(pre, end)` of its nodes, in document order: the region table.
     regions: HashMap<u32, Vec<(u32, u32)>>,
     ids: Vec<(String, u32)>,
     dtd: DtdInfo,
@@ -92,7 +91,6 @@ impl<'a> DocumentIngest<'a> {
             scope: Vec::new(),
             pending_text: String::new(),
             name_postings: HashMap::new(),
-            path_postings: HashMap::new(),
             regions: HashMap::new(),
             ids: Vec::new(),
             dtd: DtdInfo::default(),
@@ -308,9 +306,7 @@ impl<'a> DocumentIngest<'a> {
             self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
             self.stats.attributes += 1;
         }
-        let list = self.regions.entry(path).or_default();
-        list.push((pre, OPEN_END));
-        let region = list.len() - 1;
+        let region = self.regions.get(&path).map_or(0, |l| l.len().saturating_sub(1));
         self.stack.push(OpenElement { pre, path, region, scope_mark });
         if empty {
             self.end_element()?;
@@ -362,7 +358,9 @@ impl<'a> DocumentIngest<'a> {
         if name != NO_NAME {
             push_sorted(self.name_postings.entry((kind as u8, name)).or_default(), pre);
         }
-        push_sorted(self.path_postings.entry(path).or_default(), pre);
+        if kind != NodeKind::NamespaceDecl {
+            self.regions.entry(path).or_default().push((pre, end));
+        }
         self.paths.count(path);
         self.stats.nodes += 1;
         if self.chunk.len() == CHUNK_NODES as usize {
@@ -391,6 +389,9 @@ impl<'a> DocumentIngest<'a> {
     fn finish(mut self, name: &str) -> Result<DocStats> {
         // The root closes last; its end is the last node.
         let last = self.next_pre - 1;
+        if let Some(root) = self.regions.get_mut(&PathSummary::ROOT).and_then(|l| l.first_mut()) {
+            root.1 = last;
+        }
         if self.chunk_base == 0 {
             if let Some(rec) = self.chunk.record_mut(0) {
                 rec.end = last;
@@ -403,30 +404,16 @@ impl<'a> DocumentIngest<'a> {
         for ((kind, id), bitmap) in &self.name_postings {
             batch.put(Keyspace::Postings, keys::name_postings(self.gen, self.doc, *kind, *id), serialize(bitmap)?);
         }
-        for (path, bitmap) in &self.path_postings {
-            batch.put(Keyspace::Postings, keys::path_postings(self.gen, self.doc, *path), serialize(bitmap)?);
-        }
-        for (path, list) in &self.regions {
-            batch.put(Keyspace::Regions, keys::regions(self.gen, self.doc, *path), encode_regions(list));
-        }
         for (value, pre) in &self.ids {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
+        super::region_table::write(self.storage, self.gen, self.doc, self.paths, &self.regions)?;
         self.patches.sort_unstable();
         let meta = DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };
         batch.put(Keyspace::DocMeta, keys::doc_meta(self.gen, self.doc), meta.encode());
         self.storage.apply(batch)?;
         Ok(self.stats)
     }
-}
-
-fn encode_regions(list: &[(u32, u32)]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(list.len() * 8);
-    for (pre, end) in list {
-        raw.extend_from_slice(&pre.to_le_bytes());
-        raw.extend_from_slice(&end.to_le_bytes());
-    }
-    crate::codec::compress(&raw)
 }
 
 fn push_sorted(bitmap: &mut RoaringBitmap, pre: u32) {

@@ -7,6 +7,7 @@ pub mod names;
 pub mod node;
 pub mod path_summary;
 pub mod position;
+pub(crate) mod region_table;
 
 use crate::codec::{Decoder, Encoder};
 use crate::Result;

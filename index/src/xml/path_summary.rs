@@ -27,6 +27,8 @@ pub struct PathEntry {
 pub struct PathSummary {
     entries: Vec<PathEntry>,
     index: HashMap<(u32, NodeKind, u32), u32>,
+    /// (kind, name) -> the paths ending in that label, ascending.
+    by_label: HashMap<(NodeKind, u32), Vec<u32>>,
 }
 
 impl Default for PathSummary {
@@ -34,6 +36,7 @@ impl Default for PathSummary {
         PathSummary {
             entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0, count: 0 }],
             index: HashMap::new(),
+            by_label: HashMap::new(),
         }
     }
 }
@@ -51,7 +54,13 @@ impl PathSummary {
         let id = self.entries.len() as u32;
         self.entries.push(PathEntry { parent: Some(parent), kind, name, level, count: 0 });
         self.index.insert((parent, kind, name), id);
+        self.by_label.entry((kind, name)).or_default().push(id);
         id
+    }
+
+    /// The paths whose last step is a node of `kind` named `name`, ascending.
+    pub fn with_label(&self, kind: NodeKind, name: u32) -> &[u32] {
+        self.by_label.get(&(kind, name)).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Counts one more node on path `id`.
@@ -99,7 +108,7 @@ impl PathSummary {
 
     pub(crate) fn decode(dec: &mut Decoder<'_>) -> Result<Self> {
         let n = dec.u32()?;
-        let mut res = PathSummary { entries: Vec::new(), index: HashMap::new() };
+        let mut res = PathSummary { entries: Vec::new(), index: HashMap::new(), by_label: HashMap::new() };
         for id in 0..n {
             let parent = dec.u32()?;
             let kind = NodeKind::from_u8(dec.u8()?)?;
@@ -111,6 +120,7 @@ impl PathSummary {
                 let level = res.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
                 res.entries.push(PathEntry { parent: Some(parent), kind, name, level, count });
                 res.index.insert((parent, kind, name), id);
+                res.by_label.entry((kind, name)).or_default().push(id);
             }
         }
         Ok(res)

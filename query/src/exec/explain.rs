@@ -193,7 +193,7 @@ impl Eval<'_, '_> {
                         .detail("labels_skipped", p.candidate_nodes - p.matched_nodes)
                         .child(node);
                     if i == last {
-                        join = join.detail("reason", plan.reason.as_str());
+                        join = join.detail("reason", plan.reason.as_str()).detail("strategy", plan.sisj_strategy.name());
                     }
                     join.estimated_rows = Some(p.matched_nodes);
                     node = self.with_actuals(join, key, i);

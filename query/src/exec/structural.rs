@@ -10,9 +10,9 @@ use sprig_index::Document;
 use super::navigate::{BoundTest, Context, Eval, OperatorStats};
 use crate::logical::twig;
 use crate::logical::{Expr, Step};
-use crate::optimizer::{optimize, PathPlan, PlanContext};
+use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
 use crate::physical::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Region, TwigStats};
-use crate::physical::structure::match_partitions;
+use crate::physical::structure::{match_partitions, StepNames};
 use crate::physical::JoinAlgorithm;
 use crate::value::Node;
 use crate::Result;
@@ -26,14 +26,15 @@ impl Eval<'_, '_> {
             return Some(plan.clone());
         }
         let pattern = twig::lower(steps, self.plan_tests)?;
-        let tests: Vec<usize> = steps[..pattern.len].iter().map(|s| s.test).collect();
-        let named = &self.tests.named;
-        let passes = |i: usize, name: u32| match &named[tests[i]] {
-            BoundTest::AnyName => true,
-            BoundTest::Names(ids) => ids.contains(&name),
-            _ => false,
-        };
-        let partitions = match_partitions(self.nav.collection.paths(), &pattern.edges, &passes);
+        let names: Vec<StepNames> = steps[..pattern.len]
+            .iter()
+            .map(|s| match &self.tests.named[s.test] {
+                BoundTest::Names(ids) => StepNames::Some(ids.clone()),
+                BoundTest::AnyName => StepNames::Any,
+                _ => StepNames::Some(Vec::new()),
+            })
+            .collect();
+        let partitions = match_partitions(self.nav.collection.paths(), &pattern.edges, &names);
         let plan = Rc::new(optimize(pattern, partitions, &PlanContext { requested: self.nav.join }));
         self.nav.path_plans.insert(key, plan.clone());
         Some(plan)
@@ -73,10 +74,15 @@ impl Eval<'_, '_> {
         Ok(self.document(doc)?.regions(path)?.into_iter().map(|(pre, end)| Region { pre, end, level }).collect())
     }
 
-    /// Every region of `partitions` in `doc`, merged in document order.
+    /// Every region of `partitions` in `doc`, in document order.
     fn partitions(&self, doc: u32, partitions: &[u32]) -> Result<Vec<Region>> {
-        let lists = partitions.iter().map(|&p| self.partition(doc, p)).collect::<Result<Vec<_>>>()?;
-        Ok(union_sorted(lists))
+        let summary = self.nav.collection.paths();
+        Ok(self
+            .document(doc)?
+            .regions_of(partitions)?
+            .into_iter()
+            .map(|(pre, end, path)| Region { pre, end, level: summary.get(path).map_or(0, |e| e.level) })
+            .collect())
     }
 
     /// Keeps the regions whose node passes the predicates of pattern step `i`.
@@ -122,9 +128,36 @@ impl Eval<'_, '_> {
         Ok(res)
     }
 
-    /// SISJ: per matched partition, merge-join with the filtered nodes of each matched
-    /// parent partition; pruned partitions are never read.
+    /// SISJ: only matched partitions are read, and joins run only where predicates
+    /// filtered an earlier step (elsewhere the path summary proves the structure).
     fn run_sisj(&mut self, key: usize, doc: u32, steps: &[Step], plan: &PathPlan) -> Result<Vec<Region>> {
+        match plan.sisj_strategy {
+            SisjStrategy::PartitionPairs => self.run_sisj_pairs(key, doc, steps, plan),
+            SisjStrategy::PrunedStream => self.run_sisj_stream(key, doc, steps, plan),
+        }
+    }
+
+    /// SISJ over the union of each step's matched partitions: one stack join per
+    /// filtered edge.
+    fn run_sisj_stream(&mut self, key: usize, doc: u32, steps: &[Step], plan: &PathPlan) -> Result<Vec<Region>> {
+        let mut previous = vec![self.root_region(doc)?];
+        let mut exact = true;
+        for (i, step_partitions) in plan.partitions.iter().enumerate() {
+            let started = Instant::now();
+            let candidates = self.partitions(doc, &step_partitions.matched)?;
+            let read = candidates.len() as u64;
+            let joined =
+                if exact { candidates } else { stack_tree_desc(&previous, &candidates, plan.pattern.edges[i]) };
+            previous = self.filter_regions(doc, &steps[i], joined)?;
+            exact &= steps[i].predicates.is_empty();
+            self.record_stats(key, i, previous.len(), read, started);
+        }
+        Ok(previous)
+    }
+
+    /// SISJ per matched partition: merge-join with the filtered nodes of each matched
+    /// parent partition.
+    fn run_sisj_pairs(&mut self, key: usize, doc: u32, steps: &[Step], plan: &PathPlan) -> Result<Vec<Region>> {
         let mut previous: HashMap<u32, Vec<Region>> = HashMap::from([(0, vec![self.root_region(doc)?])]);
         // While no predicate has filtered anything, a matched partition is its own answer.
         let mut exact = true;

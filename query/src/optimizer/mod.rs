@@ -3,9 +3,11 @@
 
 mod choose_join;
 mod path_summary_shortcut;
+mod sisj_strategy;
 
 pub use choose_join::ChooseJoin;
 pub use path_summary_shortcut::PathSummaryShortcut;
+pub use sisj_strategy::ChooseSisjStrategy;
 
 use crate::logical::twig::TwigPattern;
 use crate::physical::structure::StepPartitions;
@@ -23,6 +25,29 @@ pub struct PathPlan {
     pub algorithm: JoinAlgorithm,
     /// Why the algorithm was chosen, for EXPLAIN.
     pub reason: String,
+    /// How SISJ joins, when it does.
+    pub sisj_strategy: SisjStrategy,
+}
+
+/// The two ways SISJ joins a step with the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SisjStrategy {
+    /// Each matched partition against each matched parent partition, by a stackless
+    /// merge of disjoint regions: best when partitions are few and large.
+    PartitionPairs,
+    /// One stack join of the union of the matched partitions against the previous
+    /// result: best when there are many small partitions (recursive data), where
+    /// per-partition work would dominate. Pruned partitions are still never read.
+    PrunedStream,
+}
+
+impl SisjStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            SisjStrategy::PartitionPairs => "partition-pairs",
+            SisjStrategy::PrunedStream => "pruned-stream",
+        }
+    }
 }
 
 /// What the rules may look at.
@@ -38,12 +63,20 @@ pub trait Rule {
     fn rewrite(&self, plan: PathPlan, ctx: &PlanContext) -> PathPlan;
 }
 
-/// The rules in order. The shortcut runs first: a pattern it answers needs no join.
-pub const RULES: &[&dyn Rule] = &[&PathSummaryShortcut, &ChooseJoin];
+/// The rules in order. The shortcut runs first: a pattern it answers needs no join;
+/// the SISJ strategy is chosen once the algorithm is known.
+pub const RULES: &[&dyn Rule] = &[&PathSummaryShortcut, &ChooseJoin, &ChooseSisjStrategy];
 
 /// Plans a pattern whose partitions the structure-context index has matched.
 pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &PlanContext) -> PathPlan {
-    let mut plan = PathPlan { pattern, partitions, shortcut: false, algorithm: ctx.requested, reason: String::new() };
+    let mut plan = PathPlan {
+        pattern,
+        partitions,
+        shortcut: false,
+        algorithm: ctx.requested,
+        reason: String::new(),
+        sisj_strategy: SisjStrategy::PrunedStream,
+    };
     for rule in RULES {
         plan = rule.rewrite(plan, ctx);
     }

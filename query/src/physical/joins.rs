@@ -67,17 +67,29 @@ pub fn stack_tree_desc(ancestors: &[Region], descendants: &[Region], edge: Edge)
 
 /// The merge at the heart of SISJ: `ancestors` all lie in one path partition, so they
 /// sit at one level and never nest; each descendant has at most one ancestor among
-/// them, found by a forward-only pointer. No stack is needed.
+/// them, found by a forward-only pointer. No stack is needed. The pointer gallops
+/// (exponential then binary search), so a small descendant partition costs
+/// `O(|D| log |A|)` against a large ancestor partition rather than `O(|A|)`: one
+/// ancestor partition is joined with many descendant partitions on recursive data.
 pub fn disjoint_semijoin(ancestors: &[Region], descendants: &[Region]) -> Vec<Region> {
     debug_assert!(ancestors.windows(2).all(|w| w[0].end < w[1].pre), "ancestors must be disjoint and sorted");
     let mut res = Vec::new();
     let mut a = 0;
     for d in descendants {
-        while a < ancestors.len() && ancestors[a].end < d.pre {
-            a += 1;
+        // Disjoint and sorted by pre, so sorted by end too: find the first ancestor
+        // that ends at or after d.
+        if ancestors.get(a).is_some_and(|x| x.end < d.pre) {
+            let mut bound = 1;
+            while ancestors.get(a + bound).is_some_and(|x| x.end < d.pre) {
+                bound *= 2;
+            }
+            let hi = (a + bound + 1).min(ancestors.len());
+            a += ancestors[a..hi].partition_point(|x| x.end < d.pre);
         }
-        if a < ancestors.len() && ancestors[a].contains(d) {
-            res.push(*d);
+        match ancestors.get(a) {
+            Some(x) if x.contains(d) => res.push(*d),
+            Some(_) => {}
+            None => break,
         }
     }
     res
@@ -195,6 +207,13 @@ mod tests {
         let (a, b) = sample();
         assert_eq!(disjoint_semijoin(&a[..1], &b), vec![r(2, 2, 3), r(3, 3, 2)]);
         assert_eq!(disjoint_semijoin(&a[1..], &b), vec![r(2, 2, 3)]);
+    }
+
+    #[test]
+    fn disjoint_semijoin_gallops_over_long_ancestor_lists() {
+        let ancestors: Vec<Region> = (0..1000).map(|i| r(i * 10, i * 10 + 5, 1)).collect();
+        let descendants = vec![r(3, 3, 2), r(7, 7, 2), r(5_002, 5_002, 2), r(9_995, 9_995, 2), r(20_000, 20_000, 2)];
+        assert_eq!(disjoint_semijoin(&ancestors, &descendants), vec![r(3, 3, 2), r(5_002, 5_002, 2), r(9_995, 9_995, 2)]);
     }
 
     #[test]

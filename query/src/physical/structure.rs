@@ -9,7 +9,7 @@
 //! matched partition has the pattern's ancestors by construction: joins are needed
 //! only to apply predicates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sprig_index::{NodeKind, PathSummary};
 
@@ -31,46 +31,58 @@ pub struct StepPartitions {
     pub matched_nodes: u64,
 }
 
-/// Matches a pattern against the path summary. `passes(i, name)` says whether an
-/// element named `name` passes the test of step `i`. Step results are in pattern
-/// order; the root partition is the implicit step before the first.
-pub fn match_partitions(
-    summary: &PathSummary,
-    edges: &[Edge],
-    passes: &dyn Fn(usize, u32) -> bool,
-) -> Vec<StepPartitions> {
+/// The element names a pattern step accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepNames {
+    /// `*`: any element.
+    Any,
+    /// Any of these interned names.
+    Some(Vec<u32>),
+}
+
+/// Matches a pattern against the path summary. Step results are in pattern order;
+/// the root partition is the implicit step before the first.
+pub fn match_partitions(summary: &PathSummary, edges: &[Edge], names: &[StepNames]) -> Vec<StepPartitions> {
     let entries = summary.entries();
-    let mut previous: HashSet<u32> = HashSet::from([PathSummary::ROOT]);
+    let mut previous = vec![false; entries.len()];
+    if let Some(root) = previous.get_mut(PathSummary::ROOT as usize) {
+        *root = true;
+    }
     let mut res = Vec::with_capacity(edges.len());
-    for (i, edge) in edges.iter().enumerate() {
+    for (edge, step_names) in edges.iter().zip(names) {
         let mut step = StepPartitions::default();
-        for (id, entry) in entries.iter().enumerate() {
-            let id = id as u32;
-            if entry.kind != NodeKind::Element || !passes(i, entry.name) {
-                continue;
+        step.candidates = match step_names {
+            StepNames::Any => (0..entries.len() as u32).filter(|&id| entries[id as usize].kind == NodeKind::Element).collect(),
+            StepNames::Some(ids) => {
+                let mut c: Vec<u32> =
+                    ids.iter().flat_map(|&n| summary.with_label(NodeKind::Element, n).iter().copied()).collect();
+                c.sort_unstable();
+                c
             }
-            step.candidates.push(id);
+        };
+        let mut current = vec![false; entries.len()];
+        for &id in &step.candidates {
+            let Some(entry) = entries.get(id as usize) else { continue };
             step.candidate_nodes += entry.count;
             let mut parents = Vec::new();
             let mut cur = entry.parent;
-            let mut distance = 1;
             while let Some(q) = cur {
-                if previous.contains(&q) && (*edge == Edge::Descendant || distance == 1) {
+                if previous.get(q as usize).copied().unwrap_or(false) {
                     parents.push(q);
                 }
                 if *edge == Edge::Child {
                     break;
                 }
                 cur = entries.get(q as usize).and_then(|e| e.parent);
-                distance += 1;
             }
             if !parents.is_empty() {
                 step.matched.push(id);
                 step.matched_nodes += entry.count;
                 step.parents.insert(id, parents);
+                current[id as usize] = true;
             }
         }
-        previous = step.matched.iter().copied().collect();
+        previous = current;
         res.push(step);
     }
     res

@@ -1,0 +1,165 @@
+//! The structure-context index of one document: the `(pre, end)` regions of every
+//! node (namespace declarations aside), grouped by path partition.
+//!
+//! Partitions are laid out one after another, ordered by their last label (kind and
+//! name) and then path id, so that all partitions of one name are neighbours, and cut
+//! into segments of [`SEGMENT_REGIONS`] regions, each stored LZ4-compressed under its
+//! own key. A dense directory, indexed by path id, says where each partition starts
+//! and how long it is. Reading a partition
+//! touches only the segments that hold it, and a query that reads thousands of small
+//! partitions (as on highly recursive documents) pays one storage read per segment,
+//! not per partition. Within a partition all nodes share a level, so regions never
+//! nest, and they are sorted by `pre`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::path_summary::PathSummary;
+use crate::codec::{compress, decompress, Decoder, Encoder};
+use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::{keys, Error, Result};
+
+/// Regions per stored segment (256 KiB before compression).
+pub const SEGMENT_REGIONS: usize = 32 * 1024;
+
+/// Writes the region lists of one document: every segment, then the directory.
+pub(crate) fn write(
+    storage: &dyn Storage,
+    gen: u64,
+    doc: u32,
+    summary: &PathSummary,
+    lists: &HashMap<u32, Vec<(u32, u32)>>,
+) -> Result<()> {
+    let mut paths: Vec<u32> = lists.keys().copied().collect();
+    paths.sort_unstable_by_key(|&p| (summary.get(p).map(|e| (e.kind, e.name)), p));
+    // Directory: for every path id of the summary, (start, len); absent paths have len 0.
+    let mut spans = vec![(0u64, 0u32); summary.len()];
+    let mut segment: Vec<u8> = Vec::with_capacity(SEGMENT_REGIONS * 8);
+    let mut segment_no = 0u32;
+    let mut start = 0u64;
+    let flush = |segment: &mut Vec<u8>, segment_no: &mut u32| -> Result<()> {
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::Regions, keys::region_segment(gen, doc, *segment_no), compress(segment));
+        storage.apply(batch)?;
+        segment.clear();
+        *segment_no += 1;
+        Ok(())
+    };
+    for path in paths {
+        let list = &lists[&path];
+        if let Some(span) = spans.get_mut(path as usize) {
+            *span = (start, list.len() as u32);
+        }
+        start += list.len() as u64;
+        for (pre, end) in list {
+            segment.extend_from_slice(&pre.to_le_bytes());
+            segment.extend_from_slice(&end.to_le_bytes());
+            if segment.len() == SEGMENT_REGIONS * 8 {
+                flush(&mut segment, &mut segment_no)?;
+            }
+        }
+    }
+    if !segment.is_empty() {
+        flush(&mut segment, &mut segment_no)?;
+    }
+    let mut directory = Encoder::default();
+    directory.u32(spans.len() as u32);
+    for (start, len) in spans {
+        directory.u64(start).u32(len);
+    }
+    let mut batch = WriteBatch::default();
+    batch.put(Keyspace::Regions, keys::region_directory(gen, doc), compress(&directory.finish()));
+    storage.apply(batch)
+}
+
+/// Reads partitions of one document's region table, caching decoded segments.
+#[derive(Debug)]
+pub(crate) struct RegionTable {
+    storage: Arc<dyn Storage>,
+    gen: u64,
+    doc: u32,
+    /// Indexed by path id: (first region, number of regions); read on first use.
+    directory: OnceLock<Vec<(u64, u32)>>,
+    segments: Mutex<HashMap<u32, Arc<Vec<(u32, u32)>>>>,
+}
+
+impl RegionTable {
+    pub(crate) fn new(storage: Arc<dyn Storage>, gen: u64, doc: u32) -> Self {
+        RegionTable { storage, gen, doc, directory: OnceLock::new(), segments: Mutex::new(HashMap::new()) }
+    }
+
+    fn directory(&self) -> Result<&[(u64, u32)]> {
+        if let Some(d) = self.directory.get() {
+            return Ok(d);
+        }
+        let mut spans = Vec::new();
+        if let Some(stored) = self.storage.get(Keyspace::Regions, &keys::region_directory(self.gen, self.doc))? {
+            let raw = decompress(&stored, "region directory")?;
+            let mut dec = Decoder::new(&raw, "region directory");
+            let n = dec.u32()?;
+            spans.reserve(n as usize);
+            for _ in 0..n {
+                spans.push((dec.u64()?, dec.u32()?));
+            }
+        }
+        Ok(self.directory.get_or_init(|| spans))
+    }
+
+    fn segment(&self, no: u32) -> Result<Arc<Vec<(u32, u32)>>> {
+        let mut cache = self.segments.lock().map_err(|_| Error::corrupted("region table", "lock poisoned"))?;
+        if let Some(s) = cache.get(&no) {
+            return Ok(s.clone());
+        }
+        let stored = self
+            .storage
+            .get(Keyspace::Regions, &keys::region_segment(self.gen, self.doc, no))?
+            .ok_or_else(|| Error::corrupted("region table", format!("segment {no} is missing")))?;
+        let raw = decompress(&stored, "region segment")?;
+        if raw.len() % 8 != 0 {
+            return Err(Error::corrupted("region segment", "length is not a multiple of 8"));
+        }
+        let regions: Vec<(u32, u32)> = raw
+            .chunks_exact(8)
+            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
+            .collect();
+        let regions = Arc::new(regions);
+        cache.insert(no, regions.clone());
+        Ok(regions)
+    }
+
+    /// The regions of several partitions as `(pre, end, path)`, concatenated (each
+    /// partition sorted by `pre`; the whole is not). Partitions are copied in storage
+    /// order, so each segment is fetched once.
+    pub(crate) fn partitions(&self, paths: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
+        let directory = self.directory()?;
+        let mut spans: Vec<(u64, u32, u32)> =
+            paths.iter().filter_map(|&p| directory.get(p as usize).map(|&(start, len)| (start, len, p))).collect();
+        spans.sort_unstable();
+        let total: usize = spans.iter().map(|&(_, len, _)| len as usize).sum();
+        let mut res = Vec::with_capacity(total);
+        let mut current: Option<(u32, Arc<Vec<(u32, u32)>>)> = None;
+        for (start, len, path) in spans {
+            let (mut at, end) = (start, start + u64::from(len));
+            while at < end {
+                let no = (at / SEGMENT_REGIONS as u64) as u32;
+                if current.as_ref().is_none_or(|(n, _)| *n != no) {
+                    current = Some((no, self.segment(no)?));
+                }
+                let segment = current.as_ref().map(|(_, s)| s.as_slice()).unwrap_or_default();
+                let offset = (at % SEGMENT_REGIONS as u64) as usize;
+                let take = ((end - at) as usize).min(SEGMENT_REGIONS - offset);
+                let slice = segment
+                    .get(offset..offset + take)
+                    .ok_or_else(|| Error::corrupted("region table", format!("a partition runs past segment {no}")))?;
+                res.extend(slice.iter().map(|&(pre, end)| (pre, end, path)));
+                at += take as u64;
+            }
+        }
+        Ok(res)
+    }
+
+    /// The regions of partition `path`, sorted by `pre`; empty if the document has none.
+    pub(crate) fn partition(&self, path: u32) -> Result<Vec<(u32, u32)>> {
+        Ok(self.partitions(&[path])?.into_iter().map(|(pre, end, _)| (pre, end)).collect())
+    }
+}
