@@ -129,3 +129,25 @@ fn statement_loop_seeds_a_new_database_and_runs_scripts() {
     let empty = dir.path().join("empty");
     sprig(&empty).args(["--empty", "-c", ":collections;"]).assert().success().stdout(predicate::str::contains("auction").not());
 }
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_panic() {
+    //! Regression: printing to a pipe whose reader had quit panicked in print_error.
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", BOOKS]).assert().success();
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("sprig"))
+        .arg("--db")
+        .arg(&db)
+        .args(["xpath", "--collection", "books", "//node()", "--format", "jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

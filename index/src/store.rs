@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
 use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::xml::cache::{ReadCache, READ_CACHE_BYTES};
 use crate::xml::document::Document;
 use crate::xml::ingest::{DocStats, DocumentIngest};
 use crate::xml::names::NameTable;
@@ -23,6 +24,8 @@ use crate::{keys, Error, Result};
 #[derive(Debug)]
 pub struct XmlStore {
     storage: Arc<dyn Storage>,
+    /// Decoded chunks and region segments, shared by every reader.
+    cache: Arc<ReadCache>,
     /// Held by the one load in progress.
     writer: Mutex<()>,
     registry: Arc<Mutex<GenerationRegistry>>,
@@ -63,7 +66,12 @@ impl XmlStore {
                 storage.flush()?;
             }
         }
-        let store = XmlStore { storage, writer: Mutex::new(()), registry: Arc::default() };
+        let store = XmlStore {
+            storage,
+            cache: Arc::new(ReadCache::new(READ_CACHE_BYTES)),
+            writer: Mutex::new(()),
+            registry: Arc::default(),
+        };
         store.collect_garbage()?;
         Ok(store)
     }
@@ -87,7 +95,7 @@ impl XmlStore {
             }
         }
         for gen in dead {
-            drop_generation(self.storage.as_ref(), gen)?;
+            drop_generation(self.storage.as_ref(), &self.cache, gen)?;
         }
         Ok(())
     }
@@ -120,7 +128,12 @@ impl XmlStore {
             *registry.pins.entry(info.generation).or_default() += 1;
             info
         };
-        let pin = Arc::new(Pin { storage: self.storage.clone(), registry: self.registry.clone(), gen: info.generation });
+        let pin = Arc::new(Pin {
+            storage: self.storage.clone(),
+            cache: self.cache.clone(),
+            registry: self.registry.clone(),
+            gen: info.generation,
+        });
         let meta = self
             .storage
             .get(Keyspace::DocMeta, &keys::collection_meta(info.generation))?
@@ -134,9 +147,19 @@ impl XmlStore {
                 .storage
                 .get(Keyspace::DocMeta, &keys::doc_meta(info.generation, doc))?
                 .ok_or_else(|| Error::corrupted("document metadata", format!("document {doc} of '{name}' missing")))?;
-            docs.push(Arc::new(DocMeta::decode(&bytes)?));
+            let meta = DocMeta::decode(&bytes)?;
+            let patches = Arc::new(meta.patches.iter().copied().collect());
+            docs.push((Arc::new(meta), patches));
         }
-        Ok(Collection { storage: self.storage.clone(), info, names: Arc::new(names), paths: Arc::new(paths), docs, _pin: pin })
+        Ok(Collection {
+            storage: self.storage.clone(),
+            cache: self.cache.clone(),
+            info,
+            names: Arc::new(names),
+            paths: Arc::new(paths),
+            docs,
+            _pin: pin,
+        })
     }
 
     /// Starts loading collection `name`; it replaces any collection of that name on
@@ -189,7 +212,7 @@ impl XmlStore {
             }
         };
         if let Some(gen) = drop_now {
-            drop_generation(self.storage.as_ref(), gen)?;
+            drop_generation(self.storage.as_ref(), &self.cache, gen)?;
         }
         Ok(())
     }
@@ -204,7 +227,8 @@ fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
     Ok(CollectionInfo { name, generation: dec.u64()?, documents: dec.u32()?, nodes: dec.u64()?, bytes: dec.u64()? })
 }
 
-fn drop_generation(storage: &dyn Storage, gen: u64) -> Result<()> {
+fn drop_generation(storage: &dyn Storage, cache: &ReadCache, gen: u64) -> Result<()> {
+    cache.forget_generation(gen);
     let prefix = keys::generation(gen);
     for ks in DATA_KEYSPACES {
         let mut batch = WriteBatch::default();
@@ -222,6 +246,7 @@ fn drop_generation(storage: &dyn Storage, gen: u64) -> Result<()> {
 #[derive(Debug)]
 struct Pin {
     storage: Arc<dyn Storage>,
+    cache: Arc<ReadCache>,
     registry: Arc<Mutex<GenerationRegistry>>,
     gen: u64,
 }
@@ -235,7 +260,7 @@ impl Drop for Pin {
             registry.pins.remove(&self.gen);
             if registry.retired.remove(&self.gen) {
                 // A failure here leaves unreferenced keys, which the next open removes.
-                let _ = drop_generation(self.storage.as_ref(), self.gen);
+                let _ = drop_generation(self.storage.as_ref(), &self.cache, self.gen);
             }
         }
     }
@@ -297,7 +322,7 @@ impl Drop for CollectionLoad<'_> {
     fn drop(&mut self) {
         if !self.committed {
             // A failure here leaves unreferenced keys, which the next open removes.
-            let _ = drop_generation(self.store.storage.as_ref(), self.gen);
+            let _ = drop_generation(self.store.storage.as_ref(), &self.store.cache, self.gen);
         }
     }
 }
@@ -306,10 +331,12 @@ impl Drop for CollectionLoad<'_> {
 #[derive(Debug, Clone)]
 pub struct Collection {
     storage: Arc<dyn Storage>,
+    cache: Arc<ReadCache>,
     info: CollectionInfo,
     names: Arc<NameTable>,
     paths: Arc<PathSummary>,
-    docs: Vec<Arc<DocMeta>>,
+    /// Per document: its metadata and its end patches as a map.
+    docs: Vec<(Arc<DocMeta>, Arc<HashMap<u32, u32>>)>,
     _pin: Arc<Pin>,
 }
 
@@ -336,7 +363,15 @@ impl Collection {
             .docs
             .get(idx as usize)
             .ok_or_else(|| Error::corrupted("collection", format!("no document {idx}")))?;
-        Ok(Document::new(self.storage.clone(), self.info.generation, idx, meta.clone()))
+        let (meta, patches) = meta;
+        Ok(Document::new(
+            self.storage.clone(),
+            self.cache.clone(),
+            self.info.generation,
+            idx,
+            meta.clone(),
+            patches.clone(),
+        ))
     }
 }
 

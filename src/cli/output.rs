@@ -383,7 +383,8 @@ pub fn print_error(error: &Error, query: Option<&str>, format: Format) {
             }
         }
     }
-    eprintln!("{text}");
+    // A closed stdout or stderr (a pipe whose reader quit) must not turn an error into a panic.
+    let _ = writeln!(std::io::stderr(), "{text}");
     if matches!(format, Format::Json | Format::Jsonl) {
         let mut obj = serde_json::Map::new();
         obj.insert("kind".into(), json!(error.kind()));
@@ -392,6 +393,6 @@ pub fn print_error(error: &Error, query: Option<&str>, format: Format) {
             obj.insert("line".into(), json!(line));
             obj.insert("column".into(), json!(column));
         }
-        println!("{}", json!({"error": Json::Object(obj)}));
+        let _ = writeln!(out(), "{}", json!({"error": Json::Object(obj)}));
     }
 }

@@ -51,11 +51,11 @@ impl Session {
 
     /// Reads statements from the terminal until `:quit` or end of input.
     pub fn interactive(&mut self) -> i32 {
-        println!("sprig {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(std::io::stdout(), "sprig {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
         let stdin = std::io::stdin();
         let mut pending = String::new();
         loop {
-            print!("{}", if pending.is_empty() { "sprig> " } else { "   ..> " });
+            let _ = write!(std::io::stdout(), "{}", if pending.is_empty() { "sprig> " } else { "   ..> " });
             let _ = std::io::stdout().flush();
             let mut line = String::new();
             match stdin.lock().read_line(&mut line) {
@@ -107,8 +107,7 @@ impl Session {
                     Ok(())
                 }
                 (Some("help"), None) => {
-                    println!("{HELP}");
-                    Ok(())
+                    writeln!(std::io::stdout(), "{HELP}").map_err(|e| plain(Error::Io(e)))
                 }
                 _ => Err(plain(Error::Usage(format!("unknown command ':{command}' (try :help)")))),
             };

@@ -1,20 +1,17 @@
-//! Read access to one stored document: node records by pre-order number, through a
-//! small cache of decoded chunks, plus its posting lists and ID index.
+//! Read access to one stored document: node records by pre-order number, through the
+//! store's shared read cache, plus its region table, posting lists and ID index.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
+use super::cache::{CacheKey, Entry, ReadCache};
 use super::region_table::RegionTable;
 use super::DocMeta;
 use crate::storage::{Keyspace, Storage};
 use crate::{keys, Error, Result};
-
-/// Decoded chunks kept per document reader; at 4096 nodes a chunk this is about 64 MB
-/// of records at most, plus their text.
-const CACHED_CHUNKS: usize = 512;
 
 /// A reader over one document of a pinned collection generation.
 #[derive(Debug)]
@@ -24,21 +21,21 @@ pub struct Document {
     doc: u32,
     meta: Arc<DocMeta>,
     patches: Arc<HashMap<u32, u32>>,
-    cache: Mutex<ChunkCache>,
+    cache: Arc<ReadCache>,
     regions: RegionTable,
 }
 
-#[derive(Debug, Default)]
-struct ChunkCache {
-    chunks: HashMap<u32, Arc<Chunk>>,
-    order: std::collections::VecDeque<u32>,
-}
-
 impl Document {
-    pub(crate) fn new(storage: Arc<dyn Storage>, gen: u64, doc: u32, meta: Arc<DocMeta>) -> Self {
-        let patches = Arc::new(meta.patches.iter().copied().collect());
-        let regions = RegionTable::new(storage.clone(), gen, doc);
-        Document { storage, gen, doc, meta, patches, cache: Mutex::new(ChunkCache::default()), regions }
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        cache: Arc<ReadCache>,
+        gen: u64,
+        doc: u32,
+        meta: Arc<DocMeta>,
+        patches: Arc<HashMap<u32, u32>>,
+    ) -> Self {
+        let regions = RegionTable::new(storage.clone(), cache.clone(), gen, doc);
+        Document { storage, gen, doc, meta, patches, cache, regions }
     }
 
     /// The document's index within its collection.
@@ -64,24 +61,20 @@ impl Document {
     }
 
     fn chunk(&self, pre: u32) -> Result<Arc<Chunk>> {
-        let idx = pre / CHUNK_NODES;
-        let mut cache = self.cache.lock().map_err(|_| Error::corrupted("chunk cache", "lock poisoned"))?;
-        if let Some(c) = cache.chunks.get(&idx) {
-            return Ok(c.clone());
+        let no = pre / CHUNK_NODES;
+        let key = CacheKey::Chunk { gen: self.gen, doc: self.doc, no };
+        let entry = self.cache.get_or_load(key, || {
+            let bytes = self.storage.get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, no))?.ok_or_else(|| {
+                Error::corrupted("node chunk", format!("chunk {no} of document '{}' is missing", self.meta.name))
+            })?;
+            let chunk = Chunk::decode(&bytes)?;
+            let size = chunk.decoded_bytes();
+            Ok((Entry::Chunk(Arc::new(chunk)), size))
+        })?;
+        match entry {
+            Entry::Chunk(c) => Ok(c),
+            _ => Err(Error::corrupted("read cache", "a chunk key holds another entry")),
         }
-        let bytes = self
-            .storage
-            .get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, idx))?
-            .ok_or_else(|| Error::corrupted("node chunk", format!("chunk {idx} of document '{}' is missing", self.meta.name)))?;
-        let chunk = Arc::new(Chunk::decode(&bytes)?);
-        if cache.order.len() >= CACHED_CHUNKS {
-            if let Some(old) = cache.order.pop_front() {
-                cache.chunks.remove(&old);
-            }
-        }
-        cache.order.push_back(idx);
-        cache.chunks.insert(idx, chunk.clone());
-        Ok(chunk)
     }
 
     /// The record of node `pre`.

@@ -95,6 +95,11 @@ impl Chunk {
         self.records.len()
     }
 
+    /// Decoded size in bytes, for the read cache's budget.
+    pub(crate) fn decoded_bytes(&self) -> usize {
+        self.records.len() * std::mem::size_of::<NodeRecord>() + self.text_bounds.len() * 4 + self.text.len()
+    }
+
     pub(crate) fn record(&self, idx: usize) -> Option<&NodeRecord> {
         self.records.get(idx)
     }

@@ -12,8 +12,9 @@
 //! nest, and they are sorted by `pre`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
+use super::cache::{CacheKey, Entry, ReadCache};
 use super::path_summary::PathSummary;
 use crate::codec::{compress, decompress, Decoder, Encoder};
 use crate::storage::{Keyspace, Storage, WriteBatch};
@@ -76,55 +77,65 @@ pub(crate) fn write(
 #[derive(Debug)]
 pub(crate) struct RegionTable {
     storage: Arc<dyn Storage>,
+    cache: Arc<ReadCache>,
     gen: u64,
     doc: u32,
     /// Indexed by path id: (first region, number of regions); read on first use.
-    directory: OnceLock<Vec<(u64, u32)>>,
-    segments: Mutex<HashMap<u32, Arc<Vec<(u32, u32)>>>>,
+    directory: OnceLock<Arc<Vec<(u64, u32)>>>,
 }
 
 impl RegionTable {
-    pub(crate) fn new(storage: Arc<dyn Storage>, gen: u64, doc: u32) -> Self {
-        RegionTable { storage, gen, doc, directory: OnceLock::new(), segments: Mutex::new(HashMap::new()) }
+    pub(crate) fn new(storage: Arc<dyn Storage>, cache: Arc<ReadCache>, gen: u64, doc: u32) -> Self {
+        RegionTable { storage, cache, gen, doc, directory: OnceLock::new() }
     }
 
     fn directory(&self) -> Result<&[(u64, u32)]> {
         if let Some(d) = self.directory.get() {
             return Ok(d);
         }
-        let mut spans = Vec::new();
-        if let Some(stored) = self.storage.get(Keyspace::Regions, &keys::region_directory(self.gen, self.doc))? {
-            let raw = decompress(&stored, "region directory")?;
-            let mut dec = Decoder::new(&raw, "region directory");
-            let n = dec.u32()?;
-            spans.reserve(n as usize);
-            for _ in 0..n {
-                spans.push((dec.u64()?, dec.u32()?));
+        let key = CacheKey::Directory { gen: self.gen, doc: self.doc };
+        let entry = self.cache.get_or_load(key, || {
+            let mut spans = Vec::new();
+            if let Some(stored) = self.storage.get(Keyspace::Regions, &keys::region_directory(self.gen, self.doc))? {
+                let raw = decompress(&stored, "region directory")?;
+                let mut dec = Decoder::new(&raw, "region directory");
+                let n = dec.u32()?;
+                spans.reserve(n as usize);
+                for _ in 0..n {
+                    spans.push((dec.u64()?, dec.u32()?));
+                }
             }
-        }
+            let size = spans.len() * 16;
+            Ok((Entry::Directory(Arc::new(spans)), size))
+        })?;
+        let Entry::Directory(spans) = entry else {
+            return Err(Error::corrupted("read cache", "a directory key holds another entry"));
+        };
         Ok(self.directory.get_or_init(|| spans))
     }
 
     fn segment(&self, no: u32) -> Result<Arc<Vec<(u32, u32)>>> {
-        let mut cache = self.segments.lock().map_err(|_| Error::corrupted("region table", "lock poisoned"))?;
-        if let Some(s) = cache.get(&no) {
-            return Ok(s.clone());
+        let key = CacheKey::Segment { gen: self.gen, doc: self.doc, no };
+        let entry = self.cache.get_or_load(key, || {
+            let stored = self
+                .storage
+                .get(Keyspace::Regions, &keys::region_segment(self.gen, self.doc, no))?
+                .ok_or_else(|| Error::corrupted("region table", format!("segment {no} is missing")))?;
+            let raw = decompress(&stored, "region segment")?;
+            if raw.len() % 8 != 0 {
+                return Err(Error::corrupted("region segment", "length is not a multiple of 8"));
+            }
+            let regions: Vec<(u32, u32)> = raw
+                .chunks_exact(8)
+                .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
+                .collect();
+            let size = regions.len() * 8;
+            Ok((Entry::Regions(Arc::new(regions)), size))
+        })?;
+        match entry {
+            Entry::Regions(r) => Ok(r),
+            _ => Err(Error::corrupted("read cache", "a segment key holds another entry")),
         }
-        let stored = self
-            .storage
-            .get(Keyspace::Regions, &keys::region_segment(self.gen, self.doc, no))?
-            .ok_or_else(|| Error::corrupted("region table", format!("segment {no} is missing")))?;
-        let raw = decompress(&stored, "region segment")?;
-        if raw.len() % 8 != 0 {
-            return Err(Error::corrupted("region segment", "length is not a multiple of 8"));
-        }
-        let regions: Vec<(u32, u32)> = raw
-            .chunks_exact(8)
-            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
-            .collect();
-        let regions = Arc::new(regions);
-        cache.insert(no, regions.clone());
-        Ok(regions)
     }
 
     /// The regions of several partitions as `(pre, end, path)`, concatenated (each
