@@ -2,7 +2,7 @@
 //! store's shared read cache, plus its region table, posting lists and ID index.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use roaring::RoaringBitmap;
 
@@ -22,6 +22,9 @@ pub struct Document {
     meta: Arc<DocMeta>,
     patches: Arc<HashMap<u32, u32>>,
     cache: Arc<ReadCache>,
+    /// The chunk read last: navigation mostly stays within one chunk, and this saves
+    /// a hashed lookup in the shared cache per node.
+    recent: Mutex<Option<(u32, Arc<Chunk>)>>,
     regions: RegionTable,
 }
 
@@ -35,7 +38,7 @@ impl Document {
         patches: Arc<HashMap<u32, u32>>,
     ) -> Self {
         let regions = RegionTable::new(storage.clone(), cache.clone(), gen, doc);
-        Document { storage, gen, doc, meta, patches, cache, regions }
+        Document { storage, gen, doc, meta, patches, cache, recent: Mutex::new(None), regions }
     }
 
     /// The document's index within its collection.
@@ -62,6 +65,18 @@ impl Document {
 
     fn chunk(&self, pre: u32) -> Result<Arc<Chunk>> {
         let no = pre / CHUNK_NODES;
+        let mut recent = self.recent.lock().map_err(|_| Error::corrupted("chunk cache", "lock poisoned"))?;
+        if let Some((n, chunk)) = recent.as_ref() {
+            if *n == no {
+                return Ok(chunk.clone());
+            }
+        }
+        let chunk = self.shared_chunk(no)?;
+        *recent = Some((no, chunk.clone()));
+        Ok(chunk)
+    }
+
+    fn shared_chunk(&self, no: u32) -> Result<Arc<Chunk>> {
         let key = CacheKey::Chunk { gen: self.gen, doc: self.doc, no };
         let entry = self.cache.get_or_load(key, || {
             let bytes = self.storage.get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, no))?.ok_or_else(|| {
