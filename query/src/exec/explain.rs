@@ -4,7 +4,7 @@
 use super::navigate::{Eval, Navigator, Tests};
 use crate::explain::PlanNode;
 use crate::logical::xpath::PathFrom;
-use crate::logical::{Expr, Step, Test, XPathPlan};
+use crate::logical::{Expr, Function, Step, Test, XPathPlan};
 use crate::optimizer::PathPlan;
 use crate::physical::JoinAlgorithm;
 use crate::syntax::xpath::ast::{ArithOp, CompareOp};
@@ -69,6 +69,15 @@ impl Eval<'_, '_> {
                     ArithOp::Mod => "mod",
                 };
                 self.binary("Arithmetic", a, b).detail("op", op)
+            }
+            Expr::Call(Function::Count, args) if self.summary_count_unchecked(&args[0]).is_some() => {
+                // The count comes from the path summary; show what it summed.
+                let child = self.explain_expr(&args[0]);
+                let mut node = PlanNode::new("PathSummaryCount")
+                    .detail("reason", "count of an unfiltered pattern: partition sizes summed, no regions read")
+                    .child(PlanNode { rows: None, time: None, ..child });
+                node.estimated_rows = Some(1);
+                node
             }
             Expr::Call(f, args) => {
                 let mut node = PlanNode::new("Function").detail("name", format!("{f:?}"));

@@ -708,7 +708,10 @@ impl Eval<'_, '_> {
         Ok(match f {
             F::Last => Value::Number(ctx.size as f64),
             F::Position => Value::Number(ctx.position as f64),
-            F::Count => Value::Number(self.node_set_arg(args, ctx, "count")?.len() as f64),
+            F::Count => match self.summary_count(&args[0])? {
+                Some(n) => Value::Number(n as f64),
+                None => Value::Number(self.node_set_arg(args, ctx, "count")?.len() as f64),
+            },
             F::Id => {
                 let tokens = match self.expr(&args[0], ctx)? {
                     Value::NodeSet(nodes) => {

@@ -9,6 +9,7 @@ use sprig_index::Document;
 
 use super::navigate::{BoundTest, Context, Eval, OperatorStats};
 use crate::logical::twig;
+use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Step};
 use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
 use crate::physical::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Region, TwigStats};
@@ -38,6 +39,28 @@ impl Eval<'_, '_> {
         let plan = Rc::new(optimize(pattern, partitions, &PlanContext { requested: self.nav.join }));
         self.nav.path_plans.insert(key, plan.clone());
         Some(plan)
+    }
+
+    /// `count()` of an absolute path that the path summary answers whole (no
+    /// predicates, no steps after the pattern): the sizes of the matched partitions,
+    /// which are disjoint, summed. No node or region is read.
+    pub(super) fn summary_count(&mut self, arg: &Expr) -> Result<Option<u64>> {
+        self.check_deadline()?;
+        Ok(self.summary_count_unchecked(arg))
+    }
+
+    pub(super) fn summary_count_unchecked(&mut self, arg: &Expr) -> Option<u64> {
+        let Expr::Path { start: PathFrom::Root, steps } = arg else { return None };
+        if self.nav.join == JoinAlgorithm::Navigate {
+            return None;
+        }
+        let plan = self.path_plan(arg, steps)?;
+        if !plan.shortcut || plan.pattern.len != steps.len() {
+            return None;
+        }
+        let summary = self.nav.collection.paths();
+        let last = plan.partitions.last()?;
+        Some(last.matched.iter().filter_map(|&p| summary.get(p)).map(|e| e.count).sum())
     }
 
     /// The nodes matched by the pattern of `plan`, in document order.
