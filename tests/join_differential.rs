@@ -93,7 +93,21 @@ fn build_xml(ops: &[(u8, u8)]) -> String {
     xml
 }
 
-const PREDICATES: [&str; 8] = ["", "", "[b]", "[@x='1']", "[.//c]", "[not(a)]", "[title or @x='0']", "[2]"];
+const PREDICATES: [&str; 13] = [
+    "",
+    "",
+    "[b]",
+    "[@x='1']",
+    "[.//c]",
+    "[not(a)]",
+    "[title or @x='0']",
+    "[2]",
+    "[a/b]",
+    "[.//a/c]",
+    "[*]",
+    "[b][@x='1']",
+    "[section/*/title]",
+];
 const TAILS: [&str; 5] = ["", "", "/@x", "/text()", "/.."];
 
 fn build_path(steps: &[(bool, u8, u8)], tail: u8) -> String {

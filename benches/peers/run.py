@@ -8,8 +8,15 @@ where lxml's evaluation of nested // paths would take many minutes).
 
 Installs its peers itself: lxml in a venv beside this script, BaseX from Debian's
 packages (apt-get, when run as root). Reads the XMark documents and the recursive
-generator from ../shared/data/xml (the project's shared folder). Every query is a
-count(), so all engines return one number and the answers are compared.
+generator from ../shared/data/xml (the project's shared folder).
+
+Each query Q is a location path, timed two ways:
+- the joins: sprig evaluates the node-set Q with each --join (the result is the
+  complete list of nodes in document order; nodes are not serialized);
+- the peers: count(Q) in sprig (auto), lxml and BaseX, so that every engine returns one
+  number and no engine pays for serializing nodes.
+The answers are compared: every join's node count and every engine's count(Q) agree,
+or the row says MISMATCH.
 
 Times are medians of --runs warm runs inside each engine, excluding process start and
 document load: sprig's `profile --runs N` elapsed_ms (parse to complete result),
@@ -25,22 +32,22 @@ SPRIG = os.path.join(ROOT, "target", "release", "sprig")
 JOINS = ["auto", "sisj", "twigstack", "stacktree", "navigate"]
 
 XMARK_QUERIES = [
-    "count(//open_auction//keyword)",
-    "count(//closed_auction//keyword)",
-    "count(//item//keyword)",
-    "count(//category//description//text)",
-    "count(//parlist//parlist//text)",
-    "count(//site//people//person//interest)",
-    "count(//item[payment='Creditcard']//keyword)",
-    "count(//open_auction[bidder]//keyword)",
+    "//open_auction//keyword",
+    "//closed_auction//keyword",
+    "//item//keyword",
+    "//category//description//text",
+    "//parlist//parlist//text",
+    "//site//people//person//interest",
+    "//item[payment='Creditcard']//keyword",
+    "//open_auction[bidder]//keyword",
 ]
 RECURSIVE_QUERIES = [
-    "count(//a//a//b)",
-    "count(//section//section//title)",
-    "count(//section//a//section//p)",
-    "count(//section[@type='x']//section//title)",
-    "count(//a[b]//c)",
-    "count(//section[title]//a[@type='y']//b)",
+    "//a//a//b",
+    "//section//section//title",
+    "//section//a//section//p",
+    "//section[@type='x']//section//title",
+    "//a[b]//c",
+    "//section[title]//a[@type='y']//b",
 ]
 
 
@@ -90,17 +97,25 @@ def sprig(db, *args):
     return res.stdout
 
 
+def profile(db, query, join, runs):
+    out = json.loads(sprig(db, "profile", "xpath", "--collection", "doc", query, "--join", join,
+                           "--runs", str(runs), "--format", "json"))
+    return out["elapsed_ms"], out["plan"]
+
+
 def run_sprig(path, queries, runs, workdir):
+    """Per query: the node-set under every join (time, node count), and count(Q) under auto."""
     db = os.path.join(workdir, "sprig-" + os.path.basename(path) + ".db")
     shutil.rmtree(db, ignore_errors=True)
     load = json.loads(sprig(db, "load", "xml", path, "--collection", "doc", "--format", "json"))[0]
     res = {}
     for q in queries:
         for join in JOINS:
-            out = json.loads(sprig(db, "profile", "xpath", "--collection", "doc", q, "--join", join,
-                                   "--runs", str(runs), "--format", "json"))
-            value = json.loads(sprig(db, "xpath", "--collection", "doc", q, "--join", join, "--format", "json"))["value"]
-            res[(q, join)] = (out["elapsed_ms"], value)
+            elapsed, plan = profile(db, q, join, runs)
+            res[(q, join)] = (elapsed, plan["rows"])
+        elapsed, _ = profile(db, f"count({q})", "auto", runs)
+        value = json.loads(sprig(db, "xpath", "--collection", "doc", f"count({q})", "--format", "json"))["value"]
+        res[(q, "count")] = (elapsed, value)
     return load["seconds"], res
 
 
@@ -114,7 +129,7 @@ def run_lxml(path, queries, runs):
         times, value = [], None
         for _ in range(runs):
             t = time.perf_counter()
-            value = tree.xpath(q)
+            value = tree.xpath(f"count({q})")
             times.append((time.perf_counter() - t) * 1000)
             if times[-1] > 2000:
                 break  # libxml2 is super-linear on nested // paths; one slow run tells enough
@@ -126,7 +141,7 @@ def run_basex(path, queries, runs, workdir):
     """One BaseX session: create the database, run each query `runs` times, drop it."""
     script = [f"CREATE DB sprigpeer {path}"]
     for q in queries:
-        script += [f"XQUERY {q}"] * runs
+        script += [f"XQUERY count({q})"] * runs
     script.append("DROP DB sprigpeer")
     cmds = os.path.join(workdir, "basex.bxs")
     with open(cmds, "w") as f:
@@ -179,20 +194,23 @@ def main():
         lines.append(f"### {name} ({size:.1f} MB)")
         lines.append(f"load: sprig {fmt(s_load)} s, lxml parse {fmt(l_load)} s, BaseX create {fmt(b_load)} s")
         lines.append("")
-        lines.append("| query | answer | sisj | twigstack | stacktree | navigate | auto | lxml | BaseX "
-                     "| twigstack/sisj | stacktree/sisj | auto/lxml | auto/BaseX |")
+        lines.append("Joins: the node-set Q under each --join, ms. Peers: count(Q), ms.")
+        lines.append("")
+        lines.append("| query | nodes | sisj | twigstack | stacktree | navigate | auto "
+                     "| twigstack/sisj | stacktree/sisj | count: auto | lxml | BaseX | auto/lxml | auto/BaseX |")
         lines.append("|" + "---|" * 14)
         for q in queries:
-            values = {float(s[(q, j)][1]) for j in JOINS}
+            values = {float(s[(q, j)][1]) for j in JOINS + ["count"]}
             values |= {float(v) for v in (l[q][1], b.get(q, (None, None))[1]) if v is not None}
             answer = s[(q, "auto")][1] if len(values) == 1 else f"MISMATCH {sorted(values)}"
-            t = {j: s[(q, j)][0] for j in JOINS}
+            t = {j: s[(q, j)][0] for j in JOINS + ["count"]}
             bt = b.get(q, (None, None))[0]
             lines.append(f"| `{q}` | {answer} | {fmt(t['sisj'])} | {fmt(t['twigstack'])} | {fmt(t['stacktree'])} "
-                         f"| {fmt(t['navigate'])} | {fmt(t['auto'])} | {fmt(l[q][0])} | {fmt(bt)} "
+                         f"| {fmt(t['navigate'])} | {fmt(t['auto'])} "
                          f"| {ratio(t['twigstack'], t['sisj'])} | {ratio(t['stacktree'], t['sisj'])} "
-                         f"| {ratio(t['auto'], l[q][0])} | {ratio(t['auto'], bt)} |")
-        print("\n".join(lines[-(len(queries) + 5):]), flush=True)
+                         f"| {fmt(t['count'])} | {fmt(l[q][0])} | {fmt(bt)} "
+                         f"| {ratio(t['count'], l[q][0])} | {ratio(t['count'], bt)} |")
+        print("\n".join(lines[-(len(queries) + 7):]), flush=True)
     text = "\n".join(lines) + "\n"
     if args.out:
         with open(args.out, "w") as f:

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::node::NodeKind;
 use crate::codec::{Decoder, Encoder};
-use crate::Result;
+use crate::{Error, Result};
 
 /// One distinct label path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,9 @@ pub struct PathEntry {
     pub count: u64,
 }
 
-/// The distinct label paths of a collection. Path id 0 is the root's.
+/// The distinct label paths of a collection. Path id 0 is the root's; a path's
+/// prefix always has a smaller id than the path (ids are handed out as paths are
+/// first seen).
 #[derive(Debug, Clone)]
 pub struct PathSummary {
     entries: Vec<PathEntry>,
@@ -114,6 +116,11 @@ impl PathSummary {
             let kind = NodeKind::from_u8(dec.u8()?)?;
             let name = dec.u32()?;
             let count = dec.u64()?;
+            if parent != u32::MAX && parent >= id {
+                // Queries rely on prefixes having smaller ids (one forward pass finds
+                // every path under a set of paths).
+                return Err(Error::corrupted("path summary", format!("path {id} has a later parent {parent}")));
+            }
             if parent == u32::MAX {
                 res.entries.push(PathEntry { parent: None, kind, name, level: 0, count });
             } else {

@@ -6,8 +6,10 @@ use crate::explain::PlanNode;
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Function, Step, Test, XPathPlan};
 use crate::optimizer::PathPlan;
+use crate::physical::joins::Edge;
+use crate::physical::structure::pair_count;
 use crate::physical::JoinAlgorithm;
-use crate::syntax::xpath::ast::{ArithOp, CompareOp};
+use crate::syntax::xpath::ast::{ArithOp, Axis, CompareOp};
 use crate::Result;
 
 impl Navigator<'_> {
@@ -38,6 +40,31 @@ fn step_text(step: &Step, tests: &[Test]) -> String {
 
 fn steps_text(steps: &[Step], tests: &[Test]) -> String {
     steps.iter().map(|s| step_text(s, tests)).collect::<Vec<_>>().join("/")
+}
+
+/// The branch predicates of pattern step `i`, joined structurally: `child::b, descendant::x/child::y`.
+fn branches_text(plan: &PathPlan, i: usize, tests: &[Test]) -> Option<String> {
+    let branches = plan.pattern.branches.get(i).filter(|b| !b.is_empty())?;
+    let text = branches.iter().map(|b| {
+        b.tests
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let axis = if k == 0 && b.first == Edge::Descendant { Axis::Descendant } else { Axis::Child };
+                step_text(&Step { axis, test: t, predicates: Vec::new(), position_free: true }, tests)
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    });
+    Some(text.collect::<Vec<_>>().join(", "))
+}
+
+/// Adds the `branches` detail when step `i` has branch predicates.
+fn with_branches(node: PlanNode, plan: &PathPlan, i: usize, tests: &[Test]) -> PlanNode {
+    match branches_text(plan, i, tests) {
+        Some(text) => node.detail("branches", text),
+        None => node,
+    }
 }
 
 impl Eval<'_, '_> {
@@ -153,13 +180,14 @@ impl Eval<'_, '_> {
         }
         let index_scan = |i: usize| {
             let p = &plan.partitions[i];
-            PlanNode {
+            let node = PlanNode {
                 estimated_rows: Some(p.candidate_nodes),
                 ..PlanNode::new("IndexScan")
                     .detail("step", step_text(&steps[i], tests))
                     .detail("partitions", p.candidates.len())
                     .detail("labels", p.candidate_nodes)
-            }
+            };
+            with_branches(node, plan, i, tests)
         };
         match plan.algorithm {
             JoinAlgorithm::TwigStack => {
@@ -191,7 +219,9 @@ impl Eval<'_, '_> {
                 let mut node = PlanNode::new("Root");
                 for i in 0..plan.pattern.len {
                     let p = &plan.partitions[i];
-                    let pairs: usize = p.parents.values().map(Vec::len).sum();
+                    let before = i.checked_sub(1).map(|j| &plan.partitions[j]);
+                    let summary = self.nav.collection.paths();
+                    let pairs = pair_count(summary, p, plan.pattern.edges[i], before);
                     let mut join = PlanNode::new("SISJ")
                         .detail("step", step_text(&steps[i], tests))
                         .detail("partitions_read", p.matched.len())
@@ -201,6 +231,16 @@ impl Eval<'_, '_> {
                         .detail("of", p.candidate_nodes)
                         .detail("labels_skipped", p.candidate_nodes - p.matched_nodes)
                         .child(node);
+                    join = with_branches(join, plan, i, tests);
+                    if let Some(b) = plan.branch_source.get(i).copied().flatten() {
+                        let depth = plan.pattern.branches[i][b].tests.len();
+                        join = join
+                            .detail("candidates_from", format!("ancestors {depth} level(s) above branch {}'s leaves", b + 1))
+                            .detail("leaf_partitions", p.branch_leaves[b].len());
+                    }
+                    if p.pruned_by_branches > 0 {
+                        join = join.detail("pruned_by_branches", p.pruned_by_branches);
+                    }
                     if i == last {
                         join = join.detail("reason", plan.reason.as_str()).detail("strategy", plan.sisj_strategy.name());
                     }

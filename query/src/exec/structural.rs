@@ -12,8 +12,11 @@ use crate::logical::twig;
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Step};
 use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
-use crate::physical::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Region, TwigStats};
-use crate::physical::structure::{match_partitions, StepNames};
+use crate::physical::joins::{
+    ancestor_semijoin, disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, LevelGap, Region,
+    TwigStats,
+};
+use crate::physical::structure::{match_partitions, parents_of, BranchNames, PatternStep, StepNames};
 use crate::physical::JoinAlgorithm;
 use crate::value::Node;
 use crate::Result;
@@ -27,18 +30,32 @@ impl Eval<'_, '_> {
             return Some(plan.clone());
         }
         let pattern = twig::lower(steps, self.plan_tests)?;
-        let names: Vec<StepNames> = steps[..pattern.len]
+        let pattern_steps: Vec<PatternStep> = steps[..pattern.len]
             .iter()
-            .map(|s| match &self.tests.named[s.test] {
-                BoundTest::Names(ids) => StepNames::Some(ids.clone()),
-                BoundTest::AnyName => StepNames::Any,
-                _ => StepNames::Some(Vec::new()),
+            .zip(&pattern.edges)
+            .zip(&pattern.branches)
+            .map(|((s, &edge), branches)| PatternStep {
+                edge,
+                names: self.step_names(s.test),
+                branches: branches
+                    .iter()
+                    .map(|b| BranchNames { first: b.first, names: b.tests.iter().map(|&t| self.step_names(t)).collect() })
+                    .collect(),
             })
             .collect();
-        let partitions = match_partitions(self.nav.collection.paths(), &pattern.edges, &names);
+        let partitions = match_partitions(self.nav.collection.paths(), &pattern_steps);
         let plan = Rc::new(optimize(pattern, partitions, &PlanContext { requested: self.nav.join }));
         self.nav.path_plans.insert(key, plan.clone());
         Some(plan)
+    }
+
+    /// The element names a bound node test accepts.
+    fn step_names(&self, test: usize) -> StepNames {
+        match &self.tests.named[test] {
+            BoundTest::Names(ids) => StepNames::Some(ids.clone()),
+            BoundTest::AnyName => StepNames::Any,
+            _ => StepNames::Some(Vec::new()),
+        }
     }
 
     /// `count()` of an absolute path that the path summary answers whole (no
@@ -108,28 +125,94 @@ impl Eval<'_, '_> {
             .collect())
     }
 
-    /// Keeps the regions whose node passes the predicates of pattern step `i`.
-    fn keep(&mut self, doc: u32, step: &Step, region: &Region) -> Result<bool> {
+    /// Whether the node of `region` passes the residual (non-branch) predicates of
+    /// pattern step `i`.
+    fn keep(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, region: &Region) -> Result<bool> {
         let context = Context { node: Node::stored(doc, region.pre), position: 1, size: 1 };
-        for p in &step.predicates {
-            if !self.boolean(p, context)? {
+        for (p, predicate) in steps[i].predicates.iter().enumerate() {
+            if plan.pattern.is_residual(i, p) && !self.boolean(predicate, context)? {
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
-    fn filter_regions(&mut self, doc: u32, step: &Step, regions: Vec<Region>) -> Result<Vec<Region>> {
-        if step.predicates.is_empty() {
+    /// Keeps the regions whose node passes the residual predicates of pattern step `i`.
+    fn filter_residual(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, regions: Vec<Region>) -> Result<Vec<Region>> {
+        let residual = (0..steps[i].predicates.len()).any(|p| plan.pattern.is_residual(i, p));
+        if !residual {
             return Ok(regions);
         }
         let mut kept = Vec::with_capacity(regions.len());
         for r in regions {
-            if self.keep(doc, step, &r)? {
+            if self.keep(doc, steps, plan, i, &r)? {
                 kept.push(r);
             }
         }
         Ok(kept)
+    }
+
+    /// SISJ's branch filter: a semi-join with the leaf partitions the structure-context
+    /// index matched below the step's partitions. Returns the kept regions and the
+    /// labels read.
+    fn sisj_branches(&mut self, doc: u32, plan: &PathPlan, i: usize, mut regions: Vec<Region>) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        let branches = plan.pattern.branches[i].iter().zip(&plan.partitions[i].branch_leaves).enumerate();
+        for (b, (branch, leaves)) in branches {
+            if regions.is_empty() {
+                break;
+            }
+            if plan.branch_source.get(i).copied().flatten() == Some(b) {
+                continue; // the candidates came from this branch's leaves
+            }
+            let leaves = self.partitions(doc, leaves)?;
+            read += leaves.len() as u64;
+            regions = ancestor_semijoin(&regions, &leaves, branch.gap());
+        }
+        Ok((regions, read))
+    }
+
+    /// The distinct ancestors `depth` levels above `leaves`, in document order: the
+    /// nodes that have a branch leaf at that depth, found through parent labels.
+    fn ancestors_at(&self, doc: u32, leaves: &[Region], depth: u16) -> Result<Vec<Region>> {
+        // Siblings share their parent, so most leaves repeat the previous answer.
+        let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
+        let mut res: Vec<Region> = self
+            .document(doc)?
+            .ancestors_at(&pres, depth)?
+            .into_iter()
+            .map(|(pre, end, level)| Region { pre, end, level })
+            .collect();
+        res.sort_unstable_by_key(|r| r.pre);
+        res.dedup_by_key(|r| r.pre);
+        Ok(res)
+    }
+
+    /// The baselines' branch filter: every step of the branch is a stream of all
+    /// elements with its name, joined bottom-up with Stack-Tree-Anc semi-joins.
+    fn joined_branches(&mut self, doc: u32, plan: &PathPlan, i: usize, mut regions: Vec<Region>) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        for branch in &plan.pattern.branches[i] {
+            if regions.is_empty() {
+                break;
+            }
+            let mut below: Option<Vec<Region>> = None;
+            for &test in branch.tests.iter().rev() {
+                let partitions = self.step_names(test).partitions(self.nav.collection.paths());
+                let stream = self.partitions(doc, &partitions)?;
+                read += stream.len() as u64;
+                below = Some(match below {
+                    None => stream,
+                    Some(children) => ancestor_semijoin(&stream, &children, LevelGap::Exactly(1)),
+                });
+            }
+            let first_gap = match branch.first {
+                Edge::Child => LevelGap::Exactly(1),
+                Edge::Descendant => LevelGap::AtLeast(1),
+            };
+            regions = ancestor_semijoin(&regions, &below.unwrap_or_default(), first_gap);
+        }
+        Ok((regions, read))
     }
 
     fn record_stats(&mut self, key: usize, step: usize, rows: usize, labels_read: u64, started: Instant) {
@@ -167,12 +250,24 @@ impl Eval<'_, '_> {
         let mut exact = true;
         for (i, step_partitions) in plan.partitions.iter().enumerate() {
             let started = Instant::now();
-            let candidates = self.partitions(doc, &step_partitions.matched)?;
-            let read = candidates.len() as u64;
+            let (candidates, mut read) = match plan.branch_source[i] {
+                Some(b) => {
+                    let leaves = self.partitions(doc, &step_partitions.branch_leaves[b])?;
+                    let depth = plan.pattern.branches[i][b].tests.len() as u16;
+                    (self.ancestors_at(doc, &leaves, depth)?, leaves.len() as u64)
+                }
+                None => {
+                    let candidates = self.partitions(doc, &step_partitions.matched)?;
+                    let read = candidates.len() as u64;
+                    (candidates, read)
+                }
+            };
             let joined =
                 if exact { candidates } else { stack_tree_desc(&previous, &candidates, plan.pattern.edges[i]) };
-            previous = self.filter_regions(doc, &steps[i], joined)?;
-            exact &= steps[i].predicates.is_empty();
+            let (branched, leaves_read) = self.sisj_branches(doc, plan, i, joined)?;
+            read += leaves_read;
+            previous = self.filter_residual(doc, steps, plan, i, branched)?;
+            exact &= !plan.pattern.filtered[i];
             self.record_stats(key, i, previous.len(), read, started);
         }
         Ok(previous)
@@ -184,9 +279,9 @@ impl Eval<'_, '_> {
         let mut previous: HashMap<u32, Vec<Region>> = HashMap::from([(0, vec![self.root_region(doc)?])]);
         // While no predicate has filtered anything, a matched partition is its own answer.
         let mut exact = true;
+        let summary = self.nav.collection.paths();
         for (i, step_partitions) in plan.partitions.iter().enumerate() {
             let started = Instant::now();
-            let step = &steps[i];
             let mut current = HashMap::with_capacity(step_partitions.matched.len());
             let (mut rows, mut read) = (0, 0u64);
             for &p in &step_partitions.matched {
@@ -195,19 +290,33 @@ impl Eval<'_, '_> {
                 let joined = if exact {
                     candidates
                 } else {
-                    let parents = step_partitions.parents.get(&p).map(Vec::as_slice).unwrap_or_default();
-                    let lists = parents
+                    let before = i.checked_sub(1).map(|j| &plan.partitions[j]);
+                    let lists = parents_of(summary, p, plan.pattern.edges[i], before)
                         .iter()
                         .filter_map(|q| previous.get(q))
                         .map(|ancestors| disjoint_semijoin(ancestors, &candidates))
                         .collect();
                     union_sorted(lists)
                 };
-                let kept = self.filter_regions(doc, step, joined)?;
-                rows += kept.len();
-                current.insert(p, kept);
+                current.insert(p, joined);
             }
-            exact &= step.predicates.is_empty();
+            if !plan.pattern.branches[i].is_empty() {
+                // One semi-join per branch over the whole step, then back to partitions.
+                let all = union_sorted(current.values().cloned().collect());
+                let (branched, leaves_read) = self.sisj_branches(doc, plan, i, all)?;
+                read += leaves_read;
+                for regions in current.values_mut() {
+                    regions.retain(|r| branched.binary_search(r).is_ok());
+                }
+            }
+            for &p in &step_partitions.matched {
+                if let Some(regions) = current.remove(&p) {
+                    let kept = self.filter_residual(doc, steps, plan, i, regions)?;
+                    rows += kept.len();
+                    current.insert(p, kept);
+                }
+            }
+            exact &= !plan.pattern.filtered[i];
             previous = current;
             self.record_stats(key, i, rows, read, started);
         }
@@ -221,25 +330,33 @@ impl Eval<'_, '_> {
         for (i, step_partitions) in plan.partitions.iter().enumerate() {
             let started = Instant::now();
             let descendants = self.partitions(doc, &step_partitions.candidates)?;
-            let read = descendants.len() as u64;
+            let mut read = descendants.len() as u64;
             let joined = stack_tree_desc(&ancestors, &descendants, plan.pattern.edges[i]);
-            ancestors = self.filter_regions(doc, &steps[i], joined)?;
+            let (branched, leaves_read) = self.joined_branches(doc, plan, i, joined)?;
+            read += leaves_read;
+            ancestors = self.filter_residual(doc, steps, plan, i, branched)?;
             self.record_stats(key, i, ancestors.len(), read, started);
         }
         Ok(ancestors)
     }
 
-    /// Baseline: one holistic TwigStack pass over one stream per pattern node.
+    /// Baseline: one holistic TwigStack pass over one stream per pattern node. Branches
+    /// are joined into their node's stream first; residual predicates are checked as
+    /// TwigStack pushes a node.
     fn run_twig_stack(&mut self, key: usize, doc: u32, steps: &[Step], plan: &PathPlan) -> Result<Vec<Region>> {
         let started = Instant::now();
         let mut streams = vec![vec![self.root_region(doc)?]];
-        for step_partitions in &plan.partitions {
-            streams.push(self.partitions(doc, &step_partitions.candidates)?);
+        let mut read = 0;
+        for (i, step_partitions) in plan.partitions.iter().enumerate() {
+            let stream = self.partitions(doc, &step_partitions.candidates)?;
+            read += stream.len() as u64;
+            let (branched, leaves_read) = self.joined_branches(doc, plan, i, stream)?;
+            read += leaves_read;
+            streams.push(branched);
         }
-        let read = streams.iter().map(|s| s.len() as u64).sum::<u64>() - 1;
         let mut stats = TwigStats::default();
         // Stream 0 is the root; stream i is pattern step i - 1.
-        let mut keep = |q: usize, r: &Region| if q == 0 { Ok(true) } else { self.keep(doc, &steps[q - 1], r) };
+        let mut keep = |q: usize, r: &Region| if q == 0 { Ok(true) } else { self.keep(doc, steps, plan, q - 1, r) };
         let res = twig_stack_path(&streams, &plan.pattern.edges, &mut keep, &mut stats)?;
         self.record_stats(key, plan.pattern.len - 1, res.len(), read, started);
         Ok(res)

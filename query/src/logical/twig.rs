@@ -3,11 +3,13 @@
 //! The leading steps of an absolute path that are child or descendant steps with an
 //! element name test (`name`, `p:name` or `*`) and position-free predicates form a
 //! pattern that structural joins can evaluate; their predicates become filters on the
-//! pattern's nodes (predicate pushdown). The steps after the pattern are navigated from
-//! its result.
+//! pattern's nodes (predicate pushdown). A predicate that is itself a short path of
+//! element steps (`[b]`, `[x/y]`, `[.//b]`, `[.//x/y]`) becomes a branch of the twig,
+//! evaluated by a structural semi-join; the other predicates stay residual filters,
+//! evaluated per node. The steps after the pattern are navigated from its result.
 
-use super::xpath::{Step, Test};
-use crate::physical::joins::Edge;
+use super::xpath::{Expr, PathFrom, Step, Test};
+use crate::physical::joins::{Edge, LevelGap};
 use crate::syntax::xpath::ast::Axis;
 
 /// The twig pattern of a path: its first `len` steps.
@@ -16,28 +18,85 @@ pub struct TwigPattern {
     pub len: usize,
     /// The edge into each pattern node from the one before (the root first).
     pub edges: Vec<Edge>,
-    /// Whether each pattern node has predicates (filters).
+    /// Whether each pattern node has predicates (branches or residual filters).
     pub filtered: Vec<bool>,
+    /// The branch predicates of each pattern node.
+    pub branches: Vec<Vec<Branch>>,
+}
+
+/// An existential branch `[e1 t1 / t2 / ... / tk]` below a pattern node: the first
+/// edge is child or descendant, the others child, every test an element name test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    /// Which predicate of the step this is.
+    pub predicate: usize,
+    pub first: Edge,
+    /// The node test (index into the plan's tests) of each branch step.
+    pub tests: Vec<usize>,
+}
+
+impl Branch {
+    /// How far below the pattern node the branch's leaf lies.
+    pub fn gap(&self) -> LevelGap {
+        let k = self.tests.len() as u16;
+        match self.first {
+            Edge::Child => LevelGap::Exactly(k),
+            Edge::Descendant => LevelGap::AtLeast(k),
+        }
+    }
+}
+
+impl TwigPattern {
+    /// Whether predicate `p` of pattern step `i` is evaluated per node (not a branch).
+    pub fn is_residual(&self, i: usize, p: usize) -> bool {
+        !self.branches.get(i).is_some_and(|b| b.iter().any(|b| b.predicate == p))
+    }
+}
+
+fn is_element_test(test: &Test) -> bool {
+    matches!(test, Test::Name { .. } | Test::AnyName | Test::Namespace(_))
+}
+
+/// The branch a predicate is, if it is a path of element steps from the context node.
+fn branch(predicate: usize, expr: &Expr, tests: &[Test]) -> Option<Branch> {
+    let Expr::Path { start: PathFrom::Context, steps } = expr else { return None };
+    // `.//b` is `self::node()/descendant::b`.
+    let steps = match steps.first() {
+        Some(s) if s.axis == Axis::SelfAxis && tests[s.test] == Test::AnyNode && s.predicates.is_empty() => &steps[1..],
+        _ => &steps[..],
+    };
+    let first = match steps.first()?.axis {
+        Axis::Child => Edge::Child,
+        Axis::Descendant => Edge::Descendant,
+        _ => return None,
+    };
+    let simple = |s: &Step| s.predicates.is_empty() && is_element_test(&tests[s.test]);
+    if !steps.iter().all(simple) || !steps[1..].iter().all(|s| s.axis == Axis::Child) {
+        return None;
+    }
+    Some(Branch { predicate, first, tests: steps.iter().map(|s| s.test).collect() })
 }
 
 /// The twig pattern at the start of `steps`, if the first step qualifies.
 pub fn lower(steps: &[Step], tests: &[Test]) -> Option<TwigPattern> {
     let mut edges = Vec::new();
     let mut filtered = Vec::new();
+    let mut branches = Vec::new();
     for step in steps {
         let edge = match step.axis {
             Axis::Child => Edge::Child,
             Axis::Descendant => Edge::Descendant,
             _ => break,
         };
-        if !matches!(tests[step.test], Test::Name { .. } | Test::AnyName | Test::Namespace(_)) || !step.position_free {
+        if !is_element_test(&tests[step.test]) || !step.position_free {
             break;
         }
         edges.push(edge);
         filtered.push(!step.predicates.is_empty());
+        branches.push(step.predicates.iter().enumerate().filter_map(|(i, p)| branch(i, p, tests)).collect());
     }
     if edges.is_empty() {
         return None;
     }
-    Some(TwigPattern { len: edges.len(), edges, filtered })
+    Some(TwigPattern { len: edges.len(), edges, filtered, branches })
 }

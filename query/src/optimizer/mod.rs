@@ -1,10 +1,12 @@
 //! Rewrite rules that turn a twig pattern into a physical path plan. Each rule is a
 //! small type with one job; they run in the order of [`RULES`].
 
+mod branch_source;
 mod choose_join;
 mod path_summary_shortcut;
 mod sisj_strategy;
 
+pub use branch_source::ChooseBranchSource;
 pub use choose_join::ChooseJoin;
 pub use path_summary_shortcut::PathSummaryShortcut;
 pub use sisj_strategy::ChooseSisjStrategy;
@@ -27,6 +29,9 @@ pub struct PathPlan {
     pub reason: String,
     /// How SISJ joins, when it does.
     pub sisj_strategy: SisjStrategy,
+    /// Per pattern step: the branch whose leaves give the step's candidates (their
+    /// ancestors at the branch's depth), instead of reading the step's partitions.
+    pub branch_source: Vec<Option<usize>>,
 }
 
 /// The two ways SISJ joins a step with the one before it.
@@ -64,8 +69,9 @@ pub trait Rule {
 }
 
 /// The rules in order. The shortcut runs first: a pattern it answers needs no join;
-/// the SISJ strategy is chosen once the algorithm is known.
-pub const RULES: &[&dyn Rule] = &[&PathSummaryShortcut, &ChooseJoin, &ChooseSisjStrategy];
+/// the SISJ strategy is chosen once the algorithm is known, and the branch sources
+/// once the strategy is.
+pub const RULES: &[&dyn Rule] = &[&PathSummaryShortcut, &ChooseJoin, &ChooseSisjStrategy, &ChooseBranchSource];
 
 /// Plans a pattern whose partitions the structure-context index has matched.
 pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &PlanContext) -> PathPlan {
@@ -76,6 +82,7 @@ pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &Pla
         algorithm: ctx.requested,
         reason: String::new(),
         sisj_strategy: SisjStrategy::PrunedStream,
+        branch_source: Vec::new(),
     };
     for rule in RULES {
         plan = rule.rewrite(plan, ctx);
@@ -94,7 +101,7 @@ mod tests {
     }
 
     fn pattern(filtered: Vec<bool>) -> TwigPattern {
-        TwigPattern { len: filtered.len(), edges: vec![Edge::Descendant; filtered.len()], filtered }
+        TwigPattern { len: filtered.len(), edges: vec![Edge::Descendant; filtered.len()], branches: vec![Vec::new(); filtered.len()], filtered }
     }
 
     #[test]

@@ -65,6 +65,65 @@ pub fn stack_tree_desc(ancestors: &[Region], descendants: &[Region], edge: Edge)
     res
 }
 
+/// How far below an ancestor a branch's leaf must lie: exactly `k` levels for a
+/// branch of child steps (`[x/y]`), at least `k` when it starts with a descendant step
+/// (`[.//x/y]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelGap {
+    Exactly(u16),
+    AtLeast(u16),
+}
+
+/// Stack-Tree-Anc as a semi-join (Al-Khalifa et al.): the ancestors (which may nest)
+/// that contain at least one of `descendants` at the given level gap. This evaluates
+/// a twig's branch predicate (`a[b]`) structurally. One pass with a stack; under
+/// `AtLeast` a match is recorded on the deepest qualifying ancestor only and handed
+/// to the enclosing one when it is popped, so each descendant costs `O(log depth)`.
+pub fn ancestor_semijoin(ancestors: &[Region], descendants: &[Region], gap: LevelGap) -> Vec<Region> {
+    let mut kept = vec![false; ancestors.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    let propagate = matches!(gap, LevelGap::AtLeast(_));
+    let pop = |stack: &mut Vec<usize>, kept: &mut Vec<bool>| {
+        if let Some(top) = stack.pop() {
+            if propagate && kept[top] {
+                if let Some(&below) = stack.last() {
+                    kept[below] = true;
+                }
+            }
+        }
+    };
+    let mut a = 0;
+    for d in descendants {
+        while a < ancestors.len() && ancestors[a].pre < d.pre {
+            while stack.last().is_some_and(|&top| ancestors[top].end < ancestors[a].pre) {
+                pop(&mut stack, &mut kept);
+            }
+            stack.push(a);
+            a += 1;
+        }
+        while stack.last().is_some_and(|&top| ancestors[top].end < d.pre) {
+            pop(&mut stack, &mut kept);
+        }
+        // The stack is now the chain of d's ancestors from the list, levels increasing.
+        let (k, exact) = match gap {
+            LevelGap::Exactly(k) => (k, true),
+            LevelGap::AtLeast(k) => (k, false),
+        };
+        let Some(target) = d.level.checked_sub(k) else { continue };
+        let deepest = stack.partition_point(|&i| ancestors[i].level <= target);
+        if deepest > 0 {
+            let i = stack[deepest - 1];
+            if !exact || ancestors[i].level == target {
+                kept[i] = true;
+            }
+        }
+    }
+    while !stack.is_empty() {
+        pop(&mut stack, &mut kept);
+    }
+    ancestors.iter().zip(kept).filter(|(_, k)| *k).map(|(r, _)| *r).collect()
+}
+
 /// The merge at the heart of SISJ: `ancestors` all lie in one path partition, so they
 /// sit at one level and never nest; each descendant has at most one ancestor among
 /// them, found by a forward-only pointer. No stack is needed. The pointer gallops
@@ -200,6 +259,21 @@ mod tests {
         assert_eq!(stack_tree_desc(&a, &b, Edge::Descendant), vec![r(2, 2, 3), r(3, 3, 2)]);
         assert_eq!(stack_tree_desc(&a, &b, Edge::Child), vec![r(2, 2, 3), r(3, 3, 2)]);
         assert_eq!(stack_tree_desc(&a[..1], &b, Edge::Child), vec![r(3, 3, 2)]);
+    }
+
+    #[test]
+    fn ancestor_semijoin_keeps_ancestors_with_a_leaf_at_the_gap() {
+        let (a, b) = sample();
+        // a0 has children a1 and b3, grandchild b2; a1 has child b2.
+        assert_eq!(ancestor_semijoin(&a, &b, LevelGap::Exactly(1)), vec![r(0, 3, 1), r(1, 2, 2)]);
+        assert_eq!(ancestor_semijoin(&a, &b, LevelGap::Exactly(2)), vec![r(0, 3, 1)]);
+        assert_eq!(ancestor_semijoin(&a, &b[1..], LevelGap::Exactly(1)), vec![r(0, 3, 1)]);
+        assert_eq!(ancestor_semijoin(&a, &b[1..], LevelGap::AtLeast(1)), vec![r(0, 3, 1)]);
+        // b2 is two levels below a0 and one below a1: AtLeast(2) hands it up to a0 only.
+        assert_eq!(ancestor_semijoin(&a, &b[..1], LevelGap::AtLeast(2)), vec![r(0, 3, 1)]);
+        assert_eq!(ancestor_semijoin(&a, &b[..1], LevelGap::AtLeast(1)), vec![r(0, 3, 1), r(1, 2, 2)]);
+        assert_eq!(ancestor_semijoin(&a, &b[..1], LevelGap::AtLeast(3)), vec![]);
+        assert_eq!(ancestor_semijoin(&a, &[], LevelGap::AtLeast(1)), vec![]);
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //! For a pattern `/e1 t1 /e2 t2 ...` (edges child or descendant, tests on element
 //! names) step `i` matches partition `p` when `p`'s last label passes `t_i` and some
 //! partition matched by step `i - 1` is a prefix of `p` at the right distance (one
-//! level for a child edge, any for a descendant edge). Every other partition with the
-//! name is pruned. Because all nodes of a partition share its path, a node of a
+//! level for a child edge, any for a descendant edge), and when every branch of the
+//! step (`[x/y]`, `[.//b]`) has a leaf partition below `p`. Every other partition with
+//! the name is pruned. Because all nodes of a partition share its path, a node of a
 //! matched partition has the pattern's ancestors by construction: joins are needed
 //! only to apply predicates.
-
-use std::collections::HashMap;
+//!
+//! Path ids are assigned as paths are first seen, so a path's prefix always has a
+//! smaller id: one forward pass over the summary computes "has an ancestor in set S"
+//! for every path at once.
 
 use sprig_index::{NodeKind, PathSummary};
 
@@ -23,9 +26,14 @@ pub struct StepPartitions {
     pub candidates: Vec<u32>,
     /// The candidates that can match the pattern so far (what SISJ reads).
     pub matched: Vec<u32>,
-    /// For each matched partition, the matched partitions of the previous step that
-    /// are its prefixes at the right distance: the partition pairs to join.
-    pub parents: HashMap<u32, Vec<u32>>,
+    /// `matched` as a mask over path ids.
+    pub matched_mask: Vec<bool>,
+    /// Per branch of the step: the leaf partitions below a matched partition, and
+    /// the nodes in them.
+    pub branch_leaves: Vec<Vec<u32>>,
+    pub branch_leaf_nodes: Vec<u64>,
+    /// Candidates that had the right ancestors but no leaf for some branch.
+    pub pruned_by_branches: usize,
     /// Nodes in `candidates` and in `matched`.
     pub candidate_nodes: u64,
     pub matched_nodes: u64,
@@ -40,50 +48,199 @@ pub enum StepNames {
     Some(Vec<u32>),
 }
 
-/// Matches a pattern against the path summary. Step results are in pattern order;
-/// the root partition is the implicit step before the first.
-pub fn match_partitions(summary: &PathSummary, edges: &[Edge], names: &[StepNames]) -> Vec<StepPartitions> {
-    let entries = summary.entries();
-    let mut previous = vec![false; entries.len()];
-    if let Some(root) = previous.get_mut(PathSummary::ROOT as usize) {
-        *root = true;
+impl StepNames {
+    fn accepts(&self, summary: &PathSummary, path: u32) -> bool {
+        summary.get(path).is_some_and(|e| {
+            e.kind == NodeKind::Element
+                && match self {
+                    StepNames::Any => true,
+                    StepNames::Some(ids) => ids.contains(&e.name),
+                }
+        })
     }
-    let mut res = Vec::with_capacity(edges.len());
-    for (edge, step_names) in edges.iter().zip(names) {
-        let mut step = StepPartitions::default();
-        step.candidates = match step_names {
-            StepNames::Any => (0..entries.len() as u32).filter(|&id| entries[id as usize].kind == NodeKind::Element).collect(),
+
+    /// The element partitions whose last label passes the test, ascending.
+    pub fn partitions(&self, summary: &PathSummary) -> Vec<u32> {
+        match self {
+            StepNames::Any => {
+                (0..summary.len() as u32).filter(|&id| summary.get(id).is_some_and(|e| e.kind == NodeKind::Element)).collect()
+            }
             StepNames::Some(ids) => {
                 let mut c: Vec<u32> =
                     ids.iter().flat_map(|&n| summary.with_label(NodeKind::Element, n).iter().copied()).collect();
                 c.sort_unstable();
                 c
             }
-        };
-        let mut current = vec![false; entries.len()];
-        for &id in &step.candidates {
-            let Some(entry) = entries.get(id as usize) else { continue };
-            step.candidate_nodes += entry.count;
-            let mut parents = Vec::new();
-            let mut cur = entry.parent;
-            while let Some(q) = cur {
-                if previous.get(q as usize).copied().unwrap_or(false) {
-                    parents.push(q);
-                }
-                if *edge == Edge::Child {
-                    break;
-                }
-                cur = entries.get(q as usize).and_then(|e| e.parent);
-            }
-            if !parents.is_empty() {
-                step.matched.push(id);
-                step.matched_nodes += entry.count;
-                step.parents.insert(id, parents);
-                current[id as usize] = true;
+        }
+    }
+}
+
+/// A branch of a pattern step, as the structure-context index sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchNames {
+    pub first: Edge,
+    pub names: Vec<StepNames>,
+}
+
+/// One step of a pattern, as the structure-context index sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternStep {
+    pub edge: Edge,
+    pub names: StepNames,
+    pub branches: Vec<BranchNames>,
+}
+
+fn parent(summary: &PathSummary, path: u32) -> Option<u32> {
+    summary.get(path).and_then(|e| e.parent)
+}
+
+/// For every path: whether it or (with `or_self` false, strictly) one of its
+/// ancestors is in `set`.
+fn under(summary: &PathSummary, set: &[bool], or_self: bool) -> Vec<bool> {
+    let mut res = vec![false; summary.len()];
+    for id in 0..summary.len() {
+        let Some(p) = parent(summary, id as u32) else { continue };
+        let p = p as usize;
+        res[id] = set.get(p).copied().unwrap_or(false) || res.get(p).copied().unwrap_or(false);
+    }
+    if or_self {
+        for (r, s) in res.iter_mut().zip(set) {
+            *r |= *s;
+        }
+    }
+    res
+}
+
+/// The leaf partitions of `branch` below partitions of `anchors`, and which anchors
+/// have at least one.
+fn match_branch(summary: &PathSummary, anchors: &[bool], branch: &BranchNames) -> (Vec<u32>, Vec<bool>) {
+    let mut leaves = Vec::new();
+    let mut has_leaf = vec![false; summary.len()];
+    let Some(last) = branch.names.last() else { return (leaves, has_leaf) };
+    let anchored_or_self = if branch.first == Edge::Descendant { under(summary, anchors, true) } else { Vec::new() };
+    let mut visited = vec![false; summary.len()];
+    let is = |mask: &[bool], id: u32| mask.get(id as usize).copied().unwrap_or(false);
+    'leaf: for leaf in last.partitions(summary) {
+        // Walk up the branch's child chain: the leaf's ancestors must pass the tests.
+        let mut top = leaf;
+        for names in branch.names[..branch.names.len() - 1].iter().rev() {
+            match parent(summary, top) {
+                Some(p) if names.accepts(summary, p) => top = p,
+                _ => continue 'leaf,
             }
         }
-        previous = current;
-        res.push(step);
+        let Some(anchor) = parent(summary, top) else { continue };
+        match branch.first {
+            Edge::Child => {
+                if is(anchors, anchor) {
+                    leaves.push(leaf);
+                    has_leaf[anchor as usize] = true;
+                }
+            }
+            Edge::Descendant => {
+                if is(&anchored_or_self, anchor) {
+                    leaves.push(leaf);
+                    // Every anchor above `top` has this leaf; stop where an earlier leaf
+                    // already marked the rest of the chain.
+                    let mut cur = Some(anchor);
+                    while let Some(q) = cur {
+                        if visited[q as usize] {
+                            break;
+                        }
+                        visited[q as usize] = true;
+                        has_leaf[q as usize] |= is(anchors, q);
+                        cur = parent(summary, q);
+                    }
+                }
+            }
+        }
+    }
+    (leaves, has_leaf)
+}
+
+/// Matches a pattern against the path summary. Step results are in pattern order;
+/// the root partition is the implicit step before the first.
+pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<StepPartitions> {
+    let mut previous = vec![false; summary.len()];
+    if let Some(root) = previous.get_mut(PathSummary::ROOT as usize) {
+        *root = true;
+    }
+    let mut res = Vec::with_capacity(steps.len());
+    for step in steps {
+        let below = if step.edge == Edge::Descendant { under(summary, &previous, false) } else { Vec::new() };
+        let mut out = StepPartitions { candidates: step.names.partitions(summary), ..Default::default() };
+        let mut mask = vec![false; summary.len()];
+        for &id in &out.candidates {
+            let Some(entry) = summary.get(id) else { continue };
+            out.candidate_nodes += entry.count;
+            let matched = match step.edge {
+                Edge::Child => entry.parent.is_some_and(|p| previous.get(p as usize).copied().unwrap_or(false)),
+                Edge::Descendant => below.get(id as usize).copied().unwrap_or(false),
+            };
+            mask[id as usize] = matched;
+        }
+        for branch in &step.branches {
+            let (leaves, has_leaf) = match_branch(summary, &mask, branch);
+            for (m, h) in mask.iter_mut().zip(&has_leaf) {
+                if *m && !*h {
+                    *m = false;
+                    out.pruned_by_branches += 1;
+                }
+            }
+            out.branch_leaf_nodes.push(leaves.iter().filter_map(|&l| summary.get(l)).map(|e| e.count).sum());
+            out.branch_leaves.push(leaves);
+        }
+        for &id in &out.candidates {
+            if mask[id as usize] {
+                out.matched.push(id);
+                out.matched_nodes += summary.get(id).map_or(0, |e| e.count);
+            }
+        }
+        out.matched_mask = mask.clone();
+        previous = mask;
+        res.push(out);
+    }
+    res
+}
+
+/// How many partition pairs SISJ joins for `step`: per matched partition, the
+/// matched partitions of the previous step that are its prefixes at the distance
+/// `edge` allows. One forward pass, for EXPLAIN.
+pub fn pair_count(summary: &PathSummary, step: &StepPartitions, edge: Edge, previous: Option<&StepPartitions>) -> u64 {
+    let in_previous = |q: usize| match previous {
+        Some(p) => p.matched_mask.get(q).copied().unwrap_or(false),
+        None => q == PathSummary::ROOT as usize,
+    };
+    // above[id]: matched partitions of the previous step among id's proper ancestors.
+    let mut above = vec![0u64; summary.len()];
+    for id in 0..summary.len() {
+        if let Some(p) = parent(summary, id as u32) {
+            let p = p as usize;
+            let own = u64::from(in_previous(p));
+            above[id] = if edge == Edge::Child { own } else { own + above.get(p).copied().unwrap_or(0) };
+        }
+    }
+    step.matched.iter().map(|&m| above.get(m as usize).copied().unwrap_or(0)).sum()
+}
+
+/// The matched partitions of the previous step (`previous`, or the root for the first
+/// step) that are prefixes of `path` at the distance `edge` allows: the partition
+/// pairs SISJ joins.
+pub fn parents_of(summary: &PathSummary, path: u32, edge: Edge, previous: Option<&StepPartitions>) -> Vec<u32> {
+    let in_previous = |q: u32| match previous {
+        Some(step) => step.matched_mask.get(q as usize).copied().unwrap_or(false),
+        None => q == PathSummary::ROOT,
+    };
+    let mut res = Vec::new();
+    let mut cur = parent(summary, path);
+    while let Some(q) = cur {
+        if in_previous(q) {
+            res.push(q);
+        }
+        if edge == Edge::Child {
+            break;
+        }
+        cur = parent(summary, q);
     }
     res
 }

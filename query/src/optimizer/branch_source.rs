@@ -1,0 +1,43 @@
+use super::{PathPlan, PlanContext, Rule, SisjStrategy};
+use crate::physical::joins::{Edge, LevelGap};
+use crate::physical::JoinAlgorithm;
+
+/// For SISJ's pruned stream: when a step has a branch of child steps (`a[b]`,
+/// `a[x/y]`) whose matched leaves are fewer than the step's matched nodes, the
+/// step's candidates are the leaves' ancestors at the branch's depth, found through
+/// the parent labels, and the step's own partitions are not read at all. The branch
+/// needs no join afterwards.
+#[derive(Debug)]
+pub struct ChooseBranchSource;
+
+impl Rule for ChooseBranchSource {
+    fn name(&self) -> &'static str {
+        "choose_branch_source"
+    }
+
+    fn rewrite(&self, mut plan: PathPlan, _ctx: &PlanContext) -> PathPlan {
+        plan.branch_source = vec![None; plan.pattern.len];
+        if plan.algorithm != JoinAlgorithm::Sisj || plan.shortcut || plan.sisj_strategy != SisjStrategy::PrunedStream {
+            return plan;
+        }
+        for (i, branches) in plan.pattern.branches.iter().enumerate() {
+            let step = &plan.partitions[i];
+            // Reaching an ancestor k levels up costs k parent lookups per leaf.
+            let best = branches
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.first == Edge::Child)
+                .filter_map(|(j, b)| {
+                    let LevelGap::Exactly(k) = b.gap() else { return None };
+                    step.branch_leaf_nodes.get(j).map(|&n| (j, n.saturating_mul(u64::from(k) + 1)))
+                })
+                .min_by_key(|&(_, cost)| cost);
+            if let Some((j, cost)) = best {
+                if cost < step.matched_nodes {
+                    plan.branch_source[i] = Some(j);
+                }
+            }
+        }
+        plan
+    }
+}
