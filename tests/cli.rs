@@ -151,3 +151,84 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+const AUCTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/xml/auction.xml");
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).expect("JSON output")
+}
+
+#[test]
+fn explain_and_profile_show_the_join_and_the_pruning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", AUCTION]).assert().success();
+    let query = ["--collection", "auction", "//open_auction//keyword", "--format", "json"];
+
+    // No predicates: the path summary answers; 9 of the 69 keyword partitions lie under open_auction.
+    let out = sprig(&db).args(["explain", "xpath"]).args(query).assert().success().get_output().stdout.clone();
+    let plan = &json(&out)["plan"];
+    assert_eq!(plan["operator"], "PathSummaryScan");
+    assert_eq!(plan["details"]["partitions_read"], 9);
+    assert_eq!(plan["details"]["partitions_total"], 69);
+    assert_eq!(plan["details"]["labels_skipped"], 562);
+    assert_eq!(plan["estimated_rows"], 114);
+    assert!(plan.get("rows").is_none(), "explain does not run the query");
+
+    let out = sprig(&db).args(["profile", "xpath"]).args(query).assert().success().get_output().stdout.clone();
+    let profiled = json(&out);
+    assert_eq!(profiled["plan"]["rows"], 114);
+    assert!(profiled["elapsed_ms"].as_f64().is_some() && profiled["first_ms"].as_f64().is_some());
+
+    // A forced baseline runs its join: TwigStack reads every keyword partition.
+    let out = sprig(&db).args(["explain", "xpath", "--join", "twigstack"]).args(query).assert().success().get_output().stdout.clone();
+    let plan = &json(&out)["plan"];
+    assert_eq!(plan["operator"], "TwigStack");
+    assert_eq!(plan["details"]["reason"], "forced by --join twigstack");
+    assert_eq!(plan["children"][1]["details"]["partitions"], 69);
+
+    // A branch predicate is joined structurally; profile counts the rows per operator.
+    let twig = ["--collection", "auction", "//open_auction[bidder]//keyword", "--format", "json", "--join", "sisj"];
+    let out = sprig(&db).args(["profile", "xpath"]).args(twig).assert().success().get_output().stdout.clone();
+    let plan = &json(&out)["plan"];
+    assert_eq!(plan["operator"], "SISJ");
+    assert_eq!(plan["rows"], 108);
+    assert_eq!(plan["children"][0]["details"]["branches"], "child::bidder");
+    assert_eq!(plan["children"][0]["rows"], 106);
+
+    // The text form names the operator and the pruning.
+    sprig(&db)
+        .args(["explain", "xpath", "--collection", "auction", "//open_auction//keyword"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("PathSummaryScan").and(predicate::str::contains("partitions_read=9 partitions_total=69")));
+}
+
+#[test]
+fn every_join_gives_the_same_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", AUCTION]).assert().success();
+    let names = "//item[payment='Creditcard'][.//keyword]/name";
+    let expected = sprig(&db)
+        .args(["xpath", "--collection", "auction", names, "--join", "navigate", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&expected).lines().count(), 12, "a header and 11 names");
+    for join in ["auto", "sisj", "twigstack", "stacktree", "navigate"] {
+        sprig(&db)
+            .args(["xpath", "--collection", "auction", "count(//open_auction[bidder]//keyword)", "--join", join])
+            .assert()
+            .success()
+            .stdout("108\n");
+        sprig(&db)
+            .args(["xpath", "--collection", "auction", names, "--join", join, "--format", "csv"])
+            .assert()
+            .success()
+            .stdout(expected.clone());
+    }
+    sprig(&db).args(["xpath", "--collection", "auction", "1", "--join", "fastest"]).assert().code(2);
+}
