@@ -93,7 +93,7 @@ fn build_xml(ops: &[(u8, u8)]) -> String {
     xml
 }
 
-const PREDICATES: [&str; 13] = [
+const PREDICATES: [&str; 19] = [
     "",
     "",
     "[b]",
@@ -107,6 +107,12 @@ const PREDICATES: [&str; 13] = [
     "[*]",
     "[b][@x='1']",
     "[section/*/title]",
+    "[b='t1']",
+    "[a/b!='t0']",
+    "[@x>0]",
+    "['1'=@x]",
+    "[c/@x=1]",
+    "[.//title='t2t0']",
 ];
 const TAILS: [&str; 5] = ["", "", "/@x", "/text()", "/.."];
 

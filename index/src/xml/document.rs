@@ -99,10 +99,7 @@ impl Document {
             .record((pre % CHUNK_NODES) as usize)
             .ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
         if rec.end == OPEN_END {
-            rec.end = *self
-                .patches
-                .get(&pre)
-                .ok_or_else(|| Error::corrupted("document metadata", format!("no end recorded for node {pre}")))?;
+            rec.end = self.patched_end(pre)?;
         }
         Ok(rec)
     }
@@ -111,36 +108,54 @@ impl Document {
     /// input order. Parents lie anywhere before their children, so this keeps every
     /// chunk it touches at hand instead of going through the one-chunk fast path.
     pub fn ancestors_at(&self, pres: &[u32], depth: u16) -> Result<Vec<(u32, u32, u16)>> {
-        let mut chunks: Vec<Option<Arc<Chunk>>> = vec![None; self.len().div_ceil(CHUNK_NODES) as usize];
-        let mut record = |pre: u32| -> Result<NodeRecord> {
-            let no = (pre / CHUNK_NODES) as usize;
-            let slot = chunks.get_mut(no).ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
-            if slot.is_none() {
-                *slot = Some(self.shared_chunk(no as u32)?);
-            }
-            slot.as_ref()
-                .and_then(|c| c.record((pre % CHUNK_NODES) as usize))
-                .copied()
-                .ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))
-        };
+        let mut chunks = ChunkSet::new(self);
         let mut res = Vec::with_capacity(pres.len());
         for &start in pres {
             let mut pre = start;
             for _ in 0..depth {
-                pre = record(pre)?.parent;
+                pre = chunks.record(pre)?.parent;
             }
-            let rec = record(pre)?;
-            let end = if rec.end == OPEN_END {
-                *self
-                    .patches
-                    .get(&pre)
-                    .ok_or_else(|| Error::corrupted("document metadata", format!("no end recorded for node {pre}")))?
-            } else {
-                rec.end
-            };
+            let rec = chunks.record(pre)?;
+            let end = if rec.end == OPEN_END { self.patched_end(pre)? } else { rec.end };
             res.push((pre, end, rec.level));
         }
         Ok(res)
+    }
+
+    /// Calls `f(i, string-value)` for each node `pres[i]`, in order: a bulk
+    /// [`Document::string_value`] that keeps the chunks it touches at hand and reuses
+    /// one buffer, for filtering many nodes by value.
+    pub fn for_each_string_value(&self, pres: &[u32], mut f: impl FnMut(usize, &str)) -> Result<()> {
+        let mut chunks = ChunkSet::new(self);
+        let mut buffer = String::new();
+        for (i, &pre) in pres.iter().enumerate() {
+            buffer.clear();
+            let rec = chunks.record(pre)?;
+            match rec.kind {
+                NodeKind::Root | NodeKind::Element => {
+                    let end = if rec.end == OPEN_END { self.patched_end(pre)? } else { rec.end };
+                    for q in pre + 1..=end {
+                        let (chunk, idx) = chunks.chunk(q)?;
+                        if chunk.record(idx).is_some_and(|r| r.kind == NodeKind::Text) {
+                            buffer.push_str(chunk.text(idx));
+                        }
+                    }
+                }
+                _ => {
+                    let (chunk, idx) = chunks.chunk(pre)?;
+                    buffer.push_str(chunk.text(idx));
+                }
+            }
+            f(i, &buffer);
+        }
+        Ok(())
+    }
+
+    fn patched_end(&self, pre: u32) -> Result<u32> {
+        self.patches
+            .get(&pre)
+            .copied()
+            .ok_or_else(|| Error::corrupted("document metadata", format!("no end recorded for node {pre}")))
     }
 
     /// The stored text of node `pre`: the value of an attribute, the content of a text
@@ -231,5 +246,38 @@ impl Document {
             }
             None => Ok(None),
         }
+    }
+}
+
+/// The chunks one bulk read has touched, by chunk number: parents and descendants
+/// lie in other chunks than the node at hand, so the one-chunk fast path of
+/// [`Document::node`] would miss.
+struct ChunkSet<'a> {
+    doc: &'a Document,
+    chunks: Vec<Option<Arc<Chunk>>>,
+}
+
+impl<'a> ChunkSet<'a> {
+    fn new(doc: &'a Document) -> Self {
+        ChunkSet { doc, chunks: vec![None; doc.len().div_ceil(CHUNK_NODES) as usize] }
+    }
+
+    /// The chunk holding `pre`, and `pre`'s index in it.
+    fn chunk(&mut self, pre: u32) -> Result<(&Chunk, usize)> {
+        let no = (pre / CHUNK_NODES) as usize;
+        let slot =
+            self.chunks.get_mut(no).ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
+        if slot.is_none() {
+            *slot = Some(self.doc.shared_chunk(no as u32)?);
+        }
+        match slot {
+            Some(chunk) => Ok((chunk, (pre % CHUNK_NODES) as usize)),
+            None => Err(Error::corrupted("node chunk", format!("node {pre} out of range"))),
+        }
+    }
+
+    fn record(&mut self, pre: u32) -> Result<NodeRecord> {
+        let (chunk, idx) = self.chunk(pre)?;
+        chunk.record(idx).copied().ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))
     }
 }

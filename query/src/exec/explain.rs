@@ -9,7 +9,8 @@ use crate::optimizer::PathPlan;
 use crate::physical::joins::Edge;
 use crate::physical::structure::pair_count;
 use crate::physical::JoinAlgorithm;
-use crate::syntax::xpath::ast::{ArithOp, Axis, CompareOp};
+use crate::syntax::xpath::ast::{ArithOp, Axis};
+use crate::value::Value;
 use crate::Result;
 
 impl Navigator<'_> {
@@ -46,15 +47,32 @@ fn steps_text(steps: &[Step], tests: &[Test]) -> String {
 fn branches_text(plan: &PathPlan, i: usize, tests: &[Test]) -> Option<String> {
     let branches = plan.pattern.branches.get(i).filter(|b| !b.is_empty())?;
     let text = branches.iter().map(|b| {
-        b.tests
+        let path = b
+            .tests
             .iter()
             .enumerate()
             .map(|(k, &t)| {
-                let axis = if k == 0 && b.first == Edge::Descendant { Axis::Descendant } else { Axis::Child };
+                let axis = match k {
+                    _ if k + 1 == b.tests.len() && b.attribute_leaf => Axis::Attribute,
+                    0 if b.first == Edge::Descendant => Axis::Descendant,
+                    _ => Axis::Child,
+                };
                 step_text(&Step { axis, test: t, predicates: Vec::new(), position_free: true }, tests)
             })
             .collect::<Vec<_>>()
-            .join("/")
+            .join("/");
+        match &b.value {
+            None => path,
+            Some(cmp) => {
+                let literal = match &cmp.literal {
+                    Value::String(s) => format!("'{s}'"),
+                    Value::Number(n) => crate::value::number_to_string(*n),
+                    other => format!("{other:?}"),
+                };
+                let (lhs, rhs) = if cmp.swapped { (literal, path) } else { (path, literal) };
+                format!("{lhs} {} {rhs}", cmp.op.symbol())
+            }
+        }
     });
     Some(text.collect::<Vec<_>>().join(", "))
 }
@@ -76,17 +94,7 @@ impl Eval<'_, '_> {
             Expr::And(a, b) => self.binary("And", a, b),
             Expr::Union(a, b) => self.binary("Union", a, b),
             Expr::Negate(a) => PlanNode::new("Negate").child(self.explain_expr(a)),
-            Expr::Compare(op, a, b) => {
-                let op = match op {
-                    CompareOp::Eq => "=",
-                    CompareOp::Ne => "!=",
-                    CompareOp::Lt => "<",
-                    CompareOp::Le => "<=",
-                    CompareOp::Gt => ">",
-                    CompareOp::Ge => ">=",
-                };
-                self.binary("Compare", a, b).detail("op", op)
-            }
+            Expr::Compare(op, a, b) => self.binary("Compare", a, b).detail("op", op.symbol()),
             Expr::Arith(op, a, b) => {
                 let op = match op {
                     ArithOp::Add => "+",

@@ -327,24 +327,12 @@ impl Eval<'_, '_> {
 
     /// A node-set against a number, string or boolean; `swapped` when the set is on the right.
     fn compare_set(&self, op: CompareOp, set: &[Node], other: &Value, swapped: bool) -> Result<bool> {
-        let flip = |op: CompareOp| match op {
-            CompareOp::Lt => CompareOp::Gt,
-            CompareOp::Le => CompareOp::Ge,
-            CompareOp::Gt => CompareOp::Lt,
-            CompareOp::Ge => CompareOp::Le,
-            o => o,
-        };
-        let op = if swapped { flip(op) } else { op };
         if let Value::Boolean(b) = other {
+            let op = if swapped { flip(op) } else { op };
             return Ok(compare_atomic(op, &Value::Boolean(!set.is_empty()), &Value::Boolean(*b)));
         }
         for n in set {
-            let s = Value::String(self.string_value(*n)?);
-            let lhs = match other {
-                Value::Number(_) => Value::Number(self.to_number(&s)?),
-                _ => s,
-            };
-            if compare_atomic(op, &lhs, other) {
+            if compare_string(op, &self.string_value(*n)?, other, swapped) {
                 return Ok(true);
             }
         }
@@ -915,6 +903,28 @@ fn compare_numbers(op: CompareOp, a: f64, b: f64) -> bool {
         CompareOp::Le => a <= b,
         CompareOp::Gt => a > b,
         CompareOp::Ge => a >= b,
+    }
+}
+
+/// The operator with its operands exchanged.
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Le => CompareOp::Ge,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Ge => CompareOp::Le,
+        o => o,
+    }
+}
+
+/// How a node-set is compared with a number or string, for one node: its
+/// string-value `s` against `other` (on the left of `op` when `swapped`).
+pub(super) fn compare_string(op: CompareOp, s: &str, other: &Value, swapped: bool) -> bool {
+    let op = if swapped { flip(op) } else { op };
+    match (op, other) {
+        (CompareOp::Eq, Value::String(t)) => s == t,
+        (CompareOp::Ne, Value::String(t)) => s != t,
+        _ => compare_atomic(op, &Value::Number(string_to_number(s)), other),
     }
 }
 

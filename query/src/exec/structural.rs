@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
-use sprig_index::Document;
+use sprig_index::{Document, NodeKind};
 
-use super::navigate::{BoundTest, Context, Eval, OperatorStats};
-use crate::logical::twig;
+use super::navigate::{compare_string, BoundTest, Context, Eval, OperatorStats};
+use crate::logical::twig::{self, Branch};
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Step};
 use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
@@ -39,7 +39,11 @@ impl Eval<'_, '_> {
                 names: self.step_names(s.test),
                 branches: branches
                     .iter()
-                    .map(|b| BranchNames { first: b.first, names: b.tests.iter().map(|&t| self.step_names(t)).collect() })
+                    .map(|b| BranchNames {
+                        first: b.first,
+                        names: b.tests.iter().map(|&t| self.step_names(t)).collect(),
+                        leaf_kind: if b.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element },
+                    })
                     .collect(),
             })
             .collect();
@@ -167,9 +171,21 @@ impl Eval<'_, '_> {
             }
             let leaves = self.partitions(doc, leaves)?;
             read += leaves.len() as u64;
+            let leaves = self.filter_leaves(doc, branch, leaves)?;
             regions = ancestor_semijoin(&regions, &leaves, branch.gap());
         }
         Ok((regions, read))
+    }
+
+    /// The branch leaves that pass the branch's comparison with a literal, if any:
+    /// the per-node test XPath applies when it compares a node-set with a literal.
+    fn filter_leaves(&self, doc: u32, branch: &Branch, leaves: Vec<Region>) -> Result<Vec<Region>> {
+        let Some(cmp) = &branch.value else { return Ok(leaves) };
+        let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
+        let mut keep = vec![false; leaves.len()];
+        self.document(doc)?
+            .for_each_string_value(&pres, |i, s| keep[i] = compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
+        Ok(leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
     }
 
     /// The distinct ancestors `depth` levels above `leaves`, in document order: the
@@ -198,11 +214,12 @@ impl Eval<'_, '_> {
             }
             let mut below: Option<Vec<Region>> = None;
             for &test in branch.tests.iter().rev() {
-                let partitions = self.step_names(test).partitions(self.nav.collection.paths());
+                let kind = if below.is_none() && branch.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element };
+                let partitions = self.step_names(test).partitions_of(self.nav.collection.paths(), kind);
                 let stream = self.partitions(doc, &partitions)?;
                 read += stream.len() as u64;
                 below = Some(match below {
-                    None => stream,
+                    None => self.filter_leaves(doc, branch, stream)?,
                     Some(children) => ancestor_semijoin(&stream, &children, LevelGap::Exactly(1)),
                 });
             }
@@ -252,9 +269,11 @@ impl Eval<'_, '_> {
             let started = Instant::now();
             let (candidates, mut read) = match plan.branch_source[i] {
                 Some(b) => {
+                    let branch = &plan.pattern.branches[i][b];
                     let leaves = self.partitions(doc, &step_partitions.branch_leaves[b])?;
-                    let depth = plan.pattern.branches[i][b].tests.len() as u16;
-                    (self.ancestors_at(doc, &leaves, depth)?, leaves.len() as u64)
+                    let read = leaves.len() as u64;
+                    let leaves = self.filter_leaves(doc, branch, leaves)?;
+                    (self.ancestors_at(doc, &leaves, branch.tests.len() as u16)?, read)
                 }
                 None => {
                     let candidates = self.partitions(doc, &step_partitions.matched)?;

@@ -10,7 +10,8 @@
 
 use super::xpath::{Expr, PathFrom, Step, Test};
 use crate::physical::joins::{Edge, LevelGap};
-use crate::syntax::xpath::ast::Axis;
+use crate::syntax::xpath::ast::{Axis, CompareOp};
+use crate::value::Value;
 
 /// The twig pattern of a path: its first `len` steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +26,10 @@ pub struct TwigPattern {
 }
 
 /// An existential branch `[e1 t1 / t2 / ... / tk]` below a pattern node: the first
-/// edge is child or descendant, the others child, every test an element name test.
+/// edge is child or descendant, the others child, every test an element name test,
+/// except that the last step may be an attribute step (`[x/@a]`, `[@a]`). The branch
+/// may compare its leaf with a literal (`[x/y = 'v']`, `[@a != 3]`): then some leaf
+/// must pass the comparison, as XPath compares a node-set with a string or number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Branch {
     /// Which predicate of the step this is.
@@ -33,6 +37,18 @@ pub struct Branch {
     pub first: Edge,
     /// The node test (index into the plan's tests) of each branch step.
     pub tests: Vec<usize>,
+    /// Whether the leaf step is on the attribute axis.
+    pub attribute_leaf: bool,
+    pub value: Option<LeafComparison>,
+}
+
+/// `leaf OP literal`, or `literal OP leaf` when `swapped`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafComparison {
+    pub op: CompareOp,
+    pub swapped: bool,
+    /// A string or a number.
+    pub literal: Value,
 }
 
 impl Branch {
@@ -53,28 +69,47 @@ impl TwigPattern {
     }
 }
 
-fn is_element_test(test: &Test) -> bool {
+fn is_name_test(test: &Test) -> bool {
     matches!(test, Test::Name { .. } | Test::AnyName | Test::Namespace(_))
 }
 
-/// The branch a predicate is, if it is a path of element steps from the context node.
+/// The branch a predicate is, if it is a path of element steps from the context node
+/// (possibly ending in an attribute step), alone or compared with a literal.
 fn branch(predicate: usize, expr: &Expr, tests: &[Test]) -> Option<Branch> {
-    let Expr::Path { start: PathFrom::Context, steps } = expr else { return None };
+    let literal = |e: &Expr| match e {
+        Expr::Literal(s) => Some(Value::String(s.clone())),
+        Expr::Number(n) => Some(Value::Number(*n)),
+        _ => None,
+    };
+    let (path, value) = match expr {
+        Expr::Compare(op, lhs, rhs) => match (literal(lhs), literal(rhs)) {
+            (None, Some(literal)) => (&**lhs, Some(LeafComparison { op: *op, swapped: false, literal })),
+            (Some(literal), None) => (&**rhs, Some(LeafComparison { op: *op, swapped: true, literal })),
+            _ => return None,
+        },
+        _ => (expr, None),
+    };
+    let Expr::Path { start: PathFrom::Context, steps } = path else { return None };
     // `.//b` is `self::node()/descendant::b`.
     let steps = match steps.first() {
         Some(s) if s.axis == Axis::SelfAxis && tests[s.test] == Test::AnyNode && s.predicates.is_empty() => &steps[1..],
         _ => &steps[..],
     };
-    let first = match steps.first()?.axis {
+    let (last, inner) = steps.split_last()?;
+    let attribute_leaf = last.axis == Axis::Attribute;
+    let first = match steps[0].axis {
         Axis::Child => Edge::Child,
         Axis::Descendant => Edge::Descendant,
+        Axis::Attribute if inner.is_empty() => Edge::Child,
         _ => return None,
     };
-    let simple = |s: &Step| s.predicates.is_empty() && is_element_test(&tests[s.test]);
-    if !steps.iter().all(simple) || !steps[1..].iter().all(|s| s.axis == Axis::Child) {
+    let element_steps = if attribute_leaf { inner } else { steps };
+    let simple = |s: &Step| s.predicates.is_empty() && is_name_test(&tests[s.test]);
+    let shaped = element_steps.iter().enumerate().all(|(i, s)| simple(s) && (i == 0 || s.axis == Axis::Child));
+    if !shaped || (attribute_leaf && !(last.predicates.is_empty() && is_name_test(&tests[last.test]))) {
         return None;
     }
-    Some(Branch { predicate, first, tests: steps.iter().map(|s| s.test).collect() })
+    Some(Branch { predicate, first, tests: steps.iter().map(|s| s.test).collect(), attribute_leaf, value })
 }
 
 /// The twig pattern at the start of `steps`, if the first step qualifies.
@@ -88,7 +123,7 @@ pub fn lower(steps: &[Step], tests: &[Test]) -> Option<TwigPattern> {
             Axis::Descendant => Edge::Descendant,
             _ => break,
         };
-        if !is_element_test(&tests[step.test]) || !step.position_free {
+        if !is_name_test(&tests[step.test]) || !step.position_free {
             break;
         }
         edges.push(edge);

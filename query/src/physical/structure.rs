@@ -61,13 +61,15 @@ impl StepNames {
 
     /// The element partitions whose last label passes the test, ascending.
     pub fn partitions(&self, summary: &PathSummary) -> Vec<u32> {
+        self.partitions_of(summary, NodeKind::Element)
+    }
+
+    /// The partitions of nodes of `kind` whose last label passes the test, ascending.
+    pub fn partitions_of(&self, summary: &PathSummary, kind: NodeKind) -> Vec<u32> {
         match self {
-            StepNames::Any => {
-                (0..summary.len() as u32).filter(|&id| summary.get(id).is_some_and(|e| e.kind == NodeKind::Element)).collect()
-            }
+            StepNames::Any => (0..summary.len() as u32).filter(|&id| summary.get(id).is_some_and(|e| e.kind == kind)).collect(),
             StepNames::Some(ids) => {
-                let mut c: Vec<u32> =
-                    ids.iter().flat_map(|&n| summary.with_label(NodeKind::Element, n).iter().copied()).collect();
+                let mut c: Vec<u32> = ids.iter().flat_map(|&n| summary.with_label(kind, n).iter().copied()).collect();
                 c.sort_unstable();
                 c
             }
@@ -80,6 +82,8 @@ impl StepNames {
 pub struct BranchNames {
     pub first: Edge,
     pub names: Vec<StepNames>,
+    /// Element, or attribute for a branch ending in an attribute step.
+    pub leaf_kind: NodeKind,
 }
 
 /// One step of a pattern, as the structure-context index sees it.
@@ -120,7 +124,7 @@ fn match_branch(summary: &PathSummary, anchors: &[bool], branch: &BranchNames) -
     let anchored_or_self = if branch.first == Edge::Descendant { under(summary, anchors, true) } else { Vec::new() };
     let mut visited = vec![false; summary.len()];
     let is = |mask: &[bool], id: u32| mask.get(id as usize).copied().unwrap_or(false);
-    'leaf: for leaf in last.partitions(summary) {
+    'leaf: for leaf in last.partitions_of(summary, branch.leaf_kind) {
         // Walk up the branch's child chain: the leaf's ancestors must pass the tests.
         let mut top = leaf;
         for names in branch.names[..branch.names.len() - 1].iter().rev() {
