@@ -108,44 +108,32 @@ impl Document {
     /// input order. Parents lie anywhere before their children, so this keeps every
     /// chunk it touches at hand instead of going through the one-chunk fast path.
     pub fn ancestors_at(&self, pres: &[u32], depth: u16) -> Result<Vec<(u32, u32, u16)>> {
-        let mut chunks = ChunkSet::new(self);
+        let mut reader = self.reader();
         let mut res = Vec::with_capacity(pres.len());
         for &start in pres {
             let mut pre = start;
             for _ in 0..depth {
-                pre = chunks.record(pre)?.parent;
+                pre = reader.record(self, pre)?.parent;
             }
-            let rec = chunks.record(pre)?;
-            let end = if rec.end == OPEN_END { self.patched_end(pre)? } else { rec.end };
-            res.push((pre, end, rec.level));
+            let rec = reader.record(self, pre)?;
+            res.push((pre, rec.end, rec.level));
         }
         Ok(res)
+    }
+
+    /// A reader for many scattered accesses to this document's nodes.
+    pub fn reader(&self) -> NodeReader {
+        NodeReader { gen: self.gen, doc: self.doc, chunks: vec![None; self.len().div_ceil(CHUNK_NODES) as usize] }
     }
 
     /// Calls `f(i, string-value)` for each node `pres[i]`, in order: a bulk
     /// [`Document::string_value`] that keeps the chunks it touches at hand and reuses
     /// one buffer, for filtering many nodes by value.
     pub fn for_each_string_value(&self, pres: &[u32], mut f: impl FnMut(usize, &str)) -> Result<()> {
-        let mut chunks = ChunkSet::new(self);
+        let mut reader = self.reader();
         let mut buffer = String::new();
         for (i, &pre) in pres.iter().enumerate() {
-            buffer.clear();
-            let rec = chunks.record(pre)?;
-            match rec.kind {
-                NodeKind::Root | NodeKind::Element => {
-                    let end = if rec.end == OPEN_END { self.patched_end(pre)? } else { rec.end };
-                    for q in pre + 1..=end {
-                        let (chunk, idx) = chunks.chunk(q)?;
-                        if chunk.record(idx).is_some_and(|r| r.kind == NodeKind::Text) {
-                            buffer.push_str(chunk.text(idx));
-                        }
-                    }
-                }
-                _ => {
-                    let (chunk, idx) = chunks.chunk(pre)?;
-                    buffer.push_str(chunk.text(idx));
-                }
-            }
+            reader.string_value(self, pre, &mut buffer)?;
             f(i, &buffer);
         }
         Ok(())
@@ -249,26 +237,29 @@ impl Document {
     }
 }
 
-/// The chunks one bulk read has touched, by chunk number: parents and descendants
-/// lie in other chunks than the node at hand, so the one-chunk fast path of
-/// [`Document::node`] would miss.
-struct ChunkSet<'a> {
-    doc: &'a Document,
+/// A reader for many random accesses to one document's nodes (parents, attributes,
+/// string-values of scattered nodes): it keeps every chunk it touched at hand, by
+/// chunk number, where [`Document::node`] keeps only the last one. It borrows
+/// nothing, so a caller can interleave it with other work; pass it the document it
+/// was made for.
+#[derive(Debug)]
+pub struct NodeReader {
+    gen: u64,
+    doc: u32,
     chunks: Vec<Option<Arc<Chunk>>>,
 }
 
-impl<'a> ChunkSet<'a> {
-    fn new(doc: &'a Document) -> Self {
-        ChunkSet { doc, chunks: vec![None; doc.len().div_ceil(CHUNK_NODES) as usize] }
-    }
-
+impl NodeReader {
     /// The chunk holding `pre`, and `pre`'s index in it.
-    fn chunk(&mut self, pre: u32) -> Result<(&Chunk, usize)> {
+    fn chunk<'r>(&'r mut self, doc: &Document, pre: u32) -> Result<(&'r Chunk, usize)> {
+        if (doc.gen, doc.doc) != (self.gen, self.doc) {
+            return Err(Error::corrupted("node reader", "used with another document than its own"));
+        }
         let no = (pre / CHUNK_NODES) as usize;
         let slot =
             self.chunks.get_mut(no).ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
         if slot.is_none() {
-            *slot = Some(self.doc.shared_chunk(no as u32)?);
+            *slot = Some(doc.shared_chunk(no as u32)?);
         }
         match slot {
             Some(chunk) => Ok((chunk, (pre % CHUNK_NODES) as usize)),
@@ -276,8 +267,55 @@ impl<'a> ChunkSet<'a> {
         }
     }
 
-    fn record(&mut self, pre: u32) -> Result<NodeRecord> {
-        let (chunk, idx) = self.chunk(pre)?;
-        chunk.record(idx).copied().ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))
+    /// The record of node `pre`, its end patched in.
+    pub fn record(&mut self, doc: &Document, pre: u32) -> Result<NodeRecord> {
+        let (chunk, idx) = self.chunk(doc, pre)?;
+        let mut rec =
+            chunk.record(idx).copied().ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
+        if rec.end == OPEN_END {
+            rec.end = doc.patched_end(pre)?;
+        }
+        Ok(rec)
+    }
+
+    /// Replaces `out` with the XPath string-value of node `pre`.
+    pub fn string_value(&mut self, doc: &Document, pre: u32, out: &mut String) -> Result<()> {
+        out.clear();
+        let rec = self.record(doc, pre)?;
+        match rec.kind {
+            NodeKind::Root | NodeKind::Element => {
+                for q in pre + 1..=rec.end {
+                    let (chunk, idx) = self.chunk(doc, q)?;
+                    if chunk.record(idx).is_some_and(|r| r.kind == NodeKind::Text) {
+                        out.push_str(chunk.text(idx));
+                    }
+                }
+            }
+            _ => {
+                let (chunk, idx) = self.chunk(doc, pre)?;
+                out.push_str(chunk.text(idx));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some attribute of element `pre` satisfies `test(name, value)`.
+    /// Attributes follow their element (after its namespace declarations).
+    pub fn any_attribute(&mut self, doc: &Document, pre: u32, mut test: impl FnMut(u32, &str) -> bool) -> Result<bool> {
+        let end = self.record(doc, pre)?.end;
+        for q in pre + 1..=end {
+            let (chunk, idx) = self.chunk(doc, q)?;
+            let Some(rec) = chunk.record(idx) else { break };
+            match rec.kind {
+                NodeKind::NamespaceDecl => {}
+                NodeKind::Attribute => {
+                    if test(rec.name, chunk.text(idx)) {
+                        return Ok(true);
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(false)
     }
 }

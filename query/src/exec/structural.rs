@@ -13,7 +13,7 @@ use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Step};
 use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
 use crate::physical::joins::{
-    ancestor_semijoin, disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, LevelGap, Region,
+    ancestor_semijoin, descendants_at, disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, LevelGap, Region,
     TwigStats,
 };
 use crate::physical::structure::{match_partitions, parents_of, BranchNames, PatternStep, StepNames};
@@ -159,7 +159,16 @@ impl Eval<'_, '_> {
     /// SISJ's branch filter: a semi-join with the leaf partitions the structure-context
     /// index matched below the step's partitions. Returns the kept regions and the
     /// labels read.
-    fn sisj_branches(&mut self, doc: u32, plan: &PathPlan, i: usize, mut regions: Vec<Region>) -> Result<(Vec<Region>, u64)> {
+    /// With `defer_values`, branches that compare a leaf exactly below with a value
+    /// are left to [`Self::outermost_passing`].
+    fn sisj_branches(
+        &mut self,
+        doc: u32,
+        plan: &PathPlan,
+        i: usize,
+        mut regions: Vec<Region>,
+        defer_values: bool,
+    ) -> Result<(Vec<Region>, u64)> {
         let mut read = 0;
         let branches = plan.pattern.branches[i].iter().zip(&plan.partitions[i].branch_leaves).enumerate();
         for (b, (branch, leaves)) in branches {
@@ -168,6 +177,9 @@ impl Eval<'_, '_> {
             }
             if plan.branch_source.get(i).copied().flatten() == Some(b) {
                 continue; // the candidates came from this branch's leaves
+            }
+            if defer_values && is_deferred(branch) {
+                continue;
             }
             let leaves = self.partitions(doc, leaves)?;
             read += leaves.len() as u64;
@@ -202,6 +214,75 @@ impl Eval<'_, '_> {
         res.sort_unstable_by_key(|r| r.pre);
         res.dedup_by_key(|r| r.pre);
         Ok(res)
+    }
+
+    /// The outermost of `regions` (in document order) that pass the deferred value
+    /// branches and the residual predicates of step `i`; a region inside one already
+    /// kept is skipped without evaluation. Returns them and the labels read.
+    fn outermost_passing(
+        &mut self,
+        doc: u32,
+        steps: &[Step],
+        plan: &PathPlan,
+        i: usize,
+        regions: Vec<Region>,
+    ) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        let mut deferred = Vec::new();
+        for (b, branch) in plan.pattern.branches[i].iter().enumerate() {
+            let (Some(cmp), LevelGap::Exactly(gap)) = (&branch.value, branch.gap()) else { continue };
+            if !is_deferred(branch) || plan.branch_source.get(i).copied().flatten() == Some(b) {
+                continue;
+            }
+            let test = if branch.attribute_leaf && gap == 1 {
+                // `[@a = v]`: the candidate's own attribute records, no leaf list.
+                DeferredTest::OwnAttribute(self.step_names(branch.tests[0]))
+            } else {
+                let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
+                read += leaves.len() as u64;
+                let (offsets, index) = descendants_at(&regions, &leaves, gap);
+                DeferredTest::Leaves { leaves, offsets, index }
+            };
+            deferred.push((cmp, test));
+        }
+        let mut reader = self.document(doc)?.reader();
+        let mut value = String::new();
+        let mut kept = Vec::new();
+        let mut covered_until: Option<u32> = None;
+        for (r, region) in regions.iter().enumerate() {
+            if covered_until.is_some_and(|end| region.pre <= end) {
+                continue;
+            }
+            let mut pass = true;
+            for (cmp, test) in &deferred {
+                let document = self.document(doc)?;
+                let passes = |s: &str| compare_string(cmp.op, s, &cmp.literal, cmp.swapped);
+                pass = match test {
+                    DeferredTest::OwnAttribute(names) => {
+                        reader.any_attribute(document, region.pre, |name, s| names.accepts_name(name) && passes(s))?
+                    }
+                    DeferredTest::Leaves { leaves, offsets, index } => {
+                        let mut any = false;
+                        for &l in &index[offsets[r] as usize..offsets[r + 1] as usize] {
+                            reader.string_value(document, leaves[l as usize].pre, &mut value)?;
+                            if passes(&value) {
+                                any = true;
+                                break;
+                            }
+                        }
+                        any
+                    }
+                };
+                if !pass {
+                    break;
+                }
+            }
+            if pass && self.keep(doc, steps, plan, i, region)? {
+                kept.push(*region);
+                covered_until = Some(region.end);
+            }
+        }
+        Ok((kept, read))
     }
 
     /// The baselines' branch filter: every step of the branch is a stream of all
@@ -283,9 +364,19 @@ impl Eval<'_, '_> {
             };
             let joined =
                 if exact { candidates } else { stack_tree_desc(&previous, &candidates, plan.pattern.edges[i]) };
-            let (branched, leaves_read) = self.sisj_branches(doc, plan, i, joined)?;
+            // Before a descendant edge only the outermost passing nodes matter: the ones
+            // inside them add no descendants. Value tests and residual predicates,
+            // the costly part, then run only on nodes that no passing node covers.
+            let outermost = plan.pattern.filtered[i] && plan.pattern.edges.get(i + 1) == Some(&Edge::Descendant);
+            let (branched, leaves_read) = self.sisj_branches(doc, plan, i, joined, outermost)?;
             read += leaves_read;
-            previous = self.filter_residual(doc, steps, plan, i, branched)?;
+            previous = if outermost {
+                let (kept, leaves_read) = self.outermost_passing(doc, steps, plan, i, branched)?;
+                read += leaves_read;
+                kept
+            } else {
+                self.filter_residual(doc, steps, plan, i, branched)?
+            };
             exact &= !plan.pattern.filtered[i];
             self.record_stats(key, i, previous.len(), read, started);
         }
@@ -322,7 +413,7 @@ impl Eval<'_, '_> {
             if !plan.pattern.branches[i].is_empty() {
                 // One semi-join per branch over the whole step, then back to partitions.
                 let all = union_sorted(current.values().cloned().collect());
-                let (branched, leaves_read) = self.sisj_branches(doc, plan, i, all)?;
+                let (branched, leaves_read) = self.sisj_branches(doc, plan, i, all, false)?;
                 read += leaves_read;
                 for regions in current.values_mut() {
                     regions.retain(|r| branched.binary_search(r).is_ok());
@@ -380,4 +471,18 @@ impl Eval<'_, '_> {
         self.record_stats(key, plan.pattern.len - 1, res.len(), read, started);
         Ok(res)
     }
+}
+
+/// A branch whose value test [`Eval::outermost_passing`] runs per node: a comparison
+/// with a leaf a fixed depth below (`[@a = 'v']`, `[x/y = 3]`).
+fn is_deferred(branch: &Branch) -> bool {
+    branch.value.is_some() && matches!(branch.gap(), LevelGap::Exactly(_))
+}
+
+/// How [`Eval::outermost_passing`] finds a deferred branch's leaves for a candidate.
+enum DeferredTest {
+    /// The candidate's attributes with these names.
+    OwnAttribute(StepNames),
+    /// `leaves[index[offsets[r]..offsets[r + 1]]]` lie below candidate `r`.
+    Leaves { leaves: Vec<Region>, offsets: Vec<u32>, index: Vec<u32> },
 }

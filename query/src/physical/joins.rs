@@ -124,6 +124,50 @@ pub fn ancestor_semijoin(ancestors: &[Region], descendants: &[Region], gap: Leve
     ancestors.iter().zip(kept).filter(|(_, k)| *k).map(|(r, _)| *r).collect()
 }
 
+/// For each ancestor, the descendants exactly `gap` levels below it, as offsets into
+/// an index list (`leaves[index[offsets[a]..offsets[a + 1]]]` are ancestor `a`'s):
+/// the branch leaves of each candidate, for evaluating a branch's value test on the
+/// candidates that need it only. Each descendant has at most one such ancestor.
+pub fn descendants_at(ancestors: &[Region], descendants: &[Region], gap: u16) -> (Vec<u32>, Vec<u32>) {
+    let mut owner: Vec<Option<u32>> = vec![None; descendants.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut a = 0;
+    for (j, d) in descendants.iter().enumerate() {
+        while a < ancestors.len() && ancestors[a].pre < d.pre {
+            while stack.last().is_some_and(|&top| ancestors[top].end < ancestors[a].pre) {
+                stack.pop();
+            }
+            stack.push(a);
+            a += 1;
+        }
+        while stack.last().is_some_and(|&top| ancestors[top].end < d.pre) {
+            stack.pop();
+        }
+        let Some(target) = d.level.checked_sub(gap) else { continue };
+        let deepest = stack.partition_point(|&i| ancestors[i].level <= target);
+        if deepest > 0 && ancestors[stack[deepest - 1]].level == target {
+            owner[j] = Some(stack[deepest - 1] as u32);
+        }
+    }
+    // Counting sort of the descendants by owner.
+    let mut offsets = vec![0u32; ancestors.len() + 1];
+    for &o in owner.iter().flatten() {
+        offsets[o as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut next = offsets.clone();
+    let mut index = vec![0u32; offsets[ancestors.len()] as usize];
+    for (j, o) in owner.iter().enumerate() {
+        if let Some(o) = o {
+            index[next[*o as usize] as usize] = j as u32;
+            next[*o as usize] += 1;
+        }
+    }
+    (offsets, index)
+}
+
 /// The merge at the heart of SISJ: `ancestors` all lie in one path partition, so they
 /// sit at one level and never nest; each descendant has at most one ancestor among
 /// them, found by a forward-only pointer. No stack is needed. The pointer gallops
@@ -274,6 +318,16 @@ mod tests {
         assert_eq!(ancestor_semijoin(&a, &b[..1], LevelGap::AtLeast(1)), vec![r(0, 3, 1), r(1, 2, 2)]);
         assert_eq!(ancestor_semijoin(&a, &b[..1], LevelGap::AtLeast(3)), vec![]);
         assert_eq!(ancestor_semijoin(&a, &[], LevelGap::AtLeast(1)), vec![]);
+    }
+
+    #[test]
+    fn descendants_at_groups_leaves_by_their_ancestor_at_the_gap() {
+        let (a, b) = sample();
+        // One level down: a0 owns b3, a1 owns b2; b4 has no ancestor.
+        assert_eq!(descendants_at(&a, &b, 1), (vec![0, 1, 2], vec![1, 0]));
+        // Two levels down: a0 owns b2.
+        assert_eq!(descendants_at(&a, &b, 2), (vec![0, 1, 1], vec![0]));
+        assert_eq!(descendants_at(&a, &b, 3), (vec![0, 0, 0], vec![]));
     }
 
     #[test]

@@ -49,14 +49,16 @@ pub enum StepNames {
 }
 
 impl StepNames {
+    /// Whether a node with this interned name passes.
+    pub fn accepts_name(&self, name: u32) -> bool {
+        match self {
+            StepNames::Any => true,
+            StepNames::Some(ids) => ids.contains(&name),
+        }
+    }
+
     fn accepts(&self, summary: &PathSummary, path: u32) -> bool {
-        summary.get(path).is_some_and(|e| {
-            e.kind == NodeKind::Element
-                && match self {
-                    StepNames::Any => true,
-                    StepNames::Some(ids) => ids.contains(&e.name),
-                }
-        })
+        summary.get(path).is_some_and(|e| e.kind == NodeKind::Element && self.accepts_name(e.name))
     }
 
     /// The element partitions whose last label passes the test, ascending.
