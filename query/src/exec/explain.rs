@@ -5,7 +5,7 @@ use super::navigate::{Eval, Navigator, Tests};
 use crate::explain::PlanNode;
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Function, Step, Test, XPathPlan};
-use crate::optimizer::PathPlan;
+use crate::optimizer::{PathPlan, SisjStrategy};
 use crate::physical::joins::Edge;
 use crate::physical::structure::pair_count;
 use crate::physical::JoinAlgorithm;
@@ -245,6 +245,10 @@ impl Eval<'_, '_> {
                         join = join
                             .detail("candidates_from", format!("ancestors {depth} level(s) above branch {}'s leaves", b + 1))
                             .detail("leaf_partitions", p.branch_leaves[b].len());
+                    }
+                    let stream = plan.sisj_strategy == SisjStrategy::PrunedStream;
+                    if stream && plan.pattern.filtered[i] && plan.pattern.edges.get(i + 1) == Some(&Edge::Descendant) {
+                        join = join.detail("keeps", "outermost passing nodes");
                     }
                     if p.pruned_by_branches > 0 {
                         join = join.detail("pruned_by_branches", p.pruned_by_branches);
