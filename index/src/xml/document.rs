@@ -104,10 +104,10 @@ impl Document {
         Ok(rec)
     }
 
-    /// For each of `pres`, its ancestor `depth` levels up as `(pre, end, level)`, in
+    /// For each of `pres`, its ancestor `depth` levels up and that node's record, in
     /// input order. Parents lie anywhere before their children, so this keeps every
     /// chunk it touches at hand instead of going through the one-chunk fast path.
-    pub fn ancestors_at(&self, pres: &[u32], depth: u16) -> Result<Vec<(u32, u32, u16)>> {
+    pub fn ancestors_at(&self, pres: &[u32], depth: u16) -> Result<Vec<(u32, NodeRecord)>> {
         let mut reader = self.reader();
         let mut res = Vec::with_capacity(pres.len());
         for &start in pres {
@@ -115,8 +115,7 @@ impl Document {
             for _ in 0..depth {
                 pre = reader.record(self, pre)?.parent;
             }
-            let rec = reader.record(self, pre)?;
-            res.push((pre, rec.end, rec.level));
+            res.push((pre, reader.record(self, pre)?));
         }
         Ok(res)
     }

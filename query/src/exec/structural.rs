@@ -202,18 +202,29 @@ impl Eval<'_, '_> {
 
     /// The distinct ancestors `depth` levels above `leaves`, in document order: the
     /// nodes that have a branch leaf at that depth, found through parent labels.
-    fn ancestors_at(&self, doc: u32, leaves: &[Region], depth: u16) -> Result<Vec<Region>> {
-        // Siblings share their parent, so most leaves repeat the previous answer.
+    fn ancestors_at(&self, doc: u32, leaves: &[Region], depth: u16) -> Result<Vec<(Region, u32)>> {
         let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
-        let mut res: Vec<Region> = self
+        let mut res: Vec<(Region, u32)> = self
             .document(doc)?
             .ancestors_at(&pres, depth)?
             .into_iter()
-            .map(|(pre, end, level)| Region { pre, end, level })
+            .map(|(pre, rec)| (Region { pre, end: rec.end, level: rec.level }, rec.path))
             .collect();
-        res.sort_unstable_by_key(|r| r.pre);
-        res.dedup_by_key(|r| r.pre);
+        res.sort_unstable_by_key(|(r, _)| r.pre);
+        res.dedup_by_key(|(r, _)| r.pre);
         Ok(res)
+    }
+
+    /// Step `i`'s candidates from the leaves of branch `b` (see [`ChooseBranchSource`]),
+    /// with their partitions; the leaves read.
+    ///
+    /// [`ChooseBranchSource`]: crate::optimizer::ChooseBranchSource
+    fn candidates_from_branch(&mut self, doc: u32, plan: &PathPlan, i: usize, b: usize) -> Result<(Vec<(Region, u32)>, u64)> {
+        let branch = &plan.pattern.branches[i][b];
+        let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
+        let read = leaves.len() as u64;
+        let leaves = self.filter_leaves(doc, branch, leaves)?;
+        Ok((self.ancestors_at(doc, &leaves, branch.tests.len() as u16)?, read))
     }
 
     /// The outermost of `regions` (in document order) that pass the deferred value
@@ -350,11 +361,8 @@ impl Eval<'_, '_> {
             let started = Instant::now();
             let (candidates, mut read) = match plan.branch_source[i] {
                 Some(b) => {
-                    let branch = &plan.pattern.branches[i][b];
-                    let leaves = self.partitions(doc, &step_partitions.branch_leaves[b])?;
-                    let read = leaves.len() as u64;
-                    let leaves = self.filter_leaves(doc, branch, leaves)?;
-                    (self.ancestors_at(doc, &leaves, branch.tests.len() as u16)?, read)
+                    let (candidates, read) = self.candidates_from_branch(doc, plan, i, b)?;
+                    (candidates.into_iter().map(|(r, _)| r).collect(), read)
                 }
                 None => {
                     let candidates = self.partitions(doc, &step_partitions.matched)?;
@@ -394,9 +402,25 @@ impl Eval<'_, '_> {
             let started = Instant::now();
             let mut current = HashMap::with_capacity(step_partitions.matched.len());
             let (mut rows, mut read) = (0, 0u64);
+            let mut from_branch: Option<HashMap<u32, Vec<Region>>> = None;
+            if let Some(b) = plan.branch_source[i] {
+                let (candidates, leaves_read) = self.candidates_from_branch(doc, plan, i, b)?;
+                read += leaves_read;
+                let mut by_partition: HashMap<u32, Vec<Region>> = HashMap::new();
+                for (region, path) in candidates {
+                    by_partition.entry(path).or_default().push(region);
+                }
+                from_branch = Some(by_partition);
+            }
             for &p in &step_partitions.matched {
-                let candidates = self.partition(doc, p)?;
-                read += candidates.len() as u64;
+                let candidates = match from_branch.as_mut() {
+                    Some(by_partition) => by_partition.remove(&p).unwrap_or_default(),
+                    None => {
+                        let candidates = self.partition(doc, p)?;
+                        read += candidates.len() as u64;
+                        candidates
+                    }
+                };
                 let joined = if exact {
                     candidates
                 } else {
