@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
 use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::xml::cache::{ReadCache, READ_CACHE_BYTES};
+use crate::xml::cache::{CacheKey, Entry, ReadCache, READ_CACHE_BYTES};
 use crate::xml::document::Document;
 use crate::xml::ingest::{DocStats, DocumentIngest};
 use crate::xml::names::NameTable;
@@ -134,6 +134,29 @@ impl XmlStore {
             registry: self.registry.clone(),
             gen: info.generation,
         });
+        // Decoding the path summary of a recursive document (a hundred thousand
+        // paths and their indexes) costs milliseconds: once per generation.
+        let entry = self.cache.get_or_load(CacheKey::Collection { gen: info.generation }, || {
+            let meta = self.read_collection_meta(&info)?;
+            let size = meta.decoded_bytes();
+            Ok((Entry::Collection(Arc::new(meta)), size))
+        })?;
+        let Entry::Collection(meta) = entry else {
+            return Err(Error::corrupted("read cache", "a collection key holds another entry"));
+        };
+        Ok(Collection {
+            storage: self.storage.clone(),
+            cache: self.cache.clone(),
+            info,
+            names: meta.names.clone(),
+            paths: meta.paths.clone(),
+            docs: meta.docs.clone(),
+            _pin: pin,
+        })
+    }
+
+    fn read_collection_meta(&self, info: &CollectionInfo) -> Result<CollectionMeta> {
+        let name = &info.name;
         let meta = self
             .storage
             .get(Keyspace::DocMeta, &keys::collection_meta(info.generation))?
@@ -151,15 +174,7 @@ impl XmlStore {
             let patches = Arc::new(meta.patches.iter().copied().collect());
             docs.push((Arc::new(meta), patches));
         }
-        Ok(Collection {
-            storage: self.storage.clone(),
-            cache: self.cache.clone(),
-            info,
-            names: Arc::new(names),
-            paths: Arc::new(paths),
-            docs,
-            _pin: pin,
-        })
+        Ok(CollectionMeta { names: Arc::new(names), paths: Arc::new(paths), docs })
     }
 
     /// Starts loading collection `name`; it replaces any collection of that name on
@@ -240,6 +255,27 @@ fn drop_generation(storage: &dyn Storage, cache: &ReadCache, gen: u64) -> Result
         }
     }
     Ok(())
+}
+
+/// A document's metadata and its patched region ends (elements that closed after
+/// their chunk was written), by `pre`.
+type DocEntry = (Arc<DocMeta>, Arc<HashMap<u32, u32>>);
+
+/// What a collection's generation says about itself, decoded once and shared by
+/// every reader of that generation through the read cache.
+#[derive(Debug)]
+pub(crate) struct CollectionMeta {
+    names: Arc<NameTable>,
+    paths: Arc<PathSummary>,
+    docs: Vec<DocEntry>,
+}
+
+impl CollectionMeta {
+    /// A rough decoded size, for the cache's budget.
+    fn decoded_bytes(&self) -> usize {
+        let patches: usize = self.docs.iter().map(|(_, p)| p.len() * 24).sum();
+        self.paths.len() * 96 + self.names.len() * 64 + patches
+    }
 }
 
 /// Keeps a generation alive while a reader uses it.
@@ -336,7 +372,7 @@ pub struct Collection {
     names: Arc<NameTable>,
     paths: Arc<PathSummary>,
     /// Per document: its metadata and its end patches as a map.
-    docs: Vec<(Arc<DocMeta>, Arc<HashMap<u32, u32>>)>,
+    docs: Vec<DocEntry>,
     _pin: Arc<Pin>,
 }
 

@@ -1,5 +1,6 @@
 //! The read cache shared by every query of a store: decoded node chunks, region
-//! segments and region directories, keyed by generation. Generations never change
+//! segments, region directories and collection metadata (names, path summary,
+//! documents), keyed by generation. Generations never change
 //! once written, so entries never go stale; a dropped generation's entries are
 //! forgotten with it. Eviction is first-in first-out by decoded size.
 
@@ -7,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use super::node::Chunk;
+use crate::store::CollectionMeta;
 use crate::{Error, Result};
 
 /// Decoded bytes kept at most.
@@ -17,12 +19,16 @@ pub(crate) enum CacheKey {
     Chunk { gen: u64, doc: u32, no: u32 },
     Segment { gen: u64, doc: u32, no: u32 },
     Directory { gen: u64, doc: u32 },
+    Collection { gen: u64 },
 }
 
 impl CacheKey {
     fn generation(&self) -> u64 {
         match *self {
-            CacheKey::Chunk { gen, .. } | CacheKey::Segment { gen, .. } | CacheKey::Directory { gen, .. } => gen,
+            CacheKey::Chunk { gen, .. }
+            | CacheKey::Segment { gen, .. }
+            | CacheKey::Directory { gen, .. }
+            | CacheKey::Collection { gen } => gen,
         }
     }
 }
@@ -32,6 +38,7 @@ pub(crate) enum Entry {
     Chunk(Arc<Chunk>),
     Regions(Arc<Vec<(u32, u32)>>),
     Directory(Arc<Vec<(u64, u32)>>),
+    Collection(Arc<CollectionMeta>),
 }
 
 #[derive(Debug, Default)]
