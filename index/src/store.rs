@@ -479,6 +479,34 @@ mod tests {
     }
 
     #[test]
+    fn bulk_reads_match_single_node_reads() {
+        let s = store();
+        let mut xml = String::from("<r>");
+        for i in 0..20_000 {
+            xml.push_str(&format!("<e n='{i}'>x{}<f/>y</e>", i % 7));
+        }
+        xml.push_str("</r>");
+        load(&s, "big", &xml).unwrap();
+        let doc = s.collection("big").unwrap().document(0).unwrap();
+        let kind_of = |p: u32| doc.node(p).unwrap().kind;
+        // Every e element and @n attribute: enough to split over workers.
+        let pres: Vec<u32> = (0..doc.len()).filter(|&p| matches!(kind_of(p), NodeKind::Element | NodeKind::Attribute)).collect();
+        let test = |v: &str| v.ends_with('3') || v == "x5y";
+        let bulk = doc.string_values_pass(&pres, test).unwrap();
+        let single: Vec<bool> = pres.iter().map(|&p| test(&doc.string_value(p).unwrap())).collect();
+        assert_eq!(bulk, single);
+        assert!(bulk.iter().filter(|&&b| b).count() > 2_000);
+        // Parents of the f elements, two levels up: r for all of them.
+        let fs: Vec<u32> = pres.iter().copied().filter(|&p| doc.node(p).unwrap().kind == NodeKind::Element && doc.node(p).unwrap().level == 3).collect();
+        let up = doc.ancestors_at(&fs, 2).unwrap();
+        assert_eq!(up.len(), 20_000);
+        assert!(up.iter().all(|(pre, rec)| *pre == 1 && rec.end == doc.len() - 1 && rec.level == 1));
+        let mut reader = doc.reader();
+        assert!(reader.any_attribute(&doc, 2, |_, v| v == "0").unwrap());
+        assert!(!reader.any_attribute(&doc, 2, |_, v| v == "1").unwrap());
+    }
+
+    #[test]
     fn a_failed_load_keeps_the_old_collection_and_a_pinned_snapshot_survives_replacement() {
         let s = store();
         load(&s, "d", "<a>old</a>").unwrap();

@@ -194,9 +194,9 @@ impl Eval<'_, '_> {
     fn filter_leaves(&self, doc: u32, branch: &Branch, leaves: Vec<Region>) -> Result<Vec<Region>> {
         let Some(cmp) = &branch.value else { return Ok(leaves) };
         let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
-        let mut keep = vec![false; leaves.len()];
-        self.document(doc)?
-            .for_each_string_value(&pres, |i, s| keep[i] = compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
+        let keep = self
+            .document(doc)?
+            .string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
         Ok(leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
     }
 
