@@ -380,7 +380,7 @@ impl<'a> DocumentIngest<'a> {
         self.chunk_base = self.next_pre;
         // Flushing now and then lets the storage engine write its dirty pages out and
         // evict them, so that a large load's memory stays bounded.
-        if (self.chunk_base / CHUNK_NODES) % FLUSH_EVERY_CHUNKS == 0 {
+        if (self.chunk_base / CHUNK_NODES).is_multiple_of(FLUSH_EVERY_CHUNKS) {
             self.storage.flush()?;
         }
         Ok(())

@@ -20,6 +20,9 @@ use crate::codec::{compress, decompress, Decoder, Encoder};
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{keys, Error, Result};
 
+/// A decoded segment: `(pre, end)` per region.
+type Segment = Arc<Vec<(u32, u32)>>;
+
 /// Regions per stored segment (256 KiB before compression).
 pub const SEGMENT_REGIONS: usize = 32 * 1024;
 
@@ -114,7 +117,7 @@ impl RegionTable {
         Ok(self.directory.get_or_init(|| spans))
     }
 
-    fn segment(&self, no: u32) -> Result<Arc<Vec<(u32, u32)>>> {
+    fn segment(&self, no: u32) -> Result<Segment> {
         let key = CacheKey::Segment { gen: self.gen, doc: self.doc, no };
         let entry = self.cache.get_or_load(key, || {
             let stored = self
@@ -148,7 +151,7 @@ impl RegionTable {
         spans.sort_unstable();
         let total: usize = spans.iter().map(|&(_, len, _)| len as usize).sum();
         let mut res = Vec::with_capacity(total);
-        let mut current: Option<(u32, Arc<Vec<(u32, u32)>>)> = None;
+        let mut current: Option<(u32, Segment)> = None;
         for (start, len, path) in spans {
             let (mut at, end) = (start, start + u64::from(len));
             while at < end {

@@ -210,9 +210,9 @@ impl Eval<'_, '_> {
             }
             JoinAlgorithm::StackTree => {
                 let mut node = PlanNode::new("Root");
-                for i in 0..plan.pattern.len {
+                for (i, step) in steps[..plan.pattern.len].iter().enumerate() {
                     let mut join = PlanNode::new("StackTreeDesc")
-                        .detail("step", step_text(&steps[i], tests))
+                        .detail("step", step_text(step, tests))
                         .child(node)
                         .child(index_scan(i));
                     if i == last {
@@ -225,13 +225,13 @@ impl Eval<'_, '_> {
             }
             _ => {
                 let mut node = PlanNode::new("Root");
-                for i in 0..plan.pattern.len {
+                for (i, step) in steps[..plan.pattern.len].iter().enumerate() {
                     let p = &plan.partitions[i];
                     let before = i.checked_sub(1).map(|j| &plan.partitions[j]);
                     let summary = self.nav.collection.paths();
                     let pairs = pair_count(summary, p, plan.pattern.edges[i], before);
                     let mut join = PlanNode::new("SISJ")
-                        .detail("step", step_text(&steps[i], tests))
+                        .detail("step", step_text(step, tests))
                         .detail("partitions_read", p.matched.len())
                         .detail("partitions_total", p.candidates.len())
                         .detail("partition_pairs", pairs)

@@ -713,7 +713,7 @@ impl Eval<'_, '_> {
                 };
                 let doc = self.doc(ctx.node)?;
                 let mut res = Vec::new();
-                for token in tokens.split(|c| matches!(c, ' ' | '\t' | '\r' | '\n')).filter(|t| !t.is_empty()) {
+                for token in tokens.split([' ', '\t', '\r', '\n']).filter(|t| !t.is_empty()) {
                     if let Some(pre) = doc.element_by_id(token)? {
                         res.push(Node::stored(ctx.node.doc, pre));
                     }
@@ -780,7 +780,7 @@ impl Eval<'_, '_> {
             F::NormalizeSpace => {
                 let s = self.string_arg(args, 0, ctx)?;
                 Value::String(
-                    s.split(|c| matches!(c, ' ' | '\t' | '\r' | '\n')).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "),
+                    s.split([' ', '\t', '\r', '\n']).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "),
                 )
             }
             F::Translate => {
