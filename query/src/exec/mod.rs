@@ -3,6 +3,7 @@
 pub mod describe;
 mod explain;
 pub mod navigate;
+mod step_filters;
 mod structural;
 
 pub use describe::{NodeDescriber, NodeInfo, NodeType};

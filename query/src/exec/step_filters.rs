@@ -1,0 +1,226 @@
+//! Filtering a twig pattern step's candidates: branch predicates joined
+//! structurally (SISJ against the matched leaf partitions, the baselines against
+//! every element with the branch's names), value tests on branch leaves, residual
+//! predicates per node, and SISJ's outermost-node filter before descendant edges.
+
+use sprig_index::NodeKind;
+
+use super::navigate::{compare_string, Context, Eval};
+use crate::logical::twig::Branch;
+use crate::logical::Step;
+use crate::optimizer::PathPlan;
+use crate::physical::joins::{ancestor_semijoin, descendants_at, Edge, LevelGap, Region};
+use crate::physical::structure::StepNames;
+use crate::value::Node;
+use crate::Result;
+
+impl Eval<'_, '_> {
+    /// Whether the node of `region` passes the residual (non-branch) predicates of
+    /// pattern step `i`.
+    pub(super) fn keep(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, region: &Region) -> Result<bool> {
+        let context = Context { node: Node::stored(doc, region.pre), position: 1, size: 1 };
+        for (p, predicate) in steps[i].predicates.iter().enumerate() {
+            if plan.pattern.is_residual(i, p) && !self.boolean(predicate, context)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Keeps the regions whose node passes the residual predicates of pattern step `i`.
+    pub(super) fn filter_residual(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, regions: Vec<Region>) -> Result<Vec<Region>> {
+        let residual = (0..steps[i].predicates.len()).any(|p| plan.pattern.is_residual(i, p));
+        if !residual {
+            return Ok(regions);
+        }
+        let mut kept = Vec::with_capacity(regions.len());
+        for r in regions {
+            if self.keep(doc, steps, plan, i, &r)? {
+                kept.push(r);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// SISJ's branch filter: a semi-join with the leaf partitions the structure-context
+    /// index matched below the step's partitions. Returns the kept regions and the
+    /// labels read.
+    /// With `defer_values`, branches that compare a leaf exactly below with a value
+    /// are left to [`Self::outermost_passing`].
+    pub(super) fn sisj_branches(
+        &mut self,
+        doc: u32,
+        plan: &PathPlan,
+        i: usize,
+        mut regions: Vec<Region>,
+        defer_values: bool,
+    ) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        let branches = plan.pattern.branches[i].iter().zip(&plan.partitions[i].branch_leaves).enumerate();
+        for (b, (branch, leaves)) in branches {
+            if regions.is_empty() {
+                break;
+            }
+            if plan.branch_source.get(i).copied().flatten() == Some(b) {
+                continue; // the candidates came from this branch's leaves
+            }
+            if defer_values && is_deferred(branch) {
+                continue;
+            }
+            let leaves = self.partitions(doc, leaves)?;
+            read += leaves.len() as u64;
+            let leaves = self.filter_leaves(doc, branch, leaves)?;
+            regions = ancestor_semijoin(&regions, &leaves, branch.gap());
+        }
+        Ok((regions, read))
+    }
+
+    /// The branch leaves that pass the branch's comparison with a literal, if any:
+    /// the per-node test XPath applies when it compares a node-set with a literal.
+    fn filter_leaves(&self, doc: u32, branch: &Branch, leaves: Vec<Region>) -> Result<Vec<Region>> {
+        let Some(cmp) = &branch.value else { return Ok(leaves) };
+        let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
+        let keep = self
+            .document(doc)?
+            .string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
+        Ok(leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
+    }
+
+    /// The distinct ancestors `depth` levels above `leaves`, in document order: the
+    /// nodes that have a branch leaf at that depth, found through parent labels.
+    fn ancestors_at(&self, doc: u32, leaves: &[Region], depth: u16) -> Result<Vec<(Region, u32)>> {
+        let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
+        let mut res: Vec<(Region, u32)> = self
+            .document(doc)?
+            .ancestors_at(&pres, depth)?
+            .into_iter()
+            .map(|(pre, rec)| (Region { pre, end: rec.end, level: rec.level }, rec.path))
+            .collect();
+        res.sort_unstable_by_key(|(r, _)| r.pre);
+        res.dedup_by_key(|(r, _)| r.pre);
+        Ok(res)
+    }
+
+    /// Step `i`'s candidates from the leaves of branch `b` (see [`ChooseBranchSource`]),
+    /// with their partitions; the leaves read.
+    ///
+    /// [`ChooseBranchSource`]: crate::optimizer::ChooseBranchSource
+    pub(super) fn candidates_from_branch(&mut self, doc: u32, plan: &PathPlan, i: usize, b: usize) -> Result<(Vec<(Region, u32)>, u64)> {
+        let branch = &plan.pattern.branches[i][b];
+        let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
+        let read = leaves.len() as u64;
+        let leaves = self.filter_leaves(doc, branch, leaves)?;
+        Ok((self.ancestors_at(doc, &leaves, branch.tests.len() as u16)?, read))
+    }
+
+    /// The outermost of `regions` (in document order) that pass the deferred value
+    /// branches and the residual predicates of step `i`; a region inside one already
+    /// kept is skipped without evaluation. Returns them and the labels read.
+    pub(super) fn outermost_passing(
+        &mut self,
+        doc: u32,
+        steps: &[Step],
+        plan: &PathPlan,
+        i: usize,
+        regions: Vec<Region>,
+    ) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        let mut deferred = Vec::new();
+        for (b, branch) in plan.pattern.branches[i].iter().enumerate() {
+            let (Some(cmp), LevelGap::Exactly(gap)) = (&branch.value, branch.gap()) else { continue };
+            if !is_deferred(branch) || plan.branch_source.get(i).copied().flatten() == Some(b) {
+                continue;
+            }
+            let test = if branch.attribute_leaf && gap == 1 {
+                // `[@a = v]`: the candidate's own attribute records, no leaf list.
+                DeferredTest::OwnAttribute(self.step_names(branch.tests[0]))
+            } else {
+                let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
+                read += leaves.len() as u64;
+                let (offsets, index) = descendants_at(&regions, &leaves, gap);
+                DeferredTest::Leaves { leaves, offsets, index }
+            };
+            deferred.push((cmp, test));
+        }
+        let mut reader = self.document(doc)?.reader();
+        let mut value = String::new();
+        let mut kept = Vec::new();
+        let mut covered_until: Option<u32> = None;
+        for (r, region) in regions.iter().enumerate() {
+            if covered_until.is_some_and(|end| region.pre <= end) {
+                continue;
+            }
+            let mut pass = true;
+            for (cmp, test) in &deferred {
+                let document = self.document(doc)?;
+                let passes = |s: &str| compare_string(cmp.op, s, &cmp.literal, cmp.swapped);
+                pass = match test {
+                    DeferredTest::OwnAttribute(names) => {
+                        reader.any_attribute(document, region.pre, |name, s| names.accepts_name(name) && passes(s))?
+                    }
+                    DeferredTest::Leaves { leaves, offsets, index } => {
+                        let mut any = false;
+                        for &l in &index[offsets[r] as usize..offsets[r + 1] as usize] {
+                            reader.string_value(document, leaves[l as usize].pre, &mut value)?;
+                            if passes(&value) {
+                                any = true;
+                                break;
+                            }
+                        }
+                        any
+                    }
+                };
+                if !pass {
+                    break;
+                }
+            }
+            if pass && self.keep(doc, steps, plan, i, region)? {
+                kept.push(*region);
+                covered_until = Some(region.end);
+            }
+        }
+        Ok((kept, read))
+    }
+
+    /// The baselines' branch filter: every step of the branch is a stream of all
+    /// elements with its name, joined bottom-up with Stack-Tree-Anc semi-joins.
+    pub(super) fn joined_branches(&mut self, doc: u32, plan: &PathPlan, i: usize, mut regions: Vec<Region>) -> Result<(Vec<Region>, u64)> {
+        let mut read = 0;
+        for branch in &plan.pattern.branches[i] {
+            if regions.is_empty() {
+                break;
+            }
+            let mut below: Option<Vec<Region>> = None;
+            for &test in branch.tests.iter().rev() {
+                let kind = if below.is_none() && branch.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element };
+                let partitions = self.step_names(test).partitions_of(self.nav.collection.paths(), kind);
+                let stream = self.partitions(doc, &partitions)?;
+                read += stream.len() as u64;
+                below = Some(match below {
+                    None => self.filter_leaves(doc, branch, stream)?,
+                    Some(children) => ancestor_semijoin(&stream, &children, LevelGap::Exactly(1)),
+                });
+            }
+            let first_gap = match branch.first {
+                Edge::Child => LevelGap::Exactly(1),
+                Edge::Descendant => LevelGap::AtLeast(1),
+            };
+            regions = ancestor_semijoin(&regions, &below.unwrap_or_default(), first_gap);
+        }
+        Ok((regions, read))
+    }
+}
+
+/// A branch whose value test [`Eval::outermost_passing`] runs per node: a comparison
+/// with a leaf a fixed depth below (`[@a = 'v']`, `[x/y = 3]`).
+fn is_deferred(branch: &Branch) -> bool {
+    branch.value.is_some() && matches!(branch.gap(), LevelGap::Exactly(_))
+}
+
+/// How [`Eval::outermost_passing`] finds a deferred branch's leaves for a candidate.
+enum DeferredTest {
+    /// The candidate's attributes with these names.
+    OwnAttribute(StepNames),
+    /// `leaves[index[offsets[r]..offsets[r + 1]]]` lie below candidate `r`.
+    Leaves { leaves: Vec<Region>, offsets: Vec<u32>, index: Vec<u32> },
+}
