@@ -193,7 +193,9 @@ impl Database {
                 Value::NodeSet(nodes) => nodes.len() as u64,
                 _ => 1,
             });
-            tree.time = Some(elapsed);
+            // Operator times are their own; an expression without one (a function
+            // call, a scalar) gets the run's total.
+            tree.time.get_or_insert(elapsed);
         }
         let first = times.first().copied();
         times.sort();
