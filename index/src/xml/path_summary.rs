@@ -5,6 +5,7 @@
 //! path ids before any node is read. This is the input of the structure-context index.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::node::NodeKind;
 use crate::codec::{Decoder, Encoder};
@@ -28,15 +29,23 @@ pub struct PathEntry {
 #[derive(Debug, Clone)]
 pub struct PathSummary {
     entries: Vec<PathEntry>,
+    /// `entries[i].parent` packed densely ([`PathSummary::NO_PARENT`] for the root):
+    /// queries walk up paths a lot, and this is a sixth of the memory to touch.
+    parents: Vec<u32>,
     index: HashMap<(u32, NodeKind, u32), u32>,
     /// (kind, name) -> the paths ending in that label, ascending.
     by_label: HashMap<(NodeKind, u32), Vec<u32>>,
+    /// (kind, name) -> nodes with that label, summed once on first use (a decoded
+    /// summary no longer changes).
+    label_counts: OnceLock<HashMap<(NodeKind, u32), u64>>,
 }
 
 impl Default for PathSummary {
     fn default() -> Self {
         PathSummary {
             entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0, count: 0 }],
+            parents: vec![PathSummary::NO_PARENT],
+            label_counts: OnceLock::new(),
             index: HashMap::new(),
             by_label: HashMap::new(),
         }
@@ -47,6 +56,14 @@ impl PathSummary {
     /// The root path's id.
     pub const ROOT: u32 = 0;
 
+    /// The parent of the root in [`PathSummary::parent_ids`].
+    pub const NO_PARENT: u32 = u32::MAX;
+
+    /// Every path's parent path id, indexed by path id.
+    pub fn parent_ids(&self) -> &[u32] {
+        &self.parents
+    }
+
     /// The id of `parent`'s path extended by one step, created if new.
     pub fn child(&mut self, parent: u32, kind: NodeKind, name: u32) -> u32 {
         if let Some(&id) = self.index.get(&(parent, kind, name)) {
@@ -55,6 +72,7 @@ impl PathSummary {
         let level = self.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
         let id = self.entries.len() as u32;
         self.entries.push(PathEntry { parent: Some(parent), kind, name, level, count: 0 });
+        self.parents.push(parent);
         self.index.insert((parent, kind, name), id);
         self.by_label.entry((kind, name)).or_default().push(id);
         id
@@ -70,6 +88,27 @@ impl PathSummary {
         if let Some(e) = self.entries.get_mut(id as usize) {
             e.count += 1;
         }
+        self.label_counts.take();
+    }
+
+    fn label_counts(&self) -> &HashMap<(NodeKind, u32), u64> {
+        self.label_counts.get_or_init(|| {
+            let mut totals = HashMap::new();
+            for e in &self.entries {
+                *totals.entry((e.kind, e.name)).or_default() += e.count;
+            }
+            totals
+        })
+    }
+
+    /// Nodes of `kind` named `name`, over all paths.
+    pub fn label_count(&self, kind: NodeKind, name: u32) -> u64 {
+        self.label_counts().get(&(kind, name)).copied().unwrap_or(0)
+    }
+
+    /// Nodes of `kind`, over all paths.
+    pub fn kind_count(&self, kind: NodeKind) -> u64 {
+        self.label_counts().iter().filter(|((k, _), _)| *k == kind).map(|(_, c)| c).sum()
     }
 
     /// True when `ancestor` is `id` or one of its prefixes.
@@ -110,7 +149,13 @@ impl PathSummary {
 
     pub(crate) fn decode(dec: &mut Decoder<'_>) -> Result<Self> {
         let n = dec.u32()?;
-        let mut res = PathSummary { entries: Vec::new(), index: HashMap::new(), by_label: HashMap::new() };
+        let mut res = PathSummary {
+            entries: Vec::new(),
+            parents: Vec::new(),
+            index: HashMap::new(),
+            by_label: HashMap::new(),
+            label_counts: OnceLock::new(),
+        };
         for id in 0..n {
             let parent = dec.u32()?;
             let kind = NodeKind::from_u8(dec.u8()?)?;
@@ -123,9 +168,11 @@ impl PathSummary {
             }
             if parent == u32::MAX {
                 res.entries.push(PathEntry { parent: None, kind, name, level: 0, count });
+                res.parents.push(PathSummary::NO_PARENT);
             } else {
                 let level = res.entries.get(parent as usize).map_or(0, |p| p.level.saturating_add(1));
                 res.entries.push(PathEntry { parent: Some(parent), kind, name, level, count });
+                res.parents.push(parent);
                 res.index.insert((parent, kind, name), id);
                 res.by_label.entry((kind, name)).or_default().push(id);
             }

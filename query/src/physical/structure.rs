@@ -10,9 +10,8 @@
 //! matched partition has the pattern's ancestors by construction: joins are needed
 //! only to apply predicates.
 //!
-//! Path ids are assigned as paths are first seen, so a path's prefix always has a
-//! smaller id: one forward pass over the summary computes "has an ancestor in set S"
-//! for every path at once.
+//! "Has an ancestor in set S" is answered per path on demand, with memoization, so a
+//! pattern touches only its candidates' ancestors in the summary.
 
 use sprig_index::{NodeKind, PathSummary};
 
@@ -61,6 +60,14 @@ impl StepNames {
         summary.get(path).is_some_and(|e| e.kind == NodeKind::Element && self.accepts_name(e.name))
     }
 
+    /// How many element nodes pass the test.
+    pub fn node_count(&self, summary: &PathSummary) -> u64 {
+        match self {
+            StepNames::Any => summary.kind_count(NodeKind::Element),
+            StepNames::Some(ids) => ids.iter().map(|&n| summary.label_count(NodeKind::Element, n)).sum(),
+        }
+    }
+
     /// The element partitions whose last label passes the test, ascending.
     pub fn partitions(&self, summary: &PathSummary) -> Vec<u32> {
         self.partitions_of(summary, NodeKind::Element)
@@ -97,24 +104,59 @@ pub struct PatternStep {
 }
 
 fn parent(summary: &PathSummary, path: u32) -> Option<u32> {
-    summary.get(path).and_then(|e| e.parent)
+    summary.parent_ids().get(path as usize).copied().filter(|&p| p != PathSummary::NO_PARENT)
 }
 
-/// For every path: whether it or (with `or_self` false, strictly) one of its
-/// ancestors is in `set`.
-fn under(summary: &PathSummary, set: &[bool], or_self: bool) -> Vec<bool> {
-    let mut res = vec![false; summary.len()];
-    for id in 0..summary.len() {
-        let Some(p) = parent(summary, id as u32) else { continue };
-        let p = p as usize;
-        res[id] = set.get(p).copied().unwrap_or(false) || res.get(p).copied().unwrap_or(false);
+/// "Does some proper ancestor of a path lie in `set`?", answered on demand and
+/// remembered: a query touches the candidates' ancestors only, not the whole summary
+/// (which has a hundred thousand paths on recursive documents).
+struct Below<'a> {
+    summary: &'a PathSummary,
+    set: &'a [bool],
+    /// 0: not known yet, 1: yes, 2: no.
+    memo: Vec<u8>,
+    chain: Vec<u32>,
+}
+
+impl<'a> Below<'a> {
+    fn new(summary: &'a PathSummary, set: &'a [bool]) -> Self {
+        Below { summary, set, memo: vec![0; summary.len()], chain: Vec::new() }
     }
-    if or_self {
-        for (r, s) in res.iter_mut().zip(set) {
-            *r |= *s;
+
+    fn contains(&self, id: u32) -> bool {
+        self.set.get(id as usize).copied().unwrap_or(false)
+    }
+
+    fn test(&mut self, id: u32) -> bool {
+        let mut cur = id;
+        let answer = loop {
+            match self.memo.get(cur as usize) {
+                Some(1) => break true,
+                Some(2) => break false,
+                _ => {}
+            }
+            match parent(self.summary, cur) {
+                None => break false,
+                Some(p) if self.contains(p) => break true,
+                Some(p) => {
+                    self.chain.push(cur);
+                    cur = p;
+                }
+            }
+        };
+        // `cur` and every path on the chain share the answer: none of the chain's
+        // parents is in the set.
+        let mark = if answer { 1 } else { 2 };
+        if let Some(m) = self.memo.get_mut(cur as usize) {
+            *m = mark;
         }
+        for c in self.chain.drain(..) {
+            if let Some(m) = self.memo.get_mut(c as usize) {
+                *m = mark;
+            }
+        }
+        answer
     }
-    res
 }
 
 /// The leaf partitions of `branch` below partitions of `anchors`, and which anchors
@@ -123,7 +165,7 @@ fn match_branch(summary: &PathSummary, anchors: &[bool], branch: &BranchNames) -
     let mut leaves = Vec::new();
     let mut has_leaf = vec![false; summary.len()];
     let Some(last) = branch.names.last() else { return (leaves, has_leaf) };
-    let anchored_or_self = if branch.first == Edge::Descendant { under(summary, anchors, true) } else { Vec::new() };
+    let mut below_anchor = Below::new(summary, anchors);
     let mut visited = vec![false; summary.len()];
     let is = |mask: &[bool], id: u32| mask.get(id as usize).copied().unwrap_or(false);
     'leaf: for leaf in last.partitions_of(summary, branch.leaf_kind) {
@@ -144,7 +186,7 @@ fn match_branch(summary: &PathSummary, anchors: &[bool], branch: &BranchNames) -
                 }
             }
             Edge::Descendant => {
-                if is(&anchored_or_self, anchor) {
+                if is(anchors, anchor) || below_anchor.test(anchor) {
                     leaves.push(leaf);
                     // Every anchor above `top` has this leaf; stop where an earlier leaf
                     // already marked the rest of the chain.
@@ -173,17 +215,20 @@ pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<Ste
     }
     let mut res = Vec::with_capacity(steps.len());
     for step in steps {
-        let below = if step.edge == Edge::Descendant { under(summary, &previous, false) } else { Vec::new() };
+        let mut below = Below::new(summary, &previous);
         let mut out = StepPartitions { candidates: step.names.partitions(summary), ..Default::default() };
         let mut mask = vec![false; summary.len()];
+        // Partition sizes are summed per label (or over the few unmatched partitions
+        // below): reading each candidate's entry would cost a cache miss apiece.
+        out.candidate_nodes = step.names.node_count(summary);
         for &id in &out.candidates {
-            let Some(entry) = summary.get(id) else { continue };
-            out.candidate_nodes += entry.count;
             let matched = match step.edge {
-                Edge::Child => entry.parent.is_some_and(|p| previous.get(p as usize).copied().unwrap_or(false)),
-                Edge::Descendant => below.get(id as usize).copied().unwrap_or(false),
+                Edge::Child => parent(summary, id).is_some_and(|p| previous.get(p as usize).copied().unwrap_or(false)),
+                Edge::Descendant => below.test(id),
             };
-            mask[id as usize] = matched;
+            if let Some(m) = mask.get_mut(id as usize) {
+                *m = matched;
+            }
         }
         for branch in &step.branches {
             let (leaves, has_leaf) = match_branch(summary, &mask, branch);
@@ -196,12 +241,13 @@ pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<Ste
             out.branch_leaf_nodes.push(leaves.iter().filter_map(|&l| summary.get(l)).map(|e| e.count).sum());
             out.branch_leaves.push(leaves);
         }
-        for &id in &out.candidates {
-            if mask[id as usize] {
-                out.matched.push(id);
-                out.matched_nodes += summary.get(id).map_or(0, |e| e.count);
-            }
-        }
+        out.matched = out.candidates.iter().copied().filter(|&id| mask[id as usize]).collect();
+        let size = |ids: &mut dyn Iterator<Item = u32>| -> u64 { ids.filter_map(|id| summary.get(id)).map(|e| e.count).sum() };
+        out.matched_nodes = if out.matched.len() * 2 >= out.candidates.len() {
+            out.candidate_nodes - size(&mut out.candidates.iter().copied().filter(|&id| !mask[id as usize]))
+        } else {
+            size(&mut out.matched.iter().copied())
+        };
         out.matched_mask = mask.clone();
         previous = mask;
         res.push(out);
