@@ -105,7 +105,12 @@ fn operators(c: &mut Criterion) {
             let mut stats = TwigStats::default();
             let mut all = |_: usize, _: &Region| Ok(true);
             let root = vec![Region { pre: 0, end: u32::MAX, level: 0 }];
-            twig_stack_path(&[root, nested.clone(), leaves.clone()], &[Edge::Descendant, Edge::Descendant], &mut all, &mut stats)
+            twig_stack_path(
+                &[root, nested.clone(), leaves.clone()],
+                &[Edge::Descendant, Edge::Descendant],
+                &mut all,
+                &mut stats,
+            )
         })
     });
     group.bench_function("disjoint_semijoin (one partition)", |b| b.iter(|| disjoint_semijoin(&flat, &leaves)));

@@ -4,10 +4,8 @@
 use crate::{Database, Result};
 
 /// Sample documents: (collection name, XML text).
-pub const SAMPLE_XML: &[(&str, &str)] = &[
-    ("auction", include_str!("../fixtures/xml/auction.xml")),
-    ("books", include_str!("../fixtures/xml/books.xml")),
-];
+pub const SAMPLE_XML: &[(&str, &str)] =
+    &[("auction", include_str!("../fixtures/xml/auction.xml")), ("books", include_str!("../fixtures/xml/books.xml"))];
 
 /// Loads the bundled fixtures into `db`.
 pub fn seed(db: &Database) -> Result<()> {

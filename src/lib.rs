@@ -71,7 +71,6 @@ pub struct XPathOptions {
     pub join: JoinAlgorithm,
 }
 
-
 impl Database {
     /// Opens the database in directory `path`, creating it if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
@@ -80,9 +79,7 @@ impl Database {
             return Err(Error::Usage(format!("'{}' is not a database directory", path.display())));
         }
         let storage = SledStorage::open(path).map_err(|e| match e {
-            sprig_index::Error::Storage(s) => {
-                Error::Usage(format!("cannot open database '{}': {s}", path.display()))
-            }
+            sprig_index::Error::Storage(s) => Error::Usage(format!("cannot open database '{}': {s}", path.display())),
             other => other.into(),
         })?;
         Self::with_storage(Arc::new(storage), Some(path.to_path_buf()))
@@ -177,7 +174,13 @@ impl Database {
     /// Runs an XPath expression `runs` times (at least once) and returns the plan of the
     /// last run with actual rows and times per operator. `elapsed` is the median run,
     /// `first` the first; a run is the in-engine time from parse to the complete result.
-    pub fn profile_xpath(&self, collection: &str, expr: &str, options: &XPathOptions, runs: usize) -> Result<Explained> {
+    pub fn profile_xpath(
+        &self,
+        collection: &str,
+        expr: &str,
+        options: &XPathOptions,
+        runs: usize,
+    ) -> Result<Explained> {
         let coll = self.inner.xml.collection(collection)?;
         let mut times = Vec::new();
         let mut tree = PlanNode::default();

@@ -23,7 +23,13 @@ fn load_then_query_as_json() {
         .success()
         .stdout("{\"kind\":\"nodeset\",\"count\":1,\"nodes\":[{\"doc\":\"books\",\"name\":\"title\",\"path\":\"/catalog[1]/book[2]/title[1]\",\"string\":\"Harry Potter\",\"type\":\"element\"}]}\n");
     // Global options after the subcommand, and the only collection as the default.
-    sprig(&db).args(["xpath", "count(//author)"]).arg("--format").arg("json").assert().success().stdout("{\"kind\":\"number\",\"value\":8}\n");
+    sprig(&db)
+        .args(["xpath", "count(//author)"])
+        .arg("--format")
+        .arg("json")
+        .assert()
+        .success()
+        .stdout("{\"kind\":\"number\",\"value\":8}\n");
     sprig(&db)
         .args(["xpath", "//book[@category=$c]/@id", "--var", "c=web", "--format", "jsonl"])
         .assert()
@@ -48,14 +54,21 @@ fn errors_have_kinds_positions_and_exit_codes() {
         .args(["xpath", "--collection", "books", "//book[", "--format", "json"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error[syntax]: expected an expression in the predicate").and(predicate::str::contains("at line 1, column 8")))
+        .stderr(
+            predicate::str::contains("error[syntax]: expected an expression in the predicate")
+                .and(predicate::str::contains("at line 1, column 8")),
+        )
         .stdout(predicate::str::contains("\"kind\":\"syntax\"").and(predicate::str::contains("\"column\":8")));
     sprig(&db)
         .args(["xpath", "--collection", "nope", "1"])
         .assert()
         .code(1)
         .stderr("error[collection]: unknown collection 'nope'\n");
-    sprig(&db).args(["xpath", "--collection", "books", "foo()"]).assert().code(1).stderr("error[xpath]: unknown function foo()\n");
+    sprig(&db)
+        .args(["xpath", "--collection", "books", "foo()"])
+        .assert()
+        .code(1)
+        .stderr("error[xpath]: unknown function foo()\n");
     sprig(&db).args(["xpath", "--bogus"]).assert().code(2);
     sprig(&db)
         .args(["--timeout", "0", "xpath", "count(//book)"])
@@ -91,7 +104,11 @@ fn malformed_xml_leaves_the_database_as_it_was() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("element <b> is not closed"));
-    sprig(&db).args(["collections", "--format", "csv"]).assert().success().stdout("collection,documents,nodes,bytes\nbooks,1,110,1158\n");
+    sprig(&db)
+        .args(["collections", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout("collection,documents,nodes,bytes\nbooks,1,110,1158\n");
 }
 
 #[test]
@@ -127,7 +144,11 @@ fn statement_loop_seeds_a_new_database_and_runs_scripts() {
         .stdout("2\n")
         .stderr(predicate::str::contains("error[syntax]"));
     let empty = dir.path().join("empty");
-    sprig(&empty).args(["--empty", "-c", ":collections;"]).assert().success().stdout(predicate::str::contains("auction").not());
+    sprig(&empty)
+        .args(["--empty", "-c", ":collections;"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("auction").not());
 }
 
 #[test]
@@ -181,7 +202,14 @@ fn explain_and_profile_show_the_join_and_the_pruning() {
     assert!(profiled["elapsed_ms"].as_f64().is_some() && profiled["first_ms"].as_f64().is_some());
 
     // A forced baseline runs its join: TwigStack reads every keyword partition.
-    let out = sprig(&db).args(["explain", "xpath", "--join", "twigstack"]).args(query).assert().success().get_output().stdout.clone();
+    let out = sprig(&db)
+        .args(["explain", "xpath", "--join", "twigstack"])
+        .args(query)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let plan = &json(&out)["plan"];
     assert_eq!(plan["operator"], "TwigStack");
     assert_eq!(plan["details"]["reason"], "forced by --join twigstack");
@@ -201,7 +229,10 @@ fn explain_and_profile_show_the_join_and_the_pruning() {
         .args(["explain", "xpath", "--collection", "auction", "//open_auction//keyword"])
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("PathSummaryScan").and(predicate::str::contains("partitions_read=9 partitions_total=69")));
+        .stdout(
+            predicate::str::starts_with("PathSummaryScan")
+                .and(predicate::str::contains("partitions_read=9 partitions_total=69")),
+        );
 }
 
 #[test]

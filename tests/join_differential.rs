@@ -11,7 +11,13 @@ use sprig::{Database, JoinAlgorithm, XPathOptions, XPathValue};
 const JOINS: [JoinAlgorithm; 4] =
     [JoinAlgorithm::Auto, JoinAlgorithm::Sisj, JoinAlgorithm::TwigStack, JoinAlgorithm::StackTree];
 
-fn eval(db: &Database, collection: &str, xpath: &str, options: &XPathOptions, join: JoinAlgorithm) -> Result<XPathValue, String> {
+fn eval(
+    db: &Database,
+    collection: &str,
+    xpath: &str,
+    options: &XPathOptions,
+    join: JoinAlgorithm,
+) -> Result<XPathValue, String> {
     let options = XPathOptions { join, ..options.clone() };
     db.xpath_with(collection, xpath, &options).map_err(|e| e.to_string())
 }
@@ -171,7 +177,8 @@ fn every_join_agrees_when_candidates_come_from_branch_leaves() {
     let options = XPathOptions::default();
     let queries = ["//a[b]//c", "//a[b]", "//a[s/b]/c", "//a[b='v1']/c", "//a[b/@x='1']//c", "//root/a[s/b]//c"];
     for query in queries {
-        let explained = db.explain_xpath("doc", query, &XPathOptions { join: JoinAlgorithm::Sisj, ..options.clone() }).unwrap();
+        let explained =
+            db.explain_xpath("doc", query, &XPathOptions { join: JoinAlgorithm::Sisj, ..options.clone() }).unwrap();
         let text = format!("{:?}", explained.plan);
         assert!(text.contains("candidates_from"), "{query} should take its candidates from branch leaves: {text}");
         let expected = eval(&db, "doc", query, &options, JoinAlgorithm::Navigate);

@@ -102,7 +102,8 @@ fn compare(expected: &Json, actual: &Json) -> Result<(), String> {
 #[test]
 fn xpath_conformance() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/xpath");
-    let cases_file = std::env::var("SPRIG_XPATH_CASES").map(PathBuf::from).unwrap_or_else(|_| root.join("public.jsonl"));
+    let cases_file =
+        std::env::var("SPRIG_XPATH_CASES").map(PathBuf::from).unwrap_or_else(|_| root.join("public.jsonl"));
     let base = cases_file.parent().unwrap_or(&root).to_path_buf();
     let text = std::fs::read_to_string(&cases_file).expect("read the case file");
     let db = Database::in_memory().expect("in-memory database");

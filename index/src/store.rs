@@ -395,10 +395,8 @@ impl Collection {
     }
     /// A reader over document `idx` (0-based, in load order).
     pub fn document(&self, idx: u32) -> Result<Document> {
-        let meta = self
-            .docs
-            .get(idx as usize)
-            .ok_or_else(|| Error::corrupted("collection", format!("no document {idx}")))?;
+        let meta =
+            self.docs.get(idx as usize).ok_or_else(|| Error::corrupted("collection", format!("no document {idx}")))?;
         let (meta, patches) = meta;
         Ok(Document::new(
             self.storage.clone(),
@@ -490,14 +488,19 @@ mod tests {
         let doc = s.collection("big").unwrap().document(0).unwrap();
         let kind_of = |p: u32| doc.node(p).unwrap().kind;
         // Every e element and @n attribute: enough to split over workers.
-        let pres: Vec<u32> = (0..doc.len()).filter(|&p| matches!(kind_of(p), NodeKind::Element | NodeKind::Attribute)).collect();
+        let pres: Vec<u32> =
+            (0..doc.len()).filter(|&p| matches!(kind_of(p), NodeKind::Element | NodeKind::Attribute)).collect();
         let test = |v: &str| v.ends_with('3') || v == "x5y";
         let bulk = doc.string_values_pass(&pres, test).unwrap();
         let single: Vec<bool> = pres.iter().map(|&p| test(&doc.string_value(p).unwrap())).collect();
         assert_eq!(bulk, single);
         assert!(bulk.iter().filter(|&&b| b).count() > 2_000);
         // Parents of the f elements, two levels up: r for all of them.
-        let fs: Vec<u32> = pres.iter().copied().filter(|&p| doc.node(p).unwrap().kind == NodeKind::Element && doc.node(p).unwrap().level == 3).collect();
+        let fs: Vec<u32> = pres
+            .iter()
+            .copied()
+            .filter(|&p| doc.node(p).unwrap().kind == NodeKind::Element && doc.node(p).unwrap().level == 3)
+            .collect();
         let up = doc.ancestors_at(&fs, 2).unwrap();
         assert_eq!(up.len(), 20_000);
         assert!(up.iter().all(|(pre, rec)| *pre == 1 && rec.end == doc.len() - 1 && rec.level == 1));

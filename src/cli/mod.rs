@@ -197,8 +197,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Some(Command::Profile { what, runs }) => {
             let args = xpath_only(what)?;
             let (collection, options) = args.resolve(&db, cli.timeout)?;
-            let explained =
-                db.profile_xpath(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?;
+            let explained = db.profile_xpath(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?;
             output::print_plan(&explained, cli.format)?;
             Ok(exit::OK)
         }
@@ -301,7 +300,8 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
         let start = std::time::Instant::now();
         let mut docs: Vec<(String, Box<dyn std::io::Read>)> = Vec::new();
         for m in &members {
-            let file = std::fs::File::open(m).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", m.display())))?;
+            let file =
+                std::fs::File::open(m).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", m.display())))?;
             docs.push((stem(m), Box::new(file)));
         }
         let stats = db.load_xml_documents(&name, docs)?;

@@ -134,7 +134,13 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
             let mut table = new_table(&["#", "type", "path", "name", "string"]);
             for (i, n) in nodes.iter().enumerate() {
                 let n = n?;
-                table.add_row(vec![(i + 1).to_string(), n.node_type.as_str().to_string(), n.path, n.name, shorten(&n.string)]);
+                table.add_row(vec![
+                    (i + 1).to_string(),
+                    n.node_type.as_str().to_string(),
+                    n.path,
+                    n.name,
+                    shorten(&n.string),
+                ]);
             }
             writeln!(w, "{table}").map_err(io)?;
             writeln!(w, "{} node{}", nodes.len(), if nodes.len() == 1 { "" } else { "s" }).map_err(io)?;
@@ -259,7 +265,13 @@ pub fn print_stats(all: &[CollectionStats], format: Format) -> Result<(), Error>
     print_rows(&header, rows.into_iter(), format)
 }
 
-pub fn print_load(name: &str, documents: usize, stats: &DocStats, elapsed: Duration, format: Format) -> Result<(), Error> {
+pub fn print_load(
+    name: &str,
+    documents: usize,
+    stats: &DocStats,
+    elapsed: Duration,
+    format: Format,
+) -> Result<(), Error> {
     let secs = elapsed.as_secs_f64();
     let mbps = if secs > 0.0 { stats.bytes as f64 / 1e6 / secs } else { 0.0 };
     let row = vec![

@@ -5,8 +5,8 @@ use std::io::{BufRead, Write};
 
 use sprig::{Database, Error};
 
-use super::output::{print_collections, print_error, print_xpath, Format};
 use super::exit;
+use super::output::{print_collections, print_error, print_xpath, Format};
 
 /// Which language a bare statement is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,8 @@ impl Session {
 
     /// Reads statements from the terminal until `:quit` or end of input.
     pub fn interactive(&mut self) -> i32 {
-        let _ = writeln!(std::io::stdout(), "sprig {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
+        let _ =
+            writeln!(std::io::stdout(), "sprig {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
         let stdin = std::io::stdin();
         let mut pending = String::new();
         loop {
@@ -102,13 +103,11 @@ impl Session {
                 }
                 (Some("format"), Some(f)) => {
                     use clap::ValueEnum;
-                    self.format = Format::from_str(f, true)
-                        .map_err(|_| plain(Error::Usage(format!("unknown format '{f}'"))))?;
+                    self.format =
+                        Format::from_str(f, true).map_err(|_| plain(Error::Usage(format!("unknown format '{f}'"))))?;
                     Ok(())
                 }
-                (Some("help"), None) => {
-                    writeln!(std::io::stdout(), "{HELP}").map_err(|e| plain(Error::Io(e)))
-                }
+                (Some("help"), None) => writeln!(std::io::stdout(), "{HELP}").map_err(|e| plain(Error::Io(e))),
                 _ => Err(plain(Error::Usage(format!("unknown command ':{command}' (try :help)")))),
             };
         }

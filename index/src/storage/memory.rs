@@ -34,7 +34,11 @@ impl Storage for MemoryStorage {
     fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
         let start = full_key(ks, prefix);
         let map = self.read()?;
-        Ok(map.range(start.clone()..).take_while(|(k, _)| k.starts_with(&start)).map(|(k, _)| k[1..].to_vec()).collect())
+        Ok(map
+            .range(start.clone()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .map(|(k, _)| k[1..].to_vec())
+            .collect())
     }
 
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {

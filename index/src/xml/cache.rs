@@ -116,7 +116,8 @@ mod tests {
         // The third entry evicted the first: 80 bytes held.
         assert_eq!(cache.lock().unwrap().bytes, 80);
         assert!(!cache.lock().unwrap().entries.contains_key(&CacheKey::Segment { gen: 1, doc: 0, no: 0 }));
-        let again = cache.get_or_load(CacheKey::Segment { gen: 1, doc: 0, no: 2 }, || panic!("must be cached")).unwrap();
+        let again =
+            cache.get_or_load(CacheKey::Segment { gen: 1, doc: 0, no: 2 }, || panic!("must be cached")).unwrap();
         assert!(matches!(again, Entry::Regions(r) if r[0] == (2, 2)));
         cache.forget_generation(1);
         assert_eq!(cache.lock().unwrap().bytes, 0);

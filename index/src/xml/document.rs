@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use roaring::RoaringBitmap;
 
-use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::cache::{CacheKey, Entry, ReadCache};
+use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::region_table::RegionTable;
 use super::DocMeta;
 use crate::storage::{Keyspace, Storage};
@@ -277,8 +277,10 @@ impl NodeReader {
             return Err(Error::corrupted("node reader", "used with another document than its own"));
         }
         let no = (pre / CHUNK_NODES) as usize;
-        let slot =
-            self.chunks.get_mut(no).ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
+        let slot = self
+            .chunks
+            .get_mut(no)
+            .ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
         if slot.is_none() {
             *slot = Some(doc.shared_chunk(no as u32)?);
         }
@@ -291,8 +293,10 @@ impl NodeReader {
     /// The record of node `pre`, its end patched in.
     pub fn record(&mut self, doc: &Document, pre: u32) -> Result<NodeRecord> {
         let (chunk, idx) = self.chunk(doc, pre)?;
-        let mut rec =
-            chunk.record(idx).copied().ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
+        let mut rec = chunk
+            .record(idx)
+            .copied()
+            .ok_or_else(|| Error::corrupted("node chunk", format!("node {pre} out of range")))?;
         if rec.end == OPEN_END {
             rec.end = doc.patched_end(pre)?;
         }

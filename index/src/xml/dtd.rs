@@ -126,7 +126,9 @@ fn parse_entity(body: &str) -> Option<(String, String)> {
         return None;
     }
     let value = toks.get(1)?;
-    let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+    let unquoted = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
         .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))?;
     Some((name.to_string(), unquoted.to_string()))
 }

@@ -409,7 +409,8 @@ impl<'a> DocumentIngest<'a> {
         }
         super::region_table::write(self.storage, self.gen, self.doc, self.paths, &self.regions)?;
         self.patches.sort_unstable();
-        let meta = DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };
+        let meta =
+            DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };
         batch.put(Keyspace::DocMeta, keys::doc_meta(self.gen, self.doc), meta.encode());
         self.storage.apply(batch)?;
         Ok(self.stats)

@@ -149,9 +149,7 @@ impl Chunk {
             let parent = dec.u32()?;
             let end = dec.u32()?;
             let path = dec.u32()?;
-            acc = acc
-                .checked_add(dec.u32()?)
-                .ok_or_else(|| Error::corrupted("node chunk", "text length overflow"))?;
+            acc = acc.checked_add(dec.u32()?).ok_or_else(|| Error::corrupted("node chunk", "text length overflow"))?;
             text_bounds.push(acc);
             records.push(NodeRecord { kind, level, name, parent, end, path });
         }

@@ -43,7 +43,13 @@ pub struct PathSummary {
 impl Default for PathSummary {
     fn default() -> Self {
         PathSummary {
-            entries: vec![PathEntry { parent: None, kind: NodeKind::Root, name: super::node::NO_NAME, level: 0, count: 0 }],
+            entries: vec![PathEntry {
+                parent: None,
+                kind: NodeKind::Root,
+                name: super::node::NO_NAME,
+                level: 0,
+                count: 0,
+            }],
             parents: vec![PathSummary::NO_PARENT],
             label_counts: OnceLock::new(),
             index: HashMap::new(),

@@ -35,7 +35,8 @@ fn step_text(step: &Step, tests: &[Test]) -> String {
         Test::Name { uri, local } if uri.is_empty() => local.clone(),
         Test::Name { uri, local } => format!("{{{uri}}}{local}"),
     };
-    let predicates = if step.predicates.is_empty() { String::new() } else { format!("[{} predicate(s)]", step.predicates.len()) };
+    let predicates =
+        if step.predicates.is_empty() { String::new() } else { format!("[{} predicate(s)]", step.predicates.len()) };
     format!("{}::{test}{predicates}", step.axis.name())
 }
 
@@ -148,7 +149,8 @@ impl Eval<'_, '_> {
             return navigate("root", self.plan_tests).detail("reason", "forced by --join navigate");
         }
         let Some(plan) = self.path_plan(e, steps) else {
-            return navigate("root", self.plan_tests).detail("reason", "the path does not start with child or descendant name steps");
+            return navigate("root", self.plan_tests)
+                .detail("reason", "the path does not start with child or descendant name steps");
         };
         let key = e as *const Expr as usize;
         let pattern = self.explain_pattern(key, steps, &plan);
@@ -156,7 +158,10 @@ impl Eval<'_, '_> {
         if rest.is_empty() {
             pattern
         } else {
-            PlanNode::new("Navigate").detail("from", "pattern").detail("steps", steps_text(rest, self.plan_tests)).child(pattern)
+            PlanNode::new("Navigate")
+                .detail("from", "pattern")
+                .detail("steps", steps_text(rest, self.plan_tests))
+                .child(pattern)
         }
     }
 
@@ -243,7 +248,10 @@ impl Eval<'_, '_> {
                     if let Some(b) = plan.branch_source.get(i).copied().flatten() {
                         let depth = plan.pattern.branches[i][b].tests.len();
                         join = join
-                            .detail("candidates_from", format!("ancestors {depth} level(s) above branch {}'s leaves", b + 1))
+                            .detail(
+                                "candidates_from",
+                                format!("ancestors {depth} level(s) above branch {}'s leaves", b + 1),
+                            )
                             .detail("leaf_partitions", p.branch_leaves[b].len());
                     }
                     let stream = plan.sisj_strategy == SisjStrategy::PrunedStream;
@@ -254,7 +262,8 @@ impl Eval<'_, '_> {
                         join = join.detail("pruned_by_branches", p.pruned_by_branches);
                     }
                     if i == last {
-                        join = join.detail("reason", plan.reason.as_str()).detail("strategy", plan.sisj_strategy.name());
+                        join =
+                            join.detail("reason", plan.reason.as_str()).detail("strategy", plan.sisj_strategy.name());
                     }
                     join.estimated_rows = Some(p.matched_nodes);
                     node = self.with_actuals(join, key, i);

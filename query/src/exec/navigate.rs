@@ -136,9 +136,11 @@ impl Tests {
                 Test::ProcessingInstruction(target) => {
                     let bound = match target {
                         None => BoundTest::ProcessingInstruction(None),
-                        Some(t) => match names.matching("", Some(t)).into_iter().find(|&id| {
-                            names.get(id).is_some_and(|q| q.prefix.is_empty())
-                        }) {
+                        Some(t) => match names
+                            .matching("", Some(t))
+                            .into_iter()
+                            .find(|&id| names.get(id).is_some_and(|q| q.prefix.is_empty()))
+                        {
                             Some(id) => BoundTest::ProcessingInstruction(Some(id)),
                             None => BoundTest::Nothing,
                         },
@@ -152,7 +154,8 @@ impl Tests {
                 }
                 Test::Name { uri, local } => {
                     let ids = names.matching(uri, Some(local));
-                    let ns = if uri.is_empty() { BoundTest::NamespacePrefix(local.clone()) } else { BoundTest::Nothing };
+                    let ns =
+                        if uri.is_empty() { BoundTest::NamespacePrefix(local.clone()) } else { BoundTest::Nothing };
                     (if ids.is_empty() { BoundTest::Nothing } else { BoundTest::Names(ids) }, ns)
                 }
             };
@@ -175,10 +178,7 @@ fn type_error(what: &str) -> Error {
 
 impl Eval<'_, '_> {
     pub(super) fn doc(&self, node: Node) -> Result<&Document> {
-        self.nav
-            .docs
-            .get(node.doc as usize)
-            .ok_or_else(|| Error::Type(format!("no document {}", node.doc)))
+        self.nav.docs.get(node.doc as usize).ok_or_else(|| Error::Type(format!("no document {}", node.doc)))
     }
 
     fn record(&self, node: Node) -> Result<NodeRecord> {
@@ -653,10 +653,7 @@ impl Eval<'_, '_> {
     /// The (prefix, URI) of a namespace node.
     fn namespace_node(&self, node: Node) -> Result<(String, String)> {
         let scope = self.in_scope_namespaces(node.doc, node.pre)?;
-        scope
-            .into_iter()
-            .nth(node.ns as usize - 1)
-            .ok_or_else(|| Error::Type("namespace node out of range".into()))
+        scope.into_iter().nth(node.ns as usize - 1).ok_or_else(|| Error::Type("namespace node out of range".into()))
     }
 
     fn namespace_test(&self, test: usize, prefix: &str) -> bool {
@@ -779,9 +776,7 @@ impl Eval<'_, '_> {
             F::StringLength => Value::Number(self.string_arg(args, 0, ctx)?.chars().count() as f64),
             F::NormalizeSpace => {
                 let s = self.string_arg(args, 0, ctx)?;
-                Value::String(
-                    s.split([' ', '\t', '\r', '\n']).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "),
-                )
+                Value::String(s.split([' ', '\t', '\r', '\n']).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "))
             }
             F::Translate => {
                 let s = self.string(&args[0], ctx)?;
@@ -944,7 +939,11 @@ fn compare_atomic(op: CompareOp, x: &Value, y: &Value) -> bool {
                 (Value::String(a), Value::String(b)) => a == b,
                 _ => false,
             };
-            if op == CompareOp::Eq { eq } else { !eq }
+            if op == CompareOp::Eq {
+                eq
+            } else {
+                !eq
+            }
         }
         _ => compare_numbers(op, num(x), num(y)),
     }

@@ -17,7 +17,14 @@ use crate::Result;
 impl Eval<'_, '_> {
     /// Whether the node of `region` passes the residual (non-branch) predicates of
     /// pattern step `i`.
-    pub(super) fn keep(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, region: &Region) -> Result<bool> {
+    pub(super) fn keep(
+        &mut self,
+        doc: u32,
+        steps: &[Step],
+        plan: &PathPlan,
+        i: usize,
+        region: &Region,
+    ) -> Result<bool> {
         let context = Context { node: Node::stored(doc, region.pre), position: 1, size: 1 };
         for (p, predicate) in steps[i].predicates.iter().enumerate() {
             if plan.pattern.is_residual(i, p) && !self.boolean(predicate, context)? {
@@ -28,7 +35,14 @@ impl Eval<'_, '_> {
     }
 
     /// Keeps the regions whose node passes the residual predicates of pattern step `i`.
-    pub(super) fn filter_residual(&mut self, doc: u32, steps: &[Step], plan: &PathPlan, i: usize, regions: Vec<Region>) -> Result<Vec<Region>> {
+    pub(super) fn filter_residual(
+        &mut self,
+        doc: u32,
+        steps: &[Step],
+        plan: &PathPlan,
+        i: usize,
+        regions: Vec<Region>,
+    ) -> Result<Vec<Region>> {
         let residual = (0..steps[i].predicates.len()).any(|p| plan.pattern.is_residual(i, p));
         if !residual {
             return Ok(regions);
@@ -80,9 +94,8 @@ impl Eval<'_, '_> {
     fn filter_leaves(&self, doc: u32, branch: &Branch, leaves: Vec<Region>) -> Result<Vec<Region>> {
         let Some(cmp) = &branch.value else { return Ok(leaves) };
         let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
-        let keep = self
-            .document(doc)?
-            .string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
+        let keep =
+            self.document(doc)?.string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
         Ok(leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
     }
 
@@ -105,7 +118,13 @@ impl Eval<'_, '_> {
     /// with their partitions; the leaves read.
     ///
     /// [`ChooseBranchSource`]: crate::optimizer::ChooseBranchSource
-    pub(super) fn candidates_from_branch(&mut self, doc: u32, plan: &PathPlan, i: usize, b: usize) -> Result<(Vec<(Region, u32)>, u64)> {
+    pub(super) fn candidates_from_branch(
+        &mut self,
+        doc: u32,
+        plan: &PathPlan,
+        i: usize,
+        b: usize,
+    ) -> Result<(Vec<(Region, u32)>, u64)> {
         let branch = &plan.pattern.branches[i][b];
         let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
         let read = leaves.len() as u64;
@@ -184,7 +203,13 @@ impl Eval<'_, '_> {
 
     /// The baselines' branch filter: every step of the branch is a stream of all
     /// elements with its name, joined bottom-up with Stack-Tree-Anc semi-joins.
-    pub(super) fn joined_branches(&mut self, doc: u32, plan: &PathPlan, i: usize, mut regions: Vec<Region>) -> Result<(Vec<Region>, u64)> {
+    pub(super) fn joined_branches(
+        &mut self,
+        doc: u32,
+        plan: &PathPlan,
+        i: usize,
+        mut regions: Vec<Region>,
+    ) -> Result<(Vec<Region>, u64)> {
         let mut read = 0;
         for branch in &plan.pattern.branches[i] {
             if regions.is_empty() {
@@ -192,7 +217,8 @@ impl Eval<'_, '_> {
             }
             let mut below: Option<Vec<Region>> = None;
             for &test in branch.tests.iter().rev() {
-                let kind = if below.is_none() && branch.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element };
+                let kind =
+                    if below.is_none() && branch.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element };
                 let partitions = self.step_names(test).partitions_of(self.nav.collection.paths(), kind);
                 let stream = self.partitions(doc, &partitions)?;
                 read += stream.len() as u64;

@@ -12,7 +12,9 @@ use crate::logical::twig;
 use crate::logical::xpath::PathFrom;
 use crate::logical::{Expr, Step};
 use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
-use crate::physical::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, Region, TwigStats};
+use crate::physical::joins::{
+    disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, Region, TwigStats,
+};
 use crate::physical::structure::{match_partitions, parents_of, BranchNames, PatternStep, StepNames};
 use crate::physical::JoinAlgorithm;
 use crate::value::Node;

@@ -37,7 +37,10 @@ pub enum Expr {
     Union(Box<Expr>, Box<Expr>),
     Filter(Box<Expr>, Vec<Expr>),
     /// `start` is `None` for a relative path (from the context node).
-    Path { start: PathFrom, steps: Vec<Step> },
+    Path {
+        start: PathFrom,
+        steps: Vec<Step>,
+    },
     Literal(String),
     Number(f64),
     Call(Function, Vec<Expr>),
@@ -73,7 +76,10 @@ pub enum Test {
     /// `p:*`
     Namespace(String),
     /// A name, with the namespace URI its prefix is bound to (empty for no prefix).
-    Name { uri: String, local: String },
+    Name {
+        uri: String,
+        local: String,
+    },
 }
 
 /// The core function library ([section 4](https://www.w3.org/TR/xpath/#corelib)).
@@ -185,8 +191,8 @@ impl Compiler<'_> {
                 None => return Err(Error::Static(format!("undefined variable ${name}"))),
             },
             ast::Expr::Call(name, args) => {
-                let (function, min, max) = Function::lookup(name)
-                    .ok_or_else(|| Error::Static(format!("unknown function {name}()")))?;
+                let (function, min, max) =
+                    Function::lookup(name).ok_or_else(|| Error::Static(format!("unknown function {name}()")))?;
                 if args.len() < min || args.len() > max {
                     let expected = match (min, max) {
                         (a, b) if a == b => format!("{a}"),

@@ -35,7 +35,9 @@ impl Rule for ChooseBranchSource {
                 .filter(|(_, b)| b.first == Edge::Child)
                 .filter_map(|(j, b)| {
                     let LevelGap::Exactly(k) = b.gap() else { return None };
-                    step.branch_leaf_nodes.get(j).map(|&n| (j, n.saturating_mul((u64::from(k) + 1) * PARENT_LOOKUP_COST)))
+                    step.branch_leaf_nodes
+                        .get(j)
+                        .map(|&n| (j, n.saturating_mul((u64::from(k) + 1) * PARENT_LOOKUP_COST)))
                 })
                 .min_by_key(|&(_, cost)| cost);
             if let Some((j, cost)) = best {

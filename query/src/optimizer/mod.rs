@@ -101,7 +101,12 @@ mod tests {
     }
 
     fn pattern(filtered: Vec<bool>) -> TwigPattern {
-        TwigPattern { len: filtered.len(), edges: vec![Edge::Descendant; filtered.len()], branches: vec![Vec::new(); filtered.len()], filtered }
+        TwigPattern {
+            len: filtered.len(),
+            edges: vec![Edge::Descendant; filtered.len()],
+            branches: vec![Vec::new(); filtered.len()],
+            filtered,
+        }
     }
 
     #[test]
@@ -114,7 +119,11 @@ mod tests {
 
     #[test]
     fn filtered_patterns_join_by_cost_unless_forced() {
-        let plan = optimize(pattern(vec![true, false]), vec![step(10, 5), step(100, 20)], &PlanContext { requested: JoinAlgorithm::Auto });
+        let plan = optimize(
+            pattern(vec![true, false]),
+            vec![step(10, 5), step(100, 20)],
+            &PlanContext { requested: JoinAlgorithm::Auto },
+        );
         assert!(!plan.shortcut);
         assert_eq!(plan.algorithm, JoinAlgorithm::Sisj);
         assert!(plan.reason.contains("25 of 110"), "{}", plan.reason);

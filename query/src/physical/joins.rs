@@ -27,8 +27,7 @@ pub enum Edge {
 
 impl Edge {
     fn holds(self, ancestor: &Region, descendant: &Region) -> bool {
-        ancestor.contains(descendant)
-            && (self == Edge::Descendant || ancestor.level + 1 == descendant.level)
+        ancestor.contains(descendant) && (self == Edge::Descendant || ancestor.level + 1 == descendant.level)
     }
 }
 
@@ -269,7 +268,8 @@ pub fn twig_stack_path(
         }
         // Skip a leaf stream ahead when no ancestor is open: its entries cannot match.
         if q < n - 1 && stacks.iter().take(n - 1).all(Vec::is_empty) {
-            let resume = streams.iter().take(n - 1).enumerate().filter_map(|(i, s)| s.get(cursors[i])).map(|r| r.pre).min();
+            let resume =
+                streams.iter().take(n - 1).enumerate().filter_map(|(i, s)| s.get(cursors[i])).map(|r| r.pre).min();
             let leaf = n - 1;
             match resume {
                 Some(pre) => {
@@ -341,7 +341,10 @@ mod tests {
     fn disjoint_semijoin_gallops_over_long_ancestor_lists() {
         let ancestors: Vec<Region> = (0..1000).map(|i| r(i * 10, i * 10 + 5, 1)).collect();
         let descendants = vec![r(3, 3, 2), r(7, 7, 2), r(5_002, 5_002, 2), r(9_995, 9_995, 2), r(20_000, 20_000, 2)];
-        assert_eq!(disjoint_semijoin(&ancestors, &descendants), vec![r(3, 3, 2), r(5_002, 5_002, 2), r(9_995, 9_995, 2)]);
+        assert_eq!(
+            disjoint_semijoin(&ancestors, &descendants),
+            vec![r(3, 3, 2), r(5_002, 5_002, 2), r(9_995, 9_995, 2)]
+        );
     }
 
     #[test]
@@ -352,8 +355,13 @@ mod tests {
         let res = twig_stack_path(&[a.clone(), b.clone()], &[Edge::Descendant], &mut all, &mut stats).unwrap();
         assert_eq!(res, vec![r(2, 2, 3), r(3, 3, 2)]);
         // a//a//b: only b2 lies under two nested a's.
-        let res = twig_stack_path(&[a.clone(), a.clone(), b.clone()], &[Edge::Descendant, Edge::Descendant], &mut all, &mut stats)
-            .unwrap();
+        let res = twig_stack_path(
+            &[a.clone(), a.clone(), b.clone()],
+            &[Edge::Descendant, Edge::Descendant],
+            &mut all,
+            &mut stats,
+        )
+        .unwrap();
         assert_eq!(res, vec![r(2, 2, 3)]);
         // A filter on the first node that rejects a0 leaves a1's subtree only.
         let mut not_a0 = |q: usize, x: &Region| Ok(!(q == 0 && x.pre == 0));

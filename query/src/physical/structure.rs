@@ -76,7 +76,9 @@ impl StepNames {
     /// The partitions of nodes of `kind` whose last label passes the test, ascending.
     pub fn partitions_of(&self, summary: &PathSummary, kind: NodeKind) -> Vec<u32> {
         match self {
-            StepNames::Any => (0..summary.len() as u32).filter(|&id| summary.get(id).is_some_and(|e| e.kind == kind)).collect(),
+            StepNames::Any => {
+                (0..summary.len() as u32).filter(|&id| summary.get(id).is_some_and(|e| e.kind == kind)).collect()
+            }
             StepNames::Some(ids) => {
                 let mut c: Vec<u32> = ids.iter().flat_map(|&n| summary.with_label(kind, n).iter().copied()).collect();
                 c.sort_unstable();
@@ -242,7 +244,8 @@ pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<Ste
             out.branch_leaves.push(leaves);
         }
         out.matched = out.candidates.iter().copied().filter(|&id| mask[id as usize]).collect();
-        let size = |ids: &mut dyn Iterator<Item = u32>| -> u64 { ids.filter_map(|id| summary.get(id)).map(|e| e.count).sum() };
+        let size =
+            |ids: &mut dyn Iterator<Item = u32>| -> u64 { ids.filter_map(|id| summary.get(id)).map(|e| e.count).sum() };
         out.matched_nodes = if out.matched.len() * 2 >= out.candidates.len() {
             out.candidate_nodes - size(&mut out.candidates.iter().copied().filter(|&id| !mask[id as usize]))
         } else {

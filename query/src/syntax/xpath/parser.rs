@@ -31,7 +31,9 @@ pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
             }
         }
         Err(Err::Error(e) | Err::Failure(e)) => Err(err(e)),
-        Err(Err::Incomplete(_)) => Err(err(PError { remaining: 0, message: Some("unexpected end of expression".into()) })),
+        Err(Err::Incomplete(_)) => {
+            Err(err(PError { remaining: 0, message: Some("unexpected end of expression".into()) }))
+        }
     }
 }
 
@@ -78,11 +80,7 @@ fn failure<T>(input: &str, message: impl Into<String>) -> PResult<'_, T> {
 }
 
 /// Turns a recoverable error into a committed one with a message.
-fn cut_with<'a, T>(
-    input: &'a str,
-    res: PResult<'a, T>,
-    message: &str,
-) -> PResult<'a, T> {
+fn cut_with<'a, T>(input: &'a str, res: PResult<'a, T>, message: &str) -> PResult<'a, T> {
     match res {
         Err(Err::Error(e)) => {
             let furthest = e.remaining.min(input.len());
@@ -229,8 +227,7 @@ fn starts_filter_expr(input: &str) -> bool {
     // A function call: a QName followed by '(' that is not a node type.
     if let Ok((rest, name)) = qname(input) {
         let after = rest.trim_start_matches(is_xml_space);
-        return after.starts_with('(')
-            && !matches!(name, "node" | "text" | "comment" | "processing-instruction");
+        return after.starts_with('(') && !matches!(name, "node" | "text" | "comment" | "processing-instruction");
     }
     false
 }
@@ -395,7 +392,8 @@ fn literal(input: &str) -> PResult<'_, String> {
 }
 
 fn number(input: &str) -> PResult<'_, f64> {
-    let (rest, text) = alt((recognize((digit1, opt((char('.'), digit0)))), recognize((char('.'), digit1)))).parse(input)?;
+    let (rest, text) =
+        alt((recognize((digit1, opt((char('.'), digit0)))), recognize((char('.'), digit1)))).parse(input)?;
     match text.parse::<f64>() {
         Ok(n) => Ok((rest, n)),
         Err(_) => failure(input, "invalid number"),
