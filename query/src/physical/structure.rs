@@ -211,13 +211,15 @@ fn match_branch(summary: &PathSummary, anchors: &[bool], branch: &BranchNames) -
 /// Matches a pattern against the path summary. Step results are in pattern order;
 /// the root partition is the implicit step before the first.
 pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<StepPartitions> {
-    let mut previous = vec![false; summary.len()];
-    if let Some(root) = previous.get_mut(PathSummary::ROOT as usize) {
-        *root = true;
+    let mut root = vec![false; summary.len()];
+    if let Some(r) = root.get_mut(PathSummary::ROOT as usize) {
+        *r = true;
     }
-    let mut res = Vec::with_capacity(steps.len());
+    let mut res: Vec<StepPartitions> = Vec::with_capacity(steps.len());
     for step in steps {
-        let mut below = Below::new(summary, &previous);
+        // The previous step's matched partitions, or the root before the first.
+        let previous = res.last().map_or(root.as_slice(), |s| s.matched_mask.as_slice());
+        let mut below = Below::new(summary, previous);
         let mut out = StepPartitions { candidates: step.names.partitions(summary), ..Default::default() };
         let mut mask = vec![false; summary.len()];
         // Partition sizes are summed per label (or over the few unmatched partitions
@@ -251,8 +253,7 @@ pub fn match_partitions(summary: &PathSummary, steps: &[PatternStep]) -> Vec<Ste
         } else {
             size(&mut out.matched.iter().copied())
         };
-        out.matched_mask = mask.clone();
-        previous = mask;
+        out.matched_mask = mask;
         res.push(out);
     }
     res
