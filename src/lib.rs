@@ -13,16 +13,22 @@
 
 mod error;
 pub mod fixtures;
+mod graph;
 
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sprig_index::graph::GraphStore;
 use sprig_index::{Collection, MemoryStorage, SledStorage, Storage, XmlStore};
 use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
 pub use error::{Error, Result};
+pub use graph::{
+    CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue, Row, Rows, WriteStats,
+    WriteTransaction, DEFAULT_GRAPH,
+};
 pub use sprig_index::{CollectionInfo, DocStats};
 pub use sprig_query::explain::{Detail, PlanNode};
 pub use sprig_query::physical::JoinAlgorithm;
@@ -40,6 +46,7 @@ pub struct Database {
 
 struct Inner {
     xml: XmlStore,
+    graphs: GraphStore,
     path: Option<PathBuf>,
 }
 
@@ -91,8 +98,9 @@ impl Database {
     }
 
     fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>) -> Result<Database> {
-        let xml = XmlStore::open(storage)?;
-        Ok(Database { inner: Arc::new(Inner { xml, path }) })
+        let xml = XmlStore::open(storage.clone())?;
+        let graphs = GraphStore::open(storage);
+        Ok(Database { inner: Arc::new(Inner { xml, graphs, path }) })
     }
 
     /// Loads one XML document as collection `collection` (the document is named after

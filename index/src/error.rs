@@ -24,6 +24,18 @@ pub enum Error {
     /// No collection has that name.
     #[error("unknown collection '{0}'")]
     UnknownCollection(String),
+    /// A name (of a graph, index, ...) that cannot be used.
+    #[error("{0}")]
+    InvalidName(String),
+    /// A write was attempted in a read-only transaction.
+    #[error("this transaction is read-only")]
+    ReadOnly,
+    /// A graph constraint would be violated (for example deleting a connected node).
+    #[error("{0}")]
+    Constraint(String),
+    /// The entity was deleted or never existed.
+    #[error("{0} does not exist")]
+    EntityNotFound(String),
     /// A limit of the storage format was exceeded.
     #[error("limit exceeded: {0}")]
     Limit(String),

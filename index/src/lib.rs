@@ -23,6 +23,7 @@
 
 mod codec;
 mod error;
+pub mod graph;
 mod keys;
 pub mod storage;
 mod store;

@@ -15,6 +15,19 @@ pub enum Error {
     /// A value had the wrong type at run time (for example `count(1)`).
     #[error("{0}")]
     Type(String),
+    /// A Cypher query breaks a rule checked before it runs (undefined variable,
+    /// misplaced aggregate...). `kind` names the rule as the openCypher TCK does.
+    #[error("{message}")]
+    Semantic { kind: &'static str, message: String },
+    /// An argument value is out of its domain (openCypher ArgumentError).
+    #[error("{0}")]
+    Argument(String),
+    /// Integer overflow or division by zero.
+    #[error("{0}")]
+    Arithmetic(String),
+    /// The entity was deleted (openCypher EntityNotFound).
+    #[error("{0}")]
+    EntityNotFound(String),
     /// The query ran past its deadline.
     #[error("the query was stopped after its time limit")]
     Timeout,

@@ -13,6 +13,7 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod cypher;
 mod error;
 pub mod exec;
 pub mod explain;

@@ -29,6 +29,8 @@ pub enum Keyspace {
     Ids,
     /// Region lists `(pre, end)` per element path partition: the structure-context index.
     Regions,
+    /// Property graphs: nodes, relationships, adjacency, label bitmaps, property indexes.
+    Graph,
 }
 
 impl Keyspace {
@@ -42,6 +44,7 @@ impl Keyspace {
             Keyspace::Postings => b'P',
             Keyspace::Ids => b'I',
             Keyspace::Regions => b'R',
+            Keyspace::Graph => b'G',
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Query text to AST. Knows nothing about storage: it only turns a `&str` into an AST
 //! or a [`SyntaxError`].
 
+pub mod cypher;
 pub mod xpath;
 
 use std::fmt;

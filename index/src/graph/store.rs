@@ -1,0 +1,707 @@
+//! The graph store: named graphs of nodes and relationships on the [`Storage`] trait,
+//! and write transactions that buffer changes in an overlay until commit.
+//!
+//! Key layout (keyspace [`Keyspace::Graph`]; `G` is the graph's name, which holds no NUL):
+//! ```text
+//! 0x00 G                        -> graph exists
+//! G 0x00 'm'                    -> GraphMeta (counters, type tokens, labels, keys, indexes)
+//! G 0x00 'n' node:u64           -> NodeRecord
+//! G 0x00 'r' rel:u64            -> RelRecord
+//! G 0x00 'a' node:u64 dir:u8    -> lz4(adjacency list sorted by (type token, rel))
+//! G 0x00 'l' label              -> roaring treemap of node ids ("" = every node)
+//! G 0x00 'x' label 0 prop 0 value-key node:u64 -> ()   property index entry
+//! ```
+//! An expansion of a node in one direction is one read; label scans read one bitmap.
+//!
+//! Isolation: one writer at a time ([`GraphStore::begin_write`] waits for the previous
+//! writer); its changes live in the transaction until [`GraphTxn::commit`], which applies
+//! one atomic batch while no reader runs (readers hold [`GraphStore::read_gate`] for the
+//! length of a query), so a reader sees a whole commit or none of it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
+
+use roaring::RoaringTreemap;
+
+use super::record::{
+    decode_adjacency, encode_adjacency, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
+};
+use super::value::{Properties, PropertyValue};
+use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::{Error, Result};
+
+const KS: Keyspace = Keyspace::Graph;
+
+/// The label under which every node is kept, so that an all-nodes scan is a bitmap too.
+const ALL_NODES: &str = "";
+
+/// Every graph of a database.
+#[derive(Debug, Clone)]
+pub struct GraphStore {
+    storage: Arc<dyn Storage>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    gate: RwLock<()>,
+    writer_active: Mutex<bool>,
+    writer_done: Condvar,
+}
+
+/// Held by a reader for the length of a query: no commit is applied meanwhile.
+pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
+
+fn graph_prefix(graph: &str, tag: u8) -> Vec<u8> {
+    let mut k = Vec::with_capacity(graph.len() + 2);
+    k.extend_from_slice(graph.as_bytes());
+    k.push(0);
+    k.push(tag);
+    k
+}
+
+fn registry_key(graph: &str) -> Vec<u8> {
+    let mut k = vec![0];
+    k.extend_from_slice(graph.as_bytes());
+    k
+}
+
+fn node_key(graph: &str, id: NodeId) -> Vec<u8> {
+    let mut k = graph_prefix(graph, b'n');
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn rel_key(graph: &str, id: RelId) -> Vec<u8> {
+    let mut k = graph_prefix(graph, b'r');
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn adj_key(graph: &str, id: NodeId, dir: Direction) -> Vec<u8> {
+    let mut k = graph_prefix(graph, b'a');
+    k.extend_from_slice(&id.to_be_bytes());
+    k.push(dir.tag());
+    k
+}
+
+fn label_key(graph: &str, label: &str) -> Vec<u8> {
+    let mut k = graph_prefix(graph, b'l');
+    k.extend_from_slice(label.as_bytes());
+    k
+}
+
+fn index_prefix(graph: &str, label: &str, prop: &str) -> Vec<u8> {
+    let mut k = graph_prefix(graph, b'x');
+    k.extend_from_slice(label.as_bytes());
+    k.push(0);
+    k.extend_from_slice(prop.as_bytes());
+    k.push(0);
+    k
+}
+
+fn index_entry(graph: &str, def: &IndexDef, value: &PropertyValue, node: NodeId) -> Option<Vec<u8>> {
+    let mut k = index_prefix(graph, &def.label, &def.property);
+    k.extend_from_slice(&value.index_key()?);
+    k.extend_from_slice(&node.to_be_bytes());
+    Some(k)
+}
+
+/// Checks that `name` can name a graph.
+pub fn validate_graph_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('\0') {
+        return Err(Error::InvalidName(format!("'{name}' cannot name a graph")));
+    }
+    Ok(())
+}
+
+impl GraphStore {
+    /// The graphs kept in `storage`.
+    pub fn open(storage: Arc<dyn Storage>) -> GraphStore {
+        GraphStore { storage, shared: Arc::default() }
+    }
+
+    /// Names of the graphs that hold data, sorted.
+    pub fn graphs(&self) -> Result<Vec<String>> {
+        let keys = self.storage.keys_with_prefix(KS, &[0])?;
+        keys.into_iter()
+            .map(|k| String::from_utf8(k[1..].to_vec()).map_err(|e| Error::corrupted("graph registry", e)))
+            .collect()
+    }
+
+    /// Taken by a query for its whole run: commits wait until it is released.
+    pub fn read_gate(&self) -> Result<ReadGate<'_>> {
+        self.shared.gate.read().map_err(|_| Error::corrupted("graph store", "lock poisoned"))
+    }
+
+    /// A transaction that only reads (it is never committed).
+    pub fn begin_read(&self) -> GraphTxn {
+        GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: false }
+    }
+
+    /// The write transaction; waits while another is open. Dropping it rolls back.
+    pub fn begin_write(&self) -> Result<GraphTxn> {
+        let poisoned = |_| Error::corrupted("graph store", "lock poisoned");
+        let mut active = self.shared.writer_active.lock().map_err(poisoned)?;
+        while *active {
+            active = self.shared.writer_done.wait(active).map_err(poisoned)?;
+        }
+        *active = true;
+        Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true })
+    }
+
+    fn release_writer(&self) {
+        if let Ok(mut active) = self.shared.writer_active.lock() {
+            *active = false;
+            self.shared.writer_done.notify_one();
+        }
+    }
+}
+
+/// Reads and (for a write transaction) changes of several graphs.
+#[derive(Debug)]
+pub struct GraphTxn {
+    store: GraphStore,
+    graphs: HashMap<String, Overlay>,
+    writer: bool,
+}
+
+impl Drop for GraphTxn {
+    fn drop(&mut self) {
+        if self.writer {
+            self.store.release_writer();
+        }
+    }
+}
+
+impl GraphTxn {
+    /// The view of graph `name` in this transaction (it need not exist yet).
+    pub fn graph(&mut self, name: &str) -> Result<&mut Overlay> {
+        if !self.graphs.contains_key(name) {
+            validate_graph_name(name)?;
+            let overlay = Overlay::new(self.store.storage.clone(), name.to_string(), self.writer)?;
+            self.graphs.insert(name.to_string(), overlay);
+        }
+        self.graphs.get_mut(name).ok_or_else(|| Error::corrupted("graph store", "overlay vanished"))
+    }
+
+    /// True when this transaction changed something.
+    pub fn is_dirty(&self) -> bool {
+        self.graphs.values().any(|g| g.dirty)
+    }
+
+    /// Marks the end of a statement: checks constraints that hold per statement.
+    pub fn check_statement(&mut self) -> Result<()> {
+        for g in self.graphs.values_mut() {
+            g.check_deleted_nodes()?;
+        }
+        Ok(())
+    }
+
+    /// Applies every change in one atomic batch and makes it durable.
+    pub fn commit(mut self) -> Result<()> {
+        if !self.writer {
+            return Err(Error::InvalidName("a read transaction cannot commit".into()));
+        }
+        let mut batch = WriteBatch::default();
+        for g in self.graphs.values_mut() {
+            g.check_deleted_nodes()?;
+            g.write_into(&mut batch)?;
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        {
+            let _exclusive =
+                self.store.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
+            self.store.storage.apply(batch)?;
+        }
+        self.store.storage.flush()?;
+        self.graphs.clear();
+        Ok(())
+    }
+}
+
+/// One graph as a transaction sees it: the committed data plus this transaction's
+/// changes. Reads of unchanged entities go to storage.
+#[derive(Debug)]
+pub struct Overlay {
+    storage: Arc<dyn Storage>,
+    graph: String,
+    writable: bool,
+    dirty: bool,
+    exists: bool,
+    meta: GraphMeta,
+    nodes: HashMap<NodeId, Option<Arc<NodeRecord>>>,
+    rels: HashMap<RelId, Option<Arc<RelRecord>>>,
+    adjacency: HashMap<(NodeId, Direction), Arc<Vec<AdjEntry>>>,
+    labels: HashMap<String, Arc<RoaringTreemap>>,
+    changed_labels: BTreeSet<String>,
+    changed_adjacency: BTreeSet<(NodeId, Direction)>,
+    index_changes: BTreeMap<Vec<u8>, bool>,
+    deleted_nodes: BTreeSet<NodeId>,
+}
+
+impl Overlay {
+    fn new(storage: Arc<dyn Storage>, graph: String, writable: bool) -> Result<Overlay> {
+        let meta_bytes = storage.get(KS, &graph_prefix(&graph, b'm'))?;
+        let exists = meta_bytes.is_some();
+        let meta = match meta_bytes {
+            Some(b) => GraphMeta::decode(&b)?,
+            None => GraphMeta::default(),
+        };
+        Ok(Overlay {
+            storage,
+            graph,
+            writable,
+            dirty: false,
+            exists,
+            meta,
+            nodes: HashMap::new(),
+            rels: HashMap::new(),
+            adjacency: HashMap::new(),
+            labels: HashMap::new(),
+            changed_labels: BTreeSet::new(),
+            changed_adjacency: BTreeSet::new(),
+            index_changes: BTreeMap::new(),
+            deleted_nodes: BTreeSet::new(),
+        })
+    }
+
+    /// The graph's name.
+    pub fn name(&self) -> &str {
+        &self.graph
+    }
+
+    /// True when the graph has been written to (now or before this transaction).
+    pub fn exists(&self) -> bool {
+        self.exists || self.dirty
+    }
+
+    /// Counters, tokens and index definitions as of this transaction.
+    pub fn meta(&self) -> &GraphMeta {
+        &self.meta
+    }
+
+    fn writable(&mut self) -> Result<()> {
+        if !self.writable {
+            return Err(Error::ReadOnly);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The node, or `None` when it does not exist (or was deleted).
+    pub fn node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
+        if let Some(n) = self.nodes.get(&id) {
+            return Ok(n.clone());
+        }
+        let rec = match self.storage.get(KS, &node_key(&self.graph, id))? {
+            Some(b) => Some(Arc::new(NodeRecord::decode(&b)?)),
+            None => None,
+        };
+        if !self.writable {
+            // A reader keeps what it read: a query touches the same nodes many times.
+            self.nodes.insert(id, rec.clone());
+        }
+        Ok(rec)
+    }
+
+    /// The relationship, or `None`.
+    pub fn rel(&mut self, id: RelId) -> Result<Option<Arc<RelRecord>>> {
+        if let Some(r) = self.rels.get(&id) {
+            return Ok(r.clone());
+        }
+        let rec = match self.storage.get(KS, &rel_key(&self.graph, id))? {
+            Some(b) => Some(Arc::new(RelRecord::decode(&b)?)),
+            None => None,
+        };
+        if !self.writable {
+            self.rels.insert(id, rec.clone());
+        }
+        Ok(rec)
+    }
+
+    /// True when the node was deleted in this transaction.
+    pub fn is_deleted_node(&self, id: NodeId) -> bool {
+        self.deleted_nodes.contains(&id)
+    }
+
+    /// Nodes with `label` (every node for `None`).
+    pub fn label_nodes(&mut self, label: Option<&str>) -> Result<Arc<RoaringTreemap>> {
+        let label = label.unwrap_or(ALL_NODES);
+        if let Some(b) = self.labels.get(label) {
+            return Ok(b.clone());
+        }
+        let bitmap = match self.storage.get(KS, &label_key(&self.graph, label))? {
+            Some(b) => RoaringTreemap::deserialize_from(&b[..]).map_err(|e| Error::corrupted("graph label", e))?,
+            None => RoaringTreemap::new(),
+        };
+        let bitmap = Arc::new(bitmap);
+        self.labels.insert(label.to_string(), bitmap.clone());
+        Ok(bitmap)
+    }
+
+    /// The node's relationships in direction `dir`, sorted by (type token, id).
+    pub fn adjacency(&mut self, node: NodeId, dir: Direction) -> Result<Arc<Vec<AdjEntry>>> {
+        if let Some(a) = self.adjacency.get(&(node, dir)) {
+            return Ok(a.clone());
+        }
+        let list = match self.storage.get(KS, &adj_key(&self.graph, node, dir))? {
+            Some(b) => decode_adjacency(&b)?,
+            None => Vec::new(),
+        };
+        let list = Arc::new(list);
+        self.adjacency.insert((node, dir), list.clone());
+        Ok(list)
+    }
+
+    /// Nodes whose indexed `property` under `label` has a key in `[from, to)` (by
+    /// [`PropertyValue::index_key`]); `to = None` means every key starting with `from`.
+    /// Callers re-check the predicate: keys of large integers may collide.
+    pub fn index_seek(&mut self, def: &IndexDef, from: &[u8], to: Option<&[u8]>) -> Result<RoaringTreemap> {
+        let prefix = index_prefix(&self.graph, &def.label, &def.property);
+        let in_range = |key: &[u8]| -> Option<NodeId> {
+            let value = key.get(prefix.len()..key.len().checked_sub(8)?)?;
+            let ok = match to {
+                Some(to) => value >= from && value < to,
+                None => value.starts_with(from),
+            };
+            let id = key.get(key.len() - 8..)?;
+            ok.then(|| u64::from_be_bytes(id.try_into().unwrap_or([0; 8])))
+        };
+        let mut scan_prefix = prefix.clone();
+        if to.is_none() {
+            scan_prefix.extend_from_slice(from);
+        }
+        let mut out = RoaringTreemap::new();
+        for key in self.storage.keys_with_prefix(KS, &scan_prefix)? {
+            if self.index_changes.get(&key) == Some(&false) {
+                continue;
+            }
+            if let Some(id) = in_range(&key) {
+                out.insert(id);
+            }
+        }
+        for (key, present) in self.index_changes.range(scan_prefix.clone()..) {
+            if !key.starts_with(&scan_prefix) {
+                break;
+            }
+            if *present {
+                if let Some(id) = in_range(key) {
+                    out.insert(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The property index on (`label`, `property`), if one exists.
+    pub fn index_for(&self, label: &str, property: &str) -> Option<&IndexDef> {
+        self.meta.indexes.iter().find(|i| i.label == label && i.property == property)
+    }
+
+    fn set_label_bit(&mut self, label: &str, id: NodeId, present: bool) -> Result<()> {
+        let mut bitmap = self.label_nodes(Some(label))?;
+        let b = Arc::make_mut(&mut bitmap);
+        if present {
+            b.insert(id);
+        } else {
+            b.remove(id);
+        }
+        self.labels.insert(label.to_string(), bitmap);
+        self.changed_labels.insert(label.to_string());
+        Ok(())
+    }
+
+    fn index_entries(&self, id: NodeId, rec: &NodeRecord) -> Vec<Vec<u8>> {
+        self.meta
+            .indexes
+            .iter()
+            .filter(|d| rec.has_label(&d.label))
+            .filter_map(|d| index_entry(&self.graph, d, rec.properties.get(&d.property)?, id))
+            .collect()
+    }
+
+    /// Replaces a node record, keeping labels and indexes in step.
+    fn put_node(&mut self, id: NodeId, old: Option<&NodeRecord>, new: NodeRecord) -> Result<()> {
+        self.writable()?;
+        let old_labels: BTreeSet<&String> = old.map(|o| o.labels.iter().collect()).unwrap_or_default();
+        let new_labels: BTreeSet<&String> = new.labels.iter().collect();
+        for l in old_labels.difference(&new_labels) {
+            self.set_label_bit(l, id, false)?;
+        }
+        for l in new_labels.difference(&old_labels) {
+            self.set_label_bit(l, id, true)?;
+            self.meta.labels.insert((*l).clone());
+        }
+        for k in new.properties.keys() {
+            if !self.meta.property_keys.contains(k) {
+                self.meta.property_keys.insert(k.clone());
+            }
+        }
+        if !self.meta.indexes.is_empty() {
+            let before = old.map(|o| self.index_entries(id, o)).unwrap_or_default();
+            let after = self.index_entries(id, &new);
+            for k in before {
+                self.index_changes.insert(k, false);
+            }
+            for k in after {
+                self.index_changes.insert(k, true);
+            }
+        }
+        self.nodes.insert(id, Some(Arc::new(new)));
+        Ok(())
+    }
+
+    /// Creates a node; returns its id.
+    pub fn create_node(&mut self, mut labels: Vec<String>, properties: Properties) -> Result<NodeId> {
+        self.writable()?;
+        labels.sort();
+        labels.dedup();
+        let id = self.meta.next_node;
+        self.meta.next_node += 1;
+        self.meta.node_count += 1;
+        self.set_label_bit(ALL_NODES, id, true)?;
+        self.put_node(id, None, NodeRecord { labels, properties })?;
+        Ok(id)
+    }
+
+    /// Creates a relationship from `start` to `end`; returns its id.
+    pub fn create_rel(
+        &mut self,
+        rel_type: &str,
+        start: NodeId,
+        end: NodeId,
+        properties: Properties,
+    ) -> Result<RelId> {
+        self.writable()?;
+        for k in properties.keys() {
+            if !self.meta.property_keys.contains(k) {
+                self.meta.property_keys.insert(k.clone());
+            }
+        }
+        let id = self.meta.next_rel;
+        self.meta.next_rel += 1;
+        self.meta.rel_count += 1;
+        let token = self.meta.type_token_or_add(rel_type);
+        self.meta.type_counts[token as usize] += 1;
+        self.add_adjacency(start, Direction::Outgoing, AdjEntry { type_token: token, rel: id, other: end })?;
+        self.add_adjacency(end, Direction::Incoming, AdjEntry { type_token: token, rel: id, other: start })?;
+        let rec = RelRecord { rel_type: rel_type.to_string(), start, end, properties };
+        self.rels.insert(id, Some(Arc::new(rec)));
+        Ok(id)
+    }
+
+    fn add_adjacency(&mut self, node: NodeId, dir: Direction, entry: AdjEntry) -> Result<()> {
+        let mut list = self.adjacency(node, dir)?;
+        let l = Arc::make_mut(&mut list);
+        let at = l.partition_point(|e| e < &entry);
+        l.insert(at, entry);
+        self.adjacency.insert((node, dir), list);
+        self.changed_adjacency.insert((node, dir));
+        Ok(())
+    }
+
+    fn remove_adjacency(&mut self, node: NodeId, dir: Direction, rel: RelId) -> Result<()> {
+        let mut list = self.adjacency(node, dir)?;
+        Arc::make_mut(&mut list).retain(|e| e.rel != rel);
+        self.adjacency.insert((node, dir), list);
+        self.changed_adjacency.insert((node, dir));
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) a node property.
+    pub fn set_node_property(&mut self, id: NodeId, key: &str, value: Option<PropertyValue>) -> Result<()> {
+        let Some(old) = self.node(id)? else { return Err(Error::EntityNotFound(format!("node {id}"))) };
+        let mut new = (*old).clone();
+        match value {
+            Some(v) => new.properties.insert(key.to_string(), v),
+            None => new.properties.remove(key),
+        };
+        self.put_node(id, Some(&old), new)
+    }
+
+    /// Replaces all properties of a node.
+    pub fn replace_node_properties(&mut self, id: NodeId, properties: Properties) -> Result<()> {
+        let Some(old) = self.node(id)? else { return Err(Error::EntityNotFound(format!("node {id}"))) };
+        let mut new = (*old).clone();
+        new.properties = properties;
+        self.put_node(id, Some(&old), new)
+    }
+
+    /// Adds (or removes) labels of a node.
+    pub fn set_node_labels(&mut self, id: NodeId, labels: &[String], add: bool) -> Result<()> {
+        let Some(old) = self.node(id)? else { return Err(Error::EntityNotFound(format!("node {id}"))) };
+        let mut new = (*old).clone();
+        if add {
+            new.labels.extend(labels.iter().cloned());
+            new.labels.sort();
+            new.labels.dedup();
+        } else {
+            new.labels.retain(|l| !labels.contains(l));
+        }
+        self.put_node(id, Some(&old), new)
+    }
+
+    /// Sets (or removes) a relationship property.
+    pub fn set_rel_property(&mut self, id: RelId, key: &str, value: Option<PropertyValue>) -> Result<()> {
+        self.writable()?;
+        let Some(old) = self.rel(id)? else { return Err(Error::EntityNotFound(format!("relationship {id}"))) };
+        let mut new = (*old).clone();
+        match value {
+            Some(v) => {
+                if !self.meta.property_keys.contains(key) {
+                    self.meta.property_keys.insert(key.to_string());
+                }
+                new.properties.insert(key.to_string(), v)
+            }
+            None => new.properties.remove(key),
+        };
+        self.rels.insert(id, Some(Arc::new(new)));
+        Ok(())
+    }
+
+    /// Replaces all properties of a relationship.
+    pub fn replace_rel_properties(&mut self, id: RelId, properties: Properties) -> Result<()> {
+        self.writable()?;
+        let Some(old) = self.rel(id)? else { return Err(Error::EntityNotFound(format!("relationship {id}"))) };
+        for k in properties.keys() {
+            self.meta.property_keys.insert(k.clone());
+        }
+        let mut new = (*old).clone();
+        new.properties = properties;
+        self.rels.insert(id, Some(Arc::new(new)));
+        Ok(())
+    }
+
+    /// Deletes a relationship (absent ones are fine: a row may delete it twice).
+    pub fn delete_rel(&mut self, id: RelId) -> Result<()> {
+        self.writable()?;
+        let Some(rec) = self.rel(id)? else { return Ok(()) };
+        self.remove_adjacency(rec.start, Direction::Outgoing, id)?;
+        self.remove_adjacency(rec.end, Direction::Incoming, id)?;
+        if let Some(t) = self.meta.type_token(&rec.rel_type) {
+            self.meta.type_counts[t as usize] -= 1;
+        }
+        self.meta.rel_count -= 1;
+        self.rels.insert(id, None);
+        Ok(())
+    }
+
+    /// Deletes a node. Its relationships must be gone by the end of the statement
+    /// ([`GraphTxn::check_statement`]).
+    pub fn delete_node(&mut self, id: NodeId) -> Result<()> {
+        self.writable()?;
+        let Some(rec) = self.node(id)? else { return Ok(()) };
+        for l in &rec.labels {
+            self.set_label_bit(l, id, false)?;
+        }
+        self.set_label_bit(ALL_NODES, id, false)?;
+        for k in self.index_entries(id, &rec) {
+            self.index_changes.insert(k, false);
+        }
+        self.meta.node_count -= 1;
+        self.nodes.insert(id, None);
+        self.deleted_nodes.insert(id);
+        Ok(())
+    }
+
+    fn check_deleted_nodes(&mut self) -> Result<()> {
+        let deleted: Vec<NodeId> = self.deleted_nodes.iter().copied().collect();
+        for id in deleted {
+            for dir in [Direction::Outgoing, Direction::Incoming] {
+                if !self.adjacency(id, dir)?.is_empty() {
+                    return Err(Error::Constraint(format!(
+                        "node {id} cannot be deleted because it still has relationships; use DETACH DELETE"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a property index and fills it from the current nodes. Returns false
+    /// when an index on the same label and property exists already.
+    pub fn create_index(&mut self, def: IndexDef) -> Result<bool> {
+        self.writable()?;
+        if self.index_for(&def.label, &def.property).is_some() || self.meta.indexes.iter().any(|i| i.name == def.name)
+        {
+            return Ok(false);
+        }
+        let ids = self.label_nodes(Some(&def.label))?;
+        for id in ids.iter() {
+            if let Some(rec) = self.node(id)? {
+                if let Some(k) = rec.properties.get(&def.property).and_then(|v| index_entry(&self.graph, &def, v, id)) {
+                    self.index_changes.insert(k, true);
+                }
+            }
+        }
+        self.meta.indexes.push(def);
+        Ok(true)
+    }
+
+    /// Drops the index called `name`; false when there is none.
+    pub fn drop_index(&mut self, name: &str) -> Result<bool> {
+        self.writable()?;
+        let Some(pos) = self.meta.indexes.iter().position(|i| i.name == name) else { return Ok(false) };
+        let def = self.meta.indexes.remove(pos);
+        let prefix = index_prefix(&self.graph, &def.label, &def.property);
+        for key in self.storage.keys_with_prefix(KS, &prefix)? {
+            self.index_changes.insert(key, false);
+        }
+        let pending: Vec<Vec<u8>> =
+            self.index_changes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        for k in pending {
+            self.index_changes.insert(k, false);
+        }
+        Ok(true)
+    }
+
+    fn write_into(&mut self, batch: &mut WriteBatch) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let g = self.graph.clone();
+        batch.put(KS, registry_key(&g), Vec::new());
+        batch.put(KS, graph_prefix(&g, b'm'), self.meta.encode());
+        for (id, rec) in &self.nodes {
+            match rec {
+                Some(r) => batch.put(KS, node_key(&g, *id), r.encode()),
+                None => batch.delete(KS, node_key(&g, *id)),
+            }
+        }
+        for (id, rec) in &self.rels {
+            match rec {
+                Some(r) => batch.put(KS, rel_key(&g, *id), r.encode()),
+                None => batch.delete(KS, rel_key(&g, *id)),
+            }
+        }
+        for key in &self.changed_adjacency {
+            let list = self.adjacency.get(key).map(|l| l.as_slice()).unwrap_or(&[]);
+            if list.is_empty() {
+                batch.delete(KS, adj_key(&g, key.0, key.1));
+            } else {
+                batch.put(KS, adj_key(&g, key.0, key.1), encode_adjacency(list));
+            }
+        }
+        for label in &self.changed_labels {
+            let Some(bitmap) = self.labels.get(label) else { continue };
+            if bitmap.is_empty() {
+                batch.delete(KS, label_key(&g, label));
+            } else {
+                let mut buf = Vec::with_capacity(bitmap.serialized_size());
+                bitmap.serialize_into(&mut buf)?;
+                batch.put(KS, label_key(&g, label), buf);
+            }
+        }
+        for (key, present) in &self.index_changes {
+            if *present {
+                batch.put(KS, key.clone(), Vec::new());
+            } else {
+                batch.delete(KS, key.clone());
+            }
+        }
+        Ok(())
+    }
+}

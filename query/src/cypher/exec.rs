@@ -1,0 +1,1529 @@
+//! Physical operators: pull-based iterators over rows, built from the logical plan.
+//! Blocking operators (aggregation, sort, eager) materialize only their own input.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sprig_index::graph::{Direction, NodeId, NodeRecord, Overlay, Properties, RelId, RelRecord};
+
+use super::aggregate::Accumulator;
+use super::expr::{passes, CExpr};
+use super::plan::*;
+use super::value::{CypherValue as V, GroupKey, PathValue, RowKey};
+use crate::{Error, Result};
+
+/// A row: one value per slot.
+pub type Row = Vec<V>;
+
+/// Counters of what a statement changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub nodes_created: u64,
+    pub nodes_deleted: u64,
+    pub relationships_created: u64,
+    pub relationships_deleted: u64,
+    pub properties_set: u64,
+    pub labels_added: u64,
+    pub labels_removed: u64,
+    pub indexes_added: u64,
+    pub indexes_removed: u64,
+}
+
+/// Rows and time of one operator (PROFILE).
+#[derive(Debug, Clone, Default)]
+pub struct OpStats {
+    pub rows: u64,
+    pub time: Duration,
+}
+
+/// What operators share while a statement runs.
+pub struct Ctx<'t> {
+    pub graph: &'t mut Overlay,
+    pub stats: WriteStats,
+    pub profile: Option<Vec<OpStats>>,
+    deadline: Option<Instant>,
+    regexes: HashMap<String, regex::Regex>,
+    rng: u64,
+    ticks: u32,
+}
+
+impl<'t> Ctx<'t> {
+    pub fn new(graph: &'t mut Overlay, deadline: Option<Instant>, profile: bool) -> Self {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+        Ctx {
+            graph,
+            stats: WriteStats::default(),
+            profile: profile.then(Vec::new),
+            deadline,
+            regexes: HashMap::new(),
+            rng: seed | 1,
+            ticks: 0,
+        }
+    }
+
+    /// The node record; an error when it was deleted.
+    pub fn node(&mut self, id: NodeId) -> Result<Arc<NodeRecord>> {
+        self.graph.node(id)?.ok_or_else(|| Error::EntityNotFound(format!("node {id} was deleted")))
+    }
+
+    pub fn rel(&mut self, id: RelId) -> Result<Arc<RelRecord>> {
+        self.graph.rel(id)?.ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))
+    }
+
+    pub fn regex(&mut self, pattern: &str) -> Result<&regex::Regex> {
+        if !self.regexes.contains_key(pattern) {
+            let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| Error::Argument(format!("invalid regular expression: {e}")))?;
+            self.regexes.insert(pattern.to_string(), re);
+        }
+        self.regexes.get(pattern).ok_or_else(|| Error::Argument("regex cache".into()))
+    }
+
+    pub fn random(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Checks the deadline now and then.
+    fn tick(&mut self) -> Result<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % 1024 == 0 {
+            if let Some(d) = self.deadline {
+                if Instant::now() >= d {
+                    return Err(Error::Timeout);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A physical operator.
+pub trait Operator {
+    /// The next row, or `None` when done.
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>>;
+    /// Starts over with a new argument row (passed down to `Argument`).
+    fn reset(&mut self, arg: &Row);
+}
+
+type BoxOp = Box<dyn Operator>;
+
+fn set(row: &mut Row, slot: usize, v: V) {
+    if row.len() <= slot {
+        row.resize(slot + 1, V::Null);
+    }
+    row[slot] = v;
+}
+
+/// Builds the operator tree of `op`. With `profile`, operators are numbered in
+/// pre-order and report into `Ctx::profile`.
+pub fn build(op: &LogicalOp, profile: bool) -> BoxOp {
+    let mut next_id = 0;
+    build_node(op, profile, &mut next_id)
+}
+
+fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
+    let id = *next_id;
+    *next_id += 1;
+    let mut child = |o: &LogicalOp| build_node(o, profile, next_id);
+    let built: BoxOp = match op {
+        LogicalOp::Start => Box::new(Once { row: Some(Vec::new()), arg: Vec::new(), use_arg: false }),
+        LogicalOp::Argument => Box::new(Once { row: None, arg: Vec::new(), use_arg: true }),
+        LogicalOp::NodeScan { input, slot, source, labels, props } => Box::new(NodeScan {
+            input: child(input),
+            slot: *slot,
+            source: source.clone(),
+            labels: labels.clone(),
+            props: props.clone(),
+            current: None,
+            candidates: Vec::new(),
+            pos: 0,
+        }),
+        LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
+            input: child(input),
+            slot: *slot,
+            labels: labels.clone(),
+            props: props.clone(),
+        }),
+        LogicalOp::Expand { input, spec } => {
+            Box::new(Expand { input: child(input), spec: (**spec).clone(), pending: VecDeque::new() })
+        }
+        LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
+            input: child(input),
+            from: *from,
+            to: *to,
+            rel: *rel,
+            path: *path,
+            dir: *dir,
+            types: types.clone(),
+            min: *min,
+            max: *max,
+            all: *all,
+            pending: VecDeque::new(),
+        }),
+        LogicalOp::Filter { input, predicate } => Box::new(Filter { input: child(input), predicate: predicate.clone() }),
+        LogicalOp::Optional { input, inner, added } => {
+            let input = child(input);
+            let inner = child(inner);
+            Box::new(Optional { input, inner, added: *added, current: None, produced: false })
+        }
+        LogicalOp::Unwind { input, expr, slot } => {
+            Box::new(Unwind { input: child(input), expr: expr.clone(), slot: *slot, pending: VecDeque::new() })
+        }
+        LogicalOp::BuildPath { input, slot, steps } => {
+            Box::new(BuildPath { input: child(input), slot: *slot, steps: steps.clone() })
+        }
+        LogicalOp::Project { input, exprs, keep_input } => {
+            Box::new(Project { input: child(input), exprs: exprs.clone(), keep_input: *keep_input })
+        }
+        LogicalOp::Aggregate { input, keys, aggs } => Box::new(Aggregate {
+            input: child(input),
+            keys: keys.clone(),
+            aggs: aggs.clone(),
+            output: None,
+        }),
+        LogicalOp::Distinct { input, width } => {
+            Box::new(Distinct { input: child(input), width: *width, seen: HashSet::new() })
+        }
+        LogicalOp::Sort { input, keys } => {
+            Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None })
+        }
+        LogicalOp::TopK { input, keys, limit } => {
+            Box::new(Sort { input: child(input), keys: keys.clone(), limit: Some(limit.clone()), output: None })
+        }
+        LogicalOp::Skip { input, count } => {
+            Box::new(SkipLimit { input: child(input), count: count.clone(), skip: true, n: None })
+        }
+        LogicalOp::Limit { input, count } => {
+            Box::new(SkipLimit { input: child(input), count: count.clone(), skip: false, n: None })
+        }
+        LogicalOp::Truncate { input, width } => Box::new(Truncate { input: child(input), width: *width }),
+        LogicalOp::Union { inputs, distinct } => Box::new(Union {
+            inputs: inputs.iter().map(&mut child).collect(),
+            at: 0,
+            seen: distinct.then(HashSet::new),
+        }),
+        LogicalOp::Create { input, pattern } => {
+            Box::new(Create { input: child(input), pattern: (**pattern).clone() })
+        }
+        LogicalOp::Merge { input, matcher, create, on_create, on_match, added } => Box::new(Merge {
+            input: child(input),
+            matcher: matcher.clone(),
+            create: (**create).clone(),
+            on_create: on_create.clone(),
+            on_match: on_match.clone(),
+            added: *added,
+            pending: VecDeque::new(),
+        }),
+        LogicalOp::Update { input, ops } => Box::new(Update { input: child(input), ops: ops.clone() }),
+        LogicalOp::Delete { input, exprs, detach } => {
+            Box::new(Delete { input: child(input), exprs: exprs.clone(), detach: *detach })
+        }
+        LogicalOp::Eager { input } => Box::new(Eager { input: child(input), rows: None }),
+        LogicalOp::ProcedureCall { input, procedure, slot } => Box::new(ProcedureCall {
+            input: child(input),
+            procedure: *procedure,
+            slot: *slot,
+            pending: VecDeque::new(),
+        }),
+        LogicalOp::CreateIndex { def } => Box::new(SchemaOp { create: Some(def.clone()), drop: None, done: false }),
+        LogicalOp::DropIndex { name } => Box::new(SchemaOp { create: None, drop: Some(name.clone()), done: false }),
+        LogicalOp::Discard { input } => Box::new(Discard { input: child(input) }),
+    };
+    if profile {
+        Box::new(Profiled { id, inner: built })
+    } else {
+        built
+    }
+}
+
+struct Profiled {
+    id: usize,
+    inner: BoxOp,
+}
+
+impl Operator for Profiled {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let start = Instant::now();
+        let row = self.inner.next(ctx)?;
+        if let Some(p) = &mut ctx.profile {
+            if p.len() <= self.id {
+                p.resize(self.id + 1, OpStats::default());
+            }
+            p[self.id].time += start.elapsed();
+            if row.is_some() {
+                p[self.id].rows += 1;
+            }
+        }
+        Ok(row)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.inner.reset(arg);
+    }
+}
+
+struct Once {
+    row: Option<Row>,
+    arg: Row,
+    use_arg: bool,
+}
+
+impl Operator for Once {
+    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.row.take())
+    }
+    fn reset(&mut self, arg: &Row) {
+        if self.use_arg {
+            self.arg = arg.clone();
+            self.row = Some(self.arg.clone());
+        } else {
+            self.row = Some(Vec::new());
+        }
+    }
+}
+
+fn props_match(rec_props: &Properties, props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+    for (k, e) in props {
+        let want = e.eval(row, ctx)?;
+        let have = rec_props.get(k).map_or(V::Null, V::from_property);
+        if have.equals(&want) != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn node_matches(id: NodeId, labels: &[String], props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+    if labels.is_empty() && props.is_empty() {
+        return Ok(ctx.graph.node(id)?.is_some());
+    }
+    let Some(rec) = ctx.graph.node(id)? else { return Ok(false) };
+    if !labels.iter().all(|l| rec.has_label(l)) {
+        return Ok(false);
+    }
+    props_match(&rec.properties, props, row, ctx)
+}
+
+struct NodeScan {
+    input: BoxOp,
+    slot: usize,
+    source: ScanSource,
+    labels: Vec<String>,
+    props: Vec<(String, CExpr)>,
+    current: Option<Row>,
+    candidates: Vec<NodeId>,
+    pos: usize,
+}
+
+impl NodeScan {
+    fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<NodeId>> {
+        Ok(match &self.source {
+            ScanSource::AllNodes => ctx.graph.label_nodes(None)?.iter().collect(),
+            ScanSource::Label(l) => ctx.graph.label_nodes(Some(l))?.iter().collect(),
+            ScanSource::IndexSeek { index, seek } => {
+                let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
+                let ids = match seek {
+                    Seek::Equal(e) => {
+                        let v = e.eval(row, ctx)?;
+                        match key(&v) {
+                            Some(k) => {
+                                let mut to = k.clone();
+                                to.push(0xff);
+                                ctx.graph.index_seek(index, &k, Some(&to))?
+                            }
+                            None => Default::default(),
+                        }
+                    }
+                    Seek::Prefix(e) => match e.eval(row, ctx)? {
+                        V::String(s) => ctx.graph.index_seek(index, &sprig_index::graph::string_prefix_key(&s), None)?,
+                        _ => Default::default(),
+                    },
+                    Seek::Range { lower, upper } => {
+                        let lo = match lower {
+                            Some((e, _)) => key(&e.eval(row, ctx)?),
+                            None => None,
+                        };
+                        let hi = match upper {
+                            Some((e, _)) => key(&e.eval(row, ctx)?),
+                            None => None,
+                        };
+                        // The type tag is the first key byte: a range stays within it.
+                        let tag = lo.as_ref().or(hi.as_ref()).map(|k| k[0]);
+                        match tag {
+                            Some(t) => {
+                                let from = lo.unwrap_or_else(|| vec![t]);
+                                let mut to = hi.unwrap_or_else(|| vec![t + 1]);
+                                to.push(0xff);
+                                ctx.graph.index_seek(index, &from, Some(&to))?
+                            }
+                            None => Default::default(),
+                        }
+                    }
+                };
+                ids.iter().collect()
+            }
+        })
+    }
+}
+
+impl Operator for NodeScan {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(row) = &self.current {
+                while self.pos < self.candidates.len() {
+                    let id = self.candidates[self.pos];
+                    self.pos += 1;
+                    ctx.tick()?;
+                    let extra_labels = match &self.source {
+                        ScanSource::Label(l) if self.labels.len() == 1 && &self.labels[0] == l => &[][..],
+                        _ => &self.labels[..],
+                    };
+                    if node_matches(id, extra_labels, &self.props, row, ctx)? {
+                        let mut out = row.clone();
+                        set(&mut out, self.slot, V::Node(id));
+                        return Ok(Some(out));
+                    }
+                }
+                self.current = None;
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            self.candidates = self.candidates(&row, ctx)?;
+            self.pos = 0;
+            self.current = Some(row);
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.current = None;
+        self.input.reset(arg);
+    }
+}
+
+struct NodeCheck {
+    input: BoxOp,
+    slot: usize,
+    labels: Vec<String>,
+    props: Vec<(String, CExpr)>,
+}
+
+impl Operator for NodeCheck {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            if let Some(V::Node(id)) = row.get(self.slot) {
+                if node_matches(*id, &self.labels, &self.props, &row, ctx)? {
+                    return Ok(Some(row));
+                }
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+fn type_tokens(types: &[String], ctx: &Ctx<'_>) -> Option<Vec<u32>> {
+    if types.is_empty() {
+        return None;
+    }
+    Some(types.iter().filter_map(|t| ctx.graph.meta().type_token(t)).collect())
+}
+
+/// The relationships of `node` in `dir` (of the given type tokens), as (rel, other).
+fn neighbours(node: NodeId, dir: ExpandDir, tokens: &Option<Vec<u32>>, ctx: &mut Ctx<'_>) -> Result<Vec<(RelId, NodeId)>> {
+    let mut out = Vec::new();
+    let mut push = |list: &[sprig_index::graph::AdjEntry], skip_loops: bool| {
+        for e in list {
+            if skip_loops && e.other == node {
+                continue;
+            }
+            if tokens.as_ref().is_none_or(|t| t.contains(&e.type_token)) {
+                out.push((e.rel, e.other));
+            }
+        }
+    };
+    if matches!(dir, ExpandDir::Out | ExpandDir::Both) {
+        let l = ctx.graph.adjacency(node, Direction::Outgoing)?;
+        push(&l, false);
+    }
+    if matches!(dir, ExpandDir::In | ExpandDir::Both) {
+        let l = ctx.graph.adjacency(node, Direction::Incoming)?;
+        push(&l, dir == ExpandDir::Both);
+    }
+    Ok(out)
+}
+
+fn used_rel(row: &Row, slots: &[usize], rel: RelId) -> bool {
+    slots.iter().any(|s| match row.get(*s) {
+        Some(V::Rel(r)) => *r == rel,
+        Some(V::List(l)) => l.iter().any(|v| matches!(v, V::Rel(r) if *r == rel)),
+        _ => false,
+    })
+}
+
+struct Expand {
+    input: BoxOp,
+    spec: ExpandSpec,
+    pending: VecDeque<Row>,
+}
+
+impl Expand {
+    fn rel_ok(&self, rel: RelId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+        if used_rel(row, &self.spec.distinct_from, rel) {
+            return Ok(false);
+        }
+        if self.spec.rel_props.is_empty() {
+            return Ok(true);
+        }
+        let rec = ctx.rel(rel)?;
+        props_match(&rec.properties, &self.spec.rel_props, row, ctx)
+    }
+
+    fn target_ok(&self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+        if self.spec.to_bound {
+            return Ok(matches!(row.get(self.spec.to), Some(V::Node(n)) if *n == node));
+        }
+        if self.spec.to_labels.is_empty() && self.spec.to_props.is_empty() {
+            return Ok(true);
+        }
+        node_matches(node, &self.spec.to_labels, &self.spec.to_props, row, ctx)
+    }
+
+    fn expand(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
+        let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(()) };
+        let tokens = type_tokens(&self.spec.types, ctx);
+        if let Some((min, max)) = self.spec.length {
+            return self.expand_var(row, from, &tokens, min, max, ctx);
+        }
+        if self.spec.rel_bound {
+            let Some(V::Rel(r)) = row.get(self.spec.rel).cloned() else { return Ok(()) };
+            let Some(rec) = ctx.graph.rel(r)? else { return Ok(()) };
+            if tokens.is_some() && !self.spec.types.contains(&rec.rel_type) {
+                return Ok(());
+            }
+            let mut others = Vec::new();
+            if matches!(self.spec.dir, ExpandDir::Out | ExpandDir::Both) && rec.start == from {
+                others.push(rec.end);
+            }
+            if matches!(self.spec.dir, ExpandDir::In | ExpandDir::Both) && rec.end == from && !others.contains(&rec.start) {
+                others.push(rec.start);
+            }
+            for other in others {
+                if self.target_ok(other, &row, ctx)? && self.rel_ok(r, &row, ctx)? {
+                    let mut out = row.clone();
+                    set(&mut out, self.spec.to, V::Node(other));
+                    self.pending.push_back(out);
+                }
+            }
+            return Ok(());
+        }
+        for (rel, other) in neighbours(from, self.spec.dir, &tokens, ctx)? {
+            ctx.tick()?;
+            if !self.target_ok(other, &row, ctx)? || !self.rel_ok(rel, &row, ctx)? {
+                continue;
+            }
+            let mut out = row.clone();
+            set(&mut out, self.spec.rel, V::Rel(rel));
+            set(&mut out, self.spec.to, V::Node(other));
+            self.pending.push_back(out);
+        }
+        Ok(())
+    }
+
+    fn expand_var(
+        &mut self,
+        row: Row,
+        from: NodeId,
+        tokens: &Option<Vec<u32>>,
+        min: u64,
+        max: Option<u64>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<()> {
+        // Depth-first over relationship-unique walks.
+        let mut stack: Vec<(NodeId, Vec<RelId>)> = vec![(from, Vec::new())];
+        while let Some((node, rels)) = stack.pop() {
+            ctx.tick()?;
+            let depth = rels.len() as u64;
+            if depth >= min && self.target_ok(node, &row, ctx)? {
+                let mut out = row.clone();
+                set(&mut out, self.spec.rel, V::list(rels.iter().map(|r| V::Rel(*r)).collect()));
+                set(&mut out, self.spec.to, V::Node(node));
+                self.pending.push_back(out);
+            }
+            if max.is_some_and(|m| depth >= m) {
+                continue;
+            }
+            let next = neighbours(node, self.spec.dir, tokens, ctx)?;
+            for (rel, other) in next.into_iter().rev() {
+                if rels.contains(&rel) || !self.rel_ok(rel, &row, ctx)? {
+                    continue;
+                }
+                let mut r = rels.clone();
+                r.push(rel);
+                stack.push((other, r));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Operator for Expand {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            self.expand(row, ctx)?;
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.pending.clear();
+        self.input.reset(arg);
+    }
+}
+
+struct Shortest {
+    input: BoxOp,
+    from: usize,
+    to: usize,
+    rel: usize,
+    path: Option<usize>,
+    dir: ExpandDir,
+    types: Vec<String>,
+    min: u64,
+    max: Option<u64>,
+    all: bool,
+    pending: VecDeque<Row>,
+}
+
+impl Shortest {
+    fn search(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
+        let (Some(V::Node(a)), Some(V::Node(b))) = (row.get(self.from).cloned(), row.get(self.to).cloned()) else {
+            return Ok(());
+        };
+        let tokens = type_tokens(&self.types, ctx);
+        let mut paths: Vec<(Vec<NodeId>, Vec<RelId>)> = Vec::new();
+        if a == b {
+            if self.min == 0 {
+                paths.push((vec![a], Vec::new()));
+            }
+        } else {
+            // Breadth-first by levels; parents keep every shortest way in.
+            let mut parents: HashMap<NodeId, Vec<(NodeId, RelId)>> = HashMap::new();
+            let mut seen: HashSet<NodeId> = HashSet::from([a]);
+            let mut frontier = vec![a];
+            let mut depth = 0u64;
+            let mut found = false;
+            while !frontier.is_empty() && !found && self.max.is_none_or(|m| depth < m) {
+                depth += 1;
+                let mut next: Vec<NodeId> = Vec::new();
+                let mut level: HashMap<NodeId, Vec<(NodeId, RelId)>> = HashMap::new();
+                for &n in &frontier {
+                    for (rel, other) in neighbours(n, self.dir, &tokens, ctx)? {
+                        ctx.tick()?;
+                        if seen.contains(&other) {
+                            continue;
+                        }
+                        let e = level.entry(other).or_default();
+                        if e.is_empty() {
+                            next.push(other);
+                        }
+                        e.push((n, rel));
+                    }
+                }
+                for n in &next {
+                    seen.insert(*n);
+                }
+                if level.contains_key(&b) {
+                    found = true;
+                }
+                parents.extend(level);
+                frontier = next;
+            }
+            if found {
+                let mut stack: Vec<(NodeId, Vec<NodeId>, Vec<RelId>)> = vec![(b, vec![b], Vec::new())];
+                while let Some((n, nodes, rels)) = stack.pop() {
+                    if n == a {
+                        let mut nodes = nodes;
+                        let mut rels = rels;
+                        nodes.reverse();
+                        rels.reverse();
+                        paths.push((nodes, rels));
+                        if !self.all {
+                            break;
+                        }
+                        continue;
+                    }
+                    for (p, r) in parents.get(&n).cloned().unwrap_or_default() {
+                        let mut ns = nodes.clone();
+                        ns.push(p);
+                        let mut rs = rels.clone();
+                        rs.push(r);
+                        stack.push((p, ns, rs));
+                    }
+                }
+            }
+        }
+        for (nodes, rels) in paths {
+            let mut out = row.clone();
+            set(&mut out, self.rel, V::list(rels.iter().map(|r| V::Rel(*r)).collect()));
+            if let Some(p) = self.path {
+                set(&mut out, p, V::Path(Arc::new(PathValue { nodes, rels })));
+            }
+            self.pending.push_back(out);
+        }
+        Ok(())
+    }
+}
+
+impl Operator for Shortest {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            self.search(row, ctx)?;
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.pending.clear();
+        self.input.reset(arg);
+    }
+}
+
+struct Filter {
+    input: BoxOp,
+    predicate: CExpr,
+}
+
+impl Operator for Filter {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            if passes(&self.predicate.eval(&row, ctx)?)? {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Optional {
+    input: BoxOp,
+    inner: BoxOp,
+    added: usize,
+    current: Option<Row>,
+    produced: bool,
+}
+
+impl Operator for Optional {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(row) = &self.current {
+                let width = row.len() + self.added;
+                if let Some(mut r) = self.inner.next(ctx)? {
+                    self.produced = true;
+                    r.resize(width, V::Null);
+                    return Ok(Some(r));
+                }
+                let mut row = self.current.take().unwrap_or_default();
+                if !self.produced {
+                    row.resize(width, V::Null);
+                    return Ok(Some(row));
+                }
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            self.inner.reset(&row);
+            self.produced = false;
+            self.current = Some(row);
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.current = None;
+        self.input.reset(arg);
+    }
+}
+
+struct Unwind {
+    input: BoxOp,
+    expr: CExpr,
+    slot: usize,
+    pending: VecDeque<Row>,
+}
+
+impl Operator for Unwind {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            match self.expr.eval(&row, ctx)? {
+                V::Null => {}
+                V::List(items) => {
+                    for item in items.iter() {
+                        let mut out = row.clone();
+                        set(&mut out, self.slot, item.clone());
+                        self.pending.push_back(out);
+                    }
+                }
+                other => {
+                    let mut out = row;
+                    set(&mut out, self.slot, other);
+                    self.pending.push_back(out);
+                }
+            }
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.pending.clear();
+        self.input.reset(arg);
+    }
+}
+
+/// Assembles a path value from node and relationship slots.
+fn build_path(steps: &[PathStep], row: &Row, ctx: &mut Ctx<'_>) -> Result<V> {
+    let mut nodes = Vec::new();
+    let mut rels = Vec::new();
+    for step in steps {
+        match *step {
+            PathStep::Node(s) => match row.get(s) {
+                Some(V::Node(n)) => {
+                    if nodes.last() != Some(n) {
+                        nodes.push(*n);
+                    }
+                }
+                _ => return Ok(V::Null),
+            },
+            PathStep::Rel(s) => match row.get(s) {
+                Some(V::Rel(r)) => rels.push(*r),
+                _ => return Ok(V::Null),
+            },
+            PathStep::RelList(s) => match row.get(s) {
+                Some(V::List(list)) => {
+                    for v in list.iter() {
+                        let V::Rel(r) = v else { return Ok(V::Null) };
+                        let rec = ctx.rel(*r)?;
+                        let cur = nodes.last().copied().unwrap_or(rec.start);
+                        let other = if rec.start == cur { rec.end } else { rec.start };
+                        rels.push(*r);
+                        nodes.push(other);
+                    }
+                }
+                _ => return Ok(V::Null),
+            },
+        }
+    }
+    Ok(V::Path(Arc::new(PathValue { nodes, rels })))
+}
+
+struct BuildPath {
+    input: BoxOp,
+    slot: usize,
+    steps: Vec<PathStep>,
+}
+
+impl Operator for BuildPath {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let Some(mut row) = self.input.next(ctx)? else { return Ok(None) };
+        let p = build_path(&self.steps, &row, ctx)?;
+        set(&mut row, self.slot, p);
+        Ok(Some(row))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Project {
+    input: BoxOp,
+    exprs: Vec<CExpr>,
+    keep_input: bool,
+}
+
+impl Operator for Project {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+        let mut out = Vec::with_capacity(self.exprs.len() + if self.keep_input { row.len() } else { 0 });
+        for e in &self.exprs {
+            out.push(e.eval(&row, ctx)?);
+        }
+        if self.keep_input {
+            out.extend(row);
+        }
+        Ok(Some(out))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Aggregate {
+    input: BoxOp,
+    keys: Vec<CExpr>,
+    aggs: Vec<super::aggregate::AggSpec>,
+    output: Option<VecDeque<Row>>,
+}
+
+impl Operator for Aggregate {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.output.is_none() {
+            let mut groups: HashMap<RowKey, usize> = HashMap::new();
+            let mut states: Vec<(Row, Vec<Accumulator>)> = Vec::new();
+            while let Some(row) = self.input.next(ctx)? {
+                let mut key = Vec::with_capacity(self.keys.len());
+                for k in &self.keys {
+                    key.push(k.eval(&row, ctx)?);
+                }
+                let rk = RowKey(key.iter().cloned().map(GroupKey).collect());
+                let idx = match groups.get(&rk) {
+                    Some(i) => *i,
+                    None => {
+                        states.push((key, self.aggs.iter().map(Accumulator::new).collect()));
+                        groups.insert(rk, states.len() - 1);
+                        states.len() - 1
+                    }
+                };
+                for (i, spec) in self.aggs.iter().enumerate() {
+                    let mut args = Vec::with_capacity(spec.args.len());
+                    for a in &spec.args {
+                        args.push(a.eval(&row, ctx)?);
+                    }
+                    states[idx].1[i].add(args)?;
+                }
+            }
+            if states.is_empty() && self.keys.is_empty() {
+                states.push((Vec::new(), self.aggs.iter().map(Accumulator::new).collect()));
+            }
+            let mut out = VecDeque::with_capacity(states.len());
+            for (mut key, accs) in states {
+                for a in accs {
+                    key.push(a.finish()?);
+                }
+                out.push_back(key);
+            }
+            self.output = Some(out);
+        }
+        Ok(self.output.as_mut().and_then(|o| o.pop_front()))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.output = None;
+        self.input.reset(arg);
+    }
+}
+
+struct Distinct {
+    input: BoxOp,
+    width: usize,
+    seen: HashSet<RowKey>,
+}
+
+impl Operator for Distinct {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            let key = RowKey(row.iter().take(self.width).cloned().map(GroupKey).collect());
+            if self.seen.insert(key) {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.seen.clear();
+        self.input.reset(arg);
+    }
+}
+
+fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
+    match e.eval(&Vec::new(), ctx)? {
+        V::Int(i) if i >= 0 => Ok(i as usize),
+        V::Int(_) => Err(Error::Semantic { kind: "NegativeIntegerArgument", message: format!("{what} must not be negative") }),
+        other => Err(Error::Semantic {
+            kind: "InvalidArgumentType",
+            message: format!("{what} must be an integer, not {}", other.type_name()),
+        }),
+    }
+}
+
+fn compare_keys(a: &[V], b: &[V], asc: &[bool]) -> std::cmp::Ordering {
+    for ((x, y), up) in a.iter().zip(b).zip(asc) {
+        let o = x.order(y);
+        let o = if *up { o } else { o.reverse() };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+struct Sort {
+    input: BoxOp,
+    keys: Vec<(CExpr, bool)>,
+    limit: Option<CExpr>,
+    output: Option<VecDeque<Row>>,
+}
+
+impl Operator for Sort {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.output.is_none() {
+            let limit = match &self.limit {
+                Some(l) => Some(count_value(l, "LIMIT", ctx)?),
+                None => None,
+            };
+            let asc: Vec<bool> = self.keys.iter().map(|k| k.1).collect();
+            let mut rows: Vec<(Vec<V>, Row)> = Vec::new();
+            while let Some(row) = self.input.next(ctx)? {
+                let mut key = Vec::with_capacity(self.keys.len());
+                for (e, _) in &self.keys {
+                    key.push(e.eval(&row, ctx)?);
+                }
+                rows.push((key, row));
+                // Top-k: keep the buffer within twice the limit.
+                if let Some(k) = limit {
+                    if rows.len() >= 2 * k.max(512) {
+                        rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
+                        rows.truncate(k);
+                    }
+                }
+            }
+            rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
+            if let Some(k) = limit {
+                rows.truncate(k);
+            }
+            self.output = Some(rows.into_iter().map(|r| r.1).collect());
+        }
+        Ok(self.output.as_mut().and_then(|o| o.pop_front()))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.output = None;
+        self.input.reset(arg);
+    }
+}
+
+struct SkipLimit {
+    input: BoxOp,
+    count: CExpr,
+    skip: bool,
+    n: Option<usize>,
+}
+
+impl Operator for SkipLimit {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.n.is_none() {
+            self.n = Some(count_value(&self.count, if self.skip { "SKIP" } else { "LIMIT" }, ctx)?);
+        }
+        let n = self.n.get_or_insert(0);
+        if self.skip {
+            while *n > 0 {
+                if self.input.next(ctx)?.is_none() {
+                    return Ok(None);
+                }
+                *n -= 1;
+            }
+            self.input.next(ctx)
+        } else {
+            if *n == 0 {
+                return Ok(None);
+            }
+            *n -= 1;
+            self.input.next(ctx)
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.n = None;
+        self.input.reset(arg);
+    }
+}
+
+struct Truncate {
+    input: BoxOp,
+    width: usize,
+}
+
+impl Operator for Truncate {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.input.next(ctx)?.map(|mut r| {
+            r.truncate(self.width);
+            r
+        }))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Union {
+    inputs: Vec<BoxOp>,
+    at: usize,
+    seen: Option<HashSet<RowKey>>,
+}
+
+impl Operator for Union {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while self.at < self.inputs.len() {
+            match self.inputs[self.at].next(ctx)? {
+                Some(row) => {
+                    if let Some(seen) = &mut self.seen {
+                        if !seen.insert(RowKey(row.iter().cloned().map(GroupKey).collect())) {
+                            continue;
+                        }
+                    }
+                    return Ok(Some(row));
+                }
+                None => self.at += 1,
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.at = 0;
+        if let Some(s) = &mut self.seen {
+            s.clear();
+        }
+        for i in &mut self.inputs {
+            i.reset(arg);
+        }
+    }
+}
+
+fn eval_props(e: &Option<CExpr>, row: &Row, ctx: &mut Ctx<'_>) -> Result<Properties> {
+    let mut props = Properties::new();
+    let Some(e) = e else { return Ok(props) };
+    match e.eval(row, ctx)? {
+        V::Map(m) => {
+            for (k, v) in m.iter() {
+                if let Some(p) = v.to_property().map_err(Error::Type)? {
+                    props.insert(k.clone(), p);
+                }
+            }
+        }
+        V::Null => {}
+        other => return Err(Error::Type(format!("expected a property map, got {}", other.type_name()))),
+    }
+    Ok(props)
+}
+
+fn run_create(pattern: &CreatePattern, row: &mut Row, ctx: &mut Ctx<'_>) -> Result<()> {
+    for n in &pattern.nodes {
+        if n.bound {
+            if !matches!(row.get(n.slot), Some(V::Node(_))) {
+                return Err(Error::Semantic {
+                    kind: "VariableTypeConflict",
+                    message: "CREATE needs a node here, but the variable is null or not a node".into(),
+                });
+            }
+            continue;
+        }
+        let props = eval_props(&n.props, row, ctx)?;
+        ctx.stats.properties_set += props.len() as u64;
+        let mut labels = n.labels.clone();
+        labels.sort();
+        labels.dedup();
+        ctx.stats.labels_added += labels.len() as u64;
+        let id = ctx.graph.create_node(labels, props)?;
+        ctx.stats.nodes_created += 1;
+        set(row, n.slot, V::Node(id));
+    }
+    for r in &pattern.rels {
+        let (Some(V::Node(s)), Some(V::Node(e))) = (row.get(r.start).cloned(), row.get(r.end).cloned()) else {
+            return Err(Error::Semantic {
+                kind: "VariableTypeConflict",
+                message: "a created relationship needs two nodes".into(),
+            });
+        };
+        let props = eval_props(&r.props, row, ctx)?;
+        ctx.stats.properties_set += props.len() as u64;
+        let id = ctx.graph.create_rel(&r.rel_type, s, e, props)?;
+        ctx.stats.relationships_created += 1;
+        set(row, r.slot, V::Rel(id));
+    }
+    for (slot, steps) in &pattern.paths {
+        let p = build_path(steps, row, ctx)?;
+        set(row, *slot, p);
+    }
+    Ok(())
+}
+
+struct Create {
+    input: BoxOp,
+    pattern: CreatePattern,
+}
+
+impl Operator for Create {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let Some(mut row) = self.input.next(ctx)? else { return Ok(None) };
+        run_create(&self.pattern, &mut row, ctx)?;
+        Ok(Some(row))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
+    let entity = |v: V| -> Result<Option<V>> {
+        match v {
+            V::Null => Ok(None),
+            V::Node(_) | V::Rel(_) => Ok(Some(v)),
+            other => Err(Error::Type(format!("cannot set properties of a {}", other.type_name()))),
+        }
+    };
+    match op {
+        SetOp::Property { target, key, value } => {
+            let Some(t) = entity(target.eval(row, ctx)?)? else { return Ok(()) };
+            let v = value.eval(row, ctx)?;
+            let p = v.to_property().map_err(Error::Type)?;
+            ctx.stats.properties_set += 1;
+            match t {
+                V::Node(id) => ctx.graph.set_node_property(id, key, p)?,
+                V::Rel(id) => ctx.graph.set_rel_property(id, key, p)?,
+                _ => {}
+            }
+        }
+        SetOp::RemoveProperty { target, key } => {
+            let Some(t) = entity(target.eval(row, ctx)?)? else { return Ok(()) };
+            match t {
+                V::Node(id) => {
+                    if ctx.node(id)?.properties.contains_key(key) {
+                        ctx.stats.properties_set += 1;
+                        ctx.graph.set_node_property(id, key, None)?;
+                    }
+                }
+                V::Rel(id) => {
+                    if ctx.rel(id)?.properties.contains_key(key) {
+                        ctx.stats.properties_set += 1;
+                        ctx.graph.set_rel_property(id, key, None)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        SetOp::Replace { slot, value } | SetOp::MergeMap { slot, value } => {
+            let Some(t) = entity(row.get(*slot).cloned().unwrap_or(V::Null))? else { return Ok(()) };
+            let new: BTreeMap<String, V> = match value.eval(row, ctx)? {
+                V::Map(m) => (*m).clone(),
+                V::Node(id) => ctx.node(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect(),
+                V::Rel(id) => ctx.rel(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect(),
+                V::Null if matches!(op, SetOp::MergeMap { .. }) => return Ok(()),
+                V::Null => BTreeMap::new(),
+                other => return Err(Error::Type(format!("SET needs a map, got {}", other.type_name()))),
+            };
+            let mut props = match (&t, op) {
+                (V::Node(id), SetOp::MergeMap { .. }) => ctx.node(*id)?.properties.clone(),
+                (V::Rel(id), SetOp::MergeMap { .. }) => ctx.rel(*id)?.properties.clone(),
+                _ => Properties::new(),
+            };
+            for (k, v) in new {
+                ctx.stats.properties_set += 1;
+                match v.to_property().map_err(Error::Type)? {
+                    Some(p) => props.insert(k, p),
+                    None => props.remove(&k),
+                };
+            }
+            match t {
+                V::Node(id) => ctx.graph.replace_node_properties(id, props)?,
+                V::Rel(id) => ctx.graph.replace_rel_properties(id, props)?,
+                _ => {}
+            }
+        }
+        SetOp::AddLabels { slot, labels } | SetOp::RemoveLabels { slot, labels } => {
+            let add = matches!(op, SetOp::AddLabels { .. });
+            match row.get(*slot) {
+                Some(V::Node(id)) => {
+                    let rec = ctx.node(*id)?;
+                    let changed = labels.iter().filter(|l| rec.has_label(l) != add).collect::<HashSet<_>>().len() as u64;
+                    if add {
+                        ctx.stats.labels_added += changed;
+                    } else {
+                        ctx.stats.labels_removed += changed;
+                    }
+                    ctx.graph.set_node_labels(*id, labels, add)?;
+                }
+                Some(V::Null) | None => {}
+                Some(other) => return Err(Error::Type(format!("cannot set labels of a {}", other.type_name()))),
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Merge {
+    input: BoxOp,
+    matcher: Arc<LogicalOp>,
+    create: CreatePattern,
+    on_create: Vec<SetOp>,
+    on_match: Vec<SetOp>,
+    added: usize,
+    pending: VecDeque<Row>,
+}
+
+impl Operator for Merge {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            let width = row.len() + self.added;
+            let mut matcher = build(&self.matcher, false);
+            matcher.reset(&row);
+            let mut found = Vec::new();
+            while let Some(mut r) = matcher.next(ctx)? {
+                r.resize(width, V::Null);
+                found.push(r);
+            }
+            if found.is_empty() {
+                for n in &self.create.nodes {
+                    if let Some(CExpr::Map(entries)) = &n.props {
+                        for (k, e) in entries {
+                            if e.eval(&row, ctx)?.is_null() {
+                                return Err(Error::Semantic {
+                                    kind: "MergeReadOwnWrites",
+                                    message: format!("cannot MERGE a node with a null property '{k}'"),
+                                });
+                            }
+                        }
+                    }
+                }
+                let mut r = row.clone();
+                r.resize(width, V::Null);
+                run_create(&self.create, &mut r, ctx)?;
+                for op in &self.on_create {
+                    apply_set(op, &r, ctx)?;
+                }
+                self.pending.push_back(r);
+            } else {
+                for r in found {
+                    for op in &self.on_match {
+                        apply_set(op, &r, ctx)?;
+                    }
+                    self.pending.push_back(r);
+                }
+            }
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.pending.clear();
+        self.input.reset(arg);
+    }
+}
+
+struct Update {
+    input: BoxOp,
+    ops: Vec<SetOp>,
+}
+
+impl Operator for Update {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+        for op in &self.ops {
+            apply_set(op, &row, ctx)?;
+        }
+        Ok(Some(row))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Delete {
+    input: BoxOp,
+    exprs: Vec<CExpr>,
+    detach: bool,
+}
+
+fn delete_value(v: V, detach: bool, ctx: &mut Ctx<'_>) -> Result<()> {
+    match v {
+        V::Null => {}
+        V::Node(id) => {
+            if ctx.graph.node(id)?.is_none() {
+                return Ok(());
+            }
+            if detach {
+                for dir in [Direction::Outgoing, Direction::Incoming] {
+                    let rels: Vec<RelId> = ctx.graph.adjacency(id, dir)?.iter().map(|e| e.rel).collect();
+                    for r in rels {
+                        if ctx.graph.rel(r)?.is_some() {
+                            ctx.graph.delete_rel(r)?;
+                            ctx.stats.relationships_deleted += 1;
+                        }
+                    }
+                }
+            }
+            ctx.graph.delete_node(id)?;
+            ctx.stats.nodes_deleted += 1;
+        }
+        V::Rel(id) => {
+            if ctx.graph.rel(id)?.is_some() {
+                ctx.graph.delete_rel(id)?;
+                ctx.stats.relationships_deleted += 1;
+            }
+        }
+        V::Path(p) => {
+            for r in &p.rels {
+                delete_value(V::Rel(*r), detach, ctx)?;
+            }
+            for n in &p.nodes {
+                delete_value(V::Node(*n), detach, ctx)?;
+            }
+        }
+        V::List(items) => {
+            for i in items.iter() {
+                delete_value(i.clone(), detach, ctx)?;
+            }
+        }
+        other => return Err(Error::Type(format!("cannot delete a {}", other.type_name()))),
+    }
+    Ok(())
+}
+
+impl Operator for Delete {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+        for e in &self.exprs {
+            let v = e.eval(&row, ctx)?;
+            delete_value(v, self.detach, ctx)?;
+        }
+        Ok(Some(row))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+struct Eager {
+    input: BoxOp,
+    rows: Option<VecDeque<Row>>,
+}
+
+impl Operator for Eager {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.rows.is_none() {
+            let mut rows = VecDeque::new();
+            while let Some(r) = self.input.next(ctx)? {
+                rows.push_back(r);
+            }
+            self.rows = Some(rows);
+        }
+        Ok(self.rows.as_mut().and_then(|r| r.pop_front()))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.rows = None;
+        self.input.reset(arg);
+    }
+}
+
+struct ProcedureCall {
+    input: BoxOp,
+    procedure: Procedure,
+    slot: usize,
+    pending: VecDeque<Row>,
+}
+
+impl Operator for ProcedureCall {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            let values: Vec<String> = match self.procedure {
+                Procedure::Labels => {
+                    let labels: Vec<String> = ctx.graph.meta().labels.iter().cloned().collect();
+                    let mut live = Vec::new();
+                    for l in labels {
+                        if !ctx.graph.label_nodes(Some(&l))?.is_empty() {
+                            live.push(l);
+                        }
+                    }
+                    live
+                }
+                Procedure::RelationshipTypes => {
+                    let m = ctx.graph.meta();
+                    let mut t: Vec<String> =
+                        m.types.iter().zip(&m.type_counts).filter(|(_, c)| **c > 0).map(|(t, _)| t.clone()).collect();
+                    t.sort();
+                    t
+                }
+                Procedure::PropertyKeys => ctx.graph.meta().property_keys.iter().cloned().collect(),
+            };
+            for v in values {
+                let mut out = row.clone();
+                set(&mut out, self.slot, V::string(v));
+                self.pending.push_back(out);
+            }
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.pending.clear();
+        self.input.reset(arg);
+    }
+}
+
+struct SchemaOp {
+    create: Option<sprig_index::graph::IndexDef>,
+    drop: Option<String>,
+    done: bool,
+}
+
+impl Operator for SchemaOp {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if !self.done {
+            self.done = true;
+            if let Some(def) = &self.create {
+                if ctx.graph.create_index(def.clone())? {
+                    ctx.stats.indexes_added += 1;
+                }
+            }
+            if let Some(name) = &self.drop {
+                if !ctx.graph.drop_index(name)? {
+                    return Err(Error::Semantic { kind: "IndexNotFound", message: format!("there is no index '{name}'") });
+                }
+                ctx.stats.indexes_removed += 1;
+            }
+            return Ok(Some(Vec::new()));
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, _arg: &Row) {
+        self.done = false;
+    }
+}
+
+struct Discard {
+    input: BoxOp,
+}
+
+impl Operator for Discard {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while self.input.next(ctx)?.is_some() {}
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+/// True when `plan` (rooted at `Argument`) yields a row for `row`.
+pub fn subplan_has_row(plan: &LogicalOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+    let mut op = build(plan, false);
+    op.reset(row);
+    Ok(op.next(ctx)?.is_some())
+}
+
+/// `map` evaluated on every row `plan` yields for `row`.
+pub fn subplan_collect(plan: &LogicalOp, row: &Row, map: &CExpr, ctx: &mut Ctx<'_>) -> Result<Vec<V>> {
+    let mut op = build(plan, false);
+    op.reset(row);
+    let mut out = Vec::new();
+    while let Some(r) = op.next(ctx)? {
+        out.push(map.eval(&r, ctx)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,201 @@
+//! Cypher: text -> AST (`syntax::cypher`) -> logical plan (`planner`) -> rewrite rules
+//! (`rules`) -> physical operators (`exec`) -> result rows (`result`).
+
+pub mod aggregate;
+pub mod exec;
+pub mod expr;
+pub mod functions;
+pub mod plan;
+pub mod planner;
+pub mod result;
+pub mod rules;
+pub mod value;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use sprig_index::graph::{GraphTxn, Overlay};
+
+use crate::explain::PlanNode;
+use crate::syntax::cypher::parse_statement;
+use crate::Result;
+pub use exec::WriteStats;
+use plan::{CypherPlan, LogicalOp, ScanSource, Seek};
+pub use result::{NodeValue, RelValue, ResultValue};
+pub use value::CypherValue;
+
+/// How to run one statement.
+#[derive(Debug, Clone, Default)]
+pub struct CypherOptions {
+    /// `$name` -> value.
+    pub params: HashMap<String, CypherValue>,
+    /// The graph used when the statement has no `USE`.
+    pub default_graph: String,
+    pub deadline: Option<Instant>,
+    /// Collect rows and time per operator.
+    pub profile: bool,
+}
+
+/// What a statement returned.
+#[derive(Debug, Clone, Default)]
+pub struct CypherOutput {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<ResultValue>>,
+    pub stats: WriteStats,
+    /// The operator tree with actual rows and times (PROFILE only).
+    pub profile: Option<PlanNode>,
+    /// The graph the statement ran on.
+    pub graph: String,
+}
+
+/// Parses and plans `text` against the graph it names (or the default graph).
+pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherPlan> {
+    let stmt = parse_statement(text)?;
+    let graph_name = stmt.graph.clone().unwrap_or_else(|| options.default_graph.clone());
+    let graph = txn.graph(&graph_name)?;
+    let mut plan = planner::Planner::new(&options.params, graph).plan(&stmt)?;
+    rules::optimize(&mut plan.root, graph);
+    Ok(plan)
+}
+
+/// Runs one statement inside `txn`. On error the caller must discard the transaction's
+/// changes (the statement may have written part of its effects).
+pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherOutput> {
+    let plan = prepare(txn, text, options)?;
+    let graph = txn.graph(&plan.graph)?;
+    let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
+    let mut op = exec::build(&plan.root, options.profile);
+    let mut rows = Vec::new();
+    while let Some(row) = op.next(&mut ctx)? {
+        let mut out = Vec::with_capacity(plan.columns.len());
+        for v in row.iter().take(plan.columns.len()) {
+            out.push(result::resolve(v, &mut ctx)?);
+        }
+        rows.push(out);
+    }
+    let stats = std::mem::take(&mut ctx.stats);
+    let profile = ctx.profile.take().map(|p| describe(&plan.root, ctx.graph, Some(&p)));
+    drop(ctx);
+    txn.check_statement()?;
+    Ok(CypherOutput { columns: plan.columns, rows, stats, profile, graph: plan.graph })
+}
+
+/// The plan of `text` with estimates (EXPLAIN).
+pub fn explain(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<PlanNode> {
+    let plan = prepare(txn, text, options)?;
+    let graph = txn.graph(&plan.graph)?;
+    Ok(describe(&plan.root, graph, None))
+}
+
+/// The operator tree for EXPLAIN / PROFILE; operators are numbered in pre-order, as
+/// `exec::build` numbers them.
+pub fn describe(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpStats]>) -> PlanNode {
+    let mut id = 0;
+    let mut node = describe_node(op, graph, stats, &mut id);
+    if stats.is_some() {
+        own_times(&mut node);
+    }
+    node
+}
+
+/// PROFILE measures each operator including its inputs; keep only its own share.
+/// Returns the inclusive time of `node`.
+fn own_times(node: &mut PlanNode) -> std::time::Duration {
+    let inclusive = node.time.unwrap_or_default();
+    let children: std::time::Duration = node.children.iter_mut().map(own_times).sum();
+    node.time = Some(inclusive.saturating_sub(children));
+    inclusive
+}
+
+fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpStats]>, id: &mut usize) -> PlanNode {
+    let my_id = *id;
+    *id += 1;
+    let mut node = PlanNode::new(op.name());
+    let children: Vec<PlanNode> = op.inputs().into_iter().map(|c| describe_node(c, graph, stats, id)).collect();
+    let input_rows = children.first().and_then(|c| c.estimated_rows).unwrap_or(1);
+    let node_count = graph.meta().node_count.max(1);
+    let rel_count = graph.meta().rel_count;
+    let estimate = match op {
+        LogicalOp::Start | LogicalOp::Argument => 1,
+        LogicalOp::NodeScan { source, .. } => {
+            let per_row = match source {
+                ScanSource::AllNodes => {
+                    node = node.detail("candidates", node_count);
+                    node_count
+                }
+                ScanSource::Label(l) => {
+                    let n = graph.label_nodes(Some(l)).map(|b| b.len()).unwrap_or(0);
+                    node = node.detail("label", l.as_str()).detail("candidates", n).detail("of", node_count);
+                    n
+                }
+                ScanSource::IndexSeek { index, seek } => {
+                    let n = graph.label_nodes(Some(&index.label)).map(|b| b.len()).unwrap_or(0);
+                    let kind = match seek {
+                        Seek::Equal(_) => "equality",
+                        Seek::Range { .. } => "range",
+                        Seek::Prefix(_) => "prefix",
+                    };
+                    node = node
+                        .detail("index", index.name.as_str())
+                        .detail("on", format!(":{}({})", index.label, index.property))
+                        .detail("seek", kind)
+                        .detail("of", n);
+                    match seek {
+                        Seek::Equal(_) => (n / 100).max(1),
+                        _ => (n / 10).max(1),
+                    }
+                }
+            };
+            input_rows.saturating_mul(per_row)
+        }
+        LogicalOp::Expand { spec, .. } => {
+            let total = if spec.types.is_empty() {
+                rel_count
+            } else {
+                spec.types
+                    .iter()
+                    .filter_map(|t| graph.meta().type_token(t).map(|k| graph.meta().type_counts[k as usize]))
+                    .sum()
+            };
+            let degree = (total / node_count).max(1);
+            node = node.detail(
+                "pattern",
+                format!("({})-[{}]{}({})", spec.from, spec.types.join("|"), spec.dir.arrow(), spec.to),
+            );
+            match spec.length {
+                Some((lo, hi)) => {
+                    node = node.detail("length", format!("{lo}..{}", hi.map_or(String::new(), |h| h.to_string())));
+                    input_rows.saturating_mul(degree.saturating_pow(hi.unwrap_or(3).min(4) as u32))
+                }
+                None if spec.to_bound => (input_rows / 2).max(1),
+                None => input_rows.saturating_mul(degree),
+            }
+        }
+        LogicalOp::Filter { .. } | LogicalOp::NodeCheck { .. } => (input_rows / 2).max(1),
+        LogicalOp::Aggregate { keys, .. } => {
+            if keys.is_empty() {
+                1
+            } else {
+                (input_rows / 2).max(1)
+            }
+        }
+        LogicalOp::Limit { count: expr::CExpr::Const(CypherValue::Int(n)), .. }
+        | LogicalOp::TopK { limit: expr::CExpr::Const(CypherValue::Int(n)), .. } => input_rows.min(*n as u64),
+        LogicalOp::Distinct { .. } => (input_rows / 2).max(1),
+        LogicalOp::CreateIndex { def } => {
+            node = node.detail("index", def.name.as_str());
+            0
+        }
+        _ => input_rows,
+    };
+    node.estimated_rows = Some(estimate);
+    if let Some(s) = stats.and_then(|s| s.get(my_id)) {
+        node.rows = Some(s.rows);
+        node.time = Some(s.time);
+    } else if stats.is_some() {
+        node.rows = Some(0);
+        node.time = Some(std::time::Duration::ZERO);
+    }
+    node.children = children;
+    node
+}

@@ -1,0 +1,335 @@
+//! The logical plan of a Cypher statement: a tree of operators over rows of slots.
+//! Built by the planner, rewritten by the rules in `rules.rs`, run by `exec.rs`.
+
+use std::sync::Arc;
+
+use sprig_index::graph::IndexDef;
+
+use super::aggregate::AggSpec;
+use super::expr::CExpr;
+
+/// Which way an expansion follows relationships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpandDir {
+    Out,
+    In,
+    Both,
+}
+
+impl ExpandDir {
+    pub fn reversed(self) -> ExpandDir {
+        match self {
+            ExpandDir::Out => ExpandDir::In,
+            ExpandDir::In => ExpandDir::Out,
+            ExpandDir::Both => ExpandDir::Both,
+        }
+    }
+
+    pub fn arrow(self) -> &'static str {
+        match self {
+            ExpandDir::Out => "->",
+            ExpandDir::In => "<-",
+            ExpandDir::Both => "--",
+        }
+    }
+}
+
+/// Where a node scan takes its candidates from.
+#[derive(Debug, Clone)]
+pub enum ScanSource {
+    AllNodes,
+    Label(String),
+    /// A property index: equality, range or prefix on the indexed property.
+    IndexSeek { index: IndexDef, seek: Seek },
+}
+
+#[derive(Debug, Clone)]
+pub enum Seek {
+    Equal(CExpr),
+    Range { lower: Option<(CExpr, bool)>, upper: Option<(CExpr, bool)> },
+    Prefix(CExpr),
+}
+
+/// One hop (or a variable-length run of hops) of a pattern.
+#[derive(Debug, Clone)]
+pub struct ExpandSpec {
+    pub from: usize,
+    pub rel: usize,
+    pub to: usize,
+    pub dir: ExpandDir,
+    pub types: Vec<String>,
+    pub rel_props: Vec<(String, CExpr)>,
+    pub to_labels: Vec<String>,
+    pub to_props: Vec<(String, CExpr)>,
+    /// The target node is bound already: only relationships reaching it count.
+    pub to_bound: bool,
+    /// The relationship variable is bound already (a single relationship).
+    pub rel_bound: bool,
+    /// `*min..max` (max `None` = unbounded); `None` for one hop.
+    pub length: Option<(u64, Option<u64>)>,
+    /// Relationship slots bound earlier in the same MATCH: the new relationship(s)
+    /// must differ from them (relationship isomorphism).
+    pub distinct_from: Vec<usize>,
+}
+
+/// Part of a path to assemble: nodes, single relationships, relationship lists.
+#[derive(Debug, Clone, Copy)]
+pub enum PathStep {
+    Node(usize),
+    Rel(usize),
+    RelList(usize),
+}
+
+/// What CREATE or MERGE makes for one row.
+#[derive(Debug, Clone, Default)]
+pub struct CreatePattern {
+    pub nodes: Vec<CreateNode>,
+    pub rels: Vec<CreateRel>,
+    pub paths: Vec<(usize, Vec<PathStep>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateNode {
+    pub slot: usize,
+    /// Bound nodes are only referred to, unless they carry labels or properties (an error
+    /// caught by the planner).
+    pub bound: bool,
+    pub labels: Vec<String>,
+    pub props: Option<CExpr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateRel {
+    pub slot: usize,
+    pub start: usize,
+    pub end: usize,
+    pub rel_type: String,
+    pub props: Option<CExpr>,
+}
+
+/// One SET or REMOVE item.
+#[derive(Debug, Clone)]
+pub enum SetOp {
+    Property { target: CExpr, key: String, value: CExpr },
+    Replace { slot: usize, value: CExpr },
+    MergeMap { slot: usize, value: CExpr },
+    AddLabels { slot: usize, labels: Vec<String> },
+    RemoveProperty { target: CExpr, key: String },
+    RemoveLabels { slot: usize, labels: Vec<String> },
+}
+
+/// A built-in procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Procedure {
+    Labels,
+    RelationshipTypes,
+    PropertyKeys,
+}
+
+impl Procedure {
+    pub fn lookup(name: &str) -> Option<Procedure> {
+        match name.to_ascii_lowercase().as_str() {
+            "db.labels" => Some(Procedure::Labels),
+            "db.relationshiptypes" => Some(Procedure::RelationshipTypes),
+            "db.propertykeys" => Some(Procedure::PropertyKeys),
+            _ => None,
+        }
+    }
+
+    pub fn output(self) -> &'static str {
+        match self {
+            Procedure::Labels => "label",
+            Procedure::RelationshipTypes => "relationshipType",
+            Procedure::PropertyKeys => "propertyKey",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Procedure::Labels => "db.labels",
+            Procedure::RelationshipTypes => "db.relationshipTypes",
+            Procedure::PropertyKeys => "db.propertyKeys",
+        }
+    }
+}
+
+/// A logical operator. Every operator but `Start`, `Argument` and `Union` reads one
+/// input; rows are vectors of slots, and an operator that binds a variable appends it.
+#[derive(Debug, Clone)]
+pub enum LogicalOp {
+    /// One empty row.
+    Start,
+    /// The row an enclosing operator passes in (OPTIONAL MATCH, MERGE, subqueries).
+    Argument,
+    NodeScan { input: Box<LogicalOp>, slot: usize, source: ScanSource, labels: Vec<String>, props: Vec<(String, CExpr)> },
+    /// A node bound earlier must have these labels and properties.
+    NodeCheck { input: Box<LogicalOp>, slot: usize, labels: Vec<String>, props: Vec<(String, CExpr)> },
+    Expand { input: Box<LogicalOp>, spec: Box<ExpandSpec> },
+    ShortestPath {
+        input: Box<LogicalOp>,
+        from: usize,
+        to: usize,
+        rel: usize,
+        path: Option<usize>,
+        dir: ExpandDir,
+        types: Vec<String>,
+        min: u64,
+        max: Option<u64>,
+        all: bool,
+    },
+    Filter { input: Box<LogicalOp>, predicate: CExpr },
+    /// Rows of `inner` (run per input row), or the input row padded with `added` nulls.
+    Optional { input: Box<LogicalOp>, inner: Box<LogicalOp>, added: usize },
+    Unwind { input: Box<LogicalOp>, expr: CExpr, slot: usize },
+    BuildPath { input: Box<LogicalOp>, slot: usize, steps: Vec<PathStep> },
+    /// Output rows are `exprs` evaluated on the input row; with `keep_input` the input
+    /// row follows (ORDER BY may read variables that were not projected).
+    Project { input: Box<LogicalOp>, exprs: Vec<CExpr>, keep_input: bool },
+    /// Output rows: the grouping keys, then the aggregates.
+    Aggregate { input: Box<LogicalOp>, keys: Vec<CExpr>, aggs: Vec<AggSpec> },
+    /// Distinct over the first `width` columns.
+    Distinct { input: Box<LogicalOp>, width: usize },
+    Sort { input: Box<LogicalOp>, keys: Vec<(CExpr, bool)> },
+    /// Sort that keeps only the first `limit` rows (ORDER BY ... LIMIT).
+    TopK { input: Box<LogicalOp>, keys: Vec<(CExpr, bool)>, limit: CExpr },
+    Skip { input: Box<LogicalOp>, count: CExpr },
+    Limit { input: Box<LogicalOp>, count: CExpr },
+    /// Keeps the first `width` columns.
+    Truncate { input: Box<LogicalOp>, width: usize },
+    Union { inputs: Vec<LogicalOp>, distinct: bool },
+    Create { input: Box<LogicalOp>, pattern: Box<CreatePattern> },
+    Merge {
+        input: Box<LogicalOp>,
+        matcher: Arc<LogicalOp>,
+        create: Box<CreatePattern>,
+        on_create: Vec<SetOp>,
+        on_match: Vec<SetOp>,
+        added: usize,
+    },
+    Update { input: Box<LogicalOp>, ops: Vec<SetOp> },
+    Delete { input: Box<LogicalOp>, exprs: Vec<CExpr>, detach: bool },
+    /// Reads all input before passing any row on, so that later clauses see the
+    /// writes of earlier ones and never their own.
+    Eager { input: Box<LogicalOp> },
+    ProcedureCall { input: Box<LogicalOp>, procedure: Procedure, slot: usize },
+    CreateIndex { def: IndexDef },
+    DropIndex { name: String },
+    /// Runs the input for its side effects and yields nothing.
+    Discard { input: Box<LogicalOp> },
+}
+
+impl LogicalOp {
+    /// The operators this one reads.
+    pub fn inputs(&self) -> Vec<&LogicalOp> {
+        use LogicalOp::*;
+        match self {
+            Start | Argument | CreateIndex { .. } | DropIndex { .. } => Vec::new(),
+            Union { inputs, .. } => inputs.iter().collect(),
+            Optional { input, inner, .. } => vec![input, inner],
+            NodeScan { input, .. }
+            | NodeCheck { input, .. }
+            | Expand { input, .. }
+            | ShortestPath { input, .. }
+            | Filter { input, .. }
+            | Unwind { input, .. }
+            | BuildPath { input, .. }
+            | Project { input, .. }
+            | Aggregate { input, .. }
+            | Distinct { input, .. }
+            | Sort { input, .. }
+            | TopK { input, .. }
+            | Skip { input, .. }
+            | Limit { input, .. }
+            | Truncate { input, .. }
+            | Create { input, .. }
+            | Merge { input, .. }
+            | Update { input, .. }
+            | Delete { input, .. }
+            | Eager { input }
+            | ProcedureCall { input, .. }
+            | Discard { input } => vec![input],
+        }
+    }
+
+    /// Mutable access to the operators this one reads.
+    pub fn inputs_mut(&mut self) -> Vec<&mut LogicalOp> {
+        use LogicalOp::*;
+        match self {
+            Start | Argument | CreateIndex { .. } | DropIndex { .. } => Vec::new(),
+            Union { inputs, .. } => inputs.iter_mut().collect(),
+            Optional { input, inner, .. } => vec![input, inner],
+            NodeScan { input, .. }
+            | NodeCheck { input, .. }
+            | Expand { input, .. }
+            | ShortestPath { input, .. }
+            | Filter { input, .. }
+            | Unwind { input, .. }
+            | BuildPath { input, .. }
+            | Project { input, .. }
+            | Aggregate { input, .. }
+            | Distinct { input, .. }
+            | Sort { input, .. }
+            | TopK { input, .. }
+            | Skip { input, .. }
+            | Limit { input, .. }
+            | Truncate { input, .. }
+            | Create { input, .. }
+            | Merge { input, .. }
+            | Update { input, .. }
+            | Delete { input, .. }
+            | Eager { input }
+            | ProcedureCall { input, .. }
+            | Discard { input } => vec![input],
+        }
+    }
+
+    /// The operator's name as EXPLAIN shows it.
+    pub fn name(&self) -> &'static str {
+        use LogicalOp::*;
+        match self {
+            Start => "Start",
+            Argument => "Argument",
+            NodeScan { source: ScanSource::AllNodes, .. } => "AllNodesScan",
+            NodeScan { source: ScanSource::Label(_), .. } => "NodeByLabelScan",
+            NodeScan { source: ScanSource::IndexSeek { .. }, .. } => "NodeIndexSeek",
+            NodeCheck { .. } => "NodeCheck",
+            Expand { spec, .. } if spec.length.is_some() => "VarLengthExpand",
+            Expand { spec, .. } if spec.to_bound => "ExpandInto",
+            Expand { .. } => "Expand",
+            ShortestPath { .. } => "ShortestPath",
+            Filter { .. } => "Filter",
+            Optional { .. } => "Optional",
+            Unwind { .. } => "Unwind",
+            BuildPath { .. } => "ProjectPath",
+            Project { .. } => "Projection",
+            Aggregate { .. } => "Aggregation",
+            Distinct { .. } => "Distinct",
+            Sort { .. } => "Sort",
+            TopK { .. } => "Top",
+            Skip { .. } => "Skip",
+            Limit { .. } => "Limit",
+            Truncate { .. } => "Truncate",
+            Union { .. } => "Union",
+            Create { .. } => "Create",
+            Merge { .. } => "Merge",
+            Update { .. } => "SetProperties",
+            Delete { .. } => "Delete",
+            Eager { .. } => "Eager",
+            ProcedureCall { .. } => "ProcedureCall",
+            CreateIndex { .. } => "CreateIndex",
+            DropIndex { .. } => "DropIndex",
+            Discard { .. } => "EmptyResult",
+        }
+    }
+}
+
+/// A planned statement: the operator tree and the result's column names.
+#[derive(Debug, Clone)]
+pub struct CypherPlan {
+    pub root: LogicalOp,
+    pub columns: Vec<String>,
+    /// The graph the statement runs on.
+    pub graph: String,
+    /// True when the statement may write.
+    pub writes: bool,
+}

@@ -1,0 +1,6 @@
+//! Cypher text to AST.
+
+pub mod ast;
+mod parser;
+
+pub use parser::parse_statement;

@@ -1,0 +1,1226 @@
+//! A nom parser for Cypher. Errors point at the furthest position any alternative
+//! reached, which is where the text stops making sense.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
+use nom::character::complete::{char, digit1, hex_digit1, oct_digit1};
+use nom::combinator::{map, opt, recognize};
+use nom::error::{ErrorKind, ParseError};
+use nom::{IResult, Parser};
+
+use super::ast::*;
+use crate::syntax::{SyntaxError, TextPosition};
+
+/// A parse error: how much input was left where it happened, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PError {
+    rest: usize,
+    message: String,
+    /// Cut errors stop alternatives (a bad number, an unterminated string).
+    fatal: bool,
+}
+
+impl<'a> ParseError<&'a str> for PError {
+    fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
+        PError { rest: input.len(), message: String::new(), fatal: false }
+    }
+    fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+    fn or(self, other: Self) -> Self {
+        if other.rest <= self.rest {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+type Res<'a, T> = IResult<&'a str, T, PError>;
+
+fn fail<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
+    Err(nom::Err::Error(PError { rest: input.len(), message: message.into(), fatal: false }))
+}
+
+fn fatal<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
+    Err(nom::Err::Failure(PError { rest: input.len(), message: message.into(), fatal: true }))
+}
+
+/// Parses one Cypher statement (a trailing `;` is allowed).
+pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
+    let res = (|i| {
+        let (i, _) = ws(i)?;
+        let (i, stmt) = statement(i)?;
+        let (i, _) = ws(i)?;
+        let (i, _) = opt(char(';')).parse(i)?;
+        let (i, _) = ws(i)?;
+        Ok((i, stmt))
+    })(text);
+    let (rest, message) = match res {
+        Ok((rest, stmt)) if rest.is_empty() => return Ok(stmt),
+        Ok((rest, _)) => (rest.len(), String::new()),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => (e.rest, e.message),
+        Err(nom::Err::Incomplete(_)) => (0, String::new()),
+    };
+    let offset = text.len() - rest.min(text.len());
+    let message = if message.is_empty() {
+        match text[offset..].chars().next() {
+            Some(c) => format!("invalid input '{c}': the query does not continue like that"),
+            None => "unexpected end of input".to_string(),
+        }
+    } else {
+        message
+    };
+    Err(SyntaxError { message, position: TextPosition::of(text, offset) })
+}
+
+// ---------------------------------------------------------------------------
+// Lexical pieces
+
+fn ws(mut i: &str) -> Res<'_, ()> {
+    loop {
+        let trimmed = i.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("//") {
+            i = rest.find('\n').map_or("", |p| &rest[p..]);
+        } else if let Some(rest) = trimmed.strip_prefix("/*") {
+            match rest.find("*/") {
+                Some(p) => i = &rest[p + 2..],
+                None => return fatal(trimmed, "unterminated comment"),
+            }
+        } else {
+            return Ok((trimmed, ()));
+        }
+    }
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A keyword (any case) not followed by an identifier character, with whitespace before.
+fn kw<'a>(word: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
+    move |i: &'a str| {
+        let (i, _) = ws(i)?;
+        let (rest, _) = tag_no_case(word).parse(i)?;
+        if rest.chars().next().is_some_and(is_ident_char) {
+            return fail(i, "");
+        }
+        Ok((rest, ()))
+    }
+}
+
+/// A symbol with whitespace before.
+fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
+    move |i: &'a str| {
+        let (i, _) = ws(i)?;
+        let (i, _) = tag(s).parse(i)?;
+        Ok((i, ()))
+    }
+}
+
+const RESERVED: &[&str] = &[
+    "ALL", "AND", "AS", "ASC", "ASCENDING", "BY", "CASE", "CONTAINS", "CREATE", "DELETE", "DESC", "DESCENDING",
+    "DETACH", "DISTINCT", "ELSE", "END", "ENDS", "IN", "IS", "LIMIT", "MATCH", "MERGE", "NOT", "NULL", "ON",
+    "OPTIONAL", "OR", "ORDER", "REMOVE", "RETURN", "SET", "SKIP", "STARTS", "THEN", "UNION", "UNWIND", "WHEN",
+    "WHERE", "WITH", "XOR", "TRUE", "FALSE", "CALL", "YIELD",
+];
+
+/// A symbolic name: letters, digits and `_`, or anything between backticks.
+fn symbolic_name(i: &str) -> Res<'_, String> {
+    let (i, _) = ws(i)?;
+    if let Some(rest) = i.strip_prefix('`') {
+        let mut out = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((p, c)) = chars.next() {
+            if c == '`' {
+                if rest[p + 1..].starts_with('`') {
+                    out.push('`');
+                    chars.next();
+                } else {
+                    return Ok((&rest[p + 1..], out));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        return fatal(i, "unterminated `quoted` name");
+    }
+    let (rest, name) = recognize((take_while1(is_ident_start), take_while(is_ident_char))).parse(i)?;
+    Ok((rest, name.to_string()))
+}
+
+/// A name that may be a variable: not a reserved word.
+fn variable(i: &str) -> Res<'_, String> {
+    let (start, _) = ws(i)?;
+    let (rest, name) = symbolic_name(i)?;
+    if !start.starts_with('`') && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&name)) {
+        return fail(start, "");
+    }
+    Ok((rest, name))
+}
+
+fn string_literal(i: &str) -> Res<'_, String> {
+    let (i, _) = ws(i)?;
+    let quote = match i.chars().next() {
+        Some(q @ ('\'' | '"')) => q,
+        _ => return fail(i, ""),
+    };
+    let body = &i[1..];
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    while let Some((p, c)) = chars.next() {
+        if c == quote {
+            return Ok((&body[p + 1..], out));
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((q, e)) = chars.next() else { break };
+        match e {
+            '\\' => out.push('\\'),
+            '\'' => out.push('\''),
+            '"' => out.push('"'),
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'u' | 'U' => {
+                let len = if e == 'u' { 4 } else { 8 };
+                let hex = body.get(q + 1..q + 1 + len).unwrap_or("");
+                let code = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
+                match code {
+                    Some(ch) if hex.len() == len => out.push(ch),
+                    _ => return fatal(&body[q..], "invalid unicode escape"),
+                }
+                for _ in 0..len {
+                    chars.next();
+                }
+            }
+            _ => return fatal(&body[p..], format!("invalid escape sequence '\\{e}'")),
+        }
+    }
+    fatal(i, "unterminated string literal")
+}
+
+fn number_literal(i: &str) -> Res<'_, Literal> {
+    let (i, _) = ws(i)?;
+    let start = i;
+    let res: Res<'_, Literal> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
+        let (rest, digits) = hex_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid hexadecimal literal"))?;
+        match i64::from_str_radix(digits, 16) {
+            Ok(v) => Ok((rest, Literal::Int(v))),
+            Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+        }
+    } else if let Some(rest) = i.strip_prefix("0o") {
+        let (rest, digits) = oct_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid octal literal"))?;
+        match i64::from_str_radix(digits, 8) {
+            Ok(v) => Ok((rest, Literal::Int(v))),
+            Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+        }
+    } else {
+        let (rest, text) = recognize((
+            alt((recognize((digit1, opt((char('.'), digit1)))), recognize((char('.'), digit1)))),
+            opt((alt((char('e'), char('E'))), opt(alt((char('+'), char('-')))), digit1)),
+        ))
+        .parse(i)?;
+        if text.contains(['.', 'e', 'E']) {
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok((rest, Literal::Float(v))),
+                _ => fatal(start, "floating point overflow: the literal is too large"),
+            }
+        } else {
+            match text.parse::<i64>() {
+                Ok(v) => Ok((rest, Literal::Int(v))),
+                // `-9223372036854775808` is negated later; keep its magnitude as a marker.
+                Err(_) if text == "9223372036854775808" => Ok((rest, Literal::Float(9.223372036854775808e18))),
+                Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+            }
+        }
+    };
+    let (rest, lit) = res?;
+    if rest.chars().next().is_some_and(is_ident_char) {
+        return fatal(start, "invalid number literal");
+    }
+    Ok((rest, lit))
+}
+
+// ---------------------------------------------------------------------------
+// Statements and clauses
+
+fn statement(i: &str) -> Res<'_, Statement> {
+    let (i, graph) = opt((kw("USE"), symbolic_name)).parse(i)?;
+    let (mut i, first) = single_query(i)?;
+    let mut queries = vec![first];
+    let mut union_all = Vec::new();
+    loop {
+        let Ok((rest, _)) = kw("UNION")(i) else { break };
+        let (rest, all) = opt(kw("ALL")).parse(rest)?;
+        let (rest, q) = single_query(rest)?;
+        union_all.push(all.is_some());
+        queries.push(q);
+        i = rest;
+    }
+    Ok((i, Statement { graph: graph.map(|g| g.1), queries, union_all }))
+}
+
+fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
+    let mut clauses = Vec::new();
+    loop {
+        match clause(i) {
+            Ok((rest, c)) => {
+                clauses.push(c);
+                i = rest;
+            }
+            Err(nom::Err::Error(e)) => {
+                if clauses.is_empty() {
+                    return Err(nom::Err::Error(e));
+                }
+                // Remember how far the failed clause got, for the error position.
+                let (rest, _) = ws(i)?;
+                if !rest.is_empty() && e.rest < rest.len() && !starts_with_union(rest) && !rest.starts_with(';') {
+                    return Err(nom::Err::Error(e));
+                }
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((i, SingleQuery { clauses }))
+}
+
+fn starts_with_union(i: &str) -> bool {
+    kw("UNION")(i).is_ok()
+}
+
+fn clause(i: &str) -> Res<'_, Clause> {
+    alt((
+        match_clause,
+        unwind_clause,
+        map((kw("WITH"), projection_body(true)), |(_, p)| Clause::With(p)),
+        map((kw("RETURN"), projection_body(false)), |(_, p)| Clause::Return(p)),
+        create_index_clause,
+        drop_index_clause,
+        map((kw("CREATE"), pattern), |(_, p)| Clause::Create(p)),
+        merge_clause,
+        map((kw("SET"), set_items), |(_, s)| Clause::Set(s)),
+        remove_clause,
+        delete_clause,
+        call_clause,
+    ))
+    .parse(i)
+}
+
+fn match_clause(i: &str) -> Res<'_, Clause> {
+    let (i, optional) = opt(kw("OPTIONAL")).parse(i)?;
+    let (i, _) = kw("MATCH")(i)?;
+    let (i, pattern) = pattern(i)?;
+    let (i, predicate) = opt(where_clause).parse(i)?;
+    Ok((i, Clause::Match { optional: optional.is_some(), pattern, predicate }))
+}
+
+fn where_clause(i: &str) -> Res<'_, Expr> {
+    let (i, _) = kw("WHERE")(i)?;
+    expr(i)
+}
+
+fn unwind_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("UNWIND")(i)?;
+    let (i, e) = expr(i)?;
+    let (i, _) = kw("AS")(i)?;
+    let (i, alias) = variable(i)?;
+    Ok((i, Clause::Unwind { expr: e, alias }))
+}
+
+fn projection_body<'a>(with: bool) -> impl Fn(&'a str) -> Res<'a, Projection> {
+    move |i: &'a str| {
+        let (i, distinct) = opt(kw("DISTINCT")).parse(i)?;
+        let (i, star) = opt(sym("*")).parse(i)?;
+        let (mut i, mut items) = if star.is_some() {
+            (i, Vec::new())
+        } else {
+            let (i, first) = projection_item(i)?;
+            (i, vec![first])
+        };
+        loop {
+            let Ok((rest, _)) = sym(",")(i) else { break };
+            let (rest, item) = projection_item(rest)?;
+            items.push(item);
+            i = rest;
+        }
+        let (i, order) = opt((kw("ORDER"), kw("BY"), sort_items)).parse(i)?;
+        let (i, skip) = opt((kw("SKIP"), expr)).parse(i)?;
+        let (i, limit) = opt((kw("LIMIT"), expr)).parse(i)?;
+        let (i, predicate) = if with { opt(where_clause).parse(i)? } else { (i, None) };
+        Ok((
+            i,
+            Projection {
+                distinct: distinct.is_some(),
+                star: star.is_some(),
+                items,
+                order_by: order.map(|o| o.2).unwrap_or_default(),
+                skip: skip.map(|s| s.1),
+                limit: limit.map(|l| l.1),
+                predicate,
+            },
+        ))
+    }
+}
+
+fn projection_item(i: &str) -> Res<'_, ProjectionItem> {
+    let (i, _) = ws(i)?;
+    let start = i;
+    let (i, e) = expr(i)?;
+    let text = start[..start.len() - i.len()].trim_end().to_string();
+    let (i, alias) = opt((kw("AS"), variable)).parse(i)?;
+    Ok((i, ProjectionItem { expr: e, alias: alias.map(|a| a.1), text }))
+}
+
+fn sort_items(i: &str) -> Res<'_, Vec<SortItem>> {
+    let (mut i, first) = sort_item(i)?;
+    let mut items = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, item) = sort_item(rest)?;
+        items.push(item);
+        i = rest;
+    }
+    Ok((i, items))
+}
+
+fn sort_item(i: &str) -> Res<'_, SortItem> {
+    let (i, e) = expr(i)?;
+    let (i, dir) = opt(alt((
+        map(alt((kw("DESCENDING"), kw("DESC"))), |_| false),
+        map(alt((kw("ASCENDING"), kw("ASC"))), |_| true),
+    )))
+    .parse(i)?;
+    Ok((i, SortItem { expr: e, ascending: dir.unwrap_or(true) }))
+}
+
+fn merge_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("MERGE")(i)?;
+    let (mut i, part) = pattern_part(i)?;
+    let (mut on_create, mut on_match) = (Vec::new(), Vec::new());
+    loop {
+        let Ok((rest, _)) = kw("ON")(i) else { break };
+        let (rest, create) = alt((map(kw("CREATE"), |_| true), map(kw("MATCH"), |_| false))).parse(rest)?;
+        let (rest, _) = kw("SET")(rest)?;
+        let (rest, items) = set_items(rest)?;
+        if create {
+            on_create.extend(items);
+        } else {
+            on_match.extend(items);
+        }
+        i = rest;
+    }
+    Ok((i, Clause::Merge { part, on_create, on_match }))
+}
+
+fn set_items(i: &str) -> Res<'_, Vec<SetItem>> {
+    let (mut i, first) = set_item(i)?;
+    let mut items = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, item) = set_item(rest)?;
+        items.push(item);
+        i = rest;
+    }
+    Ok((i, items))
+}
+
+fn set_item(i: &str) -> Res<'_, SetItem> {
+    if let Ok((rest, (target, key))) = property_target(i) {
+        let (rest, _) = sym("=")(rest)?;
+        let (rest, value) = expr(rest)?;
+        return Ok((rest, SetItem::Property { target, key, value }));
+    }
+    let (i, var) = variable(i)?;
+    if let Ok((rest, _)) = sym("+=")(i) {
+        let (rest, value) = expr(rest)?;
+        return Ok((rest, SetItem::Merge { variable: var, value }));
+    }
+    if let Ok((rest, _)) = sym("=")(i) {
+        let (rest, value) = expr(rest)?;
+        return Ok((rest, SetItem::Replace { variable: var, value }));
+    }
+    let (i, labels) = node_labels(i)?;
+    if labels.is_empty() {
+        return fail(i, "expected '=', '+=' or a label");
+    }
+    Ok((i, SetItem::Labels { variable: var, labels }))
+}
+
+/// `expr.key` where the expression ends in a property lookup.
+fn property_target(i: &str) -> Res<'_, (Expr, String)> {
+    let (rest, e) = postfix_expr(i)?;
+    match e {
+        Expr::Property(target, key) => Ok((rest, (*target, key))),
+        _ => fail(i, ""),
+    }
+}
+
+fn remove_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("REMOVE")(i)?;
+    let item = |i| -> Res<'_, RemoveItem> {
+        if let Ok((rest, (target, key))) = property_target(i) {
+            return Ok((rest, RemoveItem::Property { target, key }));
+        }
+        let (i, var) = variable(i)?;
+        let (i, labels) = node_labels(i)?;
+        if labels.is_empty() {
+            return fail(i, "expected a property or a label");
+        }
+        Ok((i, RemoveItem::Labels { variable: var, labels }))
+    };
+    let (mut i, first) = item(i)?;
+    let mut items = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, it) = item(rest)?;
+        items.push(it);
+        i = rest;
+    }
+    Ok((i, Clause::Remove(items)))
+}
+
+fn delete_clause(i: &str) -> Res<'_, Clause> {
+    let (i, detach) = opt(kw("DETACH")).parse(i)?;
+    let (i, _) = kw("DELETE")(i)?;
+    let (i, exprs) = expr_list(i)?;
+    Ok((i, Clause::Delete { detach: detach.is_some(), exprs }))
+}
+
+fn expr_list(i: &str) -> Res<'_, Vec<Expr>> {
+    let (mut i, first) = expr(i)?;
+    let mut out = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, e) = expr(rest)?;
+        out.push(e);
+        i = rest;
+    }
+    Ok((i, out))
+}
+
+fn qualified_name(i: &str) -> Res<'_, String> {
+    let (mut i, first) = symbolic_name(i)?;
+    let mut name = first;
+    loop {
+        let Ok((rest, _)) = sym(".")(i) else { break };
+        let (rest, part) = symbolic_name(rest)?;
+        name.push('.');
+        name.push_str(&part);
+        i = rest;
+    }
+    Ok((i, name))
+}
+
+fn call_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("CALL")(i)?;
+    let (i, procedure) = qualified_name(i)?;
+    let (i, args) = opt(|i| {
+        let (i, _) = sym("(")(i)?;
+        if let Ok((rest, _)) = sym(")")(i) {
+            return Ok((rest, Vec::new()));
+        }
+        let (i, args) = expr_list(i)?;
+        let (i, _) = sym(")")(i)?;
+        Ok((i, args))
+    })
+    .parse(i)?;
+    let (i, yields) = opt(|i| {
+        let (i, _) = kw("YIELD")(i)?;
+        if let Ok((rest, _)) = sym("*")(i) {
+            return Ok((rest, Vec::new()));
+        }
+        let item = |i| {
+            let (i, name) = symbolic_name(i)?;
+            let (i, alias) = opt((kw("AS"), variable)).parse(i)?;
+            Ok((i, (name, alias.map(|a| a.1))))
+        };
+        let (mut i, first) = item(i)?;
+        let mut items = vec![first];
+        loop {
+            let Ok((rest, _)) = sym(",")(i) else { break };
+            let (rest, it) = item(rest)?;
+            items.push(it);
+            i = rest;
+        }
+        Ok((i, items))
+    })
+    .parse(i)?;
+    let (i, predicate) = if yields.is_some() { opt(where_clause).parse(i)? } else { (i, None) };
+    Ok((i, Clause::Call { procedure, args, yields, predicate }))
+}
+
+fn create_index_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("CREATE")(i)?;
+    let (i, _) = kw("INDEX")(i)?;
+    let (i, name) = opt(|i| {
+        if kw("FOR")(i).is_ok() {
+            return fail(i, "");
+        }
+        symbolic_name(i)
+    })
+    .parse(i)?;
+    let (i, _) = opt((kw("IF"), kw("NOT"), kw("EXISTS"))).parse(i)?;
+    let (i, _) = kw("FOR")(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, var) = variable(i)?;
+    let (i, _) = sym(":")(i)?;
+    let (i, label) = symbolic_name(i)?;
+    let (i, _) = sym(")")(i)?;
+    let (i, _) = kw("ON")(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, var2) = variable(i)?;
+    if var2 != var {
+        return fatal(i, format!("the index must be on a property of '{var}'"));
+    }
+    let (i, _) = sym(".")(i)?;
+    let (i, property) = symbolic_name(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((i, Clause::CreateIndex { name, label, property }))
+}
+
+fn drop_index_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("DROP")(i)?;
+    let (i, _) = kw("INDEX")(i)?;
+    let (i, name) = symbolic_name(i)?;
+    let (i, _) = opt((kw("IF"), kw("EXISTS"))).parse(i)?;
+    Ok((i, Clause::DropIndex { name }))
+}
+
+// ---------------------------------------------------------------------------
+// Patterns
+
+fn pattern(i: &str) -> Res<'_, Vec<PatternPart>> {
+    let (mut i, first) = pattern_part(i)?;
+    let mut parts = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, p) = pattern_part(rest)?;
+        parts.push(p);
+        i = rest;
+    }
+    Ok((i, parts))
+}
+
+fn pattern_part(i: &str) -> Res<'_, PatternPart> {
+    let (i, var) = opt(|i| {
+        let (i, v) = variable(i)?;
+        let (i, _) = sym("=")(i)?;
+        Ok((i, v))
+    })
+    .parse(i)?;
+    let shortest = |i| -> Res<'_, (PathKind, PatternElement)> {
+        let (i, kind) = alt((
+            map(kw("shortestPath"), |_| PathKind::Shortest),
+            map(kw("allShortestPaths"), |_| PathKind::AllShortest),
+        ))
+        .parse(i)?;
+        let (i, _) = sym("(")(i)?;
+        let (i, el) = pattern_element(i)?;
+        let (i, _) = sym(")")(i)?;
+        Ok((i, (kind, el)))
+    };
+    if let Ok((rest, (kind, element))) = shortest(i) {
+        return Ok((rest, PatternPart { variable: var, kind, element }));
+    }
+    let (i, element) = pattern_element(i)?;
+    Ok((i, PatternPart { variable: var, kind: PathKind::Normal, element }))
+}
+
+fn pattern_element(i: &str) -> Res<'_, PatternElement> {
+    // `((a)-->(b))`: a parenthesized element.
+    if let Ok((rest, _)) = sym("(")(i) {
+        if let Ok((rest, el)) = pattern_element(rest) {
+            if let Ok((rest, _)) = sym(")")(rest) {
+                if !el.chain.is_empty() {
+                    return Ok((rest, el));
+                }
+            }
+        }
+    }
+    let (mut i, start) = node_pattern(i)?;
+    let mut chain = Vec::new();
+    loop {
+        let Ok((rest, rel)) = rel_pattern(i) else { break };
+        let (rest, node) = node_pattern(rest)?;
+        chain.push((rel, node));
+        i = rest;
+    }
+    Ok((i, PatternElement { start, chain }))
+}
+
+fn node_labels(mut i: &str) -> Res<'_, Vec<String>> {
+    let mut labels = Vec::new();
+    loop {
+        let Ok((rest, _)) = sym(":")(i) else { break };
+        let (rest, l) = symbolic_name(rest)?;
+        labels.push(l);
+        i = rest;
+    }
+    Ok((i, labels))
+}
+
+fn properties(i: &str) -> Res<'_, Expr> {
+    let (i, _) = ws(i)?;
+    alt((map_literal, parameter)).parse(i)
+}
+
+fn node_pattern(i: &str) -> Res<'_, NodePattern> {
+    let (i, _) = sym("(")(i)?;
+    let (i, var) = opt(variable).parse(i)?;
+    let (i, labels) = node_labels(i)?;
+    let (i, props) = opt(properties).parse(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((i, NodePattern { variable: var, labels, properties: props.map(Box::new) }))
+}
+
+fn rel_pattern(i: &str) -> Res<'_, RelPattern> {
+    let (i, left) = opt(sym("<")).parse(i)?;
+    let (i, _) = sym("-")(i)?;
+    let (i, detail) = opt(rel_detail).parse(i)?;
+    let (i, _) = sym("-")(i)?;
+    let (i, right) = opt(sym(">")).parse(i)?;
+    let direction = match (left.is_some(), right.is_some()) {
+        (true, false) => RelDirection::Left,
+        (false, true) => RelDirection::Right,
+        _ => RelDirection::Both,
+    };
+    let mut rel = detail.unwrap_or(RelPattern {
+        variable: None,
+        types: Vec::new(),
+        direction,
+        length: None,
+        properties: None,
+    });
+    rel.direction = direction;
+    Ok((i, rel))
+}
+
+fn rel_detail(i: &str) -> Res<'_, RelPattern> {
+    let (i, _) = sym("[")(i)?;
+    let (i, var) = opt(variable).parse(i)?;
+    let (mut i, mut types) = (i, Vec::new());
+    if let Ok((rest, _)) = sym(":")(i) {
+        let (rest, t) = symbolic_name(rest)?;
+        types.push(t);
+        i = rest;
+        loop {
+            let Ok((rest, _)) = sym("|")(i) else { break };
+            let (rest, _) = opt(sym(":")).parse(rest)?;
+            let (rest, t) = symbolic_name(rest)?;
+            types.push(t);
+            i = rest;
+        }
+    }
+    let (i, length) = opt(|i| {
+        let (i, _) = sym("*")(i)?;
+        let (i, _) = ws(i)?;
+        let (i, min) = opt(map(digit1, |d: &str| d.parse::<u64>().ok())).parse(i)?;
+        let (i, range) = opt(|i| {
+            let (i, _) = sym("..")(i)?;
+            let (i, _) = ws(i)?;
+            opt(map(digit1, |d: &str| d.parse::<u64>().ok())).parse(i)
+        })
+        .parse(i)?;
+        let min = min.flatten();
+        Ok((
+            i,
+            match range {
+                None => match min {
+                    Some(m) => (Some(m), Some(m)),
+                    None => (None, None),
+                },
+                Some(max) => (min, max.flatten()),
+            },
+        ))
+    })
+    .parse(i)?;
+    let (i, props) = opt(properties).parse(i)?;
+    let (i, _) = sym("]")(i)?;
+    Ok((i, RelPattern { variable: var, types, direction: RelDirection::Both, length, properties: props.map(Box::new) }))
+}
+
+// ---------------------------------------------------------------------------
+// Expressions, lowest precedence first
+
+pub(crate) fn expr(i: &str) -> Res<'_, Expr> {
+    or_expr(i)
+}
+
+fn left_assoc<'a>(
+    i: &'a str,
+    next: fn(&'a str) -> Res<'a, Expr>,
+    ops: &[(&'static str, BinaryOp)],
+) -> Res<'a, Expr> {
+    let (mut i, mut left) = next(i)?;
+    'outer: loop {
+        for (word, op) in ops {
+            if let Ok((rest, _)) = kw(word)(i) {
+                let (rest, right) = next(rest)?;
+                left = Expr::Binary(*op, Box::new(left), Box::new(right));
+                i = rest;
+                continue 'outer;
+            }
+        }
+        return Ok((i, left));
+    }
+}
+
+fn or_expr(i: &str) -> Res<'_, Expr> {
+    left_assoc(i, xor_expr, &[("OR", BinaryOp::Or)])
+}
+
+fn xor_expr(i: &str) -> Res<'_, Expr> {
+    left_assoc(i, and_expr, &[("XOR", BinaryOp::Xor)])
+}
+
+fn and_expr(i: &str) -> Res<'_, Expr> {
+    left_assoc(i, not_expr, &[("AND", BinaryOp::And)])
+}
+
+fn not_expr(i: &str) -> Res<'_, Expr> {
+    if let Ok((rest, _)) = kw("NOT")(i) {
+        let (rest, e) = not_expr(rest)?;
+        return Ok((rest, Expr::Unary(UnaryOp::Not, Box::new(e))));
+    }
+    comparison(i)
+}
+
+fn compare_op(i: &str) -> Res<'_, CompareOp> {
+    let (i, _) = ws(i)?;
+    alt((
+        map(tag("<>"), |_| CompareOp::Ne),
+        map(tag("<="), |_| CompareOp::Le),
+        map(tag(">="), |_| CompareOp::Ge),
+        map(tag("="), |_| CompareOp::Eq),
+        map(tag("<"), |_| CompareOp::Lt),
+        map(tag(">"), |_| CompareOp::Gt),
+    ))
+    .parse(i)
+}
+
+fn comparison(i: &str) -> Res<'_, Expr> {
+    let (mut i, first) = predicate_expr(i)?;
+    let mut rest_ops = Vec::new();
+    loop {
+        // `=~` is a string predicate, not `=` followed by `~`.
+        if let Ok((_, _)) = sym("=~")(i) {
+            break;
+        }
+        let Ok((rest, op)) = compare_op(i) else { break };
+        let (rest, e) = predicate_expr(rest)?;
+        rest_ops.push((op, e));
+        i = rest;
+    }
+    if rest_ops.is_empty() {
+        Ok((i, first))
+    } else {
+        Ok((i, Expr::Compare(Box::new(first), rest_ops)))
+    }
+}
+
+fn predicate_expr(i: &str) -> Res<'_, Expr> {
+    let (mut i, mut e) = add_sub(i)?;
+    loop {
+        if let Ok((rest, _)) = (kw("STARTS"), kw("WITH")).parse(i) {
+            let (rest, r) = add_sub(rest)?;
+            e = Expr::Binary(BinaryOp::StartsWith, Box::new(e), Box::new(r));
+            i = rest;
+        } else if let Ok((rest, _)) = (kw("ENDS"), kw("WITH")).parse(i) {
+            let (rest, r) = add_sub(rest)?;
+            e = Expr::Binary(BinaryOp::EndsWith, Box::new(e), Box::new(r));
+            i = rest;
+        } else if let Ok((rest, _)) = kw("CONTAINS")(i) {
+            let (rest, r) = add_sub(rest)?;
+            e = Expr::Binary(BinaryOp::Contains, Box::new(e), Box::new(r));
+            i = rest;
+        } else if let Ok((rest, _)) = kw("IN")(i) {
+            let (rest, r) = add_sub(rest)?;
+            e = Expr::Binary(BinaryOp::In, Box::new(e), Box::new(r));
+            i = rest;
+        } else if let Ok((rest, _)) = sym("=~")(i) {
+            let (rest, r) = add_sub(rest)?;
+            e = Expr::Binary(BinaryOp::Regex, Box::new(e), Box::new(r));
+            i = rest;
+        } else if let Ok((rest, _)) = (kw("IS"), kw("NULL")).parse(i) {
+            e = Expr::IsNull { expr: Box::new(e), negated: false };
+            i = rest;
+        } else if let Ok((rest, _)) = (kw("IS"), kw("NOT"), kw("NULL")).parse(i) {
+            e = Expr::IsNull { expr: Box::new(e), negated: true };
+            i = rest;
+        } else {
+            return Ok((i, e));
+        }
+    }
+}
+
+fn add_sub(i: &str) -> Res<'_, Expr> {
+    let (mut i, mut e) = mul_div(i)?;
+    loop {
+        let op = if let Ok((rest, _)) = sym("+")(i) {
+            (rest, BinaryOp::Add)
+        } else if let Ok((rest, _)) = sym("-")(i) {
+            (rest, BinaryOp::Sub)
+        } else {
+            return Ok((i, e));
+        };
+        let (rest, r) = mul_div(op.0)?;
+        e = Expr::Binary(op.1, Box::new(e), Box::new(r));
+        i = rest;
+    }
+}
+
+fn mul_div(i: &str) -> Res<'_, Expr> {
+    let (mut i, mut e) = power(i)?;
+    loop {
+        let op = if let Ok((rest, _)) = sym("*")(i) {
+            (rest, BinaryOp::Mul)
+        } else if let Ok((rest, _)) = sym("/")(i) {
+            (rest, BinaryOp::Div)
+        } else if let Ok((rest, _)) = sym("%")(i) {
+            (rest, BinaryOp::Mod)
+        } else {
+            return Ok((i, e));
+        };
+        let (rest, r) = power(op.0)?;
+        e = Expr::Binary(op.1, Box::new(e), Box::new(r));
+        i = rest;
+    }
+}
+
+fn power(i: &str) -> Res<'_, Expr> {
+    let (mut i, mut e) = unary(i)?;
+    loop {
+        let Ok((rest, _)) = sym("^")(i) else { return Ok((i, e)) };
+        let (rest, r) = unary(rest)?;
+        e = Expr::Binary(BinaryOp::Pow, Box::new(e), Box::new(r));
+        i = rest;
+    }
+}
+
+fn unary(i: &str) -> Res<'_, Expr> {
+    if let Ok((rest, _)) = sym("-")(i) {
+        let (rest, e) = unary(rest)?;
+        // Fold `-literal` so that the smallest integer can be written.
+        return Ok((
+            rest,
+            match e {
+                Expr::Literal(Literal::Int(v)) => Expr::Literal(Literal::Int(-v)),
+                Expr::Literal(Literal::Float(f)) if f == 9.223372036854775808e18 => Expr::Literal(Literal::Int(i64::MIN)),
+                Expr::Literal(Literal::Float(f)) => Expr::Literal(Literal::Float(-f)),
+                other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
+            },
+        ));
+    }
+    if let Ok((rest, _)) = sym("+")(i) {
+        let (rest, e) = unary(rest)?;
+        return Ok((rest, Expr::Unary(UnaryOp::Pos, Box::new(e))));
+    }
+    let (rest, e) = postfix_expr(i)?;
+    if let Expr::Literal(Literal::Float(f)) = e {
+        if f == 9.223372036854775808e18 {
+            return fatal(i, "integer overflow: the literal does not fit in 64 bits");
+        }
+    }
+    Ok((rest, e))
+}
+
+fn postfix_expr(i: &str) -> Res<'_, Expr> {
+    let (mut i, mut e) = atom(i)?;
+    loop {
+        if let Ok((rest, _)) = sym(".")(i) {
+            if !rest.starts_with('.') {
+                let (rest, key) = symbolic_name(rest)?;
+                e = Expr::Property(Box::new(e), key);
+                i = rest;
+                continue;
+            }
+        }
+        if let Ok((rest, _)) = sym("[")(i) {
+            if let Ok((rest2, _)) = sym("..")(rest) {
+                let (rest2, to) = opt(expr).parse(rest2)?;
+                let (rest2, _) = sym("]")(rest2)?;
+                e = Expr::Slice(Box::new(e), None, to.map(Box::new));
+                i = rest2;
+                continue;
+            }
+            let (rest, from) = expr(rest)?;
+            if let Ok((rest2, _)) = sym("..")(rest) {
+                let (rest2, to) = opt(expr).parse(rest2)?;
+                let (rest2, _) = sym("]")(rest2)?;
+                e = Expr::Slice(Box::new(e), Some(Box::new(from)), to.map(Box::new));
+                i = rest2;
+                continue;
+            }
+            let (rest, _) = sym("]")(rest)?;
+            e = Expr::Index(Box::new(e), Box::new(from));
+            i = rest;
+            continue;
+        }
+        if let Ok((rest, labels)) = node_labels(i) {
+            if !labels.is_empty() {
+                e = Expr::HasLabels(Box::new(e), labels);
+                i = rest;
+                continue;
+            }
+        }
+        return Ok((i, e));
+    }
+}
+
+fn atom(i: &str) -> Res<'_, Expr> {
+    let (i, _) = ws(i)?;
+    alt((
+        map(number_literal, Expr::Literal),
+        map(string_literal, |s| Expr::Literal(Literal::String(s))),
+        parameter,
+        map(kw("TRUE"), |_| Expr::Literal(Literal::Bool(true))),
+        map(kw("FALSE"), |_| Expr::Literal(Literal::Bool(false))),
+        map(kw("NULL"), |_| Expr::Literal(Literal::Null)),
+        case_expr,
+        count_star,
+        exists_subquery,
+        quantified,
+        reduce_expr,
+        list_comprehension,
+        pattern_comprehension,
+        list_literal,
+        map_literal,
+        map(relationships_pattern, Expr::Pattern),
+        parenthesized,
+        function_call,
+        map(variable, Expr::Variable),
+    ))
+    .parse(i)
+}
+
+fn parameter(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("$")(i)?;
+    let (i, name) = alt((symbolic_name, map(digit1, |d: &str| d.to_string()))).parse(i)?;
+    Ok((i, Expr::Parameter(name)))
+}
+
+fn parenthesized(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("(")(i)?;
+    let (i, e) = expr(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((i, e))
+}
+
+fn count_star(i: &str) -> Res<'_, Expr> {
+    let (i, _) = kw("COUNT")(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, _) = sym("*")(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((i, Expr::CountStar))
+}
+
+fn case_expr(i: &str) -> Res<'_, Expr> {
+    let (i, _) = kw("CASE")(i)?;
+    let (i, subject) = opt(|i| {
+        if kw("WHEN")(i).is_ok() {
+            return fail(i, "");
+        }
+        expr(i)
+    })
+    .parse(i)?;
+    let mut whens = Vec::new();
+    let mut i = i;
+    loop {
+        let Ok((rest, _)) = kw("WHEN")(i) else { break };
+        let (rest, w) = expr(rest)?;
+        let (rest, _) = kw("THEN")(rest)?;
+        let (rest, t) = expr(rest)?;
+        whens.push((w, t));
+        i = rest;
+    }
+    if whens.is_empty() {
+        return fail(i, "expected WHEN");
+    }
+    let (i, otherwise) = opt((kw("ELSE"), expr)).parse(i)?;
+    let (i, _) = kw("END")(i)?;
+    Ok((i, Expr::Case { subject: subject.map(Box::new), whens, otherwise: otherwise.map(|o| Box::new(o.1)) }))
+}
+
+fn list_literal(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("[")(i)?;
+    if let Ok((rest, _)) = sym("]")(i) {
+        return Ok((rest, Expr::List(Vec::new())));
+    }
+    let (i, items) = expr_list(i)?;
+    let (i, _) = sym("]")(i)?;
+    Ok((i, Expr::List(items)))
+}
+
+fn map_literal(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("{")(i)?;
+    if let Ok((rest, _)) = sym("}")(i) {
+        return Ok((rest, Expr::Map(Vec::new())));
+    }
+    let entry = |i| {
+        let (i, k) = symbolic_name(i)?;
+        let (i, _) = sym(":")(i)?;
+        let (i, v) = expr(i)?;
+        Ok((i, (k, v)))
+    };
+    let (mut i, first) = entry(i)?;
+    let mut entries = vec![first];
+    loop {
+        let Ok((rest, _)) = sym(",")(i) else { break };
+        let (rest, e) = entry(rest)?;
+        entries.push(e);
+        i = rest;
+    }
+    let (i, _) = sym("}")(i)?;
+    Ok((i, Expr::Map(entries)))
+}
+
+fn list_comprehension(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("[")(i)?;
+    let (i, var) = variable(i)?;
+    let (i, _) = kw("IN")(i)?;
+    let (i, list) = expr(i)?;
+    let (i, predicate) = opt(where_clause).parse(i)?;
+    let (i, mapping) = opt((sym("|"), expr)).parse(i)?;
+    let (i, _) = sym("]")(i)?;
+    Ok((
+        i,
+        Expr::ListComprehension {
+            variable: var,
+            list: Box::new(list),
+            predicate: predicate.map(Box::new),
+            map: mapping.map(|m| Box::new(m.1)),
+        },
+    ))
+}
+
+fn pattern_comprehension(i: &str) -> Res<'_, Expr> {
+    let (i, _) = sym("[")(i)?;
+    let (i, var) = opt(|i| {
+        let (i, v) = variable(i)?;
+        let (i, _) = sym("=")(i)?;
+        Ok((i, v))
+    })
+    .parse(i)?;
+    let (i, pattern) = relationships_pattern(i)?;
+    let (i, predicate) = opt(where_clause).parse(i)?;
+    let (i, _) = sym("|")(i)?;
+    let (i, mapping) = expr(i)?;
+    let (i, _) = sym("]")(i)?;
+    Ok((
+        i,
+        Expr::PatternComprehension { variable: var, pattern, predicate: predicate.map(Box::new), map: Box::new(mapping) },
+    ))
+}
+
+/// A pattern with at least one relationship (usable as an expression).
+fn relationships_pattern(i: &str) -> Res<'_, PatternElement> {
+    let (i, el) = pattern_element(i)?;
+    if el.chain.is_empty() {
+        return fail(i, "");
+    }
+    Ok((i, el))
+}
+
+fn quantified(i: &str) -> Res<'_, Expr> {
+    let (i, q) = alt((
+        map(kw("ALL"), |_| Quantifier::All),
+        map(kw("ANY"), |_| Quantifier::Any),
+        map(kw("NONE"), |_| Quantifier::None),
+        map(kw("SINGLE"), |_| Quantifier::Single),
+    ))
+    .parse(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, var) = variable(i)?;
+    let (i, _) = kw("IN")(i)?;
+    let (i, list) = expr(i)?;
+    let (i, _) = kw("WHERE")(i)?;
+    let (i, pred) = expr(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((i, Expr::Quantified { quantifier: q, variable: var, list: Box::new(list), predicate: Box::new(pred) }))
+}
+
+fn reduce_expr(i: &str) -> Res<'_, Expr> {
+    let (i, _) = kw("REDUCE")(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, acc) = variable(i)?;
+    let (i, _) = sym("=")(i)?;
+    let (i, init) = expr(i)?;
+    let (i, _) = sym(",")(i)?;
+    let (i, var) = variable(i)?;
+    let (i, _) = kw("IN")(i)?;
+    let (i, list) = expr(i)?;
+    let (i, _) = sym("|")(i)?;
+    let (i, e) = expr(i)?;
+    let (i, _) = sym(")")(i)?;
+    Ok((
+        i,
+        Expr::Reduce {
+            accumulator: acc,
+            init: Box::new(init),
+            variable: var,
+            list: Box::new(list),
+            expr: Box::new(e),
+        },
+    ))
+}
+
+fn exists_subquery(i: &str) -> Res<'_, Expr> {
+    let (i, _) = kw("EXISTS")(i)?;
+    let (i, _) = sym("{")(i)?;
+    let (i, _) = opt(kw("MATCH")).parse(i)?;
+    let (i, pattern) = pattern(i)?;
+    let (i, predicate) = opt(where_clause).parse(i)?;
+    let (i, _) = sym("}")(i)?;
+    Ok((i, Expr::Exists { pattern, predicate: predicate.map(Box::new) }))
+}
+
+fn function_call(i: &str) -> Res<'_, Expr> {
+    let (i, name) = qualified_name(i)?;
+    let (i, _) = sym("(")(i)?;
+    let (i, distinct) = opt(kw("DISTINCT")).parse(i)?;
+    let (i, args) = if let Ok((rest, _)) = sym(")")(i) {
+        (rest, Vec::new())
+    } else {
+        let (i, args) = expr_list(i)?;
+        let (i, _) = sym(")")(i)?;
+        (i, args)
+    };
+    Ok((i, Expr::Function { name, distinct: distinct.is_some(), args }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_match_return() {
+        let s = parse_statement("MATCH (a:Person {name: 'x'})-[r:KNOWS*1..2]->(b) WHERE a.age > 3 RETURN b.name AS n ORDER BY n DESC LIMIT 2").unwrap();
+        assert_eq!(s.queries[0].clauses.len(), 2);
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let e = parse_statement("MATCH (a RETURN a").unwrap_err();
+        assert_eq!(e.position.line, 0);
+        assert!(e.position.column >= 9, "{e:?}");
+    }
+
+    #[test]
+    fn precedence_and_chains() {
+        let s = parse_statement("RETURN 1 < 2 < 3, -2 ^ 2, NOT a = b AND c").unwrap();
+        let Clause::Return(p) = &s.queries[0].clauses[0] else { panic!() };
+        assert!(matches!(p.items[0].expr, Expr::Compare(_, ref ops) if ops.len() == 2));
+        assert_eq!(p.items[1].text, "-2 ^ 2");
+        assert!(matches!(p.items[2].expr, Expr::Binary(BinaryOp::And, _, _)));
+    }
+}

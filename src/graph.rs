@@ -1,0 +1,305 @@
+//! The property-graph side of [`Database`]: Cypher statements, write transactions,
+//! result rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sprig_index::graph::GraphTxn;
+use sprig_query::cypher::{self, CypherOptions as QueryOptions};
+
+use crate::{Database, Error, Explained, Result};
+pub use sprig_query::cypher::{CypherValue, NodeValue, RelValue, ResultValue, WriteStats};
+
+/// The graph a statement without `USE` runs on.
+pub const DEFAULT_GRAPH: &str = "default";
+
+/// Parameters of a Cypher statement (`$name`); build them with [`params!`](crate::params).
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub Vec<(String, CypherValue)>);
+
+impl From<()> for Params {
+    fn from(_: ()) -> Self {
+        Params::default()
+    }
+}
+
+/// Builds [`Params`]: `params! {"name" => "Ada", "age" => 36}`.
+#[macro_export]
+macro_rules! params {
+    () => { $crate::Params::default() };
+    ($($key:expr => $value:expr),+ $(,)?) => {
+        $crate::Params(vec![$(($key.to_string(), $crate::CypherValue::from($value))),+])
+    };
+}
+
+/// Options of one Cypher statement.
+#[derive(Debug, Clone, Default)]
+pub struct CypherOptions {
+    /// The graph for statements without `USE` (default: `default`).
+    pub graph: Option<String>,
+    pub params: Params,
+    /// Stop with an error (kind `timeout`) after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl CypherOptions {
+    fn query_options(&self, profile: bool) -> QueryOptions {
+        QueryOptions {
+            params: self.params.0.iter().cloned().collect::<HashMap<_, _>>(),
+            default_graph: self.graph.clone().unwrap_or_else(|| DEFAULT_GRAPH.to_string()),
+            deadline: self.timeout.map(|t| Instant::now() + t),
+            profile,
+        }
+    }
+}
+
+/// The rows of a Cypher statement, in order, with the statement's write counters.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    columns: Arc<Vec<String>>,
+    rows: std::vec::IntoIter<Vec<ResultValue>>,
+    stats: WriteStats,
+    elapsed: Duration,
+}
+
+impl Rows {
+    fn new(out: cypher::CypherOutput, elapsed: Duration) -> Rows {
+        Rows { columns: Arc::new(out.columns), rows: out.rows.into_iter(), stats: out.stats, elapsed }
+    }
+
+    /// Column names, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// What the statement changed.
+    pub fn stats(&self) -> &WriteStats {
+        &self.stats
+    }
+
+    /// In-engine time from parse to the last row.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let values = self.rows.next()?;
+        Some(Ok(Row { columns: self.columns.clone(), values }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.rows.size_hint()
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<Vec<String>>,
+    values: Vec<ResultValue>,
+}
+
+impl Row {
+    /// The value of column `column`, converted.
+    pub fn get<T: FromValue>(&self, column: &str) -> Result<T> {
+        let i = self
+            .columns
+            .iter()
+            .position(|c| c == column)
+            .ok_or_else(|| Error::Usage(format!("no column '{column}' in this result")))?;
+        T::from_value(&self.values[i]).ok_or_else(|| {
+            Error::Usage(format!("column '{column}' holds {:?}, which does not convert to the asked type", self.values[i]))
+        })
+    }
+
+    /// The values in column order.
+    pub fn values(&self) -> &[ResultValue] {
+        &self.values
+    }
+}
+
+/// Conversion of a result value to a Rust type for [`Row::get`].
+pub trait FromValue: Sized {
+    fn from_value(v: &ResultValue) -> Option<Self>;
+}
+
+impl FromValue for ResultValue {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        Some(v.clone())
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for i64 {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::Float(f) => Some(*f),
+            ResultValue::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::Null => Some(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// A transaction over several statements: all of them are committed together by
+/// [`WriteTransaction::commit`]; dropping it without commit rolls everything back.
+/// A statement that fails poisons the transaction (commit then returns an error).
+pub struct WriteTransaction<'db> {
+    txn: GraphTxn,
+    _db: &'db Database,
+    failed: bool,
+}
+
+impl std::fmt::Debug for WriteTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTransaction").field("failed", &self.failed).finish()
+    }
+}
+
+impl WriteTransaction<'_> {
+    /// Runs a statement inside the transaction; its writes are visible to the next one.
+    pub fn cypher(&mut self, query: &str, params: impl Into<Params>) -> Result<Rows> {
+        let options = CypherOptions { params: params.into(), ..Default::default() };
+        self.cypher_with(query, &options)
+    }
+
+    /// [`WriteTransaction::cypher`] with options.
+    pub fn cypher_with(&mut self, query: &str, options: &CypherOptions) -> Result<Rows> {
+        if self.failed {
+            return Err(Error::Usage("an earlier statement of this transaction failed; roll it back".into()));
+        }
+        let started = Instant::now();
+        match cypher::run(&mut self.txn, query, &options.query_options(false)) {
+            Ok(out) => Ok(Rows::new(out, started.elapsed())),
+            Err(e) => {
+                self.failed = true;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Makes every statement's writes durable and visible, atomically.
+    pub fn commit(self) -> Result<()> {
+        if self.failed {
+            return Err(Error::Usage("an earlier statement of this transaction failed; nothing was committed".into()));
+        }
+        Ok(self.txn.commit()?)
+    }
+
+    /// Discards every write (the same as dropping the transaction).
+    pub fn rollback(self) {}
+}
+
+impl Database {
+    /// Runs a Cypher statement on the default graph (or the one its `USE` names).
+    /// A statement that writes is atomic: all its changes or none.
+    pub fn cypher(&self, query: &str, params: impl Into<Params>) -> Result<Rows> {
+        self.cypher_with(query, &CypherOptions { params: params.into(), ..Default::default() })
+    }
+
+    /// [`Database::cypher`] with options (graph, parameters, timeout).
+    pub fn cypher_with(&self, query: &str, options: &CypherOptions) -> Result<Rows> {
+        let started = Instant::now();
+        let qopts = options.query_options(false);
+        let store = &self.inner.graphs;
+        {
+            let mut txn = store.begin_read();
+            let _gate = store.read_gate()?;
+            let plan = cypher::prepare(&mut txn, query, &qopts)?;
+            if !plan.writes {
+                let out = cypher::run(&mut txn, query, &qopts)?;
+                return Ok(Rows::new(out, started.elapsed()));
+            }
+        }
+        let mut txn = store.begin_write()?;
+        let out = cypher::run(&mut txn, query, &qopts)?;
+        txn.commit()?;
+        Ok(Rows::new(out, started.elapsed()))
+    }
+
+    /// Starts a write transaction; waits while another one is open.
+    pub fn begin_write(&self) -> Result<WriteTransaction<'_>> {
+        Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, _db: self, failed: false })
+    }
+
+    /// The graphs that hold data.
+    pub fn graphs(&self) -> Result<Vec<String>> {
+        Ok(self.inner.graphs.graphs()?)
+    }
+
+    /// The plan of a Cypher statement, without running it.
+    pub fn explain_cypher(&self, query: &str, options: &CypherOptions) -> Result<Explained> {
+        let mut txn = self.inner.graphs.begin_read();
+        let _gate = self.inner.graphs.read_gate()?;
+        let plan = cypher::explain(&mut txn, query, &options.query_options(false))?;
+        Ok(Explained { plan, elapsed: None, first: None })
+    }
+
+    /// Runs a Cypher statement `runs` times and returns the plan with actual rows and
+    /// times per operator. A statement that writes is rolled back after each run.
+    pub fn profile_cypher(&self, query: &str, options: &CypherOptions, runs: usize) -> Result<Explained> {
+        let mut times = Vec::new();
+        let mut tree = None;
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            let qopts = options.query_options(true);
+            let out = {
+                let mut txn = self.inner.graphs.begin_read();
+                let _gate = self.inner.graphs.read_gate()?;
+                let plan = cypher::prepare(&mut txn, query, &qopts)?;
+                if plan.writes {
+                    drop(_gate);
+                    drop(txn);
+                    let mut wtxn = self.inner.graphs.begin_write()?;
+                    cypher::run(&mut wtxn, query, &qopts)?
+                } else {
+                    cypher::run(&mut txn, query, &qopts)?
+                }
+            };
+            times.push(started.elapsed());
+            tree = out.profile;
+        }
+        let first = times.first().copied();
+        times.sort();
+        Ok(Explained { plan: tree.unwrap_or_default(), elapsed: times.get(times.len() / 2).copied(), first })
+    }
+}
