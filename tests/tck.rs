@@ -107,12 +107,18 @@ fn parse_feature(path: &Path, rel: &str) -> Vec<Scenario> {
         }
     };
     let mut in_examples = false;
+    let mut background: Vec<(String, Option<String>, Vec<Vec<String>>)> = Vec::new();
     while i < lines.len() {
         let line = lines[i].trim();
-        if line.starts_with("Scenario") {
+        if line.starts_with("Background") {
+            current = Some((String::from("background"), Vec::new(), Vec::new()));
+        } else if line.starts_with("Scenario") {
+            if current.as_ref().is_some_and(|c| c.0 == "background") {
+                background = current.take().map(|c| c.1).unwrap_or_default();
+            }
             flush(&mut current, &mut scenarios);
             let name = line.split_once(':').map_or(line, |x| x.1).trim().to_string();
-            current = Some((name, Vec::new(), Vec::new()));
+            current = Some((name, background.clone(), Vec::new()));
             in_examples = false;
         } else if line.starts_with("Examples") {
             in_examples = true;

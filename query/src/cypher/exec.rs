@@ -482,8 +482,8 @@ impl Expand {
     }
 
     fn target_ok(&self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
-        if self.spec.to_bound {
-            return Ok(matches!(row.get(self.spec.to), Some(V::Node(n)) if *n == node));
+        if self.spec.to_bound && !matches!(row.get(self.spec.to), Some(V::Node(n)) if *n == node) {
+            return Ok(false);
         }
         if self.spec.to_labels.is_empty() && self.spec.to_props.is_empty() {
             return Ok(true);
@@ -542,13 +542,20 @@ impl Expand {
         ctx: &mut Ctx<'_>,
     ) -> Result<()> {
         // Depth-first over relationship-unique walks.
+        if self.spec.rel_bound {
+            return self.follow_bound_list(row, from, ctx);
+        }
         let mut stack: Vec<(NodeId, Vec<RelId>)> = vec![(from, Vec::new())];
         while let Some((node, rels)) = stack.pop() {
             ctx.tick()?;
             let depth = rels.len() as u64;
             if depth >= min && self.target_ok(node, &row, ctx)? {
                 let mut out = row.clone();
-                set(&mut out, self.spec.rel, V::list(rels.iter().map(|r| V::Rel(*r)).collect()));
+                let mut list: Vec<V> = rels.iter().map(|r| V::Rel(*r)).collect();
+                if self.spec.reversed {
+                    list.reverse();
+                }
+                set(&mut out, self.spec.rel, V::list(list));
                 set(&mut out, self.spec.to, V::Node(node));
                 self.pending.push_back(out);
             }
@@ -564,6 +571,44 @@ impl Expand {
                 r.push(rel);
                 stack.push((other, r));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Expand {
+    /// A variable-length pattern whose relationship list is bound: the walk must
+    /// follow exactly those relationships, in order.
+    fn follow_bound_list(&mut self, row: Row, from: NodeId, ctx: &mut Ctx<'_>) -> Result<()> {
+        let Some(V::List(list)) = row.get(self.spec.rel).cloned() else { return Ok(()) };
+        let mut rels: Vec<RelId> = Vec::new();
+        for v in list.iter() {
+            let V::Rel(r) = v else { return Ok(()) };
+            rels.push(*r);
+        }
+        if self.spec.reversed {
+            rels.reverse();
+        }
+        let mut node = from;
+        for r in &rels {
+            let rec = ctx.rel(*r)?;
+            if !self.spec.types.is_empty() && !self.spec.types.contains(&rec.rel_type) {
+                return Ok(());
+            }
+            node = match self.spec.dir {
+                ExpandDir::Out if rec.start == node => rec.end,
+                ExpandDir::In if rec.end == node => rec.start,
+                ExpandDir::Both if rec.start == node => rec.end,
+                ExpandDir::Both if rec.end == node => rec.start,
+                _ => return Ok(()),
+            };
+        }
+        let (min, max) = self.spec.length.unwrap_or((1, Some(1)));
+        let n = rels.len() as u64;
+        if n >= min && max.is_none_or(|m| n <= m) && self.target_ok(node, &row, ctx)? {
+            let mut out = row;
+            set(&mut out, self.spec.to, V::Node(node));
+            self.pending.push_back(out);
         }
         Ok(())
     }

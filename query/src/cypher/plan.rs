@@ -70,6 +70,9 @@ pub struct ExpandSpec {
     /// Relationship slots bound earlier in the same MATCH: the new relationship(s)
     /// must differ from them (relationship isomorphism).
     pub distinct_from: Vec<usize>,
+    /// The expansion runs against the pattern's written direction: a relationship
+    /// list is reversed so that it is in pattern order.
+    pub reversed: bool,
 }
 
 /// Part of a path to assemble: nodes, single relationships, relationship lists.

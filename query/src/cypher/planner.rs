@@ -24,6 +24,8 @@ enum Kind {
     Rel,
     RelList,
     Path,
+    /// A value that is known not to be a node, relationship or path.
+    Value,
     Any,
 }
 
@@ -304,6 +306,11 @@ impl<'a> Planner<'a> {
                 CExpr::Map(out)
             }
             Expr::Property(base, key) => {
+                if let Expr::Variable(v) = &**base {
+                    if matches!(scope.lookup(v), Some((_, Kind::Path))) {
+                        return Err(semantic("InvalidArgumentType", format!("a path ('{v}') has no properties")));
+                    }
+                }
                 if let Expr::Literal(l) = &**base {
                     if !matches!(l, Literal::Null) {
                         return Err(semantic("InvalidArgumentType", "a literal has no properties"));
@@ -335,10 +342,19 @@ impl<'a> Planner<'a> {
                     None => None,
                 },
             ),
-            Expr::Unary(UnaryOp::Not, inner) => CExpr::Not(self.boxed(inner, scope)?),
+            Expr::Unary(UnaryOp::Not, inner) => {
+                check_boolean_operand(inner)?;
+                CExpr::Not(self.boxed(inner, scope)?)
+            }
             Expr::Unary(UnaryOp::Neg, inner) => CExpr::Neg(self.boxed(inner, scope)?),
             Expr::Unary(UnaryOp::Pos, inner) => self.expr_in(inner, scope)?,
-            Expr::Binary(op, a, b) => CExpr::Binary(*op, self.boxed(a, scope)?, self.boxed(b, scope)?),
+            Expr::Binary(op, a, b) => {
+                if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor) {
+                    check_boolean_operand(a)?;
+                    check_boolean_operand(b)?;
+                }
+                CExpr::Binary(*op, self.boxed(a, scope)?, self.boxed(b, scope)?)
+            }
             Expr::Compare(first, rest) => {
                 let first = self.boxed(first, scope)?;
                 let mut ops = Vec::new();
@@ -493,10 +509,9 @@ impl<'a> Planner<'a> {
                 }
                 Ok(out)
             }
-            Some(Expr::Parameter(p)) => match self.param(p)? {
-                V::Map(m) => Ok(m.iter().map(|(k, v)| (k.clone(), CExpr::Const(v.clone()))).collect()),
-                other => Err(Error::Type(format!("a property map parameter must be a map, not {}", other.type_name()))),
-            },
+            Some(Expr::Parameter(_)) => {
+                Err(semantic("InvalidParameterUse", "a parameter cannot stand for a property map in MATCH"))
+            }
             Some(_) => Err(semantic("InvalidArgumentType", "expected a property map")),
         }
     }
@@ -505,6 +520,7 @@ impl<'a> Planner<'a> {
         match &np.variable {
             Some(name) => match scope.lookup(name) {
                 Some((slot, Kind::Node | Kind::Any)) => Ok(slot),
+                Some((_, Kind::Value)) => Err(semantic("VariableTypeConflict", format!("'{name}' is not a node"))),
                 Some(_) => Err(semantic("VariableTypeConflict", format!("'{name}' is not a node"))),
                 None => Ok(scope.add(name, Kind::Node)),
             },
@@ -546,6 +562,11 @@ impl<'a> Planner<'a> {
                 let rslot = match &rp.variable {
                     Some(name) => match scope.lookup(name) {
                         Some((s, k)) if s < bound_before && (k == Kind::Rel || k == Kind::Any) && kind == Kind::Rel => s,
+                        Some((s, k))
+                            if s < bound_before && matches!(k, Kind::RelList | Kind::Any) && kind == Kind::RelList =>
+                        {
+                            s
+                        }
                         Some((_, Kind::Rel | Kind::RelList)) if new_rel_names.contains(name) => {
                             return Err(semantic(
                                 "VariableAlreadyBound",
@@ -590,7 +611,10 @@ impl<'a> Planner<'a> {
             }
         }
         let mut plan = input;
-        let mut match_rels: Vec<usize> = Vec::new();
+        // Relationship isomorphism covers every relationship of the pattern, including
+        // ones bound by earlier clauses.
+        let mut match_rels: Vec<usize> =
+            declared.iter().flat_map(|d| d.1.iter().map(|r| r.0)).filter(|s| *s < bound_before).collect();
         for (nodes, rels, path_slot, kind) in declared {
             let mut pnodes = Vec::new();
             for (slot, np) in &nodes {
@@ -693,7 +717,8 @@ impl<'a> Planner<'a> {
                     to_bound: bound.contains(&to.slot),
                     rel_bound: bound.contains(&r.slot),
                     length: r.length,
-                    distinct_from: match_rels.clone(),
+                    distinct_from: match_rels.iter().copied().filter(|s| *s != r.slot).collect(),
+                    reversed: !forward,
                 };
                 plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
                 bound.insert(to.slot);
@@ -787,10 +812,18 @@ impl<'a> Planner<'a> {
         }
         // Give projected variables their kind back (for later patterns).
         for (i, (e, _)) in items.iter().enumerate() {
-            if let Expr::Variable(v) = e {
-                if let Some((_, k)) = scope.lookup(v) {
-                    out_scope.vars[i].kind = k;
+            match e {
+                Expr::Variable(v) => {
+                    if let Some((_, k)) = scope.lookup(v) {
+                        out_scope.vars[i].kind = k;
+                    }
                 }
+                Expr::Literal(Literal::Null) => {}
+                Expr::Literal(_) | Expr::List(_) | Expr::Map(_) | Expr::Compare(..) => {
+                    out_scope.vars[i].kind = Kind::Value
+                }
+                Expr::Binary(op, ..) if !matches!(op, BinaryOp::Add) => out_scope.vars[i].kind = Kind::Value,
+                _ => {}
             }
         }
         let mut order: Vec<(Expr, bool)> = p
@@ -1158,6 +1191,16 @@ fn remap_create(mut create: CreatePattern, remap: &[(usize, usize)], _len: usize
         r.end = map(r.end);
     }
     create
+}
+
+/// A literal that can never be a boolean is a compile-time error as an operand of
+/// AND, OR, XOR or NOT.
+fn check_boolean_operand(e: &Expr) -> Result<()> {
+    let bad = matches!(e, Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::String(_)) | Expr::List(_) | Expr::Map(_));
+    if bad {
+        return Err(semantic("InvalidArgumentType", "boolean operators take booleans"));
+    }
+    Ok(())
 }
 
 /// Adds every conjunct whose slots are all bound as a filter above `plan`.
