@@ -237,6 +237,13 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             other => return Err(arg_type(f, &other)),
         },
         F::Range => {
+            let int_arg = |f: Function, v: &V| -> Result<Option<i64>> {
+                match v {
+                    V::Null => Ok(None),
+                    V::Int(i) => Ok(Some(*i)),
+                    other => Err(Error::Argument(format!("{}() takes integers, not {}", f.name(), other.type_name()))),
+                }
+            };
             let start = int_arg(f, &args[0])?;
             let end = int_arg(f, &args[1])?;
             let step = match args.get(2) {

@@ -904,7 +904,7 @@ impl<'a> Planner<'a> {
             keep_input = false;
         } else {
             let exprs = items.iter().map(|(e, _)| self.expr(e, scope)).collect::<Result<Vec<_>>>()?;
-            keep_input = !order.is_empty() && !p.distinct;
+            keep_input = (!order.is_empty() || p.predicate.is_some()) && !p.distinct;
             for (e, _) in &order {
                 if contains_aggregate(e) {
                     return Err(semantic("InvalidAggregation", "ORDER BY cannot aggregate in a non-aggregating projection"));
@@ -915,14 +915,16 @@ impl<'a> Planner<'a> {
         if p.distinct {
             plan = LogicalOp::Distinct { input: Box::new(plan), width: columns.len() };
         }
-        if !order.is_empty() {
-            let mut sort_scope = out_scope.clone();
-            if keep_input {
-                for v in &scope.vars {
-                    let shadowed = columns.contains(&v.name);
-                    sort_scope.vars.push(Var { name: v.name.clone(), kind: v.kind, hidden: v.hidden || shadowed });
-                }
+        // ORDER BY and WITH ... WHERE see the projected columns and, without
+        // aggregation or DISTINCT, the variables before the projection too.
+        let mut sort_scope = out_scope.clone();
+        if keep_input {
+            for v in &scope.vars {
+                let shadowed = columns.contains(&v.name);
+                sort_scope.vars.push(Var { name: v.name.clone(), kind: v.kind, hidden: v.hidden || shadowed });
             }
+        }
+        if !order.is_empty() {
             let mut keys = Vec::new();
             for (e, asc) in order.drain(..) {
                 let ce = self.expr(&e, &sort_scope)?;
@@ -938,12 +940,15 @@ impl<'a> Planner<'a> {
             let count = self.count_expr(l, "LIMIT")?;
             plan = LogicalOp::Limit { input: Box::new(plan), count };
         }
+        if let Some(w) = &p.predicate {
+            if contains_aggregate(w) {
+                return Err(semantic("InvalidAggregation", "WHERE cannot aggregate"));
+            }
+            let predicate = self.expr(w, &sort_scope)?;
+            plan = LogicalOp::Filter { input: Box::new(plan), predicate };
+        }
         if keep_input {
             plan = LogicalOp::Truncate { input: Box::new(plan), width: columns.len() };
-        }
-        if let Some(w) = &p.predicate {
-            let predicate = self.expr(w, &out_scope)?;
-            plan = LogicalOp::Filter { input: Box::new(plan), predicate };
         }
         Ok((plan, out_scope, columns))
     }
