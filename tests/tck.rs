@@ -67,7 +67,8 @@ fn table_row(line: &str) -> Vec<String> {
         }
     }
     cells.push(cur.trim().to_string());
-    cells
+    // Gherkin escapes inside table cells: `\\` is a backslash, `\|` a bar.
+    cells.into_iter().map(|c| c.replace("\\\\", "\u{0}").replace("\\|", "|").replace('\u{0}', "\\")).collect()
 }
 
 fn parse_feature(path: &Path, rel: &str) -> Vec<Scenario> {

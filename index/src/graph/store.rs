@@ -240,6 +240,8 @@ pub struct Overlay {
     changed_adjacency: BTreeSet<(NodeId, Direction)>,
     index_changes: BTreeMap<Vec<u8>, bool>,
     deleted_nodes: BTreeSet<NodeId>,
+    /// Relationships deleted in this transaction, still readable for `type(r)`.
+    deleted_rels: HashMap<RelId, Arc<RelRecord>>,
 }
 
 impl Overlay {
@@ -265,6 +267,7 @@ impl Overlay {
             changed_adjacency: BTreeSet::new(),
             index_changes: BTreeMap::new(),
             deleted_nodes: BTreeSet::new(),
+            deleted_rels: HashMap::new(),
         })
     }
 
@@ -320,6 +323,11 @@ impl Overlay {
             self.rels.insert(id, rec.clone());
         }
         Ok(rec)
+    }
+
+    /// A relationship deleted in this transaction, as it was.
+    pub fn deleted_rel(&self, id: RelId) -> Option<Arc<RelRecord>> {
+        self.deleted_rels.get(&id).cloned()
     }
 
     /// True when the node was deleted in this transaction.
@@ -586,6 +594,7 @@ impl Overlay {
         }
         self.meta.rel_count -= 1;
         self.rels.insert(id, None);
+        self.deleted_rels.insert(id, rec);
         Ok(())
     }
 

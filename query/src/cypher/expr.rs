@@ -174,6 +174,11 @@ impl CExpr {
                     let rec = ctx.node(id)?;
                     V::Bool(labels.iter().all(|l| rec.has_label(l)))
                 }
+                // `r:T` on a relationship tests its type.
+                V::Rel(id) => {
+                    let rec = ctx.rel(id)?;
+                    V::Bool(labels.iter().all(|l| *l == rec.rel_type))
+                }
                 other => return Err(Error::Type(format!("cannot test labels of a {}", other.type_name()))),
             },
             CExpr::Call(f, args) => {

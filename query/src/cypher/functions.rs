@@ -180,7 +180,11 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             other => return Err(arg_type(f, &other)),
         },
         F::Type => match a0 {
-            V::Rel(id) => V::string(ctx.rel(id)?.rel_type.as_str()),
+            // The type of a relationship deleted by this statement is still known.
+            V::Rel(id) => match ctx.graph.deleted_rel(id) {
+                Some(rec) => V::string(rec.rel_type.as_str()),
+                None => V::string(ctx.rel(id)?.rel_type.as_str()),
+            },
             V::Null => V::Null,
             other => return Err(arg_type(f, &other)),
         },

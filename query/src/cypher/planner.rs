@@ -129,7 +129,9 @@ impl<'a> Planner<'a> {
                 if !matches!(plan, LogicalOp::Start) {
                     plan = LogicalOp::Eager { input: Box::new(plan) };
                 }
-            } else if writing && !matches!(clause, Clause::Return(_)) {
+            } else if writing {
+                // Every write of earlier clauses happens before later clauses read,
+                // and whatever LIMIT follows.
                 plan = LogicalOp::Eager { input: Box::new(plan) };
                 writing = false;
             }
@@ -349,6 +351,11 @@ impl<'a> Planner<'a> {
             Expr::Unary(UnaryOp::Neg, inner) => CExpr::Neg(self.boxed(inner, scope)?),
             Expr::Unary(UnaryOp::Pos, inner) => self.expr_in(inner, scope)?,
             Expr::Binary(op, a, b) => {
+                if *op == BinaryOp::In
+                    && matches!(&**b, Expr::Literal(l) if !matches!(l, Literal::Null)) | matches!(&**b, Expr::Map(_))
+                {
+                    return Err(semantic("InvalidArgumentType", "IN takes a list"));
+                }
                 if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor) {
                     check_boolean_operand(a)?;
                     check_boolean_operand(b)?;
@@ -390,6 +397,7 @@ impl<'a> Planner<'a> {
                     }
                 }
                 self.check_literal_args(f, args)?;
+                self.check_argument_kinds(f, args, scope)?;
                 CExpr::Call(f, self.exprs(args, scope)?)
             }
             Expr::Case { subject, whens, otherwise } => {
@@ -469,6 +477,7 @@ impl<'a> Planner<'a> {
                     matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null)) || matches!(e, Expr::List(_) | Expr::Map(_))
                 }
                 F::Size => matches!(e, Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::Bool(_)) | Expr::Map(_)),
+                F::Properties => matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null)) || matches!(e, Expr::List(_)),
                 _ => false,
             }
         };
@@ -476,6 +485,27 @@ impl<'a> Planner<'a> {
             return Err(semantic("InvalidArgumentType", format!("{}() cannot take that argument", f.name())));
         }
         Ok(())
+    }
+
+    /// Variables whose kind is known must suit the function (`labels(path)`,
+    /// `type(node)`, `length(node)`, `size(path)` are compile-time errors).
+    fn check_argument_kinds(&self, f: Function, args: &[Expr], scope: &Scope) -> Result<()> {
+        use Function as F;
+        let Some(Expr::Variable(v)) = args.first() else { return Ok(()) };
+        let Some((_, kind)) = scope.lookup(v) else { return Ok(()) };
+        let ok = match f {
+            F::Labels => !matches!(kind, Kind::Path | Kind::Rel | Kind::RelList),
+            F::Type | F::StartNode | F::EndNode => !matches!(kind, Kind::Node | Kind::Path),
+            F::Length | F::Nodes | F::Relationships => !matches!(kind, Kind::Node | Kind::Rel),
+            F::Size => !matches!(kind, Kind::Path | Kind::Node | Kind::Rel),
+            F::Properties => !matches!(kind, Kind::Path),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(semantic("InvalidArgumentType", format!("{}() cannot take '{v}'", f.name())))
+        }
     }
 
     fn pattern_predicate(&mut self, el: &PatternElement, scope: &mut Scope) -> Result<CExpr> {
@@ -563,7 +593,9 @@ impl<'a> Planner<'a> {
                     Some(name) => match scope.lookup(name) {
                         Some((s, k)) if s < bound_before && (k == Kind::Rel || k == Kind::Any) && kind == Kind::Rel => s,
                         Some((s, k))
-                            if s < bound_before && matches!(k, Kind::RelList | Kind::Any) && kind == Kind::RelList =>
+                            if s < bound_before
+                                && matches!(k, Kind::RelList | Kind::Any | Kind::Value)
+                                && kind == Kind::RelList =>
                         {
                             s
                         }
@@ -604,6 +636,11 @@ impl<'a> Planner<'a> {
             let mut parts = Vec::new();
             split_and(p, &mut parts);
             for c in parts {
+                if let Expr::Variable(v) = c {
+                    if matches!(scope.lookup(v), Some((_, Kind::Node | Kind::Rel | Kind::Path))) {
+                        return Err(semantic("InvalidArgumentType", format!("'{v}' is not a predicate")));
+                    }
+                }
                 let ce = self.expr_in(c, scope)?;
                 let mut used = BTreeSet::new();
                 let slots = slots_used(&ce, &mut used).then_some(used);
@@ -803,6 +840,9 @@ impl<'a> Planner<'a> {
             }
             items.push((it.expr.clone(), name));
         }
+        if items.iter().any(|(e, _)| matches!(e, Expr::Pattern(_))) {
+            return Err(semantic("UnexpectedSyntax", "a pattern can only be used as a predicate"));
+        }
         let columns: Vec<String> = items.iter().map(|(_, n)| n.clone()).collect();
         let aggregating = items.iter().any(|(e, _)| contains_aggregate(e));
         let mut plan = input;
@@ -859,7 +899,13 @@ impl<'a> Planner<'a> {
                 }
                 self.extract_aggregates(&mut e, scope, &mut aggs)?;
                 for (k, (_, key)) in key_items.iter().enumerate() {
-                    replace_subexpr(&mut e, key, &Expr::Variable(format!("{KEY_PREFIX}{k}")));
+                    // Only a variable or a property of one can be reused next to an
+                    // aggregate; anything more complex is ambiguous (openCypher).
+                    let simple = matches!(key, Expr::Variable(_))
+                        || matches!(key, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
+                    if simple {
+                        replace_subexpr(&mut e, key, &Expr::Variable(format!("{KEY_PREFIX}{k}")));
+                    }
                 }
                 rewritten.push(e);
             }
@@ -944,7 +990,13 @@ impl<'a> Planner<'a> {
             if contains_aggregate(w) {
                 return Err(semantic("InvalidAggregation", "WHERE cannot aggregate"));
             }
-            let predicate = self.expr(w, &sort_scope)?;
+            let mut w = w.clone();
+            for (item, name) in &items {
+                if !matches!(item, Expr::Variable(_)) {
+                    replace_subexpr(&mut w, item, &Expr::Variable(name.clone()));
+                }
+            }
+            let predicate = self.expr(&w, &sort_scope)?;
             plan = LogicalOp::Filter { input: Box::new(plan), predicate };
         }
         if keep_input {
@@ -984,6 +1036,9 @@ impl<'a> Planner<'a> {
                 if args.iter().any(contains_aggregate) {
                     return Err(semantic("NestedAggregation", "aggregates cannot be nested"));
                 }
+                if args.iter().any(calls_rand) {
+                    return Err(semantic("NonConstantExpression", "an aggregate cannot take rand()"));
+                }
                 let args = args.iter().map(|a| self.expr(a, scope)).collect::<Result<Vec<_>>>()?;
                 Some(AggSpec { func, distinct: *distinct, args })
             }
@@ -993,6 +1048,11 @@ impl<'a> Planner<'a> {
             *e = Expr::Variable(format!("{AGG_PREFIX}{}", aggs.len()));
             aggs.push(spec);
             return Ok(());
+        }
+        if let Expr::ListComprehension { predicate, map, .. } = e {
+            if predicate.as_deref().is_some_and(contains_aggregate) || map.as_deref().is_some_and(contains_aggregate) {
+                return Err(semantic("InvalidAggregation", "a list comprehension cannot aggregate"));
+            }
         }
         let mut result = Ok(());
         for_each_child_mut(e, &mut |c| {
@@ -1007,6 +1067,16 @@ impl<'a> Planner<'a> {
     // Writes
 
     fn create_pattern(&mut self, scope: &mut Scope, parts: &[PatternPart]) -> Result<CreatePattern> {
+        self.create_pattern_with(scope, parts, false)
+    }
+
+    /// `undirected_out`: MERGE creates an undirected relationship pointing right.
+    fn create_pattern_with(
+        &mut self,
+        scope: &mut Scope,
+        parts: &[PatternPart],
+        undirected_out: bool,
+    ) -> Result<CreatePattern> {
         let mut pattern = CreatePattern::default();
         for part in parts {
             let mut steps = Vec::new();
@@ -1023,6 +1093,7 @@ impl<'a> Planner<'a> {
                 let (start, end) = match rp.direction {
                     RelDirection::Right => (prev, next),
                     RelDirection::Left => (next, prev),
+                    RelDirection::Both if undirected_out => (prev, next),
                     RelDirection::Both => {
                         return Err(semantic("RequiresDirectedRelationship", "a created relationship needs a direction"))
                     }
@@ -1112,7 +1183,7 @@ impl<'a> Planner<'a> {
         let mut match_scope = scope.clone();
         let matcher = self.plan_match(LogicalOp::Argument, &mut match_scope, std::slice::from_ref(part), None)?;
         let mut create_scope = scope.clone();
-        let create = self.create_pattern(&mut create_scope, std::slice::from_ref(part))?;
+        let create = self.create_pattern_with(&mut create_scope, std::slice::from_ref(part), true)?;
         // Both scopes must lay out the new variables the same way.
         let match_names: Vec<&str> =
             match_scope.vars[before..].iter().filter(|v| !v.hidden).map(|v| v.name.as_str()).collect();
@@ -1158,6 +1229,9 @@ impl<'a> Planner<'a> {
 
     fn set_op(&mut self, item: &SetItem, scope: &Scope) -> Result<SetOp> {
         Ok(match item {
+            SetItem::Property { value: Expr::Pattern(_), .. } => {
+                return Err(semantic("UnexpectedSyntax", "a pattern can only be used as a predicate"))
+            }
             SetItem::Property { target, key, value } => {
                 SetOp::Property { target: self.expr(target, scope)?, key: key.clone(), value: self.expr(value, scope)? }
             }
@@ -1254,6 +1328,17 @@ fn slots_used(e: &CExpr, out: &mut BTreeSet<usize>) -> bool {
         CExpr::Index(a, b) | CExpr::Binary(_, a, b) => slots_used(a, out) && slots_used(b, out),
         CExpr::Compare(a, rest) => slots_used(a, out) && rest.iter().all(|(_, e)| slots_used(e, out)),
         _ => false,
+    }
+}
+
+fn calls_rand(e: &Expr) -> bool {
+    match e {
+        Expr::Function { name, .. } if name.eq_ignore_ascii_case("rand") => true,
+        _ => {
+            let mut found = false;
+            for_each_child(e, &mut |c| found = found || calls_rand(c));
+            found
+        }
     }
 }
 

@@ -208,20 +208,36 @@ fn string_literal(i: &str) -> Res<'_, String> {
     fatal(i, "unterminated string literal")
 }
 
+/// Marks the literal 2^63, which only fits as the operand of unary minus.
+const MIN_MAGNITUDE: f64 = 9_223_372_036_854_775_808.0;
+
+fn postfix_follows(i: &str) -> bool {
+    let t = i.trim_start();
+    t.starts_with('.') || t.starts_with('[') || t.starts_with('^')
+}
+
+fn parse_int_radix(digits: &str, radix: u32) -> Option<Literal> {
+    match u64::from_str_radix(digits, radix) {
+        Ok(v) if v <= i64::MAX as u64 => Some(Literal::Int(v as i64)),
+        Ok(v) if v == 1u64 << 63 => Some(Literal::Float(MIN_MAGNITUDE)),
+        _ => None,
+    }
+}
+
 fn number_literal(i: &str) -> Res<'_, Literal> {
     let (i, _) = ws(i)?;
     let start = i;
     let res: Res<'_, Literal> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
         let (rest, digits) = hex_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid hexadecimal literal"))?;
-        match i64::from_str_radix(digits, 16) {
-            Ok(v) => Ok((rest, Literal::Int(v))),
-            Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+        match parse_int_radix(digits, 16) {
+            Some(l) => Ok((rest, l)),
+            None => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
         }
     } else if let Some(rest) = i.strip_prefix("0o") {
         let (rest, digits) = oct_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid octal literal"))?;
-        match i64::from_str_radix(digits, 8) {
-            Ok(v) => Ok((rest, Literal::Int(v))),
-            Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+        match parse_int_radix(digits, 8) {
+            Some(l) => Ok((rest, l)),
+            None => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
         }
     } else {
         let (rest, text) = recognize((
@@ -238,7 +254,7 @@ fn number_literal(i: &str) -> Res<'_, Literal> {
             match text.parse::<i64>() {
                 Ok(v) => Ok((rest, Literal::Int(v))),
                 // `-9223372036854775808` is negated later; keep its magnitude as a marker.
-                Err(_) if text == "9223372036854775808" => Ok((rest, Literal::Float(9.223372036854775808e18))),
+                Err(_) if text == "9223372036854775808" => Ok((rest, Literal::Float(MIN_MAGNITUDE))),
                 Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
             }
         }
@@ -909,13 +925,19 @@ fn power(i: &str) -> Res<'_, Expr> {
 
 fn unary(i: &str) -> Res<'_, Expr> {
     if let Ok((rest, _)) = sym("-")(i) {
+        // `-9223372036854775808` (in any radix) is the one literal whose magnitude
+        // does not fit: negate it before the overflow check.
+        if let Ok((after, Literal::Float(f))) = number_literal(rest) {
+            if f == MIN_MAGNITUDE && !postfix_follows(after) {
+                return Ok((after, Expr::Literal(Literal::Int(i64::MIN))));
+            }
+        }
         let (rest, e) = unary(rest)?;
         // Fold `-literal` so that the smallest integer can be written.
         return Ok((
             rest,
             match e {
                 Expr::Literal(Literal::Int(v)) => Expr::Literal(Literal::Int(-v)),
-                Expr::Literal(Literal::Float(f)) if f == 9.223372036854775808e18 => Expr::Literal(Literal::Int(i64::MIN)),
                 Expr::Literal(Literal::Float(f)) => Expr::Literal(Literal::Float(-f)),
                 other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
             },
@@ -927,7 +949,7 @@ fn unary(i: &str) -> Res<'_, Expr> {
     }
     let (rest, e) = postfix_expr(i)?;
     if let Expr::Literal(Literal::Float(f)) = e {
-        if f == 9.223372036854775808e18 {
+        if f == MIN_MAGNITUDE {
             return fatal(i, "integer overflow: the literal does not fit in 64 bits");
         }
     }
