@@ -1061,7 +1061,13 @@ struct SkipLimit {
 impl Operator for SkipLimit {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.n.is_none() {
-            self.n = Some(count_value(&self.count, if self.skip { "SKIP" } else { "LIMIT" }, ctx)?);
+            let n = count_value(&self.count, if self.skip { "SKIP" } else { "LIMIT" }, ctx)?;
+            self.n = Some(n);
+            if n == 0 && !self.skip {
+                // Pull once anyway: writes below (behind an Eager) must still happen.
+                self.input.next(ctx)?;
+                return Ok(None);
+            }
         }
         let n = self.n.get_or_insert(0);
         if self.skip {

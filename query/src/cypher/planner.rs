@@ -389,6 +389,9 @@ impl<'a> Planner<'a> {
                         format!("{name}() takes {lo}..{hi} arguments, got {}", args.len()),
                     ));
                 }
+                if f != Function::Exists && args.iter().any(|a| matches!(a, Expr::Pattern(_))) {
+                    return Err(semantic("UnexpectedSyntax", "a pattern can only be used as a predicate"));
+                }
                 if f == Function::Exists {
                     match &args[0] {
                         Expr::Pattern(el) => return self.pattern_predicate(el, scope),
@@ -872,7 +875,19 @@ impl<'a> Planner<'a> {
             .map(|s| {
                 let mut e = s.expr.clone();
                 for (item, name) in &items {
-                    replace_subexpr(&mut e, item, &Expr::Variable(name.clone()));
+                    if e == *item {
+                        e = Expr::Variable(name.clone());
+                        break;
+                    }
+                    // Next to an aggregate only aggregates and simple keys can be
+                    // reused (as in RETURN items).
+                    let reusable = !aggregating
+                        || contains_aggregate(item)
+                        || matches!(item, Expr::Variable(_))
+                        || matches!(item, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
+                    if reusable {
+                        replace_subexpr(&mut e, item, &Expr::Variable(name.clone()));
+                    }
                 }
                 (e, s.ascending)
             })
@@ -973,7 +988,13 @@ impl<'a> Planner<'a> {
         if !order.is_empty() {
             let mut keys = Vec::new();
             for (e, asc) in order.drain(..) {
-                let ce = self.expr(&e, &sort_scope)?;
+                let ce = self.expr(&e, &sort_scope).map_err(|err| match err {
+                    Error::Semantic { kind: "UndefinedVariable", .. } if aggregating => semantic(
+                        "AmbiguousAggregationExpression",
+                        "ORDER BY after an aggregation can only use the projected columns",
+                    ),
+                    other => other,
+                })?;
                 keys.push((ce, asc));
             }
             plan = LogicalOp::Sort { input: Box::new(plan), keys };
