@@ -28,6 +28,7 @@ impl Error {
         use sprig_query::Error as Q;
         match self {
             Error::Index(I::Xml { .. }) => "xml",
+            Error::Index(I::Csv { .. }) => "csv",
             Error::Index(I::UnknownCollection(_)) => "collection",
             Error::Index(I::FormatVersion { .. }) => "format",
             Error::Index(I::Io(_)) | Error::Io(_) => "io",

@@ -38,6 +38,7 @@ macro_rules! params {
 pub struct CypherOptions {
     /// The graph for statements without `USE` (default: `default`).
     pub graph: Option<String>,
+    /// `$name` values.
     pub params: Params,
     /// Stop with an error (kind `timeout`) after this long.
     pub timeout: Option<Duration>,
@@ -76,6 +77,16 @@ impl Rows {
     /// What the statement changed.
     pub fn stats(&self) -> &WriteStats {
         &self.stats
+    }
+
+    /// Rows not yet taken.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no rows are left.
+    pub fn is_empty(&self) -> bool {
+        self.rows.len() == 0
     }
 
     /// In-engine time from parse to the last row.
@@ -125,6 +136,7 @@ impl Row {
 
 /// Conversion of a result value to a Rust type for [`Row::get`].
 pub trait FromValue: Sized {
+    /// The value as `Self`, or `None` when it does not convert.
     fn from_value(v: &ResultValue) -> Option<Self>;
 }
 
@@ -302,4 +314,87 @@ impl Database {
         times.sort();
         Ok(Explained { plan: tree.unwrap_or_default(), elapsed: times.get(times.len() / 2).copied(), first })
     }
+}
+
+pub use sprig_index::graph::BulkLoadStats;
+
+impl Database {
+    /// Bulk-loads a graph from the CSV files of SPEC section 3 (`nodes` with header
+    /// `id,label,...`, `edges` with header `src,dst,type,...`). All or nothing: a bad
+    /// line is an error naming the file and line, and the graph is left as it was.
+    /// `progress` is called now and then with the rows read so far.
+    pub fn load_graph_csv(
+        &self,
+        graph: &str,
+        nodes: (&str, Box<dyn std::io::Read + '_>),
+        edges: (&str, Box<dyn std::io::Read + '_>),
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<BulkLoadStats> {
+        use sprig_index::graph::CsvInput;
+        let nodes = CsvInput { name: nodes.0.to_string(), reader: nodes.1 };
+        let edges = CsvInput { name: edges.0.to_string(), reader: edges.1 };
+        Ok(self.inner.graphs.bulk_load(graph, nodes, edges, progress)?)
+    }
+
+    /// Runs a script of `;`-separated Cypher statements in one transaction: all of
+    /// them or none. Returns the summed write counters.
+    pub fn load_cypher_script(&self, graph: &str, script: &str) -> Result<WriteStats> {
+        let mut tx = self.begin_write()?;
+        let mut total = WriteStats::default();
+        let options = CypherOptions { graph: Some(graph.to_string()), ..Default::default() };
+        for statement in split_statements(script) {
+            let rows = tx.cypher_with(&statement, &options)?;
+            let s = rows.stats();
+            total.nodes_created += s.nodes_created;
+            total.nodes_deleted += s.nodes_deleted;
+            total.relationships_created += s.relationships_created;
+            total.relationships_deleted += s.relationships_deleted;
+            total.properties_set += s.properties_set;
+            total.labels_added += s.labels_added;
+            total.labels_removed += s.labels_removed;
+            total.indexes_added += s.indexes_added;
+            total.indexes_removed += s.indexes_removed;
+        }
+        tx.commit()?;
+        Ok(total)
+    }
+}
+
+/// Splits a script at `;` outside quotes and comments; drops empty statements.
+pub fn split_statements(text: &str) -> Vec<String> {
+    let mut res = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) if c == '\\' => {
+                current.push(c);
+                if let Some(n) = chars.next() {
+                    current.push(n);
+                }
+                continue;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '\'' || c == '`' => quote = Some(c),
+            None if c == '/' && chars.peek() == Some(&'/') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+                current.push('\n');
+                continue;
+            }
+            None if c == ';' => {
+                res.push(std::mem::take(&mut current));
+                continue;
+            }
+            None => {}
+        }
+        current.push(c);
+    }
+    res.push(current);
+    res.into_iter().filter(|s| !s.trim().is_empty()).collect()
 }

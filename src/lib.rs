@@ -26,7 +26,7 @@ use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
 pub use error::{Error, Result};
 pub use graph::{
-    CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue, Row, Rows, WriteStats,
+    split_statements, BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue, Row, Rows, WriteStats,
     WriteTransaction, DEFAULT_GRAPH,
 };
 pub use sprig_index::{CollectionInfo, DocStats};

@@ -24,6 +24,9 @@ pub enum Error {
     /// No collection has that name.
     #[error("unknown collection '{0}'")]
     UnknownCollection(String),
+    /// A bad line in a CSV file; `line` is 1-based.
+    #[error("{file}:{line}: {message}")]
+    Csv { file: String, line: u64, message: String },
     /// A name (of a graph, index, ...) that cannot be used.
     #[error("{0}")]
     InvalidName(String),

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch (SPEC section 3).
 
+mod cypher_output;
 mod output;
 mod repl;
 
@@ -7,11 +8,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sprig::{Database, Error, JoinAlgorithm, XPathOptions};
+use sprig::{CypherOptions, CypherValue, Database, Error, JoinAlgorithm, Params, XPathOptions};
 
 pub use output::Format;
 
-/// sprig: an embedded, indexed query engine for XML (XPath 1.0).
+/// sprig: an embedded, indexed query engine for XML (XPath 1.0) and property graphs (Cypher).
 #[derive(Debug, Parser)]
 #[command(name = "sprig", version, about)]
 pub struct Cli {
@@ -46,6 +47,8 @@ enum Command {
     },
     /// Evaluate an XPath 1.0 expression.
     Xpath(XPathArgs),
+    /// Run a Cypher statement.
+    Cypher(CypherArgs),
     /// Show the plan of a query: operators, join choices and index pruning.
     Explain {
         #[command(subcommand)]
@@ -61,6 +64,8 @@ enum Command {
     },
     /// List the collections.
     Collections,
+    /// List the graphs.
+    Graphs,
     /// Show statistics of every collection.
     Stats,
 }
@@ -76,17 +81,82 @@ enum LoadCommand {
         #[arg(long)]
         collection: Option<String>,
     },
+    /// Bulk-load a graph from CSV: nodes (id,label,...) and edges (src,dst,type,...).
+    Graph {
+        /// The nodes file.
+        #[arg(long)]
+        nodes: PathBuf,
+        /// The relationships file.
+        #[arg(long)]
+        edges: PathBuf,
+        /// The graph to load into.
+        #[arg(long, default_value = sprig::DEFAULT_GRAPH)]
+        graph: String,
+    },
+    /// Run a file of ;-separated Cypher statements, all in one transaction.
+    Cypher {
+        /// The script.
+        script: PathBuf,
+        /// The graph for statements without USE.
+        #[arg(long, default_value = sprig::DEFAULT_GRAPH)]
+        graph: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum QueryCommand {
     /// An XPath 1.0 expression.
     Xpath(XPathArgs),
-    /// A Cypher query (not available in this version).
-    Cypher {
-        /// The query.
-        query: String,
-    },
+    /// A Cypher query.
+    Cypher(CypherArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CypherArgs {
+    /// The graph for a statement without USE.
+    #[arg(long, default_value = sprig::DEFAULT_GRAPH)]
+    graph: String,
+    /// The statement.
+    query: String,
+    /// Bind a parameter: --param name=JSON (for example --param 'n="Ada"').
+    #[arg(long = "param", value_name = "NAME=JSON")]
+    params: Vec<String>,
+}
+
+impl CypherArgs {
+    fn options(&self, timeout: Option<u64>) -> Result<CypherOptions, Failure> {
+        let mut params = Params::default();
+        for (name, text) in parse_bindings(&self.params, "--param")? {
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::Usage(format!("--param {name}: not JSON ({e}): {text}")))?;
+            params.0.push((name, json_value(&json)));
+        }
+        Ok(CypherOptions {
+            graph: Some(self.graph.clone()),
+            params,
+            timeout: timeout.map(std::time::Duration::from_millis),
+        })
+    }
+
+    fn failure(&self, error: Error) -> Failure {
+        Failure { error, query: Some(self.query.clone()) }
+    }
+}
+
+/// A JSON parameter as a Cypher value.
+pub fn json_value(v: &serde_json::Value) -> CypherValue {
+    use serde_json::Value as J;
+    match v {
+        J::Null => CypherValue::Null,
+        J::Bool(b) => CypherValue::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => CypherValue::Int(i),
+            None => CypherValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => CypherValue::from(s.as_str()),
+        J::Array(items) => CypherValue::list(items.iter().map(json_value).collect()),
+        J::Object(m) => CypherValue::map(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,6 +251,56 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             load_xml(&db, &files, collection.as_deref(), cli.format)?;
             Ok(exit::OK)
         }
+        Some(Command::Load { what: LoadCommand::Graph { nodes, edges, graph } }) => {
+            load_graph(&db, &graph, &nodes, &edges, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Load { what: LoadCommand::Cypher { script, graph } }) => {
+            let text = std::fs::read_to_string(&script)
+                .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", script.display())))?;
+            let started = std::time::Instant::now();
+            let stats = db.load_cypher_script(&graph, &text)?;
+            let elapsed = started.elapsed().as_secs_f64();
+            let line = format!(
+                "{}: {} nodes, {} relationships created in {elapsed:.2} s",
+                script.display(),
+                stats.nodes_created,
+                stats.relationships_created
+            );
+            if matches!(cli.format, Format::Json | Format::Jsonl) {
+                println!(
+                    "{}",
+                    serde_json::json!({"graph": graph, "nodes_created": stats.nodes_created,
+                        "relationships_created": stats.relationships_created, "seconds": elapsed})
+                );
+            } else {
+                println!("{line}");
+            }
+            Ok(exit::OK)
+        }
+        Some(Command::Cypher(args)) => {
+            let options = args.options(cli.timeout)?;
+            let rows = db.cypher_with(&args.query, &options).map_err(|e| args.failure(e))?;
+            cypher_output::print_cypher(rows, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Graphs) => {
+            let rows = db.graphs()?.into_iter().map(|g| Ok(vec![serde_json::json!(g)]));
+            output::print_table(&["graph"], rows, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Explain { what: QueryCommand::Cypher(args) }) => {
+            let options = args.options(cli.timeout)?;
+            let explained = db.explain_cypher(&args.query, &options).map_err(|e| args.failure(e))?;
+            output::print_plan(&explained, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Profile { what: QueryCommand::Cypher(args), runs }) => {
+            let options = args.options(cli.timeout)?;
+            let explained = db.profile_cypher(&args.query, &options, runs).map_err(|e| args.failure(e))?;
+            output::print_plan(&explained, cli.format)?;
+            Ok(exit::OK)
+        }
         Some(Command::Xpath(args)) => {
             let (collection, options) = args.resolve(&db, cli.timeout)?;
             let value = db.xpath_with(&collection, &args.expr, &options).map_err(|e| args.failure(e))?;
@@ -240,10 +360,43 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
 fn xpath_only(what: QueryCommand) -> Result<XPathArgs, Failure> {
     match what {
         QueryCommand::Xpath(args) => Ok(args),
-        QueryCommand::Cypher { .. } => {
-            Err(Error::Usage("Cypher is not available in this version; explain and profile take xpath".into()).into())
-        }
+        QueryCommand::Cypher(_) => Err(Error::Usage("explain/profile cypher are dispatched above".into()).into()),
     }
+}
+
+/// `load graph`: a progress bar on a terminal, one summary line after.
+fn load_graph(db: &Database, graph: &str, nodes: &Path, edges: &Path, format: Format) -> Result<(), Failure> {
+    let open = |p: &Path| -> Result<Box<dyn std::io::Read>, Failure> {
+        let f = std::fs::File::open(p).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", p.display())))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} rows read ({per_sec}) {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let started = std::time::Instant::now();
+    let mut progress = |rows: u64| {
+        if let Some(b) = &bar {
+            b.set_position(rows);
+        }
+    };
+    let stats = db.load_graph_csv(
+        graph,
+        (&nodes.display().to_string(), open(nodes)?),
+        (&edges.display().to_string(), open(edges)?),
+        &mut progress,
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    cypher_output::print_graph_load(graph, &stats?, started.elapsed().as_secs_f64(), format)?;
+    Ok(())
 }
 
 fn only_collection(db: &Database) -> Result<String, Failure> {

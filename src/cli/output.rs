@@ -75,11 +75,11 @@ fn sprig_number_string(n: f64) -> String {
     }
 }
 
-fn out() -> std::io::StdoutLock<'static> {
+pub(crate) fn out() -> std::io::StdoutLock<'static> {
     std::io::stdout().lock()
 }
 
-fn io(e: std::io::Error) -> Error {
+pub(crate) fn io(e: std::io::Error) -> Error {
     Error::Io(e)
 }
 
@@ -149,7 +149,7 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
     Ok(())
 }
 
-fn new_table(header: &[&str]) -> Table {
+pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
     table.set_header(header.to_vec());
@@ -166,7 +166,7 @@ fn shorten(s: &str) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -174,11 +174,11 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn markdown_cell(s: &str) -> String {
+pub(crate) fn markdown_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -237,6 +237,15 @@ fn print_rows(
         }
     }
     Ok(())
+}
+
+/// Prints a simple table of JSON cells in any format.
+pub fn print_table(
+    header: &[&str],
+    rows: impl Iterator<Item = Result<Vec<Json>, Error>>,
+    format: Format,
+) -> Result<(), Error> {
+    print_rows(header, rows, format)
 }
 
 pub fn print_collections(all: &[CollectionInfo], format: Format) -> Result<(), Error> {

@@ -1,10 +1,14 @@
 //! Property graphs: node and relationship records, adjacency per node and direction,
 //! label bitmaps, property indexes, and transactions over them.
 
+mod bulk;
+mod chunk;
 mod record;
 mod store;
 mod value;
 
+pub use bulk::{infer_value, BulkLoadStats, CsvInput};
+pub use chunk::{AdjList, CHUNK_LEN};
 pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
 pub use store::{validate_graph_name, GraphStore, GraphTxn, Overlay, ReadGate};
 pub use value::{string_prefix_key, Properties, PropertyValue};

@@ -189,24 +189,3 @@ impl RelRecord {
     }
 }
 
-pub(crate) fn encode_adjacency(entries: &[AdjEntry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + entries.len() * 20);
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    for e in entries {
-        out.extend_from_slice(&e.type_token.to_le_bytes());
-        out.extend_from_slice(&e.rel.to_le_bytes());
-        out.extend_from_slice(&e.other.to_le_bytes());
-    }
-    crate::codec::compress(&out)
-}
-
-pub(crate) fn decode_adjacency(stored: &[u8]) -> Result<Vec<AdjEntry>> {
-    let raw = crate::codec::decompress(stored, "graph adjacency")?;
-    let mut dec = Decoder::new(&raw, "graph adjacency");
-    let n = dec.u32()? as usize;
-    let mut entries = Vec::with_capacity(n.min(1 << 20));
-    for _ in 0..n {
-        entries.push(AdjEntry { type_token: dec.u32()?, rel: dec.u64()?, other: dec.u64()? });
-    }
-    Ok(entries)
-}

@@ -5,13 +5,14 @@
 //! ```text
 //! 0x00 G                        -> graph exists
 //! G 0x00 'm'                    -> GraphMeta (counters, type tokens, labels, keys, indexes)
-//! G 0x00 'n' node:u64           -> NodeRecord
-//! G 0x00 'r' rel:u64            -> RelRecord
-//! G 0x00 'a' node:u64 dir:u8    -> lz4(adjacency list sorted by (type token, rel))
+//! G 0x00 'n' chunk:u64          -> lz4(node records of ids chunk*1024 ..+1024)
+//! G 0x00 'r' chunk:u64          -> lz4(relationship records, likewise)
+//! G 0x00 'a' chunk:u64 dir:u8   -> lz4(adjacency lists of 1024 nodes, each sorted by (type token, rel))
 //! G 0x00 'l' label              -> roaring treemap of node ids ("" = every node)
 //! G 0x00 'x' label 0 prop 0 value-key node:u64 -> ()   property index entry
 //! ```
-//! An expansion of a node in one direction is one read; label scans read one bitmap.
+//! An expansion of a node in one direction reads one (usually cached) chunk; label
+//! scans read one bitmap. Decoded chunks are shared through the store's [`ChunkCache`].
 //!
 //! Isolation: one writer at a time ([`GraphStore::begin_write`] waits for the previous
 //! writer); its changes live in the transaction until [`GraphTxn::commit`], which applies
@@ -23,17 +24,19 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use roaring::RoaringTreemap;
 
-use super::record::{
-    decode_adjacency, encode_adjacency, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
+use super::chunk::{
+    chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, Cached, CacheKey, ChunkCache, ChunkKind,
+    RecordChunk, CHUNK_LEN,
 };
+use super::record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
 use super::value::{Properties, PropertyValue};
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
 
-const KS: Keyspace = Keyspace::Graph;
+pub(super) const KS: Keyspace = Keyspace::Graph;
 
 /// The label under which every node is kept, so that an all-nodes scan is a bitmap too.
-const ALL_NODES: &str = "";
+pub(super) const ALL_NODES: &str = "";
 
 /// Every graph of a database.
 #[derive(Debug, Clone)]
@@ -47,12 +50,15 @@ struct Shared {
     gate: RwLock<()>,
     writer_active: Mutex<bool>,
     writer_done: Condvar,
+    cache: ChunkCache,
+    /// Graph name -> a small number for cache keys (not stored).
+    graph_ids: Mutex<HashMap<String, u32>>,
 }
 
 /// Held by a reader for the length of a query: no commit is applied meanwhile.
 pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
 
-fn graph_prefix(graph: &str, tag: u8) -> Vec<u8> {
+pub(super) fn graph_prefix(graph: &str, tag: u8) -> Vec<u8> {
     let mut k = Vec::with_capacity(graph.len() + 2);
     k.extend_from_slice(graph.as_bytes());
     k.push(0);
@@ -60,32 +66,36 @@ fn graph_prefix(graph: &str, tag: u8) -> Vec<u8> {
     k
 }
 
-fn registry_key(graph: &str) -> Vec<u8> {
+pub(super) fn registry_key(graph: &str) -> Vec<u8> {
     let mut k = vec![0];
     k.extend_from_slice(graph.as_bytes());
     k
 }
 
-fn node_key(graph: &str, id: NodeId) -> Vec<u8> {
-    let mut k = graph_prefix(graph, b'n');
-    k.extend_from_slice(&id.to_be_bytes());
+pub(super) fn chunk_key(graph: &str, kind: ChunkKind, chunk: u64) -> Vec<u8> {
+    let tag = match kind {
+        ChunkKind::Nodes => b'n',
+        ChunkKind::Rels => b'r',
+        ChunkKind::Out | ChunkKind::In => b'a',
+    };
+    let mut k = graph_prefix(graph, tag);
+    k.extend_from_slice(&chunk.to_be_bytes());
+    match kind {
+        ChunkKind::Out => k.push(Direction::Outgoing.tag()),
+        ChunkKind::In => k.push(Direction::Incoming.tag()),
+        _ => {}
+    }
     k
 }
 
-fn rel_key(graph: &str, id: RelId) -> Vec<u8> {
-    let mut k = graph_prefix(graph, b'r');
-    k.extend_from_slice(&id.to_be_bytes());
-    k
+fn adj_kind(dir: Direction) -> ChunkKind {
+    match dir {
+        Direction::Outgoing => ChunkKind::Out,
+        Direction::Incoming => ChunkKind::In,
+    }
 }
 
-fn adj_key(graph: &str, id: NodeId, dir: Direction) -> Vec<u8> {
-    let mut k = graph_prefix(graph, b'a');
-    k.extend_from_slice(&id.to_be_bytes());
-    k.push(dir.tag());
-    k
-}
-
-fn label_key(graph: &str, label: &str) -> Vec<u8> {
+pub(super) fn label_key(graph: &str, label: &str) -> Vec<u8> {
     let mut k = graph_prefix(graph, b'l');
     k.extend_from_slice(label.as_bytes());
     k
@@ -100,7 +110,7 @@ fn index_prefix(graph: &str, label: &str, prop: &str) -> Vec<u8> {
     k
 }
 
-fn index_entry(graph: &str, def: &IndexDef, value: &PropertyValue, node: NodeId) -> Option<Vec<u8>> {
+pub(super) fn index_entry(graph: &str, def: &IndexDef, value: &PropertyValue, node: NodeId) -> Option<Vec<u8>> {
     let mut k = index_prefix(graph, &def.label, &def.property);
     k.extend_from_slice(&value.index_key()?);
     k.extend_from_slice(&node.to_be_bytes());
@@ -141,16 +151,43 @@ impl GraphStore {
 
     /// The write transaction; waits while another is open. Dropping it rolls back.
     pub fn begin_write(&self) -> Result<GraphTxn> {
+        self.acquire_writer()?;
+        Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true })
+    }
+
+    pub(super) fn acquire_writer(&self) -> Result<()> {
         let poisoned = |_| Error::corrupted("graph store", "lock poisoned");
         let mut active = self.shared.writer_active.lock().map_err(poisoned)?;
         while *active {
             active = self.shared.writer_done.wait(active).map_err(poisoned)?;
         }
         *active = true;
-        Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true })
+        Ok(())
     }
 
-    fn release_writer(&self) {
+    /// Applies `batch` while no reader runs and drops the cached chunks it rewrites,
+    /// then makes it durable.
+    pub(super) fn apply_exclusive(&self, batch: WriteBatch, rewritten: &[CacheKey]) -> Result<()> {
+        {
+            let _exclusive = self.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
+            self.storage.apply(batch)?;
+            self.shared.cache.evict(rewritten);
+        }
+        self.storage.flush()
+    }
+
+    /// The cache number of graph `name`.
+    pub(super) fn graph_id(&self, name: &str) -> Result<u32> {
+        let mut ids = self.shared.graph_ids.lock().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
+        let next = ids.len() as u32;
+        Ok(*ids.entry(name.to_string()).or_insert(next))
+    }
+
+    pub(super) fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    pub(super) fn release_writer(&self) {
         if let Ok(mut active) = self.shared.writer_active.lock() {
             *active = false;
             self.shared.writer_done.notify_one();
@@ -179,7 +216,7 @@ impl GraphTxn {
     pub fn graph(&mut self, name: &str) -> Result<&mut Overlay> {
         if !self.graphs.contains_key(name) {
             validate_graph_name(name)?;
-            let overlay = Overlay::new(self.store.storage.clone(), name.to_string(), self.writer)?;
+            let overlay = Overlay::new(self.store.clone(), name.to_string(), self.writer)?;
             self.graphs.insert(name.to_string(), overlay);
         }
         self.graphs.get_mut(name).ok_or_else(|| Error::corrupted("graph store", "overlay vanished"))
@@ -204,19 +241,15 @@ impl GraphTxn {
             return Err(Error::InvalidName("a read transaction cannot commit".into()));
         }
         let mut batch = WriteBatch::default();
+        let mut rewritten = Vec::new();
         for g in self.graphs.values_mut() {
             g.check_deleted_nodes()?;
-            g.write_into(&mut batch)?;
+            g.write_into(&mut batch, &mut rewritten)?;
         }
         if batch.is_empty() {
             return Ok(());
         }
-        {
-            let _exclusive =
-                self.store.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
-            self.store.storage.apply(batch)?;
-        }
-        self.store.storage.flush()?;
+        self.store.apply_exclusive(batch, &rewritten)?;
         self.graphs.clear();
         Ok(())
     }
@@ -227,6 +260,10 @@ impl GraphTxn {
 #[derive(Debug)]
 pub struct Overlay {
     storage: Arc<dyn Storage>,
+    store: GraphStore,
+    graph_id: u32,
+    /// Chunks this transaction has looked at (no lock on the shared cache after the first use).
+    chunks: HashMap<(ChunkKind, u64), Cached>,
     graph: String,
     writable: bool,
     dirty: bool,
@@ -234,6 +271,7 @@ pub struct Overlay {
     meta: GraphMeta,
     nodes: HashMap<NodeId, Option<Arc<NodeRecord>>>,
     rels: HashMap<RelId, Option<Arc<RelRecord>>>,
+    /// Adjacency lists changed by this transaction.
     adjacency: HashMap<(NodeId, Direction), Arc<Vec<AdjEntry>>>,
     labels: HashMap<String, Arc<RoaringTreemap>>,
     changed_labels: BTreeSet<String>,
@@ -245,7 +283,9 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    fn new(storage: Arc<dyn Storage>, graph: String, writable: bool) -> Result<Overlay> {
+    fn new(store: GraphStore, graph: String, writable: bool) -> Result<Overlay> {
+        let storage = store.storage.clone();
+        let graph_id = store.graph_id(&graph)?;
         let meta_bytes = storage.get(KS, &graph_prefix(&graph, b'm'))?;
         let exists = meta_bytes.is_some();
         let meta = match meta_bytes {
@@ -254,6 +294,9 @@ impl Overlay {
         };
         Ok(Overlay {
             storage,
+            store,
+            graph_id,
+            chunks: HashMap::new(),
             graph,
             writable,
             dirty: false,
@@ -294,20 +337,63 @@ impl Overlay {
         Ok(())
     }
 
+    /// The decoded chunk `(kind, chunk)`: from this transaction, the shared cache or storage.
+    fn chunk(&mut self, kind: ChunkKind, chunk: u64) -> Result<Option<Cached>> {
+        if let Some(c) = self.chunks.get(&(kind, chunk)) {
+            return Ok(Some(c.clone()));
+        }
+        let key = (self.graph_id, kind, chunk);
+        let cached = match self.store.shared.cache.get(&key) {
+            Some(c) => c,
+            None => {
+                let Some(stored) = self.storage.get(KS, &chunk_key(&self.graph, kind, chunk))? else { return Ok(None) };
+                let (c, size) = match kind {
+                    ChunkKind::Nodes => {
+                        let c = RecordChunk::<NodeRecord>::decode(&stored)?;
+                        let size = c.size();
+                        (Cached::Nodes(Arc::new(c)), size)
+                    }
+                    ChunkKind::Rels => {
+                        let c = RecordChunk::<RelRecord>::decode(&stored)?;
+                        let size = c.size();
+                        (Cached::Rels(Arc::new(c)), size)
+                    }
+                    ChunkKind::Out | ChunkKind::In => {
+                        let c = AdjChunk::decode(&stored)?;
+                        let size = c.size();
+                        (Cached::Adj(Arc::new(c)), size)
+                    }
+                };
+                self.store.shared.cache.insert(key, c.clone(), size);
+                c
+            }
+        };
+        self.chunks.insert((kind, chunk), cached.clone());
+        Ok(Some(cached))
+    }
+
+    fn stored_node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
+        let (chunk, slot) = chunk_of(id);
+        match self.chunk(ChunkKind::Nodes, chunk)? {
+            Some(Cached::Nodes(c)) => c.get(slot),
+            _ => Ok(None),
+        }
+    }
+
+    fn stored_rel(&mut self, id: RelId) -> Result<Option<Arc<RelRecord>>> {
+        let (chunk, slot) = chunk_of(id);
+        match self.chunk(ChunkKind::Rels, chunk)? {
+            Some(Cached::Rels(c)) => c.get(slot),
+            _ => Ok(None),
+        }
+    }
+
     /// The node, or `None` when it does not exist (or was deleted).
     pub fn node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
         if let Some(n) = self.nodes.get(&id) {
             return Ok(n.clone());
         }
-        let rec = match self.storage.get(KS, &node_key(&self.graph, id))? {
-            Some(b) => Some(Arc::new(NodeRecord::decode(&b)?)),
-            None => None,
-        };
-        if !self.writable {
-            // A reader keeps what it read: a query touches the same nodes many times.
-            self.nodes.insert(id, rec.clone());
-        }
-        Ok(rec)
+        self.stored_node(id)
     }
 
     /// The relationship, or `None`.
@@ -315,14 +401,7 @@ impl Overlay {
         if let Some(r) = self.rels.get(&id) {
             return Ok(r.clone());
         }
-        let rec = match self.storage.get(KS, &rel_key(&self.graph, id))? {
-            Some(b) => Some(Arc::new(RelRecord::decode(&b)?)),
-            None => None,
-        };
-        if !self.writable {
-            self.rels.insert(id, rec.clone());
-        }
-        Ok(rec)
+        self.stored_rel(id)
     }
 
     /// A relationship deleted in this transaction, as it was.
@@ -351,17 +430,15 @@ impl Overlay {
     }
 
     /// The node's relationships in direction `dir`, sorted by (type token, id).
-    pub fn adjacency(&mut self, node: NodeId, dir: Direction) -> Result<Arc<Vec<AdjEntry>>> {
+    pub fn adjacency(&mut self, node: NodeId, dir: Direction) -> Result<AdjList> {
         if let Some(a) = self.adjacency.get(&(node, dir)) {
-            return Ok(a.clone());
+            return Ok(AdjList::Owned(a.clone()));
         }
-        let list = match self.storage.get(KS, &adj_key(&self.graph, node, dir))? {
-            Some(b) => decode_adjacency(&b)?,
-            None => Vec::new(),
-        };
-        let list = Arc::new(list);
-        self.adjacency.insert((node, dir), list.clone());
-        Ok(list)
+        let (chunk, slot) = chunk_of(node);
+        Ok(match self.chunk(adj_kind(dir), chunk)? {
+            Some(Cached::Adj(c)) => AdjList::Chunk(c, slot),
+            _ => AdjList::Empty,
+        })
     }
 
     /// Nodes whose indexed `property` under `label` has a key in `[from, to)` (by
@@ -501,8 +578,15 @@ impl Overlay {
         Ok(id)
     }
 
+    fn owned_adjacency(&mut self, node: NodeId, dir: Direction) -> Result<Arc<Vec<AdjEntry>>> {
+        Ok(match self.adjacency(node, dir)? {
+            AdjList::Owned(a) => a,
+            other => Arc::new(other.to_vec()),
+        })
+    }
+
     fn add_adjacency(&mut self, node: NodeId, dir: Direction, entry: AdjEntry) -> Result<()> {
-        let mut list = self.adjacency(node, dir)?;
+        let mut list = self.owned_adjacency(node, dir)?;
         let l = Arc::make_mut(&mut list);
         let at = l.partition_point(|e| e < &entry);
         l.insert(at, entry);
@@ -512,7 +596,7 @@ impl Overlay {
     }
 
     fn remove_adjacency(&mut self, node: NodeId, dir: Direction, rel: RelId) -> Result<()> {
-        let mut list = self.adjacency(node, dir)?;
+        let mut list = self.owned_adjacency(node, dir)?;
         Arc::make_mut(&mut list).retain(|e| e.rel != rel);
         self.adjacency.insert((node, dir), list);
         self.changed_adjacency.insert((node, dir));
@@ -667,32 +751,60 @@ impl Overlay {
         Ok(true)
     }
 
-    fn write_into(&mut self, batch: &mut WriteBatch) -> Result<()> {
+    fn write_into(&mut self, batch: &mut WriteBatch, rewritten: &mut Vec<CacheKey>) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
         let g = self.graph.clone();
         batch.put(KS, registry_key(&g), Vec::new());
         batch.put(KS, graph_prefix(&g, b'm'), self.meta.encode());
+        // Node and relationship chunks: every chunk with a change is rewritten whole.
+        let mut node_chunks: BTreeMap<u64, Vec<(usize, Option<Vec<u8>>)>> = BTreeMap::new();
         for (id, rec) in &self.nodes {
-            match rec {
-                Some(r) => batch.put(KS, node_key(&g, *id), r.encode()),
-                None => batch.delete(KS, node_key(&g, *id)),
-            }
+            let (c, slot) = chunk_of(*id);
+            node_chunks.entry(c).or_default().push((slot, rec.as_ref().map(|r| r.encode())));
         }
+        for (c, changes) in node_chunks {
+            let base = match self.chunk(ChunkKind::Nodes, c)? {
+                Some(Cached::Nodes(b)) => b,
+                _ => Arc::new(RecordChunk::<NodeRecord>::empty()),
+            };
+            batch.put(KS, chunk_key(&g, ChunkKind::Nodes, c), rewrite_records(&base, &changes));
+            rewritten.push((self.graph_id, ChunkKind::Nodes, c));
+        }
+        let mut rel_chunks: BTreeMap<u64, Vec<(usize, Option<Vec<u8>>)>> = BTreeMap::new();
         for (id, rec) in &self.rels {
-            match rec {
-                Some(r) => batch.put(KS, rel_key(&g, *id), r.encode()),
-                None => batch.delete(KS, rel_key(&g, *id)),
-            }
+            let (c, slot) = chunk_of(*id);
+            rel_chunks.entry(c).or_default().push((slot, rec.as_ref().map(|r| r.encode())));
         }
-        for key in &self.changed_adjacency {
-            let list = self.adjacency.get(key).map(|l| l.as_slice()).unwrap_or(&[]);
-            if list.is_empty() {
-                batch.delete(KS, adj_key(&g, key.0, key.1));
-            } else {
-                batch.put(KS, adj_key(&g, key.0, key.1), encode_adjacency(list));
-            }
+        for (c, changes) in rel_chunks {
+            let base = match self.chunk(ChunkKind::Rels, c)? {
+                Some(Cached::Rels(b)) => b,
+                _ => Arc::new(RecordChunk::<RelRecord>::empty()),
+            };
+            batch.put(KS, chunk_key(&g, ChunkKind::Rels, c), rewrite_records(&base, &changes));
+            rewritten.push((self.graph_id, ChunkKind::Rels, c));
+        }
+        let mut adj_chunks: BTreeMap<(u64, Direction), Vec<usize>> = BTreeMap::new();
+        for (node, dir) in &self.changed_adjacency {
+            let (c, slot) = chunk_of(*node);
+            adj_chunks.entry((c, *dir)).or_default().push(slot);
+        }
+        for ((c, dir), _) in adj_chunks {
+            let kind = adj_kind(dir);
+            let base = match self.chunk(kind, c)? {
+                Some(Cached::Adj(b)) => b,
+                _ => Arc::new(AdjChunk::empty()),
+            };
+            let first = c * CHUNK_LEN as u64;
+            let lists: Vec<Arc<Vec<AdjEntry>>> = (0..CHUNK_LEN)
+                .map(|slot| match self.adjacency.get(&(first + slot as u64, dir)) {
+                    Some(l) => l.clone(),
+                    None => Arc::new(base.list(slot).to_vec()),
+                })
+                .collect();
+            batch.put(KS, chunk_key(&g, kind, c), encode_adj_chunk(lists.iter().map(|l| l.as_slice())));
+            rewritten.push((self.graph_id, kind, c));
         }
         for label in &self.changed_labels {
             let Some(bitmap) = self.labels.get(label) else { continue };
@@ -713,4 +825,16 @@ impl Overlay {
         }
         Ok(())
     }
+}
+
+/// A stored record chunk with `changes` (slot, new encoded record or `None`) applied.
+fn rewrite_records<T: super::chunk::ChunkRecord>(
+    base: &RecordChunk<T>,
+    changes: &[(usize, Option<Vec<u8>>)],
+) -> Vec<u8> {
+    let mut slots: Vec<Option<&[u8]>> = (0..CHUNK_LEN).map(|s| base.raw(s)).collect();
+    for (slot, rec) in changes {
+        slots[*slot] = rec.as_deref();
+    }
+    encode_record_chunk(slots.into_iter())
 }

@@ -1,0 +1,299 @@
+//! Records stored in chunks of [`CHUNK_LEN`] consecutive ids (nodes, relationships,
+//! adjacency lists), LZ4-compressed, and a shared cache of decoded chunks.
+//!
+//! Chunking keeps the key count of a large graph small (a million relationships are
+//! about a thousand keys), which is what makes bulk loads and scans fast on sled;
+//! records inside a chunk are decoded lazily, one at a time, on first access.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::record::{AdjEntry, NodeRecord, RelRecord};
+use crate::codec::{compress, decompress};
+use crate::{Error, Result};
+
+pub const CHUNK_BITS: u32 = 10;
+pub const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+
+/// The chunk holding `id` and the slot within it.
+pub fn chunk_of(id: u64) -> (u64, usize) {
+    (id >> CHUNK_BITS, (id as usize) & (CHUNK_LEN - 1))
+}
+
+/// The first id of the chunk after the one holding `id - 1` (bulk loads start fresh chunks).
+pub fn next_chunk_start(id: u64) -> u64 {
+    id.div_ceil(CHUNK_LEN as u64) * CHUNK_LEN as u64
+}
+
+/// A record type kept in chunks.
+pub trait ChunkRecord: Sized {
+    const AREA: &'static str;
+    fn decode_record(buf: &[u8]) -> Result<Self>;
+}
+
+impl ChunkRecord for NodeRecord {
+    const AREA: &'static str = "graph node chunk";
+    fn decode_record(buf: &[u8]) -> Result<Self> {
+        NodeRecord::decode(buf)
+    }
+}
+
+impl ChunkRecord for RelRecord {
+    const AREA: &'static str = "graph relationship chunk";
+    fn decode_record(buf: &[u8]) -> Result<Self> {
+        RelRecord::decode(buf)
+    }
+}
+
+const ABSENT: u32 = u32::MAX;
+
+/// Up to [`CHUNK_LEN`] encoded records; each is decoded on first access.
+#[derive(Debug)]
+pub struct RecordChunk<T> {
+    raw: Vec<u8>,
+    /// (start, len) per slot; `len == ABSENT` for an empty slot.
+    spans: Vec<(u32, u32)>,
+    decoded: Vec<OnceLock<Arc<T>>>,
+}
+
+impl<T: ChunkRecord> RecordChunk<T> {
+    pub fn empty() -> Self {
+        RecordChunk { raw: Vec::new(), spans: vec![(0, ABSENT); CHUNK_LEN], decoded: Vec::new() }
+    }
+
+    /// Decodes the framing of a stored chunk (not the records).
+    pub fn decode(stored: &[u8]) -> Result<Self> {
+        let raw = decompress(stored, T::AREA)?;
+        let head = CHUNK_LEN * 4;
+        if raw.len() < head {
+            return Err(Error::corrupted(T::AREA, "chunk is truncated"));
+        }
+        let mut spans = Vec::with_capacity(CHUNK_LEN);
+        let mut pos = head as u64;
+        for i in 0..CHUNK_LEN {
+            let len = u32::from_le_bytes([raw[i * 4], raw[i * 4 + 1], raw[i * 4 + 2], raw[i * 4 + 3]]);
+            if len == ABSENT {
+                spans.push((0, ABSENT));
+            } else {
+                if pos + len as u64 > raw.len() as u64 {
+                    return Err(Error::corrupted(T::AREA, "record runs past the chunk"));
+                }
+                spans.push((pos as u32, len));
+                pos += len as u64;
+            }
+        }
+        let decoded = (0..CHUNK_LEN).map(|_| OnceLock::new()).collect();
+        Ok(RecordChunk { raw, spans, decoded })
+    }
+
+    /// The encoded record in `slot`.
+    pub fn raw(&self, slot: usize) -> Option<&[u8]> {
+        let (start, len) = *self.spans.get(slot)?;
+        (len != ABSENT).then(|| &self.raw[start as usize..(start + len) as usize])
+    }
+
+    /// The record in `slot`, decoded once.
+    pub fn get(&self, slot: usize) -> Result<Option<Arc<T>>> {
+        let Some(bytes) = self.raw(slot) else { return Ok(None) };
+        if let Some(cell) = self.decoded.get(slot) {
+            if let Some(v) = cell.get() {
+                return Ok(Some(v.clone()));
+            }
+            let rec = Arc::new(T::decode_record(bytes)?);
+            let _ = cell.set(rec.clone());
+            return Ok(Some(rec));
+        }
+        Ok(Some(Arc::new(T::decode_record(bytes)?)))
+    }
+
+    /// Bytes held, for the cache budget.
+    pub fn size(&self) -> usize {
+        self.raw.len() * 3 + CHUNK_LEN * 16
+    }
+}
+
+/// Encodes slots of encoded records as a stored chunk.
+pub fn encode_record_chunk<'a>(slots: impl Iterator<Item = Option<&'a [u8]>>) -> Vec<u8> {
+    let slots: Vec<Option<&[u8]>> = slots.collect();
+    let body: usize = slots.iter().flatten().map(|s| s.len()).sum();
+    let mut out = Vec::with_capacity(CHUNK_LEN * 4 + body);
+    for i in 0..CHUNK_LEN {
+        let len = match slots.get(i).copied().flatten() {
+            Some(s) => s.len() as u32,
+            None => ABSENT,
+        };
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    for s in slots.iter().take(CHUNK_LEN).flatten() {
+        out.extend_from_slice(s);
+    }
+    compress(&out)
+}
+
+/// The adjacency lists (one direction) of [`CHUNK_LEN`] consecutive nodes.
+#[derive(Debug, Default)]
+pub struct AdjChunk {
+    offsets: Vec<u32>,
+    entries: Vec<AdjEntry>,
+}
+
+const ADJ_AREA: &str = "graph adjacency chunk";
+
+impl AdjChunk {
+    pub fn empty() -> Self {
+        AdjChunk { offsets: vec![0; CHUNK_LEN + 1], entries: Vec::new() }
+    }
+
+    pub fn decode(stored: &[u8]) -> Result<Self> {
+        let raw = decompress(stored, ADJ_AREA)?;
+        let head = (CHUNK_LEN + 1) * 4;
+        if raw.len() < head {
+            return Err(Error::corrupted(ADJ_AREA, "chunk is truncated"));
+        }
+        let u32_at = |p: usize| u32::from_le_bytes([raw[p], raw[p + 1], raw[p + 2], raw[p + 3]]);
+        let offsets: Vec<u32> = (0..=CHUNK_LEN).map(|i| u32_at(i * 4)).collect();
+        let n = offsets[CHUNK_LEN] as usize;
+        if offsets.windows(2).any(|w| w[0] > w[1]) || raw.len() != head + n * 20 {
+            return Err(Error::corrupted(ADJ_AREA, "bad offsets"));
+        }
+        let mut entries = Vec::with_capacity(n);
+        for i in 0..n {
+            let p = head + i * 20;
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&raw[p + 4..p + 12]);
+            let rel = u64::from_le_bytes(a);
+            a.copy_from_slice(&raw[p + 12..p + 20]);
+            let other = u64::from_le_bytes(a);
+            entries.push(AdjEntry { type_token: u32_at(p), rel, other });
+        }
+        Ok(AdjChunk { offsets, entries })
+    }
+
+    /// The list of `slot`, sorted by (type token, relationship).
+    pub fn list(&self, slot: usize) -> &[AdjEntry] {
+        let (a, b) = (self.offsets[slot] as usize, self.offsets[slot + 1] as usize);
+        &self.entries[a..b]
+    }
+
+    pub fn size(&self) -> usize {
+        self.entries.len() * 24 + self.offsets.len() * 4
+    }
+}
+
+/// Encodes [`CHUNK_LEN`] lists as a stored adjacency chunk.
+pub fn encode_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<u8> {
+    let lists: Vec<&[AdjEntry]> = lists.collect();
+    let total: usize = lists.iter().map(|l| l.len()).sum();
+    let mut out = Vec::with_capacity((CHUNK_LEN + 1) * 4 + total * 20);
+    let mut acc = 0u32;
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for i in 0..CHUNK_LEN {
+        acc += lists.get(i).map_or(0, |l| l.len() as u32);
+        out.extend_from_slice(&acc.to_le_bytes());
+    }
+    for l in lists.iter().take(CHUNK_LEN) {
+        for e in l.iter() {
+            out.extend_from_slice(&e.type_token.to_le_bytes());
+            out.extend_from_slice(&e.rel.to_le_bytes());
+            out.extend_from_slice(&e.other.to_le_bytes());
+        }
+    }
+    compress(&out)
+}
+
+/// A node's adjacency list in one direction: a slice of a cached chunk, or a list
+/// changed by the current transaction.
+#[derive(Debug, Clone)]
+pub enum AdjList {
+    Empty,
+    Chunk(Arc<AdjChunk>, usize),
+    Owned(Arc<Vec<AdjEntry>>),
+}
+
+impl std::ops::Deref for AdjList {
+    type Target = [AdjEntry];
+    fn deref(&self) -> &[AdjEntry] {
+        match self {
+            AdjList::Empty => &[],
+            AdjList::Chunk(c, slot) => c.list(*slot),
+            AdjList::Owned(v) => v,
+        }
+    }
+}
+
+/// Which chunk family a key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChunkKind {
+    Nodes,
+    Rels,
+    Out,
+    In,
+}
+
+/// A decoded chunk.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    Nodes(Arc<RecordChunk<NodeRecord>>),
+    Rels(Arc<RecordChunk<RelRecord>>),
+    Adj(Arc<AdjChunk>),
+}
+
+/// (graph id, kind, chunk number).
+pub type CacheKey = (u32, ChunkKind, u64);
+
+/// Decoded chunks shared by every transaction of a store; first in, first out
+/// within a byte budget. Commits evict the chunks they rewrite.
+#[derive(Debug)]
+pub struct ChunkCache {
+    inner: Mutex<CacheInner>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    entries: HashMap<CacheKey, (Cached, usize)>,
+    order: VecDeque<CacheKey>,
+    bytes: usize,
+}
+
+/// Budget of the graph chunk cache.
+pub const GRAPH_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+impl Default for ChunkCache {
+    fn default() -> Self {
+        ChunkCache { inner: Mutex::new(CacheInner::default()), capacity: GRAPH_CACHE_BYTES }
+    }
+}
+
+impl ChunkCache {
+    pub fn get(&self, key: &CacheKey) -> Option<Cached> {
+        self.inner.lock().ok()?.entries.get(key).map(|e| e.0.clone())
+    }
+
+    pub fn insert(&self, key: CacheKey, value: Cached, size: usize) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        if inner.entries.contains_key(&key) {
+            return;
+        }
+        while inner.bytes + size > self.capacity {
+            let Some(old) = inner.order.pop_front() else { break };
+            if let Some((_, s)) = inner.entries.remove(&old) {
+                inner.bytes -= s;
+            }
+        }
+        inner.entries.insert(key, (value, size));
+        inner.order.push_back(key);
+        inner.bytes += size;
+    }
+
+    pub fn evict(&self, keys: &[CacheKey]) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        for k in keys {
+            if let Some((_, s)) = inner.entries.remove(k) {
+                inner.bytes -= s;
+            }
+        }
+        let CacheInner { order, entries, .. } = &mut *inner;
+        order.retain(|k| entries.contains_key(k));
+    }
+}

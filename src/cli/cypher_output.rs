@@ -1,0 +1,248 @@
+//! Rendering Cypher results (SPEC section 4): JSON values with `~type` markers, and
+//! cypher-shell style text for tables.
+
+use std::io::Write;
+
+use serde_json::{json, Value as Json};
+use sprig::{BulkLoadStats, Error, NodeValue, RelValue, ResultValue, Rows, WriteStats};
+
+use super::output::{csv_field, io, markdown_cell, new_table, out, xml_escape, Format};
+
+fn float_json(f: f64) -> Json {
+    if f.is_nan() {
+        Json::from("NaN")
+    } else if f.is_infinite() {
+        Json::from(if f > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        // serde_json prints finite floats with a '.' or an exponent (1.0, 1e300).
+        json!(f)
+    }
+}
+
+fn node_json(n: &NodeValue) -> Json {
+    let mut m = serde_json::Map::new();
+    m.insert("~type".into(), json!("node"));
+    m.insert("~id".into(), json!(n.id));
+    m.insert("~labels".into(), json!(n.labels));
+    for (k, v) in &n.properties {
+        m.insert(k.clone(), value_json(v));
+    }
+    Json::Object(m)
+}
+
+fn rel_json(r: &RelValue) -> Json {
+    let mut m = serde_json::Map::new();
+    m.insert("~type".into(), json!("relationship"));
+    m.insert("~id".into(), json!(r.id));
+    m.insert("~rel".into(), json!(r.rel_type));
+    m.insert("~start".into(), json!(r.start));
+    m.insert("~end".into(), json!(r.end));
+    for (k, v) in &r.properties {
+        m.insert(k.clone(), value_json(v));
+    }
+    Json::Object(m)
+}
+
+/// A result value as JSON (SPEC section 4).
+pub fn value_json(v: &ResultValue) -> Json {
+    match v {
+        ResultValue::Null => Json::Null,
+        ResultValue::Bool(b) => json!(b),
+        ResultValue::Int(i) => json!(i),
+        ResultValue::Float(f) => float_json(*f),
+        ResultValue::String(s) => json!(s),
+        ResultValue::List(l) => Json::Array(l.iter().map(value_json).collect()),
+        ResultValue::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), value_json(v))).collect()),
+        ResultValue::Node(n) => node_json(n),
+        ResultValue::Relationship(r) => rel_json(r),
+        ResultValue::Path { nodes, relationships } => json!({
+            "~type": "path",
+            "nodes": nodes.iter().map(node_json).collect::<Vec<_>>(),
+            "relationships": relationships.iter().map(rel_json).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn props_text(props: &std::collections::BTreeMap<String, ResultValue>) -> String {
+    if props.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = props.iter().map(|(k, v)| format!("{k}: {}", value_text(v))).collect();
+    format!(" {{{}}}", items.join(", "))
+}
+
+fn node_text(n: &NodeValue) -> String {
+    let labels: String = n.labels.iter().map(|l| format!(":{l}")).collect();
+    format!("({labels}{})", props_text(&n.properties))
+}
+
+fn rel_text(r: &RelValue) -> String {
+    format!("[:{}{}]", r.rel_type, props_text(&r.properties))
+}
+
+/// A result value as cypher-shell prints it.
+pub fn value_text(v: &ResultValue) -> String {
+    match v {
+        ResultValue::Null => "NULL".into(),
+        ResultValue::Bool(b) => b.to_string(),
+        ResultValue::Int(i) => i.to_string(),
+        ResultValue::Float(f) => sprig_query::cypher::functions::format_float(*f),
+        ResultValue::String(s) => format!("{s:?}"),
+        ResultValue::List(l) => format!("[{}]", l.iter().map(value_text).collect::<Vec<_>>().join(", ")),
+        ResultValue::Map(m) => {
+            format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}: {}", value_text(v))).collect::<Vec<_>>().join(", "))
+        }
+        ResultValue::Node(n) => node_text(n),
+        ResultValue::Relationship(r) => rel_text(r),
+        ResultValue::Path { nodes, relationships } => {
+            let mut s = nodes.first().map(node_text).unwrap_or_default();
+            for (i, r) in relationships.iter().enumerate() {
+                let Some(next) = nodes.get(i + 1) else { break };
+                let forward = r.start == nodes[i].id;
+                if forward {
+                    s.push_str(&format!("-{}->{}", rel_text(r), node_text(next)));
+                } else {
+                    s.push_str(&format!("<-{}-{}", rel_text(r), node_text(next)));
+                }
+            }
+            s
+        }
+    }
+}
+
+fn cell_text(v: &ResultValue) -> String {
+    match v {
+        ResultValue::String(s) => s.clone(),
+        other => value_text(other),
+    }
+}
+
+fn stats_json(s: &WriteStats, elapsed_ms: f64) -> Json {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("nodes_created", s.nodes_created),
+        ("nodes_deleted", s.nodes_deleted),
+        ("relationships_created", s.relationships_created),
+        ("relationships_deleted", s.relationships_deleted),
+        ("properties_set", s.properties_set),
+        ("labels_added", s.labels_added),
+        ("labels_removed", s.labels_removed),
+        ("indexes_added", s.indexes_added),
+        ("indexes_removed", s.indexes_removed),
+    ] {
+        if v > 0 {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    m.insert("elapsed_ms".into(), json!(elapsed_ms));
+    Json::Object(m)
+}
+
+fn stats_line(s: &WriteStats) -> Option<String> {
+    let parts: Vec<String> = [
+        ("nodes created", s.nodes_created),
+        ("nodes deleted", s.nodes_deleted),
+        ("relationships created", s.relationships_created),
+        ("relationships deleted", s.relationships_deleted),
+        ("properties set", s.properties_set),
+        ("labels added", s.labels_added),
+        ("labels removed", s.labels_removed),
+        ("indexes added", s.indexes_added),
+        ("indexes removed", s.indexes_removed),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{n} {k}"))
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Prints a Cypher result in `format`.
+pub fn print_cypher(rows: Rows, format: Format) -> Result<(), Error> {
+    let columns = rows.columns().to_vec();
+    let stats = rows.stats().clone();
+    let elapsed_ms = (rows.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+    let mut w = out();
+    match format {
+        Format::Json => {
+            let mut all = Vec::new();
+            for r in rows {
+                all.push(Json::Array(r?.values().iter().map(value_json).collect()));
+            }
+            let obj = json!({"columns": columns, "rows": all, "stats": stats_json(&stats, elapsed_ms)});
+            writeln!(w, "{obj}").map_err(io)?;
+        }
+        Format::Jsonl => {
+            for r in rows {
+                let r = r?;
+                let obj: serde_json::Map<String, Json> =
+                    columns.iter().cloned().zip(r.values().iter().map(value_json)).collect();
+                writeln!(w, "{}", Json::Object(obj)).map_err(io)?;
+            }
+        }
+        Format::Csv => {
+            writeln!(w, "{}", columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",")).map_err(io)?;
+            for r in rows {
+                let line: Vec<String> = r?.values().iter().map(|v| csv_field(&cell_text(v))).collect();
+                writeln!(w, "{}", line.join(",")).map_err(io)?;
+            }
+        }
+        Format::Markdown => {
+            writeln!(w, "| {} |\n|{}", columns.join(" | "), "---|".repeat(columns.len())).map_err(io)?;
+            for r in rows {
+                let cells: Vec<String> = r?.values().iter().map(|v| markdown_cell(&value_text(v))).collect();
+                writeln!(w, "| {} |", cells.join(" | ")).map_err(io)?;
+            }
+        }
+        Format::Xml => {
+            writeln!(w, "<rows>").map_err(io)?;
+            for r in rows {
+                writeln!(w, "  <row>").map_err(io)?;
+                for (c, v) in columns.iter().zip(r?.values()) {
+                    writeln!(w, "    <value column=\"{}\">{}</value>", xml_escape(c), xml_escape(&cell_text(v)))
+                        .map_err(io)?;
+                }
+                writeln!(w, "  </row>").map_err(io)?;
+            }
+            writeln!(w, "</rows>").map_err(io)?;
+        }
+        Format::Table => {
+            let n = rows.len();
+            if !columns.is_empty() {
+                let header: Vec<&str> = columns.iter().map(String::as_str).collect();
+                let mut table = new_table(&header);
+                for r in rows {
+                    table.add_row(r?.values().iter().map(value_text).collect::<Vec<_>>());
+                }
+                writeln!(w, "{table}").map_err(io)?;
+            }
+            let mut footer = format!("{n} row{}, {elapsed_ms} ms", if n == 1 { "" } else { "s" });
+            if let Some(s) = stats_line(&stats) {
+                footer.push_str(&format!("; {s}"));
+            }
+            writeln!(w, "{footer}").map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints what a graph load added.
+pub fn print_graph_load(graph: &str, stats: &BulkLoadStats, seconds: f64, format: Format) -> Result<(), Error> {
+    let mut w = out();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let obj = json!({
+                "graph": graph, "nodes": stats.nodes, "relationships": stats.relationships,
+                "labels": stats.labels, "relationship_types": stats.relationship_types, "seconds": seconds,
+            });
+            writeln!(w, "{obj}").map_err(io)?;
+        }
+        _ => writeln!(
+            w,
+            "graph {graph}: {} nodes, {} relationships loaded in {seconds:.2} s",
+            stats.nodes, stats.relationships
+        )
+        .map_err(io)?,
+    }
+    Ok(())
+}
