@@ -287,32 +287,36 @@ impl Database {
     }
 
     /// Runs a Cypher statement `runs` times and returns the plan with actual rows and
-    /// times per operator. A statement that writes is rolled back after each run.
+    /// times per operator. `elapsed` is the median of the timed runs and `first` the
+    /// first one; the timed runs are not instrumented, the operator figures come from
+    /// one more, instrumented run. A statement that writes is rolled back after each run.
     pub fn profile_cypher(&self, query: &str, options: &CypherOptions, runs: usize) -> Result<Explained> {
         let mut times = Vec::new();
-        let mut tree = None;
         for _ in 0..runs.max(1) {
             let started = Instant::now();
-            let qopts = options.query_options(true);
-            let out = {
-                let mut txn = self.inner.graphs.begin_read();
-                let _gate = self.inner.graphs.read_gate()?;
-                let plan = cypher::prepare(&mut txn, query, &qopts)?;
-                if plan.writes {
-                    drop(_gate);
-                    drop(txn);
-                    let mut wtxn = self.inner.graphs.begin_write()?;
-                    cypher::run(&mut wtxn, query, &qopts)?
-                } else {
-                    cypher::run(&mut txn, query, &qopts)?
-                }
-            };
+            self.run_rolled_back(query, options, false)?;
             times.push(started.elapsed());
-            tree = out.profile;
         }
+        let tree = self.run_rolled_back(query, options, true)?.profile;
         let first = times.first().copied();
         times.sort();
         Ok(Explained { plan: tree.unwrap_or_default(), elapsed: times.get(times.len() / 2).copied(), first })
+    }
+
+    /// Runs a statement; one that writes runs in a transaction that is dropped.
+    fn run_rolled_back(&self, query: &str, options: &CypherOptions, profile: bool) -> Result<cypher::CypherOutput> {
+        let qopts = options.query_options(profile);
+        let store = &self.inner.graphs;
+        {
+            let mut txn = store.begin_read();
+            let _gate = store.read_gate()?;
+            let plan = cypher::prepare(&mut txn, query, &qopts)?;
+            if !plan.writes {
+                return Ok(cypher::run(&mut txn, query, &qopts)?);
+            }
+        }
+        let mut txn = store.begin_write()?;
+        Ok(cypher::run(&mut txn, query, &qopts)?)
     }
 }
 

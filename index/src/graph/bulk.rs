@@ -48,7 +48,7 @@ pub fn infer_value(s: &str) -> Option<PropertyValue> {
     match s {
         "true" => Some(PropertyValue::Bool(true)),
         "false" => Some(PropertyValue::Bool(false)),
-        _ => Some(PropertyValue::String(s.to_string())),
+        _ => Some(PropertyValue::String(s.into())),
     }
 }
 

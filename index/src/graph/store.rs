@@ -264,6 +264,9 @@ pub struct Overlay {
     graph_id: u32,
     /// Chunks this transaction has looked at (no lock on the shared cache after the first use).
     chunks: HashMap<(ChunkKind, u64), Cached>,
+    /// The last node and relationship chunks read: scans walk ids in order.
+    last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
+    last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
     graph: String,
     writable: bool,
     dirty: bool,
@@ -297,6 +300,8 @@ impl Overlay {
             store,
             graph_id,
             chunks: HashMap::new(),
+            last_nodes: None,
+            last_rels: None,
             graph,
             writable,
             dirty: false,
@@ -374,32 +379,54 @@ impl Overlay {
 
     fn stored_node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
         let (chunk, slot) = chunk_of(id);
+        if let Some((c, data)) = &self.last_nodes {
+            if *c == chunk {
+                return data.get(slot);
+            }
+        }
         match self.chunk(ChunkKind::Nodes, chunk)? {
-            Some(Cached::Nodes(c)) => c.get(slot),
+            Some(Cached::Nodes(c)) => {
+                let rec = c.get(slot);
+                self.last_nodes = Some((chunk, c));
+                rec
+            }
             _ => Ok(None),
         }
     }
 
     fn stored_rel(&mut self, id: RelId) -> Result<Option<Arc<RelRecord>>> {
         let (chunk, slot) = chunk_of(id);
+        if let Some((c, data)) = &self.last_rels {
+            if *c == chunk {
+                return data.get(slot);
+            }
+        }
         match self.chunk(ChunkKind::Rels, chunk)? {
-            Some(Cached::Rels(c)) => c.get(slot),
+            Some(Cached::Rels(c)) => {
+                let rec = c.get(slot);
+                self.last_rels = Some((chunk, c));
+                rec
+            }
             _ => Ok(None),
         }
     }
 
     /// The node, or `None` when it does not exist (or was deleted).
     pub fn node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
-        if let Some(n) = self.nodes.get(&id) {
-            return Ok(n.clone());
+        if !self.nodes.is_empty() {
+            if let Some(n) = self.nodes.get(&id) {
+                return Ok(n.clone());
+            }
         }
         self.stored_node(id)
     }
 
     /// The relationship, or `None`.
     pub fn rel(&mut self, id: RelId) -> Result<Option<Arc<RelRecord>>> {
-        if let Some(r) = self.rels.get(&id) {
-            return Ok(r.clone());
+        if !self.rels.is_empty() {
+            if let Some(r) = self.rels.get(&id) {
+                return Ok(r.clone());
+            }
         }
         self.stored_rel(id)
     }
@@ -431,8 +458,10 @@ impl Overlay {
 
     /// The node's relationships in direction `dir`, sorted by (type token, id).
     pub fn adjacency(&mut self, node: NodeId, dir: Direction) -> Result<AdjList> {
-        if let Some(a) = self.adjacency.get(&(node, dir)) {
-            return Ok(AdjList::Owned(a.clone()));
+        if !self.adjacency.is_empty() {
+            if let Some(a) = self.adjacency.get(&(node, dir)) {
+                return Ok(AdjList::Owned(a.clone()));
+            }
         }
         let (chunk, slot) = chunk_of(node);
         Ok(match self.chunk(adj_kind(dir), chunk)? {

@@ -13,7 +13,8 @@ pub enum PropertyValue {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    /// Shared, so that reading a string property into a query value copies nothing.
+    String(std::sync::Arc<str>),
     List(Vec<PropertyValue>),
 }
 
@@ -55,7 +56,7 @@ impl PropertyValue {
             BOOL => PropertyValue::Bool(dec.u8()? != 0),
             INT => PropertyValue::Int(dec.u64()? as i64),
             FLOAT => PropertyValue::Float(f64::from_bits(dec.u64()?)),
-            STRING => PropertyValue::String(dec.string()?),
+            STRING => PropertyValue::String(dec.string()?.into()),
             LIST => {
                 let n = dec.u32()? as usize;
                 let mut items = Vec::with_capacity(n.min(1024));

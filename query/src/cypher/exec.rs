@@ -136,11 +136,15 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             input: child(input),
             slot: *slot,
             source: source.clone(),
-            labels: labels.clone(),
             props: props.clone(),
             current: None,
             candidates: Vec::new(),
             pos: 0,
+            wanted: Vec::new(),
+            extra: LabelTest::new(&match source {
+                ScanSource::Label(l) => labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>(),
+                _ => labels.clone(),
+            }),
         }),
         LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
             input: child(input),
@@ -149,7 +153,15 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             props: props.clone(),
         }),
         LogicalOp::Expand { input, spec } => {
-            Box::new(Expand { input: child(input), spec: (**spec).clone(), pending: VecDeque::new() })
+            Box::new(Expand {
+                input: child(input),
+                spec: (**spec).clone(),
+                pending: VecDeque::new(),
+                rel_wanted: Vec::new(),
+                to_wanted: Vec::new(),
+                tokens: None,
+                to_labels: LabelTest::new(&spec.to_labels),
+            })
         }
         LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
             input: child(input),
@@ -285,37 +297,77 @@ impl Operator for Once {
     }
 }
 
-fn props_match(rec_props: &Properties, props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
-    for (k, e) in props {
-        let want = e.eval(row, ctx)?;
-        let have = rec_props.get(k).map_or(V::Null, V::from_property);
-        if have.equals(&want) != Some(true) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+/// Property-map values of a pattern, evaluated once per input row.
+fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {
+    props.iter().map(|(k, e)| Ok((k.clone(), e.eval(row, ctx)?))).collect()
 }
 
-fn node_matches(id: NodeId, labels: &[String], props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
-    if labels.is_empty() && props.is_empty() {
-        return Ok(ctx.graph.node(id)?.is_some());
-    }
-    let Some(rec) = ctx.graph.node(id)? else { return Ok(false) };
-    if !labels.iter().all(|l| rec.has_label(l)) {
+fn props_match(rec_props: &Properties, wanted: &[(String, V)]) -> bool {
+    wanted.iter().all(|(k, want)| {
+        rec_props.get(k).is_some_and(|have| super::value::property_equals(have, want) == Some(true))
+    })
+}
+
+fn node_matches(id: NodeId, labels: &mut LabelTest, props: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
+    if !labels.test(id, ctx)? {
         return Ok(false);
     }
-    props_match(&rec.properties, props, row, ctx)
+    if props.is_empty() {
+        return Ok(labels.exact() || ctx.graph.node(id)?.is_some());
+    }
+    let Some(rec) = ctx.graph.node(id)? else { return Ok(false) };
+    Ok(props_match(&rec.properties, props))
+}
+
+/// "Has all these labels", answered from the label bitmaps (exact, and kept current
+/// by the transaction), fetched once per operator run.
+#[derive(Debug, Clone, Default)]
+struct LabelTest {
+    labels: Vec<String>,
+    bitmaps: Option<Vec<Arc<roaring::RoaringTreemap>>>,
+}
+
+impl LabelTest {
+    fn new(labels: &[String]) -> Self {
+        LabelTest { labels: labels.to_vec(), bitmaps: None }
+    }
+
+    /// True when a positive test proves the node exists.
+    fn exact(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    fn test(&mut self, id: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
+        if self.labels.is_empty() {
+            return Ok(true);
+        }
+        if self.bitmaps.is_none() {
+            let mut maps = Vec::with_capacity(self.labels.len());
+            for l in &self.labels {
+                maps.push(ctx.graph.label_nodes(Some(l))?);
+            }
+            self.bitmaps = Some(maps);
+        }
+        Ok(self.bitmaps.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id))))
+    }
+
+    /// Forgets the bitmaps (a write may have changed them).
+    fn reset(&mut self) {
+        self.bitmaps = None;
+    }
 }
 
 struct NodeScan {
     input: BoxOp,
     slot: usize,
     source: ScanSource,
-    labels: Vec<String>,
     props: Vec<(String, CExpr)>,
     current: Option<Row>,
     candidates: Vec<NodeId>,
     pos: usize,
+    wanted: Vec<(String, V)>,
+    /// The labels the source does not already guarantee.
+    extra: LabelTest,
 }
 
 impl NodeScan {
@@ -377,11 +429,11 @@ impl Operator for NodeScan {
                     let id = self.candidates[self.pos];
                     self.pos += 1;
                     ctx.tick()?;
-                    let extra_labels = match &self.source {
-                        ScanSource::Label(l) if self.labels.len() == 1 && &self.labels[0] == l => &[][..],
-                        _ => &self.labels[..],
-                    };
-                    if node_matches(id, extra_labels, &self.props, row, ctx)? {
+                    // Label bitmaps are exact: a scan with nothing else to check
+                    // needs no record.
+                    let pass = (self.extra.labels.is_empty() && self.wanted.is_empty())
+                        || node_matches(id, &mut self.extra, &self.wanted, ctx)?;
+                    if pass {
                         let mut out = row.clone();
                         set(&mut out, self.slot, V::Node(id));
                         return Ok(Some(out));
@@ -391,6 +443,8 @@ impl Operator for NodeScan {
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
             self.candidates = self.candidates(&row, ctx)?;
+            self.wanted = eval_prop_map(&self.props, &row, ctx)?;
+            self.extra.reset();
             self.pos = 0;
             self.current = Some(row);
         }
@@ -412,7 +466,9 @@ impl Operator for NodeCheck {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ctx)? {
             if let Some(V::Node(id)) = row.get(self.slot) {
-                if node_matches(*id, &self.labels, &self.props, &row, ctx)? {
+                let wanted = eval_prop_map(&self.props, &row, ctx)?;
+                let mut labels = LabelTest::new(&self.labels);
+                if node_matches(*id, &mut labels, &wanted, ctx)? {
                     return Ok(Some(row));
                 }
             }
@@ -467,33 +523,45 @@ struct Expand {
     input: BoxOp,
     spec: ExpandSpec,
     pending: VecDeque<Row>,
+    /// Property-map values for the current input row.
+    rel_wanted: Vec<(String, V)>,
+    to_wanted: Vec<(String, V)>,
+    /// Type tokens, looked up once.
+    tokens: Option<Option<Vec<u32>>>,
+    to_labels: LabelTest,
 }
 
 impl Expand {
     fn rel_ok(&self, rel: RelId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
-        if used_rel(row, &self.spec.distinct_from, rel) {
+        if !self.spec.distinct_from.is_empty() && used_rel(row, &self.spec.distinct_from, rel) {
             return Ok(false);
         }
-        if self.spec.rel_props.is_empty() {
+        if self.rel_wanted.is_empty() {
             return Ok(true);
         }
         let rec = ctx.rel(rel)?;
-        props_match(&rec.properties, &self.spec.rel_props, row, ctx)
+        Ok(props_match(&rec.properties, &self.rel_wanted))
     }
 
-    fn target_ok(&self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+    fn target_ok(&mut self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
         if self.spec.to_bound && !matches!(row.get(self.spec.to), Some(V::Node(n)) if *n == node) {
             return Ok(false);
         }
-        if self.spec.to_labels.is_empty() && self.spec.to_props.is_empty() {
+        if self.spec.to_labels.is_empty() && self.to_wanted.is_empty() {
             return Ok(true);
         }
-        node_matches(node, &self.spec.to_labels, &self.spec.to_props, row, ctx)
+        node_matches(node, &mut self.to_labels, &self.to_wanted, ctx)
     }
 
     fn expand(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
         let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(()) };
-        let tokens = type_tokens(&self.spec.types, ctx);
+        if self.tokens.is_none() {
+            self.tokens = Some(type_tokens(&self.spec.types, ctx));
+        }
+        let tokens = self.tokens.clone().unwrap_or(None);
+        self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
+        self.to_wanted = eval_prop_map(&self.spec.to_props, &row, ctx)?;
+
         if let Some((min, max)) = self.spec.length {
             return self.expand_var(row, from, &tokens, min, max, ctx);
         }

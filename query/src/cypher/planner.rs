@@ -69,6 +69,34 @@ impl Scope {
     }
 }
 
+/// A node of a pattern being planned.
+struct PNode {
+    slot: usize,
+    labels: Vec<String>,
+    props: Vec<(String, CExpr)>,
+}
+
+/// A relationship of a pattern being planned.
+struct PRel {
+    slot: usize,
+    types: Vec<String>,
+    dir: ExpandDir,
+    length: Option<(u64, Option<u64>)>,
+    props: Vec<(String, CExpr)>,
+}
+
+/// Selectivity of the WHERE conjuncts that read only `slot`.
+fn filter_factor(slot: usize, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> f64 {
+    let mut f = 1.0;
+    for (e, slots) in conjuncts {
+        if slots.as_ref().is_some_and(|s| s.len() == 1 && s.contains(&slot)) {
+            let equality = matches!(e, CExpr::Compare(_, ops) if ops.iter().all(|(op, _)| *op == CompareOp::Eq));
+            f *= if equality { 0.01 } else { 0.1 };
+        }
+    }
+    f
+}
+
 /// Plans statements against one graph (whose statistics guide the choices).
 pub struct Planner<'a> {
     params: &'a HashMap<String, V>,
@@ -570,18 +598,6 @@ impl<'a> Planner<'a> {
     ) -> Result<LogicalOp> {
         let bound_before = scope.len();
         let mut bound: BTreeSet<usize> = (0..bound_before).collect();
-        struct PNode {
-            slot: usize,
-            labels: Vec<String>,
-            props: Vec<(String, CExpr)>,
-        }
-        struct PRel {
-            slot: usize,
-            types: Vec<String>,
-            dir: ExpandDir,
-            length: Option<(u64, Option<u64>)>,
-            props: Vec<(String, CExpr)>,
-        }
         // Declare every variable first, so that WHERE and property maps can see them.
         let mut declared = Vec::new();
         let mut new_rel_names: Vec<String> = Vec::new();
@@ -714,17 +730,17 @@ impl<'a> Planner<'a> {
                 plan = place_filters(plan, &mut conjuncts, &bound);
                 continue;
             }
-            // Pick the start node: bound first, then the most selective.
-            let start = (0..pnodes.len())
-                .min_by_key(|&i| {
-                    let n = &pnodes[i];
-                    if bound.contains(&n.slot) {
-                        0
-                    } else {
-                        1 + self.estimate_scan(&n.labels, &n.props)
-                    }
-                })
-                .unwrap_or(0);
+            // Pick the start node with the cheapest estimated plan: the rows of the
+            // scan and of every expansion after it (label counts, relationship-type
+            // counts, and WHERE conjuncts on one node as fixed selectivities).
+            let mut best = (f64::INFINITY, 0);
+            for i in 0..pnodes.len() {
+                let cost = self.start_cost(i, &pnodes, &prels, &bound, &conjuncts);
+                if cost < best.0 {
+                    best = (cost, i);
+                }
+            }
+            let start = best.1;
             let s = &pnodes[start];
             if bound.contains(&s.slot) {
                 if !s.labels.is_empty() || !s.props.is_empty() {
@@ -783,6 +799,71 @@ impl<'a> Planner<'a> {
             plan = LogicalOp::Filter { input: Box::new(plan), predicate };
         }
         Ok(plan)
+    }
+
+    fn label_count(&mut self, label: &str) -> f64 {
+        self.graph.label_nodes(Some(label)).map_or(0.0, |b| b.len() as f64)
+    }
+
+    /// Average relationships per node of `from_labels`, following `rel` in `dir`.
+    fn degree(&mut self, rel: &PRel, dir: ExpandDir, from_labels: &[String]) -> f64 {
+        let meta = self.graph.meta();
+        let total: f64 = if rel.types.is_empty() {
+            meta.rel_count as f64
+        } else {
+            rel.types.iter().filter_map(|t| meta.type_token(t).map(|k| meta.type_counts[k as usize] as f64)).sum()
+        };
+        let mut side = meta.node_count.max(1) as f64;
+        for l in from_labels {
+            side = side.min(self.label_count(l).max(1.0));
+        }
+        let d = total / side;
+        let d = if dir == ExpandDir::Both { 2.0 * d } else { d };
+        match rel.length {
+            Some((_, max)) => d.max(1.0).powi(max.unwrap_or(3).min(3) as i32),
+            None => d,
+        }
+    }
+
+    fn target_factor(&mut self, n: &PNode, bound: &BTreeSet<usize>, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> f64 {
+        let all = self.graph.meta().node_count.max(1) as f64;
+        if bound.contains(&n.slot) {
+            return 1.0 / all;
+        }
+        let mut f: f64 = 1.0;
+        for l in &n.labels {
+            f = f.min(self.label_count(l) / all);
+        }
+        f * 0.1f64.powi(n.props.len() as i32) * filter_factor(n.slot, conjuncts)
+    }
+
+    /// Estimated rows summed over the scan and expansions of a pattern part started
+    /// at node `i`.
+    fn start_cost(
+        &mut self,
+        i: usize,
+        nodes: &[PNode],
+        rels: &[PRel],
+        bound: &BTreeSet<usize>,
+        conjuncts: &[(CExpr, Option<BTreeSet<usize>>)],
+    ) -> f64 {
+        let n = &nodes[i];
+        let mut rows = if bound.contains(&n.slot) {
+            1.0
+        } else {
+            (self.estimate_scan(&n.labels, &n.props) as f64 * filter_factor(n.slot, conjuncts)).max(1.0)
+        };
+        let mut cost = rows;
+        for j in i..rels.len() {
+            rows *= self.degree(&rels[j], rels[j].dir, &nodes[j].labels) * self.target_factor(&nodes[j + 1], bound, conjuncts);
+            cost += rows;
+        }
+        for j in (0..i).rev() {
+            rows *= self.degree(&rels[j], rels[j].dir.reversed(), &nodes[j + 1].labels)
+                * self.target_factor(&nodes[j], bound, conjuncts);
+            cost += rows;
+        }
+        cost
     }
 
     fn estimate_scan(&mut self, labels: &[String], props: &[(String, CExpr)]) -> u64 {

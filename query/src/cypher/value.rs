@@ -210,7 +210,7 @@ impl CypherValue {
             PropertyValue::Bool(b) => CypherValue::Bool(*b),
             PropertyValue::Int(i) => CypherValue::Int(*i),
             PropertyValue::Float(f) => CypherValue::Float(*f),
-            PropertyValue::String(s) => CypherValue::string(s.as_str()),
+            PropertyValue::String(s) => CypherValue::String(s.clone()),
             PropertyValue::List(items) => CypherValue::list(items.iter().map(CypherValue::from_property).collect()),
         }
     }
@@ -223,7 +223,7 @@ impl CypherValue {
             CypherValue::Bool(b) => PropertyValue::Bool(*b),
             CypherValue::Int(i) => PropertyValue::Int(*i),
             CypherValue::Float(f) => PropertyValue::Float(*f),
-            CypherValue::String(s) => PropertyValue::String(s.to_string()),
+            CypherValue::String(s) => PropertyValue::String(s.clone()),
             CypherValue::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items.iter() {
@@ -242,6 +242,21 @@ impl CypherValue {
             }
             other => return Err(format!("a {} cannot be stored as a property", other.type_name())),
         }))
+    }
+}
+
+/// `stored = value` without building a query value (three-valued; `None` is null).
+pub fn property_equals(stored: &PropertyValue, value: &CypherValue) -> Option<bool> {
+    match (stored, value) {
+        (_, CypherValue::Null) => None,
+        (PropertyValue::String(a), CypherValue::String(b)) => Some(**a == **b),
+        (PropertyValue::Int(a), CypherValue::Int(b)) => Some(a == b),
+        (PropertyValue::Bool(a), CypherValue::Bool(b)) => Some(a == b),
+        (PropertyValue::List(_), _) => CypherValue::from_property(stored).equals(value),
+        (PropertyValue::Int(_) | PropertyValue::Float(_), CypherValue::Int(_) | CypherValue::Float(_)) => {
+            CypherValue::from_property(stored).equals(value)
+        }
+        _ => Some(false),
     }
 }
 
