@@ -152,8 +152,12 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             labels: labels.clone(),
             props: props.clone(),
         }),
-        LogicalOp::Expand { input, spec } => {
+        LogicalOp::CountFromStore { source, columns } => {
+            Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
+        }
+        LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => {
             Box::new(Expand {
+                count_only: matches!(op, LogicalOp::ExpandCount { .. }),
                 input: child(input),
                 spec: (**spec).clone(),
                 pending: VecDeque::new(),
@@ -519,7 +523,39 @@ fn used_rel(row: &Row, slots: &[usize], rel: RelId) -> bool {
     })
 }
 
+struct CountFromStore {
+    source: CountSource,
+    columns: usize,
+    done: bool,
+}
+
+impl Operator for CountFromStore {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let n = match &self.source {
+            CountSource::Nodes(label) => ctx.graph.label_nodes(label.as_deref())?.len(),
+            CountSource::Rels(types) => {
+                let meta = ctx.graph.meta();
+                if types.is_empty() {
+                    meta.rel_count
+                } else {
+                    types.iter().filter_map(|t| meta.type_token(t)).map(|k| meta.type_counts[k as usize]).sum()
+                }
+            }
+        };
+        Ok(Some(vec![V::Int(n as i64); self.columns]))
+    }
+    fn reset(&mut self, _arg: &Row) {
+        self.done = false;
+    }
+}
+
 struct Expand {
+    /// Emit one row per input row with the number of matches (ExpandCount).
+    count_only: bool,
     input: BoxOp,
     spec: ExpandSpec,
     pending: VecDeque<Row>,
@@ -587,14 +623,25 @@ impl Expand {
             }
             return Ok(());
         }
+        let mut count = 0i64;
         for (rel, other) in neighbours(from, self.spec.dir, &tokens, ctx)? {
             ctx.tick()?;
             if !self.target_ok(other, &row, ctx)? || !self.rel_ok(rel, &row, ctx)? {
                 continue;
             }
+            if self.count_only {
+                count += 1;
+                continue;
+            }
             let mut out = row.clone();
             set(&mut out, self.spec.rel, V::Rel(rel));
             set(&mut out, self.spec.to, V::Node(other));
+            self.pending.push_back(out);
+        }
+        if self.count_only && count > 0 {
+            let mut out = row;
+            set(&mut out, self.spec.rel, V::Null);
+            set(&mut out, self.spec.to, V::Int(count));
             self.pending.push_back(out);
         }
         Ok(())

@@ -148,7 +148,17 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             };
             input_rows.saturating_mul(per_row)
         }
-        LogicalOp::Expand { spec, .. } => {
+        LogicalOp::CountFromStore { source, .. } => {
+            node = node.detail(
+                "counts",
+                match source {
+                    plan::CountSource::Nodes(l) => format!("nodes:{}", l.as_deref().unwrap_or("*")),
+                    plan::CountSource::Rels(t) => format!("relationships:{}", if t.is_empty() { "*".into() } else { t.join("|") }),
+                },
+            );
+            1
+        }
+        LogicalOp::Expand { spec, .. } | LogicalOp::ExpandCount { spec, .. } => {
             let total = if spec.types.is_empty() {
                 rel_count
             } else {

@@ -121,6 +121,15 @@ pub enum SetOp {
     RemoveLabels { slot: usize, labels: Vec<String> },
 }
 
+/// What [`LogicalOp::CountFromStore`] counts.
+#[derive(Debug, Clone)]
+pub enum CountSource {
+    /// Nodes (with a label).
+    Nodes(Option<String>),
+    /// Relationships (of any of these types; all when empty).
+    Rels(Vec<String>),
+}
+
 /// A built-in procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Procedure {
@@ -168,6 +177,11 @@ pub enum LogicalOp {
     /// A node bound earlier must have these labels and properties.
     NodeCheck { input: Box<LogicalOp>, slot: usize, labels: Vec<String>, props: Vec<(String, CExpr)> },
     Expand { input: Box<LogicalOp>, spec: Box<ExpandSpec> },
+    /// Per input row, the number of relationships an expansion would produce, in slot
+    /// `spec.to` (rows with none are dropped); the relationship slot stays null.
+    ExpandCount { input: Box<LogicalOp>, spec: Box<ExpandSpec> },
+    /// A count answered from the label bitmaps and relationship-type counters.
+    CountFromStore { source: CountSource, columns: usize },
     ShortestPath {
         input: Box<LogicalOp>,
         from: usize,
@@ -226,12 +240,13 @@ impl LogicalOp {
     pub fn inputs(&self) -> Vec<&LogicalOp> {
         use LogicalOp::*;
         match self {
-            Start | Argument | CreateIndex { .. } | DropIndex { .. } => Vec::new(),
+            Start | Argument | CreateIndex { .. } | DropIndex { .. } | CountFromStore { .. } => Vec::new(),
             Union { inputs, .. } => inputs.iter().collect(),
             Optional { input, inner, .. } => vec![input, inner],
             NodeScan { input, .. }
             | NodeCheck { input, .. }
             | Expand { input, .. }
+            | ExpandCount { input, .. }
             | ShortestPath { input, .. }
             | Filter { input, .. }
             | Unwind { input, .. }
@@ -258,12 +273,13 @@ impl LogicalOp {
     pub fn inputs_mut(&mut self) -> Vec<&mut LogicalOp> {
         use LogicalOp::*;
         match self {
-            Start | Argument | CreateIndex { .. } | DropIndex { .. } => Vec::new(),
+            Start | Argument | CreateIndex { .. } | DropIndex { .. } | CountFromStore { .. } => Vec::new(),
             Union { inputs, .. } => inputs.iter_mut().collect(),
             Optional { input, inner, .. } => vec![input, inner],
             NodeScan { input, .. }
             | NodeCheck { input, .. }
             | Expand { input, .. }
+            | ExpandCount { input, .. }
             | ShortestPath { input, .. }
             | Filter { input, .. }
             | Unwind { input, .. }
@@ -299,6 +315,8 @@ impl LogicalOp {
             Expand { spec, .. } if spec.length.is_some() => "VarLengthExpand",
             Expand { spec, .. } if spec.to_bound => "ExpandInto",
             Expand { .. } => "Expand",
+            ExpandCount { .. } => "ExpandCount",
+            CountFromStore { .. } => "CountFromStore",
             ShortestPath { .. } => "ShortestPath",
             Filter { .. } => "Filter",
             Optional { .. } => "Optional",

@@ -1415,6 +1415,10 @@ fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
 
 /// Collects the slots an expression reads; false when it runs a sub-plan (whose
 /// reads are not tracked) or binds locals.
+pub(crate) fn slots_read(e: &CExpr, out: &mut BTreeSet<usize>) -> bool {
+    slots_used(e, out)
+}
+
 fn slots_used(e: &CExpr, out: &mut BTreeSet<usize>) -> bool {
     match e {
         CExpr::Const(_) => true,

@@ -5,6 +5,7 @@
 
 use sprig_index::graph::Overlay;
 
+use super::aggregate::{AggFunc, AggSpec};
 use super::expr::CExpr;
 use super::plan::*;
 use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
@@ -18,7 +19,7 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 3] = [&PropertyIndexSeek, &FilterIndexSeek, &SortLimitToTopK];
+    let rules: [&dyn Rule; 5] = [&PropertyIndexSeek, &FilterIndexSeek, &SortLimitToTopK, &CountFromStore, &CountExpansions];
     visit(plan, &rules, graph);
 }
 
@@ -144,5 +145,94 @@ impl Rule for SortLimitToTopK {
         };
         let input = std::mem::replace(input, Box::new(LogicalOp::Start));
         *sort = LogicalOp::TopK { input, keys: std::mem::take(keys), limit: total };
+    }
+}
+
+fn is_count_of(spec: &AggSpec, slots: &[usize]) -> bool {
+    !spec.distinct
+        && match spec.func {
+            AggFunc::CountStar => true,
+            AggFunc::Count => matches!(spec.args.as_slice(), [CExpr::Slot(s)] if slots.contains(s)),
+            _ => false,
+        }
+}
+
+/// `MATCH (n:L) RETURN count(*)` and `MATCH ()-[r:T]->() RETURN count(r)`: the label
+/// bitmap's cardinality or the relationship-type counter, without a scan.
+pub struct CountFromStore;
+
+impl Rule for CountFromStore {
+    fn name(&self) -> &'static str {
+        "CountFromStore"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
+        if !keys.is_empty() || aggs.is_empty() {
+            return;
+        }
+        let source = match &**input {
+            LogicalOp::NodeScan { input: start, slot, source, labels, props }
+                if matches!(**start, LogicalOp::Start) && props.is_empty() && aggs.iter().all(|a| is_count_of(a, &[*slot])) =>
+            {
+                match source {
+                    ScanSource::AllNodes if labels.is_empty() => CountSource::Nodes(None),
+                    ScanSource::Label(l) if labels.iter().all(|x| x == l) => CountSource::Nodes(Some(l.clone())),
+                    _ => return,
+                }
+            }
+            LogicalOp::Expand { input: scan, spec } => {
+                let plain_scan = matches!(&**scan, LogicalOp::NodeScan { input: start, source: ScanSource::AllNodes, labels, props, .. }
+                    if matches!(**start, LogicalOp::Start) && labels.is_empty() && props.is_empty());
+                let plain_spec = spec.length.is_none()
+                    && spec.dir != ExpandDir::Both
+                    && spec.rel_props.is_empty()
+                    && spec.to_labels.is_empty()
+                    && spec.to_props.is_empty()
+                    && !spec.to_bound
+                    && !spec.rel_bound
+                    && spec.distinct_from.is_empty();
+                if !plain_scan || !plain_spec || !aggs.iter().all(|a| is_count_of(a, &[spec.rel, spec.to])) {
+                    return;
+                }
+                CountSource::Rels(spec.types.clone())
+            }
+            _ => return,
+        };
+        *op = LogicalOp::CountFromStore { source, columns: aggs.len() };
+    }
+}
+
+/// An aggregation that only counts the rows of a single-hop expansion (and groups by
+/// what was bound before it) counts each input row's matching relationships instead
+/// of producing one row per relationship: `count(*)` becomes a sum of those counts.
+pub struct CountExpansions;
+
+impl Rule for CountExpansions {
+    fn name(&self) -> &'static str {
+        "CountExpansions"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
+        let LogicalOp::Expand { spec, .. } = &**input else { return };
+        if spec.length.is_some() || spec.to_bound || spec.rel_bound || aggs.is_empty() {
+            return;
+        }
+        let new_slots = [spec.rel, spec.to];
+        let mut used = std::collections::BTreeSet::new();
+        let reads_new = |e: &CExpr, used: &mut std::collections::BTreeSet<usize>| {
+            used.clear();
+            !super::planner::slots_read(e, used) || used.iter().any(|s| new_slots.contains(s))
+        };
+        if keys.iter().any(|k| reads_new(k, &mut used)) || !aggs.iter().all(|a| is_count_of(a, &new_slots)) {
+            return;
+        }
+        let to = spec.to;
+        let LogicalOp::Expand { input: inner, spec } = std::mem::replace(&mut **input, LogicalOp::Start) else {
+            return;
+        };
+        **input = LogicalOp::ExpandCount { input: inner, spec };
+        for a in aggs.iter_mut() {
+            *a = AggSpec { func: AggFunc::Sum, distinct: false, args: vec![CExpr::Slot(to)] };
+        }
     }
 }
