@@ -87,12 +87,12 @@ impl Accumulator {
     }
 
     /// Adds one row's argument values.
-    pub fn add(&mut self, args: Vec<V>) -> Result<()> {
+    pub fn add(&mut self, args: &[V]) -> Result<()> {
         if self.func == AggFunc::CountStar {
             self.count += 1;
             return Ok(());
         }
-        let Some(v) = args.first().cloned() else { return Ok(()) };
+        let Some(v) = args.first() else { return Ok(()) };
         if v.is_null() {
             return Ok(());
         }
@@ -112,6 +112,7 @@ impl Accumulator {
                 return Ok(());
             }
         }
+        let v = v.clone();
         self.count += 1;
         match self.func {
             AggFunc::Sum | AggFunc::Avg => match &v {

@@ -2,6 +2,8 @@
 //! Blocking operators (aggregation, sort, eager) materialize only their own input.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -202,7 +204,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             output: None,
         }),
         LogicalOp::Distinct { input, width } => {
-            Box::new(Distinct { input: child(input), width: *width, seen: HashSet::new() })
+            Box::new(Distinct { input: child(input), width: *width, seen: FxHashSet::default() })
         }
         LogicalOp::Sort { input, keys } => {
             Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None })
@@ -1034,32 +1036,39 @@ struct Aggregate {
 impl Operator for Aggregate {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.output.is_none() {
-            let mut groups: HashMap<RowKey, usize> = HashMap::new();
+            let mut groups: FxHashMap<RowKey, usize> = FxHashMap::default();
             let mut states: Vec<(Row, Vec<Accumulator>)> = Vec::new();
+            if self.keys.is_empty() {
+                states.push((Vec::new(), self.aggs.iter().map(Accumulator::new).collect()));
+            }
+            // Buffers reused for every row: no allocation unless a group is new.
+            let mut probe = RowKey(Vec::with_capacity(self.keys.len()));
+            let mut args: Vec<V> = Vec::new();
             while let Some(row) = self.input.next(ctx)? {
-                let mut key = Vec::with_capacity(self.keys.len());
-                for k in &self.keys {
-                    key.push(k.eval(&row, ctx)?);
-                }
-                let rk = RowKey(key.iter().cloned().map(GroupKey).collect());
-                let idx = match groups.get(&rk) {
-                    Some(i) => *i,
-                    None => {
-                        states.push((key, self.aggs.iter().map(Accumulator::new).collect()));
-                        groups.insert(rk, states.len() - 1);
-                        states.len() - 1
+                let idx = if self.keys.is_empty() {
+                    0
+                } else {
+                    probe.0.clear();
+                    for k in &self.keys {
+                        probe.0.push(GroupKey(k.eval(&row, ctx)?));
+                    }
+                    match groups.get(&probe) {
+                        Some(i) => *i,
+                        None => {
+                            let key: Row = probe.0.iter().map(|g| g.0.clone()).collect();
+                            states.push((key, self.aggs.iter().map(Accumulator::new).collect()));
+                            groups.insert(probe.clone(), states.len() - 1);
+                            states.len() - 1
+                        }
                     }
                 };
                 for (i, spec) in self.aggs.iter().enumerate() {
-                    let mut args = Vec::with_capacity(spec.args.len());
+                    args.clear();
                     for a in &spec.args {
                         args.push(a.eval(&row, ctx)?);
                     }
-                    states[idx].1[i].add(args)?;
+                    states[idx].1[i].add(&args)?;
                 }
-            }
-            if states.is_empty() && self.keys.is_empty() {
-                states.push((Vec::new(), self.aggs.iter().map(Accumulator::new).collect()));
             }
             let mut out = VecDeque::with_capacity(states.len());
             for (mut key, accs) in states {
@@ -1081,7 +1090,7 @@ impl Operator for Aggregate {
 struct Distinct {
     input: BoxOp,
     width: usize,
-    seen: HashSet<RowKey>,
+    seen: FxHashSet<RowKey>,
 }
 
 impl Operator for Distinct {
