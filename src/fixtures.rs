@@ -7,10 +7,20 @@ use crate::{Database, Result};
 pub const SAMPLE_XML: &[(&str, &str)] =
     &[("auction", include_str!("../fixtures/xml/auction.xml")), ("books", include_str!("../fixtures/xml/books.xml"))];
 
+/// The sample graph: (nodes CSV, edges CSV), loaded into graph `default`.
+pub const SAMPLE_GRAPH: (&str, &str) =
+    (include_str!("../fixtures/graph/nodes.csv"), include_str!("../fixtures/graph/edges.csv"));
+
 /// Loads the bundled fixtures into `db`.
 pub fn seed(db: &Database) -> Result<()> {
     for (name, text) in SAMPLE_XML {
         db.load_xml(name, text.as_bytes())?;
     }
+    db.load_graph_csv(
+        crate::DEFAULT_GRAPH,
+        ("fixtures/graph/nodes.csv", Box::new(SAMPLE_GRAPH.0.as_bytes())),
+        ("fixtures/graph/edges.csv", Box::new(SAMPLE_GRAPH.1.as_bytes())),
+        &mut |_| {},
+    )?;
     Ok(())
 }

@@ -1,0 +1,162 @@
+//! The embedding API of the graph side: transactions (atomic statements, rollback on
+//! drop, snapshot reads beside a writer), parameters, typed rows, persistence and
+//! property indexes kept in step with writes.
+
+use sprig::{params, CypherOptions, Database, ResultValue};
+
+fn count(db: &Database, q: &str) -> i64 {
+    let mut rows = db.cypher(q, ()).unwrap();
+    rows.next().unwrap().unwrap().get::<i64>(rows.columns()[0].clone().as_str()).unwrap()
+}
+
+#[test]
+fn write_transactions_commit_or_roll_back_whole() {
+    let db = Database::in_memory().unwrap();
+    {
+        let mut tx = db.begin_write().unwrap();
+        tx.cypher("CREATE (:Model {name: 'a'})", ()).unwrap();
+        // The transaction sees its own writes.
+        let mut rows = tx.cypher("MATCH (m:Model) RETURN count(m) AS c", ()).unwrap();
+        assert_eq!(rows.next().unwrap().unwrap().get::<i64>("c").unwrap(), 1);
+        // Dropped without commit: rolled back.
+    }
+    assert_eq!(count(&db, "MATCH (m:Model) RETURN count(m) AS c"), 0);
+    let mut tx = db.begin_write().unwrap();
+    tx.cypher("CREATE (:Model {name: 'a'})", ()).unwrap();
+    tx.cypher("MATCH (m:Model {name: 'a'}) CREATE (m)-[:DERIVED_FROM]->(:Model {name: 'base'})", ()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&db, "MATCH (:Model)-[:DERIVED_FROM]->(b) RETURN count(b) AS c"), 1);
+    // A failing statement poisons the transaction: nothing of it is committed.
+    let mut tx = db.begin_write().unwrap();
+    tx.cypher("CREATE (:Model {name: 'c'})", ()).unwrap();
+    assert!(tx.cypher("RETURN 1 / 0", ()).is_err());
+    assert!(tx.commit().is_err());
+    assert_eq!(count(&db, "MATCH (m:Model) RETURN count(m) AS c"), 2);
+}
+
+#[test]
+fn a_failing_statement_leaves_nothing_behind() {
+    let db = Database::in_memory().unwrap();
+    let err = db.cypher("UNWIND [1, 2, 0] AS x CREATE (:N {v: 10 / x})", ()).unwrap_err();
+    assert_eq!(err.kind(), "arithmetic");
+    assert_eq!(count(&db, "MATCH (n) RETURN count(n) AS c"), 0);
+    db.cypher("CREATE (a:N)-[:R]->(b:N)", ()).unwrap();
+    let err = db.cypher("MATCH (a:N) DELETE a", ()).unwrap_err();
+    assert_eq!(err.kind(), "constraint");
+    assert_eq!(count(&db, "MATCH (n:N) RETURN count(n) AS c"), 2);
+    db.cypher("MATCH (a:N) DETACH DELETE a", ()).unwrap();
+    assert_eq!(count(&db, "MATCH (n) RETURN count(n) AS c"), 0);
+}
+
+#[test]
+fn readers_see_a_snapshot_while_a_writer_works() {
+    let db = Database::in_memory().unwrap();
+    // 3000 accounts span three storage chunks; each transfer moves money between
+    // the first and the last chunk, so a read that straddled a commit would be torn.
+    db.cypher("UNWIND range(1, 3000) AS i CREATE (:Account {id: i, balance: 10})", ()).unwrap();
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for i in 1..=10i64 {
+                let mut tx = db.begin_write().unwrap();
+                tx.cypher("MATCH (a:Account {id: $a}) SET a.balance = a.balance - 5", params! {"a" => i}).unwrap();
+                tx.cypher("MATCH (a:Account {id: $b}) SET a.balance = a.balance + 5", params! {"b" => 3001 - i})
+                    .unwrap();
+                tx.commit().unwrap();
+            }
+        })
+    };
+    // Transfers keep the total: a torn read would see a different sum.
+    while !writer.is_finished() {
+        assert_eq!(count(&db, "MATCH (a:Account) RETURN sum(a.balance) AS s"), 30000);
+    }
+    writer.join().unwrap();
+    assert_eq!(count(&db, "MATCH (a:Account {id: 1}) RETURN a.balance AS b"), 5);
+    assert_eq!(count(&db, "MATCH (a:Account {id: 2991}) RETURN a.balance AS b"), 15);
+}
+
+#[test]
+fn parameters_and_typed_rows() {
+    let db = Database::in_memory().unwrap();
+    db.cypher("CREATE (:Person {name: 'Ada', born: 1815})-[:KNOWS]->(:Person {name: 'Charles'})", ()).unwrap();
+    let rows: Vec<_> = db
+        .cypher("MATCH (p:Person)-[:KNOWS]->(f) WHERE p.name = $n RETURN f.name, p.born, f.born", params! {"n" => "Ada"})
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<String>("f.name").unwrap(), "Charles");
+    assert_eq!(rows[0].get::<i64>("p.born").unwrap(), 1815);
+    assert_eq!(rows[0].get::<Option<i64>>("f.born").unwrap(), None);
+    assert!(rows[0].get::<i64>("f.name").is_err());
+    let mut rows = db.cypher("MATCH (p {name: 'Ada'}) RETURN p", ()).unwrap();
+    match rows.next().unwrap().unwrap().get::<ResultValue>("p").unwrap() {
+        ResultValue::Node(n) => assert_eq!(n.labels, vec!["Person".to_string()]),
+        other => panic!("not a node: {other:?}"),
+    }
+}
+
+#[test]
+fn graphs_persist_and_are_separate() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path().join("db")).unwrap();
+        db.cypher("CREATE (:A)-[:R {w: 1.5}]->(:B)", ()).unwrap();
+        db.cypher("USE other CREATE (:C)", ()).unwrap();
+    }
+    let db = Database::open(dir.path().join("db")).unwrap();
+    assert_eq!(db.graphs().unwrap(), vec!["default".to_string(), "other".to_string()]);
+    assert_eq!(count(&db, "MATCH (:A)-[r:R]->(:B) WHERE r.w = 1.5 RETURN count(r) AS c"), 1);
+    assert_eq!(count(&db, "USE other MATCH (n) RETURN count(n) AS c"), 1);
+    let options = CypherOptions { graph: Some("other".into()), ..Default::default() };
+    let mut rows = db.cypher_with("MATCH (n:C) RETURN count(n) AS c", &options).unwrap();
+    assert_eq!(rows.next().unwrap().unwrap().get::<i64>("c").unwrap(), 1);
+}
+
+#[test]
+fn property_indexes_follow_writes() {
+    let db = Database::in_memory().unwrap();
+    db.cypher("UNWIND range(1, 300) AS i CREATE (:P {k: i % 30, s: 'n' + toString(i)})", ()).unwrap();
+    let queries = [
+        "MATCH (p:P {k: 7}) RETURN count(p) AS c",
+        "MATCH (p:P) WHERE p.k >= 28 RETURN count(p) AS c",
+        "MATCH (p:P) WHERE p.k < 2 RETURN count(p) AS c",
+        "MATCH (p:P) WHERE p.s STARTS WITH 'n29' RETURN count(p) AS c",
+    ];
+    let before: Vec<i64> = queries.iter().map(|q| count(&db, q)).collect();
+    assert_eq!(before, vec![10, 20, 20, 11]);
+    db.cypher("CREATE INDEX FOR (p:P) ON (p.k)", ()).unwrap();
+    db.cypher("CREATE INDEX s_index FOR (p:P) ON (p.s)", ()).unwrap();
+    let plan = db.explain_cypher(queries[1], &CypherOptions::default()).unwrap().plan;
+    let text = format!("{plan:?}");
+    assert!(text.contains("NodeIndexSeek"), "{text}");
+    let after: Vec<i64> = queries.iter().map(|q| count(&db, q)).collect();
+    assert_eq!(after, before);
+    // Writes keep the index in step, inside the same transaction too.
+    let mut tx = db.begin_write().unwrap();
+    tx.cypher("MATCH (p:P {k: 7}) SET p.k = 100", ()).unwrap();
+    let mut rows = tx.cypher("MATCH (p:P {k: 100}) RETURN count(p) AS c", ()).unwrap();
+    assert_eq!(rows.next().unwrap().unwrap().get::<i64>("c").unwrap(), 10);
+    tx.cypher("MATCH (p:P {k: 8}) DETACH DELETE p", ()).unwrap();
+    tx.cypher("MATCH (p:P {k: 9}) REMOVE p:P", ()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&db, "MATCH (p:P {k: 7}) RETURN count(p) AS c"), 0);
+    assert_eq!(count(&db, "MATCH (p:P {k: 100}) RETURN count(p) AS c"), 10);
+    assert_eq!(count(&db, "MATCH (p:P {k: 8}) RETURN count(p) AS c"), 0);
+    assert_eq!(count(&db, "MATCH (p:P {k: 9}) RETURN count(p) AS c"), 0);
+    assert_eq!(count(&db, "MATCH (p:P) WHERE p.k > 50 RETURN count(p) AS c"), 10);
+    db.cypher("DROP INDEX s_index", ()).unwrap();
+    assert_eq!(count(&db, "MATCH (p:P) WHERE p.s STARTS WITH 'n29' RETURN count(p) AS c"), 11);
+}
+
+#[test]
+fn procedures_list_the_schema() {
+    let db = Database::in_memory().unwrap();
+    db.cypher("CREATE (:A {x: 1})-[:T {y: 2}]->(:B)", ()).unwrap();
+    let list = |q: &str| -> Vec<String> {
+        db.cypher(q, ()).unwrap().map(|r| r.unwrap().values()[0].clone()).map(|v| format!("{v:?}")).collect()
+    };
+    assert_eq!(list("CALL db.labels() YIELD label RETURN label ORDER BY label"), ["String(\"A\")", "String(\"B\")"]);
+    assert_eq!(list("CALL db.relationshipTypes()"), ["String(\"T\")"]);
+    assert_eq!(list("CALL db.propertyKeys() YIELD propertyKey AS k RETURN k"), ["String(\"x\")", "String(\"y\")"]);
+}
