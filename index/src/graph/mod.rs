@@ -11,4 +11,4 @@ pub use bulk::{infer_value, BulkLoadStats, CsvInput};
 pub use chunk::{AdjList, CHUNK_LEN};
 pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
 pub use store::{validate_graph_name, GraphStore, GraphTxn, Overlay, ReadGate};
-pub use value::{string_prefix_key, Properties, PropertyValue};
+pub use value::{string_prefix_key, Properties, PropertyValue, RawValue};

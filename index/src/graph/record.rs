@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::value::{decode_properties, encode_properties, Properties};
+use super::value::{decode_properties, encode_properties, find_raw_property, Properties, RawValue};
 use crate::codec::{Decoder, Encoder};
 use crate::Result;
 
@@ -189,3 +189,21 @@ impl RelRecord {
     }
 }
 
+
+/// Property `key` of an encoded node record, read without decoding the record.
+pub(crate) fn raw_node_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>> {
+    let mut dec = Decoder::new(buf, "graph node");
+    for _ in 0..dec.u32()? {
+        dec.bytes()?;
+    }
+    find_raw_property(&mut dec, key)
+}
+
+/// Property `key` of an encoded relationship record, read without decoding the record.
+pub(crate) fn raw_rel_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>> {
+    let mut dec = Decoder::new(buf, "graph relationship");
+    dec.bytes()?;
+    dec.u64()?;
+    dec.u64()?;
+    find_raw_property(&mut dec, key)
+}

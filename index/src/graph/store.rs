@@ -28,7 +28,10 @@ use super::chunk::{
     chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, Cached, CacheKey, ChunkCache, ChunkKind,
     RecordChunk, CHUNK_LEN,
 };
-use super::record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
+use super::record::{
+    raw_node_property, raw_rel_property, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
+};
+use super::value::RawValue;
 use super::value::{Properties, PropertyValue};
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
@@ -409,6 +412,74 @@ impl Overlay {
             }
             _ => Ok(None),
         }
+    }
+
+    fn node_chunk_of(&mut self, id: NodeId) -> Result<Option<Arc<RecordChunk<NodeRecord>>>> {
+        let (chunk, _) = chunk_of(id);
+        if let Some((c, data)) = &self.last_nodes {
+            if *c == chunk {
+                return Ok(Some(data.clone()));
+            }
+        }
+        Ok(match self.chunk(ChunkKind::Nodes, chunk)? {
+            Some(Cached::Nodes(c)) => {
+                self.last_nodes = Some((chunk, c.clone()));
+                Some(c)
+            }
+            _ => None,
+        })
+    }
+
+    fn rel_chunk_of(&mut self, id: RelId) -> Result<Option<Arc<RecordChunk<RelRecord>>>> {
+        let (chunk, _) = chunk_of(id);
+        if let Some((c, data)) = &self.last_rels {
+            if *c == chunk {
+                return Ok(Some(data.clone()));
+            }
+        }
+        Ok(match self.chunk(ChunkKind::Rels, chunk)? {
+            Some(Cached::Rels(c)) => {
+                self.last_rels = Some((chunk, c.clone()));
+                Some(c)
+            }
+            _ => None,
+        })
+    }
+
+    /// Calls `f` with property `key` of node `id` (`None` inside when the node lacks
+    /// it), read from the stored bytes without decoding the record; `Ok(None)` when
+    /// the node does not exist.
+    pub fn with_node_property<R>(
+        &mut self,
+        id: NodeId,
+        key: &str,
+        f: impl FnOnce(Option<RawValue<'_>>) -> R,
+    ) -> Result<Option<R>> {
+        if !self.nodes.is_empty() {
+            if let Some(n) = self.nodes.get(&id) {
+                return Ok(n.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
+            }
+        }
+        let Some(chunk) = self.node_chunk_of(id)? else { return Ok(None) };
+        let Some(raw) = chunk.raw(chunk_of(id).1) else { return Ok(None) };
+        Ok(Some(f(raw_node_property(raw, key)?)))
+    }
+
+    /// [`Overlay::with_node_property`] for relationships.
+    pub fn with_rel_property<R>(
+        &mut self,
+        id: RelId,
+        key: &str,
+        f: impl FnOnce(Option<RawValue<'_>>) -> R,
+    ) -> Result<Option<R>> {
+        if !self.rels.is_empty() {
+            if let Some(r) = self.rels.get(&id) {
+                return Ok(r.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
+            }
+        }
+        let Some(chunk) = self.rel_chunk_of(id)? else { return Ok(None) };
+        let Some(raw) = chunk.raw(chunk_of(id).1) else { return Ok(None) };
+        Ok(Some(f(raw_rel_property(raw, key)?)))
     }
 
     /// The node, or `None` when it does not exist (or was deleted).

@@ -128,6 +128,82 @@ fn sortable_f64(f: f64) -> [u8; 8] {
     key.to_be_bytes()
 }
 
+/// A property read straight from stored bytes, borrowing its strings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue<'a> {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    /// Lists are decoded (they are rare).
+    List(Vec<PropertyValue>),
+}
+
+impl<'a> RawValue<'a> {
+    /// The borrowed view of a decoded value.
+    pub fn of(v: &'a PropertyValue) -> RawValue<'a> {
+        match v {
+            PropertyValue::Bool(b) => RawValue::Bool(*b),
+            PropertyValue::Int(i) => RawValue::Int(*i),
+            PropertyValue::Float(f) => RawValue::Float(*f),
+            PropertyValue::String(s) => RawValue::Str(s),
+            PropertyValue::List(l) => RawValue::List(l.clone()),
+        }
+    }
+}
+
+fn skip_value(dec: &mut Decoder<'_>) -> Result<()> {
+    match dec.u8()? {
+        BOOL => {
+            dec.u8()?;
+        }
+        INT | FLOAT => {
+            dec.u64()?;
+        }
+        STRING => {
+            dec.bytes()?;
+        }
+        LIST => {
+            for _ in 0..dec.u32()? {
+                skip_value(dec)?;
+            }
+        }
+        other => return Err(crate::Error::corrupted("graph property", format!("unknown value tag {other}"))),
+    }
+    Ok(())
+}
+
+/// Finds property `key` in encoded properties (as [`encode_properties`] writes them)
+/// without decoding the others.
+pub(crate) fn find_raw_property<'a>(dec: &mut Decoder<'a>, key: &str) -> Result<Option<RawValue<'a>>> {
+    let n = dec.u32()?;
+    for _ in 0..n {
+        let k = dec.bytes()?;
+        if k != key.as_bytes() {
+            skip_value(dec)?;
+            continue;
+        }
+        return Ok(Some(match dec.u8()? {
+            BOOL => RawValue::Bool(dec.u8()? != 0),
+            INT => RawValue::Int(dec.u64()? as i64),
+            FLOAT => RawValue::Float(f64::from_bits(dec.u64()?)),
+            STRING => RawValue::Str(
+                std::str::from_utf8(dec.bytes()?).map_err(|e| crate::Error::corrupted("graph property", e))?,
+            ),
+            LIST => {
+                let n = dec.u32()? as usize;
+                let mut items = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    items.push(PropertyValue::decode(dec)?);
+                }
+                RawValue::List(items)
+            }
+            other => return Err(crate::Error::corrupted("graph property", format!("unknown value tag {other}"))),
+        }));
+    }
+    Ok(None)
+}
+
 pub(crate) fn encode_properties(enc: &mut Encoder, props: &Properties) {
     enc.u32(props.len() as u32);
     for (k, v) in props {

@@ -140,8 +140,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             source: source.clone(),
             props: props.clone(),
             current: None,
-            candidates: Vec::new(),
-            pos: 0,
+            candidates: roaring::RoaringTreemap::new().into_iter(),
             wanted: Vec::new(),
             extra: LabelTest::new(&match source {
                 ScanSource::Label(l) => labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>(),
@@ -308,10 +307,29 @@ fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Res
     props.iter().map(|(k, e)| Ok((k.clone(), e.eval(row, ctx)?))).collect()
 }
 
-fn props_match(rec_props: &Properties, wanted: &[(String, V)]) -> bool {
-    wanted.iter().all(|(k, want)| {
-        rec_props.get(k).is_some_and(|have| super::value::property_equals(have, want) == Some(true))
-    })
+/// True when node `id` has every wanted property value (read from stored bytes).
+fn node_props_match(id: NodeId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
+    for (k, want) in wanted {
+        let hit = ctx.graph.with_node_property(id, k, |raw| {
+            raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true))
+        })?;
+        if hit != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn rel_props_match(id: RelId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
+    for (k, want) in wanted {
+        let hit = ctx.graph.with_rel_property(id, k, |raw| {
+            raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true))
+        })?;
+        if hit != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn node_matches(id: NodeId, labels: &mut LabelTest, props: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
@@ -321,8 +339,7 @@ fn node_matches(id: NodeId, labels: &mut LabelTest, props: &[(String, V)], ctx: 
     if props.is_empty() {
         return Ok(labels.exact() || ctx.graph.node(id)?.is_some());
     }
-    let Some(rec) = ctx.graph.node(id)? else { return Ok(false) };
-    Ok(props_match(&rec.properties, props))
+    node_props_match(id, props, ctx)
 }
 
 /// "Has all these labels", answered from the label bitmaps (exact, and kept current
@@ -369,18 +386,18 @@ struct NodeScan {
     source: ScanSource,
     props: Vec<(String, CExpr)>,
     current: Option<Row>,
-    candidates: Vec<NodeId>,
-    pos: usize,
+    /// The candidates of the current input row, iterated without materializing them.
+    candidates: roaring::treemap::IntoIter,
     wanted: Vec<(String, V)>,
     /// The labels the source does not already guarantee.
     extra: LabelTest,
 }
 
 impl NodeScan {
-    fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<NodeId>> {
+    fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<roaring::RoaringTreemap> {
         Ok(match &self.source {
-            ScanSource::AllNodes => ctx.graph.label_nodes(None)?.iter().collect(),
-            ScanSource::Label(l) => ctx.graph.label_nodes(Some(l))?.iter().collect(),
+            ScanSource::AllNodes => (*ctx.graph.label_nodes(None)?).clone(),
+            ScanSource::Label(l) => (*ctx.graph.label_nodes(Some(l))?).clone(),
             ScanSource::IndexSeek { index, seek } => {
                 let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
                 let ids = match seek {
@@ -421,7 +438,7 @@ impl NodeScan {
                         }
                     }
                 };
-                ids.iter().collect()
+                ids
             }
         })
     }
@@ -431,9 +448,7 @@ impl Operator for NodeScan {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         loop {
             if let Some(row) = &self.current {
-                while self.pos < self.candidates.len() {
-                    let id = self.candidates[self.pos];
-                    self.pos += 1;
+                for id in self.candidates.by_ref() {
                     ctx.tick()?;
                     // Label bitmaps are exact: a scan with nothing else to check
                     // needs no record.
@@ -448,10 +463,9 @@ impl Operator for NodeScan {
                 self.current = None;
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
-            self.candidates = self.candidates(&row, ctx)?;
+            self.candidates = self.candidates(&row, ctx)?.into_iter();
             self.wanted = eval_prop_map(&self.props, &row, ctx)?;
             self.extra.reset();
-            self.pos = 0;
             self.current = Some(row);
         }
     }
@@ -577,8 +591,7 @@ impl Expand {
         if self.rel_wanted.is_empty() {
             return Ok(true);
         }
-        let rec = ctx.rel(rel)?;
-        Ok(props_match(&rec.properties, &self.rel_wanted))
+        rel_props_match(rel, &self.rel_wanted, ctx)
     }
 
     fn target_ok(&mut self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {

@@ -314,8 +314,14 @@ impl CExpr {
 pub fn property(base: &V, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
     Ok(match base {
         V::Null => V::Null,
-        V::Node(id) => ctx.node(*id)?.properties.get(key).map_or(V::Null, V::from_property),
-        V::Rel(id) => ctx.rel(*id)?.properties.get(key).map_or(V::Null, V::from_property),
+        V::Node(id) => ctx
+            .graph
+            .with_node_property(*id, key, |raw| raw.map_or(V::Null, super::value::from_raw))?
+            .ok_or_else(|| Error::EntityNotFound(format!("node {id} was deleted")))?,
+        V::Rel(id) => ctx
+            .graph
+            .with_rel_property(*id, key, |raw| raw.map_or(V::Null, super::value::from_raw))?
+            .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?,
         V::Map(m) => m.get(key).cloned().unwrap_or(V::Null),
         other => return Err(Error::Type(format!("cannot read property '{key}' of a {}", other.type_name()))),
     })

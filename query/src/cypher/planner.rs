@@ -151,10 +151,13 @@ impl<'a> Planner<'a> {
                 clause,
                 Clause::Create(_) | Clause::Merge { .. } | Clause::Set(_) | Clause::Remove(_) | Clause::Delete { .. }
             );
+            // CREATE after CREATE reads nothing of the graph: the two become one
+            // operator (a script of many CREATE clauses stays a shallow tree).
+            let create_after_create = matches!(clause, Clause::Create(_)) && matches!(plan, LogicalOp::Create { .. });
             if is_write {
                 writing = true;
                 self.writes = true;
-                if !matches!(plan, LogicalOp::Start) {
+                if !matches!(plan, LogicalOp::Start) && !create_after_create {
                     plan = LogicalOp::Eager { input: Box::new(plan) };
                 }
             } else if writing {
@@ -199,8 +202,16 @@ impl<'a> Planner<'a> {
                     columns = cols;
                 }
                 Clause::Create(parts) => {
-                    let pattern = self.create_pattern(&mut scope, parts)?;
-                    plan = LogicalOp::Create { input: Box::new(plan), pattern: Box::new(pattern) };
+                    let more = self.create_pattern(&mut scope, parts)?;
+                    plan = match plan {
+                        LogicalOp::Create { input, mut pattern } => {
+                            pattern.nodes.extend(more.nodes);
+                            pattern.rels.extend(more.rels);
+                            pattern.paths.extend(more.paths);
+                            LogicalOp::Create { input, pattern }
+                        }
+                        other => LogicalOp::Create { input: Box::new(other), pattern: Box::new(more) },
+                    };
                 }
                 Clause::Merge { part, on_create, on_match } => {
                     plan = self.plan_merge(plan, &mut scope, part, on_create, on_match)?;

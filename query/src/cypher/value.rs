@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use sprig_index::graph::{NodeId, PropertyValue, RelId};
+use sprig_index::graph::{NodeId, PropertyValue, RawValue, RelId};
 
 /// A path: nodes and the relationships between them (`rels.len() + 1 == nodes.len()`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -242,6 +242,33 @@ impl CypherValue {
             }
             other => return Err(format!("a {} cannot be stored as a property", other.type_name())),
         }))
+    }
+}
+
+/// A property read from stored bytes as a value.
+pub fn from_raw(raw: RawValue<'_>) -> CypherValue {
+    match raw {
+        RawValue::Bool(b) => CypherValue::Bool(b),
+        RawValue::Int(i) => CypherValue::Int(i),
+        RawValue::Float(f) => CypherValue::Float(f),
+        RawValue::Str(s) => CypherValue::string(s),
+        RawValue::List(items) => CypherValue::list(items.iter().map(CypherValue::from_property).collect()),
+    }
+}
+
+/// `stored = value` for a property read from stored bytes (three-valued).
+pub fn raw_equals(stored: &RawValue<'_>, value: &CypherValue) -> Option<bool> {
+    match (stored, value) {
+        (_, CypherValue::Null) => None,
+        (RawValue::Str(a), CypherValue::String(b)) => Some(**a == **b),
+        (RawValue::Int(a), CypherValue::Int(b)) => Some(a == b),
+        (RawValue::Bool(a), CypherValue::Bool(b)) => Some(a == b),
+        (RawValue::Int(a), CypherValue::Float(_)) => CypherValue::Int(*a).equals(value),
+        (RawValue::Float(a), CypherValue::Int(_) | CypherValue::Float(_)) => CypherValue::Float(*a).equals(value),
+        (RawValue::List(items), _) => {
+            CypherValue::list(items.iter().map(CypherValue::from_property).collect()).equals(value)
+        }
+        _ => Some(false),
     }
 }
 
