@@ -460,8 +460,16 @@ impl Overlay {
                 return Ok(n.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
             }
         }
-        let Some(chunk) = self.node_chunk_of(id)? else { return Ok(None) };
-        let Some(raw) = chunk.raw(chunk_of(id).1) else { return Ok(None) };
+        let (c, slot) = chunk_of(id);
+        if !matches!(&self.last_nodes, Some((last, _)) if *last == c) {
+            self.node_chunk_of(id)?;
+        }
+        // Borrow the memoized chunk: no reference count traffic per read.
+        let Some((last, chunk)) = &self.last_nodes else { return Ok(None) };
+        if *last != c {
+            return Ok(None);
+        }
+        let Some(raw) = chunk.raw(slot) else { return Ok(None) };
         Ok(Some(f(raw_node_property(raw, key)?)))
     }
 
@@ -477,8 +485,15 @@ impl Overlay {
                 return Ok(r.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
             }
         }
-        let Some(chunk) = self.rel_chunk_of(id)? else { return Ok(None) };
-        let Some(raw) = chunk.raw(chunk_of(id).1) else { return Ok(None) };
+        let (c, slot) = chunk_of(id);
+        if !matches!(&self.last_rels, Some((last, _)) if *last == c) {
+            self.rel_chunk_of(id)?;
+        }
+        let Some((last, chunk)) = &self.last_rels else { return Ok(None) };
+        if *last != c {
+            return Ok(None);
+        }
+        let Some(raw) = chunk.raw(slot) else { return Ok(None) };
         Ok(Some(f(raw_rel_property(raw, key)?)))
     }
 

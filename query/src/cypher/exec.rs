@@ -166,6 +166,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
                 to_wanted: Vec::new(),
                 tokens: None,
                 to_labels: LabelTest::new(&spec.to_labels),
+                scratch: Vec::new(),
             })
         }
         LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
@@ -581,6 +582,8 @@ struct Expand {
     /// Type tokens, looked up once.
     tokens: Option<Option<Vec<u32>>>,
     to_labels: LabelTest,
+    /// Reused row for checking `spec.predicates` before building a row.
+    scratch: Row,
 }
 
 impl Expand {
@@ -643,6 +646,22 @@ impl Expand {
             ctx.tick()?;
             if !self.target_ok(other, &row, ctx)? || !self.rel_ok(rel, &row, ctx)? {
                 continue;
+            }
+            if !self.spec.predicates.is_empty() {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&row);
+                set(&mut self.scratch, self.spec.rel, V::Rel(rel));
+                set(&mut self.scratch, self.spec.to, V::Node(other));
+                let mut pass = true;
+                for p in &self.spec.predicates {
+                    if !passes(&p.eval(&self.scratch, ctx)?)? {
+                        pass = false;
+                        break;
+                    }
+                }
+                if !pass {
+                    continue;
+                }
             }
             if self.count_only {
                 count += 1;

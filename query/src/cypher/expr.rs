@@ -19,6 +19,10 @@ pub enum CExpr {
     List(Vec<CExpr>),
     Map(Vec<(String, CExpr)>),
     Property(Box<CExpr>, String),
+    /// `v.key` where `v` is a slot (the common case, without a nested evaluation).
+    SlotProperty(usize, String),
+    /// `v.key OP constant`, compared on the stored bytes without building a value.
+    SlotPropertyCompare { slot: usize, key: String, op: CompareOp, value: V },
     Index(Box<CExpr>, Box<CExpr>),
     Slice(Box<CExpr>, Option<Box<CExpr>>, Option<Box<CExpr>>),
     Not(Box<CExpr>),
@@ -63,6 +67,7 @@ impl CExpr {
             CExpr::Property(e, _) | CExpr::Not(e) | CExpr::Neg(e) | CExpr::IsNull(e, _) | CExpr::HasLabels(e, _) => {
                 e.is_constant()
             }
+            CExpr::SlotProperty(..) | CExpr::SlotPropertyCompare { .. } => false,
             CExpr::Index(a, b) | CExpr::Binary(_, a, b) => a.is_constant() && b.is_constant(),
             CExpr::Call(f, args) => !f.is_nondeterministic() && args.iter().all(CExpr::is_constant),
             _ => false,
@@ -91,6 +96,29 @@ impl CExpr {
             CExpr::Property(e, key) => {
                 let base = e.eval(row, ctx)?;
                 property(&base, key, ctx)?
+            }
+            CExpr::SlotProperty(slot, key) => match row.get(*slot) {
+                Some(base) => property(base, key, ctx)?,
+                None => V::Null,
+            },
+            CExpr::SlotPropertyCompare { slot, key, op, value } => {
+                let raw_cmp = |raw: Option<sprig_index::graph::RawValue<'_>>| match raw {
+                    None => None,
+                    Some(r) => compare_raw(&r, *op, value),
+                };
+                let result = match row.get(*slot) {
+                    Some(V::Node(id)) => ctx.graph.with_node_property(*id, key, raw_cmp)?,
+                    Some(V::Rel(id)) => ctx.graph.with_rel_property(*id, key, raw_cmp)?,
+                    Some(base) => {
+                        let v = property(base, key, ctx)?;
+                        return Ok(from_truth(compare(*op, &v, value)));
+                    }
+                    None => Some(None),
+                };
+                match result {
+                    Some(t) => from_truth(t),
+                    None => return Err(Error::EntityNotFound(format!("the entity read for '{key}' was deleted"))),
+                }
             }
             CExpr::Index(e, i) => {
                 let base = e.eval(row, ctx)?;
@@ -370,6 +398,30 @@ fn slice(base: &V, from: Option<V>, to: Option<V>) -> Result<V> {
         return Ok(V::list(Vec::new()));
     }
     Ok(V::list(items[a as usize..b as usize].to_vec()))
+}
+
+/// A comparison of a stored property with a value, without building a value for
+/// scalars.
+fn compare_raw(raw: &sprig_index::graph::RawValue<'_>, op: CompareOp, value: &V) -> Option<bool> {
+    use sprig_index::graph::RawValue as R;
+    let ordering = match (raw, value) {
+        (_, V::Null) => return None,
+        (R::Int(a), V::Int(b)) => a.cmp(b),
+        (R::Int(a), V::Float(b)) => return compare(op, &V::Int(*a), &V::Float(*b)),
+        (R::Float(a), V::Int(_) | V::Float(_)) => return compare(op, &V::Float(*a), value),
+        (R::Str(a), V::String(b)) => (*a).cmp(&**b),
+        (R::Bool(a), V::Bool(b)) => a.cmp(b),
+        (r, v) => return compare(op, &super::value::from_raw(r.clone()), v),
+    };
+    use std::cmp::Ordering::*;
+    Some(match op {
+        CompareOp::Eq => ordering == Equal,
+        CompareOp::Ne => ordering != Equal,
+        CompareOp::Lt => ordering == Less,
+        CompareOp::Le => ordering != Greater,
+        CompareOp::Gt => ordering == Greater,
+        CompareOp::Ge => ordering != Less,
+    })
 }
 
 /// Evaluates a comparison; `None` is null.

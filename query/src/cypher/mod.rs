@@ -172,6 +172,9 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
                 "pattern",
                 format!("({})-[{}]{}({})", spec.from, spec.types.join("|"), spec.dir.arrow(), spec.to),
             );
+            if !spec.predicates.is_empty() {
+                node = node.detail("predicates", spec.predicates.len());
+            }
             match spec.length {
                 Some((lo, hi)) => {
                     node = node.detail("length", format!("{lo}..{}", hi.map_or(String::new(), |h| h.to_string())));

@@ -73,6 +73,9 @@ pub struct ExpandSpec {
     /// The expansion runs against the pattern's written direction: a relationship
     /// list is reversed so that it is in pattern order.
     pub reversed: bool,
+    /// Predicates checked on each candidate before its row is built (moved here from
+    /// filters right above a single-hop expansion).
+    pub predicates: Vec<CExpr>,
 }
 
 /// Part of a path to assemble: nodes, single relationships, relationship lists.

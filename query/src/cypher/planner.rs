@@ -90,7 +90,8 @@ fn filter_factor(slot: usize, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) ->
     let mut f = 1.0;
     for (e, slots) in conjuncts {
         if slots.as_ref().is_some_and(|s| s.len() == 1 && s.contains(&slot)) {
-            let equality = matches!(e, CExpr::Compare(_, ops) if ops.iter().all(|(op, _)| *op == CompareOp::Eq));
+            let equality = matches!(e, CExpr::Compare(_, ops) if ops.iter().all(|(op, _)| *op == CompareOp::Eq))
+                || matches!(e, CExpr::SlotPropertyCompare { op: CompareOp::Eq, .. });
             f *= if equality { 0.01 } else { 0.1 };
         }
     }
@@ -357,7 +358,10 @@ impl<'a> Planner<'a> {
                         return Err(semantic("InvalidArgumentType", "a literal has no properties"));
                     }
                 }
-                CExpr::Property(self.boxed(base, scope)?, key.clone())
+                match self.expr_in(base, scope)? {
+                    CExpr::Slot(s) => CExpr::SlotProperty(s, key.clone()),
+                    other => CExpr::Property(Box::new(other), key.clone()),
+                }
             }
             Expr::Index(base, idx) => {
                 if let (Expr::Map(_), Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::Bool(_))) =
@@ -407,7 +411,19 @@ impl<'a> Planner<'a> {
                 for (op, e) in rest {
                     ops.push((*op, self.expr_in(e, scope)?));
                 }
-                CExpr::Compare(first, ops)
+                // `v.key OP constant` (either way round) compares on stored bytes.
+                match (*first, ops.as_slice()) {
+                    (CExpr::SlotProperty(slot, key), [(op, CExpr::Const(value))]) => {
+                        CExpr::SlotPropertyCompare { slot, key, op: *op, value: value.clone() }
+                    }
+                    (CExpr::Const(value), [(op, CExpr::SlotProperty(slot, key))]) => CExpr::SlotPropertyCompare {
+                        slot: *slot,
+                        key: key.clone(),
+                        op: flip(*op),
+                        value,
+                    },
+                    (first, _) => CExpr::Compare(Box::new(first), ops),
+                }
             }
             Expr::IsNull { expr, negated } => CExpr::IsNull(self.boxed(expr, scope)?, *negated),
             Expr::HasLabels(base, labels) => CExpr::HasLabels(self.boxed(base, scope)?, labels.clone()),
@@ -786,6 +802,7 @@ impl<'a> Planner<'a> {
                     length: r.length,
                     distinct_from: match_rels.iter().copied().filter(|s| *s != r.slot).collect(),
                     reversed: !forward,
+                    predicates: Vec::new(),
                 };
                 plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
                 bound.insert(to.slot);
@@ -1385,6 +1402,17 @@ fn remap_create(mut create: CreatePattern, remap: &[(usize, usize)], _len: usize
     create
 }
 
+/// The comparison with its operands swapped (`a < b` is `b > a`).
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Le => CompareOp::Ge,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Ge => CompareOp::Le,
+        other => other,
+    }
+}
+
 /// A literal that can never be a boolean is a compile-time error as an operand of
 /// AND, OR, XOR or NOT.
 fn check_boolean_operand(e: &Expr) -> Result<()> {
@@ -1444,6 +1472,10 @@ fn slots_used(e: &CExpr, out: &mut BTreeSet<usize>) -> bool {
         }
         CExpr::Index(a, b) | CExpr::Binary(_, a, b) => slots_used(a, out) && slots_used(b, out),
         CExpr::Compare(a, rest) => slots_used(a, out) && rest.iter().all(|(_, e)| slots_used(e, out)),
+        CExpr::SlotProperty(s, _) | CExpr::SlotPropertyCompare { slot: s, .. } => {
+            out.insert(*s);
+            true
+        }
         _ => false,
     }
 }

@@ -19,7 +19,8 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 5] = [&PropertyIndexSeek, &FilterIndexSeek, &SortLimitToTopK, &CountFromStore, &CountExpansions];
+    let rules: [&dyn Rule; 6] =
+        [&PropertyIndexSeek, &FilterIndexSeek, &FilterIntoExpand, &SortLimitToTopK, &CountFromStore, &CountExpansions];
     visit(plan, &rules, graph);
 }
 
@@ -67,9 +68,23 @@ fn seek_of(pred: &CExpr, slot: usize) -> Option<(String, Seek)> {
     let prop_of = |e: &CExpr| -> Option<String> {
         match e {
             CExpr::Property(base, key) if matches!(**base, CExpr::Slot(s) if s == slot) => Some(key.clone()),
+            CExpr::SlotProperty(s, key) if *s == slot => Some(key.clone()),
             _ => None,
         }
     };
+    if let CExpr::SlotPropertyCompare { slot: s, key, op, value } = pred {
+        if *s != slot {
+            return None;
+        }
+        let value = CExpr::Const(value.clone());
+        let seek = match op {
+            CompareOp::Eq => Seek::Equal(value),
+            CompareOp::Lt | CompareOp::Le => Seek::Range { lower: None, upper: Some((value, *op == CompareOp::Le)) },
+            CompareOp::Gt | CompareOp::Ge => Seek::Range { lower: Some((value, *op == CompareOp::Ge)), upper: None },
+            CompareOp::Ne => return None,
+        };
+        return Some((key.clone(), seek));
+    }
     match pred {
         CExpr::Compare(a, rest) if rest.len() == 1 => {
             let (op, b) = &rest[0];
@@ -234,5 +249,25 @@ impl Rule for CountExpansions {
         for a in aggs.iter_mut() {
             *a = AggSpec { func: AggFunc::Sum, distinct: false, args: vec![CExpr::Slot(to)] };
         }
+    }
+}
+
+/// A filter right above a single-hop expansion is checked inside it, on each
+/// candidate, before the candidate's row is built.
+pub struct FilterIntoExpand;
+
+impl Rule for FilterIntoExpand {
+    fn name(&self) -> &'static str {
+        "FilterIntoExpand"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Filter { input, predicate } = op else { return };
+        let LogicalOp::Expand { spec, .. } = &mut **input else { return };
+        if spec.length.is_some() {
+            return;
+        }
+        spec.predicates.push(predicate.clone());
+        let expand = std::mem::replace(&mut **input, LogicalOp::Start);
+        *op = expand;
     }
 }
