@@ -1,17 +1,19 @@
-//! Bulk loading of a graph from CSV (SPEC section 3): both files are read and checked
-//! first, records, label bitmaps, adjacency lists and index entries are built in
-//! memory in id order, and everything is written in one atomic batch. A bad line
-//! stops the load before anything is written.
+//! Bulk loading of a graph from CSV (SPEC section 3). Both files are read and checked
+//! first; records are encoded as they are read, straight into chunks (no decoded
+//! records are built), chunks are compressed on a second thread, and everything is
+//! written in one atomic batch. A bad line stops the load before anything is written.
 
-use std::collections::HashMap;
 use std::io::Read;
+use std::sync::mpsc;
 
 use roaring::RoaringTreemap;
+use rustc_hash::FxHashMap;
 
-use super::chunk::{encode_adj_chunk, encode_record_chunk, next_chunk_start, ChunkKind, CHUNK_LEN};
-use super::record::{AdjEntry, GraphMeta, NodeId, NodeRecord, RelRecord};
+use super::chunk::{compress_frames, frame_adj_chunk, frame_record_chunk, next_chunk_start, ChunkKind, CHUNK_LEN};
+use super::record::{AdjEntry, GraphMeta, NodeId};
 use super::store::{self, GraphStore, ALL_NODES, KS};
-use super::value::{Properties, PropertyValue};
+use super::value::{encode_inferred, PropertyValue};
+use crate::codec::Encoder;
 use crate::storage::WriteBatch;
 use crate::{Error, Result};
 
@@ -30,26 +32,45 @@ pub struct BulkLoadStats {
     pub relationship_types: u64,
 }
 
-/// A CSV value as a property: integers, floats and booleans by their look, empty as
-/// absent, anything else a string.
-pub fn infer_value(s: &str) -> Option<PropertyValue> {
+/// How a CSV field reads as a property.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Inferred {
+    Absent,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str,
+}
+
+pub(crate) fn infer(s: &str) -> Inferred {
     if s.is_empty() {
-        return None;
+        return Inferred::Absent;
     }
     if let Ok(i) = s.parse::<i64>() {
-        return Some(PropertyValue::Int(i));
+        return Inferred::Int(i);
     }
-    let numeric = s.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-    if numeric {
+    if s.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
         if let Ok(f) = s.parse::<f64>() {
-            return Some(PropertyValue::Float(f));
+            return Inferred::Float(f);
         }
     }
     match s {
-        "true" => Some(PropertyValue::Bool(true)),
-        "false" => Some(PropertyValue::Bool(false)),
-        _ => Some(PropertyValue::String(s.into())),
+        "true" => Inferred::Bool(true),
+        "false" => Inferred::Bool(false),
+        _ => Inferred::Str,
     }
+}
+
+/// A CSV value as a property: integers, floats and booleans by their look, empty as
+/// absent, anything else a string.
+pub fn infer_value(s: &str) -> Option<PropertyValue> {
+    Some(match infer(s) {
+        Inferred::Absent => return None,
+        Inferred::Int(i) => PropertyValue::Int(i),
+        Inferred::Float(f) => PropertyValue::Float(f),
+        Inferred::Bool(b) => PropertyValue::Bool(b),
+        Inferred::Str => PropertyValue::String(s.into()),
+    })
 }
 
 fn csv_error(file: &str, line: u64, message: impl Into<String>) -> Error {
@@ -73,6 +94,10 @@ fn header(file: &str, r: &mut csv::Reader<Box<dyn Read + '_>>, expect: &[&str]) 
         if c.is_empty() {
             return Err(csv_error(file, 1, format!("column {} has no name", i + 1)));
         }
+        let taken = if expect[0] == "id" { cols[..i].iter().any(|x| x == c) } else { cols[expect.len()..i].contains(c) };
+        if taken {
+            return Err(csv_error(file, 1, format!("column '{c}' appears twice")));
+        }
     }
     Ok(cols)
 }
@@ -89,6 +114,31 @@ fn record_error(file: &str, e: csv::Error) -> Error {
     csv_error(file, line, message)
 }
 
+/// Encodes the properties of one CSV row: `first` (the node id, kept as `id`) and
+/// the non-empty fields of `fields` under their column names.
+fn encode_props<'r>(
+    enc: &mut Encoder,
+    first: Option<&str>,
+    cols: &[String],
+    fields: impl Iterator<Item = &'r str> + Clone,
+    used: &mut [bool],
+) {
+    let count = first.map_or(0, |f| u32::from(!f.is_empty()))
+        + fields.clone().filter(|f| !f.is_empty()).count() as u32;
+    enc.u32(count);
+    if let Some(f) = first {
+        enc.str("id");
+        encode_inferred(enc, f);
+    }
+    for (i, (c, f)) in cols.iter().zip(fields).enumerate() {
+        if !f.is_empty() {
+            enc.str(c);
+            encode_inferred(enc, f);
+            used[i] = true;
+        }
+    }
+}
+
 impl GraphStore {
     /// Loads `nodes` and `edges` into `graph` (created if needed), all or nothing.
     /// `progress` is called with the rows read so far.
@@ -101,35 +151,67 @@ impl GraphStore {
     ) -> Result<BulkLoadStats> {
         store::validate_graph_name(graph)?;
         self.acquire_writer()?;
-        let result = self.bulk_load_locked(graph, nodes, edges, progress);
+        let result = std::thread::scope(|scope| {
+            // Chunks are framed here and compressed on a second thread meanwhile.
+            let (to_worker, jobs) = mpsc::channel::<(Vec<u8>, Vec<u8>)>();
+            let worker = scope.spawn(move || compress_frames(jobs));
+            let loaded = self.bulk_load_locked(graph, nodes, edges, progress, &to_worker);
+            drop(to_worker);
+            let compressed = worker.join().map_err(|_| Error::corrupted("bulk load", "compression thread failed"));
+            let (stats, mut batch, rewritten) = loaded?;
+            for (key, value) in compressed? {
+                batch.put(KS, key, value);
+            }
+            self.apply_exclusive(batch, &rewritten)?;
+            Ok(stats)
+        });
         self.release_writer();
         result
     }
 
+    #[allow(clippy::type_complexity)]
     fn bulk_load_locked(
         &self,
         graph: &str,
         nodes: CsvInput<'_>,
         edges: CsvInput<'_>,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<BulkLoadStats> {
+        compress: &mpsc::Sender<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>)> {
         let storage = self.storage().clone();
         let mut meta = match storage.get(KS, &store::graph_prefix(graph, b'm'))? {
             Some(b) => GraphMeta::decode(&b)?,
             None => GraphMeta::default(),
         };
+        let graph_id = self.graph_id(graph)?;
+        let send = |kind: ChunkKind, chunk: u64, frame: Vec<u8>, rewritten: &mut Vec<super::chunk::CacheKey>| {
+            rewritten.push((graph_id, kind, chunk));
+            compress
+                .send((store::chunk_key(graph, kind, chunk), frame))
+                .map_err(|_| Error::corrupted("bulk load", "compression thread stopped"))
+        };
         // New ids start on a fresh chunk, so that no stored chunk needs rewriting.
         let base = next_chunk_start(meta.next_node);
         let mut batch = WriteBatch::default();
+        let mut rewritten = Vec::new();
         let mut rows = 0u64;
 
         // Nodes.
         let (nodes_name, mut r) = reader(nodes);
         let cols = header(&nodes_name, &mut r, &["id", "label"])?;
-        let mut ids: HashMap<String, NodeId> = HashMap::new();
-        let mut labels: HashMap<String, RoaringTreemap> = HashMap::new();
-        let mut records: Vec<NodeRecord> = Vec::new();
+        let prop_cols = &cols[2..];
+        let mut used = vec![false; prop_cols.len()];
+        let mut ids: FxHashMap<String, NodeId> = FxHashMap::default();
+        let mut labels: FxHashMap<String, RoaringTreemap> = FxHashMap::default();
+        let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(CHUNK_LEN);
+        let mut count = 0u64;
         let mut record = csv::StringRecord::new();
+        let indexed: Vec<(usize, usize)> = meta
+            .indexes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| prop_cols.iter().position(|c| *c == d.property).map(|p| (i, p)))
+            .collect();
         loop {
             match r.read_record(&mut record) {
                 Ok(false) => break,
@@ -141,44 +223,73 @@ impl GraphStore {
             if ext.is_empty() {
                 return Err(csv_error(&nodes_name, line, "the id is empty"));
             }
-            let id = base + records.len() as u64;
+            let id = base + count;
             if ids.insert(ext.to_string(), id).is_some() {
                 return Err(csv_error(&nodes_name, line, format!("duplicate node id '{ext}'")));
             }
-            let mut node_labels: Vec<String> =
-                record.get(1).unwrap_or("").split(';').map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
-            node_labels.sort();
+            let mut node_labels: Vec<&str> =
+                record.get(1).unwrap_or("").split(';').map(str::trim).filter(|l| !l.is_empty()).collect();
+            node_labels.sort_unstable();
             node_labels.dedup();
+            let mut enc = Encoder::default();
+            enc.u32(node_labels.len() as u32);
             for l in &node_labels {
-                labels.entry(l.clone()).or_default().insert(id);
-            }
-            let mut props = Properties::new();
-            if let Some(v) = infer_value(ext) {
-                props.insert("id".to_string(), v);
-            }
-            for (c, value) in cols.iter().zip(record.iter()).skip(2) {
-                if let Some(v) = infer_value(value) {
-                    props.insert(c.clone(), v);
+                enc.str(l);
+                match labels.get_mut(*l) {
+                    Some(b) => {
+                        b.insert(id);
+                    }
+                    None => {
+                        labels.insert(l.to_string(), RoaringTreemap::from_iter([id]));
+                    }
                 }
             }
-            records.push(NodeRecord { labels: node_labels, properties: props });
+            let fields = record.iter().skip(2);
+            encode_props(&mut enc, Some(ext), prop_cols, fields, &mut used);
+            for (i, p) in &indexed {
+                let def = &meta.indexes[*i];
+                if node_labels.contains(&def.label.as_str()) {
+                    if let Some(v) = record.get(p + 2).and_then(infer_value) {
+                        if let Some(key) = store::index_entry(graph, def, &v, id) {
+                            batch.put(KS, key, Vec::new());
+                        }
+                    }
+                }
+            }
+            encoded.push(enc.finish());
+            count += 1;
+            if encoded.len() == CHUNK_LEN {
+                let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
+                send(ChunkKind::Nodes, id / CHUNK_LEN as u64, frame, &mut rewritten)?;
+                encoded.clear();
+            }
             rows += 1;
             if rows % 65536 == 0 {
                 progress(rows);
+            }
+        }
+        if !encoded.is_empty() {
+            let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
+            send(ChunkKind::Nodes, (base + count - 1) / CHUNK_LEN as u64, frame, &mut rewritten)?;
+            encoded.clear();
+        }
+        meta.property_keys.insert("id".to_string());
+        for (c, u) in prop_cols.iter().zip(&used) {
+            if *u {
+                meta.property_keys.insert(c.clone());
             }
         }
 
         // Relationships.
         let (edges_name, mut r) = reader(edges);
         let cols = header(&edges_name, &mut r, &["src", "dst", "type"])?;
-        let mut out_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); records.len()];
-        let mut in_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); records.len()];
+        let prop_cols = &cols[3..];
+        let mut used = vec![false; prop_cols.len()];
+        let mut out_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); count as usize];
+        let mut in_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); count as usize];
         let rel_base = next_chunk_start(meta.next_rel);
         let mut next_rel = rel_base;
-        let mut rel_chunk: Vec<Vec<u8>> = Vec::with_capacity(CHUNK_LEN);
-        let mut rewritten = Vec::new();
-        let graph_id = self.graph_id(graph)?;
-        let lookup = |ids: &HashMap<String, NodeId>, ext: &str, line: u64, what: &str| -> Result<NodeId> {
+        let lookup = |ids: &FxHashMap<String, NodeId>, ext: &str, line: u64, what: &str| -> Result<NodeId> {
             ids.get(ext.trim())
                 .copied()
                 .ok_or_else(|| csv_error(&edges_name, line, format!("{what} '{ext}' is not a node id of this load")))
@@ -198,83 +309,53 @@ impl GraphStore {
             }
             let token = meta.type_token_or_add(rel_type);
             meta.type_counts[token as usize] += 1;
-            let mut props = Properties::new();
-            for (c, value) in cols.iter().zip(record.iter()).skip(3) {
-                if let Some(v) = infer_value(value) {
-                    props.insert(c.clone(), v);
-                }
-            }
             let rel = next_rel;
             next_rel += 1;
             out_adj[(src - base) as usize].push(AdjEntry { type_token: token, rel, other: dst });
             in_adj[(dst - base) as usize].push(AdjEntry { type_token: token, rel, other: src });
-            for k in props.keys() {
-                if !meta.property_keys.contains(k) {
-                    meta.property_keys.insert(k.clone());
-                }
-            }
-            let rec = RelRecord { rel_type: rel_type.to_string(), start: src, end: dst, properties: props };
-            rel_chunk.push(rec.encode());
-            if rel_chunk.len() == CHUNK_LEN {
-                let c = (next_rel - 1) / CHUNK_LEN as u64;
-                batch.put(KS, store::chunk_key(graph, ChunkKind::Rels, c), encode_record_chunk(rel_chunk.iter().map(|r| Some(r.as_slice()))));
-                rewritten.push((graph_id, ChunkKind::Rels, c));
-                rel_chunk.clear();
+            let mut enc = Encoder::default();
+            enc.str(rel_type).u64(src).u64(dst);
+            encode_props(&mut enc, None, prop_cols, record.iter().skip(3), &mut used);
+            encoded.push(enc.finish());
+            if encoded.len() == CHUNK_LEN {
+                let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
+                send(ChunkKind::Rels, rel / CHUNK_LEN as u64, frame, &mut rewritten)?;
+                encoded.clear();
             }
             rows += 1;
             if rows % 65536 == 0 {
                 progress(rows);
             }
         }
-        if !rel_chunk.is_empty() {
-            let c = (next_rel - 1) / CHUNK_LEN as u64;
-            batch.put(KS, store::chunk_key(graph, ChunkKind::Rels, c), encode_record_chunk(rel_chunk.iter().map(|r| Some(r.as_slice()))));
-            rewritten.push((graph_id, ChunkKind::Rels, c));
+        if !encoded.is_empty() {
+            let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
+            send(ChunkKind::Rels, (next_rel - 1) / CHUNK_LEN as u64, frame, &mut rewritten)?;
+        }
+        for (c, u) in prop_cols.iter().zip(&used) {
+            if *u {
+                meta.property_keys.insert(c.clone());
+            }
         }
         progress(rows);
 
-        // Everything checked: build the batch.
+        // Everything checked: adjacency, labels, counters.
         let stats = BulkLoadStats {
-            nodes: records.len() as u64,
+            nodes: count,
             relationships: next_rel - rel_base,
             labels: labels.len() as u64,
             relationship_types: meta.types.len() as u64,
         };
-        let mut all = RoaringTreemap::new();
-        let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(CHUNK_LEN);
-        for (i, rec) in records.iter().enumerate() {
-            let id = base + i as u64;
-            all.insert(id);
-            for k in rec.properties.keys() {
-                if !meta.property_keys.contains(k) {
-                    meta.property_keys.insert(k.clone());
-                }
-            }
-            for def in &meta.indexes {
-                if rec.has_label(&def.label) {
-                    if let Some(key) = rec.properties.get(&def.property).and_then(|v| store::index_entry(graph, def, v, id)) {
-                        batch.put(KS, key, Vec::new());
-                    }
-                }
-            }
-            encoded.push(rec.encode());
-            if encoded.len() == CHUNK_LEN || i + 1 == records.len() {
-                let c = id / CHUNK_LEN as u64;
-                batch.put(KS, store::chunk_key(graph, ChunkKind::Nodes, c), encode_record_chunk(encoded.iter().map(|r| Some(r.as_slice()))));
-                rewritten.push((graph_id, ChunkKind::Nodes, c));
-                encoded.clear();
-            }
-        }
         for (kind, lists) in [(ChunkKind::Out, &mut out_adj), (ChunkKind::In, &mut in_adj)] {
             for (n, group) in lists.chunks_mut(CHUNK_LEN).enumerate() {
                 for l in group.iter_mut() {
                     l.sort_unstable();
                 }
                 let c = base / CHUNK_LEN as u64 + n as u64;
-                batch.put(KS, store::chunk_key(graph, kind, c), encode_adj_chunk(group.iter().map(|l| l.as_slice())));
-                rewritten.push((graph_id, kind, c));
+                send(kind, c, frame_adj_chunk(group.iter().map(|l| l.as_slice())), &mut rewritten)?;
             }
         }
+        let mut all = RoaringTreemap::new();
+        all.insert_range(base..base + count);
         labels.insert(ALL_NODES.to_string(), all);
         for (label, bitmap) in labels {
             let mut merged = match storage.get(KS, &store::label_key(graph, &label))? {
@@ -289,14 +370,12 @@ impl GraphStore {
                 meta.labels.insert(label);
             }
         }
-        meta.next_node = base + records.len() as u64;
-        // Relationship ids of the last chunk are taken whole, so that it is never shared.
-        meta.node_count += records.len() as u64;
-        meta.next_rel = next_chunk_start(next_rel);
+        meta.next_node = base + count;
+        meta.node_count += count;
+        meta.next_rel = next_rel;
         meta.rel_count += next_rel - rel_base;
         batch.put(KS, store::graph_prefix(graph, b'm'), meta.encode());
         batch.put(KS, store::registry_key(graph), Vec::new());
-        self.apply_exclusive(batch, &rewritten)?;
-        Ok(stats)
+        Ok((stats, batch, rewritten))
     }
 }

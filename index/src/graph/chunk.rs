@@ -115,6 +115,11 @@ impl<T: ChunkRecord> RecordChunk<T> {
 
 /// Encodes slots of encoded records as a stored chunk.
 pub fn encode_record_chunk<'a>(slots: impl Iterator<Item = Option<&'a [u8]>>) -> Vec<u8> {
+    compress(&frame_record_chunk(slots))
+}
+
+/// The uncompressed form of [`encode_record_chunk`].
+pub fn frame_record_chunk<'a>(slots: impl Iterator<Item = Option<&'a [u8]>>) -> Vec<u8> {
     let slots: Vec<Option<&[u8]>> = slots.collect();
     let body: usize = slots.iter().flatten().map(|s| s.len()).sum();
     let mut out = Vec::with_capacity(CHUNK_LEN * 4 + body);
@@ -128,7 +133,7 @@ pub fn encode_record_chunk<'a>(slots: impl Iterator<Item = Option<&'a [u8]>>) ->
     for s in slots.iter().take(CHUNK_LEN).flatten() {
         out.extend_from_slice(s);
     }
-    compress(&out)
+    out
 }
 
 /// The adjacency lists (one direction) of [`CHUNK_LEN`] consecutive nodes.
@@ -183,6 +188,11 @@ impl AdjChunk {
 
 /// Encodes [`CHUNK_LEN`] lists as a stored adjacency chunk.
 pub fn encode_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<u8> {
+    compress(&frame_adj_chunk(lists))
+}
+
+/// The uncompressed form of [`encode_adj_chunk`].
+pub fn frame_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<u8> {
     let lists: Vec<&[AdjEntry]> = lists.collect();
     let total: usize = lists.iter().map(|l| l.len()).sum();
     let mut out = Vec::with_capacity((CHUNK_LEN + 1) * 4 + total * 20);
@@ -199,7 +209,7 @@ pub fn encode_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<
             out.extend_from_slice(&e.other.to_le_bytes());
         }
     }
-    compress(&out)
+    out
 }
 
 /// A node's adjacency list in one direction: a slice of a cached chunk, or a list
@@ -298,4 +308,9 @@ impl ChunkCache {
         let CacheInner { order, entries, .. } = &mut *inner;
         order.retain(|k| entries.contains_key(k));
     }
+}
+
+/// Compresses framed chunks as they arrive; returns (key, stored value) pairs.
+pub fn compress_frames(jobs: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    jobs.into_iter().map(|(key, frame)| (key, compress(&frame))).collect()
 }

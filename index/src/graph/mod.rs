@@ -1,7 +1,7 @@
 //! Property graphs: node and relationship records, adjacency per node and direction,
 //! label bitmaps, property indexes, and transactions over them.
 
-mod bulk;
+pub(crate) mod bulk;
 mod chunk;
 mod record;
 mod store;

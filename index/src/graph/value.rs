@@ -128,6 +128,19 @@ fn sortable_f64(f: f64) -> [u8; 8] {
     key.to_be_bytes()
 }
 
+/// Writes the stored form of a CSV field (as [`crate::graph::infer_value`] reads it)
+/// without building a value; false for an empty field (absent).
+pub(crate) fn encode_inferred(enc: &mut Encoder, s: &str) -> bool {
+    match crate::graph::bulk::infer(s) {
+        crate::graph::bulk::Inferred::Absent => return false,
+        crate::graph::bulk::Inferred::Str => enc.u8(STRING).str(s),
+        crate::graph::bulk::Inferred::Int(i) => enc.u8(INT).u64(i as u64),
+        crate::graph::bulk::Inferred::Float(f) => enc.u8(FLOAT).u64(f.to_bits()),
+        crate::graph::bulk::Inferred::Bool(b) => enc.u8(BOOL).u8(u8::from(b)),
+    };
+    true
+}
+
 /// A property read straight from stored bytes, borrowing its strings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawValue<'a> {
