@@ -124,7 +124,10 @@ impl Row {
             .position(|c| c == column)
             .ok_or_else(|| Error::Usage(format!("no column '{column}' in this result")))?;
         T::from_value(&self.values[i]).ok_or_else(|| {
-            Error::Usage(format!("column '{column}' holds {:?}, which does not convert to the asked type", self.values[i]))
+            Error::Usage(format!(
+                "column '{column}' holds {:?}, which does not convert to the asked type",
+                self.values[i]
+            ))
         })
     }
 
@@ -364,7 +367,7 @@ impl Database {
     }
 }
 
-/// Splits a script at `;` outside quotes and comments; drops empty statements.
+/// Splits a script at `;` outside quotes and comment lines; drops empty statements.
 pub fn split_statements(text: &str) -> Vec<String> {
     let mut res = Vec::new();
     let mut current = String::new();
@@ -382,7 +385,12 @@ pub fn split_statements(text: &str) -> Vec<String> {
             }
             Some(_) => {}
             None if c == '"' || c == '\'' || c == '`' => quote = Some(c),
-            None if c == '/' && chars.peek() == Some(&'/') => {
+            // A line that starts with `//` is a comment (not `//` inside a line:
+            // XPath statements are full of it).
+            None if c == '/'
+                && chars.peek() == Some(&'/')
+                && current.rsplit('\n').next().is_some_and(|l| l.trim().is_empty()) =>
+            {
                 for n in chars.by_ref() {
                     if n == '\n' {
                         break;

@@ -80,7 +80,10 @@ fn parameters_and_typed_rows() {
     let db = Database::in_memory().unwrap();
     db.cypher("CREATE (:Person {name: 'Ada', born: 1815})-[:KNOWS]->(:Person {name: 'Charles'})", ()).unwrap();
     let rows: Vec<_> = db
-        .cypher("MATCH (p:Person)-[:KNOWS]->(f) WHERE p.name = $n RETURN f.name, p.born, f.born", params! {"n" => "Ada"})
+        .cypher(
+            "MATCH (p:Person)-[:KNOWS]->(f) WHERE p.name = $n RETURN f.name, p.born, f.born",
+            params! {"n" => "Ada"},
+        )
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();

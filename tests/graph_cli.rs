@@ -57,7 +57,10 @@ fn cypher_results_in_every_format() {
         .success()
         .stdout("{\"c.name\":\"Initech\",\"w\":{\"since\":2010,\"~end\":7,\"~id\":9,\"~rel\":\"WORKS_AT\",\"~start\":2,\"~type\":\"relationship\"}}\n");
     sprig(&db)
-        .args(["cypher", "MATCH (c:City)<-[:LIVES_IN]-(p) RETURN c.name AS city, collect(p.name) AS people ORDER BY city"])
+        .args([
+            "cypher",
+            "MATCH (c:City)<-[:LIVES_IN]-(p) RETURN c.name AS city, collect(p.name) AS people ORDER BY city",
+        ])
         .args(["--format", "csv"])
         .assert()
         .success()
@@ -66,7 +69,9 @@ fn cypher_results_in_every_format() {
         .args(["cypher", "MATCH p = (:Person {name: 'Edsger'})-[:KNOWS]->() RETURN p"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("(:Person {age: 72, id: \"edsger\", name: \"Edsger\"})-[:KNOWS {since: 1990, weight: 0.6}]->"))
+        .stdout(predicate::str::contains(
+            "(:Person {age: 72, id: \"edsger\", name: \"Edsger\"})-[:KNOWS {since: 1990, weight: 0.6}]->",
+        ))
         .stdout(predicate::str::contains("1 row, "));
     sprig(&db).args(["graphs", "--format", "csv"]).assert().success().stdout("graph\ndefault\n");
 }
@@ -94,9 +99,20 @@ fn explain_and_profile_show_operators() {
         .args(["explain", "cypher", "MATCH (p:Person {name: 'Ada'})-[:KNOWS]->(f) RETURN f.name", "--format", "json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"operator\":\"NodeIndexSeek\"").and(predicate::str::contains("\"index\":\"person_name\"")));
+        .stdout(
+            predicate::str::contains("\"operator\":\"NodeIndexSeek\"")
+                .and(predicate::str::contains("\"index\":\"person_name\"")),
+        );
     sprig(&db)
-        .args(["profile", "cypher", "MATCH (p:Person)-[:KNOWS]->(f) RETURN count(*)", "--runs", "3", "--format", "json"])
+        .args([
+            "profile",
+            "cypher",
+            "MATCH (p:Person)-[:KNOWS]->(f) RETURN count(*)",
+            "--runs",
+            "3",
+            "--format",
+            "json",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("\"operator\":\"ExpandCount\"").and(predicate::str::contains("\"rows\":6")))
@@ -113,14 +129,9 @@ fn bad_input_is_an_error_and_changes_nothing() {
     std::fs::write(&nodes, "id,label,name\nx,Thing,X\ny,Thing\n").unwrap();
     let edges = dir.path().join("e.csv");
     std::fs::write(&edges, "src,dst,type\n").unwrap();
-    sprig(&db)
-        .args(["load", "graph", "--nodes"])
-        .arg(&nodes)
-        .arg("--edges")
-        .arg(&edges)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("error[csv]:").and(predicate::str::contains("n.csv:3: expected 3 fields, found 2")));
+    sprig(&db).args(["load", "graph", "--nodes"]).arg(&nodes).arg("--edges").arg(&edges).assert().code(1).stderr(
+        predicate::str::contains("error[csv]:").and(predicate::str::contains("n.csv:3: expected 3 fields, found 2")),
+    );
     std::fs::write(&nodes, "id,label,name\nx,Thing,X\n").unwrap();
     std::fs::write(&edges, "src,dst,type\nx,nobody,REL\n").unwrap();
     sprig(&db)
@@ -166,7 +177,11 @@ fn load_cypher_scripts_are_one_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let script = dir.path().join("s.cypher");
-    std::fs::write(&script, "CREATE (:A {n: 1});\n// a comment; with a semicolon\nCREATE (:A {n: 2});\nMATCH (a:A) SET a.m = a.n * 10;\n").unwrap();
+    std::fs::write(
+        &script,
+        "CREATE (:A {n: 1});\n// a comment; with a semicolon\nCREATE (:A {n: 2});\nMATCH (a:A) SET a.m = a.n * 10;\n",
+    )
+    .unwrap();
     sprig(&db).args(["load", "cypher"]).arg(&script).assert().success().stdout(predicate::str::contains("2 nodes"));
     sprig(&db)
         .args(["cypher", "MATCH (a:A) RETURN sum(a.m) AS s", "--format", "csv"])
@@ -174,7 +189,12 @@ fn load_cypher_scripts_are_one_transaction() {
         .success()
         .stdout("s\n30\n");
     std::fs::write(&script, "CREATE (:A {n: 3});\nRETURN 1/0;\n").unwrap();
-    sprig(&db).args(["load", "cypher"]).arg(&script).assert().code(1).stderr(predicate::str::contains("error[arithmetic]"));
+    sprig(&db)
+        .args(["load", "cypher"])
+        .arg(&script)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[arithmetic]"));
     sprig(&db)
         .args(["cypher", "MATCH (a:A) RETURN count(a) AS c", "--format", "csv"])
         .assert()

@@ -79,7 +79,7 @@ fn parse_feature(path: &Path, rel: &str) -> Vec<Scenario> {
     // (name, raw steps as (keyword line, docstring, table)), examples
     let mut current: Option<(String, Vec<(String, Option<String>, Vec<Vec<String>>)>, Vec<Vec<String>>)> = None;
     let flush = |cur: &mut Option<(String, Vec<(String, Option<String>, Vec<Vec<String>>)>, Vec<Vec<String>>)>,
-                     out: &mut Vec<Scenario>| {
+                 out: &mut Vec<Scenario>| {
         let Some((name, raw, examples)) = cur.take() else { return };
         let runs: Vec<Vec<(String, String)>> = if examples.len() > 1 {
             let header = examples[0].clone();
@@ -138,7 +138,8 @@ fn parse_feature(path: &Path, rel: &str) -> Vec<Scenario> {
                 doc.push(lines[i]);
                 i += 1;
             }
-            let indent = doc.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+            let indent =
+                doc.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
             let doc: Vec<&str> = doc.iter().map(|l| if l.len() >= indent { &l[indent..] } else { l.trim() }).collect();
             if let Some(cur) = &mut current {
                 if let Some(last) = cur.1.last_mut() {
@@ -198,10 +199,19 @@ enum TVal {
     Str(String),
     List(Vec<TVal>),
     Map(BTreeMap<String, TVal>),
-    Node { labels: BTreeSet<String>, props: BTreeMap<String, TVal> },
-    Rel { rel_type: String, props: BTreeMap<String, TVal> },
+    Node {
+        labels: BTreeSet<String>,
+        props: BTreeMap<String, TVal>,
+    },
+    Rel {
+        rel_type: String,
+        props: BTreeMap<String, TVal>,
+    },
     /// Nodes and (relationship, points forward) in order.
-    Path { nodes: Vec<TVal>, rels: Vec<(TVal, bool)> },
+    Path {
+        nodes: Vec<TVal>,
+        rels: Vec<(TVal, bool)>,
+    },
 }
 
 struct P<'a> {
@@ -400,8 +410,7 @@ fn to_param(v: &TVal) -> CypherValue {
 }
 
 fn props_eq(expected: &BTreeMap<String, TVal>, actual: &BTreeMap<String, ResultValue>, bags: bool) -> bool {
-    expected.len() == actual.len()
-        && expected.iter().all(|(k, v)| actual.get(k).is_some_and(|a| value_eq(v, a, bags)))
+    expected.len() == actual.len() && expected.iter().all(|(k, v)| actual.get(k).is_some_and(|a| value_eq(v, a, bags)))
 }
 
 fn value_eq(e: &TVal, a: &ResultValue, bags: bool) -> bool {
@@ -720,7 +729,12 @@ fn opencypher_tck() {
                     let short: String = why.chars().take(60).collect();
                     *failures.entry(short).or_default() += 1;
                     if filter.is_some() {
-                        println!("FAIL {} :: {}\n    {}", sc.feature, sc.name, why.chars().take(600).collect::<String>());
+                        println!(
+                            "FAIL {} :: {}\n    {}",
+                            sc.feature,
+                            sc.name,
+                            why.chars().take(600).collect::<String>()
+                        );
                     }
                 }
                 Outcome::Skip(why) => {
@@ -745,10 +759,8 @@ fn opencypher_tck() {
         }
     }
     println!("{pass} passed, {fail} failed, {skip} skipped");
-    let floor: usize = std::fs::read_to_string(root.join("tests/tck/FLOOR"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
+    let floor: usize =
+        std::fs::read_to_string(root.join("tests/tck/FLOOR")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
     if filter.is_none() {
         assert!(pass >= floor, "{pass} scenarios passed, below the floor of {floor}");
     }

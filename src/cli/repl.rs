@@ -19,22 +19,25 @@ pub struct Session {
     db: Database,
     format: Format,
     mode: Mode,
-    /// The collection bare XPath statements run against (`:use NAME`).
+    /// The collection bare XPath statements run against (`:use NAME` in XPath mode).
     collection: Option<String>,
+    /// The graph of Cypher statements without `USE` (`:use NAME` in Cypher mode).
+    graph: String,
     timeout: Option<std::time::Duration>,
 }
 
-const HELP: &str = "statements end with ';'
+const HELP: &str = "statements end with ';' and are Cypher unless the mode is xpath
+  MATCH (n) RETURN n;      a Cypher statement on the current graph
   xpath COLLECTION EXPR;   evaluate XPath 1.0 over a collection
   :mode xpath|cypher       the language of bare statements (XPath needs :use)
-  :use COLLECTION          the collection for bare XPath statements
-  :collections             list the collections
+  :use NAME                the graph (cypher mode) or collection (xpath mode)
+  :collections, :graphs    list the collections or the graphs
   :format FORMAT           table, json, jsonl, csv, markdown or xml
   :help, :quit";
 
 impl Session {
     pub fn new(db: Database, format: Format, timeout: Option<std::time::Duration>) -> Self {
-        Session { db, format, mode: Mode::Cypher, collection: None, timeout }
+        Session { db, format, mode: Mode::Cypher, collection: None, graph: sprig::DEFAULT_GRAPH.to_string(), timeout }
     }
 
     /// Runs every statement of `text`; the exit code is 1 if any failed.
@@ -94,8 +97,15 @@ impl Session {
                     Ok(())
                 }
                 (Some("use"), Some(name)) => {
-                    self.collection = Some(name.to_string());
+                    match self.mode {
+                        Mode::XPath => self.collection = Some(name.to_string()),
+                        Mode::Cypher => self.graph = name.to_string(),
+                    }
                     Ok(())
+                }
+                (Some("graphs"), None) => {
+                    let rows = self.db.graphs().map_err(plain)?.into_iter().map(|g| Ok(vec![serde_json::json!(g)]));
+                    super::output::print_table(&["graph"], rows, self.format).map_err(plain)
                 }
                 (Some("collections"), None) => {
                     let all = self.db.collections().map_err(plain)?;
@@ -125,9 +135,10 @@ impl Session {
             };
             (c, statement.to_string())
         } else {
-            return Err(plain(Error::Usage(
-                "Cypher is not available in this version; use 'xpath COLLECTION EXPR;' or ':mode xpath'".into(),
-            )));
+            let options =
+                sprig::CypherOptions { graph: Some(self.graph.clone()), timeout: self.timeout, ..Default::default() };
+            let rows = self.db.cypher_with(statement, &options).map_err(|e| (e, Some(statement.to_string())))?;
+            return super::cypher_output::print_cypher(rows, self.format).map_err(plain);
         };
         let options = sprig::XPathOptions { timeout: self.timeout, ..Default::default() };
         let value = self.db.xpath_with(&collection, &expr, &options).map_err(|e| (e, Some(expr.clone())))?;
@@ -141,34 +152,16 @@ fn strip_keyword<'a>(s: &'a str, word: &str) -> Option<&'a str> {
     (head.eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace)).then_some(rest)
 }
 
-/// Splits a script at `;` outside quotes; drops empty statements.
-pub fn split_statements(text: &str) -> Vec<String> {
-    let mut res = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == ';' => {
-                res.push(std::mem::take(&mut current));
-                continue;
-            }
-            None => {}
-        }
-        current.push(c);
-    }
-    res.push(current);
-    res.into_iter().filter(|s| !s.trim().is_empty()).collect()
-}
+pub use sprig::split_statements;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn splits_outside_quotes() {
+    fn splits_outside_quotes_and_comments() {
         assert_eq!(split_statements("xpath a '1;2';\n:mode xpath;;"), vec!["xpath a '1;2'", "\n:mode xpath"]);
+        assert_eq!(split_statements("// a; b\nRETURN 1;RETURN 'x;\\'y'"), vec!["\nRETURN 1", "RETURN 'x;\\'y'"]);
+        assert_eq!(split_statements("xpath books //book;"), vec!["xpath books //book"]);
     }
 }

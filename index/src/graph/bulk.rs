@@ -94,7 +94,8 @@ fn header(file: &str, r: &mut csv::Reader<Box<dyn Read + '_>>, expect: &[&str]) 
         if c.is_empty() {
             return Err(csv_error(file, 1, format!("column {} has no name", i + 1)));
         }
-        let taken = if expect[0] == "id" { cols[..i].iter().any(|x| x == c) } else { cols[expect.len()..i].contains(c) };
+        let taken =
+            if expect[0] == "id" { cols[..i].iter().any(|x| x == c) } else { cols[expect.len()..i].contains(c) };
         if taken {
             return Err(csv_error(file, 1, format!("column '{c}' appears twice")));
         }
@@ -123,8 +124,7 @@ fn encode_props<'r>(
     fields: impl Iterator<Item = &'r str> + Clone,
     used: &mut [bool],
 ) {
-    let count = first.map_or(0, |f| u32::from(!f.is_empty()))
-        + fields.clone().filter(|f| !f.is_empty()).count() as u32;
+    let count = first.map_or(0, |f| u32::from(!f.is_empty())) + fields.clone().filter(|f| !f.is_empty()).count() as u32;
     enc.u32(count);
     if let Some(f) = first {
         enc.str("id");

@@ -189,7 +189,6 @@ impl RelRecord {
     }
 }
 
-
 /// Property `key` of an encoded node record, read without decoding the record.
 pub(crate) fn raw_node_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>> {
     let mut dec = Decoder::new(buf, "graph node");

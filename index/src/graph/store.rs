@@ -25,7 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use roaring::RoaringTreemap;
 
 use super::chunk::{
-    chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, Cached, CacheKey, ChunkCache, ChunkKind,
+    chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, CacheKey, Cached, ChunkCache, ChunkKind,
     RecordChunk, CHUNK_LEN,
 };
 use super::record::{
@@ -668,13 +668,7 @@ impl Overlay {
     }
 
     /// Creates a relationship from `start` to `end`; returns its id.
-    pub fn create_rel(
-        &mut self,
-        rel_type: &str,
-        start: NodeId,
-        end: NodeId,
-        properties: Properties,
-    ) -> Result<RelId> {
+    pub fn create_rel(&mut self, rel_type: &str, start: NodeId, end: NodeId, properties: Properties) -> Result<RelId> {
         self.writable()?;
         for k in properties.keys() {
             if !self.meta.property_keys.contains(k) {
@@ -833,8 +827,7 @@ impl Overlay {
     /// when an index on the same label and property exists already.
     pub fn create_index(&mut self, def: IndexDef) -> Result<bool> {
         self.writable()?;
-        if self.index_for(&def.label, &def.property).is_some() || self.meta.indexes.iter().any(|i| i.name == def.name)
-        {
+        if self.index_for(&def.label, &def.property).is_some() || self.meta.indexes.iter().any(|i| i.name == def.name) {
             return Ok(false);
         }
         let ids = self.label_nodes(Some(&def.label))?;
@@ -858,8 +851,12 @@ impl Overlay {
         for key in self.storage.keys_with_prefix(KS, &prefix)? {
             self.index_changes.insert(key, false);
         }
-        let pending: Vec<Vec<u8>> =
-            self.index_changes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let pending: Vec<Vec<u8>> = self
+            .index_changes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in pending {
             self.index_changes.insert(k, false);
         }

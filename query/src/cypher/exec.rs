@@ -52,7 +52,8 @@ pub struct Ctx<'t> {
 
 impl<'t> Ctx<'t> {
     pub fn new(graph: &'t mut Overlay, deadline: Option<Instant>, profile: bool) -> Self {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ctx {
             graph,
             stats: WriteStats::default(),
@@ -147,28 +148,23 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
                 _ => labels.clone(),
             }),
         }),
-        LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
-            input: child(input),
-            slot: *slot,
-            labels: labels.clone(),
-            props: props.clone(),
-        }),
+        LogicalOp::NodeCheck { input, slot, labels, props } => {
+            Box::new(NodeCheck { input: child(input), slot: *slot, labels: labels.clone(), props: props.clone() })
+        }
         LogicalOp::CountFromStore { source, columns } => {
             Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
         }
-        LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => {
-            Box::new(Expand {
-                count_only: matches!(op, LogicalOp::ExpandCount { .. }),
-                input: child(input),
-                spec: (**spec).clone(),
-                pending: VecDeque::new(),
-                rel_wanted: Vec::new(),
-                to_wanted: Vec::new(),
-                tokens: None,
-                to_labels: LabelTest::new(&spec.to_labels),
-                scratch: Vec::new(),
-            })
-        }
+        LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => Box::new(Expand {
+            count_only: matches!(op, LogicalOp::ExpandCount { .. }),
+            input: child(input),
+            spec: (**spec).clone(),
+            pending: VecDeque::new(),
+            rel_wanted: Vec::new(),
+            to_wanted: Vec::new(),
+            tokens: None,
+            to_labels: LabelTest::new(&spec.to_labels),
+            scratch: Vec::new(),
+        }),
         LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
             input: child(input),
             from: *from,
@@ -182,7 +178,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             all: *all,
             pending: VecDeque::new(),
         }),
-        LogicalOp::Filter { input, predicate } => Box::new(Filter { input: child(input), predicate: predicate.clone() }),
+        LogicalOp::Filter { input, predicate } => {
+            Box::new(Filter { input: child(input), predicate: predicate.clone() })
+        }
         LogicalOp::Optional { input, inner, added } => {
             let input = child(input);
             let inner = child(inner);
@@ -197,12 +195,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         LogicalOp::Project { input, exprs, keep_input } => {
             Box::new(Project { input: child(input), exprs: exprs.clone(), keep_input: *keep_input })
         }
-        LogicalOp::Aggregate { input, keys, aggs } => Box::new(Aggregate {
-            input: child(input),
-            keys: keys.clone(),
-            aggs: aggs.clone(),
-            output: None,
-        }),
+        LogicalOp::Aggregate { input, keys, aggs } => {
+            Box::new(Aggregate { input: child(input), keys: keys.clone(), aggs: aggs.clone(), output: None })
+        }
         LogicalOp::Distinct { input, width } => {
             Box::new(Distinct { input: child(input), width: *width, seen: FxHashSet::default() })
         }
@@ -224,9 +219,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             at: 0,
             seen: distinct.then(HashSet::new),
         }),
-        LogicalOp::Create { input, pattern } => {
-            Box::new(Create { input: child(input), pattern: (**pattern).clone() })
-        }
+        LogicalOp::Create { input, pattern } => Box::new(Create { input: child(input), pattern: (**pattern).clone() }),
         LogicalOp::Merge { input, matcher, create, on_create, on_match, added } => Box::new(Merge {
             input: child(input),
             matcher: matcher.clone(),
@@ -311,9 +304,9 @@ fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Res
 /// True when node `id` has every wanted property value (read from stored bytes).
 fn node_props_match(id: NodeId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
     for (k, want) in wanted {
-        let hit = ctx.graph.with_node_property(id, k, |raw| {
-            raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true))
-        })?;
+        let hit = ctx
+            .graph
+            .with_node_property(id, k, |raw| raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true)))?;
         if hit != Some(true) {
             return Ok(false);
         }
@@ -323,9 +316,9 @@ fn node_props_match(id: NodeId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Re
 
 fn rel_props_match(id: RelId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
     for (k, want) in wanted {
-        let hit = ctx.graph.with_rel_property(id, k, |raw| {
-            raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true))
-        })?;
+        let hit = ctx
+            .graph
+            .with_rel_property(id, k, |raw| raw.is_some_and(|r| super::value::raw_equals(&r, want) == Some(true)))?;
         if hit != Some(true) {
             return Ok(false);
         }
@@ -414,7 +407,9 @@ impl NodeScan {
                         }
                     }
                     Seek::Prefix(e) => match e.eval(row, ctx)? {
-                        V::String(s) => ctx.graph.index_seek(index, &sprig_index::graph::string_prefix_key(&s), None)?,
+                        V::String(s) => {
+                            ctx.graph.index_seek(index, &sprig_index::graph::string_prefix_key(&s), None)?
+                        }
                         _ => Default::default(),
                     },
                     Seek::Range { lower, upper } => {
@@ -509,7 +504,12 @@ fn type_tokens(types: &[String], ctx: &Ctx<'_>) -> Option<Vec<u32>> {
 }
 
 /// The relationships of `node` in `dir` (of the given type tokens), as (rel, other).
-fn neighbours(node: NodeId, dir: ExpandDir, tokens: &Option<Vec<u32>>, ctx: &mut Ctx<'_>) -> Result<Vec<(RelId, NodeId)>> {
+fn neighbours(
+    node: NodeId,
+    dir: ExpandDir,
+    tokens: &Option<Vec<u32>>,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<(RelId, NodeId)>> {
     let mut out = Vec::new();
     let mut push = |list: &[sprig_index::graph::AdjEntry], skip_loops: bool| {
         for e in list {
@@ -629,7 +629,10 @@ impl Expand {
             if matches!(self.spec.dir, ExpandDir::Out | ExpandDir::Both) && rec.start == from {
                 others.push(rec.end);
             }
-            if matches!(self.spec.dir, ExpandDir::In | ExpandDir::Both) && rec.end == from && !others.contains(&rec.start) {
+            if matches!(self.spec.dir, ExpandDir::In | ExpandDir::Both)
+                && rec.end == from
+                && !others.contains(&rec.start)
+            {
                 others.push(rec.start);
             }
             for other in others {
@@ -1144,7 +1147,9 @@ impl Operator for Distinct {
 fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
     match e.eval(&Vec::new(), ctx)? {
         V::Int(i) if i >= 0 => Ok(i as usize),
-        V::Int(_) => Err(Error::Semantic { kind: "NegativeIntegerArgument", message: format!("{what} must not be negative") }),
+        V::Int(_) => {
+            Err(Error::Semantic { kind: "NegativeIntegerArgument", message: format!("{what} must not be negative") })
+        }
         other => Err(Error::Semantic {
             kind: "InvalidArgumentType",
             message: format!("{what} must be an integer, not {}", other.type_name()),
@@ -1444,7 +1449,8 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
             match row.get(*slot) {
                 Some(V::Node(id)) => {
                     let rec = ctx.node(*id)?;
-                    let changed = labels.iter().filter(|l| rec.has_label(l) != add).collect::<HashSet<_>>().len() as u64;
+                    let changed =
+                        labels.iter().filter(|l| rec.has_label(l) != add).collect::<HashSet<_>>().len() as u64;
                     if add {
                         ctx.stats.labels_added += changed;
                     } else {
@@ -1690,7 +1696,10 @@ impl Operator for SchemaOp {
             }
             if let Some(name) = &self.drop {
                 if !ctx.graph.drop_index(name)? {
-                    return Err(Error::Semantic { kind: "IndexNotFound", message: format!("there is no index '{name}'") });
+                    return Err(Error::Semantic {
+                        kind: "IndexNotFound",
+                        message: format!("there is no index '{name}'"),
+                    });
                 }
                 ctx.stats.indexes_removed += 1;
             }

@@ -22,7 +22,12 @@ pub enum CExpr {
     /// `v.key` where `v` is a slot (the common case, without a nested evaluation).
     SlotProperty(usize, String),
     /// `v.key OP constant`, compared on the stored bytes without building a value.
-    SlotPropertyCompare { slot: usize, key: String, op: CompareOp, value: V },
+    SlotPropertyCompare {
+        slot: usize,
+        key: String,
+        op: CompareOp,
+        value: V,
+    },
     Index(Box<CExpr>, Box<CExpr>),
     Slice(Box<CExpr>, Option<Box<CExpr>>, Option<Box<CExpr>>),
     Not(Box<CExpr>),
@@ -32,11 +37,31 @@ pub enum CExpr {
     IsNull(Box<CExpr>, bool),
     HasLabels(Box<CExpr>, Vec<String>),
     Call(Function, Vec<CExpr>),
-    Case { subject: Option<Box<CExpr>>, whens: Vec<(CExpr, CExpr)>, otherwise: Option<Box<CExpr>> },
+    Case {
+        subject: Option<Box<CExpr>>,
+        whens: Vec<(CExpr, CExpr)>,
+        otherwise: Option<Box<CExpr>>,
+    },
     /// `[x IN list WHERE p | m]`; `x` lives in slot `slot` (the row is extended).
-    ListComprehension { slot: usize, list: Box<CExpr>, predicate: Option<Box<CExpr>>, map: Option<Box<CExpr>> },
-    Quantified { quantifier: Quantifier, slot: usize, list: Box<CExpr>, predicate: Box<CExpr> },
-    Reduce { acc_slot: usize, init: Box<CExpr>, slot: usize, list: Box<CExpr>, expr: Box<CExpr> },
+    ListComprehension {
+        slot: usize,
+        list: Box<CExpr>,
+        predicate: Option<Box<CExpr>>,
+        map: Option<Box<CExpr>>,
+    },
+    Quantified {
+        quantifier: Quantifier,
+        slot: usize,
+        list: Box<CExpr>,
+        predicate: Box<CExpr>,
+    },
+    Reduce {
+        acc_slot: usize,
+        init: Box<CExpr>,
+        slot: usize,
+        list: Box<CExpr>,
+        expr: Box<CExpr>,
+    },
     /// True when the sub-plan (rooted at an `Argument`) yields a row.
     Exists(Arc<LogicalOp>),
     /// The values of `map` (evaluated on the sub-plan's rows), as a list.

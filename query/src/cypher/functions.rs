@@ -113,7 +113,11 @@ pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if f == f.trunc() && f.abs() < 1e16 {
         format!("{f:.1}")
     } else {
@@ -196,8 +200,12 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             other => return Err(arg_type(f, &other)),
         },
         F::Properties => match a0 {
-            V::Node(id) => V::map(ctx.node(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect()),
-            V::Rel(id) => V::map(ctx.rel(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect()),
+            V::Node(id) => {
+                V::map(ctx.node(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect())
+            }
+            V::Rel(id) => {
+                V::map(ctx.rel(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect())
+            }
             V::Map(m) => V::Map(m),
             V::Null => V::Null,
             other => return Err(arg_type(f, &other)),
@@ -329,7 +337,15 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
         F::Sqrt => float_fn(f64::sqrt)?,
         F::Sign => match a0 {
             V::Int(i) => V::Int(i.signum()),
-            other => num(&other)?.map_or(V::Null, |x| V::Int(if x > 0.0 { 1 } else if x < 0.0 { -1 } else { 0 })),
+            other => num(&other)?.map_or(V::Null, |x| {
+                V::Int(if x > 0.0 {
+                    1
+                } else if x < 0.0 {
+                    -1
+                } else {
+                    0
+                })
+            }),
         },
         F::Exp => float_fn(f64::exp)?,
         F::Log => float_fn(f64::ln)?,

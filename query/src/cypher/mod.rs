@@ -153,7 +153,9 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
                 "counts",
                 match source {
                     plan::CountSource::Nodes(l) => format!("nodes:{}", l.as_deref().unwrap_or("*")),
-                    plan::CountSource::Rels(t) => format!("relationships:{}", if t.is_empty() { "*".into() } else { t.join("|") }),
+                    plan::CountSource::Rels(t) => {
+                        format!("relationships:{}", if t.is_empty() { "*".into() } else { t.join("|") })
+                    }
                 },
             );
             1

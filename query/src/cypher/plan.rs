@@ -40,7 +40,10 @@ pub enum ScanSource {
     AllNodes,
     Label(String),
     /// A property index: equality, range or prefix on the indexed property.
-    IndexSeek { index: IndexDef, seek: Seek },
+    IndexSeek {
+        index: IndexDef,
+        seek: Seek,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -176,15 +179,35 @@ pub enum LogicalOp {
     Start,
     /// The row an enclosing operator passes in (OPTIONAL MATCH, MERGE, subqueries).
     Argument,
-    NodeScan { input: Box<LogicalOp>, slot: usize, source: ScanSource, labels: Vec<String>, props: Vec<(String, CExpr)> },
+    NodeScan {
+        input: Box<LogicalOp>,
+        slot: usize,
+        source: ScanSource,
+        labels: Vec<String>,
+        props: Vec<(String, CExpr)>,
+    },
     /// A node bound earlier must have these labels and properties.
-    NodeCheck { input: Box<LogicalOp>, slot: usize, labels: Vec<String>, props: Vec<(String, CExpr)> },
-    Expand { input: Box<LogicalOp>, spec: Box<ExpandSpec> },
+    NodeCheck {
+        input: Box<LogicalOp>,
+        slot: usize,
+        labels: Vec<String>,
+        props: Vec<(String, CExpr)>,
+    },
+    Expand {
+        input: Box<LogicalOp>,
+        spec: Box<ExpandSpec>,
+    },
     /// Per input row, the number of relationships an expansion would produce, in slot
     /// `spec.to` (rows with none are dropped); the relationship slot stays null.
-    ExpandCount { input: Box<LogicalOp>, spec: Box<ExpandSpec> },
+    ExpandCount {
+        input: Box<LogicalOp>,
+        spec: Box<ExpandSpec>,
+    },
     /// A count answered from the label bitmaps and relationship-type counters.
-    CountFromStore { source: CountSource, columns: usize },
+    CountFromStore {
+        source: CountSource,
+        columns: usize,
+    },
     ShortestPath {
         input: Box<LogicalOp>,
         from: usize,
@@ -197,27 +220,75 @@ pub enum LogicalOp {
         max: Option<u64>,
         all: bool,
     },
-    Filter { input: Box<LogicalOp>, predicate: CExpr },
+    Filter {
+        input: Box<LogicalOp>,
+        predicate: CExpr,
+    },
     /// Rows of `inner` (run per input row), or the input row padded with `added` nulls.
-    Optional { input: Box<LogicalOp>, inner: Box<LogicalOp>, added: usize },
-    Unwind { input: Box<LogicalOp>, expr: CExpr, slot: usize },
-    BuildPath { input: Box<LogicalOp>, slot: usize, steps: Vec<PathStep> },
+    Optional {
+        input: Box<LogicalOp>,
+        inner: Box<LogicalOp>,
+        added: usize,
+    },
+    Unwind {
+        input: Box<LogicalOp>,
+        expr: CExpr,
+        slot: usize,
+    },
+    BuildPath {
+        input: Box<LogicalOp>,
+        slot: usize,
+        steps: Vec<PathStep>,
+    },
     /// Output rows are `exprs` evaluated on the input row; with `keep_input` the input
     /// row follows (ORDER BY may read variables that were not projected).
-    Project { input: Box<LogicalOp>, exprs: Vec<CExpr>, keep_input: bool },
+    Project {
+        input: Box<LogicalOp>,
+        exprs: Vec<CExpr>,
+        keep_input: bool,
+    },
     /// Output rows: the grouping keys, then the aggregates.
-    Aggregate { input: Box<LogicalOp>, keys: Vec<CExpr>, aggs: Vec<AggSpec> },
+    Aggregate {
+        input: Box<LogicalOp>,
+        keys: Vec<CExpr>,
+        aggs: Vec<AggSpec>,
+    },
     /// Distinct over the first `width` columns.
-    Distinct { input: Box<LogicalOp>, width: usize },
-    Sort { input: Box<LogicalOp>, keys: Vec<(CExpr, bool)> },
+    Distinct {
+        input: Box<LogicalOp>,
+        width: usize,
+    },
+    Sort {
+        input: Box<LogicalOp>,
+        keys: Vec<(CExpr, bool)>,
+    },
     /// Sort that keeps only the first `limit` rows (ORDER BY ... LIMIT).
-    TopK { input: Box<LogicalOp>, keys: Vec<(CExpr, bool)>, limit: CExpr },
-    Skip { input: Box<LogicalOp>, count: CExpr },
-    Limit { input: Box<LogicalOp>, count: CExpr },
+    TopK {
+        input: Box<LogicalOp>,
+        keys: Vec<(CExpr, bool)>,
+        limit: CExpr,
+    },
+    Skip {
+        input: Box<LogicalOp>,
+        count: CExpr,
+    },
+    Limit {
+        input: Box<LogicalOp>,
+        count: CExpr,
+    },
     /// Keeps the first `width` columns.
-    Truncate { input: Box<LogicalOp>, width: usize },
-    Union { inputs: Vec<LogicalOp>, distinct: bool },
-    Create { input: Box<LogicalOp>, pattern: Box<CreatePattern> },
+    Truncate {
+        input: Box<LogicalOp>,
+        width: usize,
+    },
+    Union {
+        inputs: Vec<LogicalOp>,
+        distinct: bool,
+    },
+    Create {
+        input: Box<LogicalOp>,
+        pattern: Box<CreatePattern>,
+    },
     Merge {
         input: Box<LogicalOp>,
         matcher: Arc<LogicalOp>,
@@ -226,16 +297,35 @@ pub enum LogicalOp {
         on_match: Vec<SetOp>,
         added: usize,
     },
-    Update { input: Box<LogicalOp>, ops: Vec<SetOp> },
-    Delete { input: Box<LogicalOp>, exprs: Vec<CExpr>, detach: bool },
+    Update {
+        input: Box<LogicalOp>,
+        ops: Vec<SetOp>,
+    },
+    Delete {
+        input: Box<LogicalOp>,
+        exprs: Vec<CExpr>,
+        detach: bool,
+    },
     /// Reads all input before passing any row on, so that later clauses see the
     /// writes of earlier ones and never their own.
-    Eager { input: Box<LogicalOp> },
-    ProcedureCall { input: Box<LogicalOp>, procedure: Procedure, slot: usize },
-    CreateIndex { def: IndexDef },
-    DropIndex { name: String },
+    Eager {
+        input: Box<LogicalOp>,
+    },
+    ProcedureCall {
+        input: Box<LogicalOp>,
+        procedure: Procedure,
+        slot: usize,
+    },
+    CreateIndex {
+        def: IndexDef,
+    },
+    DropIndex {
+        name: String,
+    },
     /// Runs the input for its side effects and yields nothing.
-    Discard { input: Box<LogicalOp> },
+    Discard {
+        input: Box<LogicalOp>,
+    },
 }
 
 impl LogicalOp {

@@ -121,7 +121,10 @@ impl<'a> Planner<'a> {
             let (root, cols) = self.plan_single(q)?;
             if let Some(prev) = &columns {
                 if prev != &cols {
-                    return Err(semantic("DifferentColumnsInUnion", "all parts of a UNION must return the same columns"));
+                    return Err(semantic(
+                        "DifferentColumnsInUnion",
+                        "all parts of a UNION must return the same columns",
+                    ));
                 }
             }
             columns = Some(cols);
@@ -239,7 +242,10 @@ impl<'a> Planner<'a> {
                     let proc = Procedure::lookup(procedure)
                         .ok_or_else(|| semantic("ProcedureNotFound", format!("there is no procedure '{procedure}'")))?;
                     if args.as_ref().is_some_and(|a| !a.is_empty()) {
-                        return Err(semantic("InvalidNumberOfArguments", format!("{} takes no arguments", proc.name())));
+                        return Err(semantic(
+                            "InvalidNumberOfArguments",
+                            format!("{} takes no arguments", proc.name()),
+                        ));
                     }
                     let out = proc.output();
                     let alias = match yields {
@@ -296,10 +302,7 @@ impl<'a> Planner<'a> {
                 | Clause::DropIndex { .. },
             ) => plan = LogicalOp::Discard { input: Box::new(plan) },
             _ => {
-                return Err(semantic(
-                    "InvalidClauseComposition",
-                    "a query must end with RETURN or an updating clause",
-                ))
+                return Err(semantic("InvalidClauseComposition", "a query must end with RETURN or an updating clause"))
             }
         }
         Ok((plan, columns))
@@ -309,7 +312,10 @@ impl<'a> Planner<'a> {
     // Expressions
 
     fn param(&self, name: &str) -> Result<V> {
-        self.params.get(name).cloned().ok_or_else(|| semantic("ParameterMissing", format!("expected parameter ${name}")))
+        self.params
+            .get(name)
+            .cloned()
+            .ok_or_else(|| semantic("ParameterMissing", format!("expected parameter ${name}")))
     }
 
     fn expr(&mut self, e: &Expr, scope: &Scope) -> Result<CExpr> {
@@ -416,12 +422,9 @@ impl<'a> Planner<'a> {
                     (CExpr::SlotProperty(slot, key), [(op, CExpr::Const(value))]) => {
                         CExpr::SlotPropertyCompare { slot, key, op: *op, value: value.clone() }
                     }
-                    (CExpr::Const(value), [(op, CExpr::SlotProperty(slot, key))]) => CExpr::SlotPropertyCompare {
-                        slot: *slot,
-                        key: key.clone(),
-                        op: flip(*op),
-                        value,
-                    },
+                    (CExpr::Const(value), [(op, CExpr::SlotProperty(slot, key))]) => {
+                        CExpr::SlotPropertyCompare { slot: *slot, key: key.clone(), op: flip(*op), value }
+                    }
                     (first, _) => CExpr::Compare(Box::new(first), ops),
                 }
             }
@@ -435,7 +438,10 @@ impl<'a> Planner<'a> {
                 let f = Function::lookup(name)
                     .ok_or_else(|| semantic("UnknownFunction", format!("unknown function '{name}'")))?;
                 if *distinct {
-                    return Err(semantic("InvalidAggregation", format!("DISTINCT is only for aggregates, not {name}()")));
+                    return Err(semantic(
+                        "InvalidAggregation",
+                        format!("DISTINCT is only for aggregates, not {name}()"),
+                    ));
                 }
                 let (lo, hi) = f.arity();
                 if args.len() < lo || args.len() > hi {
@@ -529,13 +535,19 @@ impl<'a> Planner<'a> {
         let bad = |e: &Expr| -> bool {
             match f {
                 F::ToInteger | F::ToFloat | F::ToString | F::ToBoolean => {
-                    matches!(e, Expr::List(_) | Expr::Map(_)) || matches!(e, Expr::Literal(Literal::Bool(_)) if f == F::ToFloat)
+                    matches!(e, Expr::List(_) | Expr::Map(_))
+                        || matches!(e, Expr::Literal(Literal::Bool(_)) if f == F::ToFloat)
                 }
                 F::Labels | F::Type | F::Length | F::Nodes | F::Relationships | F::StartNode | F::EndNode | F::Id => {
-                    matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null)) || matches!(e, Expr::List(_) | Expr::Map(_))
+                    matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null))
+                        || matches!(e, Expr::List(_) | Expr::Map(_))
                 }
-                F::Size => matches!(e, Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::Bool(_)) | Expr::Map(_)),
-                F::Properties => matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null)) || matches!(e, Expr::List(_)),
+                F::Size => {
+                    matches!(e, Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::Bool(_)) | Expr::Map(_))
+                }
+                F::Properties => {
+                    matches!(e, Expr::Literal(l) if !matches!(l, Literal::Null)) || matches!(e, Expr::List(_))
+                }
                 _ => false,
             }
         };
@@ -637,7 +649,9 @@ impl<'a> Planner<'a> {
                 let kind = if rp.length.is_some() { Kind::RelList } else { Kind::Rel };
                 let rslot = match &rp.variable {
                     Some(name) => match scope.lookup(name) {
-                        Some((s, k)) if s < bound_before && (k == Kind::Rel || k == Kind::Any) && kind == Kind::Rel => s,
+                        Some((s, k)) if s < bound_before && (k == Kind::Rel || k == Kind::Any) && kind == Kind::Rel => {
+                            s
+                        }
                         Some((s, k))
                             if s < bound_before
                                 && matches!(k, Kind::RelList | Kind::Any | Kind::Value)
@@ -853,7 +867,12 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn target_factor(&mut self, n: &PNode, bound: &BTreeSet<usize>, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> f64 {
+    fn target_factor(
+        &mut self,
+        n: &PNode,
+        bound: &BTreeSet<usize>,
+        conjuncts: &[(CExpr, Option<BTreeSet<usize>>)],
+    ) -> f64 {
         let all = self.graph.meta().node_count.max(1) as f64;
         if bound.contains(&n.slot) {
             return 1.0 / all;
@@ -883,7 +902,8 @@ impl<'a> Planner<'a> {
         };
         let mut cost = rows;
         for j in i..rels.len() {
-            rows *= self.degree(&rels[j], rels[j].dir, &nodes[j].labels) * self.target_factor(&nodes[j + 1], bound, conjuncts);
+            rows *= self.degree(&rels[j], rels[j].dir, &nodes[j].labels)
+                * self.target_factor(&nodes[j + 1], bound, conjuncts);
             cost += rows;
         }
         for j in (0..i).rev() {
@@ -1077,7 +1097,10 @@ impl<'a> Planner<'a> {
             keep_input = (!order.is_empty() || p.predicate.is_some()) && !p.distinct;
             for (e, _) in &order {
                 if contains_aggregate(e) {
-                    return Err(semantic("InvalidAggregation", "ORDER BY cannot aggregate in a non-aggregating projection"));
+                    return Err(semantic(
+                        "InvalidAggregation",
+                        "ORDER BY cannot aggregate in a non-aggregating projection",
+                    ));
                 }
             }
             plan = LogicalOp::Project { input: Box::new(plan), exprs, keep_input };
@@ -1161,7 +1184,10 @@ impl<'a> Planner<'a> {
             Expr::Function { name, distinct, args } if AggFunc::lookup(name).is_some() => {
                 let func = AggFunc::lookup(name).unwrap_or(AggFunc::Count);
                 if args.len() != func.arity() {
-                    return Err(semantic("InvalidNumberOfArguments", format!("{name}() takes {} arguments", func.arity())));
+                    return Err(semantic(
+                        "InvalidNumberOfArguments",
+                        format!("{name}() takes {} arguments", func.arity()),
+                    ));
                 }
                 if args.iter().any(contains_aggregate) {
                     return Err(semantic("NestedAggregation", "aggregates cannot be nested"));
@@ -1225,13 +1251,19 @@ impl<'a> Planner<'a> {
                     RelDirection::Left => (next, prev),
                     RelDirection::Both if undirected_out => (prev, next),
                     RelDirection::Both => {
-                        return Err(semantic("RequiresDirectedRelationship", "a created relationship needs a direction"))
+                        return Err(semantic(
+                            "RequiresDirectedRelationship",
+                            "a created relationship needs a direction",
+                        ))
                     }
                 };
                 let slot = match &rp.variable {
                     Some(name) => {
                         if scope.lookup(name).is_some() {
-                            return Err(semantic("VariableAlreadyBound", format!("variable '{name}' is already defined")));
+                            return Err(semantic(
+                                "VariableAlreadyBound",
+                                format!("variable '{name}' is already defined"),
+                            ));
                         }
                         scope.add(name, Kind::Rel)
                     }
@@ -1416,7 +1448,10 @@ fn flip(op: CompareOp) -> CompareOp {
 /// A literal that can never be a boolean is a compile-time error as an operand of
 /// AND, OR, XOR or NOT.
 fn check_boolean_operand(e: &Expr) -> Result<()> {
-    let bad = matches!(e, Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::String(_)) | Expr::List(_) | Expr::Map(_));
+    let bad = matches!(
+        e,
+        Expr::Literal(Literal::Int(_) | Literal::Float(_) | Literal::String(_)) | Expr::List(_) | Expr::Map(_)
+    );
     if bad {
         return Err(semantic("InvalidArgumentType", "boolean operators take booleans"));
     }

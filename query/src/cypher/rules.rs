@@ -110,7 +110,9 @@ fn seek_of(pred: &CExpr, slot: usize) -> Option<(String, Seek)> {
             };
             Some((key, seek))
         }
-        CExpr::Binary(BinaryOp::StartsWith, a, b) if b.is_constant() => Some((prop_of(a)?, Seek::Prefix((**b).clone()))),
+        CExpr::Binary(BinaryOp::StartsWith, a, b) if b.is_constant() => {
+            Some((prop_of(a)?, Seek::Prefix((**b).clone())))
+        }
         _ => None,
     }
 }
@@ -187,7 +189,9 @@ impl Rule for CountFromStore {
         }
         let source = match &**input {
             LogicalOp::NodeScan { input: start, slot, source, labels, props }
-                if matches!(**start, LogicalOp::Start) && props.is_empty() && aggs.iter().all(|a| is_count_of(a, &[*slot])) =>
+                if matches!(**start, LogicalOp::Start)
+                    && props.is_empty()
+                    && aggs.iter().all(|a| is_count_of(a, &[*slot])) =>
             {
                 match source {
                     ScanSource::AllNodes if labels.is_empty() => CountSource::Nodes(None),

@@ -368,7 +368,13 @@ impl BitsHash for (u8, bool, f64) {
     fn to_bits_hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
         // Numbers hash by their float value so that 1 and 1.0 meet; NaNs share a bucket.
-        let f = if self.2.is_nan() { f64::NAN } else if self.2 == 0.0 { 0.0 } else { self.2 };
+        let f = if self.2.is_nan() {
+            f64::NAN
+        } else if self.2 == 0.0 {
+            0.0
+        } else {
+            self.2
+        };
         f.to_bits().hash(state);
     }
 }

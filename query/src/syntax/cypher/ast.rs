@@ -17,18 +17,43 @@ pub struct SingleQuery {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Clause {
-    Match { optional: bool, pattern: Vec<PatternPart>, predicate: Option<Expr> },
-    Unwind { expr: Expr, alias: String },
+    Match {
+        optional: bool,
+        pattern: Vec<PatternPart>,
+        predicate: Option<Expr>,
+    },
+    Unwind {
+        expr: Expr,
+        alias: String,
+    },
     With(Projection),
     Return(Projection),
     Create(Vec<PatternPart>),
-    Merge { part: PatternPart, on_create: Vec<SetItem>, on_match: Vec<SetItem> },
+    Merge {
+        part: PatternPart,
+        on_create: Vec<SetItem>,
+        on_match: Vec<SetItem>,
+    },
     Set(Vec<SetItem>),
     Remove(Vec<RemoveItem>),
-    Delete { detach: bool, exprs: Vec<Expr> },
-    Call { procedure: String, args: Option<Vec<Expr>>, yields: Option<Vec<(String, Option<String>)>>, predicate: Option<Expr> },
-    CreateIndex { name: Option<String>, label: String, property: String },
-    DropIndex { name: String },
+    Delete {
+        detach: bool,
+        exprs: Vec<Expr>,
+    },
+    Call {
+        procedure: String,
+        args: Option<Vec<Expr>>,
+        yields: Option<Vec<(String, Option<String>)>>,
+        predicate: Option<Expr>,
+    },
+    CreateIndex {
+        name: Option<String>,
+        label: String,
+        property: String,
+    },
+    DropIndex {
+        name: String,
+    },
 }
 
 /// The body of `WITH` and `RETURN`.
@@ -191,18 +216,53 @@ pub enum Expr {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `a < b <= c`: each comparison holds (chained as in openCypher).
     Compare(Box<Expr>, Vec<(CompareOp, Expr)>),
-    IsNull { expr: Box<Expr>, negated: bool },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
     HasLabels(Box<Expr>, Vec<String>),
     /// A function call; `name` is as written (namespaces joined by `.`).
-    Function { name: String, distinct: bool, args: Vec<Expr> },
+    Function {
+        name: String,
+        distinct: bool,
+        args: Vec<Expr>,
+    },
     CountStar,
-    Case { subject: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>> },
-    ListComprehension { variable: String, list: Box<Expr>, predicate: Option<Box<Expr>>, map: Option<Box<Expr>> },
-    PatternComprehension { variable: Option<String>, pattern: PatternElement, predicate: Option<Box<Expr>>, map: Box<Expr> },
-    Quantified { quantifier: Quantifier, variable: String, list: Box<Expr>, predicate: Box<Expr> },
-    Reduce { accumulator: String, init: Box<Expr>, variable: String, list: Box<Expr>, expr: Box<Expr> },
+    Case {
+        subject: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    ListComprehension {
+        variable: String,
+        list: Box<Expr>,
+        predicate: Option<Box<Expr>>,
+        map: Option<Box<Expr>>,
+    },
+    PatternComprehension {
+        variable: Option<String>,
+        pattern: PatternElement,
+        predicate: Option<Box<Expr>>,
+        map: Box<Expr>,
+    },
+    Quantified {
+        quantifier: Quantifier,
+        variable: String,
+        list: Box<Expr>,
+        predicate: Box<Expr>,
+    },
+    Reduce {
+        accumulator: String,
+        init: Box<Expr>,
+        variable: String,
+        list: Box<Expr>,
+        expr: Box<Expr>,
+    },
     /// A pattern used as a predicate: true when it has a match.
     Pattern(PatternElement),
     /// `EXISTS { MATCH ... WHERE ... }` or `EXISTS { pattern }`.
-    Exists { pattern: Vec<PatternPart>, predicate: Option<Box<Expr>> },
+    Exists {
+        pattern: Vec<PatternPart>,
+        predicate: Option<Box<Expr>>,
+    },
 }

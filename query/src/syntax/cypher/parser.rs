@@ -123,10 +123,50 @@ fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
 }
 
 const RESERVED: &[&str] = &[
-    "ALL", "AND", "AS", "ASC", "ASCENDING", "BY", "CASE", "CONTAINS", "CREATE", "DELETE", "DESC", "DESCENDING",
-    "DETACH", "DISTINCT", "ELSE", "END", "ENDS", "IN", "IS", "LIMIT", "MATCH", "MERGE", "NOT", "NULL", "ON",
-    "OPTIONAL", "OR", "ORDER", "REMOVE", "RETURN", "SET", "SKIP", "STARTS", "THEN", "UNION", "UNWIND", "WHEN",
-    "WHERE", "WITH", "XOR", "TRUE", "FALSE", "CALL", "YIELD",
+    "ALL",
+    "AND",
+    "AS",
+    "ASC",
+    "ASCENDING",
+    "BY",
+    "CASE",
+    "CONTAINS",
+    "CREATE",
+    "DELETE",
+    "DESC",
+    "DESCENDING",
+    "DETACH",
+    "DISTINCT",
+    "ELSE",
+    "END",
+    "ENDS",
+    "IN",
+    "IS",
+    "LIMIT",
+    "MATCH",
+    "MERGE",
+    "NOT",
+    "NULL",
+    "ON",
+    "OPTIONAL",
+    "OR",
+    "ORDER",
+    "REMOVE",
+    "RETURN",
+    "SET",
+    "SKIP",
+    "STARTS",
+    "THEN",
+    "UNION",
+    "UNWIND",
+    "WHEN",
+    "WHERE",
+    "WITH",
+    "XOR",
+    "TRUE",
+    "FALSE",
+    "CALL",
+    "YIELD",
 ];
 
 /// A symbolic name: letters, digits and `_`, or anything between backticks.
@@ -228,7 +268,8 @@ fn number_literal(i: &str) -> Res<'_, Literal> {
     let (i, _) = ws(i)?;
     let start = i;
     let res: Res<'_, Literal> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
-        let (rest, digits) = hex_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid hexadecimal literal"))?;
+        let (rest, digits) =
+            hex_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid hexadecimal literal"))?;
         match parse_int_radix(digits, 16) {
             Some(l) => Ok((rest, l)),
             None => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
@@ -710,13 +751,8 @@ fn rel_pattern(i: &str) -> Res<'_, RelPattern> {
         (false, true) => RelDirection::Right,
         _ => RelDirection::Both,
     };
-    let mut rel = detail.unwrap_or(RelPattern {
-        variable: None,
-        types: Vec::new(),
-        direction,
-        length: None,
-        properties: None,
-    });
+    let mut rel =
+        detail.unwrap_or(RelPattern { variable: None, types: Vec::new(), direction, length: None, properties: None });
     rel.direction = direction;
     Ok((i, rel))
 }
@@ -772,11 +808,7 @@ pub(crate) fn expr(i: &str) -> Res<'_, Expr> {
     or_expr(i)
 }
 
-fn left_assoc<'a>(
-    i: &'a str,
-    next: fn(&'a str) -> Res<'a, Expr>,
-    ops: &[(&'static str, BinaryOp)],
-) -> Res<'a, Expr> {
+fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(&'static str, BinaryOp)]) -> Res<'a, Expr> {
     let (mut i, mut left) = next(i)?;
     'outer: loop {
         for (word, op) in ops {
@@ -1140,7 +1172,12 @@ fn pattern_comprehension(i: &str) -> Res<'_, Expr> {
     let (i, _) = sym("]")(i)?;
     Ok((
         i,
-        Expr::PatternComprehension { variable: var, pattern, predicate: predicate.map(Box::new), map: Box::new(mapping) },
+        Expr::PatternComprehension {
+            variable: var,
+            pattern,
+            predicate: predicate.map(Box::new),
+            map: Box::new(mapping),
+        },
     ))
 }
 
@@ -1186,13 +1223,7 @@ fn reduce_expr(i: &str) -> Res<'_, Expr> {
     let (i, _) = sym(")")(i)?;
     Ok((
         i,
-        Expr::Reduce {
-            accumulator: acc,
-            init: Box::new(init),
-            variable: var,
-            list: Box::new(list),
-            expr: Box::new(e),
-        },
+        Expr::Reduce { accumulator: acc, init: Box::new(init), variable: var, list: Box::new(list), expr: Box::new(e) },
     ))
 }
 
