@@ -177,6 +177,8 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             max: *max,
             all: *all,
             pending: VecDeque::new(),
+            searches: 0,
+            projection: None,
         }),
         LogicalOp::Filter { input, predicate } => {
             Box::new(Filter { input: child(input), predicate: predicate.clone() })
@@ -794,14 +796,32 @@ struct Shortest {
     max: Option<u64>,
     all: bool,
     pending: VecDeque<Row>,
+    /// Searches run so far; after [`PROJECT_AFTER_SEARCHES`] the rest use a projection.
+    searches: usize,
+    projection: Option<super::projection::GraphProjection>,
 }
 
+/// Building a petgraph projection costs about as much as a few searches that reach
+/// most of a graph; an operator that runs more searches than this builds one.
+pub const PROJECT_AFTER_SEARCHES: usize = 4;
+
 impl Shortest {
+    fn neighbours(&self, n: NodeId, tokens: &Option<Vec<u32>>, ctx: &mut Ctx<'_>) -> Result<Vec<(RelId, NodeId)>> {
+        match &self.projection {
+            Some(p) => Ok(p.neighbours(n, self.dir)),
+            None => neighbours(n, self.dir, tokens, ctx),
+        }
+    }
+
     fn search(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
         let (Some(V::Node(a)), Some(V::Node(b))) = (row.get(self.from).cloned(), row.get(self.to).cloned()) else {
             return Ok(());
         };
         let tokens = type_tokens(&self.types, ctx);
+        self.searches += 1;
+        if self.projection.is_none() && self.searches > PROJECT_AFTER_SEARCHES {
+            self.projection = Some(super::projection::GraphProjection::build(ctx, &tokens)?);
+        }
         let mut paths: Vec<(Vec<NodeId>, Vec<RelId>)> = Vec::new();
         if a == b {
             if self.min == 0 {
@@ -819,7 +839,7 @@ impl Shortest {
                 let mut next: Vec<NodeId> = Vec::new();
                 let mut level: HashMap<NodeId, Vec<(NodeId, RelId)>> = HashMap::new();
                 for &n in &frontier {
-                    for (rel, other) in neighbours(n, self.dir, &tokens, ctx)? {
+                    for (rel, other) in self.neighbours(n, &tokens, ctx)? {
                         ctx.tick()?;
                         if seen.contains(&other) {
                             continue;
@@ -887,6 +907,7 @@ impl Operator for Shortest {
         }
     }
     fn reset(&mut self, arg: &Row) {
+        // The projection stays: a reset does not change the graph within a statement.
         self.pending.clear();
         self.input.reset(arg);
     }

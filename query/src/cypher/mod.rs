@@ -7,6 +7,7 @@ pub mod expr;
 pub mod functions;
 pub mod plan;
 pub mod planner;
+pub mod projection;
 pub mod result;
 pub mod rules;
 pub mod value;
