@@ -270,6 +270,8 @@ pub struct Overlay {
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
+    /// The last adjacency chunk read, per direction (outgoing, incoming).
+    last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     graph: String,
     writable: bool,
     dirty: bool,
@@ -305,6 +307,7 @@ impl Overlay {
             chunks: HashMap::new(),
             last_nodes: None,
             last_rels: None,
+            last_adj: [None, None],
             graph,
             writable,
             dirty: false,
@@ -550,8 +553,17 @@ impl Overlay {
             }
         }
         let (chunk, slot) = chunk_of(node);
+        let memo = usize::from(dir == Direction::Incoming);
+        if let Some((c, data)) = &self.last_adj[memo] {
+            if *c == chunk {
+                return Ok(AdjList::Chunk(data.clone(), slot));
+            }
+        }
         Ok(match self.chunk(adj_kind(dir), chunk)? {
-            Some(Cached::Adj(c)) => AdjList::Chunk(c, slot),
+            Some(Cached::Adj(c)) => {
+                self.last_adj[memo] = Some((chunk, c.clone()));
+                AdjList::Chunk(c, slot)
+            }
             _ => AdjList::Empty,
         })
     }

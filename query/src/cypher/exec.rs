@@ -339,16 +339,48 @@ fn node_matches(id: NodeId, labels: &mut LabelTest, props: &[(String, V)], ctx: 
 }
 
 /// "Has all these labels", answered from the label bitmaps (exact, and kept current
-/// by the transaction), fetched once per operator run.
+/// by the transaction), fetched once per operator run and turned into a flat bit
+/// vector when the ids are dense enough (one shift and mask per test).
 #[derive(Debug, Clone, Default)]
 struct LabelTest {
     labels: Vec<String>,
-    bitmaps: Option<Vec<Arc<roaring::RoaringTreemap>>>,
+    sets: Option<Vec<LabelSet>>,
+}
+
+#[derive(Debug, Clone)]
+enum LabelSet {
+    Bits(Vec<u64>),
+    Bitmap(Arc<roaring::RoaringTreemap>),
+}
+
+/// Largest id for which a label is flattened into a bit vector (8 MiB of bits).
+const FLAT_LABEL_MAX_ID: u64 = 1 << 26;
+
+impl LabelSet {
+    fn new(bitmap: Arc<roaring::RoaringTreemap>) -> Self {
+        match bitmap.max() {
+            Some(max) if max < FLAT_LABEL_MAX_ID && bitmap.len() * 64 >= max / 8 => {
+                let mut bits = vec![0u64; (max / 64 + 1) as usize];
+                for id in bitmap.iter() {
+                    bits[(id / 64) as usize] |= 1 << (id % 64);
+                }
+                LabelSet::Bits(bits)
+            }
+            _ => LabelSet::Bitmap(bitmap),
+        }
+    }
+
+    fn contains(&self, id: NodeId) -> bool {
+        match self {
+            LabelSet::Bits(bits) => bits.get((id / 64) as usize).is_some_and(|w| w & (1 << (id % 64)) != 0),
+            LabelSet::Bitmap(b) => b.contains(id),
+        }
+    }
 }
 
 impl LabelTest {
     fn new(labels: &[String]) -> Self {
-        LabelTest { labels: labels.to_vec(), bitmaps: None }
+        LabelTest { labels: labels.to_vec(), sets: None }
     }
 
     /// True when a positive test proves the node exists.
@@ -360,19 +392,19 @@ impl LabelTest {
         if self.labels.is_empty() {
             return Ok(true);
         }
-        if self.bitmaps.is_none() {
-            let mut maps = Vec::with_capacity(self.labels.len());
+        if self.sets.is_none() {
+            let mut sets = Vec::with_capacity(self.labels.len());
             for l in &self.labels {
-                maps.push(ctx.graph.label_nodes(Some(l))?);
+                sets.push(LabelSet::new(ctx.graph.label_nodes(Some(l))?));
             }
-            self.bitmaps = Some(maps);
+            self.sets = Some(sets);
         }
-        Ok(self.bitmaps.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id))))
+        Ok(self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id))))
     }
 
     /// Forgets the bitmaps (a write may have changed them).
     fn reset(&mut self) {
-        self.bitmaps = None;
+        self.sets = None;
     }
 }
 
@@ -647,7 +679,28 @@ impl Expand {
             return Ok(());
         }
         let mut count = 0i64;
-        for (rel, other) in neighbours(from, self.spec.dir, &tokens, ctx)? {
+        // Walk the adjacency lists in place (no per-row list of neighbours).
+        let out_list = match self.spec.dir {
+            ExpandDir::Out | ExpandDir::Both => Some(ctx.graph.adjacency(from, Direction::Outgoing)?),
+            ExpandDir::In => None,
+        };
+        let in_list = match self.spec.dir {
+            ExpandDir::In | ExpandDir::Both => Some(ctx.graph.adjacency(from, Direction::Incoming)?),
+            ExpandDir::Out => None,
+        };
+        let skip_loops = self.spec.dir == ExpandDir::Both;
+        let entries = out_list
+            .iter()
+            .flat_map(|l| l.iter().map(|e| (e, false)))
+            .chain(in_list.iter().flat_map(|l| l.iter().map(|e| (e, true))));
+        for (e, incoming) in entries {
+            if incoming && skip_loops && e.other == from {
+                continue;
+            }
+            if tokens.as_ref().is_some_and(|t| !t.contains(&e.type_token)) {
+                continue;
+            }
+            let (rel, other) = (e.rel, e.other);
             ctx.tick()?;
             if !self.target_ok(other, &row, ctx)? || !self.rel_ok(rel, &row, ctx)? {
                 continue;
@@ -1092,10 +1145,11 @@ struct Aggregate {
 impl Operator for Aggregate {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.output.is_none() {
+            // Group keys live once, in the map; states are indexed in first-seen order.
             let mut groups: FxHashMap<RowKey, usize> = FxHashMap::default();
-            let mut states: Vec<(Row, Vec<Accumulator>)> = Vec::new();
+            let mut states: Vec<Vec<Accumulator>> = Vec::new();
             if self.keys.is_empty() {
-                states.push((Vec::new(), self.aggs.iter().map(Accumulator::new).collect()));
+                states.push(self.aggs.iter().map(Accumulator::new).collect());
             }
             // Buffers reused for every row: no allocation unless a group is new.
             let mut probe = RowKey(Vec::with_capacity(self.keys.len()));
@@ -1111,9 +1165,8 @@ impl Operator for Aggregate {
                     match groups.get(&probe) {
                         Some(i) => *i,
                         None => {
-                            let key: Row = probe.0.iter().map(|g| g.0.clone()).collect();
-                            states.push((key, self.aggs.iter().map(Accumulator::new).collect()));
-                            groups.insert(probe.clone(), states.len() - 1);
+                            states.push(self.aggs.iter().map(Accumulator::new).collect());
+                            groups.insert(RowKey(std::mem::replace(&mut probe.0, Vec::with_capacity(self.keys.len()))), states.len() - 1);
                             states.len() - 1
                         }
                     }
@@ -1123,15 +1176,21 @@ impl Operator for Aggregate {
                     for a in &spec.args {
                         args.push(a.eval(&row, ctx)?);
                     }
-                    states[idx].1[i].add(&args)?;
+                    states[idx][i].add(&args)?;
                 }
             }
+            let mut keys: Vec<Option<RowKey>> = vec![None; states.len()];
+            for (k, i) in groups {
+                keys[i] = Some(k);
+            }
             let mut out = VecDeque::with_capacity(states.len());
-            for (mut key, accs) in states {
+            for (key, accs) in keys.into_iter().zip(states) {
+                let mut row: Row = Vec::with_capacity(self.keys.len() + accs.len());
+                row.extend(key.map(|k| k.0).unwrap_or_default().into_iter().map(|g| g.0));
                 for a in accs {
-                    key.push(a.finish()?);
+                    row.push(a.finish()?);
                 }
-                out.push_back(key);
+                out.push_back(row);
             }
             self.output = Some(out);
         }
@@ -1205,23 +1264,28 @@ impl Operator for Sort {
             };
             let asc: Vec<bool> = self.keys.iter().map(|k| k.1).collect();
             let mut rows: Vec<(Vec<V>, Row)> = Vec::new();
+            let mut key: Vec<V> = Vec::with_capacity(self.keys.len());
             while let Some(row) = self.input.next(ctx)? {
-                let mut key = Vec::with_capacity(self.keys.len());
+                key.clear();
                 for (e, _) in &self.keys {
                     key.push(e.eval(&row, ctx)?);
                 }
-                rows.push((key, row));
-                // Top-k: keep the buffer within twice the limit.
-                if let Some(k) = limit {
-                    if rows.len() >= 2 * k.max(512) {
-                        rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
+                match limit {
+                    // Top-k: a sorted buffer of at most k rows; a row that does not
+                    // beat the last one costs one comparison. Ties keep input order.
+                    Some(k) => {
+                        if rows.len() == k && rows.last().is_none_or(|last| compare_keys(&key, &last.0, &asc).is_ge()) {
+                            continue;
+                        }
+                        let at = rows.partition_point(|r| compare_keys(&r.0, &key, &asc).is_le());
+                        rows.insert(at, (key.clone(), row));
                         rows.truncate(k);
                     }
+                    None => rows.push((key.clone(), row)),
                 }
             }
-            rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
-            if let Some(k) = limit {
-                rows.truncate(k);
+            if limit.is_none() {
+                rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
             }
             self.output = Some(rows.into_iter().map(|r| r.1).collect());
         }

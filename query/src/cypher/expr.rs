@@ -99,8 +99,23 @@ impl CExpr {
         }
     }
 
-    /// Evaluates the expression for `row`.
+    /// Evaluates the expression for `row`. The common leaves are handled here; the
+    /// rest in a separate function, which keeps this one's stack frame small.
+    #[inline]
     pub fn eval(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<V> {
+        match self {
+            CExpr::Const(v) => Ok(v.clone()),
+            CExpr::Slot(s) => Ok(row.get(*s).cloned().unwrap_or(V::Null)),
+            CExpr::SlotProperty(slot, key) => match row.get(*slot) {
+                Some(base) => property(base, key, ctx),
+                None => Ok(V::Null),
+            },
+            _ => self.eval_complex(row, ctx),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_complex(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<V> {
         Ok(match self {
             CExpr::Const(v) => v.clone(),
             CExpr::Slot(s) => row.get(*s).cloned().unwrap_or(V::Null),
