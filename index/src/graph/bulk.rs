@@ -264,7 +264,7 @@ impl GraphStore {
                 encoded.clear();
             }
             rows += 1;
-            if rows % 65536 == 0 {
+            if rows.is_multiple_of(65536) {
                 progress(rows);
             }
         }
@@ -323,7 +323,7 @@ impl GraphStore {
                 encoded.clear();
             }
             rows += 1;
-            if rows % 65536 == 0 {
+            if rows.is_multiple_of(65536) {
                 progress(rows);
             }
         }

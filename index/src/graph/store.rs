@@ -883,12 +883,8 @@ impl Overlay {
         batch.put(KS, registry_key(&g), Vec::new());
         batch.put(KS, graph_prefix(&g, b'm'), self.meta.encode());
         // Node and relationship chunks: every chunk with a change is rewritten whole.
-        let mut node_chunks: BTreeMap<u64, Vec<(usize, Option<Vec<u8>>)>> = BTreeMap::new();
-        for (id, rec) in &self.nodes {
-            let (c, slot) = chunk_of(*id);
-            node_chunks.entry(c).or_default().push((slot, rec.as_ref().map(|r| r.encode())));
-        }
-        for (c, changes) in node_chunks {
+        let node_changes = group_by_chunk(self.nodes.iter().map(|(id, r)| (*id, r.as_ref().map(|r| r.encode()))));
+        for (c, changes) in node_changes {
             let base = match self.chunk(ChunkKind::Nodes, c)? {
                 Some(Cached::Nodes(b)) => b,
                 _ => Arc::new(RecordChunk::<NodeRecord>::empty()),
@@ -896,12 +892,8 @@ impl Overlay {
             batch.put(KS, chunk_key(&g, ChunkKind::Nodes, c), rewrite_records(&base, &changes));
             rewritten.push((self.graph_id, ChunkKind::Nodes, c));
         }
-        let mut rel_chunks: BTreeMap<u64, Vec<(usize, Option<Vec<u8>>)>> = BTreeMap::new();
-        for (id, rec) in &self.rels {
-            let (c, slot) = chunk_of(*id);
-            rel_chunks.entry(c).or_default().push((slot, rec.as_ref().map(|r| r.encode())));
-        }
-        for (c, changes) in rel_chunks {
+        let rel_changes = group_by_chunk(self.rels.iter().map(|(id, r)| (*id, r.as_ref().map(|r| r.encode()))));
+        for (c, changes) in rel_changes {
             let base = match self.chunk(ChunkKind::Rels, c)? {
                 Some(Cached::Rels(b)) => b,
                 _ => Arc::new(RecordChunk::<RelRecord>::empty()),
@@ -949,6 +941,18 @@ impl Overlay {
         }
         Ok(())
     }
+}
+
+/// Changed records by chunk: (slot, new encoded record or `None` for deleted).
+type ChunkChanges = BTreeMap<u64, Vec<(usize, Option<Vec<u8>>)>>;
+
+fn group_by_chunk(changes: impl Iterator<Item = (u64, Option<Vec<u8>>)>) -> ChunkChanges {
+    let mut out = ChunkChanges::new();
+    for (id, rec) in changes {
+        let (c, slot) = chunk_of(id);
+        out.entry(c).or_default().push((slot, rec));
+    }
+    out
 }
 
 /// A stored record chunk with `changes` (slot, new encoded record or `None`) applied.

@@ -93,7 +93,7 @@ impl<'t> Ctx<'t> {
     /// Checks the deadline now and then.
     fn tick(&mut self) -> Result<()> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 1024 == 0 {
+        if self.ticks.is_multiple_of(1024) {
             if let Some(d) = self.deadline {
                 if Instant::now() >= d {
                     return Err(Error::Timeout);
@@ -1166,7 +1166,10 @@ impl Operator for Aggregate {
                         Some(i) => *i,
                         None => {
                             states.push(self.aggs.iter().map(Accumulator::new).collect());
-                            groups.insert(RowKey(std::mem::replace(&mut probe.0, Vec::with_capacity(self.keys.len()))), states.len() - 1);
+                            groups.insert(
+                                RowKey(std::mem::replace(&mut probe.0, Vec::with_capacity(self.keys.len()))),
+                                states.len() - 1,
+                            );
                             states.len() - 1
                         }
                     }
@@ -1486,17 +1489,13 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
         SetOp::RemoveProperty { target, key } => {
             let Some(t) = entity(target.eval(row, ctx)?)? else { return Ok(()) };
             match t {
-                V::Node(id) => {
-                    if ctx.node(id)?.properties.contains_key(key) {
-                        ctx.stats.properties_set += 1;
-                        ctx.graph.set_node_property(id, key, None)?;
-                    }
+                V::Node(id) if ctx.node(id)?.properties.contains_key(key) => {
+                    ctx.stats.properties_set += 1;
+                    ctx.graph.set_node_property(id, key, None)?;
                 }
-                V::Rel(id) => {
-                    if ctx.rel(id)?.properties.contains_key(key) {
-                        ctx.stats.properties_set += 1;
-                        ctx.graph.set_rel_property(id, key, None)?;
-                    }
+                V::Rel(id) if ctx.rel(id)?.properties.contains_key(key) => {
+                    ctx.stats.properties_set += 1;
+                    ctx.graph.set_rel_property(id, key, None)?;
                 }
                 _ => {}
             }

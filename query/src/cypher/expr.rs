@@ -471,10 +471,11 @@ pub fn compare(op: CompareOp, a: &V, b: &V) -> Option<bool> {
         CompareOp::Eq => a.equals(b),
         CompareOp::Ne => a.equals(b).map(|x| !x),
         _ => {
-            if matches!(a, V::Float(f) if f.is_nan()) || matches!(b, V::Float(f) if f.is_nan()) {
-                if a.as_f64().is_some() && b.as_f64().is_some() {
-                    return Some(false);
-                }
+            if (matches!(a, V::Float(f) if f.is_nan()) || matches!(b, V::Float(f) if f.is_nan()))
+                && a.as_f64().is_some()
+                && b.as_f64().is_some()
+            {
+                return Some(false);
             }
             let o = a.compare(b)?;
             Some(match op {

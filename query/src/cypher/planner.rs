@@ -250,7 +250,7 @@ impl<'a> Planner<'a> {
                     let out = proc.output();
                     let alias = match yields {
                         None => {
-                            if !(n == 1) {
+                            if n != 1 {
                                 return Err(semantic("UnexpectedSyntax", "CALL inside a query needs YIELD"));
                             }
                             out.to_string()

@@ -57,7 +57,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
         Ok((i, stmt))
     })(text);
     let (rest, message) = match res {
-        Ok((rest, stmt)) if rest.is_empty() => return Ok(stmt),
+        Ok(("", stmt)) => return Ok(stmt),
         Ok((rest, _)) => (rest.len(), String::new()),
         Err(nom::Err::Error(e) | nom::Err::Failure(e)) => (e.rest, e.message),
         Err(nom::Err::Incomplete(_)) => (0, String::new()),
@@ -706,8 +706,7 @@ fn pattern_element(i: &str) -> Res<'_, PatternElement> {
     }
     let (mut i, start) = node_pattern(i)?;
     let mut chain = Vec::new();
-    loop {
-        let Ok((rest, rel)) = rel_pattern(i) else { break };
+    while let Ok((rest, rel)) = rel_pattern(i) {
         let (rest, node) = node_pattern(rest)?;
         chain.push((rel, node));
         i = rest;
