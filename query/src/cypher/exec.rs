@@ -148,9 +148,12 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
                 _ => labels.clone(),
             }),
         }),
-        LogicalOp::NodeCheck { input, slot, labels, props } => {
-            Box::new(NodeCheck { input: child(input), slot: *slot, labels: labels.clone(), props: props.clone() })
-        }
+        LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
+            input: child(input),
+            slot: *slot,
+            labels: LabelTest::new(labels),
+            props: props.clone(),
+        }),
         LogicalOp::CountFromStore { source, columns } => {
             Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
         }
@@ -508,7 +511,7 @@ impl Operator for NodeScan {
 struct NodeCheck {
     input: BoxOp,
     slot: usize,
-    labels: Vec<String>,
+    labels: LabelTest,
     props: Vec<(String, CExpr)>,
 }
 
@@ -517,8 +520,7 @@ impl Operator for NodeCheck {
         while let Some(row) = self.input.next(ctx)? {
             if let Some(V::Node(id)) = row.get(self.slot) {
                 let wanted = eval_prop_map(&self.props, &row, ctx)?;
-                let mut labels = LabelTest::new(&self.labels);
-                if node_matches(*id, &mut labels, &wanted, ctx)? {
+                if node_matches(*id, &mut self.labels, &wanted, ctx)? {
                     return Ok(Some(row));
                 }
             }

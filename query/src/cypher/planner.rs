@@ -69,6 +69,14 @@ impl Scope {
     }
 }
 
+/// One step of a greedy pattern order: bind (scan or check) a node, or expand a
+/// relationship from its first (`true`) or second endpoint.
+#[derive(Debug, Clone, Copy)]
+enum GreedyStep {
+    Node(usize),
+    Expand(usize, bool),
+}
+
 /// A node of a pattern being planned.
 struct PNode {
     slot: usize,
@@ -712,6 +720,12 @@ impl<'a> Planner<'a> {
         // ones bound by earlier clauses.
         let mut match_rels: Vec<usize> =
             declared.iter().flat_map(|d| d.1.iter().map(|r| r.0)).filter(|s| *s < bound_before).collect();
+        // Compile every part; ordinary parts are planned together (greedy joins over
+        // the whole pattern), shortest-path parts after them.
+        let mut gnodes: Vec<PNode> = Vec::new();
+        let mut gedges: Vec<(PRel, usize, usize)> = Vec::new();
+        let mut paths: Vec<(usize, Vec<PathStep>)> = Vec::new();
+        let mut shortest = Vec::new();
         for (nodes, rels, path_slot, kind) in declared {
             let mut pnodes = Vec::new();
             for (slot, np) in &nodes {
@@ -733,98 +747,12 @@ impl<'a> Planner<'a> {
                 if prels.len() != 1 {
                     return Err(semantic("InvalidRelationshipPattern", "shortestPath needs exactly one relationship"));
                 }
-                for n in &pnodes {
-                    if !bound.contains(&n.slot) {
-                        plan = self.scan(plan, n.slot, &n.labels, n.props.clone());
-                        bound.insert(n.slot);
-                    } else if !n.labels.is_empty() || !n.props.is_empty() {
-                        plan = LogicalOp::NodeCheck {
-                            input: Box::new(plan),
-                            slot: n.slot,
-                            labels: n.labels.clone(),
-                            props: n.props.clone(),
-                        };
-                    }
-                    plan = place_filters(plan, &mut conjuncts, &bound);
-                }
-                let r = &prels[0];
-                let (min, max) = r.length.unwrap_or((1, Some(1)));
+                let (min, _) = prels[0].length.unwrap_or((1, Some(1)));
                 if min > 1 {
                     return Err(semantic("InvalidArgumentValue", "shortestPath starts at 0 or 1 hops"));
                 }
-                plan = LogicalOp::ShortestPath {
-                    input: Box::new(plan),
-                    from: pnodes[0].slot,
-                    to: pnodes[1].slot,
-                    rel: r.slot,
-                    path: path_slot,
-                    dir: r.dir,
-                    types: r.types.clone(),
-                    min,
-                    max,
-                    all: kind == PathKind::AllShortest,
-                };
-                bound.insert(r.slot);
-                if let Some(p) = path_slot {
-                    bound.insert(p);
-                }
-                plan = place_filters(plan, &mut conjuncts, &bound);
+                shortest.push((pnodes, prels, path_slot, kind));
                 continue;
-            }
-            // Pick the start node with the cheapest estimated plan: the rows of the
-            // scan and of every expansion after it (label counts, relationship-type
-            // counts, and WHERE conjuncts on one node as fixed selectivities).
-            let mut best = (f64::INFINITY, 0);
-            for i in 0..pnodes.len() {
-                let cost = self.start_cost(i, &pnodes, &prels, &bound, &conjuncts);
-                if cost < best.0 {
-                    best = (cost, i);
-                }
-            }
-            let start = best.1;
-            let s = &pnodes[start];
-            if bound.contains(&s.slot) {
-                if !s.labels.is_empty() || !s.props.is_empty() {
-                    plan = LogicalOp::NodeCheck {
-                        input: Box::new(plan),
-                        slot: s.slot,
-                        labels: s.labels.clone(),
-                        props: s.props.clone(),
-                    };
-                }
-            } else {
-                plan = self.scan(plan, s.slot, &s.labels, s.props.clone());
-                bound.insert(s.slot);
-            }
-            plan = place_filters(plan, &mut conjuncts, &bound);
-            let order: Vec<(usize, bool)> =
-                (start..prels.len()).map(|i| (i, true)).chain((0..start).rev().map(|i| (i, false))).collect();
-            for (i, forward) in order {
-                let r = &prels[i];
-                let (from, to) = if forward { (&pnodes[i], &pnodes[i + 1]) } else { (&pnodes[i + 1], &pnodes[i]) };
-                let spec = ExpandSpec {
-                    from: from.slot,
-                    rel: r.slot,
-                    to: to.slot,
-                    dir: if forward { r.dir } else { r.dir.reversed() },
-                    types: r.types.clone(),
-                    rel_props: r.props.clone(),
-                    to_labels: to.labels.clone(),
-                    to_props: to.props.clone(),
-                    to_bound: bound.contains(&to.slot),
-                    rel_bound: bound.contains(&r.slot),
-                    length: r.length,
-                    distinct_from: match_rels.iter().copied().filter(|s| *s != r.slot).collect(),
-                    reversed: !forward,
-                    predicates: Vec::new(),
-                };
-                plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
-                bound.insert(to.slot);
-                if r.slot >= bound_before {
-                    match_rels.push(r.slot);
-                }
-                bound.insert(r.slot);
-                plan = place_filters(plan, &mut conjuncts, &bound);
             }
             if let Some(p) = path_slot {
                 let mut steps = vec![PathStep::Node(pnodes[0].slot)];
@@ -832,15 +760,203 @@ impl<'a> Planner<'a> {
                     steps.push(if r.length.is_some() { PathStep::RelList(r.slot) } else { PathStep::Rel(r.slot) });
                     steps.push(PathStep::Node(pnodes[i + 1].slot));
                 }
-                plan = LogicalOp::BuildPath { input: Box::new(plan), slot: p, steps };
-                bound.insert(p);
+                paths.push((p, steps));
+            }
+            let base = gnodes.len();
+            let n = pnodes.len();
+            gnodes.extend(pnodes);
+            for (i, r) in prels.into_iter().enumerate() {
+                gedges.push((r, base + i, base + i + 1));
+            }
+            debug_assert_eq!(gnodes.len(), base + n);
+        }
+        // Choose the start with the cheapest greedy order; then emit that order.
+        let mut best: Option<(f64, Vec<GreedyStep>)> = None;
+        for start in 0..gnodes.len() {
+            let (cost, steps) = self.greedy_order(start, &gnodes, &gedges, &bound, &conjuncts);
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, steps));
+            }
+        }
+        let steps = best.map(|b| b.1).unwrap_or_default();
+        let mut visited = vec![false; gnodes.len()];
+        for step in steps {
+            match step {
+                GreedyStep::Node(i) => {
+                    let n = &gnodes[i];
+                    plan = self.bind_or_check(plan, n, &mut bound);
+                    visited[i] = true;
+                }
+                GreedyStep::Expand(e, forward) => {
+                    let (r, a, b) = &gedges[e];
+                    let (from, to) = if forward { (*a, *b) } else { (*b, *a) };
+                    if !visited[from] {
+                        plan = self.bind_or_check(plan, &gnodes[from], &mut bound);
+                        visited[from] = true;
+                    }
+                    let to_node = &gnodes[to];
+                    let spec = ExpandSpec {
+                        from: gnodes[from].slot,
+                        rel: r.slot,
+                        to: to_node.slot,
+                        dir: if forward { r.dir } else { r.dir.reversed() },
+                        types: r.types.clone(),
+                        rel_props: r.props.clone(),
+                        to_labels: to_node.labels.clone(),
+                        to_props: to_node.props.clone(),
+                        to_bound: bound.contains(&to_node.slot),
+                        rel_bound: bound.contains(&r.slot),
+                        length: r.length,
+                        distinct_from: match_rels.iter().copied().filter(|s| *s != r.slot).collect(),
+                        reversed: !forward,
+                        predicates: Vec::new(),
+                    };
+                    plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
+                    visited[to] = true;
+                    bound.insert(to_node.slot);
+                    if r.slot >= bound_before {
+                        match_rels.push(r.slot);
+                    }
+                    bound.insert(r.slot);
+                }
+            }
+            plan = place_filters(plan, &mut conjuncts, &bound);
+        }
+        for (slot, steps) in paths {
+            plan = LogicalOp::BuildPath { input: Box::new(plan), slot, steps };
+            bound.insert(slot);
+            plan = place_filters(plan, &mut conjuncts, &bound);
+        }
+        for (pnodes, prels, path_slot, kind) in shortest {
+            for n in &pnodes {
+                plan = self.bind_or_check(plan, n, &mut bound);
                 plan = place_filters(plan, &mut conjuncts, &bound);
             }
+            let r = &prels[0];
+            let (min, max) = r.length.unwrap_or((1, Some(1)));
+            plan = LogicalOp::ShortestPath {
+                input: Box::new(plan),
+                from: pnodes[0].slot,
+                to: pnodes[1].slot,
+                rel: r.slot,
+                path: path_slot,
+                dir: r.dir,
+                types: r.types.clone(),
+                min,
+                max,
+                all: kind == PathKind::AllShortest,
+            };
+            bound.insert(r.slot);
+            if let Some(p) = path_slot {
+                bound.insert(p);
+            }
+            plan = place_filters(plan, &mut conjuncts, &bound);
         }
         for (predicate, _) in conjuncts {
             plan = LogicalOp::Filter { input: Box::new(plan), predicate };
         }
         Ok(plan)
+    }
+
+    /// Scans an unbound node, or checks the labels and properties of a bound one.
+    fn bind_or_check(&mut self, plan: LogicalOp, n: &PNode, bound: &mut BTreeSet<usize>) -> LogicalOp {
+        if bound.contains(&n.slot) {
+            if n.labels.is_empty() && n.props.is_empty() {
+                return plan;
+            }
+            return LogicalOp::NodeCheck {
+                input: Box::new(plan),
+                slot: n.slot,
+                labels: n.labels.clone(),
+                props: n.props.clone(),
+            };
+        }
+        bound.insert(n.slot);
+        self.scan(plan, n.slot, &n.labels, n.props.clone())
+    }
+
+    /// The order in which to bind a pattern from node `start`: repeatedly the
+    /// expansion (from a bound node) with the fewest estimated rows, a relationship
+    /// between two bound nodes counting as a cheap check; a new scan only when no
+    /// expansion is possible. Returns the summed estimated rows and the steps.
+    fn greedy_order(
+        &mut self,
+        start: usize,
+        nodes: &[PNode],
+        edges: &[(PRel, usize, usize)],
+        bound: &BTreeSet<usize>,
+        conjuncts: &[(CExpr, Option<BTreeSet<usize>>)],
+    ) -> (f64, Vec<GreedyStep>) {
+        let mut bound = bound.clone();
+        let mut steps = Vec::new();
+        let mut done = vec![false; edges.len()];
+        let mut seen = vec![false; nodes.len()];
+        let scan_rows = |this: &mut Self, n: &PNode, bound: &BTreeSet<usize>| -> f64 {
+            if bound.contains(&n.slot) {
+                1.0
+            } else {
+                (this.estimate_scan(&n.labels, &n.props) as f64 * filter_factor(n.slot, conjuncts)).max(1.0)
+            }
+        };
+        let mut rows = scan_rows(self, &nodes[start], &bound);
+        let mut cost = rows;
+        steps.push(GreedyStep::Node(start));
+        seen[start] = true;
+        bound.insert(nodes[start].slot);
+        loop {
+            let mut pick: Option<(f64, usize, bool)> = None;
+            for (e, (r, a, b)) in edges.iter().enumerate() {
+                if done[e] {
+                    continue;
+                }
+                let (a_bound, b_bound) = (bound.contains(&nodes[*a].slot), bound.contains(&nodes[*b].slot));
+                let options: &[bool] = match (a_bound, b_bound) {
+                    (true, true) => &[true, false],
+                    (true, false) => &[true],
+                    (false, true) => &[false],
+                    (false, false) => &[],
+                };
+                for &forward in options {
+                    let (from, to) = if forward { (*a, *b) } else { (*b, *a) };
+                    let dir = if forward { r.dir } else { r.dir.reversed() };
+                    let est = rows
+                        * self.degree(r, dir, &nodes[from].labels)
+                        * self.target_factor(&nodes[to], &bound, conjuncts);
+                    if pick.is_none_or(|p| est < p.0) {
+                        pick = Some((est, e, forward));
+                    }
+                }
+            }
+            match pick {
+                Some((est, e, forward)) => {
+                    let (r, a, b) = &edges[e];
+                    let to = if forward { *b } else { *a };
+                    done[e] = true;
+                    seen[*a] = true;
+                    seen[*b] = true;
+                    bound.insert(nodes[to].slot);
+                    bound.insert(r.slot);
+                    rows = est.max(1.0);
+                    cost += rows;
+                    steps.push(GreedyStep::Expand(e, forward));
+                }
+                None => {
+                    // Nothing connects: a new scan (a cartesian product) or checks.
+                    let Some(next) = (0..nodes.len()).filter(|i| !seen[*i]).min_by(|x, y| {
+                        let (cx, cy) = (scan_rows(self, &nodes[*x], &bound), scan_rows(self, &nodes[*y], &bound));
+                        cx.total_cmp(&cy)
+                    }) else {
+                        break;
+                    };
+                    rows *= scan_rows(self, &nodes[next], &bound);
+                    cost += rows;
+                    seen[next] = true;
+                    bound.insert(nodes[next].slot);
+                    steps.push(GreedyStep::Node(next));
+                }
+            }
+        }
+        (cost, steps)
     }
 
     fn label_count(&mut self, label: &str) -> f64 {
@@ -882,36 +998,6 @@ impl<'a> Planner<'a> {
             f = f.min(self.label_count(l) / all);
         }
         f * 0.1f64.powi(n.props.len() as i32) * filter_factor(n.slot, conjuncts)
-    }
-
-    /// Estimated rows summed over the scan and expansions of a pattern part started
-    /// at node `i`.
-    fn start_cost(
-        &mut self,
-        i: usize,
-        nodes: &[PNode],
-        rels: &[PRel],
-        bound: &BTreeSet<usize>,
-        conjuncts: &[(CExpr, Option<BTreeSet<usize>>)],
-    ) -> f64 {
-        let n = &nodes[i];
-        let mut rows = if bound.contains(&n.slot) {
-            1.0
-        } else {
-            (self.estimate_scan(&n.labels, &n.props) as f64 * filter_factor(n.slot, conjuncts)).max(1.0)
-        };
-        let mut cost = rows;
-        for j in i..rels.len() {
-            rows *= self.degree(&rels[j], rels[j].dir, &nodes[j].labels)
-                * self.target_factor(&nodes[j + 1], bound, conjuncts);
-            cost += rows;
-        }
-        for j in (0..i).rev() {
-            rows *= self.degree(&rels[j], rels[j].dir.reversed(), &nodes[j + 1].labels)
-                * self.target_factor(&nodes[j], bound, conjuncts);
-            cost += rows;
-        }
-        cost
     }
 
     fn estimate_scan(&mut self, labels: &[String], props: &[(String, CExpr)]) -> u64 {

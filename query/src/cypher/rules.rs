@@ -233,7 +233,9 @@ impl Rule for CountExpansions {
     fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
         let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
         let LogicalOp::Expand { spec, .. } = &**input else { return };
-        if spec.length.is_some() || spec.to_bound || spec.rel_bound || aggs.is_empty() {
+        // With a bound target the count slot overwrites it; nothing above reads it
+        // (checked below: keys and aggregates do not read the new slots).
+        if spec.length.is_some() || spec.rel_bound || aggs.is_empty() {
             return;
         }
         let new_slots = [spec.rel, spec.to];
