@@ -201,3 +201,15 @@ fn load_cypher_scripts_are_one_transaction() {
         .success()
         .stdout("c\n2\n");
 }
+
+#[test]
+fn a_runaway_query_stops_at_its_timeout() {
+    let (_dir, db) = loaded();
+    let started = std::time::Instant::now();
+    sprig(&db)
+        .args(["cypher", "MATCH (a), (b), (c), (d), (e), (f), (g), (h) RETURN count(*)", "--timeout", "200"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("error[timeout]"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

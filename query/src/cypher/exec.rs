@@ -976,6 +976,7 @@ struct Filter {
 impl Operator for Filter {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ctx)? {
+            ctx.tick()?;
             if passes(&self.predicate.eval(&row, ctx)?)? {
                 return Ok(Some(row));
             }
@@ -1041,6 +1042,7 @@ impl Operator for Unwind {
                 V::Null => {}
                 V::List(items) => {
                     for item in items.iter() {
+                        ctx.tick()?;
                         let mut out = row.clone();
                         set(&mut out, self.slot, item.clone());
                         self.pending.push_back(out);
