@@ -18,7 +18,10 @@ binary of this checkout (built if missing). Times:
 
 usage: graph.py [--nodes 100000] [--runs 5] [--queries Q01,Q07] [--json out.json]
 """
-import argparse, csv, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, venv
+import argparse, csv, json, os, re, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peerenv import ensure_packages  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -27,17 +30,7 @@ SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "graph"))
 
 def ensure_kuzu():
     """Re-executes this script inside a venv that has kuzu."""
-    try:
-        import kuzu  # noqa: F401
-        return
-    except ImportError:
-        pass
-    env_dir = os.path.join(HERE, ".venv")
-    python = os.path.join(env_dir, "bin", "python")
-    if not os.path.exists(python):
-        venv.create(env_dir, with_pip=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "kuzu==0.11.3"], check=True)
-    os.execv(python, [python] + sys.argv)
+    ensure_packages(["kuzu"], ["kuzu==0.11.3"])
 
 
 def workload():

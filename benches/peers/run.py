@@ -23,7 +23,10 @@ document load: sprig's `profile --runs N` elapsed_ms (parse to complete result),
 lxml's tree.xpath() on a parsed tree, BaseX's "Total Time" for XQUERY on an opened
 database. Loads are reported separately.
 """
-import argparse, gzip, json, os, platform, re, shutil, statistics, subprocess, sys, tempfile, time, venv
+import argparse, gzip, json, os, platform, re, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peerenv import ensure_packages  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -53,17 +56,7 @@ RECURSIVE_QUERIES = [
 
 def ensure_lxml():
     """Re-executes this script inside a venv that has lxml."""
-    try:
-        import lxml.etree  # noqa: F401
-        return
-    except ImportError:
-        pass
-    env_dir = os.path.join(HERE, ".venv")
-    python = os.path.join(env_dir, "bin", "python")
-    if not os.path.exists(python):
-        venv.create(env_dir, with_pip=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "lxml"], check=True)
-    os.execv(python, [python] + sys.argv)
+    ensure_packages(["lxml.etree"], ["lxml"])
 
 
 def ensure_basex():

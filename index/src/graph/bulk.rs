@@ -139,6 +139,55 @@ fn encode_props<'r>(
     }
 }
 
+/// Where framed chunks go: to the compression thread, remembering their cache keys.
+struct Sink<'a> {
+    graph: &'a str,
+    graph_id: u32,
+    compress: &'a mpsc::Sender<(Vec<u8>, Vec<u8>)>,
+    rewritten: Vec<super::chunk::CacheKey>,
+}
+
+impl Sink<'_> {
+    fn send(&mut self, kind: ChunkKind, chunk: u64, frame: Vec<u8>) -> Result<()> {
+        self.rewritten.push((self.graph_id, kind, chunk));
+        self.compress
+            .send((store::chunk_key(self.graph, kind, chunk), frame))
+            .map_err(|_| Error::corrupted("bulk load", "compression thread stopped"))
+    }
+}
+
+/// Encoded records of consecutive ids (starting on a chunk boundary), framed and
+/// sent whenever a chunk is full.
+struct ChunkFiller {
+    kind: ChunkKind,
+    records: Vec<Vec<u8>>,
+    last_id: u64,
+}
+
+impl ChunkFiller {
+    fn new(kind: ChunkKind) -> Self {
+        ChunkFiller { kind, records: Vec::with_capacity(CHUNK_LEN), last_id: 0 }
+    }
+
+    fn push(&mut self, id: u64, record: Vec<u8>, sink: &mut Sink<'_>) -> Result<()> {
+        self.records.push(record);
+        self.last_id = id;
+        if self.records.len() == CHUNK_LEN {
+            self.flush(sink)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, sink: &mut Sink<'_>) -> Result<()> {
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        let frame = frame_record_chunk(self.records.iter().map(|r| Some(r.as_slice())));
+        self.records.clear();
+        sink.send(self.kind, self.last_id / CHUNK_LEN as u64, frame)
+    }
+}
+
 impl GraphStore {
     /// Loads `nodes` and `edges` into `graph` (created if needed), all or nothing.
     /// `progress` is called with the rows read so far.
@@ -183,17 +232,10 @@ impl GraphStore {
             Some(b) => GraphMeta::decode(&b)?,
             None => GraphMeta::default(),
         };
-        let graph_id = self.graph_id(graph)?;
-        let send = |kind: ChunkKind, chunk: u64, frame: Vec<u8>, rewritten: &mut Vec<super::chunk::CacheKey>| {
-            rewritten.push((graph_id, kind, chunk));
-            compress
-                .send((store::chunk_key(graph, kind, chunk), frame))
-                .map_err(|_| Error::corrupted("bulk load", "compression thread stopped"))
-        };
+        let mut sink = Sink { graph, graph_id: self.graph_id(graph)?, compress, rewritten: Vec::new() };
         // New ids start on a fresh chunk, so that no stored chunk needs rewriting.
         let base = next_chunk_start(meta.next_node);
         let mut batch = WriteBatch::default();
-        let mut rewritten = Vec::new();
         let mut rows = 0u64;
 
         // Nodes.
@@ -203,7 +245,7 @@ impl GraphStore {
         let mut used = vec![false; prop_cols.len()];
         let mut ids: FxHashMap<String, NodeId> = FxHashMap::default();
         let mut labels: FxHashMap<String, RoaringTreemap> = FxHashMap::default();
-        let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(CHUNK_LEN);
+        let mut node_chunks = ChunkFiller::new(ChunkKind::Nodes);
         let mut count = 0u64;
         let mut record = csv::StringRecord::new();
         let indexed: Vec<(usize, usize)> = meta
@@ -256,23 +298,14 @@ impl GraphStore {
                     }
                 }
             }
-            encoded.push(enc.finish());
+            node_chunks.push(id, enc.finish(), &mut sink)?;
             count += 1;
-            if encoded.len() == CHUNK_LEN {
-                let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
-                send(ChunkKind::Nodes, id / CHUNK_LEN as u64, frame, &mut rewritten)?;
-                encoded.clear();
-            }
             rows += 1;
             if rows.is_multiple_of(65536) {
                 progress(rows);
             }
         }
-        if !encoded.is_empty() {
-            let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
-            send(ChunkKind::Nodes, (base + count - 1) / CHUNK_LEN as u64, frame, &mut rewritten)?;
-            encoded.clear();
-        }
+        node_chunks.flush(&mut sink)?;
         meta.property_keys.insert("id".to_string());
         for (c, u) in prop_cols.iter().zip(&used) {
             if *u {
@@ -289,6 +322,7 @@ impl GraphStore {
         let mut in_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); count as usize];
         let rel_base = next_chunk_start(meta.next_rel);
         let mut next_rel = rel_base;
+        let mut rel_chunks = ChunkFiller::new(ChunkKind::Rels);
         let lookup = |ids: &FxHashMap<String, NodeId>, ext: &str, line: u64, what: &str| -> Result<NodeId> {
             ids.get(ext.trim())
                 .copied()
@@ -316,21 +350,13 @@ impl GraphStore {
             let mut enc = Encoder::default();
             enc.str(rel_type).u64(src).u64(dst);
             encode_props(&mut enc, None, prop_cols, record.iter().skip(3), &mut used);
-            encoded.push(enc.finish());
-            if encoded.len() == CHUNK_LEN {
-                let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
-                send(ChunkKind::Rels, rel / CHUNK_LEN as u64, frame, &mut rewritten)?;
-                encoded.clear();
-            }
+            rel_chunks.push(rel, enc.finish(), &mut sink)?;
             rows += 1;
             if rows.is_multiple_of(65536) {
                 progress(rows);
             }
         }
-        if !encoded.is_empty() {
-            let frame = frame_record_chunk(encoded.iter().map(|r| Some(r.as_slice())));
-            send(ChunkKind::Rels, (next_rel - 1) / CHUNK_LEN as u64, frame, &mut rewritten)?;
-        }
+        rel_chunks.flush(&mut sink)?;
         for (c, u) in prop_cols.iter().zip(&used) {
             if *u {
                 meta.property_keys.insert(c.clone());
@@ -351,7 +377,7 @@ impl GraphStore {
                     l.sort_unstable();
                 }
                 let c = base / CHUNK_LEN as u64 + n as u64;
-                send(kind, c, frame_adj_chunk(group.iter().map(|l| l.as_slice())), &mut rewritten)?;
+                sink.send(kind, c, frame_adj_chunk(group.iter().map(|l| l.as_slice())))?;
             }
         }
         let mut all = RoaringTreemap::new();
@@ -376,6 +402,6 @@ impl GraphStore {
         meta.rel_count += next_rel - rel_base;
         batch.put(KS, store::graph_prefix(graph, b'm'), meta.encode());
         batch.put(KS, store::registry_key(graph), Vec::new());
-        Ok((stats, batch, rewritten))
+        Ok((stats, batch, sink.rewritten))
     }
 }

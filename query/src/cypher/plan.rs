@@ -328,13 +328,13 @@ pub enum LogicalOp {
     },
 }
 
-impl LogicalOp {
-    /// The operators this one reads.
-    pub fn inputs(&self) -> Vec<&LogicalOp> {
+/// The inputs of an operator, by shared or mutable reference (one body for both).
+macro_rules! inputs_of {
+    ($op:expr) => {{
         use LogicalOp::*;
-        match self {
+        match $op {
             Start | Argument | CreateIndex { .. } | DropIndex { .. } | CountFromStore { .. } => Vec::new(),
-            Union { inputs, .. } => inputs.iter().collect(),
+            Union { inputs, .. } => inputs.into_iter().collect(),
             Optional { input, inner, .. } => vec![input, inner],
             NodeScan { input, .. }
             | NodeCheck { input, .. }
@@ -360,39 +360,18 @@ impl LogicalOp {
             | ProcedureCall { input, .. }
             | Discard { input } => vec![input],
         }
+    }};
+}
+
+impl LogicalOp {
+    /// The operators this one reads.
+    pub fn inputs(&self) -> Vec<&LogicalOp> {
+        inputs_of!(self)
     }
 
     /// Mutable access to the operators this one reads.
     pub fn inputs_mut(&mut self) -> Vec<&mut LogicalOp> {
-        use LogicalOp::*;
-        match self {
-            Start | Argument | CreateIndex { .. } | DropIndex { .. } | CountFromStore { .. } => Vec::new(),
-            Union { inputs, .. } => inputs.iter_mut().collect(),
-            Optional { input, inner, .. } => vec![input, inner],
-            NodeScan { input, .. }
-            | NodeCheck { input, .. }
-            | Expand { input, .. }
-            | ExpandCount { input, .. }
-            | ShortestPath { input, .. }
-            | Filter { input, .. }
-            | Unwind { input, .. }
-            | BuildPath { input, .. }
-            | Project { input, .. }
-            | Aggregate { input, .. }
-            | Distinct { input, .. }
-            | Sort { input, .. }
-            | TopK { input, .. }
-            | Skip { input, .. }
-            | Limit { input, .. }
-            | Truncate { input, .. }
-            | Create { input, .. }
-            | Merge { input, .. }
-            | Update { input, .. }
-            | Delete { input, .. }
-            | Eager { input }
-            | ProcedureCall { input, .. }
-            | Discard { input } => vec![input],
-        }
+        inputs_of!(self)
     }
 
     /// The operator's name as EXPLAIN shows it.

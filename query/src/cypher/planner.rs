@@ -1643,130 +1643,89 @@ fn replace_subexpr(e: &mut Expr, target: &Expr, with: &Expr) {
     for_each_child_mut(e, &mut |c| replace_subexpr(c, target, with));
 }
 
-fn for_each_child(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    match e {
-        Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) | Expr::CountStar => {}
-        Expr::List(items) => items.iter().for_each(f),
-        Expr::Map(entries) => entries.iter().for_each(|(_, v)| f(v)),
-        Expr::Property(a, _) | Expr::Unary(_, a) | Expr::IsNull { expr: a, .. } | Expr::HasLabels(a, _) => f(a),
-        Expr::Index(a, b) | Expr::Binary(_, a, b) => {
-            f(a);
-            f(b);
-        }
-        Expr::Slice(a, b, c) => {
-            f(a);
-            if let Some(b) = b {
-                f(b);
+/// Defines a visitor of an expression's direct children, by shared or by mutable
+/// reference (one body for both).
+macro_rules! define_for_each_child {
+    ($name:ident $(, $m:tt)?) => {
+        fn $name(e: &$($m)? Expr, f: &mut dyn FnMut(&$($m)? Expr)) {
+            match e {
+                Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) | Expr::CountStar => {}
+                Expr::List(items) => {
+                    for x in items {
+                        f(x)
+                    }
+                }
+                Expr::Map(entries) => {
+                    for (_, v) in entries {
+                        f(v)
+                    }
+                }
+                Expr::Property(a, _) | Expr::Unary(_, a) | Expr::IsNull { expr: a, .. } | Expr::HasLabels(a, _) => f(a),
+                Expr::Index(a, b) | Expr::Binary(_, a, b) => {
+                    f(a);
+                    f(b);
+                }
+                Expr::Slice(a, b, c) => {
+                    f(a);
+                    if let Some(b) = b {
+                        f(b);
+                    }
+                    if let Some(c) = c {
+                        f(c);
+                    }
+                }
+                Expr::Compare(a, rest) => {
+                    f(a);
+                    for (_, e) in rest {
+                        f(e)
+                    }
+                }
+                Expr::Function { args, .. } => {
+                    for a in args {
+                        f(a)
+                    }
+                }
+                Expr::Case { subject, whens, otherwise } => {
+                    if let Some(s) = subject {
+                        f(s);
+                    }
+                    for (w, t) in whens {
+                        f(w);
+                        f(t);
+                    }
+                    if let Some(o) = otherwise {
+                        f(o);
+                    }
+                }
+                Expr::ListComprehension { list, predicate, map, .. } => {
+                    f(list);
+                    if let Some(p) = predicate {
+                        f(p);
+                    }
+                    if let Some(m) = map {
+                        f(m);
+                    }
+                }
+                Expr::Quantified { list, predicate, .. } => {
+                    f(list);
+                    f(predicate);
+                }
+                Expr::Reduce { init, list, expr, .. } => {
+                    f(init);
+                    f(list);
+                    f(expr);
+                }
+                Expr::PatternComprehension { predicate, map, .. } => {
+                    if let Some(p) = predicate {
+                        f(p);
+                    }
+                    f(map);
+                }
+                Expr::Pattern(_) | Expr::Exists { .. } => {}
             }
-            if let Some(c) = c {
-                f(c);
-            }
         }
-        Expr::Compare(a, rest) => {
-            f(a);
-            rest.iter().for_each(|(_, e)| f(e));
-        }
-        Expr::Function { args, .. } => args.iter().for_each(f),
-        Expr::Case { subject, whens, otherwise } => {
-            if let Some(s) = subject {
-                f(s);
-            }
-            for (w, t) in whens {
-                f(w);
-                f(t);
-            }
-            if let Some(o) = otherwise {
-                f(o);
-            }
-        }
-        Expr::ListComprehension { list, predicate, map, .. } => {
-            f(list);
-            if let Some(p) = predicate {
-                f(p);
-            }
-            if let Some(m) = map {
-                f(m);
-            }
-        }
-        Expr::Quantified { list, predicate, .. } => {
-            f(list);
-            f(predicate);
-        }
-        Expr::Reduce { init, list, expr, .. } => {
-            f(init);
-            f(list);
-            f(expr);
-        }
-        Expr::PatternComprehension { predicate, map, .. } => {
-            if let Some(p) = predicate {
-                f(p);
-            }
-            f(map);
-        }
-        Expr::Pattern(_) | Expr::Exists { .. } => {}
-    }
+    };
 }
 
-fn for_each_child_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
-    match e {
-        Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) | Expr::CountStar => {}
-        Expr::List(items) => items.iter_mut().for_each(f),
-        Expr::Map(entries) => entries.iter_mut().for_each(|(_, v)| f(v)),
-        Expr::Property(a, _) | Expr::Unary(_, a) | Expr::IsNull { expr: a, .. } | Expr::HasLabels(a, _) => f(a),
-        Expr::Index(a, b) | Expr::Binary(_, a, b) => {
-            f(a);
-            f(b);
-        }
-        Expr::Slice(a, b, c) => {
-            f(a);
-            if let Some(b) = b {
-                f(b);
-            }
-            if let Some(c) = c {
-                f(c);
-            }
-        }
-        Expr::Compare(a, rest) => {
-            f(a);
-            rest.iter_mut().for_each(|(_, e)| f(e));
-        }
-        Expr::Function { args, .. } => args.iter_mut().for_each(f),
-        Expr::Case { subject, whens, otherwise } => {
-            if let Some(s) = subject {
-                f(s);
-            }
-            for (w, t) in whens {
-                f(w);
-                f(t);
-            }
-            if let Some(o) = otherwise {
-                f(o);
-            }
-        }
-        Expr::ListComprehension { list, predicate, map, .. } => {
-            f(list);
-            if let Some(p) = predicate {
-                f(p);
-            }
-            if let Some(m) = map {
-                f(m);
-            }
-        }
-        Expr::Quantified { list, predicate, .. } => {
-            f(list);
-            f(predicate);
-        }
-        Expr::Reduce { init, list, expr, .. } => {
-            f(init);
-            f(list);
-            f(expr);
-        }
-        Expr::PatternComprehension { predicate, map, .. } => {
-            if let Some(p) = predicate {
-                f(p);
-            }
-            f(map);
-        }
-        Expr::Pattern(_) | Expr::Exists { .. } => {}
-    }
-}
+define_for_each_child!(for_each_child);
+define_for_each_child!(for_each_child_mut, mut);

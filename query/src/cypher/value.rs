@@ -87,37 +87,13 @@ impl CypherValue {
                 if a.len() != b.len() {
                     return Some(false);
                 }
-                let mut unknown = false;
-                for (x, y) in a.iter().zip(b.iter()) {
-                    match x.equals(y) {
-                        Some(false) => return Some(false),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                if unknown {
-                    None
-                } else {
-                    Some(true)
-                }
+                all_equal(a.iter().zip(b.iter()))
             }
             (V::Map(a), V::Map(b)) => {
                 if a.len() != b.len() || a.keys().ne(b.keys()) {
                     return Some(false);
                 }
-                let mut unknown = false;
-                for (x, y) in a.values().zip(b.values()) {
-                    match x.equals(y) {
-                        Some(false) => return Some(false),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                if unknown {
-                    None
-                } else {
-                    Some(true)
-                }
+                all_equal(a.values().zip(b.values()))
             }
             _ => Some(false),
         }
@@ -284,6 +260,24 @@ pub fn property_equals(stored: &PropertyValue, value: &CypherValue) -> Option<bo
             CypherValue::from_property(stored).equals(value)
         }
         _ => Some(false),
+    }
+}
+
+/// Element-wise three-valued equality: false if any pair differs, else null if any
+/// pair is unknown, else true.
+fn all_equal<'a>(pairs: impl Iterator<Item = (&'a CypherValue, &'a CypherValue)>) -> Option<bool> {
+    let mut unknown = false;
+    for (x, y) in pairs {
+        match x.equals(y) {
+            Some(false) => return Some(false),
+            None => unknown = true,
+            Some(true) => {}
+        }
+    }
+    if unknown {
+        None
+    } else {
+        Some(true)
     }
 }
 

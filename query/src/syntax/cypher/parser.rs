@@ -122,6 +122,18 @@ fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
     }
 }
 
+/// One or more `item`s separated by commas.
+fn comma_list<'a, T>(i: &'a str, item: impl Fn(&'a str) -> Res<'a, T>) -> Res<'a, Vec<T>> {
+    let (mut i, first) = item(i)?;
+    let mut out = vec![first];
+    while let Ok((rest, _)) = sym(",")(i) {
+        let (rest, it) = item(rest)?;
+        out.push(it);
+        i = rest;
+    }
+    Ok((i, out))
+}
+
 const RESERVED: &[&str] = &[
     "ALL",
     "AND",
@@ -398,18 +410,15 @@ fn projection_body<'a>(with: bool) -> impl Fn(&'a str) -> Res<'a, Projection> {
     move |i: &'a str| {
         let (i, distinct) = opt(kw("DISTINCT")).parse(i)?;
         let (i, star) = opt(sym("*")).parse(i)?;
-        let (mut i, mut items) = if star.is_some() {
-            (i, Vec::new())
+        let (i, items) = if star.is_some() {
+            // `*, a, b`
+            match sym(",")(i) {
+                Ok((rest, _)) => comma_list(rest, projection_item)?,
+                Err(_) => (i, Vec::new()),
+            }
         } else {
-            let (i, first) = projection_item(i)?;
-            (i, vec![first])
+            comma_list(i, projection_item)?
         };
-        loop {
-            let Ok((rest, _)) = sym(",")(i) else { break };
-            let (rest, item) = projection_item(rest)?;
-            items.push(item);
-            i = rest;
-        }
         let (i, order) = opt((kw("ORDER"), kw("BY"), sort_items)).parse(i)?;
         let (i, skip) = opt((kw("SKIP"), expr)).parse(i)?;
         let (i, limit) = opt((kw("LIMIT"), expr)).parse(i)?;
@@ -439,14 +448,7 @@ fn projection_item(i: &str) -> Res<'_, ProjectionItem> {
 }
 
 fn sort_items(i: &str) -> Res<'_, Vec<SortItem>> {
-    let (mut i, first) = sort_item(i)?;
-    let mut items = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, item) = sort_item(rest)?;
-        items.push(item);
-        i = rest;
-    }
+    let (i, items) = comma_list(i, sort_item)?;
     Ok((i, items))
 }
 
@@ -480,14 +482,7 @@ fn merge_clause(i: &str) -> Res<'_, Clause> {
 }
 
 fn set_items(i: &str) -> Res<'_, Vec<SetItem>> {
-    let (mut i, first) = set_item(i)?;
-    let mut items = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, item) = set_item(rest)?;
-        items.push(item);
-        i = rest;
-    }
+    let (i, items) = comma_list(i, set_item)?;
     Ok((i, items))
 }
 
@@ -535,14 +530,7 @@ fn remove_clause(i: &str) -> Res<'_, Clause> {
         }
         Ok((i, RemoveItem::Labels { variable: var, labels }))
     };
-    let (mut i, first) = item(i)?;
-    let mut items = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, it) = item(rest)?;
-        items.push(it);
-        i = rest;
-    }
+    let (i, items) = comma_list(i, item)?;
     Ok((i, Clause::Remove(items)))
 }
 
@@ -554,14 +542,7 @@ fn delete_clause(i: &str) -> Res<'_, Clause> {
 }
 
 fn expr_list(i: &str) -> Res<'_, Vec<Expr>> {
-    let (mut i, first) = expr(i)?;
-    let mut out = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, e) = expr(rest)?;
-        out.push(e);
-        i = rest;
-    }
+    let (i, out) = comma_list(i, expr)?;
     Ok((i, out))
 }
 
@@ -601,14 +582,7 @@ fn call_clause(i: &str) -> Res<'_, Clause> {
             let (i, alias) = opt((kw("AS"), variable)).parse(i)?;
             Ok((i, (name, alias.map(|a| a.1))))
         };
-        let (mut i, first) = item(i)?;
-        let mut items = vec![first];
-        loop {
-            let Ok((rest, _)) = sym(",")(i) else { break };
-            let (rest, it) = item(rest)?;
-            items.push(it);
-            i = rest;
-        }
+        let (i, items) = comma_list(i, item)?;
         Ok((i, items))
     })
     .parse(i)?;
@@ -657,14 +631,7 @@ fn drop_index_clause(i: &str) -> Res<'_, Clause> {
 // Patterns
 
 fn pattern(i: &str) -> Res<'_, Vec<PatternPart>> {
-    let (mut i, first) = pattern_part(i)?;
-    let mut parts = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, p) = pattern_part(rest)?;
-        parts.push(p);
-        i = rest;
-    }
+    let (i, parts) = comma_list(i, pattern_part)?;
     Ok((i, parts))
 }
 
@@ -807,11 +774,23 @@ pub(crate) fn expr(i: &str) -> Res<'_, Expr> {
     or_expr(i)
 }
 
-fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(&'static str, BinaryOp)]) -> Res<'a, Expr> {
+/// An operator token: a keyword (`AND`) or a symbol (`+`).
+#[derive(Clone, Copy)]
+enum Op {
+    Kw(&'static str),
+    Sym(&'static str),
+}
+
+/// `next (op next)*`, left-associative.
+fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(Op, BinaryOp)]) -> Res<'a, Expr> {
     let (mut i, mut left) = next(i)?;
     'outer: loop {
-        for (word, op) in ops {
-            if let Ok((rest, _)) = kw(word)(i) {
+        for (token, op) in ops {
+            let matched = match token {
+                Op::Kw(w) => kw(w)(i),
+                Op::Sym(t) => sym(t)(i),
+            };
+            if let Ok((rest, _)) = matched {
                 let (rest, right) = next(rest)?;
                 left = Expr::Binary(*op, Box::new(left), Box::new(right));
                 i = rest;
@@ -823,15 +802,15 @@ fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(&'stat
 }
 
 fn or_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, xor_expr, &[("OR", BinaryOp::Or)])
+    left_assoc(i, xor_expr, &[(Op::Kw("OR"), BinaryOp::Or)])
 }
 
 fn xor_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, and_expr, &[("XOR", BinaryOp::Xor)])
+    left_assoc(i, and_expr, &[(Op::Kw("XOR"), BinaryOp::Xor)])
 }
 
 fn and_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, not_expr, &[("AND", BinaryOp::And)])
+    left_assoc(i, not_expr, &[(Op::Kw("AND"), BinaryOp::And)])
 }
 
 fn not_expr(i: &str) -> Res<'_, Expr> {
@@ -911,47 +890,16 @@ fn predicate_expr(i: &str) -> Res<'_, Expr> {
 }
 
 fn add_sub(i: &str) -> Res<'_, Expr> {
-    let (mut i, mut e) = mul_div(i)?;
-    loop {
-        let op = if let Ok((rest, _)) = sym("+")(i) {
-            (rest, BinaryOp::Add)
-        } else if let Ok((rest, _)) = sym("-")(i) {
-            (rest, BinaryOp::Sub)
-        } else {
-            return Ok((i, e));
-        };
-        let (rest, r) = mul_div(op.0)?;
-        e = Expr::Binary(op.1, Box::new(e), Box::new(r));
-        i = rest;
-    }
+    left_assoc(i, mul_div, &[(Op::Sym("+"), BinaryOp::Add), (Op::Sym("-"), BinaryOp::Sub)])
 }
 
 fn mul_div(i: &str) -> Res<'_, Expr> {
-    let (mut i, mut e) = power(i)?;
-    loop {
-        let op = if let Ok((rest, _)) = sym("*")(i) {
-            (rest, BinaryOp::Mul)
-        } else if let Ok((rest, _)) = sym("/")(i) {
-            (rest, BinaryOp::Div)
-        } else if let Ok((rest, _)) = sym("%")(i) {
-            (rest, BinaryOp::Mod)
-        } else {
-            return Ok((i, e));
-        };
-        let (rest, r) = power(op.0)?;
-        e = Expr::Binary(op.1, Box::new(e), Box::new(r));
-        i = rest;
-    }
+    let ops = [(Op::Sym("*"), BinaryOp::Mul), (Op::Sym("/"), BinaryOp::Div), (Op::Sym("%"), BinaryOp::Mod)];
+    left_assoc(i, power, &ops)
 }
 
 fn power(i: &str) -> Res<'_, Expr> {
-    let (mut i, mut e) = unary(i)?;
-    loop {
-        let Ok((rest, _)) = sym("^")(i) else { return Ok((i, e)) };
-        let (rest, r) = unary(rest)?;
-        e = Expr::Binary(BinaryOp::Pow, Box::new(e), Box::new(r));
-        i = rest;
-    }
+    left_assoc(i, unary, &[(Op::Sym("^"), BinaryOp::Pow)])
 }
 
 fn unary(i: &str) -> Res<'_, Expr> {
@@ -1125,14 +1073,7 @@ fn map_literal(i: &str) -> Res<'_, Expr> {
         let (i, v) = expr(i)?;
         Ok((i, (k, v)))
     };
-    let (mut i, first) = entry(i)?;
-    let mut entries = vec![first];
-    loop {
-        let Ok((rest, _)) = sym(",")(i) else { break };
-        let (rest, e) = entry(rest)?;
-        entries.push(e);
-        i = rest;
-    }
+    let (i, entries) = comma_list(i, entry)?;
     let (i, _) = sym("}")(i)?;
     Ok((i, Expr::Map(entries)))
 }
