@@ -86,6 +86,13 @@ impl<T: ChunkRecord> RecordChunk<T> {
         Ok(RecordChunk { raw, spans, decoded })
     }
 
+    /// True when `finder`'s needle occurs anywhere in the chunk's stored records
+    /// (strings are stored verbatim, so a record whose string property contains the
+    /// needle makes this true).
+    pub fn contains_bytes(&self, finder: &memchr::memmem::Finder<'_>) -> bool {
+        finder.find(&self.raw).is_some()
+    }
+
     /// The encoded record in `slot`.
     pub fn raw(&self, slot: usize) -> Option<&[u8]> {
         let (start, len) = *self.spans.get(slot)?;

@@ -476,6 +476,21 @@ impl Overlay {
         Ok(Some(f(raw_node_property(raw, key)?)))
     }
 
+    /// False only when no node of the chunk holding `id` can have a string property
+    /// containing `finder`'s needle (the chunk's stored bytes do not contain it and
+    /// this transaction changed none of its nodes): scans use it to skip chunks.
+    pub fn node_chunk_may_contain(&mut self, id: NodeId, finder: &memchr::memmem::Finder<'_>) -> Result<bool> {
+        let (c, _) = chunk_of(id);
+        let first = c * CHUNK_LEN as u64;
+        if self.nodes.keys().any(|n| (first..first + CHUNK_LEN as u64).contains(n)) {
+            return Ok(true);
+        }
+        Ok(match self.node_chunk_of(id)? {
+            Some(chunk) => chunk.contains_bytes(finder),
+            None => false,
+        })
+    }
+
     /// [`Overlay::with_node_property`] for relationships.
     pub fn with_rel_property<R>(
         &mut self,

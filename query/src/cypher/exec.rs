@@ -135,11 +135,15 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
     let built: BoxOp = match op {
         LogicalOp::Start => Box::new(Once { row: Some(Vec::new()), arg: Vec::new(), use_arg: false }),
         LogicalOp::Argument => Box::new(Once { row: None, arg: Vec::new(), use_arg: true }),
-        LogicalOp::NodeScan { input, slot, source, labels, props } => Box::new(NodeScan {
+        LogicalOp::NodeScan { input, slot, source, labels, props, predicates } => Box::new(NodeScan {
             input: child(input),
             slot: *slot,
             source: source.clone(),
             props: props.clone(),
+            needles: predicates.iter().filter_map(|p| needle_of(p, *slot)).collect(),
+            predicates: predicates.clone(),
+            finders: Vec::new(),
+            chunk: None,
             current: None,
             candidates: roaring::RoaringTreemap::new().into_iter(),
             wanted: Vec::new(),
@@ -422,6 +426,27 @@ struct NodeScan {
     wanted: Vec<(String, V)>,
     /// The labels the source does not already guarantee.
     extra: LabelTest,
+    predicates: Vec<CExpr>,
+    /// Byte strings every match must contain (from string predicates).
+    needles: Vec<Vec<u8>>,
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// The chunk of the last candidate, and whether it can hold a match.
+    chunk: Option<(u64, bool)>,
+}
+
+/// The bytes a node must hold for `predicate` on `slot` to be true: a string
+/// compared for equality, or searched with CONTAINS / STARTS WITH / ENDS WITH.
+fn needle_of(predicate: &CExpr, slot: usize) -> Option<Vec<u8>> {
+    use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
+    let s = match predicate {
+        CExpr::SlotPropertyCompare { slot: s, op: CompareOp::Eq, value: V::String(v), .. } if *s == slot => v,
+        CExpr::Binary(BinaryOp::Contains | BinaryOp::StartsWith | BinaryOp::EndsWith, a, b) => match (&**a, &**b) {
+            (CExpr::SlotProperty(s, _), CExpr::Const(V::String(v))) if *s == slot => v,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (s.len() >= 2).then(|| s.as_bytes().to_vec())
 }
 
 impl NodeScan {
@@ -483,13 +508,40 @@ impl Operator for NodeScan {
             if let Some(row) = &self.current {
                 for id in self.candidates.by_ref() {
                     ctx.tick()?;
+                    if !self.finders.is_empty() {
+                        let chunk = id >> sprig_index::graph::CHUNK_LEN.trailing_zeros();
+                        let may_match = match self.chunk {
+                            Some((c, may)) if c == chunk => may,
+                            _ => {
+                                let mut may = true;
+                                for f in &self.finders {
+                                    may = may && ctx.graph.node_chunk_may_contain(id, f)?;
+                                }
+                                self.chunk = Some((chunk, may));
+                                may
+                            }
+                        };
+                        if !may_match {
+                            continue;
+                        }
+                    }
                     // Label bitmaps are exact: a scan with nothing else to check
                     // needs no record.
                     let pass = (self.extra.labels.is_empty() && self.wanted.is_empty())
                         || node_matches(id, &mut self.extra, &self.wanted, ctx)?;
-                    if pass {
-                        let mut out = row.clone();
-                        set(&mut out, self.slot, V::Node(id));
+                    if !pass {
+                        continue;
+                    }
+                    let mut out = row.clone();
+                    set(&mut out, self.slot, V::Node(id));
+                    let mut keep = true;
+                    for p in &self.predicates {
+                        if !passes(&p.eval(&out, ctx)?)? {
+                            keep = false;
+                            break;
+                        }
+                    }
+                    if keep {
                         return Ok(Some(out));
                     }
                 }
@@ -499,6 +551,16 @@ impl Operator for NodeScan {
             self.candidates = self.candidates(&row, ctx)?.into_iter();
             self.wanted = eval_prop_map(&self.props, &row, ctx)?;
             self.extra.reset();
+            let mut needles = self.needles.clone();
+            for (_, v) in &self.wanted {
+                if let V::String(s) = v {
+                    if s.len() >= 2 {
+                        needles.push(s.as_bytes().to_vec());
+                    }
+                }
+            }
+            self.finders = needles.iter().map(|n| memchr::memmem::Finder::new(n).into_owned()).collect();
+            self.chunk = None;
             self.current = Some(row);
         }
     }

@@ -118,7 +118,10 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
     let rel_count = graph.meta().rel_count;
     let estimate = match op {
         LogicalOp::Start | LogicalOp::Argument => 1,
-        LogicalOp::NodeScan { source, .. } => {
+        LogicalOp::NodeScan { source, predicates, .. } => {
+            if !predicates.is_empty() {
+                node = node.detail("predicates", predicates.len());
+            }
             let per_row = match source {
                 ScanSource::AllNodes => {
                     node = node.detail("candidates", node_count);

@@ -185,6 +185,9 @@ pub enum LogicalOp {
         source: ScanSource,
         labels: Vec<String>,
         props: Vec<(String, CExpr)>,
+        /// Predicates on the scanned node, checked before its row is passed on
+        /// (moved from filters right above the scan).
+        predicates: Vec<CExpr>,
     },
     /// A node bound earlier must have these labels and properties.
     NodeCheck {

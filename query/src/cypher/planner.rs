@@ -1021,7 +1021,14 @@ impl<'a> Planner<'a> {
             .iter()
             .min_by_key(|l| self.graph.label_nodes(Some(l)).map(|b| b.len()).unwrap_or(u64::MAX))
             .map_or(ScanSource::AllNodes, |l| ScanSource::Label(l.clone()));
-        LogicalOp::NodeScan { input: Box::new(input), slot, source, labels: labels.to_vec(), props }
+        LogicalOp::NodeScan {
+            input: Box::new(input),
+            slot,
+            source,
+            labels: labels.to_vec(),
+            props,
+            predicates: Vec::new(),
+        }
     }
 
     // -----------------------------------------------------------------------

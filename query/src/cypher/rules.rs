@@ -19,8 +19,15 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 6] =
-        [&PropertyIndexSeek, &FilterIndexSeek, &FilterIntoExpand, &SortLimitToTopK, &CountFromStore, &CountExpansions];
+    let rules: [&dyn Rule; 7] = [
+        &PropertyIndexSeek,
+        &FilterIndexSeek,
+        &FilterIntoScan,
+        &FilterIntoExpand,
+        &SortLimitToTopK,
+        &CountFromStore,
+        &CountExpansions,
+    ];
     visit(plan, &rules, graph);
 }
 
@@ -188,9 +195,10 @@ impl Rule for CountFromStore {
             return;
         }
         let source = match &**input {
-            LogicalOp::NodeScan { input: start, slot, source, labels, props }
+            LogicalOp::NodeScan { input: start, slot, source, labels, props, predicates }
                 if matches!(**start, LogicalOp::Start)
                     && props.is_empty()
+                    && predicates.is_empty()
                     && aggs.iter().all(|a| is_count_of(a, &[*slot])) =>
             {
                 match source {
@@ -200,8 +208,8 @@ impl Rule for CountFromStore {
                 }
             }
             LogicalOp::Expand { input: scan, spec } => {
-                let plain_scan = matches!(&**scan, LogicalOp::NodeScan { input: start, source: ScanSource::AllNodes, labels, props, .. }
-                    if matches!(**start, LogicalOp::Start) && labels.is_empty() && props.is_empty());
+                let plain_scan = matches!(&**scan, LogicalOp::NodeScan { input: start, source: ScanSource::AllNodes, labels, props, predicates, .. }
+                    if matches!(**start, LogicalOp::Start) && labels.is_empty() && props.is_empty() && predicates.is_empty());
                 let plain_spec = spec.length.is_none()
                     && spec.dir != ExpandDir::Both
                     && spec.rel_props.is_empty()
@@ -275,5 +283,23 @@ impl Rule for FilterIntoExpand {
         spec.predicates.push(predicate.clone());
         let expand = std::mem::replace(&mut **input, LogicalOp::Start);
         *op = expand;
+    }
+}
+
+/// A filter right above a node scan is checked inside it, before the node's row is
+/// built; string predicates on the node also let the scan skip whole chunks whose
+/// stored bytes cannot match.
+pub struct FilterIntoScan;
+
+impl Rule for FilterIntoScan {
+    fn name(&self) -> &'static str {
+        "FilterIntoScan"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Filter { input, predicate } = op else { return };
+        let LogicalOp::NodeScan { predicates, .. } = &mut **input else { return };
+        predicates.push(predicate.clone());
+        let scan = std::mem::replace(&mut **input, LogicalOp::Start);
+        *op = scan;
     }
 }
