@@ -174,6 +174,8 @@ impl Procedure {
 /// A logical operator. Every operator but `Start`, `Argument` and `Union` reads one
 /// input; rows are vectors of slots, and an operator that binds a variable appends it.
 #[derive(Debug, Clone)]
+// A plan has tens of operators: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum LogicalOp {
     /// One empty row.
     Start,
