@@ -266,7 +266,7 @@ pub struct Overlay {
     store: GraphStore,
     graph_id: u32,
     /// Chunks this transaction has looked at (no lock on the shared cache after the first use).
-    chunks: HashMap<(ChunkKind, u64), Cached>,
+    chunks: rustc_hash::FxHashMap<(ChunkKind, u64), Cached>,
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
@@ -304,7 +304,7 @@ impl Overlay {
             storage,
             store,
             graph_id,
-            chunks: HashMap::new(),
+            chunks: rustc_hash::FxHashMap::default(),
             last_nodes: None,
             last_rels: None,
             last_adj: [None, None],

@@ -144,6 +144,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             predicates: predicates.clone(),
             finders: Vec::new(),
             chunk: None,
+            scratch: Vec::new(),
             current: None,
             candidates: roaring::RoaringTreemap::new().into_iter(),
             wanted: Vec::new(),
@@ -432,6 +433,7 @@ struct NodeScan {
     finders: Vec<memchr::memmem::Finder<'static>>,
     /// The chunk of the last candidate, and whether it can hold a match.
     chunk: Option<(u64, bool)>,
+    scratch: Row,
 }
 
 /// The bytes a node must hold for `predicate` on `slot` to be true: a string
@@ -532,16 +534,21 @@ impl Operator for NodeScan {
                     if !pass {
                         continue;
                     }
-                    let mut out = row.clone();
-                    set(&mut out, self.slot, V::Node(id));
+                    // Predicates read a reused row; only a passing node gets its own.
+                    if self.scratch.len() != row.len() {
+                        self.scratch.clone_from(row);
+                    }
+                    set(&mut self.scratch, self.slot, V::Node(id));
                     let mut keep = true;
                     for p in &self.predicates {
-                        if !passes(&p.eval(&out, ctx)?)? {
+                        if !passes(&p.eval(&self.scratch, ctx)?)? {
                             keep = false;
                             break;
                         }
                     }
                     if keep {
+                        let mut out = row.clone();
+                        set(&mut out, self.slot, V::Node(id));
                         return Ok(Some(out));
                     }
                 }
@@ -561,6 +568,7 @@ impl Operator for NodeScan {
             }
             self.finders = needles.iter().map(|n| memchr::memmem::Finder::new(n).into_owned()).collect();
             self.chunk = None;
+            self.scratch.clone_from(&row);
             self.current = Some(row);
         }
     }
@@ -713,6 +721,9 @@ impl Expand {
         let tokens = self.tokens.clone().unwrap_or(None);
         self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
         self.to_wanted = eval_prop_map(&self.spec.to_props, &row, ctx)?;
+        if !self.spec.predicates.is_empty() {
+            self.scratch.clone_from(&row);
+        }
 
         if let Some((min, max)) = self.spec.length {
             return self.expand_var(row, from, &tokens, min, max, ctx);
@@ -770,8 +781,10 @@ impl Expand {
                 continue;
             }
             if !self.spec.predicates.is_empty() {
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&row);
+                // The scratch row holds this input row; only the new slots change.
+                if self.scratch.len() < row.len() {
+                    self.scratch.clone_from(&row);
+                }
                 set(&mut self.scratch, self.spec.rel, V::Rel(rel));
                 set(&mut self.scratch, self.spec.to, V::Node(other));
                 let mut pass = true;
