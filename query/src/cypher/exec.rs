@@ -206,7 +206,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(Project { input: child(input), exprs: exprs.clone(), keep_input: *keep_input })
         }
         LogicalOp::Aggregate { input, keys, aggs } => {
-            Box::new(Aggregate { input: child(input), keys: keys.clone(), aggs: aggs.clone(), output: None })
+            Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone()))
         }
         LogicalOp::Distinct { input, width } => {
             Box::new(Distinct { input: child(input), width: *width, seen: FxHashSet::default() })
@@ -1218,7 +1218,38 @@ struct Aggregate {
     input: BoxOp,
     keys: Vec<CExpr>,
     aggs: Vec<super::aggregate::AggSpec>,
+    /// The distinct argument expressions of all aggregates (`avg(p.age)` and
+    /// `max(p.age)` read `p.age` once per row), and each aggregate's arguments as
+    /// indexes into them.
+    args: Vec<CExpr>,
+    arg_index: Vec<Vec<usize>>,
     output: Option<VecDeque<Row>>,
+}
+
+impl Aggregate {
+    fn new(input: BoxOp, keys: Vec<CExpr>, aggs: Vec<super::aggregate::AggSpec>) -> Self {
+        let mut args: Vec<CExpr> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut arg_index = Vec::with_capacity(aggs.len());
+        for spec in &aggs {
+            let mut idx = Vec::with_capacity(spec.args.len());
+            for a in &spec.args {
+                // Expressions are deterministic except rand(), which stays separate.
+                let text = format!("{a:?}");
+                let shareable = !text.contains("Rand");
+                match seen.iter().position(|t| shareable && *t == text) {
+                    Some(i) => idx.push(i),
+                    None => {
+                        seen.push(if shareable { text } else { String::new() });
+                        args.push(a.clone());
+                        idx.push(args.len() - 1);
+                    }
+                }
+            }
+            arg_index.push(idx);
+        }
+        Aggregate { input, keys, aggs, args, arg_index, output: None }
+    }
 }
 
 impl Operator for Aggregate {
@@ -1233,6 +1264,7 @@ impl Operator for Aggregate {
             // Buffers reused for every row: no allocation unless a group is new.
             let mut probe = RowKey(Vec::with_capacity(self.keys.len()));
             let mut args: Vec<V> = Vec::new();
+            let mut values: Vec<V> = Vec::with_capacity(self.args.len());
             while let Some(row) = self.input.next(ctx)? {
                 let idx = if self.keys.is_empty() {
                     0
@@ -1253,11 +1285,13 @@ impl Operator for Aggregate {
                         }
                     }
                 };
-                for (i, spec) in self.aggs.iter().enumerate() {
+                values.clear();
+                for a in &self.args {
+                    values.push(a.eval(&row, ctx)?);
+                }
+                for (i, index) in self.arg_index.iter().enumerate() {
                     args.clear();
-                    for a in &spec.args {
-                        args.push(a.eval(&row, ctx)?);
-                    }
+                    args.extend(index.iter().map(|&k| values[k].clone()));
                     states[idx][i].add(&args)?;
                 }
             }
