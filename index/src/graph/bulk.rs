@@ -139,6 +139,39 @@ fn encode_props<'r>(
     }
 }
 
+/// The adjacency lists of `nodes` nodes (local ids) in one direction, laid out by
+/// counting: a flat array sorted by (node, type token, relationship) and the offset
+/// of each node's list. `edges[i]` is relationship `rel_base + i`.
+fn layout_adjacency(
+    edges: &[(u32, u32, u32)],
+    nodes: usize,
+    rel_base: u64,
+    base: u64,
+    outgoing: bool,
+) -> (Vec<AdjEntry>, Vec<usize>) {
+    let ends = |e: &(u32, u32, u32)| if outgoing { (e.0, e.1) } else { (e.1, e.0) };
+    let mut offsets = vec![0usize; nodes + 1];
+    for e in edges {
+        offsets[ends(e).0 as usize + 1] += 1;
+    }
+    for i in 0..nodes {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut entries = vec![AdjEntry { type_token: 0, rel: 0, other: 0 }; edges.len()];
+    for (i, e) in edges.iter().enumerate() {
+        let (node, other) = ends(e);
+        let at = &mut fill[node as usize];
+        entries[*at] = AdjEntry { type_token: e.2, rel: rel_base + i as u64, other: base + other as u64 };
+        *at += 1;
+    }
+    // Each list is in relationship order already; order it by type as well.
+    for n in 0..nodes {
+        entries[offsets[n]..offsets[n + 1]].sort_unstable();
+    }
+    (entries, offsets)
+}
+
 /// Where framed chunks go: to the compression thread, remembering their cache keys.
 struct Sink<'a> {
     graph: &'a str,
@@ -318,8 +351,9 @@ impl GraphStore {
         let cols = header(&edges_name, &mut r, &["src", "dst", "type"])?;
         let prop_cols = &cols[3..];
         let mut used = vec![false; prop_cols.len()];
-        let mut out_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); count as usize];
-        let mut in_adj: Vec<Vec<AdjEntry>> = vec![Vec::new(); count as usize];
+        // Every relationship once, as (start, end, type token) by relationship id
+        // order; adjacency lists are laid out from it by counting afterwards.
+        let mut edges_read: Vec<(u32, u32, u32)> = Vec::new();
         let rel_base = next_chunk_start(meta.next_rel);
         let mut next_rel = rel_base;
         let mut rel_chunks = ChunkFiller::new(ChunkKind::Rels);
@@ -345,8 +379,7 @@ impl GraphStore {
             meta.type_counts[token as usize] += 1;
             let rel = next_rel;
             next_rel += 1;
-            out_adj[(src - base) as usize].push(AdjEntry { type_token: token, rel, other: dst });
-            in_adj[(dst - base) as usize].push(AdjEntry { type_token: token, rel, other: src });
+            edges_read.push(((src - base) as u32, (dst - base) as u32, token));
             let mut enc = Encoder::default();
             enc.str(rel_type).u64(src).u64(dst);
             encode_props(&mut enc, None, prop_cols, record.iter().skip(3), &mut used);
@@ -371,13 +404,14 @@ impl GraphStore {
             labels: labels.len() as u64,
             relationship_types: meta.types.len() as u64,
         };
-        for (kind, lists) in [(ChunkKind::Out, &mut out_adj), (ChunkKind::In, &mut in_adj)] {
-            for (n, group) in lists.chunks_mut(CHUNK_LEN).enumerate() {
-                for l in group.iter_mut() {
-                    l.sort_unstable();
-                }
-                let c = base / CHUNK_LEN as u64 + n as u64;
-                sink.send(kind, c, frame_adj_chunk(group.iter().map(|l| l.as_slice())))?;
+        for kind in [ChunkKind::Out, ChunkKind::In] {
+            let (entries, offsets) =
+                layout_adjacency(&edges_read, count as usize, rel_base, base, kind == ChunkKind::Out);
+            for first in (0..count as usize).step_by(CHUNK_LEN) {
+                let last = (first + CHUNK_LEN).min(count as usize);
+                let lists = (first..last).map(|n| &entries[offsets[n]..offsets[n + 1]]);
+                let c = (base + first as u64) / CHUNK_LEN as u64;
+                sink.send(kind, c, frame_adj_chunk(lists))?;
             }
         }
         let mut all = RoaringTreemap::new();
