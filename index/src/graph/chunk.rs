@@ -8,7 +8,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::record::{AdjEntry, NodeRecord, RelRecord};
+use super::record::{raw_node_property, raw_rel_property, AdjEntry, NodeRecord, RelRecord};
+use super::value::RawValue;
 use crate::codec::{compress, decompress};
 use crate::{Error, Result};
 
@@ -29,12 +30,34 @@ pub fn next_chunk_start(id: u64) -> u64 {
 pub trait ChunkRecord: Sized {
     const AREA: &'static str;
     fn decode_record(buf: &[u8]) -> Result<Self>;
+    /// Property `key` of an encoded record, without decoding the rest.
+    fn raw_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>>;
 }
+
+/// One cell of a numeric property column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// No record, or the record lacks the property.
+    Absent,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A string or list: read it from the record.
+    Other,
+}
+
+/// A property of every record of a chunk as compact cells (16 bytes each, one
+/// array), built on first use: scans and random reads of numbers touch this
+/// instead of the records. `None` for a property with no number in the chunk.
+pub type NumColumn = Option<Vec<Cell>>;
 
 impl ChunkRecord for NodeRecord {
     const AREA: &'static str = "graph node chunk";
     fn decode_record(buf: &[u8]) -> Result<Self> {
         NodeRecord::decode(buf)
+    }
+    fn raw_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>> {
+        raw_node_property(buf, key)
     }
 }
 
@@ -42,6 +65,9 @@ impl ChunkRecord for RelRecord {
     const AREA: &'static str = "graph relationship chunk";
     fn decode_record(buf: &[u8]) -> Result<Self> {
         RelRecord::decode(buf)
+    }
+    fn raw_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>> {
+        raw_rel_property(buf, key)
     }
 }
 
@@ -54,11 +80,49 @@ pub struct RecordChunk<T> {
     /// (start, len) per slot; `len == ABSENT` for an empty slot.
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
+    columns: std::sync::RwLock<Vec<(Box<str>, Arc<NumColumn>)>>,
 }
 
 impl<T: ChunkRecord> RecordChunk<T> {
     pub fn empty() -> Self {
-        RecordChunk { raw: Vec::new(), spans: vec![(0, ABSENT); CHUNK_LEN], decoded: Vec::new() }
+        RecordChunk {
+            raw: Vec::new(),
+            spans: vec![(0, ABSENT); CHUNK_LEN],
+            decoded: Vec::new(),
+            columns: std::sync::RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The numeric column of property `key`, built from the records on first use.
+    pub fn column(&self, key: &str) -> Result<Arc<NumColumn>> {
+        if let Ok(cols) = self.columns.read() {
+            if let Some((_, c)) = cols.iter().find(|(k, _)| &**k == key) {
+                return Ok(c.clone());
+            }
+        }
+        let mut cells = Vec::with_capacity(CHUNK_LEN);
+        let mut numeric = false;
+        for slot in 0..CHUNK_LEN {
+            let cell = match self.raw(slot) {
+                None => Cell::Absent,
+                Some(bytes) => match T::raw_property(bytes, key)? {
+                    None => Cell::Absent,
+                    Some(RawValue::Int(i)) => Cell::Int(i),
+                    Some(RawValue::Float(f)) => Cell::Float(f),
+                    Some(RawValue::Bool(b)) => Cell::Bool(b),
+                    Some(_) => Cell::Other,
+                },
+            };
+            numeric |= matches!(cell, Cell::Int(_) | Cell::Float(_) | Cell::Bool(_));
+            cells.push(cell);
+        }
+        let column = Arc::new(numeric.then_some(cells));
+        if let Ok(mut cols) = self.columns.write() {
+            if !cols.iter().any(|(k, _)| &**k == key) {
+                cols.push((key.into(), column.clone()));
+            }
+        }
+        Ok(column)
     }
 
     /// Decodes the framing of a stored chunk (not the records).
@@ -83,7 +147,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
             }
         }
         let decoded = (0..CHUNK_LEN).map(|_| OnceLock::new()).collect();
-        Ok(RecordChunk { raw, spans, decoded })
+        Ok(RecordChunk { raw, spans, decoded, columns: std::sync::RwLock::new(Vec::new()) })
     }
 
     /// True when `finder`'s needle occurs anywhere in the chunk's stored records

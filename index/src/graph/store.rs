@@ -25,8 +25,8 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use roaring::RoaringTreemap;
 
 use super::chunk::{
-    chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, CacheKey, Cached, ChunkCache, ChunkKind,
-    RecordChunk, CHUNK_LEN,
+    chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, CacheKey, Cached, Cell, ChunkCache, ChunkKind,
+    NumColumn, RecordChunk, CHUNK_LEN,
 };
 use super::record::{
     raw_node_property, raw_rel_property, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
@@ -270,6 +270,8 @@ pub struct Overlay {
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
+    /// Numeric columns used last: (relationships?, chunk, key, column).
+    columns: Vec<(bool, u64, Box<str>, Arc<NumColumn>)>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     graph: String,
@@ -308,6 +310,7 @@ impl Overlay {
             last_nodes: None,
             last_rels: None,
             last_adj: [None, None],
+            columns: Vec::new(),
             graph,
             writable,
             dirty: false,
@@ -449,31 +452,104 @@ impl Overlay {
         })
     }
 
+    /// The numeric column of `key` in the chunk of `id` (memoized per transaction).
+    fn numeric_column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<NumColumn>>> {
+        let (c, _) = chunk_of(id);
+        if let Some((_, _, _, col)) = self.columns.iter().find(|(r, ch, k, _)| *r == rel && *ch == c && &**k == key) {
+            return Ok(Some(col.clone()));
+        }
+        let col = if rel {
+            match self.rel_chunk_of(id)? {
+                Some(chunk) => chunk.column(key)?,
+                None => return Ok(None),
+            }
+        } else {
+            match self.node_chunk_of(id)? {
+                Some(chunk) => chunk.column(key)?,
+                None => return Ok(None),
+            }
+        };
+        if self.columns.len() >= 8 {
+            self.columns.remove(0);
+        }
+        self.columns.push((rel, c, key.into(), col.clone()));
+        Ok(Some(col))
+    }
+
     /// Calls `f` with property `key` of node `id` (`None` inside when the node lacks
-    /// it), read from the stored bytes without decoding the record; `Ok(None)` when
-    /// the node does not exist.
+    /// it); `Ok(None)` when the node does not exist. Numbers come from the chunk's
+    /// numeric column, anything else from the stored bytes of the record; no record
+    /// is decoded.
     pub fn with_node_property<R>(
         &mut self,
         id: NodeId,
         key: &str,
         f: impl FnOnce(Option<RawValue<'_>>) -> R,
     ) -> Result<Option<R>> {
-        if !self.nodes.is_empty() {
+        self.with_property(false, id, key, f)
+    }
+
+    /// [`Overlay::with_node_property`] for relationships.
+    pub fn with_rel_property<R>(
+        &mut self,
+        id: RelId,
+        key: &str,
+        f: impl FnOnce(Option<RawValue<'_>>) -> R,
+    ) -> Result<Option<R>> {
+        self.with_property(true, id, key, f)
+    }
+
+    fn with_property<R>(
+        &mut self,
+        rel: bool,
+        id: u64,
+        key: &str,
+        f: impl FnOnce(Option<RawValue<'_>>) -> R,
+    ) -> Result<Option<R>> {
+        if rel {
+            if !self.rels.is_empty() {
+                if let Some(r) = self.rels.get(&id) {
+                    return Ok(r.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
+                }
+            }
+        } else if !self.nodes.is_empty() {
             if let Some(n) = self.nodes.get(&id) {
                 return Ok(n.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
             }
         }
         let (c, slot) = chunk_of(id);
-        if !matches!(&self.last_nodes, Some((last, _)) if *last == c) {
-            self.node_chunk_of(id)?;
+        if let Some(col) = self.numeric_column(rel, id, key)? {
+            if let Some(cells) = col.as_ref() {
+                match cells[slot] {
+                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(i))))),
+                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(x))))),
+                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(b))))),
+                    Cell::Absent | Cell::Other => {}
+                }
+            }
         }
-        // Borrow the memoized chunk: no reference count traffic per read.
-        let Some((last, chunk)) = &self.last_nodes else { return Ok(None) };
-        if *last != c {
-            return Ok(None);
+        if rel {
+            if !matches!(&self.last_rels, Some((last, _)) if *last == c) {
+                self.rel_chunk_of(id)?;
+            }
+            let Some((last, chunk)) = &self.last_rels else { return Ok(None) };
+            if *last != c {
+                return Ok(None);
+            }
+            let Some(raw) = chunk.raw(slot) else { return Ok(None) };
+            Ok(Some(f(raw_rel_property(raw, key)?)))
+        } else {
+            if !matches!(&self.last_nodes, Some((last, _)) if *last == c) {
+                self.node_chunk_of(id)?;
+            }
+            // Borrow the memoized chunk: no reference count traffic per read.
+            let Some((last, chunk)) = &self.last_nodes else { return Ok(None) };
+            if *last != c {
+                return Ok(None);
+            }
+            let Some(raw) = chunk.raw(slot) else { return Ok(None) };
+            Ok(Some(f(raw_node_property(raw, key)?)))
         }
-        let Some(raw) = chunk.raw(slot) else { return Ok(None) };
-        Ok(Some(f(raw_node_property(raw, key)?)))
     }
 
     /// False only when no node of the chunk holding `id` can have a string property
@@ -489,30 +565,6 @@ impl Overlay {
             Some(chunk) => chunk.contains_bytes(finder),
             None => false,
         })
-    }
-
-    /// [`Overlay::with_node_property`] for relationships.
-    pub fn with_rel_property<R>(
-        &mut self,
-        id: RelId,
-        key: &str,
-        f: impl FnOnce(Option<RawValue<'_>>) -> R,
-    ) -> Result<Option<R>> {
-        if !self.rels.is_empty() {
-            if let Some(r) = self.rels.get(&id) {
-                return Ok(r.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
-            }
-        }
-        let (c, slot) = chunk_of(id);
-        if !matches!(&self.last_rels, Some((last, _)) if *last == c) {
-            self.rel_chunk_of(id)?;
-        }
-        let Some((last, chunk)) = &self.last_rels else { return Ok(None) };
-        if *last != c {
-            return Ok(None);
-        }
-        let Some(raw) = chunk.raw(slot) else { return Ok(None) };
-        Ok(Some(f(raw_rel_property(raw, key)?)))
     }
 
     /// The node, or `None` when it does not exist (or was deleted).
