@@ -51,6 +51,9 @@ pub enum Cell {
 /// instead of the records. `None` for a property with no number in the chunk.
 pub type NumColumn = Option<Vec<Cell>>;
 
+/// One bit per slot of a chunk.
+pub type SlotMask = [u64; CHUNK_LEN / 64];
+
 impl ChunkRecord for NodeRecord {
     const AREA: &'static str = "graph node chunk";
     fn decode_record(buf: &[u8]) -> Result<Self> {
@@ -150,11 +153,36 @@ impl<T: ChunkRecord> RecordChunk<T> {
         Ok(RecordChunk { raw, spans, decoded, columns: std::sync::RwLock::new(Vec::new()) })
     }
 
-    /// True when `finder`'s needle occurs anywhere in the chunk's stored records
-    /// (strings are stored verbatim, so a record whose string property contains the
-    /// needle makes this true).
-    pub fn contains_bytes(&self, finder: &memchr::memmem::Finder<'_>) -> bool {
-        finder.find(&self.raw).is_some()
+    /// The slots whose stored record contains `finder`'s needle, found with one
+    /// search over the whole chunk rather than one per record (records lie in slot
+    /// order, so matches map to slots by walking both forward).
+    pub fn slots_containing(&self, finder: &memchr::memmem::Finder<'_>) -> SlotMask {
+        let mut mask = [0u64; CHUNK_LEN / 64];
+        let needle = finder.needle().len();
+        let mut slot = 0;
+        let mut from = CHUNK_LEN * 4;
+        while let Some(found) = finder.find(&self.raw[from.min(self.raw.len())..]) {
+            let at = from + found;
+            // The first present record ending after the match start holds it.
+            while slot < CHUNK_LEN {
+                let (start, len) = self.spans[slot];
+                if len != ABSENT && (start + len) as usize > at {
+                    break;
+                }
+                slot += 1;
+            }
+            let Some(&(start, len)) = self.spans.get(slot) else { break };
+            let end = (start + len) as usize;
+            if at + needle <= end {
+                mask[slot / 64] |= 1 << (slot % 64);
+                from = end;
+                slot += 1;
+            } else {
+                // The match straddles two records: look again inside the next one.
+                from = at + 1;
+            }
+        }
+        mask
     }
 
     /// The encoded record in `slot`.

@@ -552,19 +552,15 @@ impl Overlay {
         }
     }
 
-    /// False only when no node of the chunk holding `id` can have a string property
-    /// containing `finder`'s needle (the chunk's stored bytes do not contain it and
-    /// this transaction changed none of its nodes): scans use it to skip chunks.
-    pub fn node_chunk_may_contain(&mut self, id: NodeId, finder: &memchr::memmem::Finder<'_>) -> Result<bool> {
-        let (c, _) = chunk_of(id);
-        let first = c * CHUNK_LEN as u64;
+    /// The stored node chunk `chunk` for scans that test a whole chunk at once, or
+    /// `None` when it is not stored or this transaction changed one of its nodes
+    /// (the caller then tests nodes one at a time).
+    pub fn node_chunk_view(&mut self, chunk: u64) -> Result<Option<NodeChunkView>> {
+        let first = chunk * CHUNK_LEN as u64;
         if self.nodes.keys().any(|n| (first..first + CHUNK_LEN as u64).contains(n)) {
-            return Ok(true);
+            return Ok(None);
         }
-        Ok(match self.node_chunk_of(id)? {
-            Some(chunk) => chunk.contains_bytes(finder),
-            None => false,
-        })
+        Ok(self.node_chunk_of(first)?.map(NodeChunkView))
     }
 
     /// The node, or `None` when it does not exist (or was deleted).
@@ -1032,4 +1028,21 @@ fn rewrite_records<T: super::chunk::ChunkRecord>(
         slots[*slot] = rec.as_deref();
     }
     encode_record_chunk(slots.into_iter())
+}
+
+/// A stored chunk of node records as a whole, for chunk-at-a-time scans.
+#[derive(Debug, Clone)]
+pub struct NodeChunkView(Arc<RecordChunk<NodeRecord>>);
+
+impl NodeChunkView {
+    /// The numeric column of property `key` (built on first use, shared by readers).
+    pub fn column(&self, key: &str) -> Result<Arc<NumColumn>> {
+        self.0.column(key)
+    }
+
+    /// The slots whose stored bytes contain `finder`'s needle: every node with a
+    /// string property containing it is among them.
+    pub fn slots_containing(&self, finder: &memchr::memmem::Finder<'_>) -> super::chunk::SlotMask {
+        self.0.slots_containing(finder)
+    }
 }

@@ -3,14 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sprig_index::graph::{Direction, NodeId, NodeRecord, Overlay, Properties, RelId, RelRecord};
 
 use super::aggregate::Accumulator;
+use super::chunk_filter::ChunkFilter;
 use super::expr::{passes, CExpr};
+use super::group_table::GroupTable;
 use super::plan::*;
 use super::value::{CypherValue as V, GroupKey, PathValue, RowKey};
 use crate::{Error, Result};
@@ -140,10 +141,8 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             slot: *slot,
             source: source.clone(),
             props: props.clone(),
-            needles: predicates.iter().filter_map(|p| needle_of(p, *slot)).collect(),
+            filter: ChunkFilter::new(predicates, *slot),
             predicates: predicates.clone(),
-            finders: Vec::new(),
-            chunk: None,
             scratch: Vec::new(),
             current: None,
             candidates: roaring::RoaringTreemap::new().into_iter(),
@@ -209,7 +208,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone()))
         }
         LogicalOp::Distinct { input, width } => {
-            Box::new(Distinct { input: child(input), width: *width, seen: FxHashSet::default() })
+            Box::new(Distinct { input: child(input), width: *width, seen: GroupTable::new(*width), probe: Vec::new() })
         }
         LogicalOp::Sort { input, keys } => {
             Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None })
@@ -428,27 +427,8 @@ struct NodeScan {
     /// The labels the source does not already guarantee.
     extra: LabelTest,
     predicates: Vec<CExpr>,
-    /// Byte strings every match must contain (from string predicates).
-    needles: Vec<Vec<u8>>,
-    finders: Vec<memchr::memmem::Finder<'static>>,
-    /// The chunk of the last candidate, and whether it can hold a match.
-    chunk: Option<(u64, bool)>,
+    filter: ChunkFilter,
     scratch: Row,
-}
-
-/// The bytes a node must hold for `predicate` on `slot` to be true: a string
-/// compared for equality, or searched with CONTAINS / STARTS WITH / ENDS WITH.
-fn needle_of(predicate: &CExpr, slot: usize) -> Option<Vec<u8>> {
-    use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
-    let s = match predicate {
-        CExpr::SlotPropertyCompare { slot: s, op: CompareOp::Eq, value: V::String(v), .. } if *s == slot => v,
-        CExpr::Binary(BinaryOp::Contains | BinaryOp::StartsWith | BinaryOp::EndsWith, a, b) => match (&**a, &**b) {
-            (CExpr::SlotProperty(s, _), CExpr::Const(V::String(v))) if *s == slot => v,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    (s.len() >= 2).then(|| s.as_bytes().to_vec())
 }
 
 impl NodeScan {
@@ -510,22 +490,8 @@ impl Operator for NodeScan {
             if let Some(row) = &self.current {
                 for id in self.candidates.by_ref() {
                     ctx.tick()?;
-                    if !self.finders.is_empty() {
-                        let chunk = id >> sprig_index::graph::CHUNK_LEN.trailing_zeros();
-                        let may_match = match self.chunk {
-                            Some((c, may)) if c == chunk => may,
-                            _ => {
-                                let mut may = true;
-                                for f in &self.finders {
-                                    may = may && ctx.graph.node_chunk_may_contain(id, f)?;
-                                }
-                                self.chunk = Some((chunk, may));
-                                may
-                            }
-                        };
-                        if !may_match {
-                            continue;
-                        }
+                    if !self.filter.may_match(id, ctx)? {
+                        continue;
                     }
                     // Label bitmaps are exact: a scan with nothing else to check
                     // needs no record.
@@ -558,16 +524,7 @@ impl Operator for NodeScan {
             self.candidates = self.candidates(&row, ctx)?.into_iter();
             self.wanted = eval_prop_map(&self.props, &row, ctx)?;
             self.extra.reset();
-            let mut needles = self.needles.clone();
-            for (_, v) in &self.wanted {
-                if let V::String(s) = v {
-                    if s.len() >= 2 {
-                        needles.push(s.as_bytes().to_vec());
-                    }
-                }
-            }
-            self.finders = needles.iter().map(|n| memchr::memmem::Finder::new(n).into_owned()).collect();
-            self.chunk = None;
+            self.filter.start(&self.wanted);
             self.scratch.clone_from(&row);
             self.current = Some(row);
         }
@@ -1255,55 +1212,59 @@ impl Aggregate {
 impl Operator for Aggregate {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.output.is_none() {
-            // Group keys live once, in the map; states are indexed in first-seen order.
-            let mut groups: FxHashMap<RowKey, usize> = FxHashMap::default();
-            let mut states: Vec<Vec<Accumulator>> = Vec::new();
+            // States of all groups in one vector, `aggs.len()` per group, in the
+            // order groups were first seen (the group table's numbering).
+            let per_group = self.aggs.len();
+            let mut groups = GroupTable::new(self.keys.len());
+            let mut states: Vec<Accumulator> = Vec::new();
             if self.keys.is_empty() {
-                states.push(self.aggs.iter().map(Accumulator::new).collect());
+                states.extend(self.aggs.iter().map(Accumulator::new));
             }
             // Buffers reused for every row: no allocation unless a group is new.
-            let mut probe = RowKey(Vec::with_capacity(self.keys.len()));
+            let mut probe: Vec<GroupKey> = Vec::with_capacity(self.keys.len());
             let mut args: Vec<V> = Vec::new();
             let mut values: Vec<V> = Vec::with_capacity(self.args.len());
             while let Some(row) = self.input.next(ctx)? {
-                let idx = if self.keys.is_empty() {
+                let group = if self.keys.is_empty() {
                     0
                 } else {
-                    probe.0.clear();
+                    probe.clear();
                     for k in &self.keys {
-                        probe.0.push(GroupKey(k.eval(&row, ctx)?));
+                        probe.push(GroupKey(k.eval(&row, ctx)?));
                     }
-                    match groups.get(&probe) {
-                        Some(i) => *i,
-                        None => {
-                            states.push(self.aggs.iter().map(Accumulator::new).collect());
-                            groups.insert(
-                                RowKey(std::mem::replace(&mut probe.0, Vec::with_capacity(self.keys.len()))),
-                                states.len() - 1,
-                            );
-                            states.len() - 1
-                        }
+                    let (group, new) = groups.find_or_insert(&mut probe);
+                    if new {
+                        states.extend(self.aggs.iter().map(Accumulator::new));
                     }
+                    group
                 };
                 values.clear();
                 for a in &self.args {
                     values.push(a.eval(&row, ctx)?);
                 }
-                for (i, index) in self.arg_index.iter().enumerate() {
-                    args.clear();
-                    args.extend(index.iter().map(|&k| values[k].clone()));
-                    states[idx][i].add(&args)?;
+                let accs = &mut states[group * per_group..(group + 1) * per_group];
+                for (acc, index) in accs.iter_mut().zip(&self.arg_index) {
+                    match index.as_slice() {
+                        [] => acc.add(&[])?,
+                        [one] => acc.add(std::slice::from_ref(&values[*one]))?,
+                        many => {
+                            args.clear();
+                            args.extend(many.iter().map(|&k| values[k].clone()));
+                            acc.add(&args)?;
+                        }
+                    }
                 }
             }
-            let mut keys: Vec<Option<RowKey>> = vec![None; states.len()];
-            for (k, i) in groups {
-                keys[i] = Some(k);
-            }
-            let mut out = VecDeque::with_capacity(states.len());
-            for (key, accs) in keys.into_iter().zip(states) {
-                let mut row: Row = Vec::with_capacity(self.keys.len() + accs.len());
-                row.extend(key.map(|k| k.0).unwrap_or_default().into_iter().map(|g| g.0));
-                for a in accs {
+            let groups_n = if self.keys.is_empty() { 1 } else { groups.len() };
+            let mut keys = groups.into_keys();
+            let mut accs = states.into_iter();
+            let mut out = VecDeque::with_capacity(groups_n);
+            for _ in 0..groups_n {
+                let mut row: Row = Vec::with_capacity(self.keys.len() + per_group);
+                if !self.keys.is_empty() {
+                    row.extend(keys.next().unwrap_or_default());
+                }
+                for a in accs.by_ref().take(per_group) {
                     row.push(a.finish()?);
                 }
                 out.push_back(row);
@@ -1321,21 +1282,25 @@ impl Operator for Aggregate {
 struct Distinct {
     input: BoxOp,
     width: usize,
-    seen: FxHashSet<RowKey>,
+    seen: GroupTable,
+    probe: Vec<GroupKey>,
 }
 
 impl Operator for Distinct {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ctx)? {
-            let key = RowKey(row.iter().take(self.width).cloned().map(GroupKey).collect());
-            if self.seen.insert(key) {
+            self.probe.clear();
+            self.probe.extend(row.iter().take(self.width).cloned().map(GroupKey));
+            // Rows narrower than the width (never planned) still group consistently.
+            self.probe.resize(self.width, GroupKey(V::Null));
+            if self.seen.find_or_insert(&mut self.probe).1 {
                 return Ok(Some(row));
             }
         }
         Ok(None)
     }
     fn reset(&mut self, arg: &Row) {
-        self.seen.clear();
+        self.seen = GroupTable::new(self.width);
         self.input.reset(arg);
     }
 }
@@ -1383,14 +1348,37 @@ impl Operator for Sort {
             let mut key: Vec<V> = Vec::with_capacity(self.keys.len());
             while let Some(row) = self.input.next(ctx)? {
                 key.clear();
-                for (e, _) in &self.keys {
-                    key.push(e.eval(&row, ctx)?);
+                // Top-k with a full buffer: keys are evaluated one at a time, and a
+                // row stops as soon as it cannot beat the last kept row (a second
+                // key is read only on a tie of the first).
+                let mut against = match limit {
+                    Some(k) if rows.len() == k => rows.last().map(|last: &(Vec<V>, Row)| last.0.as_slice()),
+                    _ => None,
+                };
+                let mut beaten = false;
+                for (i, (e, up)) in self.keys.iter().enumerate() {
+                    let v = e.eval(&row, ctx)?;
+                    if let Some(last) = against {
+                        let o = v.order(&last[i]);
+                        match if *up { o } else { o.reverse() } {
+                            std::cmp::Ordering::Greater => {
+                                beaten = true;
+                                break;
+                            }
+                            std::cmp::Ordering::Less => against = None,
+                            std::cmp::Ordering::Equal => {}
+                        }
+                    }
+                    key.push(v);
+                }
+                // Still tied with the last kept row on every key: ties keep input order.
+                if beaten || against.is_some() {
+                    continue;
                 }
                 match limit {
-                    // Top-k: a sorted buffer of at most k rows; a row that does not
-                    // beat the last one costs one comparison. Ties keep input order.
+                    // Top-k: a sorted buffer of at most k rows.
                     Some(k) => {
-                        if rows.len() == k && rows.last().is_none_or(|last| compare_keys(&key, &last.0, &asc).is_ge()) {
+                        if k == 0 {
                             continue;
                         }
                         let at = rows.partition_point(|r| compare_keys(&r.0, &key, &asc).is_le());

@@ -442,7 +442,7 @@ fn slice(base: &V, from: Option<V>, to: Option<V>) -> Result<V> {
 
 /// A comparison of a stored property with a value, without building a value for
 /// scalars.
-fn compare_raw(raw: &sprig_index::graph::RawValue<'_>, op: CompareOp, value: &V) -> Option<bool> {
+pub(crate) fn compare_raw(raw: &sprig_index::graph::RawValue<'_>, op: CompareOp, value: &V) -> Option<bool> {
     use sprig_index::graph::RawValue as R;
     let ordering = match (raw, value) {
         (_, V::Null) => return None,

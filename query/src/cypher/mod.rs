@@ -2,9 +2,11 @@
 //! (`rules`) -> physical operators (`exec`) -> result rows (`result`).
 
 pub mod aggregate;
+pub mod chunk_filter;
 pub mod exec;
 pub mod expr;
 pub mod functions;
+pub mod group_table;
 pub mod plan;
 pub mod planner;
 pub mod projection;
