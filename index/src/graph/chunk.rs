@@ -34,22 +34,25 @@ pub trait ChunkRecord: Sized {
     fn raw_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>>;
 }
 
-/// One cell of a numeric property column.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One cell of a property column.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// No record, or the record lacks the property.
     Absent,
     Int(i64),
     Float(f64),
     Bool(bool),
-    /// A string or list: read it from the record.
+    /// Shared with every reader: a string read copies nothing.
+    Str(Arc<str>),
+    /// A list: read it from the record (lists are rare).
     Other,
 }
 
-/// A property of every record of a chunk as compact cells (16 bytes each, one
-/// array), built on first use: scans and random reads of numbers touch this
-/// instead of the records. `None` for a property with no number in the chunk.
-pub type NumColumn = Option<Vec<Cell>>;
+/// A property of every record of a chunk as compact cells (24 bytes each, one
+/// array), built on first use: scans and random reads touch this instead of
+/// searching the record bytes for the key. `None` for a property no record of
+/// the chunk has.
+pub type PropertyColumn = Option<Vec<Cell>>;
 
 /// One bit per slot of a chunk.
 pub type SlotMask = [u64; CHUNK_LEN / 64];
@@ -83,7 +86,7 @@ pub struct RecordChunk<T> {
     /// (start, len) per slot; `len == ABSENT` for an empty slot.
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
-    columns: std::sync::RwLock<Vec<(Box<str>, Arc<NumColumn>)>>,
+    columns: std::sync::RwLock<Vec<(Box<str>, Arc<PropertyColumn>)>>,
 }
 
 impl<T: ChunkRecord> RecordChunk<T> {
@@ -96,15 +99,15 @@ impl<T: ChunkRecord> RecordChunk<T> {
         }
     }
 
-    /// The numeric column of property `key`, built from the records on first use.
-    pub fn column(&self, key: &str) -> Result<Arc<NumColumn>> {
+    /// The column of property `key`, built from the records on first use.
+    pub fn column(&self, key: &str) -> Result<Arc<PropertyColumn>> {
         if let Ok(cols) = self.columns.read() {
             if let Some((_, c)) = cols.iter().find(|(k, _)| &**k == key) {
                 return Ok(c.clone());
             }
         }
         let mut cells = Vec::with_capacity(CHUNK_LEN);
-        let mut numeric = false;
+        let mut present = false;
         for slot in 0..CHUNK_LEN {
             let cell = match self.raw(slot) {
                 None => Cell::Absent,
@@ -113,13 +116,14 @@ impl<T: ChunkRecord> RecordChunk<T> {
                     Some(RawValue::Int(i)) => Cell::Int(i),
                     Some(RawValue::Float(f)) => Cell::Float(f),
                     Some(RawValue::Bool(b)) => Cell::Bool(b),
-                    Some(_) => Cell::Other,
+                    Some(RawValue::Str(s)) => Cell::Str(s.into()),
+                    Some(RawValue::List(_)) => Cell::Other,
                 },
             };
-            numeric |= matches!(cell, Cell::Int(_) | Cell::Float(_) | Cell::Bool(_));
+            present |= cell != Cell::Absent;
             cells.push(cell);
         }
-        let column = Arc::new(numeric.then_some(cells));
+        let column = Arc::new(present.then_some(cells));
         if let Ok(mut cols) = self.columns.write() {
             if !cols.iter().any(|(k, _)| &**k == key) {
                 cols.push((key.into(), column.clone()));

@@ -26,7 +26,7 @@ use roaring::RoaringTreemap;
 
 use super::chunk::{
     chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, CacheKey, Cached, Cell, ChunkCache, ChunkKind,
-    NumColumn, RecordChunk, CHUNK_LEN,
+    PropertyColumn, RecordChunk, CHUNK_LEN,
 };
 use super::record::{
     raw_node_property, raw_rel_property, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
@@ -270,8 +270,8 @@ pub struct Overlay {
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
-    /// Numeric columns used last: (relationships?, chunk, key, column).
-    columns: Vec<(bool, u64, Box<str>, Arc<NumColumn>)>,
+    /// Property columns this transaction has used, by (relationships?, chunk), then key.
+    columns: rustc_hash::FxHashMap<(bool, u64), Vec<(Box<str>, Arc<PropertyColumn>)>>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     graph: String,
@@ -310,7 +310,7 @@ impl Overlay {
             last_nodes: None,
             last_rels: None,
             last_adj: [None, None],
-            columns: Vec::new(),
+            columns: Default::default(),
             graph,
             writable,
             dirty: false,
@@ -452,11 +452,13 @@ impl Overlay {
         })
     }
 
-    /// The numeric column of `key` in the chunk of `id` (memoized per transaction).
-    fn numeric_column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<NumColumn>>> {
+    /// The column of `key` in the stored chunk of `id` (memoized per transaction).
+    fn column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<PropertyColumn>>> {
         let (c, _) = chunk_of(id);
-        if let Some((_, _, _, col)) = self.columns.iter().find(|(r, ch, k, _)| *r == rel && *ch == c && &**k == key) {
-            return Ok(Some(col.clone()));
+        if let Some(cols) = self.columns.get(&(rel, c)) {
+            if let Some((_, col)) = cols.iter().find(|(k, _)| &**k == key) {
+                return Ok(Some(col.clone()));
+            }
         }
         let col = if rel {
             match self.rel_chunk_of(id)? {
@@ -469,11 +471,46 @@ impl Overlay {
                 None => return Ok(None),
             }
         };
-        if self.columns.len() >= 8 {
-            self.columns.remove(0);
-        }
-        self.columns.push((rel, c, key.into(), col.clone()));
+        self.columns.entry((rel, c)).or_default().push((key.into(), col.clone()));
         Ok(Some(col))
+    }
+
+    /// Property `key` of node (or relationship, with `rel`) `id` as a stored value
+    /// (`None` inside when it lacks it); `Ok(None)` when it does not exist. Strings
+    /// are shared with the chunk's column, not copied.
+    pub fn property_value(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Option<PropertyValue>>> {
+        if let Some(found) = self.changed_property(rel, id, key) {
+            return Ok(found);
+        }
+        if let Some(col) = self.column(rel, id, key)? {
+            let (_, slot) = chunk_of(id);
+            match col.as_ref().as_ref().map(|cells| &cells[slot]) {
+                Some(Cell::Int(i)) => return Ok(Some(Some(PropertyValue::Int(*i)))),
+                Some(Cell::Float(x)) => return Ok(Some(Some(PropertyValue::Float(*x)))),
+                Some(Cell::Bool(b)) => return Ok(Some(Some(PropertyValue::Bool(*b)))),
+                Some(Cell::Str(s)) => return Ok(Some(Some(PropertyValue::String(s.clone())))),
+                // Absent in the column: the record may still be gone.
+                Some(Cell::Absent | Cell::Other) | None => {}
+            }
+        }
+        self.with_property(rel, id, key, |raw| raw.map(|r| r.to_owned()))
+    }
+
+    /// The property as this transaction changed it: `Some(None)` for a deleted
+    /// entity, `None` when the transaction did not touch the entity.
+    fn changed_property(&self, rel: bool, id: u64, key: &str) -> Option<Option<Option<PropertyValue>>> {
+        if rel {
+            if !self.rels.is_empty() {
+                if let Some(r) = self.rels.get(&id) {
+                    return Some(r.as_ref().map(|rec| rec.properties.get(key).cloned()));
+                }
+            }
+        } else if !self.nodes.is_empty() {
+            if let Some(n) = self.nodes.get(&id) {
+                return Some(n.as_ref().map(|rec| rec.properties.get(key).cloned()));
+            }
+        }
+        None
     }
 
     /// Calls `f` with property `key` of node `id` (`None` inside when the node lacks
@@ -518,12 +555,13 @@ impl Overlay {
             }
         }
         let (c, slot) = chunk_of(id);
-        if let Some(col) = self.numeric_column(rel, id, key)? {
+        if let Some(col) = self.column(rel, id, key)? {
             if let Some(cells) = col.as_ref() {
-                match cells[slot] {
-                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(i))))),
-                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(x))))),
-                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(b))))),
+                match &cells[slot] {
+                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(*i))))),
+                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(*x))))),
+                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(*b))))),
+                    Cell::Str(s) => return Ok(Some(f(Some(RawValue::Str(s))))),
                     Cell::Absent | Cell::Other => {}
                 }
             }
@@ -1035,8 +1073,8 @@ fn rewrite_records<T: super::chunk::ChunkRecord>(
 pub struct NodeChunkView(Arc<RecordChunk<NodeRecord>>);
 
 impl NodeChunkView {
-    /// The numeric column of property `key` (built on first use, shared by readers).
-    pub fn column(&self, key: &str) -> Result<Arc<NumColumn>> {
+    /// The column of property `key` (built on first use, shared by readers).
+    pub fn column(&self, key: &str) -> Result<Arc<PropertyColumn>> {
         self.0.column(key)
     }
 

@@ -163,6 +163,17 @@ impl<'a> RawValue<'a> {
             PropertyValue::List(l) => RawValue::List(l.clone()),
         }
     }
+
+    /// The owned value (a string is copied once).
+    pub fn to_owned(&self) -> PropertyValue {
+        match self {
+            RawValue::Bool(b) => PropertyValue::Bool(*b),
+            RawValue::Int(i) => PropertyValue::Int(*i),
+            RawValue::Float(f) => PropertyValue::Float(*f),
+            RawValue::Str(s) => PropertyValue::String((*s).into()),
+            RawValue::List(l) => PropertyValue::List(l.clone()),
+        }
+    }
 }
 
 fn skip_value(dec: &mut Decoder<'_>) -> Result<()> {

@@ -55,83 +55,106 @@ pub struct AggSpec {
     pub args: Vec<CExpr>,
 }
 
-/// The running state of one aggregate in one group.
+/// The running state of one aggregate in one group. Kept small (40 bytes): an
+/// aggregation over many groups holds one per group and aggregate.
 #[derive(Debug, Clone)]
 pub struct Accumulator {
+    state: State,
+    /// The values seen so far, for `DISTINCT`.
+    seen: Option<Box<HashSet<GroupKey>>>,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Count(i64),
+    /// Sum and average: the integer sum while it fits and no float came, the float
+    /// sum, and the count of values.
+    Sum { int: Option<i64>, float: f64, saw_float: bool, count: i64, avg: bool },
+    Best { best: Option<V>, min: bool },
+    Collect(Vec<V>),
+    /// Standard deviations and percentiles keep every number.
+    Numbers(Box<Numbers>),
+}
+
+#[derive(Debug, Clone)]
+struct Numbers {
     func: AggFunc,
-    seen: Option<HashSet<GroupKey>>,
-    count: i64,
-    int_sum: Option<i64>,
-    float_sum: f64,
-    saw_float: bool,
-    best: Option<V>,
-    values: Vec<V>,
     numbers: Vec<f64>,
+    values: Vec<V>,
     percentile: Option<f64>,
 }
 
 impl Accumulator {
     pub fn new(spec: &AggSpec) -> Self {
-        Accumulator {
-            func: spec.func,
-            seen: spec.distinct.then(HashSet::new),
-            count: 0,
-            int_sum: Some(0),
-            float_sum: 0.0,
-            saw_float: false,
-            best: None,
-            values: Vec::new(),
-            numbers: Vec::new(),
-            percentile: None,
-        }
+        let state = match spec.func {
+            AggFunc::CountStar | AggFunc::Count => State::Count(0),
+            AggFunc::Sum | AggFunc::Avg => {
+                State::Sum { int: Some(0), float: 0.0, saw_float: false, count: 0, avg: spec.func == AggFunc::Avg }
+            }
+            AggFunc::Min | AggFunc::Max => State::Best { best: None, min: spec.func == AggFunc::Min },
+            AggFunc::Collect => State::Collect(Vec::new()),
+            func @ (AggFunc::StDev | AggFunc::StDevP | AggFunc::PercentileCont | AggFunc::PercentileDisc) => {
+                State::Numbers(Box::new(Numbers { func, numbers: Vec::new(), values: Vec::new(), percentile: None }))
+            }
+        };
+        Accumulator { state, seen: spec.distinct.then(Box::default) }
     }
 
-    /// Adds one row's argument values.
+    /// Adds one row's argument values (none for `count(*)`).
     pub fn add(&mut self, args: &[V]) -> Result<()> {
-        if self.func == AggFunc::CountStar {
-            self.count += 1;
+        let Some(v) = args.first() else {
+            // count(*): the only aggregate without arguments.
+            if let State::Count(n) = &mut self.state {
+                *n += 1;
+            }
             return Ok(());
-        }
-        let Some(v) = args.first() else { return Ok(()) };
+        };
         if v.is_null() {
             return Ok(());
         }
-        if let Some(p) = args.get(1) {
-            let p = match p {
-                V::Int(i) => *i as f64,
-                V::Float(f) => *f,
-                other => return Err(Error::Type(format!("a percentile must be a number, not {}", other.type_name()))),
-            };
-            if !(0.0..=1.0).contains(&p) {
-                return Err(Error::Argument(format!("percentile {p} is outside [0, 1]")));
+        let percentile = match args.get(1) {
+            Some(p) => {
+                let p = match p {
+                    V::Int(i) => *i as f64,
+                    V::Float(f) => *f,
+                    other => {
+                        return Err(Error::Type(format!("a percentile must be a number, not {}", other.type_name())))
+                    }
+                };
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(Error::Argument(format!("percentile {p} is outside [0, 1]")));
+                }
+                Some(p)
             }
-            self.percentile = Some(p);
-        }
+            None => None,
+        };
         if let Some(seen) = &mut self.seen {
             if !seen.insert(GroupKey(v.clone())) {
                 return Ok(());
             }
         }
-        let v = v.clone();
-        self.count += 1;
-        match self.func {
-            AggFunc::Sum | AggFunc::Avg => match &v {
-                V::Int(i) => {
-                    self.int_sum = self.int_sum.and_then(|s| s.checked_add(*i));
-                    self.float_sum += *i as f64;
+        match &mut self.state {
+            State::Count(n) => *n += 1,
+            State::Sum { int, float, saw_float, count, .. } => {
+                *count += 1;
+                match v {
+                    V::Int(i) => {
+                        *int = int.and_then(|s| s.checked_add(*i));
+                        *float += *i as f64;
+                    }
+                    V::Float(f) => {
+                        *saw_float = true;
+                        *float += f;
+                    }
+                    other => return Err(Error::Type(format!("cannot sum a {}", other.type_name()))),
                 }
-                V::Float(f) => {
-                    self.saw_float = true;
-                    self.float_sum += f;
-                }
-                other => return Err(Error::Type(format!("cannot sum a {}", other.type_name()))),
-            },
-            AggFunc::Min | AggFunc::Max => {
-                let replace = match &self.best {
+            }
+            State::Best { best, min } => {
+                let replace = match best {
                     None => true,
                     Some(b) => {
                         let o = v.order(b);
-                        if self.func == AggFunc::Min {
+                        if *min {
                             o.is_lt()
                         } else {
                             o.is_gt()
@@ -139,72 +162,77 @@ impl Accumulator {
                     }
                 };
                 if replace {
-                    self.best = Some(v);
+                    *best = Some(v.clone());
                 }
             }
-            AggFunc::Collect => self.values.push(v),
-            AggFunc::StDev | AggFunc::StDevP | AggFunc::PercentileCont | AggFunc::PercentileDisc => match v.as_f64() {
+            State::Collect(values) => values.push(v.clone()),
+            State::Numbers(n) => match v.as_f64() {
                 Some(x) => {
-                    self.numbers.push(x);
-                    self.values.push(v);
+                    if percentile.is_some() {
+                        n.percentile = percentile;
+                    }
+                    n.numbers.push(x);
+                    n.values.push(v.clone());
                 }
                 None => return Err(Error::Type(format!("expected a number, got {}", v.type_name()))),
             },
-            AggFunc::Count | AggFunc::CountStar => {}
         }
         Ok(())
     }
 
     /// The aggregate's value.
     pub fn finish(self) -> Result<V> {
-        Ok(match self.func {
-            AggFunc::Count | AggFunc::CountStar => V::Int(self.count),
-            AggFunc::Sum => {
-                if self.saw_float {
-                    V::Float(self.float_sum)
-                } else {
-                    V::Int(self.int_sum.ok_or_else(|| Error::Arithmetic("integer overflow in sum()".into()))?)
-                }
-            }
-            AggFunc::Avg => {
-                if self.count == 0 {
+        Ok(match self.state {
+            State::Count(n) => V::Int(n),
+            State::Sum { avg: true, float, count, .. } => {
+                if count == 0 {
                     V::Null
                 } else {
-                    V::Float(self.float_sum / self.count as f64)
+                    V::Float(float / count as f64)
                 }
             }
-            AggFunc::Min | AggFunc::Max => self.best.unwrap_or(V::Null),
-            AggFunc::Collect => V::list(self.values),
-            AggFunc::StDev | AggFunc::StDevP => {
-                let n = self.numbers.len() as f64;
-                let denom = if self.func == AggFunc::StDev { n - 1.0 } else { n };
-                if self.numbers.is_empty() || denom <= 0.0 {
-                    V::Float(0.0)
+            State::Sum { int, float, saw_float, .. } => {
+                if saw_float {
+                    V::Float(float)
                 } else {
-                    let mean = self.numbers.iter().sum::<f64>() / n;
-                    let var = self.numbers.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / denom;
-                    V::Float(var.sqrt())
+                    V::Int(int.ok_or_else(|| Error::Arithmetic("integer overflow in sum()".into()))?)
                 }
             }
-            AggFunc::PercentileCont | AggFunc::PercentileDisc => {
-                if self.numbers.is_empty() {
-                    return Ok(V::Null);
-                }
-                let p = self.percentile.unwrap_or(0.5);
-                let mut pairs: Vec<(f64, V)> = self.numbers.into_iter().zip(self.values).collect();
-                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let n = pairs.len();
-                if self.func == AggFunc::PercentileDisc {
-                    let idx = if p == 0.0 { 0 } else { ((p * n as f64).ceil() as usize).saturating_sub(1) };
-                    pairs[idx.min(n - 1)].1.clone()
-                } else {
-                    let pos = p * (n - 1) as f64;
-                    let lo = pos.floor() as usize;
-                    let hi = pos.ceil() as usize;
-                    let frac = pos - lo as f64;
-                    V::Float(pairs[lo].0 + (pairs[hi].0 - pairs[lo].0) * frac)
-                }
-            }
+            State::Best { best, .. } => best.unwrap_or(V::Null),
+            State::Collect(values) => V::list(values),
+            State::Numbers(n) => n.finish(),
         })
+    }
+}
+
+impl Numbers {
+    fn finish(self) -> V {
+        if matches!(self.func, AggFunc::StDev | AggFunc::StDevP) {
+            let n = self.numbers.len() as f64;
+            let denom = if self.func == AggFunc::StDev { n - 1.0 } else { n };
+            if self.numbers.is_empty() || denom <= 0.0 {
+                return V::Float(0.0);
+            }
+            let mean = self.numbers.iter().sum::<f64>() / n;
+            let var = self.numbers.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / denom;
+            return V::Float(var.sqrt());
+        }
+        if self.numbers.is_empty() {
+            return V::Null;
+        }
+        let p = self.percentile.unwrap_or(0.5);
+        let mut pairs: Vec<(f64, V)> = self.numbers.into_iter().zip(self.values).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let n = pairs.len();
+        if self.func == AggFunc::PercentileDisc {
+            let idx = if p == 0.0 { 0 } else { ((p * n as f64).ceil() as usize).saturating_sub(1) };
+            pairs[idx.min(n - 1)].1.clone()
+        } else {
+            let pos = p * (n - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = pos.ceil() as usize;
+            let frac = pos - lo as f64;
+            V::Float(pairs[lo].0 + (pairs[hi].0 - pairs[lo].0) * frac)
+        }
     }
 }

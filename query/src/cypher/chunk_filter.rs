@@ -127,12 +127,12 @@ impl ChunkFilter {
             // are left to the predicate itself.
             let Some(cells) = column.as_ref() else { continue };
             for (slot, cell) in cells.iter().enumerate() {
-                let raw = match *cell {
+                let raw = match cell {
                     Cell::Absent => None,
-                    Cell::Other => continue,
-                    Cell::Int(i) => Some(RawValue::Int(i)),
-                    Cell::Float(x) => Some(RawValue::Float(x)),
-                    Cell::Bool(b) => Some(RawValue::Bool(b)),
+                    Cell::Other | Cell::Str(_) => continue,
+                    Cell::Int(i) => Some(RawValue::Int(*i)),
+                    Cell::Float(x) => Some(RawValue::Float(*x)),
+                    Cell::Bool(b) => Some(RawValue::Bool(*b)),
                 };
                 let pass = raw.and_then(|r| compare_raw(&r, test.op, &test.value)) == Some(true);
                 if !pass {

@@ -33,6 +33,21 @@ pub struct WriteStats {
     pub indexes_removed: u64,
 }
 
+impl WriteStats {
+    /// Every change counted, a number that grows with each write.
+    pub fn total(&self) -> u64 {
+        self.nodes_created
+            + self.nodes_deleted
+            + self.relationships_created
+            + self.relationships_deleted
+            + self.properties_set
+            + self.labels_added
+            + self.labels_removed
+            + self.indexes_added
+            + self.indexes_removed
+    }
+}
+
 /// Rows and time of one operator (PROFILE).
 #[derive(Debug, Clone, Default)]
 pub struct OpStats {
@@ -171,6 +186,8 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             tokens: None,
             to_labels: LabelTest::new(&spec.to_labels),
             scratch: Vec::new(),
+            scratch_fresh: false,
+            into_memo: IntoMemo::default(),
         }),
         LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
             input: child(input),
@@ -307,6 +324,9 @@ impl Operator for Once {
 
 /// Property-map values of a pattern, evaluated once per input row.
 fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {
+    if props.is_empty() {
+        return Ok(Vec::new());
+    }
     props.iter().map(|(k, e)| Ok((k.clone(), e.eval(row, ctx)?))).collect()
 }
 
@@ -396,17 +416,26 @@ impl LabelTest {
     }
 
     fn test(&mut self, id: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
-        if self.labels.is_empty() {
-            return Ok(true);
-        }
-        if self.sets.is_none() {
+        self.prepare(ctx)?;
+        Ok(self.contains(id))
+    }
+
+    /// Fetches the bitmaps (once per run).
+    fn prepare(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        if self.sets.is_none() && !self.labels.is_empty() {
             let mut sets = Vec::with_capacity(self.labels.len());
             for l in &self.labels {
                 sets.push(LabelSet::new(ctx.graph.label_nodes(Some(l))?));
             }
             self.sets = Some(sets);
         }
-        Ok(self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id))))
+        Ok(())
+    }
+
+    /// The test after [`LabelTest::prepare`].
+    #[inline]
+    fn contains(&self, id: NodeId) -> bool {
+        self.labels.is_empty() || self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id)))
     }
 
     /// Forgets the bitmaps (a write may have changed them).
@@ -595,6 +624,70 @@ fn neighbours(
     Ok(out)
 }
 
+/// The entries of a list (sorted by type token) with one of `tokens`' types: the
+/// range of the type for a single type, the whole list otherwise.
+fn of_types<'a>(list: &'a [sprig_index::graph::AdjEntry], tokens: &Option<Vec<u32>>) -> &'a [sprig_index::graph::AdjEntry] {
+    match tokens.as_deref() {
+        Some([]) => &[],
+        Some([t]) => {
+            let lo = list.partition_point(|e| e.type_token < *t);
+            let hi = lo + list[lo..].partition_point(|e| e.type_token == *t);
+            &list[lo..hi]
+        }
+        _ => list,
+    }
+}
+
+/// Relationships into a bound target, found from the target's side when the same
+/// target comes back row after row (`(a)-[:WORKS_AT]->(c)<-[:WORKS_AT]-(b)` checks
+/// many `b` against one `c`): the target's list, sorted by the other end, is built
+/// once and probed by binary search instead of walking each `from`'s list.
+#[derive(Debug, Default)]
+struct IntoMemo {
+    last_target: Option<NodeId>,
+    /// The target, the writes count when built, and its (other end, relationship) pairs.
+    built: Option<(NodeId, u64, Vec<(NodeId, RelId)>)>,
+}
+
+impl IntoMemo {
+    /// The relationships from `from` to `to` (with the expansion's direction and
+    /// types) when the memo serves `to`; `None`: walk `from`'s list instead.
+    fn lookup(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        dir: ExpandDir,
+        tokens: &Option<Vec<u32>>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Option<Vec<(RelId, NodeId)>>> {
+        let repeated = self.last_target == Some(to);
+        self.last_target = Some(to);
+        let reverse = match dir {
+            ExpandDir::Out => Direction::Incoming,
+            ExpandDir::In => Direction::Outgoing,
+            ExpandDir::Both => return Ok(None),
+        };
+        let writes = ctx.stats.total();
+        let fresh = matches!(&self.built, Some((t, w, _)) if *t == to && *w == writes);
+        if !fresh {
+            if !repeated {
+                return Ok(None);
+            }
+            let list = ctx.graph.adjacency(to, reverse)?;
+            let mut pairs: Vec<(NodeId, RelId)> = of_types(&list, tokens)
+                .iter()
+                .filter(|e| tokens.as_ref().is_none_or(|t| t.contains(&e.type_token)))
+                .map(|e| (e.other, e.rel))
+                .collect();
+            pairs.sort_unstable();
+            self.built = Some((to, writes, pairs));
+        }
+        let Some((_, _, pairs)) = &self.built else { return Ok(None) };
+        let lo = pairs.partition_point(|(o, _)| *o < from);
+        Ok(Some(pairs[lo..].iter().take_while(|(o, _)| *o == from).map(|(_, r)| (*r, to)).collect()))
+    }
+}
+
 fn used_rel(row: &Row, slots: &[usize], rel: RelId) -> bool {
     slots.iter().any(|s| match row.get(*s) {
         Some(V::Rel(r)) => *r == rel,
@@ -647,6 +740,9 @@ struct Expand {
     to_labels: LabelTest,
     /// Reused row for checking `spec.predicates` before building a row.
     scratch: Row,
+    /// True when `scratch` holds the current input row.
+    scratch_fresh: bool,
+    into_memo: IntoMemo,
 }
 
 impl Expand {
@@ -676,11 +772,14 @@ impl Expand {
             self.tokens = Some(type_tokens(&self.spec.types, ctx));
         }
         let tokens = self.tokens.clone().unwrap_or(None);
-        self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
-        self.to_wanted = eval_prop_map(&self.spec.to_props, &row, ctx)?;
-        if !self.spec.predicates.is_empty() {
-            self.scratch.clone_from(&row);
+        if !self.spec.rel_props.is_empty() || !self.rel_wanted.is_empty() {
+            self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
         }
+        if !self.spec.to_props.is_empty() || !self.to_wanted.is_empty() {
+            self.to_wanted = eval_prop_map(&self.spec.to_props, &row, ctx)?;
+        }
+        // Copied into the scratch row only when a candidate gets to the predicates.
+        self.scratch_fresh = false;
 
         if let Some((min, max)) = self.spec.length {
             return self.expand_var(row, from, &tokens, min, max, ctx);
@@ -710,7 +809,35 @@ impl Expand {
             }
             return Ok(());
         }
+        // Everything that is the same for every candidate of this row, decided once.
+        let bound = match (self.spec.to_bound, row.get(self.spec.to)) {
+            (false, _) => None,
+            (true, Some(V::Node(n))) => Some(*n),
+            (true, _) => return Ok(()),
+        };
+        let plain_rel = self.spec.distinct_from.is_empty() && self.rel_wanted.is_empty();
+        let labels_only = self.to_wanted.is_empty();
+        if labels_only {
+            self.to_labels.prepare(ctx)?;
+        }
         let mut count = 0i64;
+        if let Some(to) = bound {
+            if let Some(matches) = self.into_memo.lookup(from, to, self.spec.dir, &tokens, ctx)? {
+                for (rel, _) in matches {
+                    ctx.tick()?;
+                    if !self.candidate_ok(rel, to, &row, plain_rel, labels_only, ctx)? {
+                        continue;
+                    }
+                    if self.count_only {
+                        count += 1;
+                    } else {
+                        self.emit(&row, rel, to);
+                    }
+                }
+                self.finish_count(row, count);
+                return Ok(());
+            }
+        }
         // Walk the adjacency lists in place (no per-row list of neighbours).
         let out_list = match self.spec.dir {
             ExpandDir::Out | ExpandDir::Both => Some(ctx.graph.adjacency(from, Direction::Outgoing)?),
@@ -723,54 +850,84 @@ impl Expand {
         let skip_loops = self.spec.dir == ExpandDir::Both;
         let entries = out_list
             .iter()
-            .flat_map(|l| l.iter().map(|e| (e, false)))
-            .chain(in_list.iter().flat_map(|l| l.iter().map(|e| (e, true))));
+            .flat_map(|l| of_types(l, &tokens).iter().map(|e| (e, false)))
+            .chain(in_list.iter().flat_map(|l| of_types(l, &tokens).iter().map(|e| (e, true))));
+        let several_types = tokens.as_ref().is_some_and(|t| t.len() > 1);
         for (e, incoming) in entries {
             if incoming && skip_loops && e.other == from {
                 continue;
             }
-            if tokens.as_ref().is_some_and(|t| !t.contains(&e.type_token)) {
+            if several_types && tokens.as_ref().is_some_and(|t| !t.contains(&e.type_token)) {
+                continue;
+            }
+            if bound.is_some_and(|to| to != e.other) {
                 continue;
             }
             let (rel, other) = (e.rel, e.other);
             ctx.tick()?;
-            if !self.target_ok(other, &row, ctx)? || !self.rel_ok(rel, &row, ctx)? {
+            if !self.candidate_ok(rel, other, &row, plain_rel, labels_only, ctx)? {
                 continue;
-            }
-            if !self.spec.predicates.is_empty() {
-                // The scratch row holds this input row; only the new slots change.
-                if self.scratch.len() < row.len() {
-                    self.scratch.clone_from(&row);
-                }
-                set(&mut self.scratch, self.spec.rel, V::Rel(rel));
-                set(&mut self.scratch, self.spec.to, V::Node(other));
-                let mut pass = true;
-                for p in &self.spec.predicates {
-                    if !passes(&p.eval(&self.scratch, ctx)?)? {
-                        pass = false;
-                        break;
-                    }
-                }
-                if !pass {
-                    continue;
-                }
             }
             if self.count_only {
                 count += 1;
-                continue;
+            } else {
+                self.emit(&row, rel, other);
             }
-            let mut out = row.clone();
-            set(&mut out, self.spec.rel, V::Rel(rel));
-            set(&mut out, self.spec.to, V::Node(other));
-            self.pending.push_back(out);
         }
+        self.finish_count(row, count);
+        Ok(())
+    }
+
+    /// Labels, property maps, isomorphism and pushed-down predicates of one candidate.
+    fn candidate_ok(
+        &mut self,
+        rel: RelId,
+        other: NodeId,
+        row: &Row,
+        plain_rel: bool,
+        labels_only: bool,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<bool> {
+        let target = if labels_only {
+            self.to_labels.contains(other)
+        } else {
+            node_matches(other, &mut self.to_labels, &self.to_wanted, ctx)?
+        };
+        if !target || (!plain_rel && !self.rel_ok(rel, row, ctx)?) {
+            return Ok(false);
+        }
+        if self.spec.predicates.is_empty() {
+            return Ok(true);
+        }
+        // The scratch row holds this input row; only the new slots change.
+        if !self.scratch_fresh {
+            self.scratch.clone_from(row);
+            self.scratch_fresh = true;
+        }
+        set(&mut self.scratch, self.spec.rel, V::Rel(rel));
+        set(&mut self.scratch, self.spec.to, V::Node(other));
+        for p in &self.spec.predicates {
+            if !passes(&p.eval(&self.scratch, ctx)?)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn emit(&mut self, row: &Row, rel: RelId, other: NodeId) {
+        let mut out = row.clone();
+        set(&mut out, self.spec.rel, V::Rel(rel));
+        set(&mut out, self.spec.to, V::Node(other));
+        self.pending.push_back(out);
+    }
+
+    fn finish_count(&mut self, row: Row, count: i64) {
         if self.count_only && count > 0 {
             let mut out = row;
             set(&mut out, self.spec.rel, V::Null);
             set(&mut out, self.spec.to, V::Int(count));
             self.pending.push_back(out);
         }
-        Ok(())
     }
 
     fn expand_var(

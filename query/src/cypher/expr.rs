@@ -384,12 +384,14 @@ pub fn property(base: &V, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
         V::Null => V::Null,
         V::Node(id) => ctx
             .graph
-            .with_node_property(*id, key, |raw| raw.map_or(V::Null, super::value::from_raw))?
-            .ok_or_else(|| Error::EntityNotFound(format!("node {id} was deleted")))?,
+            .property_value(false, *id, key)?
+            .ok_or_else(|| Error::EntityNotFound(format!("node {id} was deleted")))?
+            .map_or(V::Null, |p| V::from_property(&p)),
         V::Rel(id) => ctx
             .graph
-            .with_rel_property(*id, key, |raw| raw.map_or(V::Null, super::value::from_raw))?
-            .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?,
+            .property_value(true, *id, key)?
+            .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?
+            .map_or(V::Null, |p| V::from_property(&p)),
         V::Map(m) => m.get(key).cloned().unwrap_or(V::Null),
         other => return Err(Error::Type(format!("cannot read property '{key}' of a {}", other.type_name()))),
     })

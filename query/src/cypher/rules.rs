@@ -19,11 +19,13 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 7] = [
+    let rules: [&dyn Rule; 9] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
         &FilterIntoScan,
         &FilterIntoExpand,
+        &LabelsIntoExpand,
+        &ChecksBeforePredicates,
         &SortLimitToTopK,
         &CountFromStore,
         &CountExpansions,
@@ -395,5 +397,55 @@ impl Rule for FilterIntoScan {
         predicates.push(predicate.clone());
         let scan = std::mem::replace(&mut **input, LogicalOp::Start);
         *op = scan;
+    }
+}
+
+/// A label check of the node an expansion just reached is done inside the
+/// expansion, on each candidate, from the label bitmaps.
+pub struct LabelsIntoExpand;
+
+impl Rule for LabelsIntoExpand {
+    fn name(&self) -> &'static str {
+        "LabelsIntoExpand"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::NodeCheck { input, slot, labels, props } = op else { return };
+        let LogicalOp::Expand { spec, .. } = &mut **input else { return };
+        if !props.is_empty() || spec.to != *slot || spec.to_bound || spec.length.is_some() {
+            return;
+        }
+        for l in labels.iter() {
+            if !spec.to_labels.contains(l) {
+                spec.to_labels.push(l.clone());
+            }
+        }
+        let expand = std::mem::replace(&mut **input, LogicalOp::Start);
+        *op = expand;
+    }
+}
+
+/// `(a)-[:T]->(b)` with predicates, then a check that `b` and `a` are also joined
+/// by a relationship: the check runs first, the predicates after it. The check
+/// reads `a`'s adjacency list, which every row of one `a` shares, while predicates
+/// usually read properties of each `b`; most rows fail the check.
+pub struct ChecksBeforePredicates;
+
+impl Rule for ChecksBeforePredicates {
+    fn name(&self) -> &'static str {
+        "ChecksBeforePredicates"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let (LogicalOp::Expand { input, spec: outer } | LogicalOp::ExpandCount { input, spec: outer }) = op else {
+            return;
+        };
+        let LogicalOp::Expand { spec: inner, .. } = &mut **input else { return };
+        let is_check = outer.to_bound && !outer.rel_bound && outer.length.is_none();
+        let shares_list = outer.from == inner.from || outer.to == inner.from;
+        let joins_inner = [outer.from, outer.to].contains(&inner.to);
+        if !is_check || !shares_list || !joins_inner || inner.predicates.is_empty() || inner.length.is_some() {
+            return;
+        }
+        let moved = std::mem::take(&mut inner.predicates);
+        outer.predicates.splice(0..0, moved);
     }
 }
