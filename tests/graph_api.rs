@@ -307,6 +307,12 @@ fn chunk_filters_top_k_and_column_aggregates_agree_with_row_by_row_plans() {
             ),
         );
     }
+    same(
+        "MATCH (n:N) RETURN min(n.i), max(n.i), avg(n.i), sum(n.i), count(n), min(n.w), count(n.nothing), count(n.i)",
+        "MATCH (n:N) WITH n, n.i AS i, n.w AS w RETURN min(i), max(i), avg(i), sum(i), count(n), min(w), count(n.nothing), count(i)",
+    );
+    let plan = db.explain_cypher("MATCH (n:N) RETURN min(n.i), avg(n.v)", &Default::default()).unwrap();
+    assert!(format!("{plan:?}").contains("ColumnAggregation"), "{plan:?}");
     assert_eq!(
         rows_text(&db, "MATCH (n:Num) RETURN sum(n.v) > 0 AS positive, count(n.v) AS c"),
         vec![format!("Bool(true)|Int({})", (0..3000).filter(|&i| value(i).is_some()).count())]
@@ -326,4 +332,81 @@ fn chunk_filters_top_k_and_column_aggregates_agree_with_row_by_row_plans() {
     drop(rows);
     drop(tx);
     assert_eq!(count(&db, "MATCH (n:N) WHERE n.v >= 1000 RETURN count(*) AS c"), 0);
+}
+
+#[test]
+fn expansion_shortcuts_agree_with_plans_that_cannot_take_them() {
+    // People in companies, with KNOWS edges (some mutual) and a second relationship
+    // type between the same people. Each query runs once as one MATCH (where label
+    // checks move into expansions, into-checks probe the target's list and run
+    // before predicates) and once split by WITH, where none of that applies.
+    let db = Database::in_memory().unwrap();
+    db.cypher(
+        "UNWIND range(0, 9) AS c CREATE (:Company {name: 'c' + toString(c)})
+         WITH count(*) AS done
+         UNWIND range(0, 599) AS i
+         MATCH (c:Company {name: 'c' + toString(i % 10)})
+         CREATE (p:Person {name: 'p' + toString(i), i: i})-[:WORKS_AT]->(c)",
+        (),
+    )
+    .unwrap();
+    db.cypher(
+        "MATCH (a:Person), (b:Person)
+         WHERE a.i <> b.i AND (a.i * 7 + b.i * 3) % 41 = 0
+         CREATE (a)-[:KNOWS]->(b)
+         WITH a, b WHERE (a.i + b.i) % 3 = 0
+         CREATE (b)-[:KNOWS]->(a), (a)-[:LIKES]->(b)",
+        (),
+    )
+    .unwrap();
+    db.cypher("MATCH (p:Person) WHERE p.i % 7 = 0 REMOVE p:Person SET p:Robot", ()).unwrap();
+    let same = |fast: &str, slow: &str| {
+        let (f, s) = (rows_text(&db, fast), rows_text(&db, slow));
+        let first_difference = f.iter().zip(&s).position(|(a, b)| a != b);
+        assert!(
+            !f.is_empty() && f == s,
+            "{fast}: {} vs {} rows, first difference at {first_difference:?}: {:?}",
+            f.len(),
+            s.len(),
+            first_difference.map(|i| (&f[i], &s[i]))
+        );
+    };
+    same(
+        "MATCH (a:Person)-[:WORKS_AT]->(c:Company)<-[:WORKS_AT]-(b:Person), (a)-[:KNOWS]->(b) RETURN count(*)",
+        "MATCH (a:Person)-[:WORKS_AT]->(c:Company)<-[:WORKS_AT]-(b) WITH a, b, c WHERE b:Person
+         MATCH (a)-[:KNOWS]->(b) RETURN count(*)",
+    );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:KNOWS]->(a) WHERE a.name < b.name RETURN count(*)",
+        "MATCH (a:Person)-[:KNOWS]->(b:Person) WITH a, b WHERE a.name < b.name MATCH (b)-[:KNOWS]->(a) RETURN count(*)",
+    );
+    same(
+        "MATCH (a:Person)-[k:KNOWS]->(b:Person)-[:KNOWS]->(a) WHERE a.i % 2 = 0 RETURN a.name, b.name, id(k) ORDER BY a.name, b.name, id(k)",
+        "MATCH (a:Person)-[k:KNOWS]->(b:Person) WITH a, b, k WHERE a.i % 2 = 0
+         MATCH (b)-[:KNOWS]->(a) RETURN a.name, b.name, id(k) ORDER BY a.name, b.name, id(k)",
+    );
+    same(
+        "MATCH (a)-[:KNOWS|LIKES]->(b:Person)<-[:WORKS_AT|KNOWS]-(c) RETURN count(*)",
+        "MATCH (a)-[r1]->(b) WITH a, b, r1 WHERE b:Person AND type(r1) IN ['KNOWS', 'LIKES']
+         MATCH (b)<-[r2]-(c) WHERE type(r2) IN ['WORKS_AT', 'KNOWS'] AND r2 <> r1 RETURN count(*)",
+    );
+    same(
+        "MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 5",
+        "MATCH (p:Person)-[:KNOWS]->(f) WITH p, f WHERE f:Person RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 5",
+    );
+    // Writes between rows of one statement invalidate what the into-check memoized.
+    let mut tx = db.begin_write().unwrap();
+    let mut rows = tx
+        .cypher(
+            "MATCH (a:Person)-[:WORKS_AT]->(c:Company)<-[:WORKS_AT]-(b:Person)
+             WHERE a.i < 40 AND b.i < 40 AND a <> b
+             MERGE (a)-[:MET]->(b)
+             WITH count(*) AS n
+             MATCH (a:Person)-[:WORKS_AT]->(c:Company)<-[:WORKS_AT]-(b:Person), (a)-[:MET]->(b)
+             RETURN n, count(*) AS met",
+            (),
+        )
+        .unwrap();
+    let row = rows.next().unwrap().unwrap();
+    assert_eq!(row.get::<i64>("n").unwrap(), row.get::<i64>("met").unwrap());
 }

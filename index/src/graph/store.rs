@@ -258,6 +258,9 @@ impl GraphTxn {
     }
 }
 
+/// The property columns of one chunk a transaction has used, by key.
+type ChunkColumns = Vec<(Box<str>, Arc<PropertyColumn>)>;
+
 /// One graph as a transaction sees it: the committed data plus this transaction's
 /// changes. Reads of unchanged entities go to storage.
 #[derive(Debug)]
@@ -271,7 +274,7 @@ pub struct Overlay {
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
     /// Property columns this transaction has used, by (relationships?, chunk), then key.
-    columns: rustc_hash::FxHashMap<(bool, u64), Vec<(Box<str>, Arc<PropertyColumn>)>>,
+    columns: rustc_hash::FxHashMap<(bool, u64), ChunkColumns>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     graph: String,

@@ -60,7 +60,9 @@ pub struct AggSpec {
 #[derive(Debug, Clone)]
 pub struct Accumulator {
     state: State,
-    /// The values seen so far, for `DISTINCT`.
+    /// The values seen so far, for `DISTINCT` (boxed: most aggregates have none,
+    /// and the box keeps the accumulator small).
+    #[allow(clippy::box_collection)]
     seen: Option<Box<HashSet<GroupKey>>>,
 }
 
@@ -69,8 +71,17 @@ enum State {
     Count(i64),
     /// Sum and average: the integer sum while it fits and no float came, the float
     /// sum, and the count of values.
-    Sum { int: Option<i64>, float: f64, saw_float: bool, count: i64, avg: bool },
-    Best { best: Option<V>, min: bool },
+    Sum {
+        int: Option<i64>,
+        float: f64,
+        saw_float: bool,
+        count: i64,
+        avg: bool,
+    },
+    Best {
+        best: Option<V>,
+        min: bool,
+    },
     Collect(Vec<V>),
     /// Standard deviations and percentiles keep every number.
     Numbers(Box<Numbers>),
@@ -178,6 +189,67 @@ impl Accumulator {
             },
         }
         Ok(())
+    }
+
+    /// `add(&[V::Int(i)])` without building a value, for column scans.
+    pub fn add_int(&mut self, i: i64) -> Result<()> {
+        if self.seen.is_some() {
+            return self.add(&[V::Int(i)]);
+        }
+        match &mut self.state {
+            State::Count(n) => *n += 1,
+            State::Sum { int, float, count, .. } => {
+                *count += 1;
+                *int = int.and_then(|s| s.checked_add(i));
+                *float += i as f64;
+            }
+            State::Best { best: Some(V::Int(b)), min } => {
+                if (*min && i < *b) || (!*min && i > *b) {
+                    *b = i;
+                }
+            }
+            _ => return self.add(&[V::Int(i)]),
+        }
+        Ok(())
+    }
+
+    /// `add_int` for each of `values`, in order, in one tight loop per state.
+    pub fn add_ints(&mut self, values: &[i64]) -> Result<()> {
+        if self.seen.is_some() {
+            return values.iter().try_for_each(|i| self.add(&[V::Int(*i)]));
+        }
+        match &mut self.state {
+            State::Count(n) => *n += values.len() as i64,
+            State::Sum { int, float, count, .. } => {
+                *count += values.len() as i64;
+                for &i in values {
+                    *int = int.and_then(|s| s.checked_add(i));
+                    *float += i as f64;
+                }
+            }
+            State::Best { best, min } => {
+                let extreme = if *min { values.iter().min() } else { values.iter().max() };
+                let Some(&x) = extreme else { return Ok(()) };
+                match best {
+                    None => *best = Some(V::Int(x)),
+                    Some(V::Int(b)) => {
+                        if (*min && x < *b) || (!*min && x > *b) {
+                            *b = x;
+                        }
+                    }
+                    Some(_) => return self.add(&[V::Int(x)]),
+                }
+            }
+            _ => return values.iter().try_for_each(|i| self.add(&[V::Int(*i)])),
+        }
+        Ok(())
+    }
+
+    /// `n` more rows for `count(*)`.
+    pub fn add_rows(&mut self, n: i64) {
+        if let State::Count(c) = &mut self.state {
+            *c += n;
+        }
     }
 
     /// The aggregate's value.

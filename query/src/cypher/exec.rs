@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sprig_index::graph::{Direction, NodeId, NodeRecord, Overlay, Properties, RelId, RelRecord};
+use sprig_index::graph::{Cell, Direction, NodeId, NodeRecord, Overlay, Properties, RelId, RelRecord};
 
 use super::aggregate::Accumulator;
 use super::chunk_filter::ChunkFilter;
@@ -173,6 +173,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             labels: LabelTest::new(labels),
             props: props.clone(),
         }),
+        LogicalOp::ColumnAggregate { label, aggs, props } => {
+            Box::new(ColumnAggregate { label: label.clone(), aggs: aggs.clone(), props: props.clone(), done: false })
+        }
         LogicalOp::CountFromStore { source, columns } => {
             Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
         }
@@ -626,7 +629,10 @@ fn neighbours(
 
 /// The entries of a list (sorted by type token) with one of `tokens`' types: the
 /// range of the type for a single type, the whole list otherwise.
-fn of_types<'a>(list: &'a [sprig_index::graph::AdjEntry], tokens: &Option<Vec<u32>>) -> &'a [sprig_index::graph::AdjEntry] {
+fn of_types<'a>(
+    list: &'a [sprig_index::graph::AdjEntry],
+    tokens: &Option<Vec<u32>>,
+) -> &'a [sprig_index::graph::AdjEntry] {
     match tokens.as_deref() {
         Some([]) => &[],
         Some([t]) => {
@@ -642,11 +648,13 @@ fn of_types<'a>(list: &'a [sprig_index::graph::AdjEntry], tokens: &Option<Vec<u3
 /// target comes back row after row (`(a)-[:WORKS_AT]->(c)<-[:WORKS_AT]-(b)` checks
 /// many `b` against one `c`): the target's list, sorted by the other end, is built
 /// once and probed by binary search instead of walking each `from`'s list.
+/// The target, the writes count when built, and its (other end, relationship) pairs.
+type BuiltInto = (NodeId, u64, Vec<(NodeId, RelId)>);
+
 #[derive(Debug, Default)]
 struct IntoMemo {
     last_target: Option<NodeId>,
-    /// The target, the writes count when built, and its (other end, relationship) pairs.
-    built: Option<(NodeId, u64, Vec<(NodeId, RelId)>)>,
+    built: Option<BuiltInto>,
 }
 
 impl IntoMemo {
@@ -720,6 +728,126 @@ impl Operator for CountFromStore {
             }
         };
         Ok(Some(vec![V::Int(n as i64); self.columns]))
+    }
+    fn reset(&mut self, _arg: &Row) {
+        self.done = false;
+    }
+}
+
+struct ColumnAggregate {
+    label: Option<String>,
+    aggs: Vec<super::aggregate::AggSpec>,
+    props: Vec<Option<String>>,
+    done: bool,
+}
+
+/// The slots (offsets from `range.start`) of the ids of `range` in `ids`.
+fn slots_in(ids: &roaring::RoaringTreemap, range: std::ops::Range<u64>) -> Vec<usize> {
+    let start = range.start;
+    if range.end <= u64::from(u32::MAX) {
+        if let Some((_, low)) = ids.bitmaps().find(|(high, _)| *high == 0) {
+            return low
+                .range(range.start as u32..range.end as u32)
+                .map(|id| (u64::from(id) - start) as usize)
+                .collect();
+        }
+        return Vec::new();
+    }
+    range.filter(|id| ids.contains(*id)).map(|id| (id - start) as usize).collect()
+}
+
+impl ColumnAggregate {
+    /// Feeds the nodes `slots` of `chunk` into the accumulators, aggregate by aggregate.
+    fn add_chunk(&self, accs: &mut [Accumulator], chunk: u64, slots: &[usize], ctx: &mut Ctx<'_>) -> Result<()> {
+        let view = ctx.graph.node_chunk_view(chunk)?;
+        // The integers of the last key read, when all its values in the chunk are
+        // integers (the common case, summed and compared in tight loops).
+        let mut ints: Option<(&str, Vec<i64>)> = None;
+        for (acc, prop) in accs.iter_mut().zip(&self.props) {
+            let Some(key) = prop else {
+                acc.add_rows(slots.len() as i64);
+                continue;
+            };
+            let column = match &view {
+                Some(v) => Some(v.column(key)?),
+                None => None,
+            };
+            let cells = match column.as_deref() {
+                // No node of the chunk has the property: all null.
+                Some(None) => continue,
+                Some(Some(cells)) => Some(cells),
+                None => None,
+            };
+            if let Some(cells) = cells {
+                if !matches!(&ints, Some((k, _)) if k == key) {
+                    ints = int_values(cells, slots).map(|v| (key.as_str(), v));
+                }
+                if let Some((_, values)) = &ints {
+                    acc.add_ints(values)?;
+                    continue;
+                }
+            }
+            for &slot in slots {
+                let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
+                match cells.map(|c| &c[slot]) {
+                    Some(Cell::Absent) => {}
+                    Some(Cell::Int(i)) => acc.add_int(*i)?,
+                    Some(Cell::Float(x)) => acc.add(&[V::Float(*x)])?,
+                    Some(Cell::Bool(b)) => acc.add(&[V::Bool(*b)])?,
+                    Some(Cell::Str(s)) => acc.add(&[V::String(s.clone())])?,
+                    // Lists, and chunks this transaction changed: read the node.
+                    Some(Cell::Other) | None => acc.add(&[super::expr::property(&V::Node(id), key, ctx)?])?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The integer values of `slots` (absent ones skipped), or `None` when one of them
+/// holds something else.
+fn int_values(cells: &[Cell], slots: &[usize]) -> Option<Vec<i64>> {
+    let mut out = Vec::with_capacity(slots.len());
+    for &slot in slots {
+        match &cells[slot] {
+            Cell::Int(i) => out.push(*i),
+            Cell::Absent => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+impl Operator for ColumnAggregate {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let mut accs: Vec<Accumulator> = self.aggs.iter().map(Accumulator::new).collect();
+        let ids = ctx.graph.label_nodes(self.label.as_deref())?;
+        let (Some(first), Some(last)) = (ids.min(), ids.max()) else {
+            return Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?));
+        };
+        let len = sprig_index::graph::CHUNK_LEN as u64;
+        let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
+        let mut some: Vec<usize> = Vec::with_capacity(sprig_index::graph::CHUNK_LEN);
+        // Chunk by chunk: a full chunk needs no look at the bitmap's ids.
+        for chunk in first / len..=last / len {
+            ctx.tick()?;
+            let range = chunk * len..(chunk + 1) * len;
+            let slots = match ids.range_cardinality(range.clone()) {
+                0 => continue,
+                n if n == len => &all,
+                _ => {
+                    some.clear();
+                    some.extend(slots_in(&ids, range));
+                    &some
+                }
+            };
+            self.add_chunk(&mut accs, chunk, slots, ctx)?;
+        }
+        Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?))
     }
     fn reset(&mut self, _arg: &Row) {
         self.done = false;

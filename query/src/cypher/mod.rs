@@ -154,6 +154,12 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             };
             input_rows.saturating_mul(per_row)
         }
+        LogicalOp::ColumnAggregate { label, props, .. } => {
+            let mut read: Vec<&str> = props.iter().flatten().map(String::as_str).collect();
+            read.dedup();
+            node = node.detail("label", label.as_deref().unwrap_or("*")).detail("columns", read.join(","));
+            1
+        }
         LogicalOp::CountFromStore { source, .. } => {
             node = node.detail(
                 "counts",

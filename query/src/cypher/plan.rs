@@ -213,6 +213,14 @@ pub enum LogicalOp {
         source: CountSource,
         columns: usize,
     },
+    /// Aggregates without grouping over the properties of every node with a label
+    /// (all nodes for `None`), read chunk by chunk from the property columns. `props`
+    /// holds each aggregate's property (`None`: the aggregate counts nodes).
+    ColumnAggregate {
+        label: Option<String>,
+        aggs: Vec<super::aggregate::AggSpec>,
+        props: Vec<Option<String>>,
+    },
     ShortestPath {
         input: Box<LogicalOp>,
         from: usize,
@@ -338,7 +346,12 @@ macro_rules! inputs_of {
     ($op:expr) => {{
         use LogicalOp::*;
         match $op {
-            Start | Argument | CreateIndex { .. } | DropIndex { .. } | CountFromStore { .. } => Vec::new(),
+            Start
+            | Argument
+            | CreateIndex { .. }
+            | DropIndex { .. }
+            | CountFromStore { .. }
+            | ColumnAggregate { .. } => Vec::new(),
             Union { inputs, .. } => inputs.into_iter().collect(),
             Optional { input, inner, .. } => vec![input, inner],
             NodeScan { input, .. }
@@ -394,6 +407,7 @@ impl LogicalOp {
             Expand { .. } => "Expand",
             ExpandCount { .. } => "ExpandCount",
             CountFromStore { .. } => "CountFromStore",
+            ColumnAggregate { .. } => "ColumnAggregation",
             ShortestPath { .. } => "ShortestPath",
             Filter { .. } => "Filter",
             Optional { .. } => "Optional",

@@ -19,7 +19,7 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 9] = [
+    let rules: [&dyn Rule; 10] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
         &FilterIntoScan,
@@ -28,6 +28,7 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
         &ChecksBeforePredicates,
         &SortLimitToTopK,
         &CountFromStore,
+        &AggregateFromColumns,
         &CountExpansions,
     ];
     visit(plan, &rules, graph);
@@ -447,5 +448,58 @@ impl Rule for ChecksBeforePredicates {
         }
         let moved = std::mem::take(&mut inner.predicates);
         outer.predicates.splice(0..0, moved);
+    }
+}
+
+/// `MATCH (n:L) RETURN count(*), min(n.p), avg(n.q)`: aggregates without grouping
+/// over one label's nodes read the property columns chunk by chunk, with no row per
+/// node.
+pub struct AggregateFromColumns;
+
+impl Rule for AggregateFromColumns {
+    fn name(&self) -> &'static str {
+        "AggregateFromColumns"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
+        if !keys.is_empty() || aggs.is_empty() {
+            return;
+        }
+        let LogicalOp::NodeScan { input: start, slot, source, labels, props, predicates } = &**input else { return };
+        if !matches!(**start, LogicalOp::Start) || !props.is_empty() || !predicates.is_empty() {
+            return;
+        }
+        let label = match source {
+            ScanSource::AllNodes if labels.is_empty() => None,
+            ScanSource::Label(l) if labels.iter().all(|x| x == l) => Some(l.clone()),
+            _ => return,
+        };
+        let mut read = Vec::with_capacity(aggs.len());
+        for a in aggs.iter() {
+            let plain = matches!(a.func, AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max);
+            match (a.func, a.args.as_slice()) {
+                (AggFunc::CountStar, []) => read.push(None),
+                (AggFunc::Count, [CExpr::Slot(s)]) if *s == *slot && !a.distinct => read.push(None),
+                (_, [CExpr::SlotProperty(s, key)]) if plain && *s == *slot && !a.distinct => {
+                    read.push(Some(key.clone()))
+                }
+                (_, [CExpr::Property(base, key)])
+                    if plain && matches!(**base, CExpr::Slot(s) if s == *slot) && !a.distinct =>
+                {
+                    read.push(Some(key.clone()))
+                }
+                _ => return,
+            }
+        }
+        // count(n) of a scanned node counts nodes: no argument to read.
+        let aggs = aggs
+            .iter()
+            .zip(&read)
+            .map(|(a, r)| match r {
+                None => AggSpec { func: AggFunc::CountStar, distinct: false, args: Vec::new() },
+                Some(_) => a.clone(),
+            })
+            .collect();
+        *op = LogicalOp::ColumnAggregate { label, aggs, props: read };
     }
 }
