@@ -604,6 +604,17 @@ impl Overlay {
         Ok(self.node_chunk_of(first)?.map(NodeChunkView))
     }
 
+    /// The column of relationship property `key` in the stored chunk `chunk`, or
+    /// `None` when no chunk is stored or this transaction changed one of its
+    /// relationships (the caller then reads relationships one at a time).
+    pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<Arc<PropertyColumn>>> {
+        let first = chunk * CHUNK_LEN as u64;
+        if self.rels.keys().any(|r| (first..first + CHUNK_LEN as u64).contains(r)) {
+            return Ok(None);
+        }
+        self.column(true, first, key)
+    }
+
     /// The node, or `None` when it does not exist (or was deleted).
     pub fn node(&mut self, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
         if !self.nodes.is_empty() {

@@ -179,19 +179,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         LogicalOp::CountFromStore { source, columns } => {
             Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
         }
-        LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => Box::new(Expand {
-            count_only: matches!(op, LogicalOp::ExpandCount { .. }),
-            input: child(input),
-            spec: (**spec).clone(),
-            pending: VecDeque::new(),
-            rel_wanted: Vec::new(),
-            to_wanted: Vec::new(),
-            tokens: None,
-            to_labels: LabelTest::new(&spec.to_labels),
-            scratch: Vec::new(),
-            scratch_fresh: false,
-            into_memo: IntoMemo::default(),
-        }),
+        LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => {
+            Box::new(Expand::new(matches!(op, LogicalOp::ExpandCount { .. }), child(input), spec))
+        }
         LogicalOp::ShortestPath { input, from, to, rel, path, dir, types, min, max, all } => Box::new(Shortest {
             input: child(input),
             from: *from,
@@ -627,6 +617,93 @@ fn neighbours(
     Ok(out)
 }
 
+/// `r.p <op> number` on the relationship an expansion reaches, tested on the cells
+/// of the relationship chunk's property columns: no row, no expression evaluation.
+/// Three-valued like the predicate: an absent property fails; a cell that is not a
+/// number or boolean goes through the expression.
+#[derive(Debug, Default)]
+struct RelColumnTests {
+    tests: Vec<(CExpr, String, crate::syntax::cypher::ast::CompareOp, V)>,
+    /// The chunk of the last relationship tested and its columns, one per test
+    /// (`None`: the transaction changed the chunk).
+    current: Option<(u64, Option<Vec<Arc<sprig_index::graph::PropertyColumn>>>)>,
+}
+
+impl RelColumnTests {
+    /// Moves the tests it can run out of `spec.predicates`.
+    fn take_from(spec: &mut ExpandSpec) -> Self {
+        if spec.length.is_some() || spec.rel_bound {
+            return RelColumnTests::default();
+        }
+        let rel = spec.rel;
+        let (tests, rest): (Vec<CExpr>, Vec<CExpr>) = std::mem::take(&mut spec.predicates).into_iter().partition(|p| {
+            matches!(p, CExpr::SlotPropertyCompare { slot, value: V::Int(_) | V::Float(_) | V::Bool(_), .. } if *slot == rel)
+        });
+        spec.predicates = rest;
+        let tests = tests
+            .into_iter()
+            .filter_map(|p| match &p {
+                CExpr::SlotPropertyCompare { key, op, value, .. } => {
+                    let (key, op, value) = (key.clone(), *op, value.clone());
+                    Some((p, key, op, value))
+                }
+                _ => None,
+            })
+            .collect();
+        RelColumnTests { tests, current: None }
+    }
+
+    fn pass(&mut self, rel: RelId, ctx: &mut Ctx<'_>) -> Result<bool> {
+        let (chunk, slot) = sprig_index::graph::chunk_of(rel);
+        if !matches!(&self.current, Some((c, _)) if *c == chunk) {
+            let mut columns = Some(Vec::with_capacity(self.tests.len()));
+            for (_, key, _, _) in &self.tests {
+                match ctx.graph.stored_rel_column(chunk, key)? {
+                    Some(c) => columns.as_mut().map_or((), |cols| cols.push(c)),
+                    None => columns = None,
+                }
+                if columns.is_none() {
+                    break;
+                }
+            }
+            self.current = Some((chunk, columns));
+        }
+        let Some((_, columns)) = &self.current else { return Ok(false) };
+        for (i, (expr, _, op, value)) in self.tests.iter().enumerate() {
+            let cell = columns.as_ref().and_then(|cols| cols[i].as_ref().as_ref().map(|cells| &cells[slot]));
+            let raw = match cell {
+                Some(Cell::Absent) => return Ok(false),
+                Some(Cell::Int(x)) => sprig_index::graph::RawValue::Int(*x),
+                Some(Cell::Float(x)) => sprig_index::graph::RawValue::Float(*x),
+                Some(Cell::Bool(x)) => sprig_index::graph::RawValue::Bool(*x),
+                // A column of a chunk where no relationship has the key.
+                None if columns.is_some() => return Ok(false),
+                // Strings, lists, changed chunks: the expression decides.
+                _ => {
+                    let mut scratch: Row = Vec::new();
+                    set(&mut scratch, slot_of(expr), V::Rel(rel));
+                    if !passes(&expr.eval(&scratch, ctx)?)? {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            };
+            if super::expr::compare_raw(&raw, *op, value) != Some(true) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The slot a `SlotPropertyCompare` reads.
+fn slot_of(e: &CExpr) -> usize {
+    match e {
+        CExpr::SlotPropertyCompare { slot, .. } => *slot,
+        _ => 0,
+    }
+}
+
 /// The entries of a list (sorted by type token) with one of `tokens`' types: the
 /// range of the type for a single type, the whole list otherwise.
 fn of_types<'a>(
@@ -871,9 +948,31 @@ struct Expand {
     /// True when `scratch` holds the current input row.
     scratch_fresh: bool,
     into_memo: IntoMemo,
+    /// Predicates comparing a property of the new relationship with a number,
+    /// tested on the relationship chunk's columns (the rest are in `spec.predicates`).
+    rel_tests: RelColumnTests,
 }
 
 impl Expand {
+    fn new(count_only: bool, input: BoxOp, spec: &ExpandSpec) -> Self {
+        let mut spec = spec.clone();
+        let rel_tests = RelColumnTests::take_from(&mut spec);
+        Expand {
+            count_only,
+            input,
+            pending: VecDeque::new(),
+            rel_wanted: Vec::new(),
+            to_wanted: Vec::new(),
+            tokens: None,
+            to_labels: LabelTest::new(&spec.to_labels),
+            scratch: Vec::new(),
+            scratch_fresh: false,
+            into_memo: IntoMemo::default(),
+            rel_tests,
+            spec,
+        }
+    }
+
     fn rel_ok(&self, rel: RelId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
         if !self.spec.distinct_from.is_empty() && used_rel(row, &self.spec.distinct_from, rel) {
             return Ok(false);
@@ -1016,6 +1115,9 @@ impl Expand {
         labels_only: bool,
         ctx: &mut Ctx<'_>,
     ) -> Result<bool> {
+        if !self.rel_tests.tests.is_empty() && !self.rel_tests.pass(rel, ctx)? {
+            return Ok(false);
+        }
         let target = if labels_only {
             self.to_labels.contains(other)
         } else {

@@ -113,6 +113,9 @@ pub struct Planner<'a> {
     writes: bool,
 }
 
+/// The cost of testing one expansion candidate, relative to producing one row.
+const EXAMINE_COST: f64 = 0.1;
+
 const AGG_PREFIX: &str = "\u{0}agg";
 const KEY_PREFIX: &str = "\u{0}key";
 
@@ -904,7 +907,8 @@ impl<'a> Planner<'a> {
         seen[start] = true;
         bound.insert(nodes[start].slot);
         loop {
-            let mut pick: Option<(f64, usize, bool)> = None;
+            // (output rows, candidates examined, edge, forward)
+            let mut pick: Option<(f64, f64, usize, bool)> = None;
             for (e, (r, a, b)) in edges.iter().enumerate() {
                 if done[e] {
                     continue;
@@ -919,16 +923,17 @@ impl<'a> Planner<'a> {
                 for &forward in options {
                     let (from, to) = if forward { (*a, *b) } else { (*b, *a) };
                     let dir = if forward { r.dir } else { r.dir.reversed() };
-                    let est = rows
-                        * self.degree(r, dir, &nodes[from].labels)
-                        * self.target_factor(&nodes[to], &bound, conjuncts);
+                    let examined = rows * self.degree(r, dir, &nodes[from].labels);
+                    let est = examined * self.target_factor(&nodes[to], &bound, conjuncts);
+                    // A check between bound nodes reads one list per row, whatever its length.
+                    let examined = if bound.contains(&nodes[to].slot) { 0.0 } else { examined };
                     if pick.is_none_or(|p| est < p.0) {
-                        pick = Some((est, e, forward));
+                        pick = Some((est, examined, e, forward));
                     }
                 }
             }
             match pick {
-                Some((est, e, forward)) => {
+                Some((est, examined, e, forward)) => {
                     let (r, a, b) = &edges[e];
                     let to = if forward { *b } else { *a };
                     done[e] = true;
@@ -937,7 +942,8 @@ impl<'a> Planner<'a> {
                     bound.insert(nodes[to].slot);
                     bound.insert(r.slot);
                     rows = est.max(1.0);
-                    cost += rows;
+                    // Every candidate costs a label or property test, passing or not.
+                    cost += rows + EXAMINE_COST * examined;
                     steps.push(GreedyStep::Expand(e, forward));
                 }
                 None => {
