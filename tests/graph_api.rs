@@ -394,6 +394,42 @@ fn expansion_shortcuts_agree_with_plans_that_cannot_take_them() {
         "MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 5",
         "MATCH (p:Person)-[:KNOWS]->(f) WITH p, f WHERE f:Person RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 5",
     );
+    same(
+        "MATCH (p:Person)<-[:KNOWS|LIKES]-(:Person) RETURN p.i % 5 AS g, count(*) AS d ORDER BY g",
+        "MATCH (p:Person)<-[r]-(f) WITH p, f, r WHERE f:Person AND type(r) IN ['KNOWS', 'LIKES']
+         RETURN p.i % 5 AS g, count(*) AS d ORDER BY g",
+    );
+    db.cypher(
+        "MATCH (a:Person)-[k:KNOWS]->(b) SET k.w = (a.i + b.i) % 10, k.s = CASE WHEN a.i % 4 = 0 THEN 'x' END",
+        (),
+    )
+    .unwrap();
+    same(
+        "MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE k.w >= 6 RETURN count(k) AS c",
+        "MATCH (a:Person)-[k:KNOWS]->(b:Person) WITH k WHERE k.w >= 6 RETURN count(k) AS c",
+    );
+    same(
+        "MATCH (p:Person)-[k:KNOWS]->() WHERE k.w < 3 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 7",
+        "MATCH (p:Person)-[k:KNOWS]->() WITH p, k WHERE k.w < 3 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 7",
+    );
+    let plan = db
+        .explain_cypher("MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d", &Default::default())
+        .unwrap();
+    assert!(format!("{plan:?}").contains("DegreeAggregation"), "{plan:?}");
+    // A transaction that changed some people and relationships sees its own writes.
+    let mut tx = db.begin_write().unwrap();
+    tx.cypher("MATCH (p:Person)-[k:KNOWS]->() WHERE p.i < 50 SET p.name = 'renamed', k.w = 9", ()).unwrap();
+    let fast = tx
+        .cypher("MATCH (p:Person)-[k:KNOWS]->() WHERE k.w > 8 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name", ())
+        .unwrap();
+    let fast: Vec<String> = fast.map(|r| format!("{:?}", r.unwrap().get::<ResultValue>("d").unwrap())).collect();
+    let slow = tx
+        .cypher("MATCH (p:Person)-[k:KNOWS]->() WITH p, k WHERE k.w > 8 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name", ())
+        .unwrap();
+    let slow: Vec<String> = slow.map(|r| format!("{:?}", r.unwrap().get::<ResultValue>("d").unwrap())).collect();
+    assert_eq!(fast, slow);
+    assert!(!fast.is_empty());
+    drop(tx);
     // Writes between rows of one statement invalidate what the into-check memoized.
     let mut tx = db.begin_write().unwrap();
     let mut rows = tx

@@ -173,6 +173,13 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             labels: LabelTest::new(labels),
             props: props.clone(),
         }),
+        LogicalOp::DegreeAggregate { label, spec, keys, aggs } => Box::new(DegreeAggregate {
+            label: label.clone(),
+            spec: (**spec).clone(),
+            keys: keys.clone(),
+            aggs: aggs.clone(),
+            output: None,
+        }),
         LogicalOp::ColumnAggregate { label, aggs, props } => {
             Box::new(ColumnAggregate { label: label.clone(), aggs: aggs.clone(), props: props.clone(), done: false })
         }
@@ -713,8 +720,14 @@ fn of_types<'a>(
     match tokens.as_deref() {
         Some([]) => &[],
         Some([t]) => {
-            let lo = list.partition_point(|e| e.type_token < *t);
-            let hi = lo + list[lo..].partition_point(|e| e.type_token == *t);
+            // Most lists are short: a forward scan reads memory in order, where a
+            // binary search jumps (and misses the cache) on each first touch.
+            let lo = if list.len() <= 32 {
+                list.iter().position(|e| e.type_token >= *t).unwrap_or(list.len())
+            } else {
+                list.partition_point(|e| e.type_token < *t)
+            };
+            let hi = lo + list[lo..].iter().take_while(|e| e.type_token == *t).count();
             &list[lo..hi]
         }
         _ => list,
@@ -811,11 +824,166 @@ impl Operator for CountFromStore {
     }
 }
 
+struct DegreeAggregate {
+    label: Option<String>,
+    spec: ExpandSpec,
+    keys: Vec<String>,
+    aggs: Vec<super::aggregate::AggSpec>,
+    output: Option<VecDeque<Row>>,
+}
+
+/// What [`DegreeAggregate`] needs while it walks the chunks.
+struct DegreeRun {
+    tokens: Option<Vec<u32>>,
+    to_labels: LabelTest,
+    rel_tests: RelColumnTests,
+    groups: GroupTable,
+    states: Vec<Accumulator>,
+    probe: Vec<GroupKey>,
+}
+
+impl DegreeAggregate {
+    fn add_chunk(&self, run: &mut DegreeRun, chunk: u64, slots: &[usize], ctx: &mut Ctx<'_>) -> Result<()> {
+        let dir = if self.spec.dir == ExpandDir::In { Direction::Incoming } else { Direction::Outgoing };
+        let several_types = run.tokens.as_ref().is_some_and(|t| t.len() > 1);
+        let mut columns = Vec::with_capacity(self.keys.len());
+        if !self.keys.is_empty() {
+            let view = ctx.graph.node_chunk_view(chunk)?;
+            for key in &self.keys {
+                columns.push(match &view {
+                    Some(v) => Some(v.column(key)?),
+                    None => None,
+                });
+            }
+        }
+        for &slot in slots {
+            let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
+            let list = ctx.graph.adjacency(id, dir)?;
+            let mut count = 0i64;
+            for e in of_types(&list, &run.tokens) {
+                if several_types && run.tokens.as_ref().is_some_and(|t| !t.contains(&e.type_token)) {
+                    continue;
+                }
+                if !run.rel_tests.tests.is_empty() && !run.rel_tests.pass(e.rel, ctx)? {
+                    continue;
+                }
+                if run.to_labels.contains(e.other) {
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                continue;
+            }
+            run.probe.clear();
+            for (key, column) in self.keys.iter().zip(&columns) {
+                let cell = column.as_deref().map(|c| c.as_ref().map_or(&Cell::Absent, |cells| &cells[slot]));
+                run.probe.push(GroupKey(cell_value(cell, id, key, ctx)?));
+            }
+            let per_group = self.aggs.len();
+            let group = if self.keys.is_empty() {
+                0
+            } else {
+                let (group, new) = run.groups.find_or_insert(&mut run.probe);
+                if new {
+                    run.states.extend(self.aggs.iter().map(Accumulator::new));
+                }
+                group
+            };
+            for acc in &mut run.states[group * per_group..(group + 1) * per_group] {
+                acc.add_int(count)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Operator for DegreeAggregate {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.output.is_none() {
+            let mut spec = self.spec.clone();
+            let rel_tests = RelColumnTests::take_from(&mut spec);
+            let mut to_labels = LabelTest::new(&spec.to_labels);
+            to_labels.prepare(ctx)?;
+            // Up to one group per node: room for them up front (no regrowing).
+            let nodes = ctx.graph.label_nodes(self.label.as_deref())?.len().min(1 << 20) as usize;
+            let groups = if self.keys.is_empty() { 1 } else { nodes };
+            let mut run = DegreeRun {
+                tokens: type_tokens(&spec.types, ctx),
+                to_labels,
+                rel_tests,
+                groups: GroupTable::with_capacity(self.keys.len(), groups),
+                states: Vec::with_capacity(groups * self.aggs.len()),
+                probe: Vec::with_capacity(self.keys.len()),
+            };
+            if self.keys.is_empty() {
+                run.states.extend(self.aggs.iter().map(Accumulator::new));
+            }
+            for_each_label_chunk(self.label.as_deref(), ctx, |chunk, slots, ctx| {
+                self.add_chunk(&mut run, chunk, slots, ctx)
+            })?;
+            let per_group = self.aggs.len();
+            let groups = if self.keys.is_empty() { 1 } else { run.groups.len() };
+            let mut keys = run.groups.into_keys(per_group);
+            let mut accs = run.states.into_iter();
+            let mut out = VecDeque::with_capacity(groups);
+            for _ in 0..groups {
+                let mut row: Row = keys.next().unwrap_or_default();
+                for a in accs.by_ref().take(per_group) {
+                    row.push(a.finish()?);
+                }
+                out.push_back(row);
+            }
+            self.output = Some(out);
+        }
+        Ok(self.output.as_mut().and_then(|o| o.pop_front()))
+    }
+    fn reset(&mut self, _arg: &Row) {
+        self.output = None;
+    }
+}
+
 struct ColumnAggregate {
     label: Option<String>,
     aggs: Vec<super::aggregate::AggSpec>,
     props: Vec<Option<String>>,
     done: bool,
+}
+
+/// Calls `f` with each chunk holding nodes with `label` (every node for `None`) and
+/// the slots of those nodes in it, in id order. A full chunk needs no look at the
+/// bitmap's ids.
+fn for_each_label_chunk(
+    label: Option<&str>,
+    ctx: &mut Ctx<'_>,
+    mut f: impl FnMut(u64, &[usize], &mut Ctx<'_>) -> Result<()>,
+) -> Result<()> {
+    let ids = ctx.graph.label_nodes(label)?;
+    let (Some(first), Some(last)) = (ids.min(), ids.max()) else { return Ok(()) };
+    let len = sprig_index::graph::CHUNK_LEN as u64;
+    let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
+    for chunk in first / len..=last / len {
+        ctx.tick()?;
+        let range = chunk * len..(chunk + 1) * len;
+        match ids.range_cardinality(range.clone()) {
+            0 => {}
+            n if n == len => f(chunk, &all, ctx)?,
+            _ => f(chunk, &slots_in(&ids, range), ctx)?,
+        }
+    }
+    Ok(())
+}
+
+/// The value of property `key` of node `id` from its column cell, or read from the
+/// node when the cell cannot give it (a list, or no column: a changed chunk).
+fn cell_value(cell: Option<&Cell>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
+    Ok(match cell {
+        Some(Cell::Absent) => V::Null,
+        Some(Cell::Int(i)) => V::Int(*i),
+        Some(Cell::Float(x)) => V::Float(*x),
+        Some(Cell::Bool(b)) => V::Bool(*b),
+        Some(Cell::Str(s)) => V::String(s.clone()),
+        Some(Cell::Other) | None => super::expr::property(&V::Node(id), key, ctx)?,
+    })
 }
 
 /// The slots (offsets from `range.start`) of the ids of `range` in `ids`.
@@ -869,11 +1037,7 @@ impl ColumnAggregate {
                 match cells.map(|c| &c[slot]) {
                     Some(Cell::Absent) => {}
                     Some(Cell::Int(i)) => acc.add_int(*i)?,
-                    Some(Cell::Float(x)) => acc.add(&[V::Float(*x)])?,
-                    Some(Cell::Bool(b)) => acc.add(&[V::Bool(*b)])?,
-                    Some(Cell::Str(s)) => acc.add(&[V::String(s.clone())])?,
-                    // Lists, and chunks this transaction changed: read the node.
-                    Some(Cell::Other) | None => acc.add(&[super::expr::property(&V::Node(id), key, ctx)?])?,
+                    cell => acc.add(&[cell_value(cell, id, key, ctx)?])?,
                 }
             }
         }
@@ -902,28 +1066,9 @@ impl Operator for ColumnAggregate {
         }
         self.done = true;
         let mut accs: Vec<Accumulator> = self.aggs.iter().map(Accumulator::new).collect();
-        let ids = ctx.graph.label_nodes(self.label.as_deref())?;
-        let (Some(first), Some(last)) = (ids.min(), ids.max()) else {
-            return Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?));
-        };
-        let len = sprig_index::graph::CHUNK_LEN as u64;
-        let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
-        let mut some: Vec<usize> = Vec::with_capacity(sprig_index::graph::CHUNK_LEN);
-        // Chunk by chunk: a full chunk needs no look at the bitmap's ids.
-        for chunk in first / len..=last / len {
-            ctx.tick()?;
-            let range = chunk * len..(chunk + 1) * len;
-            let slots = match ids.range_cardinality(range.clone()) {
-                0 => continue,
-                n if n == len => &all,
-                _ => {
-                    some.clear();
-                    some.extend(slots_in(&ids, range));
-                    &some
-                }
-            };
-            self.add_chunk(&mut accs, chunk, slots, ctx)?;
-        }
+        for_each_label_chunk(self.label.as_deref(), ctx, |chunk, slots, ctx| {
+            self.add_chunk(&mut accs, chunk, slots, ctx)
+        })?;
         Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?))
     }
     fn reset(&mut self, _arg: &Row) {
@@ -940,8 +1085,8 @@ struct Expand {
     /// Property-map values for the current input row.
     rel_wanted: Vec<(String, V)>,
     to_wanted: Vec<(String, V)>,
-    /// Type tokens, looked up once.
-    tokens: Option<Option<Vec<u32>>>,
+    /// Type tokens, looked up once (shared with each row's expansion without a copy).
+    tokens: Option<std::rc::Rc<Option<Vec<u32>>>>,
     to_labels: LabelTest,
     /// Reused row for checking `spec.predicates` before building a row.
     scratch: Row,
@@ -995,10 +1140,15 @@ impl Expand {
 
     fn expand(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
         let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(()) };
-        if self.tokens.is_none() {
-            self.tokens = Some(type_tokens(&self.spec.types, ctx));
-        }
-        let tokens = self.tokens.clone().unwrap_or(None);
+        let shared = match &self.tokens {
+            Some(t) => t.clone(),
+            None => {
+                let t = std::rc::Rc::new(type_tokens(&self.spec.types, ctx));
+                self.tokens = Some(t.clone());
+                t
+            }
+        };
+        let tokens: &Option<Vec<u32>> = &shared;
         if !self.spec.rel_props.is_empty() || !self.rel_wanted.is_empty() {
             self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
         }
@@ -1643,14 +1793,11 @@ impl Operator for Aggregate {
                 }
             }
             let groups_n = if self.keys.is_empty() { 1 } else { groups.len() };
-            let mut keys = groups.into_keys();
+            let mut keys = groups.into_keys(per_group);
             let mut accs = states.into_iter();
             let mut out = VecDeque::with_capacity(groups_n);
             for _ in 0..groups_n {
-                let mut row: Row = Vec::with_capacity(self.keys.len() + per_group);
-                if !self.keys.is_empty() {
-                    row.extend(keys.next().unwrap_or_default());
-                }
+                let mut row: Row = keys.next().unwrap_or_else(|| Vec::with_capacity(per_group));
                 for a in accs.by_ref().take(per_group) {
                     row.push(a.finish()?);
                 }

@@ -34,6 +34,16 @@ impl GroupTable {
         GroupTable { width, keys: Vec::new(), hashes: Vec::new(), table: HashTable::new() }
     }
 
+    /// A table with room for `groups` groups.
+    pub fn with_capacity(width: usize, groups: usize) -> Self {
+        GroupTable {
+            width,
+            keys: Vec::with_capacity(width * groups),
+            hashes: Vec::with_capacity(groups),
+            table: HashTable::with_capacity(groups),
+        }
+    }
+
     /// The number of groups.
     pub fn len(&self) -> usize {
         self.hashes.len()
@@ -60,12 +70,17 @@ impl GroupTable {
         (group, true)
     }
 
-    /// The keys of all groups, in the order they were first seen.
-    pub fn into_keys(self) -> impl Iterator<Item = Vec<V>> {
+    /// The keys of all groups, in the order they were first seen, each in a row
+    /// with room for `extra` more values.
+    pub fn into_keys(self, extra: usize) -> impl Iterator<Item = Vec<V>> {
         let width = self.width;
         let groups = self.hashes.len();
         let mut values = self.keys.into_iter().map(|k| k.0);
-        (0..groups).map(move |_| values.by_ref().take(width).collect())
+        (0..groups).map(move |_| {
+            let mut row = Vec::with_capacity(width + extra);
+            row.extend(values.by_ref().take(width));
+            row
+        })
     }
 }
 
@@ -83,7 +98,7 @@ mod tests {
             numbers.push(t.find_or_insert(&mut key));
         }
         assert_eq!(numbers, [(0, true), (1, true), (0, false), (2, true), (1, false)]);
-        let keys: Vec<Vec<V>> = t.into_keys().collect();
+        let keys: Vec<Vec<V>> = t.into_keys(0).collect();
         assert_eq!(keys.len(), 3);
         assert!(matches!(keys[2][0], V::Int(3)));
     }

@@ -154,6 +154,19 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             };
             input_rows.saturating_mul(per_row)
         }
+        LogicalOp::DegreeAggregate { label, spec, keys, .. } => {
+            node = node
+                .detail("label", label.as_deref().unwrap_or("*"))
+                .detail(
+                    "pattern",
+                    format!("({})-[{}]{}({})", spec.from, spec.types.join("|"), spec.dir.arrow(), spec.to),
+                )
+                .detail("keys", keys.join(","));
+            if !spec.predicates.is_empty() {
+                node = node.detail("predicates", spec.predicates.len());
+            }
+            1
+        }
         LogicalOp::ColumnAggregate { label, props, .. } => {
             let mut read: Vec<&str> = props.iter().flatten().map(String::as_str).collect();
             read.dedup();

@@ -213,6 +213,16 @@ pub enum LogicalOp {
         source: CountSource,
         columns: usize,
     },
+    /// Per node with a label (all nodes for `None`), the number of relationships the
+    /// single-hop `spec` from it reaches, summed by `aggs` in groups of the node's
+    /// properties `keys`; nodes with none are skipped. One pass over the label's
+    /// chunks, with no row per node or relationship.
+    DegreeAggregate {
+        label: Option<String>,
+        spec: Box<ExpandSpec>,
+        keys: Vec<String>,
+        aggs: Vec<super::aggregate::AggSpec>,
+    },
     /// Aggregates without grouping over the properties of every node with a label
     /// (all nodes for `None`), read chunk by chunk from the property columns. `props`
     /// holds each aggregate's property (`None`: the aggregate counts nodes).
@@ -351,7 +361,8 @@ macro_rules! inputs_of {
             | CreateIndex { .. }
             | DropIndex { .. }
             | CountFromStore { .. }
-            | ColumnAggregate { .. } => Vec::new(),
+            | ColumnAggregate { .. }
+            | DegreeAggregate { .. } => Vec::new(),
             Union { inputs, .. } => inputs.into_iter().collect(),
             Optional { input, inner, .. } => vec![input, inner],
             NodeScan { input, .. }
@@ -408,6 +419,7 @@ impl LogicalOp {
             ExpandCount { .. } => "ExpandCount",
             CountFromStore { .. } => "CountFromStore",
             ColumnAggregate { .. } => "ColumnAggregation",
+            DegreeAggregate { .. } => "DegreeAggregation",
             ShortestPath { .. } => "ShortestPath",
             Filter { .. } => "Filter",
             Optional { .. } => "Optional",

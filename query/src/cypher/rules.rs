@@ -8,6 +8,7 @@ use sprig_index::graph::Overlay;
 use super::aggregate::{AggFunc, AggSpec};
 use super::expr::CExpr;
 use super::plan::*;
+use super::value::CypherValue as V;
 use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
 
 /// One rewrite.
@@ -19,7 +20,7 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 10] = [
+    let rules: [&dyn Rule; 11] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
         &FilterIntoScan,
@@ -30,6 +31,7 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
         &CountFromStore,
         &AggregateFromColumns,
         &CountExpansions,
+        &DegreeAggregation,
     ];
     visit(plan, &rules, graph);
     // Needs the top-k operators the first pass makes.
@@ -501,5 +503,62 @@ impl Rule for AggregateFromColumns {
             })
             .collect();
         *op = LogicalOp::ColumnAggregate { label, aggs, props: read };
+    }
+}
+
+/// The property key of `e` when it reads a property of the node in `slot`.
+fn property_of_slot(e: &CExpr, slot: usize) -> Option<String> {
+    match e {
+        CExpr::SlotProperty(s, key) if *s == slot => Some(key.clone()),
+        CExpr::Property(base, key) if matches!(**base, CExpr::Slot(s) if s == slot) => Some(key.clone()),
+        _ => None,
+    }
+}
+
+/// `MATCH (p:L)-[:T]->(:M) RETURN p.name, count(*)` after `CountExpansions`: the
+/// label scan, the counting expansion and the grouping run as one pass over the
+/// label's chunks (`DegreeAggregate`), grouping by the node's property columns.
+pub struct DegreeAggregation;
+
+impl Rule for DegreeAggregation {
+    fn name(&self) -> &'static str {
+        "DegreeAggregation"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
+        let LogicalOp::ExpandCount { input: scan, spec } = &**input else { return };
+        let LogicalOp::NodeScan { input: start, slot, source, labels, props, predicates } = &**scan else { return };
+        if !matches!(**start, LogicalOp::Start) || !props.is_empty() || !predicates.is_empty() {
+            return;
+        }
+        let label = match source {
+            ScanSource::AllNodes if labels.is_empty() => None,
+            ScanSource::Label(l) if labels.iter().all(|x| x == l) => Some(l.clone()),
+            _ => return,
+        };
+        let rel = spec.rel;
+        // Only relationship-column tests may filter (they run on columns, not rows).
+        let column_tests = spec.predicates.iter().all(|p| {
+            matches!(p, CExpr::SlotPropertyCompare { slot, value: V::Int(_) | V::Float(_) | V::Bool(_), .. } if *slot == rel)
+        });
+        let plain = spec.from == *slot
+            && spec.length.is_none()
+            && spec.dir != ExpandDir::Both
+            && !spec.to_bound
+            && !spec.rel_bound
+            && spec.rel_props.is_empty()
+            && spec.to_props.is_empty()
+            && spec.distinct_from.is_empty()
+            && column_tests;
+        let sums_count = aggs.iter().all(|a| {
+            a.func == AggFunc::Sum && !a.distinct && matches!(a.args.as_slice(), [CExpr::Slot(s)] if *s == spec.to)
+        });
+        let Some(key_props) = keys.iter().map(|k| property_of_slot(k, *slot)).collect::<Option<Vec<_>>>() else {
+            return;
+        };
+        if !plain || !sums_count || aggs.is_empty() {
+            return;
+        }
+        *op = LogicalOp::DegreeAggregate { label, spec: spec.clone(), keys: key_props, aggs: std::mem::take(aggs) };
     }
 }
