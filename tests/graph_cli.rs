@@ -107,7 +107,7 @@ fn explain_and_profile_show_operators() {
         .args([
             "profile",
             "cypher",
-            "MATCH (p:Person)-[:KNOWS]->(f) RETURN count(*)",
+            "MATCH (p:Person)-[:KNOWS]->(f) WHERE p.name <> 'x' RETURN count(*)",
             "--runs",
             "3",
             "--format",
@@ -117,6 +117,16 @@ fn explain_and_profile_show_operators() {
         .success()
         .stdout(predicate::str::contains("\"operator\":\"ExpandCount\"").and(predicate::str::contains("\"rows\":6")))
         .stdout(predicate::str::contains("\"elapsed_ms\":").and(predicate::str::contains("\"first_ms\":")));
+    // Without a filter on the scan, scan, expansion and count run as one operator.
+    sprig(&db)
+        .args(["profile", "cypher", "MATCH (p:Person)-[:KNOWS]->(f) RETURN count(*) AS n", "--format", "json"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("\"operator\":\"DegreeAggregation\"")
+                .and(predicate::str::contains("\"keys\":\"\""))
+                .and(predicate::str::contains("ExpandCount").not()),
+        );
 }
 
 #[test]

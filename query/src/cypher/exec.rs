@@ -1159,7 +1159,7 @@ impl Expand {
         self.scratch_fresh = false;
 
         if let Some((min, max)) = self.spec.length {
-            return self.expand_var(row, from, &tokens, min, max, ctx);
+            return self.expand_var(row, from, tokens, min, max, ctx);
         }
         if self.spec.rel_bound {
             let Some(V::Rel(r)) = row.get(self.spec.rel).cloned() else { return Ok(()) };
@@ -1199,7 +1199,7 @@ impl Expand {
         }
         let mut count = 0i64;
         if let Some(to) = bound {
-            if let Some(matches) = self.into_memo.lookup(from, to, self.spec.dir, &tokens, ctx)? {
+            if let Some(matches) = self.into_memo.lookup(from, to, self.spec.dir, tokens, ctx)? {
                 for (rel, _) in matches {
                     ctx.tick()?;
                     if !self.candidate_ok(rel, to, &row, plain_rel, labels_only, ctx)? {
@@ -1227,8 +1227,8 @@ impl Expand {
         let skip_loops = self.spec.dir == ExpandDir::Both;
         let entries = out_list
             .iter()
-            .flat_map(|l| of_types(l, &tokens).iter().map(|e| (e, false)))
-            .chain(in_list.iter().flat_map(|l| of_types(l, &tokens).iter().map(|e| (e, true))));
+            .flat_map(|l| of_types(l, tokens).iter().map(|e| (e, false)))
+            .chain(in_list.iter().flat_map(|l| of_types(l, tokens).iter().map(|e| (e, true))));
         let several_types = tokens.as_ref().is_some_and(|t| t.len() > 1);
         for (e, incoming) in entries {
             if incoming && skip_loops && e.other == from {
