@@ -1,6 +1,6 @@
 //! Aggregate functions and their accumulators.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::expr::CExpr;
 use super::value::{CypherValue as V, GroupKey};

@@ -130,6 +130,14 @@ pub trait Operator {
 
 type BoxOp = Box<dyn Operator>;
 
+/// A copy of `row` wide enough for slot `widest`, made with one allocation (a clone
+/// then `set` past the end would reallocate).
+fn widened(row: &Row, widest: usize) -> Row {
+    let mut out = Vec::with_capacity(row.len().max(widest + 1));
+    out.extend_from_slice(row);
+    out
+}
+
 fn set(row: &mut Row, slot: usize, v: V) {
     if row.len() <= slot {
         row.resize(slot + 1, V::Null);
@@ -382,11 +390,15 @@ enum LabelSet {
 
 /// Largest id for which a label is flattened into a bit vector (8 MiB of bits).
 const FLAT_LABEL_MAX_ID: u64 = 1 << 26;
+/// Bytes of bits below which a label is flattened however sparse it is.
+const FLAT_LABEL_SMALL: u64 = 1 << 20;
 
 impl LabelSet {
     fn new(bitmap: Arc<roaring::RoaringTreemap>) -> Self {
         match bitmap.max() {
-            Some(max) if max < FLAT_LABEL_MAX_ID && bitmap.len() * 64 >= max / 8 => {
+            // Flat when dense, or small whatever the density (a rare label of a
+            // 100,000-node graph is 12 KiB of bits).
+            Some(max) if max < FLAT_LABEL_MAX_ID && (max / 8 <= FLAT_LABEL_SMALL || bitmap.len() * 64 >= max / 8) => {
                 let mut bits = vec![0u64; (max / 64 + 1) as usize];
                 for id in bitmap.iter() {
                     bits[(id / 64) as usize] |= 1 << (id % 64);
@@ -542,7 +554,7 @@ impl Operator for NodeScan {
                         }
                     }
                     if keep {
-                        let mut out = row.clone();
+                        let mut out = widened(row, self.slot);
                         set(&mut out, self.slot, V::Node(id));
                         return Ok(Some(out));
                     }
@@ -720,15 +732,24 @@ fn of_types<'a>(
     match tokens.as_deref() {
         Some([]) => &[],
         Some([t]) => {
-            // Most lists are short: a forward scan reads memory in order, where a
-            // binary search jumps (and misses the cache) on each first touch.
-            let lo = if list.len() <= 32 {
-                list.iter().position(|e| e.type_token >= *t).unwrap_or(list.len())
+            let t = *t;
+            // Lists are sorted by type: the first and the last entry tell whether
+            // the type sits at either end (the common case with few types), which
+            // reads the two ends of the list instead of all of it.
+            let (Some(first), Some(last)) = (list.first(), list.last()) else { return &[] };
+            if first.type_token == t {
+                let hi = list.iter().take_while(|e| e.type_token == t).count();
+                &list[..hi]
+            } else if last.type_token == t {
+                let lo = list.len() - list.iter().rev().take_while(|e| e.type_token == t).count();
+                &list[lo..]
+            } else if first.type_token > t || last.type_token < t {
+                &[]
             } else {
-                list.partition_point(|e| e.type_token < *t)
-            };
-            let hi = lo + list[lo..].iter().take_while(|e| e.type_token == *t).count();
-            &list[lo..hi]
+                let lo = list.partition_point(|e| e.type_token < t);
+                let hi = lo + list[lo..].partition_point(|e| e.type_token == t);
+                &list[lo..hi]
+            }
         }
         _ => list,
     }
@@ -1295,7 +1316,7 @@ impl Expand {
     }
 
     fn emit(&mut self, row: &Row, rel: RelId, other: NodeId) {
-        let mut out = row.clone();
+        let mut out = widened(row, self.spec.rel.max(self.spec.to));
         set(&mut out, self.spec.rel, V::Rel(rel));
         set(&mut out, self.spec.to, V::Node(other));
         self.pending.push_back(out);
@@ -1304,6 +1325,7 @@ impl Expand {
     fn finish_count(&mut self, row: Row, count: i64) {
         if self.count_only && count > 0 {
             let mut out = row;
+            out.reserve((self.spec.rel.max(self.spec.to) + 1).saturating_sub(out.len()));
             set(&mut out, self.spec.rel, V::Null);
             set(&mut out, self.spec.to, V::Int(count));
             self.pending.push_back(out);
