@@ -34,25 +34,71 @@ pub trait ChunkRecord: Sized {
     fn raw_property<'a>(buf: &'a [u8], key: &str) -> Result<Option<RawValue<'a>>>;
 }
 
-/// One cell of a property column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+/// One cell of a property column, as read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
     /// No record, or the record lacks the property.
     Absent,
     Int(i64),
     Float(f64),
     Bool(bool),
     /// Shared with every reader: a string read copies nothing.
-    Str(Arc<str>),
+    Str(&'a Arc<str>),
     /// A list: read it from the record (lists are rare).
     Other,
 }
 
-/// A property of every record of a chunk as compact cells (24 bytes each, one
-/// array), built on first use: scans and random reads touch this instead of
-/// searching the record bytes for the key. `None` for a property no record of
-/// the chunk has.
-pub type PropertyColumn = Option<Vec<Cell>>;
+const TAG_ABSENT: u8 = 0;
+const TAG_INT: u8 = 1;
+const TAG_FLOAT: u8 = 2;
+const TAG_BOOL: u8 = 3;
+const TAG_STR: u8 = 4;
+const TAG_OTHER: u8 = 5;
+
+/// A property of every record of a chunk, built on first use: scans and random
+/// reads touch this instead of searching the record bytes for the key. A tag byte
+/// and an 8-byte word per slot (the number, or the index of the string kept once
+/// beside them), so that a numeric column of 1024 slots is 9 KiB and a scan over
+/// it reads little memory.
+#[derive(Debug, Default)]
+pub struct PropertyColumn {
+    tags: Vec<u8>,
+    words: Vec<u64>,
+    strings: Vec<Arc<str>>,
+}
+
+impl PropertyColumn {
+    fn push(&mut self, value: Option<RawValue<'_>>) {
+        let (tag, word) = match value {
+            None => (TAG_ABSENT, 0),
+            Some(RawValue::Int(i)) => (TAG_INT, i as u64),
+            Some(RawValue::Float(f)) => (TAG_FLOAT, f.to_bits()),
+            Some(RawValue::Bool(b)) => (TAG_BOOL, u64::from(b)),
+            Some(RawValue::Str(s)) => {
+                self.strings.push(s.into());
+                (TAG_STR, (self.strings.len() - 1) as u64)
+            }
+            Some(RawValue::List(_)) => (TAG_OTHER, 0),
+        };
+        self.tags.push(tag);
+        self.words.push(word);
+    }
+
+    /// The cell of `slot` (`Absent` past the end).
+    #[inline]
+    pub fn get(&self, slot: usize) -> Cell<'_> {
+        let Some(&tag) = self.tags.get(slot) else { return Cell::Absent };
+        let word = self.words[slot];
+        match tag {
+            TAG_INT => Cell::Int(word as i64),
+            TAG_FLOAT => Cell::Float(f64::from_bits(word)),
+            TAG_BOOL => Cell::Bool(word != 0),
+            TAG_STR => self.strings.get(word as usize).map_or(Cell::Other, Cell::Str),
+            TAG_OTHER => Cell::Other,
+            _ => Cell::Absent,
+        }
+    }
+}
 
 /// One bit per slot of a chunk.
 pub type SlotMask = [u64; CHUNK_LEN / 64];
@@ -86,7 +132,7 @@ pub struct RecordChunk<T> {
     /// (start, len) per slot; `len == ABSENT` for an empty slot.
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
-    columns: std::sync::RwLock<Vec<(Box<str>, Arc<PropertyColumn>)>>,
+    columns: std::sync::RwLock<Vec<(Box<str>, Arc<Option<PropertyColumn>>)>>,
 }
 
 impl<T: ChunkRecord> RecordChunk<T> {
@@ -99,31 +145,29 @@ impl<T: ChunkRecord> RecordChunk<T> {
         }
     }
 
-    /// The column of property `key`, built from the records on first use.
-    pub fn column(&self, key: &str) -> Result<Arc<PropertyColumn>> {
+    /// The column of property `key`, built from the records on first use; `None`
+    /// inside when no record of the chunk has the property.
+    pub fn column(&self, key: &str) -> Result<Arc<Option<PropertyColumn>>> {
         if let Ok(cols) = self.columns.read() {
             if let Some((_, c)) = cols.iter().find(|(k, _)| &**k == key) {
                 return Ok(c.clone());
             }
         }
-        let mut cells = Vec::with_capacity(CHUNK_LEN);
+        let mut column = PropertyColumn {
+            tags: Vec::with_capacity(CHUNK_LEN),
+            words: Vec::with_capacity(CHUNK_LEN),
+            strings: Vec::new(),
+        };
         let mut present = false;
         for slot in 0..CHUNK_LEN {
-            let cell = match self.raw(slot) {
-                None => Cell::Absent,
-                Some(bytes) => match T::raw_property(bytes, key)? {
-                    None => Cell::Absent,
-                    Some(RawValue::Int(i)) => Cell::Int(i),
-                    Some(RawValue::Float(f)) => Cell::Float(f),
-                    Some(RawValue::Bool(b)) => Cell::Bool(b),
-                    Some(RawValue::Str(s)) => Cell::Str(s.into()),
-                    Some(RawValue::List(_)) => Cell::Other,
-                },
+            let value = match self.raw(slot) {
+                None => None,
+                Some(bytes) => T::raw_property(bytes, key)?,
             };
-            present |= cell != Cell::Absent;
-            cells.push(cell);
+            present |= value.is_some();
+            column.push(value);
         }
-        let column = Arc::new(present.then_some(cells));
+        let column = Arc::new(present.then_some(column));
         if let Ok(mut cols) = self.columns.write() {
             if !cols.iter().any(|(k, _)| &**k == key) {
                 cols.push((key.into(), column.clone()));

@@ -259,7 +259,7 @@ impl GraphTxn {
 }
 
 /// The property columns of one chunk a transaction has used, by key.
-type ChunkColumns = Vec<(Box<str>, Arc<PropertyColumn>)>;
+type ChunkColumns = Vec<(Box<str>, Arc<Option<PropertyColumn>>)>;
 
 /// One graph as a transaction sees it: the committed data plus this transaction's
 /// changes. Reads of unchanged entities go to storage.
@@ -456,7 +456,7 @@ impl Overlay {
     }
 
     /// The column of `key` in the stored chunk of `id` (memoized per transaction).
-    fn column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<PropertyColumn>>> {
+    fn column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<Option<PropertyColumn>>>> {
         let (c, _) = chunk_of(id);
         if let Some(cols) = self.columns.get(&(rel, c)) {
             if let Some((_, col)) = cols.iter().find(|(k, _)| &**k == key) {
@@ -487,10 +487,10 @@ impl Overlay {
         }
         if let Some(col) = self.column(rel, id, key)? {
             let (_, slot) = chunk_of(id);
-            match col.as_ref().as_ref().map(|cells| &cells[slot]) {
-                Some(Cell::Int(i)) => return Ok(Some(Some(PropertyValue::Int(*i)))),
-                Some(Cell::Float(x)) => return Ok(Some(Some(PropertyValue::Float(*x)))),
-                Some(Cell::Bool(b)) => return Ok(Some(Some(PropertyValue::Bool(*b)))),
+            match col.as_ref().as_ref().map(|c| c.get(slot)) {
+                Some(Cell::Int(i)) => return Ok(Some(Some(PropertyValue::Int(i)))),
+                Some(Cell::Float(x)) => return Ok(Some(Some(PropertyValue::Float(x)))),
+                Some(Cell::Bool(b)) => return Ok(Some(Some(PropertyValue::Bool(b)))),
                 Some(Cell::Str(s)) => return Ok(Some(Some(PropertyValue::String(s.clone())))),
                 // Absent in the column: the record may still be gone.
                 Some(Cell::Absent | Cell::Other) | None => {}
@@ -560,10 +560,10 @@ impl Overlay {
         let (c, slot) = chunk_of(id);
         if let Some(col) = self.column(rel, id, key)? {
             if let Some(cells) = col.as_ref() {
-                match &cells[slot] {
-                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(*i))))),
-                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(*x))))),
-                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(*b))))),
+                match cells.get(slot) {
+                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(i))))),
+                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(x))))),
+                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(b))))),
                     Cell::Str(s) => return Ok(Some(f(Some(RawValue::Str(s))))),
                     Cell::Absent | Cell::Other => {}
                 }
@@ -607,7 +607,7 @@ impl Overlay {
     /// The column of relationship property `key` in the stored chunk `chunk`, or
     /// `None` when no chunk is stored or this transaction changed one of its
     /// relationships (the caller then reads relationships one at a time).
-    pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<Arc<PropertyColumn>>> {
+    pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<Arc<Option<PropertyColumn>>>> {
         let first = chunk * CHUNK_LEN as u64;
         if self.rels.keys().any(|r| (first..first + CHUNK_LEN as u64).contains(r)) {
             return Ok(None);
@@ -1088,7 +1088,7 @@ pub struct NodeChunkView(Arc<RecordChunk<NodeRecord>>);
 
 impl NodeChunkView {
     /// The column of property `key` (built on first use, shared by readers).
-    pub fn column(&self, key: &str) -> Result<Arc<PropertyColumn>> {
+    pub fn column(&self, key: &str) -> Result<Arc<Option<PropertyColumn>>> {
         self.0.column(key)
     }
 

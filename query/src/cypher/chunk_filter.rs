@@ -126,13 +126,13 @@ impl ChunkFilter {
             // A chunk without a number for the key keeps its slots: strings and lists
             // are left to the predicate itself.
             let Some(cells) = column.as_ref() else { continue };
-            for (slot, cell) in cells.iter().enumerate() {
-                let raw = match cell {
+            for slot in 0..CHUNK_LEN {
+                let raw = match cells.get(slot) {
                     Cell::Absent => None,
                     Cell::Other | Cell::Str(_) => continue,
-                    Cell::Int(i) => Some(RawValue::Int(*i)),
-                    Cell::Float(x) => Some(RawValue::Float(*x)),
-                    Cell::Bool(b) => Some(RawValue::Bool(*b)),
+                    Cell::Int(i) => Some(RawValue::Int(i)),
+                    Cell::Float(x) => Some(RawValue::Float(x)),
+                    Cell::Bool(b) => Some(RawValue::Bool(b)),
                 };
                 let pass = raw.and_then(|r| compare_raw(&r, test.op, &test.value)) == Some(true);
                 if !pass {

@@ -645,7 +645,7 @@ struct RelColumnTests {
     tests: Vec<(CExpr, String, crate::syntax::cypher::ast::CompareOp, V)>,
     /// The chunk of the last relationship tested and its columns, one per test
     /// (`None`: the transaction changed the chunk).
-    current: Option<(u64, Option<Vec<Arc<sprig_index::graph::PropertyColumn>>>)>,
+    current: Option<(u64, Option<Vec<Arc<Option<sprig_index::graph::PropertyColumn>>>>)>,
 }
 
 impl RelColumnTests {
@@ -689,12 +689,33 @@ impl RelColumnTests {
         }
         let Some((_, columns)) = &self.current else { return Ok(false) };
         for (i, (expr, _, op, value)) in self.tests.iter().enumerate() {
-            let cell = columns.as_ref().and_then(|cols| cols[i].as_ref().as_ref().map(|cells| &cells[slot]));
+            let cell = columns.as_ref().and_then(|cols| cols[i].as_ref().as_ref().map(|c| c.get(slot)));
+            // Same-typed numbers compare directly (NaN and mixed types go the long way).
+            let quick = match (cell, value) {
+                (Some(Cell::Int(x)), V::Int(c)) => Some(x.cmp(c)),
+                (Some(Cell::Float(x)), V::Float(c)) => x.partial_cmp(c),
+                _ => None,
+            };
+            if let Some(order) = quick {
+                use crate::syntax::cypher::ast::CompareOp as Op;
+                let pass = match op {
+                    Op::Eq => order.is_eq(),
+                    Op::Ne => order.is_ne(),
+                    Op::Lt => order.is_lt(),
+                    Op::Le => order.is_le(),
+                    Op::Gt => order.is_gt(),
+                    Op::Ge => order.is_ge(),
+                };
+                if !pass {
+                    return Ok(false);
+                }
+                continue;
+            }
             let raw = match cell {
                 Some(Cell::Absent) => return Ok(false),
-                Some(Cell::Int(x)) => sprig_index::graph::RawValue::Int(*x),
-                Some(Cell::Float(x)) => sprig_index::graph::RawValue::Float(*x),
-                Some(Cell::Bool(x)) => sprig_index::graph::RawValue::Bool(*x),
+                Some(Cell::Int(x)) => sprig_index::graph::RawValue::Int(x),
+                Some(Cell::Float(x)) => sprig_index::graph::RawValue::Float(x),
+                Some(Cell::Bool(x)) => sprig_index::graph::RawValue::Bool(x),
                 // A column of a chunk where no relationship has the key.
                 None if columns.is_some() => return Ok(false),
                 // Strings, lists, changed chunks: the expression decides.
@@ -897,7 +918,7 @@ impl DegreeAggregate {
             }
             run.probe.clear();
             for (key, column) in self.keys.iter().zip(&columns) {
-                let cell = column.as_deref().map(|c| c.as_ref().map_or(&Cell::Absent, |cells| &cells[slot]));
+                let cell = column.as_deref().map(|c| c.as_ref().map_or(Cell::Absent, |cells| cells.get(slot)));
                 run.probe.push(GroupKey(cell_value(cell, id, key, ctx)?));
             }
             let per_group = self.aggs.len();
@@ -996,12 +1017,12 @@ fn for_each_label_chunk(
 
 /// The value of property `key` of node `id` from its column cell, or read from the
 /// node when the cell cannot give it (a list, or no column: a changed chunk).
-fn cell_value(cell: Option<&Cell>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
+fn cell_value(cell: Option<Cell<'_>>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
     Ok(match cell {
         Some(Cell::Absent) => V::Null,
-        Some(Cell::Int(i)) => V::Int(*i),
-        Some(Cell::Float(x)) => V::Float(*x),
-        Some(Cell::Bool(b)) => V::Bool(*b),
+        Some(Cell::Int(i)) => V::Int(i),
+        Some(Cell::Float(x)) => V::Float(x),
+        Some(Cell::Bool(b)) => V::Bool(b),
         Some(Cell::Str(s)) => V::String(s.clone()),
         Some(Cell::Other) | None => super::expr::property(&V::Node(id), key, ctx)?,
     })
@@ -1055,9 +1076,9 @@ impl ColumnAggregate {
             }
             for &slot in slots {
                 let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
-                match cells.map(|c| &c[slot]) {
+                match cells.map(|c| c.get(slot)) {
                     Some(Cell::Absent) => {}
-                    Some(Cell::Int(i)) => acc.add_int(*i)?,
+                    Some(Cell::Int(i)) => acc.add_int(i)?,
                     cell => acc.add(&[cell_value(cell, id, key, ctx)?])?,
                 }
             }
@@ -1068,11 +1089,11 @@ impl ColumnAggregate {
 
 /// The integer values of `slots` (absent ones skipped), or `None` when one of them
 /// holds something else.
-fn int_values(cells: &[Cell], slots: &[usize]) -> Option<Vec<i64>> {
+fn int_values(cells: &sprig_index::graph::PropertyColumn, slots: &[usize]) -> Option<Vec<i64>> {
     let mut out = Vec::with_capacity(slots.len());
     for &slot in slots {
-        match &cells[slot] {
-            Cell::Int(i) => out.push(*i),
+        match cells.get(slot) {
+            Cell::Int(i) => out.push(i),
             Cell::Absent => {}
             _ => return None,
         }
