@@ -48,6 +48,9 @@ pub enum Cell<'a> {
     Other,
 }
 
+/// A chunk's column as readers share it: `None` when no record has the property.
+pub type SharedColumn = Arc<Option<PropertyColumn>>;
+
 const TAG_ABSENT: u8 = 0;
 const TAG_INT: u8 = 1;
 const TAG_FLOAT: u8 = 2;
@@ -132,7 +135,7 @@ pub struct RecordChunk<T> {
     /// (start, len) per slot; `len == ABSENT` for an empty slot.
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
-    columns: std::sync::RwLock<Vec<(Box<str>, Arc<Option<PropertyColumn>>)>>,
+    columns: std::sync::RwLock<Vec<(Box<str>, SharedColumn)>>,
 }
 
 impl<T: ChunkRecord> RecordChunk<T> {
@@ -147,7 +150,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
 
     /// The column of property `key`, built from the records on first use; `None`
     /// inside when no record of the chunk has the property.
-    pub fn column(&self, key: &str) -> Result<Arc<Option<PropertyColumn>>> {
+    pub fn column(&self, key: &str) -> Result<SharedColumn> {
         if let Ok(cols) = self.columns.read() {
             if let Some((_, c)) = cols.iter().find(|(k, _)| &**k == key) {
                 return Ok(c.clone());

@@ -26,7 +26,7 @@ use roaring::RoaringTreemap;
 
 use super::chunk::{
     chunk_of, encode_adj_chunk, encode_record_chunk, AdjChunk, AdjList, CacheKey, Cached, Cell, ChunkCache, ChunkKind,
-    PropertyColumn, RecordChunk, CHUNK_LEN,
+    RecordChunk, SharedColumn, CHUNK_LEN,
 };
 use super::record::{
     raw_node_property, raw_rel_property, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
@@ -259,7 +259,7 @@ impl GraphTxn {
 }
 
 /// The property columns of one chunk a transaction has used, by key.
-type ChunkColumns = Vec<(Box<str>, Arc<Option<PropertyColumn>>)>;
+type ChunkColumns = Vec<(Box<str>, SharedColumn)>;
 
 /// One graph as a transaction sees it: the committed data plus this transaction's
 /// changes. Reads of unchanged entities go to storage.
@@ -456,7 +456,7 @@ impl Overlay {
     }
 
     /// The column of `key` in the stored chunk of `id` (memoized per transaction).
-    fn column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Arc<Option<PropertyColumn>>>> {
+    fn column(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<SharedColumn>> {
         let (c, _) = chunk_of(id);
         if let Some(cols) = self.columns.get(&(rel, c)) {
             if let Some((_, col)) = cols.iter().find(|(k, _)| &**k == key) {
@@ -607,7 +607,7 @@ impl Overlay {
     /// The column of relationship property `key` in the stored chunk `chunk`, or
     /// `None` when no chunk is stored or this transaction changed one of its
     /// relationships (the caller then reads relationships one at a time).
-    pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<Arc<Option<PropertyColumn>>>> {
+    pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<SharedColumn>> {
         let first = chunk * CHUNK_LEN as u64;
         if self.rels.keys().any(|r| (first..first + CHUNK_LEN as u64).contains(r)) {
             return Ok(None);
@@ -1088,7 +1088,7 @@ pub struct NodeChunkView(Arc<RecordChunk<NodeRecord>>);
 
 impl NodeChunkView {
     /// The column of property `key` (built on first use, shared by readers).
-    pub fn column(&self, key: &str) -> Result<Arc<Option<PropertyColumn>>> {
+    pub fn column(&self, key: &str) -> Result<SharedColumn> {
         self.0.column(key)
     }
 

@@ -645,7 +645,7 @@ struct RelColumnTests {
     tests: Vec<(CExpr, String, crate::syntax::cypher::ast::CompareOp, V)>,
     /// The chunk of the last relationship tested and its columns, one per test
     /// (`None`: the transaction changed the chunk).
-    current: Option<(u64, Option<Vec<Arc<Option<sprig_index::graph::PropertyColumn>>>>)>,
+    current: Option<(u64, Option<Vec<sprig_index::graph::SharedColumn>>)>,
 }
 
 impl RelColumnTests {
