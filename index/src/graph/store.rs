@@ -683,6 +683,20 @@ impl Overlay {
         })
     }
 
+    /// The stored adjacency chunk `chunk` in `dir`, for operators that walk the lists
+    /// of many nodes of one chunk; `None` when it is not stored or this transaction
+    /// changed a list in it (the caller then reads lists one at a time).
+    pub fn stored_adjacency_chunk(&mut self, chunk: u64, dir: Direction) -> Result<Option<Arc<AdjChunk>>> {
+        let first = chunk * CHUNK_LEN as u64;
+        if self.adjacency.keys().any(|(n, d)| *d == dir && (first..first + CHUNK_LEN as u64).contains(n)) {
+            return Ok(None);
+        }
+        Ok(match self.chunk(adj_kind(dir), chunk)? {
+            Some(Cached::Adj(c)) => Some(c),
+            _ => None,
+        })
+    }
+
     /// Nodes whose indexed `property` under `label` has a key in `[from, to)` (by
     /// [`PropertyValue::index_key`]); `to = None` means every key starting with `from`.
     /// Callers re-check the predicate: keys of large integers may collide.

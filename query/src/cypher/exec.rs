@@ -898,11 +898,20 @@ impl DegreeAggregate {
                 });
             }
         }
+        // The chunk's lists in place when the transaction left them alone.
+        let stored = ctx.graph.stored_adjacency_chunk(chunk, dir)?;
         for &slot in slots {
             let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
-            let list = ctx.graph.adjacency(id, dir)?;
+            let read;
+            let list: &[sprig_index::graph::AdjEntry] = match &stored {
+                Some(c) => c.list(slot),
+                None => {
+                    read = ctx.graph.adjacency(id, dir)?;
+                    &read
+                }
+            };
             let mut count = 0i64;
-            for e in of_types(&list, &run.tokens) {
+            for e in of_types(list, &run.tokens) {
                 if several_types && run.tokens.as_ref().is_some_and(|t| !t.contains(&e.type_token)) {
                     continue;
                 }
