@@ -390,8 +390,9 @@ enum LabelSet {
 
 /// Largest id for which a label is flattened into a bit vector (8 MiB of bits).
 const FLAT_LABEL_MAX_ID: u64 = 1 << 26;
-/// Bytes of bits below which a label is flattened however sparse it is.
-const FLAT_LABEL_SMALL: u64 = 1 << 20;
+/// Bytes of bits below which a label is flattened however sparse it is (64 KiB: ids
+/// below 524,288; a scan re-fetches its extra labels per input row).
+const FLAT_LABEL_SMALL: u64 = 1 << 16;
 
 impl LabelSet {
     fn new(bitmap: Arc<roaring::RoaringTreemap>) -> Self {
