@@ -867,6 +867,28 @@ impl Operator for CountFromStore {
     }
 }
 
+/// The rows of an aggregation: each group's key, then its `per_group` aggregates,
+/// in the order groups were first seen; one row when `ungrouped`.
+fn group_rows(
+    groups: GroupTable,
+    states: Vec<Accumulator>,
+    per_group: usize,
+    ungrouped: bool,
+) -> Result<VecDeque<Row>> {
+    let n = if ungrouped { 1 } else { groups.len() };
+    let mut keys = groups.into_keys(per_group);
+    let mut accs = states.into_iter();
+    let mut out = VecDeque::with_capacity(n);
+    for _ in 0..n {
+        let mut row: Row = keys.next().unwrap_or_else(|| Vec::with_capacity(per_group));
+        for a in accs.by_ref().take(per_group) {
+            row.push(a.finish()?);
+        }
+        out.push_back(row);
+    }
+    Ok(out)
+}
+
 struct DegreeAggregate {
     label: Option<String>,
     spec: ExpandSpec,
@@ -973,19 +995,7 @@ impl Operator for DegreeAggregate {
             for_each_label_chunk(self.label.as_deref(), ctx, |chunk, slots, ctx| {
                 self.add_chunk(&mut run, chunk, slots, ctx)
             })?;
-            let per_group = self.aggs.len();
-            let groups = if self.keys.is_empty() { 1 } else { run.groups.len() };
-            let mut keys = run.groups.into_keys(per_group);
-            let mut accs = run.states.into_iter();
-            let mut out = VecDeque::with_capacity(groups);
-            for _ in 0..groups {
-                let mut row: Row = keys.next().unwrap_or_default();
-                for a in accs.by_ref().take(per_group) {
-                    row.push(a.finish()?);
-                }
-                out.push_back(row);
-            }
-            self.output = Some(out);
+            self.output = Some(group_rows(run.groups, run.states, self.aggs.len(), self.keys.is_empty())?);
         }
         Ok(self.output.as_mut().and_then(|o| o.pop_front()))
     }
@@ -1845,18 +1855,7 @@ impl Operator for Aggregate {
                     }
                 }
             }
-            let groups_n = if self.keys.is_empty() { 1 } else { groups.len() };
-            let mut keys = groups.into_keys(per_group);
-            let mut accs = states.into_iter();
-            let mut out = VecDeque::with_capacity(groups_n);
-            for _ in 0..groups_n {
-                let mut row: Row = keys.next().unwrap_or_else(|| Vec::with_capacity(per_group));
-                for a in accs.by_ref().take(per_group) {
-                    row.push(a.finish()?);
-                }
-                out.push_back(row);
-            }
-            self.output = Some(out);
+            self.output = Some(group_rows(groups, states, per_group, self.keys.is_empty())?);
         }
         Ok(self.output.as_mut().and_then(|o| o.pop_front()))
     }
