@@ -291,13 +291,61 @@ pub fn frame_record_chunk<'a>(slots: impl Iterator<Item = Option<&'a [u8]>>) -> 
 pub struct AdjChunk {
     offsets: Vec<u32>,
     entries: Vec<AdjEntry>,
+    /// Each relationship type's lists on their own, built on first use.
+    by_type: std::sync::RwLock<Vec<(u32, Arc<TypeBlock>)>>,
+}
+
+/// One relationship type's lists of an adjacency chunk, side by side: a query that
+/// follows one type from node after node reads this small block (which stays in
+/// cache) instead of the chunk's mixed lists.
+#[derive(Debug, Default)]
+pub struct TypeBlock {
+    offsets: Vec<u32>,
+    entries: Vec<AdjEntry>,
+}
+
+impl TypeBlock {
+    /// The entries of `slot` with the block's type, sorted by relationship.
+    pub fn list(&self, slot: usize) -> &[AdjEntry] {
+        let (a, b) = (self.offsets[slot] as usize, self.offsets[slot + 1] as usize);
+        &self.entries[a..b]
+    }
+}
+
+/// The entries of `list` (sorted by type token) with type `token`.
+pub fn entries_of_type(list: &[AdjEntry], token: u32) -> &[AdjEntry] {
+    let lo = list.partition_point(|e| e.type_token < token);
+    let hi = lo + list[lo..].partition_point(|e| e.type_token == token);
+    &list[lo..hi]
 }
 
 const ADJ_AREA: &str = "graph adjacency chunk";
 
 impl AdjChunk {
     pub fn empty() -> Self {
-        AdjChunk { offsets: vec![0; CHUNK_LEN + 1], entries: Vec::new() }
+        AdjChunk { offsets: vec![0; CHUNK_LEN + 1], entries: Vec::new(), by_type: Default::default() }
+    }
+
+    /// The lists of type `token` on their own (built once per chunk and type).
+    pub fn type_block(&self, token: u32) -> Arc<TypeBlock> {
+        if let Ok(blocks) = self.by_type.read() {
+            if let Some((_, b)) = blocks.iter().find(|(t, _)| *t == token) {
+                return b.clone();
+            }
+        }
+        let mut block = TypeBlock { offsets: Vec::with_capacity(CHUNK_LEN + 1), entries: Vec::new() };
+        block.offsets.push(0);
+        for slot in 0..CHUNK_LEN {
+            block.entries.extend_from_slice(entries_of_type(self.list(slot), token));
+            block.offsets.push(block.entries.len() as u32);
+        }
+        let block = Arc::new(block);
+        if let Ok(mut blocks) = self.by_type.write() {
+            if !blocks.iter().any(|(t, _)| *t == token) {
+                blocks.push((token, block.clone()));
+            }
+        }
+        block
     }
 
     pub fn decode(stored: &[u8]) -> Result<Self> {
@@ -322,7 +370,7 @@ impl AdjChunk {
             let other = u64::from_le_bytes(a);
             entries.push(AdjEntry { type_token: u32_at(p), rel, other });
         }
-        Ok(AdjChunk { offsets, entries })
+        Ok(AdjChunk { offsets, entries, by_type: Default::default() })
     }
 
     /// The list of `slot`, sorted by (type token, relationship).
@@ -368,6 +416,8 @@ pub fn frame_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<u
 pub enum AdjList {
     Empty,
     Chunk(Arc<AdjChunk>, usize),
+    /// One type's entries of a node, from its chunk's [`TypeBlock`].
+    Typed(Arc<TypeBlock>, usize),
     Owned(Arc<Vec<AdjEntry>>),
 }
 
@@ -377,6 +427,7 @@ impl std::ops::Deref for AdjList {
         match self {
             AdjList::Empty => &[],
             AdjList::Chunk(c, slot) => c.list(*slot),
+            AdjList::Typed(b, slot) => b.list(*slot),
             AdjList::Owned(v) => v,
         }
     }

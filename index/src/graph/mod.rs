@@ -8,7 +8,9 @@ mod store;
 mod value;
 
 pub use bulk::{infer_value, BulkLoadStats, CsvInput};
-pub use chunk::{chunk_of, AdjChunk, AdjList, Cell, PropertyColumn, SharedColumn, SlotMask, CHUNK_LEN};
+pub use chunk::{
+    chunk_of, entries_of_type, AdjChunk, AdjList, Cell, PropertyColumn, SharedColumn, SlotMask, CHUNK_LEN,
+};
 pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
 pub use store::{validate_graph_name, GraphStore, GraphTxn, NodeChunkView, Overlay, ReadGate};
 pub use value::{string_prefix_key, Properties, PropertyValue, RawValue};

@@ -277,6 +277,8 @@ pub struct Overlay {
     columns: rustc_hash::FxHashMap<(bool, u64), ChunkColumns>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
+    /// The last type block read, per direction: (chunk, type token, block).
+    last_typed: [Option<(u64, u32, Arc<super::chunk::TypeBlock>)>; 2],
     graph: String,
     writable: bool,
     dirty: bool,
@@ -313,6 +315,7 @@ impl Overlay {
             last_nodes: None,
             last_rels: None,
             last_adj: [None, None],
+            last_typed: [None, None],
             columns: Default::default(),
             graph,
             writable,
@@ -678,6 +681,32 @@ impl Overlay {
             Some(Cached::Adj(c)) => {
                 self.last_adj[memo] = Some((chunk, c.clone()));
                 AdjList::Chunk(c, slot)
+            }
+            _ => AdjList::Empty,
+        })
+    }
+
+    /// The node's relationships of type `token` in direction `dir`, sorted by id,
+    /// from the chunk's block of that type (see [`super::chunk::TypeBlock`]).
+    pub fn typed_adjacency(&mut self, node: NodeId, dir: Direction, token: u32) -> Result<AdjList> {
+        if !self.adjacency.is_empty() {
+            if let Some(a) = self.adjacency.get(&(node, dir)) {
+                // A list this transaction changed: the copy of one type is small.
+                return Ok(AdjList::Owned(Arc::new(super::chunk::entries_of_type(a, token).to_vec())));
+            }
+        }
+        let (chunk, slot) = chunk_of(node);
+        let memo = usize::from(dir == Direction::Incoming);
+        if let Some((c, t, block)) = &self.last_typed[memo] {
+            if *c == chunk && *t == token {
+                return Ok(AdjList::Typed(block.clone(), slot));
+            }
+        }
+        Ok(match self.chunk(adj_kind(dir), chunk)? {
+            Some(Cached::Adj(c)) => {
+                let block = c.type_block(token);
+                self.last_typed[memo] = Some((chunk, token, block.clone()));
+                AdjList::Typed(block, slot)
             }
             _ => AdjList::Empty,
         })

@@ -745,6 +745,20 @@ fn slot_of(e: &CExpr) -> usize {
     }
 }
 
+/// The adjacency list of `node` in `dir`; for a single type, only that type's
+/// entries, from the chunk's block of the type (dense, so it stays in cache).
+fn list_of(
+    node: NodeId,
+    dir: Direction,
+    tokens: &Option<Vec<u32>>,
+    ctx: &mut Ctx<'_>,
+) -> Result<sprig_index::graph::AdjList> {
+    Ok(match tokens.as_deref() {
+        Some([t]) => ctx.graph.typed_adjacency(node, dir, *t)?,
+        _ => ctx.graph.adjacency(node, dir)?,
+    })
+}
+
 /// The entries of a list (sorted by type token) with one of `tokens`' types: the
 /// range of the type for a single type, the whole list otherwise.
 fn of_types<'a>(
@@ -814,7 +828,7 @@ impl IntoMemo {
             if !repeated {
                 return Ok(None);
             }
-            let list = ctx.graph.adjacency(to, reverse)?;
+            let list = list_of(to, reverse, tokens, ctx)?;
             let mut pairs: Vec<(NodeId, RelId)> = of_types(&list, tokens)
                 .iter()
                 .filter(|e| tokens.as_ref().is_none_or(|t| t.contains(&e.type_token)))
@@ -921,15 +935,21 @@ impl DegreeAggregate {
                 });
             }
         }
-        // The chunk's lists in place when the transaction left them alone.
+        // The chunk's lists in place when the transaction left them alone (for one
+        // type, that type's block).
         let stored = ctx.graph.stored_adjacency_chunk(chunk, dir)?;
+        let block = match (&stored, run.tokens.as_deref()) {
+            (Some(c), Some([t])) => Some(c.type_block(*t)),
+            _ => None,
+        };
         for &slot in slots {
             let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
             let read;
-            let list: &[sprig_index::graph::AdjEntry] = match &stored {
-                Some(c) => c.list(slot),
-                None => {
-                    read = ctx.graph.adjacency(id, dir)?;
+            let list: &[sprig_index::graph::AdjEntry] = match (&block, &stored) {
+                (Some(b), _) => b.list(slot),
+                (None, Some(c)) => c.list(slot),
+                (None, None) => {
+                    read = list_of(id, dir, &run.tokens, ctx)?;
                     &read
                 }
             };
@@ -1279,11 +1299,11 @@ impl Expand {
         }
         // Walk the adjacency lists in place (no per-row list of neighbours).
         let out_list = match self.spec.dir {
-            ExpandDir::Out | ExpandDir::Both => Some(ctx.graph.adjacency(from, Direction::Outgoing)?),
+            ExpandDir::Out | ExpandDir::Both => Some(list_of(from, Direction::Outgoing, tokens, ctx)?),
             ExpandDir::In => None,
         };
         let in_list = match self.spec.dir {
-            ExpandDir::In | ExpandDir::Both => Some(ctx.graph.adjacency(from, Direction::Incoming)?),
+            ExpandDir::In | ExpandDir::Both => Some(list_of(from, Direction::Incoming, tokens, ctx)?),
             ExpandDir::Out => None,
         };
         let skip_loops = self.spec.dir == ExpandDir::Both;
