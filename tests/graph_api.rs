@@ -412,6 +412,16 @@ fn expansion_shortcuts_agree_with_plans_that_cannot_take_them() {
         "MATCH (p:Person)-[k:KNOWS]->() WHERE k.w < 3 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 7",
         "MATCH (p:Person)-[k:KNOWS]->() WITH p, k WHERE k.w < 3 RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 7",
     );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:WORKS_AT]->(c) RETURN c.name, b.i % 3 AS m, count(DISTINCT b) AS n, min(a.i) ORDER BY c.name, m",
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:WORKS_AT]->(c) WITH a, b, c.name AS name
+         RETURN name, b.i % 3 AS m, count(DISTINCT b) AS n, min(a.i) ORDER BY name, m",
+    );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:WORKS_AT]->(c) RETURN c.name, c.nothing, count(*) AS n ORDER BY c.name",
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:WORKS_AT]->(c) WITH c.name AS name, c.nothing AS x
+         RETURN name, x, count(*) AS n ORDER BY name",
+    );
     let plan = db
         .explain_cypher("MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d", &Default::default())
         .unwrap();

@@ -1791,6 +1791,29 @@ impl Operator for Project {
     }
 }
 
+/// Nodes whose group an aggregation remembers, at most.
+const NODE_GROUP_MEMO: usize = 1 << 16;
+
+/// The slot of the node when every grouping key is a property of that one node.
+fn node_key_slot(keys: &[CExpr]) -> Option<usize> {
+    let mut slot = None;
+    for k in keys {
+        let s = match k {
+            CExpr::SlotProperty(s, _) => *s,
+            CExpr::Property(base, _) => match **base {
+                CExpr::Slot(s) => s,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if slot.is_some_and(|x| x != s) {
+            return None;
+        }
+        slot = Some(s);
+    }
+    slot
+}
+
 struct Aggregate {
     input: BoxOp,
     keys: Vec<CExpr>,
@@ -1844,9 +1867,29 @@ impl Operator for Aggregate {
             let mut probe: Vec<GroupKey> = Vec::with_capacity(self.keys.len());
             let mut args: Vec<V> = Vec::new();
             let mut values: Vec<V> = Vec::with_capacity(self.args.len());
+            // Keys that are all properties of one node: the node's group is
+            // remembered, so later rows of the same node read no property and hash
+            // no key (valid while the statement writes nothing).
+            let node_keys = node_key_slot(&self.keys);
+            let mut by_node: rustc_hash::FxHashMap<NodeId, usize> = Default::default();
+            let mut memo_writes = ctx.stats.total();
             while let Some(row) = self.input.next(ctx)? {
+                let node = match (node_keys, &row) {
+                    (Some(s), row) => match row.get(s) {
+                        Some(V::Node(n)) => Some(*n),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if node.is_some() && ctx.stats.total() != memo_writes {
+                    by_node.clear();
+                    memo_writes = ctx.stats.total();
+                }
+                let known = node.and_then(|n| by_node.get(&n).copied());
                 let group = if self.keys.is_empty() {
                     0
+                } else if let Some(g) = known {
+                    g
                 } else {
                     probe.clear();
                     for k in &self.keys {
@@ -1855,6 +1898,11 @@ impl Operator for Aggregate {
                     let (group, new) = groups.find_or_insert(&mut probe);
                     if new {
                         states.extend(self.aggs.iter().map(Accumulator::new));
+                    }
+                    if let Some(n) = node {
+                        if by_node.len() < NODE_GROUP_MEMO {
+                            by_node.insert(n, group);
+                        }
                     }
                     group
                 };
