@@ -1158,6 +1158,9 @@ impl Operator for ColumnAggregate {
     }
 }
 
+/// The type tokens of an expansion (`None`: any type), shared without a copy.
+type Tokens = std::rc::Rc<Option<Vec<u32>>>;
+
 struct Expand {
     /// Emit one row per input row with the number of matches (ExpandCount).
     count_only: bool,
@@ -1168,7 +1171,9 @@ struct Expand {
     rel_wanted: Vec<(String, V)>,
     to_wanted: Vec<(String, V)>,
     /// Type tokens, looked up once (shared with each row's expansion without a copy).
-    tokens: Option<std::rc::Rc<Option<Vec<u32>>>>,
+    tokens: Option<Tokens>,
+    /// Candidates of the current row, collected before their rows are built.
+    found: Vec<(RelId, NodeId)>,
     to_labels: LabelTest,
     /// Reused row for checking `spec.predicates` before building a row.
     scratch: Row,
@@ -1191,6 +1196,7 @@ impl Expand {
             rel_wanted: Vec::new(),
             to_wanted: Vec::new(),
             tokens: None,
+            found: Vec::new(),
             to_labels: LabelTest::new(&spec.to_labels),
             scratch: Vec::new(),
             scratch_fresh: false,
@@ -1220,9 +1226,11 @@ impl Expand {
         node_matches(node, &mut self.to_labels, &self.to_wanted, ctx)
     }
 
-    fn expand(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
-        let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(()) };
-        let shared = match &self.tokens {
+    /// What is the same for every candidate of `row`: the start node and the type
+    /// tokens (`None`: the row has no node to start from).
+    fn start_row(&mut self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Option<(NodeId, Tokens)>> {
+        let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(None) };
+        let tokens = match &self.tokens {
             Some(t) => t.clone(),
             None => {
                 let t = std::rc::Rc::new(type_tokens(&self.spec.types, ctx));
@@ -1230,16 +1238,20 @@ impl Expand {
                 t
             }
         };
-        let tokens: &Option<Vec<u32>> = &shared;
         if !self.spec.rel_props.is_empty() || !self.rel_wanted.is_empty() {
-            self.rel_wanted = eval_prop_map(&self.spec.rel_props, &row, ctx)?;
+            self.rel_wanted = eval_prop_map(&self.spec.rel_props, row, ctx)?;
         }
         if !self.spec.to_props.is_empty() || !self.to_wanted.is_empty() {
-            self.to_wanted = eval_prop_map(&self.spec.to_props, &row, ctx)?;
+            self.to_wanted = eval_prop_map(&self.spec.to_props, row, ctx)?;
         }
         // Copied into the scratch row only when a candidate gets to the predicates.
         self.scratch_fresh = false;
+        Ok(Some((from, tokens)))
+    }
 
+    fn expand(&mut self, row: Row, ctx: &mut Ctx<'_>) -> Result<()> {
+        let Some((from, shared)) = self.start_row(&row, ctx)? else { return Ok(()) };
+        let tokens: &Option<Vec<u32>> = &shared;
         if let Some((min, max)) = self.spec.length {
             return self.expand_var(row, from, tokens, min, max, ctx);
         }
@@ -1268,7 +1280,36 @@ impl Expand {
             }
             return Ok(());
         }
-        // Everything that is the same for every candidate of this row, decided once.
+        let count_only = self.count_only;
+        let mut count = 0i64;
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        self.single_hop(&row, from, tokens, ctx, &mut |rel, other, _| {
+            if count_only {
+                count += 1;
+            } else {
+                found.push((rel, other));
+            }
+            Ok(())
+        })?;
+        for &(rel, other) in &found {
+            self.emit(&row, rel, other);
+        }
+        self.found = found;
+        self.finish_count(row, count);
+        Ok(())
+    }
+
+    /// Calls `f` with each relationship and node a single hop from `from` reaches
+    /// that passes every check of the expansion, for input row `row`.
+    fn single_hop(
+        &mut self,
+        row: &Row,
+        from: NodeId,
+        tokens: &Option<Vec<u32>>,
+        ctx: &mut Ctx<'_>,
+        f: &mut dyn FnMut(RelId, NodeId, &mut Ctx<'_>) -> Result<()>,
+    ) -> Result<()> {
         let bound = match (self.spec.to_bound, row.get(self.spec.to)) {
             (false, _) => None,
             (true, Some(V::Node(n))) => Some(*n),
@@ -1279,21 +1320,14 @@ impl Expand {
         if labels_only {
             self.to_labels.prepare(ctx)?;
         }
-        let mut count = 0i64;
         if let Some(to) = bound {
             if let Some(matches) = self.into_memo.lookup(from, to, self.spec.dir, tokens, ctx)? {
                 for (rel, _) in matches {
                     ctx.tick()?;
-                    if !self.candidate_ok(rel, to, &row, plain_rel, labels_only, ctx)? {
-                        continue;
-                    }
-                    if self.count_only {
-                        count += 1;
-                    } else {
-                        self.emit(&row, rel, to);
+                    if self.candidate_ok(rel, to, row, plain_rel, labels_only, ctx)? {
+                        f(rel, to, ctx)?;
                     }
                 }
-                self.finish_count(row, count);
                 return Ok(());
             }
         }
@@ -1324,16 +1358,10 @@ impl Expand {
             }
             let (rel, other) = (e.rel, e.other);
             ctx.tick()?;
-            if !self.candidate_ok(rel, other, &row, plain_rel, labels_only, ctx)? {
-                continue;
-            }
-            if self.count_only {
-                count += 1;
-            } else {
-                self.emit(&row, rel, other);
+            if self.candidate_ok(rel, other, row, plain_rel, labels_only, ctx)? {
+                f(rel, other, ctx)?;
             }
         }
-        self.finish_count(row, count);
         Ok(())
     }
 
