@@ -422,6 +422,26 @@ fn expansion_shortcuts_agree_with_plans_that_cannot_take_them() {
         "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:WORKS_AT]->(c) WITH c.name AS name, c.nothing AS x
          RETURN name, x, count(*) AS n ORDER BY name",
     );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:KNOWS]->(c:Person)-[:KNOWS]->(a) RETURN count(*)",
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:KNOWS]->(c:Person) WITH a, b, c MATCH (c)-[:KNOWS]->(a) RETURN count(*)",
+    );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b)-[:KNOWS|LIKES]->(c)-[:KNOWS]->(a) RETURN a.i % 4 AS g, count(*) AS n ORDER BY g",
+        "MATCH (a:Person)-[:KNOWS]->(b)-[r:KNOWS|LIKES]->(c) WITH a, b, c, r MATCH (c)-[:KNOWS]->(a)
+         RETURN a.i % 4 AS g, count(*) AS n ORDER BY g",
+    );
+    same(
+        "MATCH (a:Person)-[:KNOWS]->(b)-[:KNOWS]->(c)-[:KNOWS]->(a) RETURN b.i % 4 AS g, count(*) AS n ORDER BY g",
+        "MATCH (a:Person)-[:KNOWS]->(b)-[:KNOWS]->(c) WITH a, b, c MATCH (c)-[:KNOWS]->(a) RETURN b.i % 4 AS g, count(*) AS n ORDER BY g",
+    );
+    let plan = db
+        .explain_cypher(
+            "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:KNOWS]->(c:Person)-[:KNOWS]->(a) RETURN count(*)",
+            &Default::default(),
+        )
+        .unwrap();
+    assert!(format!("{plan:?}").contains("ExpandIntoCount"), "{plan:?}");
     let plan = db
         .explain_cypher("MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d", &Default::default())
         .unwrap();

@@ -194,6 +194,11 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         LogicalOp::CountFromStore { source, columns } => {
             Box::new(CountFromStore { source: source.clone(), columns: *columns, done: false })
         }
+        LogicalOp::ExpandIntoCount { input, first, then } => Box::new(ExpandIntoCount {
+            input: child(input),
+            first: Expand::new(false, Box::new(Once { row: None, arg: Vec::new(), use_arg: false }), first),
+            then: Expand::new(true, Box::new(Once { row: None, arg: Vec::new(), use_arg: false }), then),
+        }),
         LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => {
             Box::new(Expand::new(matches!(op, LogicalOp::ExpandCount { .. }), child(input), spec))
         }
@@ -1158,6 +1163,49 @@ impl Operator for ColumnAggregate {
     }
 }
 
+struct ExpandIntoCount {
+    input: BoxOp,
+    /// The hop to the intermediate node (its input is never pulled).
+    first: Expand,
+    /// The closing check from the intermediate node (counted, never pulled).
+    then: Expand,
+}
+
+impl Operator for ExpandIntoCount {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        let (first_rel, first_to) = (self.first.spec.rel, self.first.spec.to);
+        let (then_rel, then_to) = (self.then.spec.rel, self.then.spec.to);
+        let widest = first_rel.max(first_to).max(then_rel).max(then_to);
+        while let Some(row) = self.input.next(ctx)? {
+            let Some((from, shared)) = self.first.start_row(&row, ctx)? else { continue };
+            let tokens: &Option<Vec<u32>> = &shared;
+            // The row as the check sees it: the first hop's slots change per candidate.
+            let mut scratch = widened(&row, widest);
+            let mut total = 0i64;
+            let then = &mut self.then;
+            self.first.single_hop(&row, from, tokens, ctx, |rel, mid, ctx| {
+                set(&mut scratch, first_rel, V::Rel(rel));
+                set(&mut scratch, first_to, V::Node(mid));
+                let Some((check_from, check_tokens)) = then.start_row(&scratch, ctx)? else { return Ok(()) };
+                then.single_hop(&scratch, check_from, &check_tokens, ctx, |_, _, _| {
+                    total += 1;
+                    Ok(())
+                })
+            })?;
+            if total > 0 {
+                let mut out = widened(&row, widest);
+                set(&mut out, then_rel, V::Null);
+                set(&mut out, then_to, V::Int(total));
+                return Ok(Some(out));
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
 /// The type tokens of an expansion (`None`: any type), shared without a copy.
 type Tokens = std::rc::Rc<Option<Vec<u32>>>;
 
@@ -1284,7 +1332,7 @@ impl Expand {
         let mut count = 0i64;
         let mut found = std::mem::take(&mut self.found);
         found.clear();
-        self.single_hop(&row, from, tokens, ctx, &mut |rel, other, _| {
+        self.single_hop(&row, from, tokens, ctx, |rel, other, _| {
             if count_only {
                 count += 1;
             } else {
@@ -1302,13 +1350,14 @@ impl Expand {
 
     /// Calls `f` with each relationship and node a single hop from `from` reaches
     /// that passes every check of the expansion, for input row `row`.
+    #[inline]
     fn single_hop(
         &mut self,
         row: &Row,
         from: NodeId,
         tokens: &Option<Vec<u32>>,
         ctx: &mut Ctx<'_>,
-        f: &mut dyn FnMut(RelId, NodeId, &mut Ctx<'_>) -> Result<()>,
+        mut f: impl FnMut(RelId, NodeId, &mut Ctx<'_>) -> Result<()>,
     ) -> Result<()> {
         let bound = match (self.spec.to_bound, row.get(self.spec.to)) {
             (false, _) => None,

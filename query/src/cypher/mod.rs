@@ -154,6 +154,11 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             };
             input_rows.saturating_mul(per_row)
         }
+        LogicalOp::ExpandIntoCount { first, then, .. } => {
+            let hop = |s: &plan::ExpandSpec| format!("({})-[{}]{}({})", s.from, s.types.join("|"), s.dir.arrow(), s.to);
+            node = node.detail("pattern", format!("{} then {}", hop(first), hop(then)));
+            input_rows
+        }
         LogicalOp::DegreeAggregate { label, spec, keys, .. } => {
             node = node
                 .detail("label", label.as_deref().unwrap_or("*"))

@@ -208,6 +208,15 @@ pub enum LogicalOp {
         input: Box<LogicalOp>,
         spec: Box<ExpandSpec>,
     },
+    /// Per input row, the number of ways to take the single hop `first` and then
+    /// the check `then` (a hop from `first`'s new node into a bound one), in slot
+    /// `then.to` (rows with none are dropped): `ExpandCount` over `Expand` without a
+    /// row per intermediate node.
+    ExpandIntoCount {
+        input: Box<LogicalOp>,
+        first: Box<ExpandSpec>,
+        then: Box<ExpandSpec>,
+    },
     /// A count answered from the label bitmaps and relationship-type counters.
     CountFromStore {
         source: CountSource,
@@ -369,6 +378,7 @@ macro_rules! inputs_of {
             | NodeCheck { input, .. }
             | Expand { input, .. }
             | ExpandCount { input, .. }
+            | ExpandIntoCount { input, .. }
             | ShortestPath { input, .. }
             | Filter { input, .. }
             | Unwind { input, .. }
@@ -417,6 +427,7 @@ impl LogicalOp {
             Expand { spec, .. } if spec.to_bound => "ExpandInto",
             Expand { .. } => "Expand",
             ExpandCount { .. } => "ExpandCount",
+            ExpandIntoCount { .. } => "ExpandIntoCount",
             CountFromStore { .. } => "CountFromStore",
             ColumnAggregate { .. } => "ColumnAggregation",
             DegreeAggregate { .. } => "DegreeAggregation",

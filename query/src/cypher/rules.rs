@@ -20,7 +20,7 @@ pub trait Rule {
 
 /// Runs every rule over every operator, bottom-up.
 pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
-    let rules: [&dyn Rule; 11] = [
+    let rules: [&dyn Rule; 12] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
         &FilterIntoScan,
@@ -32,6 +32,7 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
         &AggregateFromColumns,
         &CountExpansions,
         &DegreeAggregation,
+        &CountThroughExpand,
     ];
     visit(plan, &rules, graph);
     // Needs the top-k operators the first pass makes.
@@ -560,5 +561,48 @@ impl Rule for DegreeAggregation {
             return;
         }
         *op = LogicalOp::DegreeAggregate { label, spec: spec.clone(), keys: key_props, aggs: std::mem::take(aggs) };
+    }
+}
+
+/// After `CountExpansions`: a count of closing checks (`(b)-[:T]->(c)` with `c`
+/// bound) over an expansion that reached `b` counts, per row before `b`, the
+/// checks of every `b` without building a row for each: triangles, colleagues who
+/// know each other.
+pub struct CountThroughExpand;
+
+impl Rule for CountThroughExpand {
+    fn name(&self) -> &'static str {
+        "CountThroughExpand"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let LogicalOp::Aggregate { input, keys, aggs } = op else { return };
+        let LogicalOp::ExpandCount { input: below, spec: then } = &**input else { return };
+        let LogicalOp::Expand { spec: first, .. } = &**below else { return };
+        let sums_count = aggs.iter().all(|a| {
+            a.func == AggFunc::Sum && !a.distinct && matches!(a.args.as_slice(), [CExpr::Slot(s)] if *s == then.to)
+        });
+        let chained = then.to_bound
+            && !then.rel_bound
+            && then.length.is_none()
+            && then.from == first.to
+            && first.length.is_none()
+            && !first.rel_bound
+            && !first.to_bound;
+        // The first hop's slots are not in the output: no key may read them.
+        let hidden = [first.rel, first.to];
+        let mut used = std::collections::BTreeSet::new();
+        let keys_ok = keys.iter().all(|k| {
+            used.clear();
+            super::planner::slots_read(k, &mut used) && !used.iter().any(|s| hidden.contains(s))
+        });
+        if !sums_count || !chained || !keys_ok || aggs.is_empty() {
+            return;
+        }
+        let LogicalOp::ExpandCount { input: below, spec: then } = std::mem::replace(&mut **input, LogicalOp::Start)
+        else {
+            return;
+        };
+        let LogicalOp::Expand { input: source, spec: first } = *below else { return };
+        **input = LogicalOp::ExpandIntoCount { input: source, first, then };
     }
 }
