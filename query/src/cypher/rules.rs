@@ -48,6 +48,13 @@ fn visit(op: &mut LogicalOp, rules: &[&dyn Rule], graph: &Overlay) {
     }
 }
 
+/// Replaces `op` by its input, once the input took over what `op` did.
+fn replace_by_input(op: &mut LogicalOp) {
+    let Some(input) = op.inputs_mut().into_iter().next() else { return };
+    let input = std::mem::replace(input, LogicalOp::Start);
+    *op = input;
+}
+
 /// `(n:L {p: const})` with an index on `L(p)`: seek the index instead of scanning `L`.
 pub struct PropertyIndexSeek;
 
@@ -381,8 +388,7 @@ impl Rule for FilterIntoExpand {
             return;
         }
         spec.predicates.push(predicate.clone());
-        let expand = std::mem::replace(&mut **input, LogicalOp::Start);
-        *op = expand;
+        replace_by_input(op);
     }
 }
 
@@ -399,8 +405,7 @@ impl Rule for FilterIntoScan {
         let LogicalOp::Filter { input, predicate } = op else { return };
         let LogicalOp::NodeScan { predicates, .. } = &mut **input else { return };
         predicates.push(predicate.clone());
-        let scan = std::mem::replace(&mut **input, LogicalOp::Start);
-        *op = scan;
+        replace_by_input(op);
     }
 }
 
@@ -423,8 +428,7 @@ impl Rule for LabelsIntoExpand {
                 spec.to_labels.push(l.clone());
             }
         }
-        let expand = std::mem::replace(&mut **input, LogicalOp::Start);
-        *op = expand;
+        replace_by_input(op);
     }
 }
 
