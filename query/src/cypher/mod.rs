@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod chunk_filter;
+mod chunked;
 pub mod exec;
 pub mod expr;
 pub mod functions;
