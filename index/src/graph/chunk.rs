@@ -87,6 +87,11 @@ impl PropertyColumn {
         self.words.push(word);
     }
 
+    /// Bytes held (an estimate, for the cache budget).
+    fn size(&self) -> usize {
+        self.tags.len() * 9 + self.strings.iter().map(|s| s.len() + 32).sum::<usize>()
+    }
+
     /// The cell of `slot` (`Absent` past the end).
     #[inline]
     pub fn get(&self, slot: usize) -> Cell<'_> {
@@ -136,6 +141,8 @@ pub struct RecordChunk<T> {
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
     columns: std::sync::RwLock<Vec<(Box<str>, SharedColumn)>>,
+    /// Bytes of the columns built so far (the cache counts them in its budget).
+    extra: std::sync::atomic::AtomicUsize,
 }
 
 impl<T: ChunkRecord> RecordChunk<T> {
@@ -145,6 +152,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
             spans: vec![(0, ABSENT); CHUNK_LEN],
             decoded: Vec::new(),
             columns: std::sync::RwLock::new(Vec::new()),
+            extra: Default::default(),
         }
     }
 
@@ -170,10 +178,12 @@ impl<T: ChunkRecord> RecordChunk<T> {
             present |= value.is_some();
             column.push(value);
         }
+        let bytes = column.size();
         let column = Arc::new(present.then_some(column));
         if let Ok(mut cols) = self.columns.write() {
             if !cols.iter().any(|(k, _)| &**k == key) {
                 cols.push((key.into(), column.clone()));
+                self.extra.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
             }
         }
         Ok(column)
@@ -201,7 +211,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
             }
         }
         let decoded = (0..CHUNK_LEN).map(|_| OnceLock::new()).collect();
-        Ok(RecordChunk { raw, spans, decoded, columns: std::sync::RwLock::new(Vec::new()) })
+        Ok(RecordChunk { raw, spans, decoded, columns: std::sync::RwLock::new(Vec::new()), extra: Default::default() })
     }
 
     /// The slots whose stored record contains `finder`'s needle, found with one
@@ -293,6 +303,8 @@ pub struct AdjChunk {
     entries: Vec<AdjEntry>,
     /// Each relationship type's lists on their own, built on first use.
     by_type: std::sync::RwLock<Vec<(u32, Arc<TypeBlock>)>>,
+    /// Bytes of the type blocks built so far (the cache counts them in its budget).
+    extra: std::sync::atomic::AtomicUsize,
 }
 
 /// One relationship type's lists of an adjacency chunk, side by side: a query that
@@ -323,7 +335,12 @@ const ADJ_AREA: &str = "graph adjacency chunk";
 
 impl AdjChunk {
     pub fn empty() -> Self {
-        AdjChunk { offsets: vec![0; CHUNK_LEN + 1], entries: Vec::new(), by_type: Default::default() }
+        AdjChunk {
+            offsets: vec![0; CHUNK_LEN + 1],
+            entries: Vec::new(),
+            by_type: Default::default(),
+            extra: Default::default(),
+        }
     }
 
     /// The lists of type `token` on their own (built once per chunk and type).
@@ -339,10 +356,12 @@ impl AdjChunk {
             block.entries.extend_from_slice(entries_of_type(self.list(slot), token));
             block.offsets.push(block.entries.len() as u32);
         }
+        let bytes = block.entries.len() * 24 + block.offsets.len() * 4;
         let block = Arc::new(block);
         if let Ok(mut blocks) = self.by_type.write() {
             if !blocks.iter().any(|(t, _)| *t == token) {
                 blocks.push((token, block.clone()));
+                self.extra.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
             }
         }
         block
@@ -370,7 +389,7 @@ impl AdjChunk {
             let other = u64::from_le_bytes(a);
             entries.push(AdjEntry { type_token: u32_at(p), rel, other });
         }
-        Ok(AdjChunk { offsets, entries, by_type: Default::default() })
+        Ok(AdjChunk { offsets, entries, by_type: Default::default(), extra: Default::default() })
     }
 
     /// The list of `slot`, sorted by (type token, relationship).
@@ -450,6 +469,18 @@ pub enum Cached {
     Adj(Arc<AdjChunk>),
 }
 
+impl Cached {
+    /// Bytes built on demand after decoding (columns, type blocks).
+    fn extra_bytes(&self) -> usize {
+        let extra = match self {
+            Cached::Nodes(c) => &c.extra,
+            Cached::Rels(c) => &c.extra,
+            Cached::Adj(c) => &c.extra,
+        };
+        extra.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// (graph id, kind, chunk number).
 pub type CacheKey = (u32, ChunkKind, u64);
 
@@ -488,10 +519,14 @@ impl ChunkCache {
         if inner.entries.contains_key(&key) {
             return;
         }
-        while inner.bytes + size > self.capacity {
+        // Columns and type blocks grow chunks after they were inserted: count them
+        // too (one pass over the entries, small beside decoding a chunk).
+        let mut extra: usize = inner.entries.values().map(|(c, _)| c.extra_bytes()).sum();
+        while inner.bytes + extra + size > self.capacity {
             let Some(old) = inner.order.pop_front() else { break };
-            if let Some((_, s)) = inner.entries.remove(&old) {
+            if let Some((c, s)) = inner.entries.remove(&old) {
                 inner.bytes -= s;
+                extra = extra.saturating_sub(c.extra_bytes());
             }
         }
         inner.entries.insert(key, (value, size));
@@ -514,4 +549,52 @@ impl ChunkCache {
 /// Compresses framed chunks as they arrive; returns (key, stored value) pairs.
 pub fn compress_frames(jobs: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     jobs.into_iter().map(|(key, frame)| (key, compress(&frame))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::value::PropertyValue;
+
+    fn node_chunk(text_len: usize) -> Arc<RecordChunk<NodeRecord>> {
+        let records: Vec<Vec<u8>> = (0..CHUNK_LEN)
+            .map(|i| {
+                let mut properties = crate::graph::value::Properties::new();
+                properties.insert("s".into(), PropertyValue::String("x".repeat(text_len).into()));
+                properties.insert("i".into(), PropertyValue::Int(i as i64));
+                NodeRecord { labels: vec!["L".into()], properties }.encode()
+            })
+            .collect();
+        let stored = encode_record_chunk(records.iter().map(|r| Some(r.as_slice())));
+        Arc::new(RecordChunk::decode(&stored).unwrap())
+    }
+
+    #[test]
+    fn columns_read_every_kind_of_value() {
+        let chunk = node_chunk(3);
+        let ints = chunk.column("i").unwrap();
+        let ints = ints.as_ref().as_ref().unwrap();
+        assert_eq!(ints.get(7), Cell::Int(7));
+        assert_eq!(ints.get(CHUNK_LEN), Cell::Absent);
+        let strings = chunk.column("s").unwrap();
+        assert!(matches!(strings.as_ref().as_ref().unwrap().get(0), Cell::Str(s) if &**s == "xxx"));
+        assert!(chunk.column("missing").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_cache_budget_counts_columns_built_after_insertion() {
+        let chunk = node_chunk(100);
+        let size = chunk.size();
+        let probe = node_chunk(100);
+        probe.column("s").unwrap();
+        let column = probe.extra.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(column > 100 * CHUNK_LEN);
+        // Room for two chunks as decoded, not with a column of one's strings.
+        let cache = ChunkCache { inner: Mutex::new(CacheInner::default()), capacity: size * 2 + column / 2 };
+        cache.insert((0, ChunkKind::Nodes, 0), Cached::Nodes(chunk.clone()), size);
+        chunk.column("s").unwrap();
+        cache.insert((0, ChunkKind::Nodes, 1), Cached::Nodes(node_chunk(100)), size);
+        assert!(cache.get(&(0, ChunkKind::Nodes, 0)).is_none(), "the chunk with the column is evicted");
+        assert!(cache.get(&(0, ChunkKind::Nodes, 1)).is_some());
+    }
 }
