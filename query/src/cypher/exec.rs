@@ -685,18 +685,23 @@ pub(super) fn of_types<'a>(
     }
 }
 
-/// The target, the writes count when built, and its (other end, relationship) pairs.
-type BuiltInto = (NodeId, u64, Vec<(NodeId, RelId)>);
-
 /// Relationships into a bound target, found from the target's side when the same
 /// target comes back row after row (`(a)-[:WORKS_AT]->(c)<-[:WORKS_AT]-(b)` checks
 /// many `b` against one `c`): the target's list, sorted by the other end, is built
-/// once and probed by binary search instead of walking each `from`'s list.
+/// once and probed by binary search instead of walking each `from`'s list. Built
+/// lists are kept for targets that come back later too, up to a budget of pairs.
 #[derive(Debug, Default)]
 struct IntoMemo {
     last_target: Option<NodeId>,
-    built: Option<BuiltInto>,
+    /// Each target's (other end, relationship) pairs, sorted.
+    built: rustc_hash::FxHashMap<NodeId, Vec<(NodeId, RelId)>>,
+    pairs: usize,
+    /// The statement's write count when `built` was filled (a write empties it).
+    writes: u64,
 }
+
+/// Pairs an into-check memo keeps before it starts over (16 MiB).
+const INTO_MEMO_PAIRS: usize = 1 << 20;
 
 impl IntoMemo {
     /// The relationships from `from` to `to` (with the expansion's direction and
@@ -717,8 +722,12 @@ impl IntoMemo {
             ExpandDir::Both => return Ok(None),
         };
         let writes = ctx.stats.total();
-        let fresh = matches!(&self.built, Some((t, w, _)) if *t == to && *w == writes);
-        if !fresh {
+        if writes != self.writes {
+            self.built.clear();
+            self.pairs = 0;
+            self.writes = writes;
+        }
+        if !self.built.contains_key(&to) {
             if !repeated {
                 return Ok(None);
             }
@@ -729,9 +738,14 @@ impl IntoMemo {
                 .map(|e| (e.other, e.rel))
                 .collect();
             pairs.sort_unstable();
-            self.built = Some((to, writes, pairs));
+            if self.pairs + pairs.len() > INTO_MEMO_PAIRS {
+                self.built.clear();
+                self.pairs = 0;
+            }
+            self.pairs += pairs.len();
+            self.built.insert(to, pairs);
         }
-        let Some((_, _, pairs)) = &self.built else { return Ok(None) };
+        let Some(pairs) = self.built.get(&to) else { return Ok(None) };
         let lo = pairs.partition_point(|(o, _)| *o < from);
         Ok(Some(pairs[lo..].iter().take_while(|(o, _)| *o == from).map(|(_, r)| (*r, to)).collect()))
     }
