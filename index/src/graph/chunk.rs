@@ -92,6 +92,18 @@ impl PropertyColumn {
         self.tags.len() * 9 + self.strings.iter().map(|s| s.len() + 32).sum::<usize>()
     }
 
+    /// The integer in `slot`, if it holds one (a test with no dispatch on the kind).
+    #[inline]
+    pub fn int_at(&self, slot: usize) -> Option<i64> {
+        (self.tags.get(slot) == Some(&TAG_INT)).then(|| self.words[slot] as i64)
+    }
+
+    /// The float in `slot`, if it holds one.
+    #[inline]
+    pub fn float_at(&self, slot: usize) -> Option<f64> {
+        (self.tags.get(slot) == Some(&TAG_FLOAT)).then(|| f64::from_bits(self.words[slot]))
+    }
+
     /// The cell of `slot` (`Absent` past the end).
     #[inline]
     pub fn get(&self, slot: usize) -> Cell<'_> {

@@ -15,6 +15,7 @@ use super::expr::{passes, CExpr};
 use super::group_table::GroupTable;
 use super::plan::{ExpandDir, ExpandSpec};
 use super::value::{CypherValue as V, GroupKey};
+use crate::syntax::cypher::ast::CompareOp;
 use crate::Result;
 
 /// `r.p <op> number` on the relationship an expansion reaches, tested on the cells
@@ -23,10 +24,39 @@ use crate::Result;
 /// number or boolean goes through the expression.
 #[derive(Debug, Default)]
 pub(super) struct RelColumnTests {
-    pub(super) tests: Vec<(CExpr, String, crate::syntax::cypher::ast::CompareOp, V)>,
+    pub(super) tests: Vec<RelTest>,
     /// The chunk of the last relationship tested and its columns, one per test
     /// (`None`: the transaction changed the chunk).
     current: Option<(u64, Option<Vec<sprig_index::graph::SharedColumn>>)>,
+}
+
+/// One `r.key <op> value` test.
+#[derive(Debug)]
+pub(super) struct RelTest {
+    expr: CExpr,
+    key: String,
+    op: CompareOp,
+    value: V,
+    /// Whether a stored value less than, equal to or greater than `value` passes.
+    accept: [bool; 3],
+}
+
+impl RelTest {
+    fn new(expr: CExpr, key: String, op: CompareOp, value: V) -> Self {
+        let accept = match op {
+            CompareOp::Eq => [false, true, false],
+            CompareOp::Ne => [true, false, true],
+            CompareOp::Lt => [true, false, false],
+            CompareOp::Le => [true, true, false],
+            CompareOp::Gt => [false, false, true],
+            CompareOp::Ge => [false, true, true],
+        };
+        RelTest { expr, key, op, value, accept }
+    }
+
+    fn accepts(&self, order: std::cmp::Ordering) -> bool {
+        self.accept[(order as i8 + 1) as usize]
+    }
 }
 
 impl RelColumnTests {
@@ -45,7 +75,7 @@ impl RelColumnTests {
             .filter_map(|p| match &p {
                 CExpr::SlotPropertyCompare { key, op, value, .. } => {
                     let (key, op, value) = (key.clone(), *op, value.clone());
-                    Some((p, key, op, value))
+                    Some(RelTest::new(p, key, op, value))
                 }
                 _ => None,
             })
@@ -57,8 +87,8 @@ impl RelColumnTests {
         let (chunk, slot) = sprig_index::graph::chunk_of(rel);
         if !matches!(&self.current, Some((c, _)) if *c == chunk) {
             let mut columns = Some(Vec::with_capacity(self.tests.len()));
-            for (_, key, _, _) in &self.tests {
-                match ctx.graph.stored_rel_column(chunk, key)? {
+            for test in &self.tests {
+                match ctx.graph.stored_rel_column(chunk, &test.key)? {
                     Some(c) => columns.as_mut().map_or((), |cols| cols.push(c)),
                     None => columns = None,
                 }
@@ -69,29 +99,22 @@ impl RelColumnTests {
             self.current = Some((chunk, columns));
         }
         let Some((_, columns)) = &self.current else { return Ok(false) };
-        for (i, (expr, _, op, value)) in self.tests.iter().enumerate() {
-            let cell = columns.as_ref().and_then(|cols| cols[i].as_ref().as_ref().map(|c| c.get(slot)));
+        for (i, test) in self.tests.iter().enumerate() {
+            let column = columns.as_ref().and_then(|cols| cols[i].as_ref().as_ref());
             // Same-typed numbers compare directly (NaN and mixed types go the long way).
-            let quick = match (cell, value) {
-                (Some(Cell::Int(x)), V::Int(c)) => Some(x.cmp(c)),
-                (Some(Cell::Float(x)), V::Float(c)) => x.partial_cmp(c),
+            let quick = match (column, &test.value) {
+                (Some(c), V::Int(k)) => c.int_at(slot).map(|x| x.cmp(k)),
+                (Some(c), V::Float(k)) => c.float_at(slot).and_then(|x| x.partial_cmp(k)),
                 _ => None,
             };
             if let Some(order) = quick {
-                use crate::syntax::cypher::ast::CompareOp as Op;
-                let pass = match op {
-                    Op::Eq => order.is_eq(),
-                    Op::Ne => order.is_ne(),
-                    Op::Lt => order.is_lt(),
-                    Op::Le => order.is_le(),
-                    Op::Gt => order.is_gt(),
-                    Op::Ge => order.is_ge(),
-                };
-                if !pass {
+                if !test.accepts(order) {
                     return Ok(false);
                 }
                 continue;
             }
+            let cell = column.map(|c| c.get(slot));
+            let (expr, op, value) = (&test.expr, &test.op, &test.value);
             let raw = match cell {
                 Some(Cell::Absent) => return Ok(false),
                 Some(Cell::Int(x)) => sprig_index::graph::RawValue::Int(x),
