@@ -33,7 +33,10 @@ pub(super) struct RelColumnTests {
 /// One `r.key <op> value` test.
 #[derive(Debug)]
 pub(super) struct RelTest {
+    /// The predicate itself, for values the columns cannot compare; it reads the
+    /// relationship in `slot`.
     expr: CExpr,
+    slot: usize,
     key: String,
     op: CompareOp,
     value: V,
@@ -42,7 +45,7 @@ pub(super) struct RelTest {
 }
 
 impl RelTest {
-    fn new(expr: CExpr, key: String, op: CompareOp, value: V) -> Self {
+    fn new(expr: CExpr, slot: usize, key: String, op: CompareOp, value: V) -> Self {
         let accept = match op {
             CompareOp::Eq => [false, true, false],
             CompareOp::Ne => [true, false, true],
@@ -51,7 +54,7 @@ impl RelTest {
             CompareOp::Gt => [false, false, true],
             CompareOp::Ge => [false, true, true],
         };
-        RelTest { expr, key, op, value, accept }
+        RelTest { expr, slot, key, op, value, accept }
     }
 
     fn accepts(&self, order: std::cmp::Ordering) -> bool {
@@ -73,9 +76,9 @@ impl RelColumnTests {
         let tests = tests
             .into_iter()
             .filter_map(|p| match &p {
-                CExpr::SlotPropertyCompare { key, op, value, .. } => {
-                    let (key, op, value) = (key.clone(), *op, value.clone());
-                    Some(RelTest::new(p, key, op, value))
+                CExpr::SlotPropertyCompare { slot, key, op, value } => {
+                    let (slot, key, op, value) = (*slot, key.clone(), *op, value.clone());
+                    Some(RelTest::new(p, slot, key, op, value))
                 }
                 _ => None,
             })
@@ -113,9 +116,7 @@ impl RelColumnTests {
                 }
                 continue;
             }
-            let cell = column.map(|c| c.get(slot));
-            let (expr, op, value) = (&test.expr, &test.op, &test.value);
-            let raw = match cell {
+            let raw = match column.map(|c| c.get(slot)) {
                 Some(Cell::Absent) => return Ok(false),
                 Some(Cell::Int(x)) => sprig_index::graph::RawValue::Int(x),
                 Some(Cell::Float(x)) => sprig_index::graph::RawValue::Float(x),
@@ -125,26 +126,18 @@ impl RelColumnTests {
                 // Strings, lists, changed chunks: the expression decides.
                 _ => {
                     let mut scratch: Row = Vec::new();
-                    set(&mut scratch, slot_of(expr), V::Rel(rel));
-                    if !passes(&expr.eval(&scratch, ctx)?)? {
+                    set(&mut scratch, test.slot, V::Rel(rel));
+                    if !passes(&test.expr.eval(&scratch, ctx)?)? {
                         return Ok(false);
                     }
                     continue;
                 }
             };
-            if super::expr::compare_raw(&raw, *op, value) != Some(true) {
+            if super::expr::compare_raw(&raw, test.op, &test.value) != Some(true) {
                 return Ok(false);
             }
         }
         Ok(true)
-    }
-}
-
-/// The slot a `SlotPropertyCompare` reads.
-fn slot_of(e: &CExpr) -> usize {
-    match e {
-        CExpr::SlotPropertyCompare { slot, .. } => *slot,
-        _ => 0,
     }
 }
 
