@@ -509,6 +509,9 @@ struct CacheInner {
     entries: HashMap<CacheKey, (Cached, usize)>,
     order: VecDeque<CacheKey>,
     bytes: usize,
+    /// Bytes of columns and type blocks at the last count, and inserts since then.
+    extra: usize,
+    inserts: u32,
 }
 
 /// Budget of the graph chunk cache (decoded records included): a graph of 100k
@@ -532,8 +535,13 @@ impl ChunkCache {
             return;
         }
         // Columns and type blocks grow chunks after they were inserted: count them
-        // too (one pass over the entries, small beside decoding a chunk).
-        let mut extra: usize = inner.entries.values().map(|(c, _)| c.extra_bytes()).sum();
+        // too, with a pass over the entries every 64 inserts and at every insert
+        // once the last count is within a quarter of the budget.
+        inner.inserts = inner.inserts.wrapping_add(1);
+        if inner.inserts.is_multiple_of(64) || inner.bytes + inner.extra + size > self.capacity / 4 * 3 {
+            inner.extra = inner.entries.values().map(|(c, _)| c.extra_bytes()).sum();
+        }
+        let mut extra = inner.extra;
         while inner.bytes + extra + size > self.capacity {
             let Some(old) = inner.order.pop_front() else { break };
             if let Some((c, s)) = inner.entries.remove(&old) {
@@ -541,6 +549,7 @@ impl ChunkCache {
                 extra = extra.saturating_sub(c.extra_bytes());
             }
         }
+        inner.extra = extra;
         inner.entries.insert(key, (value, size));
         inner.order.push_back(key);
         inner.bytes += size;
