@@ -258,6 +258,11 @@ impl GraphTxn {
     }
 }
 
+/// The ids chunk `chunk` holds.
+fn ids_of_chunk(chunk: u64) -> std::ops::Range<u64> {
+    chunk * CHUNK_LEN as u64..(chunk + 1) * CHUNK_LEN as u64
+}
+
 /// The property columns of one chunk a transaction has used, by key.
 type ChunkColumns = Vec<(Box<str>, SharedColumn)>;
 
@@ -485,8 +490,8 @@ impl Overlay {
     /// (`None` inside when it lacks it); `Ok(None)` when it does not exist. Strings
     /// are shared with the chunk's column, not copied.
     pub fn property_value(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<Option<PropertyValue>>> {
-        if let Some(found) = self.changed_property(rel, id, key) {
-            return Ok(found);
+        if let Some(changed) = self.changed_properties(rel, id) {
+            return Ok(changed.map(|props| props.get(key).cloned()));
         }
         if let Some(col) = self.column(rel, id, key)? {
             let (_, slot) = chunk_of(id);
@@ -502,19 +507,15 @@ impl Overlay {
         self.with_property(rel, id, key, |raw| raw.map(|r| r.to_owned()))
     }
 
-    /// The property as this transaction changed it: `Some(None)` for a deleted
-    /// entity, `None` when the transaction did not touch the entity.
-    fn changed_property(&self, rel: bool, id: u64, key: &str) -> Option<Option<Option<PropertyValue>>> {
+    /// The properties of an entity as this transaction changed it: `Some(None)` for
+    /// a deleted entity, `None` when the transaction did not touch it.
+    fn changed_properties(&self, rel: bool, id: u64) -> Option<Option<&Properties>> {
         if rel {
             if !self.rels.is_empty() {
-                if let Some(r) = self.rels.get(&id) {
-                    return Some(r.as_ref().map(|rec| rec.properties.get(key).cloned()));
-                }
+                return self.rels.get(&id).map(|r| r.as_deref().map(|rec| &rec.properties));
             }
         } else if !self.nodes.is_empty() {
-            if let Some(n) = self.nodes.get(&id) {
-                return Some(n.as_ref().map(|rec| rec.properties.get(key).cloned()));
-            }
+            return self.nodes.get(&id).map(|n| n.as_deref().map(|rec| &rec.properties));
         }
         None
     }
@@ -549,16 +550,8 @@ impl Overlay {
         key: &str,
         f: impl FnOnce(Option<RawValue<'_>>) -> R,
     ) -> Result<Option<R>> {
-        if rel {
-            if !self.rels.is_empty() {
-                if let Some(r) = self.rels.get(&id) {
-                    return Ok(r.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
-                }
-            }
-        } else if !self.nodes.is_empty() {
-            if let Some(n) = self.nodes.get(&id) {
-                return Ok(n.as_ref().map(|rec| f(rec.properties.get(key).map(RawValue::of))));
-            }
+        if let Some(changed) = self.changed_properties(rel, id) {
+            return Ok(changed.map(|props| f(props.get(key).map(RawValue::of))));
         }
         let (c, slot) = chunk_of(id);
         if let Some(col) = self.column(rel, id, key)? {
@@ -600,22 +593,22 @@ impl Overlay {
     /// `None` when it is not stored or this transaction changed one of its nodes
     /// (the caller then tests nodes one at a time).
     pub fn node_chunk_view(&mut self, chunk: u64) -> Result<Option<NodeChunkView>> {
-        let first = chunk * CHUNK_LEN as u64;
-        if self.nodes.keys().any(|n| (first..first + CHUNK_LEN as u64).contains(n)) {
+        let ids = ids_of_chunk(chunk);
+        if self.nodes.keys().any(|n| ids.contains(n)) {
             return Ok(None);
         }
-        Ok(self.node_chunk_of(first)?.map(NodeChunkView))
+        Ok(self.node_chunk_of(ids.start)?.map(NodeChunkView))
     }
 
     /// The column of relationship property `key` in the stored chunk `chunk`, or
     /// `None` when no chunk is stored or this transaction changed one of its
     /// relationships (the caller then reads relationships one at a time).
     pub fn stored_rel_column(&mut self, chunk: u64, key: &str) -> Result<Option<SharedColumn>> {
-        let first = chunk * CHUNK_LEN as u64;
-        if self.rels.keys().any(|r| (first..first + CHUNK_LEN as u64).contains(r)) {
+        let ids = ids_of_chunk(chunk);
+        if self.rels.keys().any(|r| ids.contains(r)) {
             return Ok(None);
         }
-        self.column(true, first, key)
+        self.column(true, ids.start, key)
     }
 
     /// The node, or `None` when it does not exist (or was deleted).
@@ -716,8 +709,8 @@ impl Overlay {
     /// of many nodes of one chunk; `None` when it is not stored or this transaction
     /// changed a list in it (the caller then reads lists one at a time).
     pub fn stored_adjacency_chunk(&mut self, chunk: u64, dir: Direction) -> Result<Option<Arc<AdjChunk>>> {
-        let first = chunk * CHUNK_LEN as u64;
-        if self.adjacency.keys().any(|(n, d)| *d == dir && (first..first + CHUNK_LEN as u64).contains(n)) {
+        let ids = ids_of_chunk(chunk);
+        if self.adjacency.keys().any(|(n, d)| *d == dir && ids.contains(n)) {
             return Ok(None);
         }
         Ok(match self.chunk(adj_kind(dir), chunk)? {
