@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use sprig_index::graph::{Cell, Direction, NodeId, RelId};
+use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedColumn};
 
 use super::aggregate::{Accumulator, AggSpec};
 use super::exec::{group_rows, list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
@@ -27,7 +27,7 @@ pub(super) struct RelColumnTests {
     pub(super) tests: Vec<RelTest>,
     /// The chunk of the last relationship tested and its columns, one per test
     /// (`None`: the transaction changed the chunk).
-    current: Option<(u64, Option<Vec<sprig_index::graph::SharedColumn>>)>,
+    current: Option<(u64, Option<Vec<SharedColumn>>)>,
 }
 
 /// One `r.key <op> value` test.
@@ -171,10 +171,7 @@ impl DegreeAggregate {
         if !self.keys.is_empty() {
             let view = ctx.graph.node_chunk_view(chunk)?;
             for key in &self.keys {
-                columns.push(match &view {
-                    Some(v) => Some(v.column(key)?),
-                    None => None,
-                });
+                columns.push(column_of(&view, key)?);
             }
         }
         // The chunk's lists in place when the transaction left them alone (for one
@@ -297,6 +294,15 @@ fn for_each_label_chunk(
     Ok(())
 }
 
+/// The column of `key` in a stored chunk, or `None` when there is no view (the
+/// transaction changed the chunk).
+fn column_of(view: &Option<NodeChunkView>, key: &str) -> Result<Option<SharedColumn>> {
+    Ok(match view {
+        Some(v) => Some(v.column(key)?),
+        None => None,
+    })
+}
+
 /// The value of property `key` of node `id` from its column cell, or read from the
 /// node when the cell cannot give it (a list, or no column: a changed chunk).
 fn cell_value(cell: Option<Cell<'_>>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
@@ -333,18 +339,15 @@ impl ColumnAggregate {
     /// Feeds the nodes `slots` of `chunk` into the accumulators, aggregate by aggregate.
     fn add_chunk(&self, accs: &mut [Accumulator], chunk: u64, slots: &[usize], ctx: &mut Ctx<'_>) -> Result<()> {
         let view = ctx.graph.node_chunk_view(chunk)?;
-        // The integers of the last key read, when all its values in the chunk are
+        // The last key read and its integers, when all its values in the chunk are
         // integers (the common case, summed and compared in tight loops).
-        let mut ints: Option<(&str, Vec<i64>)> = None;
+        let mut ints: Option<(&str, Option<Vec<i64>>)> = None;
         for (acc, prop) in accs.iter_mut().zip(&self.props) {
             let Some(key) = prop else {
                 acc.add_rows(slots.len() as i64);
                 continue;
             };
-            let column = match &view {
-                Some(v) => Some(v.column(key)?),
-                None => None,
-            };
+            let column = column_of(&view, key)?;
             let cells = match column.as_deref() {
                 // No node of the chunk has the property: all null.
                 Some(None) => continue,
@@ -353,9 +356,9 @@ impl ColumnAggregate {
             };
             if let Some(cells) = cells {
                 if !matches!(&ints, Some((k, _)) if k == key) {
-                    ints = int_values(cells, slots).map(|v| (key.as_str(), v));
+                    ints = Some((key.as_str(), int_values(cells, slots)));
                 }
-                if let Some((_, values)) = &ints {
+                if let Some((_, Some(values))) = &ints {
                     acc.add_ints(values)?;
                     continue;
                 }
