@@ -193,8 +193,8 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         }
         LogicalOp::ExpandIntoCount { input, first, then } => Box::new(ExpandIntoCount {
             input: child(input),
-            first: Expand::new(false, Box::new(Once { row: None, arg: Vec::new(), use_arg: false }), first),
-            then: Expand::new(true, Box::new(Once { row: None, arg: Vec::new(), use_arg: false }), then),
+            first: Expand::without_input(first),
+            then: Expand::without_input(then),
         }),
         LogicalOp::Expand { input, spec } | LogicalOp::ExpandCount { input, spec } => {
             Box::new(Expand::new(matches!(op, LogicalOp::ExpandCount { .. }), child(input), spec))
@@ -813,9 +813,9 @@ pub(super) fn group_rows(
 
 struct ExpandIntoCount {
     input: BoxOp,
-    /// The hop to the intermediate node (its input is never pulled).
+    /// The hop to the intermediate node.
     first: Expand,
-    /// The closing check from the intermediate node (counted, never pulled).
+    /// The closing check from the intermediate node (counted).
     then: Expand,
 }
 
@@ -900,6 +900,12 @@ impl Expand {
             rel_tests,
             spec,
         }
+    }
+
+    /// An expansion used only through `start_row` and `single_hop` (its input is
+    /// never pulled).
+    fn without_input(spec: &ExpandSpec) -> Self {
+        Expand::new(false, Box::new(Once { row: None, arg: Vec::new(), use_arg: false }), spec)
     }
 
     fn rel_ok(&self, rel: RelId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
