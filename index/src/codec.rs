@@ -109,6 +109,10 @@ impl<'a> Decoder<'a> {
         let b = self.bytes()?;
         String::from_utf8(b.to_vec()).map_err(|e| Error::corrupted(self.area, e))
     }
+    /// True when everything was read.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.buf)
     }

@@ -39,6 +39,9 @@ pub enum Error {
     /// The entity was deleted or never existed.
     #[error("{0} does not exist")]
     EntityNotFound(String),
+    /// A full-text query that does not parse, or a text index that cannot answer.
+    #[error("{0}")]
+    TextQuery(String),
     /// A limit of the storage format was exceeded.
     #[error("limit exceeded: {0}")]
     Limit(String),

@@ -5,6 +5,7 @@ pub(crate) mod bulk;
 mod chunk;
 mod record;
 mod store;
+pub mod text;
 mod value;
 
 pub use bulk::{infer_value, BulkLoadStats, CsvInput};

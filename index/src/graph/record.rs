@@ -78,6 +78,9 @@ pub struct GraphMeta {
     /// Every property key ever used.
     pub property_keys: BTreeSet<String>,
     pub indexes: Vec<IndexDef>,
+    /// LIndexes and full-text indexes (stored after the property indexes, so metadata
+    /// written before text indexes existed still decodes).
+    pub text_indexes: Vec<super::text::TextIndexDef>,
 }
 
 impl GraphMeta {
@@ -114,6 +117,12 @@ impl GraphMeta {
         for i in &self.indexes {
             enc.str(&i.name).str(&i.label).str(&i.property);
         }
+        if !self.text_indexes.is_empty() {
+            enc.u32(self.text_indexes.len() as u32);
+            for t in &self.text_indexes {
+                t.encode(&mut enc);
+            }
+        }
         enc.finish()
     }
 
@@ -138,6 +147,11 @@ impl GraphMeta {
         }
         for _ in 0..dec.u32()? {
             meta.indexes.push(IndexDef { name: dec.string()?, label: dec.string()?, property: dec.string()? });
+        }
+        if !dec.is_empty() {
+            for _ in 0..dec.u32()? {
+                meta.text_indexes.push(super::text::TextIndexDef::decode(&mut dec)?);
+            }
         }
         Ok(meta)
     }

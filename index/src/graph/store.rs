@@ -31,10 +31,13 @@ use super::chunk::{
 use super::record::{
     raw_node_property, raw_rel_property, AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord,
 };
+use super::text::{self, StepPattern, TextIndexDef, TextIndexHandle, TextIndexKind, TextSources, TextTest};
 use super::value::RawValue;
 use super::value::{Properties, PropertyValue};
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
+
+mod text_maintenance;
 
 pub(super) const KS: Keyspace = Keyspace::Graph;
 
@@ -56,6 +59,8 @@ struct Shared {
     cache: ChunkCache,
     /// Graph name -> a small number for cache keys (not stored).
     graph_ids: Mutex<HashMap<String, u32>>,
+    /// Text indexes loaded from storage, by (graph, index name).
+    text: Mutex<HashMap<(String, String), Arc<TextIndexHandle>>>,
 }
 
 /// Held by a reader for the length of a query: no commit is applied meanwhile.
@@ -171,12 +176,48 @@ impl GraphStore {
     /// Applies `batch` while no reader runs and drops the cached chunks it rewrites,
     /// then makes it durable.
     pub(super) fn apply_exclusive(&self, batch: WriteBatch, rewritten: &[CacheKey]) -> Result<()> {
+        self.apply_exclusive_then(batch, rewritten, || Ok(()))
+    }
+
+    /// [`apply_exclusive`](Self::apply_exclusive), running `then` before readers may
+    /// start again (text indexes switch to the commit there).
+    pub(super) fn apply_exclusive_then(
+        &self,
+        batch: WriteBatch,
+        rewritten: &[CacheKey],
+        then: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
         {
             let _exclusive = self.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
             self.storage.apply(batch)?;
             self.shared.cache.evict(rewritten);
+            then()?;
         }
         self.storage.flush()
+    }
+
+    /// The committed text index `def` of `graph`, loaded on first use.
+    pub(super) fn text_handle(&self, graph: &str, def: &TextIndexDef) -> Result<Arc<TextIndexHandle>> {
+        let key = (graph.to_string(), def.name.clone());
+        if let Some(h) = self.text_map()?.get(&key) {
+            if h.def == *def {
+                return Ok(h.clone());
+            }
+        }
+        let h = TextIndexHandle::load(self.storage.as_ref(), graph, def.clone())?;
+        self.text_map()?.insert(key, h.clone());
+        Ok(h)
+    }
+
+    fn text_map(&self) -> Result<std::sync::MutexGuard<'_, HashMap<(String, String), Arc<TextIndexHandle>>>> {
+        self.shared.text.lock().map_err(|_| Error::corrupted("graph store", "lock poisoned"))
+    }
+
+    /// Drops the loaded copy of a text index (it is loaded again from storage).
+    pub(super) fn forget_text(&self, graph: &str, name: &str) {
+        if let Ok(mut map) = self.shared.text.lock() {
+            map.remove(&(graph.to_string(), name.to_string()));
+        }
     }
 
     /// The cache number of graph `name`.
@@ -245,17 +286,50 @@ impl GraphTxn {
         }
         let mut batch = WriteBatch::default();
         let mut rewritten = Vec::new();
+        let mut texts = TextCommit::default();
+        let mut written = Ok(());
         for g in self.graphs.values_mut() {
-            g.check_deleted_nodes()?;
-            g.write_into(&mut batch, &mut rewritten)?;
+            written = g.check_deleted_nodes().and_then(|_| g.write_into(&mut batch, &mut rewritten, &mut texts));
+            if written.is_err() {
+                break;
+            }
         }
-        if batch.is_empty() {
-            return Ok(());
+        let store = self.store.clone();
+        let result = written.and_then(|_| {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            store.apply_exclusive_then(batch, &rewritten, || {
+                // Readers start again only once the text indexes show this commit too.
+                for (graph, h) in &texts.committed {
+                    h.reload()?;
+                    if let Ok(mut map) = store.shared.text.lock() {
+                        map.insert((graph.clone(), h.def.name.clone()), h.clone());
+                    }
+                }
+                for (graph, name) in &texts.dropped {
+                    store.forget_text(graph, name);
+                }
+                Ok(())
+            })
+        });
+        if result.is_err() {
+            // A text index may have committed in memory what storage never got.
+            for (graph, h) in &texts.committed {
+                store.forget_text(graph, &h.def.name);
+            }
         }
-        self.store.apply_exclusive(batch, &rewritten)?;
+        result?;
         self.graphs.clear();
         Ok(())
     }
+}
+
+/// What a commit did to text indexes, to be made visible once the batch is applied.
+#[derive(Default)]
+struct TextCommit {
+    committed: Vec<(String, Arc<TextIndexHandle>)>,
+    dropped: Vec<(String, String)>,
 }
 
 /// The ids chunk `chunk` holds.
@@ -300,6 +374,14 @@ pub struct Overlay {
     deleted_nodes: BTreeSet<NodeId>,
     /// Relationships deleted in this transaction, still readable for `type(r)`.
     deleted_rels: HashMap<RelId, Arc<RelRecord>>,
+    /// Counts writes, so that what is derived from this transaction's changes is
+    /// recomputed only after another write.
+    revision: u64,
+    /// Text indexes created in this transaction (filled, not yet committed).
+    text_created: HashMap<String, Arc<TextIndexHandle>>,
+    text_dropped: BTreeSet<String>,
+    /// Per text index: the entities whose documents this transaction changed, at a revision.
+    text_affected: HashMap<String, (u64, Arc<RoaringTreemap>)>,
 }
 
 impl Overlay {
@@ -336,6 +418,10 @@ impl Overlay {
             index_changes: BTreeMap::new(),
             deleted_nodes: BTreeSet::new(),
             deleted_rels: HashMap::new(),
+            revision: 0,
+            text_created: HashMap::new(),
+            text_dropped: BTreeSet::new(),
+            text_affected: HashMap::new(),
         })
     }
 
@@ -359,6 +445,7 @@ impl Overlay {
             return Err(Error::ReadOnly);
         }
         self.dirty = true;
+        self.revision += 1;
         Ok(())
     }
 
@@ -990,7 +1077,7 @@ impl Overlay {
     /// when an index on the same label and property exists already.
     pub fn create_index(&mut self, def: IndexDef) -> Result<bool> {
         self.writable()?;
-        if self.index_for(&def.label, &def.property).is_some() || self.meta.indexes.iter().any(|i| i.name == def.name) {
+        if self.index_for(&def.label, &def.property).is_some() || self.name_taken(&def.name) {
             return Ok(false);
         }
         let ids = self.label_nodes(Some(&def.label))?;
@@ -1008,6 +1095,9 @@ impl Overlay {
     /// Drops the index called `name`; false when there is none.
     pub fn drop_index(&mut self, name: &str) -> Result<bool> {
         self.writable()?;
+        if self.text_index(name).is_some() {
+            return self.drop_text_index(name);
+        }
         let Some(pos) = self.meta.indexes.iter().position(|i| i.name == name) else { return Ok(false) };
         let def = self.meta.indexes.remove(pos);
         let prefix = index_prefix(&self.graph, &def.label, &def.property);
@@ -1026,11 +1116,12 @@ impl Overlay {
         Ok(true)
     }
 
-    fn write_into(&mut self, batch: &mut WriteBatch, rewritten: &mut Vec<CacheKey>) -> Result<()> {
+    fn write_into(&mut self, batch: &mut WriteBatch, rewritten: &mut Vec<CacheKey>, texts: &mut TextCommit) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
         let g = self.graph.clone();
+        self.write_text_indexes(batch, texts)?;
         batch.put(KS, registry_key(&g), Vec::new());
         batch.put(KS, graph_prefix(&g, b'm'), self.meta.encode());
         // Node and relationship chunks: every chunk with a change is rewritten whole.
