@@ -129,7 +129,7 @@ pub trait Operator {
     fn reset(&mut self, arg: &Row);
 }
 
-type BoxOp = Box<dyn Operator>;
+pub(super) type BoxOp = Box<dyn Operator>;
 
 /// A copy of `row` wide enough for slot `widest`, made with one allocation (a clone
 /// then `set` past the end would reallocate).
@@ -270,14 +270,15 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(Delete { input: child(input), exprs: exprs.clone(), detach: *detach })
         }
         LogicalOp::Eager { input } => Box::new(Eager { input: child(input), rows: None }),
-        LogicalOp::ProcedureCall { input, procedure, slot } => Box::new(ProcedureCall {
-            input: child(input),
-            procedure: *procedure,
-            slot: *slot,
-            pending: VecDeque::new(),
+        LogicalOp::ProcedureCall { input, procedure, args, outputs } => {
+            Box::new(super::procedures::ProcedureCall::new(child(input), *procedure, args.clone(), outputs.clone()))
+        }
+        LogicalOp::CreateIndex { def } => Box::new(SchemaOp { create: Some(def.clone()), ..SchemaOp::default() }),
+        LogicalOp::CreateTextIndex { def, if_not_exists } => Box::new(SchemaOp {
+            create_text: Some((def.clone(), *if_not_exists)),
+            ..SchemaOp::default()
         }),
-        LogicalOp::CreateIndex { def } => Box::new(SchemaOp { create: Some(def.clone()), drop: None, done: false }),
-        LogicalOp::DropIndex { name } => Box::new(SchemaOp { create: None, drop: Some(name.clone()), done: false }),
+        LogicalOp::DropIndex { name } => Box::new(SchemaOp { drop: Some(name.clone()), ..SchemaOp::default() }),
         LogicalOp::Discard { input } => Box::new(Discard { input: child(input) }),
     };
     if profile {
@@ -2202,55 +2203,10 @@ impl Operator for Eager {
     }
 }
 
-struct ProcedureCall {
-    input: BoxOp,
-    procedure: Procedure,
-    slot: usize,
-    pending: VecDeque<Row>,
-}
-
-impl Operator for ProcedureCall {
-    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
-        loop {
-            if let Some(r) = self.pending.pop_front() {
-                return Ok(Some(r));
-            }
-            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
-            let values: Vec<String> = match self.procedure {
-                Procedure::Labels => {
-                    let labels: Vec<String> = ctx.graph.meta().labels.iter().cloned().collect();
-                    let mut live = Vec::new();
-                    for l in labels {
-                        if !ctx.graph.label_nodes(Some(&l))?.is_empty() {
-                            live.push(l);
-                        }
-                    }
-                    live
-                }
-                Procedure::RelationshipTypes => {
-                    let m = ctx.graph.meta();
-                    let mut t: Vec<String> =
-                        m.types.iter().zip(&m.type_counts).filter(|(_, c)| **c > 0).map(|(t, _)| t.clone()).collect();
-                    t.sort();
-                    t
-                }
-                Procedure::PropertyKeys => ctx.graph.meta().property_keys.iter().cloned().collect(),
-            };
-            for v in values {
-                let mut out = row.clone();
-                set(&mut out, self.slot, V::string(v));
-                self.pending.push_back(out);
-            }
-        }
-    }
-    fn reset(&mut self, arg: &Row) {
-        self.pending.clear();
-        self.input.reset(arg);
-    }
-}
-
+#[derive(Default)]
 struct SchemaOp {
     create: Option<sprig_index::graph::IndexDef>,
+    create_text: Option<(sprig_index::graph::text::TextIndexDef, bool)>,
     drop: Option<String>,
     done: bool,
 }
@@ -2262,6 +2218,16 @@ impl Operator for SchemaOp {
             if let Some(def) = &self.create {
                 if ctx.graph.create_index(def.clone())? {
                     ctx.stats.indexes_added += 1;
+                }
+            }
+            if let Some((def, if_not_exists)) = &self.create_text {
+                if ctx.graph.create_text_index(def.clone())? {
+                    ctx.stats.indexes_added += 1;
+                } else if !if_not_exists {
+                    return Err(Error::Semantic {
+                        kind: "IndexAlreadyExists",
+                        message: format!("an index named '{}' or on the same properties exists already", def.name),
+                    });
                 }
             }
             if let Some(name) = &self.drop {

@@ -9,6 +9,7 @@ pub mod expr;
 pub mod functions;
 pub mod group_table;
 pub mod plan;
+mod procedures;
 pub mod planner;
 pub mod projection;
 pub mod result;

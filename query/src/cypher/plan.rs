@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use sprig_index::graph::text::TextIndexDef;
 use sprig_index::graph::IndexDef;
 
 use super::aggregate::AggSpec;
@@ -142,6 +143,12 @@ pub enum Procedure {
     Labels,
     RelationshipTypes,
     PropertyKeys,
+    /// `db.index.fulltext.queryNodes(index, query)`.
+    FulltextNodes,
+    /// `db.index.fulltext.queryRelationships(index, query)`.
+    FulltextRelationships,
+    /// `db.indexes()`, also `SHOW INDEXES`.
+    Indexes,
 }
 
 impl Procedure {
@@ -150,15 +157,40 @@ impl Procedure {
             "db.labels" => Some(Procedure::Labels),
             "db.relationshiptypes" => Some(Procedure::RelationshipTypes),
             "db.propertykeys" => Some(Procedure::PropertyKeys),
+            "db.index.fulltext.querynodes" => Some(Procedure::FulltextNodes),
+            "db.index.fulltext.queryrelationships" => Some(Procedure::FulltextRelationships),
+            "db.indexes" => Some(Procedure::Indexes),
             _ => None,
         }
     }
 
-    pub fn output(self) -> &'static str {
+    /// The names of the columns it yields.
+    pub fn outputs(self) -> &'static [&'static str] {
         match self {
-            Procedure::Labels => "label",
-            Procedure::RelationshipTypes => "relationshipType",
-            Procedure::PropertyKeys => "propertyKey",
+            Procedure::Labels => &["label"],
+            Procedure::RelationshipTypes => &["relationshipType"],
+            Procedure::PropertyKeys => &["propertyKey"],
+            Procedure::FulltextNodes => &["node", "score"],
+            Procedure::FulltextRelationships => &["relationship", "score"],
+            Procedure::Indexes => &[
+                "name",
+                "state",
+                "type",
+                "entityType",
+                "labelsOrTypes",
+                "properties",
+                "options",
+                "documents",
+                "sizeBytes",
+            ],
+        }
+    }
+
+    /// How many arguments it takes.
+    pub fn arity(self) -> usize {
+        match self {
+            Procedure::FulltextNodes | Procedure::FulltextRelationships => 2,
+            _ => 0,
         }
     }
 
@@ -167,6 +199,9 @@ impl Procedure {
             Procedure::Labels => "db.labels",
             Procedure::RelationshipTypes => "db.relationshipTypes",
             Procedure::PropertyKeys => "db.propertyKeys",
+            Procedure::FulltextNodes => "db.index.fulltext.queryNodes",
+            Procedure::FulltextRelationships => "db.index.fulltext.queryRelationships",
+            Procedure::Indexes => "db.indexes",
         }
     }
 }
@@ -346,7 +381,13 @@ pub enum LogicalOp {
     ProcedureCall {
         input: Box<LogicalOp>,
         procedure: Procedure,
-        slot: usize,
+        args: Vec<CExpr>,
+        /// (index into [`Procedure::outputs`], slot) of each yielded column.
+        outputs: Vec<(usize, usize)>,
+    },
+    CreateTextIndex {
+        def: TextIndexDef,
+        if_not_exists: bool,
     },
     CreateIndex {
         def: IndexDef,
@@ -368,6 +409,7 @@ macro_rules! inputs_of {
             Start
             | Argument
             | CreateIndex { .. }
+            | CreateTextIndex { .. }
             | DropIndex { .. }
             | CountFromStore { .. }
             | ColumnAggregate { .. }
@@ -452,6 +494,7 @@ impl LogicalOp {
             Eager { .. } => "Eager",
             ProcedureCall { .. } => "ProcedureCall",
             CreateIndex { .. } => "CreateIndex",
+            CreateTextIndex { .. } => "CreateTextIndex",
             DropIndex { .. } => "DropIndex",
             Discard { .. } => "EmptyResult",
         }

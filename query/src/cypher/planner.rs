@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use sprig_index::graph::text::{TextIndexDef, TextIndexKind};
 use sprig_index::graph::{IndexDef, Overlay};
 
 use super::aggregate::{AggFunc, AggSpec};
@@ -252,40 +253,79 @@ impl<'a> Planner<'a> {
                 Clause::Call { procedure, args, yields, predicate } => {
                     let proc = Procedure::lookup(procedure)
                         .ok_or_else(|| semantic("ProcedureNotFound", format!("there is no procedure '{procedure}'")))?;
-                    if args.as_ref().is_some_and(|a| !a.is_empty()) {
+                    let given = args.as_ref().map_or(0, |a| a.len());
+                    if given != proc.arity() {
                         return Err(semantic(
                             "InvalidNumberOfArguments",
-                            format!("{} takes no arguments", proc.name()),
+                            format!("{} takes {} argument(s), not {given}", proc.name(), proc.arity()),
                         ));
                     }
-                    let out = proc.output();
-                    let alias = match yields {
-                        None => {
-                            if n != 1 {
-                                return Err(semantic("UnexpectedSyntax", "CALL inside a query needs YIELD"));
-                            }
-                            out.to_string()
+                    let mut compiled = Vec::new();
+                    for a in args.iter().flatten() {
+                        compiled.push(self.expr(a, &scope)?);
+                    }
+                    let names = proc.outputs();
+                    let chosen: Vec<(usize, String)> = match yields {
+                        None if n != 1 => {
+                            return Err(semantic("UnexpectedSyntax", "CALL inside a query needs YIELD"));
                         }
-                        Some(items) if items.is_empty() => out.to_string(),
+                        None => names.iter().enumerate().map(|(i, o)| (i, o.to_string())).collect(),
+                        Some(items) if items.is_empty() => {
+                            names.iter().enumerate().map(|(i, o)| (i, o.to_string())).collect()
+                        }
                         Some(items) => {
-                            if items.len() != 1 || items[0].0 != out {
-                                return Err(semantic(
-                                    "UndefinedVariable",
-                                    format!("{} yields only '{out}'", proc.name()),
-                                ));
+                            let mut out = Vec::new();
+                            for (name, alias) in items {
+                                let Some(pos) = names.iter().position(|o| o == name) else {
+                                    return Err(semantic(
+                                        "UndefinedVariable",
+                                        format!("{} yields {}, not '{name}'", proc.name(), names.join(", ")),
+                                    ));
+                                };
+                                out.push((pos, alias.clone().unwrap_or_else(|| name.clone())));
                             }
-                            items[0].1.clone().unwrap_or_else(|| out.to_string())
+                            out
                         }
                     };
-                    let slot = scope.add(&alias, Kind::Any);
-                    plan = LogicalOp::ProcedureCall { input: Box::new(plan), procedure: proc, slot };
+                    let mut outputs = Vec::new();
+                    for (pos, alias) in &chosen {
+                        let kind = match (proc, names[*pos]) {
+                            (Procedure::FulltextNodes, "node") => Kind::Node,
+                            (Procedure::FulltextRelationships, "relationship") => Kind::Rel,
+                            _ => Kind::Value,
+                        };
+                        outputs.push((*pos, scope.add(alias, kind)));
+                    }
+                    plan = LogicalOp::ProcedureCall { input: Box::new(plan), procedure: proc, args: compiled, outputs };
                     if let Some(p) = predicate {
                         let predicate = self.expr(p, &scope)?;
                         plan = LogicalOp::Filter { input: Box::new(plan), predicate };
                     }
                     if last {
-                        columns = vec![alias];
+                        columns = chosen.into_iter().map(|(_, a)| a).collect();
                     }
+                }
+                Clause::CreateTextIndex { name, lindex, on_relationships, label, properties, if_not_exists, options } => {
+                    self.writes = true;
+                    let mut hops = 2;
+                    for (key, value) in options {
+                        match (key.as_str(), value) {
+                            ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => hops = *h as u32,
+                            ("hops", _) if *lindex => {
+                                return Err(semantic("InvalidArgumentType", "OPTIONS hops takes an integer from 0 to 4"))
+                            }
+                            _ => return Err(semantic("InvalidArgumentType", format!("unknown index option '{key}'"))),
+                        }
+                    }
+                    let kind = if *lindex { TextIndexKind::LIndex { hops } } else { TextIndexKind::FullText };
+                    let def = TextIndexDef {
+                        name: name.clone(),
+                        kind,
+                        on_relationships: *on_relationships,
+                        label: label.clone(),
+                        properties: properties.clone(),
+                    };
+                    plan = LogicalOp::CreateTextIndex { def, if_not_exists: *if_not_exists };
                 }
                 Clause::CreateIndex { name, label, property } => {
                     self.writes = true;
@@ -310,6 +350,7 @@ impl<'a> Planner<'a> {
                 | Clause::Remove(_)
                 | Clause::Delete { .. }
                 | Clause::CreateIndex { .. }
+                | Clause::CreateTextIndex { .. }
                 | Clause::DropIndex { .. },
             ) => plan = LogicalOp::Discard { input: Box::new(plan) },
             _ => {

@@ -54,6 +54,16 @@ pub enum Clause {
     DropIndex {
         name: String,
     },
+    /// `CREATE LINDEX` / `CREATE FULLTEXT INDEX`.
+    CreateTextIndex {
+        name: String,
+        lindex: bool,
+        on_relationships: bool,
+        label: String,
+        properties: Vec<String>,
+        if_not_exists: bool,
+        options: Vec<(String, Expr)>,
+    },
 }
 
 /// The body of `WITH` and `RETURN`.

@@ -374,7 +374,9 @@ fn clause(i: &str) -> Res<'_, Clause> {
         map((kw("WITH"), projection_body(true)), |(_, p)| Clause::With(p)),
         map((kw("RETURN"), projection_body(false)), |(_, p)| Clause::Return(p)),
         create_index_clause,
+        create_text_index_clause,
         drop_index_clause,
+        show_indexes_clause,
         map((kw("CREATE"), pattern), |(_, p)| Clause::Create(p)),
         merge_clause,
         map((kw("SET"), set_items), |(_, s)| Clause::Set(s)),
@@ -617,6 +619,76 @@ fn create_index_clause(i: &str) -> Res<'_, Clause> {
     let (i, property) = symbolic_name(i)?;
     let (i, _) = sym(")")(i)?;
     Ok((i, Clause::CreateIndex { name, label, property }))
+}
+
+/// `CREATE LINDEX name FOR (n:L) ON EACH [n.p, ...] [OPTIONS {hops: k}]` and
+/// `CREATE FULLTEXT INDEX name FOR (n:L) | ()-[r:T]-() ON EACH [n.p, ...] [OPTIONS {...}]`.
+fn create_text_index_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("CREATE")(i)?;
+    let (i, lindex) = alt((map(kw("LINDEX"), |_| true), map((kw("FULLTEXT"), kw("INDEX")), |_| false))).parse(i)?;
+    let (i, name) = symbolic_name(i)?;
+    let (i, exists) = opt((kw("IF"), kw("NOT"), kw("EXISTS"))).parse(i)?;
+    let (i, _) = kw("FOR")(i)?;
+    let node = |i| {
+        let (i, _) = sym("(")(i)?;
+        let (i, var) = variable(i)?;
+        let (i, _) = sym(":")(i)?;
+        let (i, label) = symbolic_name(i)?;
+        let (i, _) = sym(")")(i)?;
+        Ok((i, (false, var, label)))
+    };
+    let rel = |i| {
+        let (i, _) = (sym("("), sym(")"), opt(sym("<")), sym("-"), sym("[")).parse(i)?;
+        let (i, var) = variable(i)?;
+        let (i, _) = sym(":")(i)?;
+        let (i, label) = symbolic_name(i)?;
+        let (i, _) = (sym("]"), sym("-"), opt(sym(">")), sym("("), sym(")")).parse(i)?;
+        Ok((i, (true, var, label)))
+    };
+    let (i, (on_relationships, var, label)) = alt((node, rel)).parse(i)?;
+    if lindex && on_relationships {
+        return fatal(i, "an LIndex is over nodes: use FOR (n:Label)");
+    }
+    let (i, _) = kw("ON")(i)?;
+    let (i, _) = kw("EACH")(i)?;
+    let (i, _) = sym("[")(i)?;
+    let prop = |i| {
+        let (i, v) = variable(i)?;
+        if v != var {
+            return fatal(i, format!("the index must be on properties of '{var}'"));
+        }
+        let (i, _) = sym(".")(i)?;
+        symbolic_name(i)
+    };
+    let (i, properties) = comma_list(i, prop)?;
+    let (i, _) = sym("]")(i)?;
+    let (i, options) = opt(|i| {
+        let (i, _) = kw("OPTIONS")(i)?;
+        match map_literal(i)? {
+            (i, Expr::Map(entries)) => Ok((i, entries)),
+            _ => fatal(i, "OPTIONS takes a map"),
+        }
+    })
+    .parse(i)?;
+    Ok((
+        i,
+        Clause::CreateTextIndex {
+            name,
+            lindex,
+            on_relationships,
+            label,
+            properties,
+            if_not_exists: exists.is_some(),
+            options: options.unwrap_or_default(),
+        },
+    ))
+}
+
+/// `SHOW INDEX[ES]`: the `db.indexes` procedure.
+fn show_indexes_clause(i: &str) -> Res<'_, Clause> {
+    let (i, _) = kw("SHOW")(i)?;
+    let (i, _) = alt((kw("INDEXES"), kw("INDEX"))).parse(i)?;
+    Ok((i, Clause::Call { procedure: "db.indexes".into(), args: Some(Vec::new()), yields: None, predicate: None }))
 }
 
 fn drop_index_clause(i: &str) -> Res<'_, Clause> {
