@@ -42,6 +42,8 @@ pub struct CypherOptions {
     pub params: Params,
     /// Stop with an error (kind `timeout`) after this long.
     pub timeout: Option<Duration>,
+    /// Plan without LIndex pruning (`--no-lindex`), to compare both plans.
+    pub no_lindex: bool,
 }
 
 impl CypherOptions {
@@ -51,6 +53,7 @@ impl CypherOptions {
             default_graph: self.graph.clone().unwrap_or_else(|| DEFAULT_GRAPH.to_string()),
             deadline: self.timeout.map(|t| Instant::now() + t),
             profile,
+            lindex: !self.no_lindex,
         }
     }
 }

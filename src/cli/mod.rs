@@ -121,6 +121,9 @@ pub struct CypherArgs {
     /// Bind a parameter: --param name=JSON (for example --param 'n="Ada"').
     #[arg(long = "param", value_name = "NAME=JSON")]
     params: Vec<String>,
+    /// Plan without LIndex pruning (to compare with the pruned plan).
+    #[arg(long = "no-lindex")]
+    no_lindex: bool,
 }
 
 impl CypherArgs {
@@ -135,6 +138,7 @@ impl CypherArgs {
             graph: Some(self.graph.clone()),
             params,
             timeout: timeout.map(std::time::Duration::from_millis),
+            no_lindex: self.no_lindex,
         })
     }
 

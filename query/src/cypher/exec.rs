@@ -139,6 +139,11 @@ fn widened(row: &Row, widest: usize) -> Row {
     out
 }
 
+/// The candidates of an LIndex lookup (`None`: the index cannot prune it).
+pub(super) fn lindex_candidates(prune: &LIndexPrune, ctx: &mut Ctx<'_>) -> Result<Option<roaring::RoaringTreemap>> {
+    Ok(ctx.graph.lindex_candidates(&prune.index, &prune.steps, &prune.property, &prune.tests)?)
+}
+
 pub(super) fn set(row: &mut Row, slot: usize, v: V) {
     if row.len() <= slot {
         row.resize(slot + 1, V::Null);
@@ -165,7 +170,11 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             slot: *slot,
             source: source.clone(),
             props: props.clone(),
-            filter: ChunkFilter::new(predicates, *slot),
+            // Index candidates are few and scattered: a chunk-wide search would cost more.
+            filter: match source {
+                ScanSource::LIndex { .. } => ChunkFilter::default(),
+                _ => ChunkFilter::new(predicates, *slot),
+            },
             predicates: predicates.clone(),
             scratch: Vec::new(),
             current: None,
@@ -479,6 +488,13 @@ struct NodeScan {
 impl NodeScan {
     fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<roaring::RoaringTreemap> {
         Ok(match &self.source {
+            ScanSource::LIndex { label, prune } => {
+                let nodes = ctx.graph.label_nodes(Some(label))?;
+                match lindex_candidates(prune, ctx)? {
+                    Some(found) => found & nodes.as_ref(),
+                    None => (*nodes).clone(),
+                }
+            }
             ScanSource::AllNodes => (*ctx.graph.label_nodes(None)?).clone(),
             ScanSource::Label(l) => (*ctx.graph.label_nodes(Some(l))?).clone(),
             ScanSource::IndexSeek { index, seek } => {
@@ -880,6 +896,9 @@ struct Expand {
     /// Predicates comparing a property of the new relationship with a number,
     /// tested on the relationship chunk's columns (the rest are in `spec.predicates`).
     rel_tests: RelColumnTests,
+    /// The LIndex candidates for the target (`spec.to_prune`), with the write count they
+    /// were looked up at: the statement's own writes change them.
+    to_candidates: Option<(u64, Option<Arc<roaring::RoaringTreemap>>)>,
 }
 
 impl Expand {
@@ -899,6 +918,7 @@ impl Expand {
             scratch_fresh: false,
             into_memo: IntoMemo::default(),
             rel_tests,
+            to_candidates: None,
             spec,
         }
     }
@@ -1089,6 +1109,17 @@ impl Expand {
         };
         if !target || (!plain_rel && !self.rel_ok(rel, row, ctx)?) {
             return Ok(false);
+        }
+        if let Some(prune) = &self.spec.to_prune {
+            let writes = ctx.stats.total();
+            if self.to_candidates.as_ref().is_none_or(|(at, _)| *at != writes) {
+                self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?.map(Arc::new)));
+            }
+            if let Some((_, Some(c))) = &self.to_candidates {
+                if !c.contains(other) {
+                    return Ok(false);
+                }
+            }
         }
         if self.spec.predicates.is_empty() {
             return Ok(true);

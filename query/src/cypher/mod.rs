@@ -30,7 +30,7 @@ pub use result::{NodeValue, RelValue, ResultValue};
 pub use value::CypherValue;
 
 /// How to run one statement.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CypherOptions {
     /// `$name` -> value.
     pub params: HashMap<String, CypherValue>,
@@ -39,6 +39,20 @@ pub struct CypherOptions {
     pub deadline: Option<Instant>,
     /// Collect rows and time per operator.
     pub profile: bool,
+    /// Let LIndexes prune pattern matches (`--no-lindex` and `CYPHER lindex=off` turn it off).
+    pub lindex: bool,
+}
+
+impl Default for CypherOptions {
+    fn default() -> Self {
+        CypherOptions {
+            params: HashMap::new(),
+            default_graph: String::new(),
+            deadline: None,
+            profile: false,
+            lindex: true,
+        }
+    }
 }
 
 /// What a statement returned.
@@ -59,7 +73,8 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
     let graph_name = stmt.graph.clone().unwrap_or_else(|| options.default_graph.clone());
     let graph = txn.graph(&graph_name)?;
     let mut plan = planner::Planner::new(&options.params, graph).plan(&stmt)?;
-    rules::optimize(&mut plan.root, graph);
+    let lindex = options.lindex && stmt.option("lindex").is_none_or(|v| !v.eq_ignore_ascii_case("off"));
+    rules::optimize(&mut plan.root, graph, lindex);
     Ok(plan)
 }
 
@@ -90,6 +105,46 @@ pub fn explain(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
     let plan = prepare(txn, text, options)?;
     let graph = txn.graph(&plan.graph)?;
     Ok(describe(&plan.root, graph, None))
+}
+
+/// What an LIndex lookup keeps, out of `of` nodes: `lindex="bios: 64 of 97000 candidates"`.
+/// Returns (`of`, candidates kept).
+fn describe_prune(
+    node: &mut PlanNode,
+    prune: &plan::LIndexPrune,
+    graph: &mut Overlay,
+    universe: &roaring::RoaringTreemap,
+) -> (u64, Option<u64>) {
+    let of = universe.len();
+    let tests: Vec<String> = prune
+        .tests
+        .iter()
+        .map(|t| match t {
+            sprig_index::graph::text::TextTest::Contains(s) => format!("CONTAINS {s:?}"),
+            sprig_index::graph::text::TextTest::StartsWith(s) => format!("STARTS WITH {s:?}"),
+            sprig_index::graph::text::TextTest::EndsWith(s) => format!("ENDS WITH {s:?}"),
+            sprig_index::graph::text::TextTest::Equals(s) => format!("= {s:?}"),
+        })
+        .collect();
+    let mut out = std::mem::replace(node, PlanNode::new(""))
+        .detail("hops", prune.steps.len())
+        .detail("text", format!("{} {}", prune.property, tests.join(" AND ")));
+    let kept = match graph.lindex_candidates(&prune.index, &prune.steps, &prune.property, &prune.tests) {
+        Ok(Some(c)) => {
+            let kept = c.intersection_len(universe);
+            out = out
+                .detail("lindex", format!("{}: {kept} of {of} candidates", prune.index))
+                .detail("candidates", kept)
+                .detail("of", of);
+            Some(kept)
+        }
+        _ => {
+            out = out.detail("lindex", format!("{}: cannot prune, all {of} candidates", prune.index));
+            None
+        }
+    };
+    *node = out;
+    (of, kept)
 }
 
 /// The operator tree for EXPLAIN / PROFILE; operators are numbered in pre-order, as
@@ -127,6 +182,12 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
                 node = node.detail("predicates", predicates.len());
             }
             let per_row = match source {
+                ScanSource::LIndex { label, prune } => {
+                    let universe = graph.label_nodes(Some(label)).unwrap_or_default();
+                    node = node.detail("index", prune.index.as_str()).detail("label", label.as_str());
+                    let (n, kept) = describe_prune(&mut node, prune, graph, &universe);
+                    kept.unwrap_or(n)
+                }
                 ScanSource::AllNodes => {
                     node = node.detail("candidates", node_count);
                     node_count
@@ -208,6 +269,10 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             );
             if !spec.predicates.is_empty() {
                 node = node.detail("predicates", spec.predicates.len());
+            }
+            if let Some(prune) = &spec.to_prune {
+                let universe = graph.label_nodes(spec.to_labels.first().map(String::as_str)).unwrap_or_default();
+                describe_prune(&mut node, prune, graph, &universe);
             }
             match spec.length {
                 Some((lo, hi)) => {

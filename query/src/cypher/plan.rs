@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sprig_index::graph::text::TextIndexDef;
+use sprig_index::graph::text::{StepPattern, TextIndexDef, TextTest};
 use sprig_index::graph::IndexDef;
 
 use super::aggregate::AggSpec;
@@ -45,6 +45,22 @@ pub enum ScanSource {
         index: IndexDef,
         seek: Seek,
     },
+    /// The nodes with `label` that the LIndex keeps as candidates.
+    LIndex {
+        label: String,
+        prune: LIndexPrune,
+    },
+}
+
+/// An LIndex lookup: the nodes whose neighbourhood (along `steps`; none: the node
+/// itself) has text in `property` that can pass every test. A superset of the nodes
+/// that pass; the predicates it came from are still checked.
+#[derive(Debug, Clone)]
+pub struct LIndexPrune {
+    pub index: String,
+    pub steps: Vec<StepPattern>,
+    pub property: String,
+    pub tests: Vec<TextTest>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +96,8 @@ pub struct ExpandSpec {
     /// Predicates checked on each candidate before its row is built (moved here from
     /// filters right above a single-hop expansion).
     pub predicates: Vec<CExpr>,
+    /// The target must be one of the LIndex's candidates (checked before `predicates`).
+    pub to_prune: Option<LIndexPrune>,
 }
 
 /// Part of a path to assemble: nodes, single relationships, relationship lists.
@@ -464,6 +482,7 @@ impl LogicalOp {
             NodeScan { source: ScanSource::AllNodes, .. } => "AllNodesScan",
             NodeScan { source: ScanSource::Label(_), .. } => "NodeByLabelScan",
             NodeScan { source: ScanSource::IndexSeek { .. }, .. } => "NodeIndexSeek",
+            NodeScan { source: ScanSource::LIndex { .. }, .. } => "LIndexScan",
             NodeCheck { .. } => "NodeCheck",
             Expand { spec, .. } if spec.length.is_some() => "VarLengthExpand",
             Expand { spec, .. } if spec.to_bound => "ExpandInto",

@@ -854,6 +854,7 @@ impl<'a> Planner<'a> {
                         distinct_from: match_rels.iter().copied().filter(|s| *s != r.slot).collect(),
                         reversed: !forward,
                         predicates: Vec::new(),
+                        to_prune: None,
                     };
                     plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
                     visited[to] = true;

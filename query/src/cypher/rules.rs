@@ -5,6 +5,8 @@
 
 use sprig_index::graph::Overlay;
 
+use sprig_index::graph::text::{TextIndexKind, TextTest};
+
 use super::aggregate::{AggFunc, AggSpec};
 use super::expr::CExpr;
 use super::plan::*;
@@ -19,7 +21,7 @@ pub trait Rule {
 }
 
 /// Runs every rule over every operator, bottom-up.
-pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
+pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: bool) {
     let rules: [&dyn Rule; 12] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
@@ -35,6 +37,10 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay) {
         &CountThroughExpand,
     ];
     visit(plan, &rules, graph);
+    if lindex {
+        // After the filters moved into scans and expansions.
+        visit(plan, &[&LIndexPruning], graph);
+    }
     // Needs the top-k operators the first pass makes.
     visit(plan, &[&ProjectAfterTopK], graph);
 }
@@ -45,6 +51,90 @@ fn visit(op: &mut LogicalOp, rules: &[&dyn Rule], graph: &Overlay) {
     }
     for r in rules {
         r.rewrite(op, graph);
+    }
+}
+
+/// A label scan or a single-hop expansion whose node has text predicates (`=`,
+/// `CONTAINS`, `STARTS WITH`, `ENDS WITH` with a string) on a property an LIndex covers
+/// for one of its labels: the scan reads only the LIndex's candidates, the expansion
+/// drops targets that are not candidates before their predicates run.
+pub struct LIndexPruning;
+
+fn text_test_of(pred: &CExpr, slot: usize) -> Option<(String, TextTest)> {
+    let prop = |e: &CExpr| match e {
+        CExpr::SlotProperty(s, key) if *s == slot => Some(key.clone()),
+        _ => None,
+    };
+    let text = |e: &CExpr| match e {
+        CExpr::Const(V::String(v)) => Some(v.to_string()),
+        _ => None,
+    };
+    match pred {
+        CExpr::SlotPropertyCompare { slot: s, key, op: CompareOp::Eq, value: V::String(v) } if *s == slot => {
+            Some((key.clone(), TextTest::Equals(v.to_string())))
+        }
+        CExpr::Binary(op @ (BinaryOp::Contains | BinaryOp::StartsWith | BinaryOp::EndsWith), a, b) => {
+            let (key, needle) = (prop(a)?, text(b)?);
+            Some((
+                key,
+                match op {
+                    BinaryOp::Contains => TextTest::Contains(needle),
+                    BinaryOp::StartsWith => TextTest::StartsWith(needle),
+                    _ => TextTest::EndsWith(needle),
+                },
+            ))
+        }
+        CExpr::Compare(a, rest) if rest.len() == 1 && rest[0].0 == CompareOp::Eq => {
+            let b = &rest[0].1;
+            let (key, value) = match (prop(a), text(b)) {
+                (Some(k), Some(v)) => (k, v),
+                _ => (prop(b)?, text(a)?),
+            };
+            Some((key, TextTest::Equals(value)))
+        }
+        _ => None,
+    }
+}
+
+/// The LIndex lookup for the node in `slot` with `labels` and `predicates`.
+fn prune_for(graph: &Overlay, labels: &[String], predicates: &[CExpr], slot: usize) -> Option<(String, LIndexPrune)> {
+    let tests: Vec<(String, TextTest)> = predicates.iter().filter_map(|p| text_test_of(p, slot)).collect();
+    if tests.is_empty() {
+        return None;
+    }
+    for def in graph.text_indexes() {
+        if !matches!(def.kind, TextIndexKind::LIndex { .. }) || !labels.contains(&def.label) {
+            continue;
+        }
+        for prop in &def.properties {
+            let mine: Vec<TextTest> = tests.iter().filter(|(k, _)| k == prop).map(|(_, t)| t.clone()).collect();
+            if !mine.is_empty() {
+                let prune = LIndexPrune { index: def.name.clone(), steps: Vec::new(), property: prop.clone(), tests: mine };
+                return Some((def.label.clone(), prune));
+            }
+        }
+    }
+    None
+}
+
+impl Rule for LIndexPruning {
+    fn name(&self) -> &'static str {
+        "LIndexPruning"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
+        match op {
+            LogicalOp::NodeScan { source: source @ (ScanSource::Label(_) | ScanSource::AllNodes), slot, labels, predicates, .. } => {
+                if let Some((label, prune)) = prune_for(graph, labels, predicates, *slot) {
+                    *source = ScanSource::LIndex { label, prune };
+                }
+            }
+            LogicalOp::Expand { spec, .. } if spec.length.is_none() && !spec.to_bound && spec.to_prune.is_none() => {
+                if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to) {
+                    spec.to_prune = Some(prune);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

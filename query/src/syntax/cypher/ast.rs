@@ -8,6 +8,15 @@ pub struct Statement {
     pub queries: Vec<SingleQuery>,
     /// `union_all[i]` joins `queries[i]` and `queries[i + 1]`.
     pub union_all: Vec<bool>,
+    /// Query options of a leading `CYPHER key=value ...` (for example `lindex=off`).
+    pub options: Vec<(String, String)>,
+}
+
+impl Statement {
+    /// The value of query option `key`.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -323,6 +323,17 @@ fn number_literal(i: &str) -> Res<'_, Literal> {
 // Statements and clauses
 
 fn statement(i: &str) -> Res<'_, Statement> {
+    let (i, options) = opt(|i| {
+        let (i, _) = kw("CYPHER")(i)?;
+        let option = |i| {
+            let (i, k) = symbolic_name(i)?;
+            let (i, _) = sym("=")(i)?;
+            let (i, v) = symbolic_name(i)?;
+            Ok((i, (k, v)))
+        };
+        nom::multi::many1(option).parse(i)
+    })
+    .parse(i)?;
     let (i, graph) = opt((kw("USE"), symbolic_name)).parse(i)?;
     let (mut i, first) = single_query(i)?;
     let mut queries = vec![first];
@@ -335,7 +346,7 @@ fn statement(i: &str) -> Res<'_, Statement> {
         queries.push(q);
         i = rest;
     }
-    Ok((i, Statement { graph: graph.map(|g| g.1), queries, union_all }))
+    Ok((i, Statement { graph: graph.map(|g| g.1), queries, union_all, options: options.unwrap_or_default() }))
 }
 
 fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
