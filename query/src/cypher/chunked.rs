@@ -236,7 +236,7 @@ impl Operator for DegreeAggregate {
             let mut spec = self.spec.clone();
             let rel_tests = RelColumnTests::take_from(&mut spec);
             let mut to_labels = LabelTest::new(&spec.to_labels);
-            to_labels.prepare(ctx)?;
+            to_labels.prepare_flat(ctx)?;
             // Up to one group per node: room for them up front (no regrowing).
             let nodes = ctx.graph.label_nodes(self.label.as_deref())?.len().min(1 << 20) as usize;
             let groups = if self.keys.is_empty() { 1 } else { nodes };

@@ -181,7 +181,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             candidates: roaring::RoaringTreemap::new().into_iter(),
             wanted: Vec::new(),
             extra: LabelTest::new(&match source {
-                ScanSource::Label(l) => labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>(),
+                ScanSource::Label(l) | ScanSource::LIndex { label: l, .. } => {
+                    labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>()
+                }
                 _ => labels.clone(),
             }),
         }),
@@ -386,13 +388,20 @@ fn node_matches(id: NodeId, labels: &mut LabelTest, props: &[(String, V)], ctx: 
 }
 
 /// "Has all these labels", answered from the label bitmaps (exact, and kept current
-/// by the transaction), fetched once per operator run and turned into a flat bit
-/// vector when the ids are dense enough (one shift and mask per test).
+/// by the transaction), fetched once per operator run and, once it has answered
+/// [`FLAT_AFTER`] tests, turned into a flat bit vector when the ids are dense enough
+/// (one shift and mask per test; building it costs a pass over the label, which a
+/// few tests never pay back).
 #[derive(Debug, Clone, Default)]
 pub(super) struct LabelTest {
     labels: Vec<String>,
     sets: Option<Vec<LabelSet>>,
+    tests: std::cell::Cell<u32>,
+    flat: bool,
 }
+
+/// Tests a label answers from its bitmap before it is flattened.
+const FLAT_AFTER: u32 = 8192;
 
 #[derive(Debug, Clone)]
 enum LabelSet {
@@ -407,6 +416,13 @@ const FLAT_LABEL_MAX_ID: u64 = 1 << 26;
 const FLAT_LABEL_SMALL: u64 = 1 << 16;
 
 impl LabelSet {
+    fn flattened(self) -> Self {
+        match self {
+            LabelSet::Bitmap(b) => LabelSet::new(b),
+            bits => bits,
+        }
+    }
+
     fn new(bitmap: Arc<roaring::RoaringTreemap>) -> Self {
         match bitmap.max() {
             // Flat when dense, or small whatever the density (a rare label of a
@@ -432,7 +448,7 @@ impl LabelSet {
 
 impl LabelTest {
     pub(super) fn new(labels: &[String]) -> Self {
-        LabelTest { labels: labels.to_vec(), sets: None }
+        LabelTest { labels: labels.to_vec(), ..LabelTest::default() }
     }
 
     /// True when a positive test proves the node exists.
@@ -447,25 +463,48 @@ impl LabelTest {
 
     /// Fetches the bitmaps (once per run).
     pub(super) fn prepare(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
-        if self.sets.is_none() && !self.labels.is_empty() {
+        if self.labels.is_empty() {
+            return Ok(());
+        }
+        if self.sets.is_none() {
             let mut sets = Vec::with_capacity(self.labels.len());
             for l in &self.labels {
-                sets.push(LabelSet::new(ctx.graph.label_nodes(Some(l))?));
+                sets.push(LabelSet::Bitmap(ctx.graph.label_nodes(Some(l))?));
             }
             self.sets = Some(sets);
+            self.flat = false;
+        } else if !self.flat && self.tests.get() >= FLAT_AFTER {
+            if let Some(sets) = self.sets.take() {
+                self.sets = Some(sets.into_iter().map(LabelSet::flattened).collect());
+            }
+            self.flat = true;
         }
         Ok(())
+    }
+
+    /// [`prepare`](Self::prepare) for a caller about to test a whole label's worth of ids.
+    pub(super) fn prepare_flat(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        self.prepare(ctx)?;
+        self.tests.set(FLAT_AFTER);
+        self.prepare(ctx)
     }
 
     /// The test after [`LabelTest::prepare`].
     #[inline]
     pub(super) fn contains(&self, id: NodeId) -> bool {
-        self.labels.is_empty() || self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id)))
+        if self.labels.is_empty() {
+            return true;
+        }
+        if !self.flat {
+            self.tests.set(self.tests.get().saturating_add(1));
+        }
+        self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id)))
     }
 
     /// Forgets the bitmaps (a write may have changed them).
     fn reset(&mut self) {
         self.sets = None;
+        self.flat = false;
     }
 }
 

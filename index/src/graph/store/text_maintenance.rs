@@ -50,7 +50,7 @@ impl Overlay {
             return Err(Error::InvalidName(format!("property '{p}' cannot be indexed by a text index")));
         }
         let same = |d: &TextIndexDef| {
-            std::mem::discriminant(&d.kind) == std::mem::discriminant(&def.kind)
+            d.kind == def.kind
                 && d.on_relationships == def.on_relationships
                 && d.label == def.label
                 && d.properties == def.properties
@@ -220,7 +220,7 @@ impl Overlay {
             self.reindex(&def, &handle, affected.iter())?;
             // From here on the in-memory index is ahead of storage until the batch lands.
             texts.committed.push((self.graph.clone(), handle.clone()));
-            handle.commit_into(&self.graph, batch)?;
+            handle.commit_into(&self.graph, batch, self.text_created.contains_key(&def.name))?;
         }
         Ok(())
     }
@@ -264,7 +264,7 @@ impl Overlay {
             let mine = TextIndexHandle::create(def.clone())?;
             self.reindex(&def, &mine, affected.iter())?;
             let mut scratch = WriteBatch::default();
-            mine.commit_into(&self.graph, &mut scratch)?;
+            mine.commit_into(&self.graph, &mut scratch, false)?;
             mine.reload()?;
             hits.extend(search(&mine, query)?);
         }

@@ -79,6 +79,8 @@ pub struct TextIndexHandle {
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     /// Files stored for the last commit (the storage holds exactly these).
     persisted: Mutex<BTreeSet<PathBuf>>,
+    /// Dictionary ranges already read, by (segment, range prefix).
+    term_lists: Mutex<std::collections::HashMap<(tantivy::index::SegmentId, String), Arc<TermList>>>,
 }
 
 impl std::fmt::Debug for TextIndexHandle {
@@ -132,6 +134,7 @@ impl TextIndexHandle {
             fields,
             writer: Mutex::new(None),
             persisted: Mutex::new(persisted),
+            term_lists: Mutex::default(),
         }))
     }
 
@@ -160,12 +163,13 @@ impl TextIndexHandle {
 
     /// Commits what [`replace`](Self::replace) added, merging small segments, and puts
     /// the file changes into `batch`. The new state is searchable after [`reload`](Self::reload).
-    pub(crate) fn commit_into(&self, graph: &str, batch: &mut WriteBatch) -> Result<()> {
+    /// With `compact` (after a bulk build) every segment is merged into one.
+    pub(crate) fn commit_into(&self, graph: &str, batch: &mut WriteBatch, compact: bool) -> Result<()> {
         let mut guard = self.writer.lock().map_err(|_| Error::corrupted("text index", "lock poisoned"))?;
         if let Some(writer) = guard.as_mut() {
             writer.commit().map_err(tantivy_error)?;
             let segments = self.index.searchable_segment_ids().map_err(tantivy_error)?;
-            if segments.len() > MAX_SEGMENTS {
+            if segments.len() > MAX_SEGMENTS || (compact && segments.len() > 1) {
                 writer.merge(&segments).wait().map_err(tantivy_error)?;
             }
         }
@@ -204,39 +208,59 @@ impl TextIndexHandle {
         self.searcher().num_docs()
     }
 
+    /// The terms of one segment in the dictionary range of `prefix`, split into (path,
+    /// property, token), read once: segments never change, so the list never goes stale.
+    fn term_list(&self, segment: &tantivy::SegmentReader, prefix: &str) -> Result<Arc<TermList>> {
+        let key = (segment.segment_id(), prefix.to_string());
+        let mut cache = self.term_lists.lock().map_err(|_| Error::corrupted("text index", "lock poisoned"))?;
+        if let Some(l) = cache.get(&key) {
+            return Ok(l.clone());
+        }
+        let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
+        let mut upper = prefix.as_bytes().to_vec();
+        upper.push(0xFF);
+        let mut stream = inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream().map_err(tantivy_error)?;
+        let mut list = Vec::new();
+        while stream.advance() {
+            let Ok(term) = std::str::from_utf8(stream.key()) else { continue };
+            let Some((path, prop, token)) = split_term(term) else { continue };
+            list.push(ListedTerm { path: path.into(), prop: prop.into(), token: token.into(), info: stream.value().clone() });
+        }
+        let live: BTreeSet<tantivy::index::SegmentId> =
+            self.searcher().segment_readers().iter().map(|s| s.segment_id()).collect();
+        cache.retain(|(seg, _), _| live.contains(seg));
+        let list = Arc::new(list);
+        cache.insert(key, list.clone());
+        Ok(list)
+    }
+
     /// Nodes whose LIndex document has, along a walk fitting `steps`, text in `property`
-    /// that can pass every test; `None` when some test cannot be pruned by the index.
+    /// that can pass every test; `None` when no test can be pruned by the index.
     pub(crate) fn candidates(&self, steps: &[StepPattern], property: &str, tests: &[TextTest]) -> Result<Option<RoaringTreemap>> {
         let searcher = self.searcher();
+        let prefix = scan_prefix(steps, property);
+        let stem = term_stem("", property);
+        let want_prop = &stem[1..stem.len() - 1];
         let mut result: Option<RoaringTreemap> = None;
         for test in tests {
             let Some(frags) = fragments(test) else { continue };
             for frag in frags {
                 let finder = memchr::memmem::Finder::new(frag.text.as_bytes());
                 let mut found = RoaringTreemap::new();
-                let prefix = scan_prefix(steps, property);
-                let stem = term_stem("", property);
-                let want_prop = &stem[1..stem.len() - 1];
                 for segment in searcher.segment_readers() {
+                    let list = self.term_list(segment, &prefix)?;
                     let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
                     let ids = segment.fast_fields().u64("~id").map_err(tantivy_error)?;
                     let alive = segment.alive_bitset();
-                    let mut upper = prefix.clone().into_bytes();
-                    upper.push(0xFF);
-                    let mut stream =
-                        inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream().map_err(tantivy_error)?;
-                    while stream.advance() {
-                        let Ok(term) = std::str::from_utf8(stream.key()) else { continue };
-                        let Some((path, prop, token)) = split_term(term) else { continue };
-                        if prop != want_prop || !path_matches(path, steps) {
+                    for t in list.iter() {
+                        if &*t.prop != want_prop || (&*t.token != LONG && !frag.matches(&t.token, &finder)) {
                             continue;
                         }
-                        if token != LONG && !frag.matches(token, &finder) {
+                        if !path_matches(&t.path, steps) {
                             continue;
                         }
-                        let mut postings = inverted
-                            .read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)
-                            .map_err(tantivy_error)?;
+                        let mut postings =
+                            inverted.read_postings_from_terminfo(&t.info, IndexRecordOption::Basic).map_err(tantivy_error)?;
                         let mut doc = postings.doc();
                         while doc != TERMINATED {
                             if alive.is_none_or(|a| a.is_alive(doc)) {
@@ -257,3 +281,13 @@ impl TextIndexHandle {
         Ok(result)
     }
 }
+
+/// One term of a segment's dictionary, split.
+struct ListedTerm {
+    path: Box<str>,
+    prop: Box<str>,
+    token: Box<str>,
+    info: tantivy::postings::TermInfo,
+}
+
+type TermList = Vec<ListedTerm>;
