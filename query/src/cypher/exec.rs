@@ -181,7 +181,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             candidates: roaring::RoaringTreemap::new().into_iter(),
             wanted: Vec::new(),
             extra: LabelTest::new(&match source {
-                ScanSource::Label(l) | ScanSource::LIndex { label: l, .. } => {
+                ScanSource::Label(l) | ScanSource::LIndex { label: Some(l), .. } => {
                     labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>()
                 }
                 _ => labels.clone(),
@@ -528,7 +528,7 @@ impl NodeScan {
     fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<roaring::RoaringTreemap> {
         Ok(match &self.source {
             ScanSource::LIndex { label, prune } => {
-                let nodes = ctx.graph.label_nodes(Some(label))?;
+                let nodes = ctx.graph.label_nodes(label.as_deref())?;
                 match lindex_candidates(prune, ctx)? {
                     Some(found) => found & nodes.as_ref(),
                     None => (*nodes).clone(),

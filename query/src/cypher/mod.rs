@@ -183,8 +183,8 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
             }
             let per_row = match source {
                 ScanSource::LIndex { label, prune } => {
-                    let universe = graph.label_nodes(Some(label)).unwrap_or_default();
-                    node = node.detail("index", prune.index.as_str()).detail("label", label.as_str());
+                    let universe = graph.label_nodes(label.as_deref()).unwrap_or_default();
+                    node = node.detail("index", prune.index.as_str()).detail("label", label.as_deref().unwrap_or("*"));
                     let (n, kept) = describe_prune(&mut node, prune, graph, &universe);
                     kept.unwrap_or(n)
                 }

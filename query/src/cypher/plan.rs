@@ -45,9 +45,9 @@ pub enum ScanSource {
         index: IndexDef,
         seek: Seek,
     },
-    /// The nodes with `label` that the LIndex keeps as candidates.
+    /// The nodes with `label` (any node for `None`) that the LIndex keeps as candidates.
     LIndex {
-        label: String,
+        label: Option<String>,
         prune: LIndexPrune,
     },
 }

@@ -5,7 +5,8 @@
 
 use sprig_index::graph::Overlay;
 
-use sprig_index::graph::text::{TextIndexKind, TextTest};
+use sprig_index::graph::text::{StepPattern, TextIndexKind, TextTest};
+use sprig_index::graph::Direction;
 
 use super::aggregate::{AggFunc, AggSpec};
 use super::expr::CExpr;
@@ -39,7 +40,7 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: bool) {
     visit(plan, &rules, graph);
     if lindex {
         // After the filters moved into scans and expansions.
-        visit(plan, &[&LIndexPruning], graph);
+        visit(plan, &[&LIndexPruning, &LIndexPathPruning], graph);
     }
     // Needs the top-k operators the first pass makes.
     visit(plan, &[&ProjectAfterTopK], graph);
@@ -96,16 +97,27 @@ fn text_test_of(pred: &CExpr, slot: usize) -> Option<(String, TextTest)> {
     }
 }
 
-/// The LIndex lookup for the node in `slot` with `labels` and `predicates`.
-fn prune_for(graph: &Overlay, labels: &[String], predicates: &[CExpr], slot: usize) -> Option<(String, LIndexPrune)> {
+/// The LIndex lookup for the node in `slot` with `labels` and `predicates`, from the
+/// LIndex of fewest hops, or (`paths`) of most hops, at least one.
+fn prune_for(
+    graph: &Overlay,
+    labels: &[String],
+    predicates: &[CExpr],
+    slot: usize,
+    paths: bool,
+) -> Option<(String, LIndexPrune)> {
     let tests: Vec<(String, TextTest)> = predicates.iter().filter_map(|p| text_test_of(p, slot)).collect();
     if tests.is_empty() {
         return None;
     }
-    for def in graph.text_indexes() {
-        if !matches!(def.kind, TextIndexKind::LIndex { .. }) || !labels.contains(&def.label) {
-            continue;
-        }
+    let mut defs: Vec<_> = graph
+        .text_indexes()
+        .iter()
+        .filter(|d| matches!(d.kind, TextIndexKind::LIndex { .. }) && labels.contains(&d.label))
+        .filter(|d| !paths || d.hops() > 0)
+        .collect();
+    defs.sort_by_key(|d| if paths { u32::MAX - d.hops() } else { d.hops() });
+    for def in defs {
         for prop in &def.properties {
             let mine: Vec<TextTest> = tests.iter().filter(|(k, _)| k == prop).map(|(_, t)| t.clone()).collect();
             if !mine.is_empty() {
@@ -124,17 +136,83 @@ impl Rule for LIndexPruning {
     fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
         match op {
             LogicalOp::NodeScan { source: source @ (ScanSource::Label(_) | ScanSource::AllNodes), slot, labels, predicates, .. } => {
-                if let Some((label, prune)) = prune_for(graph, labels, predicates, *slot) {
-                    *source = ScanSource::LIndex { label, prune };
+                if let Some((label, prune)) = prune_for(graph, labels, predicates, *slot, false) {
+                    *source = ScanSource::LIndex { label: Some(label), prune };
                 }
             }
             LogicalOp::Expand { spec, .. } if spec.length.is_none() && !spec.to_bound && spec.to_prune.is_none() => {
-                if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to) {
+                if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to, false) {
                     spec.to_prune = Some(prune);
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// An expansion reaching a node with LIndex-covered text predicates: every node bound
+/// earlier along the chain of expansions that leads to it, within the index's hops,
+/// must have that text at the end of the same path, so the expansion (or scan) that
+/// binds it keeps only the LIndex's candidates for that path. This prunes before the
+/// expansions run, where the text test alone would only run at the end.
+pub struct LIndexPathPruning;
+
+fn step_towards(spec: &ExpandSpec) -> StepPattern {
+    StepPattern {
+        direction: match spec.dir {
+            ExpandDir::Out => Some(Direction::Outgoing),
+            ExpandDir::In => Some(Direction::Incoming),
+            ExpandDir::Both => None,
+        },
+        types: spec.types.clone(),
+        labels: spec.to_labels.clone(),
+    }
+}
+
+impl Rule for LIndexPathPruning {
+    fn name(&self) -> &'static str {
+        "LIndexPathPruning"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
+        let LogicalOp::Expand { spec, input } = op else { return };
+        if spec.length.is_some() || spec.to_bound {
+            return;
+        }
+        let Some((_, seed)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to, true) else { return };
+        let hops = graph.text_index(&seed.index).map_or(0, |d| d.hops()) as usize;
+        prune_chain(input, spec.from, vec![step_towards(spec)], &seed, hops);
+    }
+}
+
+/// Below an expansion from `node`: finds what bound `node` and, while the path to the
+/// text (`steps`, from `node`) is within `hops`, makes it keep only LIndex candidates.
+fn prune_chain(op: &mut LogicalOp, node: usize, mut steps: Vec<StepPattern>, seed: &LIndexPrune, hops: usize) {
+    if steps.len() > hops {
+        return;
+    }
+    match op {
+        LogicalOp::Expand { spec: x, input } if x.to == node => {
+            if x.length.is_some() || x.to_bound {
+                return;
+            }
+            if x.to_prune.is_none() {
+                x.to_prune = Some(LIndexPrune { steps: steps.clone(), ..seed.clone() });
+            }
+            steps.insert(0, step_towards(x));
+            prune_chain(input, x.from, steps, seed, hops);
+        }
+        LogicalOp::Expand { input, .. } | LogicalOp::Filter { input, .. } | LogicalOp::NodeCheck { input, .. } => {
+            prune_chain(input, node, steps, seed, hops)
+        }
+        LogicalOp::NodeScan { slot, source, labels, .. } if *slot == node => {
+            let label = match source {
+                ScanSource::Label(l) => Some(l.clone()),
+                ScanSource::AllNodes => labels.first().cloned(),
+                _ => return,
+            };
+            *source = ScanSource::LIndex { label, prune: LIndexPrune { steps, ..seed.clone() } };
+        }
+        _ => {}
     }
 }
 
