@@ -36,7 +36,9 @@ impl Error {
             Error::Index(I::EntityNotFound(_)) | Error::Query(Q::EntityNotFound(_)) => "entity",
             Error::Index(I::InvalidName(_)) => "usage",
             Error::Query(Q::Semantic { .. }) => "semantic",
-            Error::Query(Q::Argument(_)) => "argument",
+            Error::Query(Q::Argument(_))
+            | Error::Query(Q::Index(I::TextQuery(_) | I::InvalidName(_)))
+            | Error::Index(I::TextQuery(_)) => "argument",
             Error::Query(Q::Arithmetic(_)) => "arithmetic",
             Error::Index(_) => "storage",
             Error::Query(Q::Syntax(_)) => "syntax",

@@ -585,6 +585,13 @@ fn call_clause(i: &str) -> Res<'_, Clause> {
         Ok((i, args))
     })
     .parse(i)?;
+    let (i, (yields, predicate)) = yield_items(i)?;
+    Ok((i, Clause::Call { procedure, args, yields, predicate }))
+}
+
+/// `[YIELD * | name [AS alias], ... [WHERE predicate]]` after a procedure call.
+#[allow(clippy::type_complexity)]
+fn yield_items(i: &str) -> Res<'_, (Option<Vec<(String, Option<String>)>>, Option<Expr>)> {
     let (i, yields) = opt(|i| {
         let (i, _) = kw("YIELD")(i)?;
         if let Ok((rest, _)) = sym("*")(i) {
@@ -600,7 +607,7 @@ fn call_clause(i: &str) -> Res<'_, Clause> {
     })
     .parse(i)?;
     let (i, predicate) = if yields.is_some() { opt(where_clause).parse(i)? } else { (i, None) };
-    Ok((i, Clause::Call { procedure, args, yields, predicate }))
+    Ok((i, (yields, predicate)))
 }
 
 fn create_index_clause(i: &str) -> Res<'_, Clause> {
@@ -695,11 +702,12 @@ fn create_text_index_clause(i: &str) -> Res<'_, Clause> {
     ))
 }
 
-/// `SHOW INDEX[ES]`: the `db.indexes` procedure.
+/// `SHOW INDEX[ES] [YIELD ...]`: the `db.indexes` procedure.
 fn show_indexes_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("SHOW")(i)?;
     let (i, _) = alt((kw("INDEXES"), kw("INDEX"))).parse(i)?;
-    Ok((i, Clause::Call { procedure: "db.indexes".into(), args: Some(Vec::new()), yields: None, predicate: None }))
+    let (i, (yields, predicate)) = yield_items(i)?;
+    Ok((i, Clause::Call { procedure: "db.indexes".into(), args: Some(Vec::new()), yields, predicate }))
 }
 
 fn drop_index_clause(i: &str) -> Res<'_, Clause> {
