@@ -978,8 +978,25 @@ impl Expand {
         rel_props_match(rel, &self.rel_wanted, ctx)
     }
 
+    /// Whether `node` is one of the LIndex candidates of `spec.to_prune` (looked up
+    /// again after the statement's own writes).
+    fn prune_ok(&mut self, node: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
+        let Some(prune) = &self.spec.to_prune else { return Ok(true) };
+        let writes = ctx.stats.total();
+        if self.to_candidates.as_ref().is_none_or(|(at, _)| *at != writes) {
+            self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?.map(Arc::new)));
+        }
+        Ok(match &self.to_candidates {
+            Some((_, Some(c))) => c.contains(node),
+            _ => true,
+        })
+    }
+
     fn target_ok(&mut self, node: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
         if self.spec.to_bound && !matches!(row.get(self.spec.to), Some(V::Node(n)) if *n == node) {
+            return Ok(false);
+        }
+        if self.spec.to_prune.is_some() && !self.prune_ok(node, ctx)? {
             return Ok(false);
         }
         if self.spec.to_labels.is_empty() && self.to_wanted.is_empty() {
@@ -1141,6 +1158,10 @@ impl Expand {
         if !self.rel_tests.tests.is_empty() && !self.rel_tests.pass(rel, ctx)? {
             return Ok(false);
         }
+        // The LIndex candidates are usually the most selective test: first.
+        if self.spec.to_prune.is_some() && !self.prune_ok(other, ctx)? {
+            return Ok(false);
+        }
         let target = if labels_only {
             self.to_labels.contains(other)
         } else {
@@ -1148,17 +1169,6 @@ impl Expand {
         };
         if !target || (!plain_rel && !self.rel_ok(rel, row, ctx)?) {
             return Ok(false);
-        }
-        if let Some(prune) = &self.spec.to_prune {
-            let writes = ctx.stats.total();
-            if self.to_candidates.as_ref().is_none_or(|(at, _)| *at != writes) {
-                self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?.map(Arc::new)));
-            }
-            if let Some((_, Some(c))) = &self.to_candidates {
-                if !c.contains(other) {
-                    return Ok(false);
-                }
-            }
         }
         if self.spec.predicates.is_empty() {
             return Ok(true);

@@ -97,6 +97,17 @@ fn text_test_of(pred: &CExpr, slot: usize) -> Option<(String, TextTest)> {
     }
 }
 
+/// The conjuncts of `e` (`a AND b AND c` -> `[a, b, c]`).
+fn conjuncts(e: &CExpr, out: &mut Vec<CExpr>) {
+    match e {
+        CExpr::Binary(BinaryOp::And, a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
 /// The LIndex lookup for the node in `slot` with `labels` and `predicates`, from the
 /// LIndex of fewest hops, or (`paths`) of most hops, at least one.
 fn prune_for(
@@ -142,6 +153,19 @@ impl Rule for LIndexPruning {
             }
             LogicalOp::Expand { spec, .. } if spec.length.is_none() && !spec.to_bound && spec.to_prune.is_none() => {
                 if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to, false) {
+                    spec.to_prune = Some(prune);
+                }
+            }
+            // A variable-length expansion's target is filtered above it: the walk
+            // still runs, but only candidates reach the filter.
+            LogicalOp::Filter { input, predicate } => {
+                let LogicalOp::Expand { spec, .. } = input.as_mut() else { return };
+                if spec.length.is_none() || spec.to_bound || spec.to_prune.is_some() {
+                    return;
+                }
+                let mut parts = Vec::new();
+                conjuncts(predicate, &mut parts);
+                if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &parts, spec.to, false) {
                     spec.to_prune = Some(prune);
                 }
             }

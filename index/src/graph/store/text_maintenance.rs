@@ -288,10 +288,13 @@ fn search(handle: &TextIndexHandle, query: &str) -> Result<Vec<(u64, f32)>> {
         return Ok(Vec::new());
     }
     let top = searcher.search(&q, &TopDocs::with_limit(n).order_by_score()).map_err(text::tantivy_error)?;
+    let mut columns = Vec::with_capacity(searcher.segment_readers().len());
+    for segment in searcher.segment_readers() {
+        columns.push(segment.fast_fields().u64("~id").map_err(text::tantivy_error)?);
+    }
     let mut out = Vec::with_capacity(top.len());
     for (score, addr) in top {
-        let ids = searcher.segment_reader(addr.segment_ord).fast_fields().u64("~id").map_err(text::tantivy_error)?;
-        if let Some(id) = ids.first(addr.doc_id) {
+        if let Some(id) = columns.get(addr.segment_ord as usize).and_then(|c| c.first(addr.doc_id)) {
             out.push((id, score));
         }
     }
