@@ -186,3 +186,22 @@ fn cli_compares_pruned_and_unpruned_plans() {
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "n\n1\n");
     }
 }
+
+#[test]
+fn bulk_loads_are_indexed() {
+    let db = Database::in_memory().unwrap();
+    social(&db);
+    let nodes = "id,label,name,bio\n1,Person,fay,apple trees\n2,Person,gus,plums\n";
+    let edges = "src,dst,type\n2,1,KNOWS\n";
+    db.load_graph_csv(
+        "default",
+        ("nodes.csv", Box::new(nodes.as_bytes())),
+        ("edges.csv", Box::new(edges.as_bytes())),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(names(&db, NEIGHBOUR), ["ada", "bob", "gus"]);
+    assert_eq!(names(&db, &SEARCH.replace("$q", "'trees'")), ["fay"]);
+    let plan = format!("{:?}", db.explain_cypher(NEIGHBOUR, &Default::default()).unwrap().plan);
+    assert!(plan.contains("bios: "), "{plan}");
+}

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::chunk::{compress_frames, frame_adj_chunk, frame_record_chunk, next_chunk_start, ChunkKind, CHUNK_LEN};
 use super::record::{AdjEntry, GraphMeta, NodeId};
-use super::store::{self, GraphStore, ALL_NODES, KS};
+use super::store::{self, GraphStore, GraphTxn, ALL_NODES, KS};
 use super::value::{encode_inferred, PropertyValue};
 use crate::codec::Encoder;
 use crate::storage::WriteBatch;
@@ -221,6 +221,9 @@ impl ChunkFiller {
     }
 }
 
+/// The node and relationship ids a load created.
+type LoadedIds = (std::ops::Range<u64>, std::ops::Range<u64>);
+
 impl GraphStore {
     /// Loads `nodes` and `edges` into `graph` (created if needed), all or nothing.
     /// `progress` is called with the rows read so far.
@@ -240,11 +243,19 @@ impl GraphStore {
             let loaded = self.bulk_load_locked(graph, nodes, edges, progress, &to_worker);
             drop(to_worker);
             let compressed = worker.join().map_err(|_| Error::corrupted("bulk load", "compression thread failed"));
-            let (stats, mut batch, rewritten) = loaded?;
+            let (stats, mut batch, rewritten, loaded_ids) = loaded?;
             for (key, value) in compressed? {
                 batch.put(KS, key, value);
             }
             self.apply_exclusive(batch, &rewritten)?;
+            // The graph's text indexes get documents for what was loaded, in a second
+            // commit (a crash in between leaves them without the new entities).
+            let mut txn = GraphTxn::with_writer_held(self);
+            let g = txn.graph(graph)?;
+            if !g.text_indexes().is_empty() {
+                g.reindex_loaded(loaded_ids.0, loaded_ids.1)?;
+                txn.commit()?;
+            }
             Ok(stats)
         });
         self.release_writer();
@@ -259,7 +270,7 @@ impl GraphStore {
         edges: CsvInput<'_>,
         progress: &mut dyn FnMut(u64),
         compress: &mpsc::Sender<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>)> {
+    ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>, LoadedIds)> {
         let storage = self.storage().clone();
         let mut meta = match storage.get(KS, &store::graph_prefix(graph, b'm'))? {
             Some(b) => GraphMeta::decode(&b)?,
@@ -436,6 +447,6 @@ impl GraphStore {
         meta.rel_count += next_rel - rel_base;
         batch.put(KS, store::graph_prefix(graph, b'm'), meta.encode());
         batch.put(KS, store::registry_key(graph), Vec::new());
-        Ok((stats, batch, sink.rewritten))
+        Ok((stats, batch, sink.rewritten, (base..base + count, rel_base..next_rel)))
     }
 }

@@ -154,13 +154,13 @@ impl GraphStore {
 
     /// A transaction that only reads (it is never committed).
     pub fn begin_read(&self) -> GraphTxn {
-        GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: false }
+        GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: false, owns_lock: false }
     }
 
     /// The write transaction; waits while another is open. Dropping it rolls back.
     pub fn begin_write(&self) -> Result<GraphTxn> {
         self.acquire_writer()?;
-        Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true })
+        Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true, owns_lock: true })
     }
 
     pub(super) fn acquire_writer(&self) -> Result<()> {
@@ -245,17 +245,24 @@ pub struct GraphTxn {
     store: GraphStore,
     graphs: HashMap<String, Overlay>,
     writer: bool,
+    /// False when the writer lock belongs to the caller ([`GraphTxn::with_writer_held`]).
+    owns_lock: bool,
 }
 
 impl Drop for GraphTxn {
     fn drop(&mut self) {
-        if self.writer {
+        if self.writer && self.owns_lock {
             self.store.release_writer();
         }
     }
 }
 
 impl GraphTxn {
+    /// A write transaction for a caller that holds the writer lock (and keeps it).
+    pub(super) fn with_writer_held(store: &GraphStore) -> GraphTxn {
+        GraphTxn { store: store.clone(), graphs: HashMap::new(), writer: true, owns_lock: false }
+    }
+
     /// The view of graph `name` in this transaction (it need not exist yet).
     pub fn graph(&mut self, name: &str) -> Result<&mut Overlay> {
         if !self.graphs.contains_key(name) {
@@ -377,6 +384,9 @@ pub struct Overlay {
     /// Counts writes, so that what is derived from this transaction's changes is
     /// recomputed only after another write.
     revision: u64,
+    /// Entities whose text documents must be rebuilt at commit whatever changed (a bulk load).
+    text_forced: RoaringTreemap,
+    text_forced_rels: RoaringTreemap,
     /// Text indexes created in this transaction (filled, not yet committed).
     text_created: HashMap<String, Arc<TextIndexHandle>>,
     text_dropped: BTreeSet<String>,
@@ -420,6 +430,8 @@ impl Overlay {
             deleted_rels: HashMap::new(),
             revision: 0,
             text_created: HashMap::new(),
+            text_forced: RoaringTreemap::new(),
+            text_forced_rels: RoaringTreemap::new(),
             text_dropped: BTreeSet::new(),
             text_affected: HashMap::new(),
         })

@@ -147,7 +147,7 @@ impl Overlay {
                 return Ok(set.clone());
             }
         }
-        let mut set = RoaringTreemap::new();
+        let mut set = if def.on_relationships { self.text_forced_rels.clone() } else { self.text_forced.clone() };
         if self.dirty {
             if def.on_relationships {
                 let changed: Vec<(RelId, Option<Arc<RelRecord>>)> = self.rels.iter().map(|(k, v)| (*k, v.clone())).collect();
@@ -163,7 +163,7 @@ impl Overlay {
                     }
                 }
             } else {
-                set = self.nodes_affected(def)?;
+                set |= self.nodes_affected(def)?;
             }
         }
         let set = Arc::new(set);
@@ -198,6 +198,15 @@ impl Overlay {
             set |= within_hops(&mut before, &seeds)?;
         }
         Ok(set)
+    }
+
+    /// Marks the entities a bulk load created for indexing at commit.
+    pub(crate) fn reindex_loaded(&mut self, nodes: std::ops::Range<u64>, rels: std::ops::Range<u64>) -> Result<()> {
+        self.writable()?;
+        self.text_forced.insert_range(nodes);
+        self.text_forced_rels.insert_range(rels);
+        self.text_affected.clear();
+        Ok(())
     }
 
     /// Writes this transaction's text index changes into `batch`.
