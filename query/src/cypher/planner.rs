@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use sprig_index::graph::text::{TextIndexDef, TextIndexKind};
+use sprig_index::graph::text::{TextIndexDef, TextIndexKind, DEFAULT_WALKS};
 use sprig_index::graph::{IndexDef, Overlay};
 
 use super::aggregate::{AggFunc, AggSpec};
@@ -307,17 +307,26 @@ impl<'a> Planner<'a> {
                 }
                 Clause::CreateTextIndex { name, lindex, on_relationships, label, properties, if_not_exists, options } => {
                     self.writes = true;
-                    let mut hops = 2;
+                    let (mut hops, mut walks) = (2, DEFAULT_WALKS);
                     for (key, value) in options {
                         match (key.as_str(), value) {
                             ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => hops = *h as u32,
                             ("hops", _) if *lindex => {
                                 return Err(semantic("InvalidArgumentType", "OPTIONS hops takes an integer from 0 to 4"))
                             }
+                            ("walks", Expr::Literal(Literal::Int(w))) if *lindex && (1..=1 << 20).contains(w) => {
+                                walks = *w as u32
+                            }
+                            ("walks", _) if *lindex => {
+                                return Err(semantic(
+                                    "InvalidArgumentType",
+                                    "OPTIONS walks takes an integer from 1 to 1048576",
+                                ))
+                            }
                             _ => return Err(semantic("InvalidArgumentType", format!("unknown index option '{key}'"))),
                         }
                     }
-                    let kind = if *lindex { TextIndexKind::LIndex { hops } } else { TextIndexKind::FullText };
+                    let kind = if *lindex { TextIndexKind::LIndex { hops, walks } } else { TextIndexKind::FullText };
                     let def = TextIndexDef {
                         name: name.clone(),
                         kind,

@@ -58,7 +58,10 @@ fn index_rows(ctx: &mut Ctx<'_>) -> Result<Vec<Vec<V>>> {
     }
     for def in ctx.graph.text_indexes().to_vec() {
         let (kind, options) = match def.kind {
-            TextIndexKind::LIndex { hops } => ("LINDEX", [("hops".to_string(), V::Int(i64::from(hops)))].into()),
+            TextIndexKind::LIndex { hops, walks } => (
+                "LINDEX",
+                [("hops".to_string(), V::Int(i64::from(hops))), ("walks".to_string(), V::Int(i64::from(walks)))].into(),
+            ),
             TextIndexKind::FullText => ("FULLTEXT", BTreeMap::new()),
         };
         let size = ctx.graph.text_index_size(&def.name)?;

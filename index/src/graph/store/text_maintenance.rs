@@ -93,7 +93,7 @@ impl Overlay {
             return Ok(rels);
         }
         match def.kind {
-            TextIndexKind::LIndex { hops } if hops > 0 => Ok(self.label_nodes(None)?.as_ref().clone()),
+            TextIndexKind::LIndex { hops, .. } if hops > 0 => Ok(self.label_nodes(None)?.as_ref().clone()),
             _ => Ok(self.label_nodes(Some(&def.label))?.as_ref().clone()),
         }
     }
@@ -353,7 +353,7 @@ mod tests {
     fn lindex(hops: u32) -> TextIndexDef {
         TextIndexDef {
             name: "bios".into(),
-            kind: TextIndexKind::LIndex { hops },
+            kind: TextIndexKind::LIndex { hops, walks: text::DEFAULT_WALKS },
             on_relationships: false,
             label: "Person".into(),
             properties: vec!["bio".into()],

@@ -15,7 +15,9 @@ use tantivy::directory::{Directory, RamDirectory};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STRING};
 use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED};
 
-use super::terms::{fragments, path_matches, scan_prefix, split_term, term_stem, StepPattern, TextTest, LONG};
+use super::terms::{
+    fragments, path_matches, saturated_term, scan_prefix, split_term, term_stem, StepPattern, TextTest, LONG,
+};
 use super::{TextIndexDef, TextIndexKind};
 use crate::graph::store::{graph_prefix, KS};
 use crate::storage::{Storage, WriteBatch};
@@ -259,17 +261,19 @@ impl TextIndexHandle {
                         if !path_matches(&t.path, steps) {
                             continue;
                         }
-                        let mut postings =
-                            inverted.read_postings_from_terminfo(&t.info, IndexRecordOption::Basic).map_err(tantivy_error)?;
-                        let mut doc = postings.doc();
-                        while doc != TERMINATED {
-                            if alive.is_none_or(|a| a.is_alive(doc)) {
-                                if let Some(id) = ids.first(doc) {
-                                    found.insert(id);
-                                }
-                            }
-                            doc = postings.advance();
-                        }
+                        add_postings(&inverted, &t.info, &ids, alive, &mut found)?;
+                    }
+                }
+                if !steps.is_empty() {
+                    // Nodes with too many walks of this length to list are kept.
+                    let marker = saturated_term(steps.len());
+                    for segment in searcher.segment_readers() {
+                        let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
+                        let Some(info) = inverted.terms().get(marker.as_bytes()).map_err(tantivy_error)? else {
+                            continue;
+                        };
+                        let ids = segment.fast_fields().u64("~id").map_err(tantivy_error)?;
+                        add_postings(&inverted, &info, &ids, segment.alive_bitset(), &mut found)?;
                     }
                 }
                 result = Some(match result {
@@ -280,6 +284,27 @@ impl TextIndexHandle {
         }
         Ok(result)
     }
+}
+
+/// Adds the nodes of the live documents of one term's postings to `found`.
+fn add_postings(
+    inverted: &tantivy::InvertedIndexReader,
+    info: &tantivy::postings::TermInfo,
+    ids: &tantivy::columnar::Column<u64>,
+    alive: Option<&tantivy::fastfield::AliveBitSet>,
+    found: &mut RoaringTreemap,
+) -> Result<()> {
+    let mut postings = inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic).map_err(tantivy_error)?;
+    let mut doc = postings.doc();
+    while doc != TERMINATED {
+        if alive.is_none_or(|a| a.is_alive(doc)) {
+            if let Some(id) = ids.first(doc) {
+                found.insert(id);
+            }
+        }
+        doc = postings.advance();
+    }
+    Ok(())
 }
 
 /// One term of a segment's dictionary, split.

@@ -15,11 +15,15 @@ pub use terms::{StepPattern, TextTest};
 /// Which kind of text index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextIndexKind {
-    /// Path neighbourhoods up to `hops` relationships away.
-    LIndex { hops: u32 },
+    /// Path neighbourhoods up to `hops` relationships away, listing at most `walks`
+    /// walks of each length per node.
+    LIndex { hops: u32, walks: u32 },
     /// Analysed words of the properties, scored by BM25.
     FullText,
 }
+
+/// Default of `OPTIONS {walks: n}`.
+pub const DEFAULT_WALKS: u32 = 1024;
 
 /// A text index's definition, kept in the graph's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +41,15 @@ impl TextIndexDef {
     /// The LIndex's hop count; 0 for full-text indexes.
     pub fn hops(&self) -> u32 {
         match self.kind {
-            TextIndexKind::LIndex { hops } => hops,
+            TextIndexKind::LIndex { hops, .. } => hops,
+            TextIndexKind::FullText => 0,
+        }
+    }
+
+    /// The most walks of one length an LIndex document lists.
+    pub fn walks(&self) -> u32 {
+        match self.kind {
+            TextIndexKind::LIndex { walks, .. } => walks,
             TextIndexKind::FullText => 0,
         }
     }
@@ -45,8 +57,8 @@ impl TextIndexDef {
     pub(crate) fn encode(&self, enc: &mut crate::codec::Encoder) {
         enc.str(&self.name);
         match self.kind {
-            TextIndexKind::LIndex { hops } => enc.u8(0).u32(hops),
-            TextIndexKind::FullText => enc.u8(1).u32(0),
+            TextIndexKind::LIndex { hops, walks } => enc.u8(0).u32(hops).u32(walks),
+            TextIndexKind::FullText => enc.u8(1).u32(0).u32(0),
         };
         enc.u8(u8::from(self.on_relationships)).str(&self.label);
         enc.u32(self.properties.len() as u32);
@@ -57,8 +69,8 @@ impl TextIndexDef {
 
     pub(crate) fn decode(dec: &mut crate::codec::Decoder<'_>) -> crate::Result<TextIndexDef> {
         let name = dec.string()?;
-        let kind = match (dec.u8()?, dec.u32()?) {
-            (0, hops) => TextIndexKind::LIndex { hops },
+        let kind = match (dec.u8()?, dec.u32()?, dec.u32()?) {
+            (0, hops, walks) => TextIndexKind::LIndex { hops, walks },
             _ => TextIndexKind::FullText,
         };
         let on_relationships = dec.u8()? != 0;

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use tantivy::TantivyDocument;
 
 use super::handle::Fields;
-use super::terms::{for_each_token, path_prefix, term_stem, WalkStep, LONG};
+use super::terms::{for_each_token, path_prefix, saturated_term, term_stem, WalkStep, LONG};
 use super::TextIndexDef;
 use crate::graph::{Direction, NodeId, NodeRecord, Overlay, Properties, PropertyValue};
 use crate::Result;
@@ -51,6 +51,10 @@ fn strings_of(value: &PropertyValue, f: &mut impl FnMut(&str)) {
 }
 
 /// The LIndex document of `node`, or `None` when no indexed text lies within reach.
+/// Walks are taken level by level; a level with more than `def.walks()` walks is not
+/// enumerated: the document gets the marker of that length and every longer one
+/// instead, and lookups of such lengths keep the node (so a hub costs a bounded
+/// amount of work, and pruning stays lossless).
 pub(crate) fn lindex_document(
     graph: &mut Overlay,
     def: &TextIndexDef,
@@ -59,8 +63,33 @@ pub(crate) fn lindex_document(
     node: NodeId,
 ) -> Result<Option<TantivyDocument>> {
     let mut terms = Vec::new();
-    let mut path = String::new();
-    walk(graph, def, sources, node, &mut path, 0, &mut terms)?;
+    let Some(rec) = sources.node(graph, node)? else { return Ok(None) };
+    add_text_terms(def, &rec, "", &mut terms);
+    let budget = def.walks() as usize;
+    let mut level: Vec<(NodeId, String)> = vec![(node, String::new())];
+    'levels: for depth in 1..=def.hops() {
+        let mut next: Vec<(NodeId, String)> = Vec::new();
+        for (from, path) in &level {
+            for dir in [Direction::Outgoing, Direction::Incoming] {
+                let list = graph.adjacency(*from, dir)?;
+                for entry in list.iter() {
+                    if next.len() >= budget {
+                        for d in depth..=def.hops() {
+                            terms.push(saturated_term(d as usize));
+                        }
+                        break 'levels;
+                    }
+                    let Some(other) = sources.node(graph, entry.other)? else { continue };
+                    let rel_type = graph.meta().types.get(entry.type_token as usize).cloned().unwrap_or_default();
+                    let step = WalkStep { direction: dir, rel_type, labels: other.labels.clone() };
+                    let walk = format!("{path}{}", path_prefix(std::slice::from_ref(&step)));
+                    add_text_terms(def, &other, &walk, &mut terms);
+                    next.push((entry.other, walk));
+                }
+            }
+        }
+        level = next;
+    }
     if terms.is_empty() {
         return Ok(None);
     }
@@ -74,43 +103,20 @@ pub(crate) fn lindex_document(
     Ok(Some(doc))
 }
 
-fn walk(
-    graph: &mut Overlay,
-    def: &TextIndexDef,
-    sources: &mut TextSources,
-    node: NodeId,
-    path: &mut String,
-    depth: u32,
-    terms: &mut Vec<String>,
-) -> Result<()> {
-    let Some(rec) = sources.node(graph, node)? else { return Ok(()) };
-    if rec.labels.iter().any(|l| *l == def.label) {
-        for prop in &def.properties {
-            let Some(value) = rec.properties.get(prop) else { continue };
-            let stem = term_stem(path, prop);
-            let mut cut = false;
-            strings_of(value, &mut |s| cut |= for_each_token(s, |t| terms.push(format!("{stem}{t}"))));
-            if cut {
-                terms.push(format!("{stem}{LONG}"));
-            }
+/// The terms of `rec`'s indexed text at the end of walk `path`.
+fn add_text_terms(def: &TextIndexDef, rec: &NodeRecord, path: &str, terms: &mut Vec<String>) {
+    if !rec.labels.iter().any(|l| *l == def.label) {
+        return;
+    }
+    for prop in &def.properties {
+        let Some(value) = rec.properties.get(prop) else { continue };
+        let stem = term_stem(path, prop);
+        let mut cut = false;
+        strings_of(value, &mut |s| cut |= for_each_token(s, |t| terms.push(format!("{stem}{t}"))));
+        if cut {
+            terms.push(format!("{stem}{LONG}"));
         }
     }
-    if depth >= def.hops() {
-        return Ok(());
-    }
-    for dir in [Direction::Outgoing, Direction::Incoming] {
-        let list = graph.adjacency(node, dir)?;
-        for entry in list.iter() {
-            let Some(other) = sources.node(graph, entry.other)? else { continue };
-            let rel_type = graph.meta().types.get(entry.type_token as usize).cloned().unwrap_or_default();
-            let step = WalkStep { direction: dir, rel_type, labels: other.labels.clone() };
-            let len = path.len();
-            path.push_str(&path_prefix(std::slice::from_ref(&step)));
-            walk(graph, def, sources, entry.other, path, depth + 1, terms)?;
-            path.truncate(len);
-        }
-    }
-    Ok(())
 }
 
 /// The full-text document of an entity with `properties`, or `None` without indexed text.

@@ -25,6 +25,12 @@ const MASK: char = '\u{7}';
 pub(crate) const MAX_TOKEN: usize = 200;
 pub(crate) const LONG: &str = "\u{7}long";
 
+/// The marker of a document whose walks of `length` relationships were too many to
+/// list: lookups along paths of that length keep it.
+pub(crate) fn saturated_term(length: usize) -> String {
+    format!("{MASK}walks:{length}")
+}
+
 /// One relationship of a walk from the indexed node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkStep {
