@@ -12,9 +12,27 @@ pub struct SledStorage {
 
 impl SledStorage {
     /// Opens (or creates) the sled database in `dir`.
+    ///
+    /// sled releases its file lock from a background thread after the last handle is
+    /// dropped (spacejam/sled#1289), so opening again right after closing in the same
+    /// process can find the lock still held: that case is retried for up to a second.
+    /// A lock held by another process stays an error.
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024).open()?;
-        Ok(SledStorage { db })
+        let config = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024);
+        let mut wait = std::time::Duration::from_millis(5);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            match config.open() {
+                Ok(db) => return Ok(SledStorage { db }),
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
