@@ -938,6 +938,8 @@ struct Expand {
     /// The LIndex candidates for the target (`spec.to_prune`), with the write count they
     /// were looked up at: the statement's own writes change them.
     to_candidates: Option<(u64, Option<Arc<roaring::RoaringTreemap>>)>,
+    /// Targets passed before the lookup was made (see [`LIndexPrune::after`]).
+    unpruned: u32,
 }
 
 impl Expand {
@@ -958,6 +960,7 @@ impl Expand {
             into_memo: IntoMemo::default(),
             rel_tests,
             to_candidates: None,
+            unpruned: 0,
             spec,
         }
     }
@@ -982,6 +985,11 @@ impl Expand {
     /// again after the statement's own writes).
     fn prune_ok(&mut self, node: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
         let Some(prune) = &self.spec.to_prune else { return Ok(true) };
+        if self.unpruned < prune.after {
+            // A path lookup reads many postings: worth it only for a large expansion.
+            self.unpruned += 1;
+            return Ok(true);
+        }
         let writes = ctx.stats.total();
         if self.to_candidates.as_ref().is_none_or(|(at, _)| *at != writes) {
             self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?.map(Arc::new)));

@@ -73,7 +73,15 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
     let graph_name = stmt.graph.clone().unwrap_or_else(|| options.default_graph.clone());
     let graph = txn.graph(&graph_name)?;
     let mut plan = planner::Planner::new(&options.params, graph).plan(&stmt)?;
-    let lindex = options.lindex && stmt.option("lindex").is_none_or(|v| !v.eq_ignore_ascii_case("off"));
+    let lindex = match stmt.option("lindex").map(str::to_ascii_lowercase).as_deref() {
+        _ if !options.lindex => rules::LIndexUse::Off,
+        Some("off") => rules::LIndexUse::Off,
+        Some("eager") => rules::LIndexUse::Eager,
+        Some("on") | None => rules::LIndexUse::On,
+        Some(other) => {
+            return Err(crate::Error::Argument(format!("CYPHER lindex={other}: expected on, off or eager")));
+        }
+    };
     rules::optimize(&mut plan.root, graph, lindex);
     Ok(plan)
 }

@@ -61,7 +61,13 @@ pub struct LIndexPrune {
     pub steps: Vec<StepPattern>,
     pub property: String,
     pub tests: Vec<TextTest>,
+    /// An expansion lets this many targets pass before it looks the candidates up: a
+    /// path lookup reads many postings, worth it only for a large expansion.
+    pub after: u32,
 }
+
+/// Targets an expansion examines before it looks up the candidates of a path.
+pub const PATH_PRUNE_AFTER: u32 = 1024;
 
 #[derive(Debug, Clone)]
 pub enum Seek {

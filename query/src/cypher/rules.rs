@@ -22,7 +22,16 @@ pub trait Rule {
 }
 
 /// Runs every rule over every operator, bottom-up.
-pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: bool) {
+/// Whether and how LIndexes prune: `--no-lindex` / `CYPHER lindex=off` turn it off,
+/// `CYPHER lindex=eager` looks path candidates up before the first target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LIndexUse {
+    Off,
+    On,
+    Eager,
+}
+
+pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: LIndexUse) {
     let rules: [&dyn Rule; 12] = [
         &PropertyIndexSeek,
         &FilterIndexSeek,
@@ -38,9 +47,10 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: bool) {
         &CountThroughExpand,
     ];
     visit(plan, &rules, graph);
-    if lindex {
+    if lindex != LIndexUse::Off {
         // After the filters moved into scans and expansions.
-        visit(plan, &[&LIndexPruning, &LIndexPathPruning], graph);
+        let paths = LIndexPathPruning { after: if lindex == LIndexUse::Eager { 0 } else { PATH_PRUNE_AFTER } };
+        visit(plan, &[&LIndexPruning, &paths], graph);
     }
     // Needs the top-k operators the first pass makes.
     visit(plan, &[&ProjectAfterTopK], graph);
@@ -132,7 +142,8 @@ fn prune_for(
         for prop in &def.properties {
             let mine: Vec<TextTest> = tests.iter().filter(|(k, _)| k == prop).map(|(_, t)| t.clone()).collect();
             if !mine.is_empty() {
-                let prune = LIndexPrune { index: def.name.clone(), steps: Vec::new(), property: prop.clone(), tests: mine };
+                let prune =
+                    LIndexPrune { index: def.name.clone(), steps: Vec::new(), property: prop.clone(), tests: mine, after: 0 };
                 return Some((def.label.clone(), prune));
             }
         }
@@ -179,7 +190,10 @@ impl Rule for LIndexPruning {
 /// must have that text at the end of the same path, so the expansion (or scan) that
 /// binds it keeps only the LIndex's candidates for that path. This prunes before the
 /// expansions run, where the text test alone would only run at the end.
-pub struct LIndexPathPruning;
+pub struct LIndexPathPruning {
+    /// See [`LIndexPrune::after`].
+    pub after: u32,
+}
 
 fn step_towards(spec: &ExpandSpec) -> StepPattern {
     StepPattern {
@@ -202,7 +216,8 @@ impl Rule for LIndexPathPruning {
         if spec.length.is_some() || spec.to_bound {
             return;
         }
-        let Some((_, seed)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to, true) else { return };
+        let Some((_, mut seed)) = prune_for(graph, &spec.to_labels, &spec.predicates, spec.to, true) else { return };
+        seed.after = self.after;
         let hops = graph.text_index(&seed.index).map_or(0, |d| d.hops()) as usize;
         prune_chain(input, spec.from, vec![step_towards(spec)], &seed, hops);
     }

@@ -248,7 +248,7 @@ impl TextIndexHandle {
             let Some(frags) = fragments(test) else { continue };
             for frag in frags {
                 let finder = memchr::memmem::Finder::new(frag.text.as_bytes());
-                let mut found = RoaringTreemap::new();
+                let mut found: Vec<u64> = Vec::new();
                 for segment in searcher.segment_readers() {
                     let list = self.term_list(segment, &prefix)?;
                     let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
@@ -276,6 +276,12 @@ impl TextIndexHandle {
                         add_postings(&inverted, &info, &ids, segment.alive_bitset(), &mut found)?;
                     }
                 }
+                // Ids of one term rise with documents; several terms or segments interleave.
+                if !found.is_sorted() {
+                    radsort::sort(&mut found);
+                }
+                found.dedup();
+                let found = RoaringTreemap::from_sorted_iter(found).map_err(tantivy_error)?;
                 result = Some(match result {
                     None => found,
                     Some(r) => r & found,
@@ -286,20 +292,21 @@ impl TextIndexHandle {
     }
 }
 
-/// Adds the nodes of the live documents of one term's postings to `found`.
+/// Adds the nodes of the live documents of one term's postings to `found` (a list:
+/// inserting into a treemap one by one costs a tree lookup each).
 fn add_postings(
     inverted: &tantivy::InvertedIndexReader,
     info: &tantivy::postings::TermInfo,
     ids: &tantivy::columnar::Column<u64>,
     alive: Option<&tantivy::fastfield::AliveBitSet>,
-    found: &mut RoaringTreemap,
+    found: &mut Vec<u64>,
 ) -> Result<()> {
     let mut postings = inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic).map_err(tantivy_error)?;
     let mut doc = postings.doc();
     while doc != TERMINATED {
         if alive.is_none_or(|a| a.is_alive(doc)) {
             if let Some(id) = ids.first(doc) {
-                found.insert(id);
+                found.push(id);
             }
         }
         doc = postings.advance();
