@@ -4,26 +4,15 @@
 //! the rules rewrite and the same query split by `WITH`, which no rule crosses.
 //! Both must give the same rows (compared as bags: group order is free).
 
+mod common;
+
+use common::sorted_rows;
 use proptest::prelude::*;
-use sprig::{params, Database, ResultValue};
+use sprig::{params, Database};
 
 /// The rows of a query as sorted text, or the error kind when it fails.
 fn bag(db: &Database, q: &str) -> Result<Vec<String>, String> {
     sorted_rows(db.cypher(q, ()))
-}
-
-fn sorted_rows(rows: sprig::Result<sprig::Rows>) -> Result<Vec<String>, String> {
-    let rows = rows.map_err(|e| format!("error {}", e.kind()))?;
-    let columns = rows.columns().to_vec();
-    let mut out = Vec::new();
-    for r in rows {
-        let r = r.map_err(|e| format!("error {}", e.kind()))?;
-        out.push(
-            columns.iter().map(|c| format!("{:?}", r.get::<ResultValue>(c).unwrap())).collect::<Vec<_>>().join("|"),
-        );
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Each pair: the query as written, and the same query with a `WITH` in the way.

@@ -5,22 +5,11 @@
 //! same bag of rows, on committed data, inside a write transaction that changed text,
 //! labels and relationships, after its rollback and after a commit.
 
-use proptest::prelude::*;
-use sprig::{params, Database, ResultValue, WriteTransaction};
+mod common;
 
-fn rows_of(rows: sprig::Result<sprig::Rows>) -> Result<Vec<String>, String> {
-    let rows = rows.map_err(|e| format!("error {}: {e}", e.kind()))?;
-    let columns = rows.columns().to_vec();
-    let mut out = Vec::new();
-    for r in rows {
-        let r = r.map_err(|e| format!("error {}", e.kind()))?;
-        out.push(
-            columns.iter().map(|c| format!("{:?}", r.get::<ResultValue>(c).unwrap())).collect::<Vec<_>>().join("|"),
-        );
-    }
-    out.sort();
-    Ok(out)
-}
+use common::sorted_rows;
+use proptest::prelude::*;
+use sprig::{params, Database, WriteTransaction};
 
 /// Words that contain one another, so that substring needles hit many tokens; one
 /// longer than the index's token limit.
@@ -134,18 +123,18 @@ proptest! {
         pick in 0i64..100,
     ) {
         let db = random_graph(nodes, nodes * density, seed);
-        check_all(|q| rows_of(db.cypher(q, ())), pick, "committed")?;
+        check_all(|q| sorted_rows(db.cypher(q, ())), pick, "committed")?;
 
         let mut tx = db.begin_write().unwrap();
         change_things(&mut tx, seed);
-        check_all(|q| rows_of(tx.cypher(q, ())), pick + 1, "inside a write transaction")?;
+        check_all(|q| sorted_rows(tx.cypher(q, ())), pick + 1, "inside a write transaction")?;
         tx.rollback();
-        check_all(|q| rows_of(db.cypher(q, ())), pick + 2, "after rollback")?;
+        check_all(|q| sorted_rows(db.cypher(q, ())), pick + 2, "after rollback")?;
 
         let mut tx = db.begin_write().unwrap();
         change_things(&mut tx, seed + 1);
         tx.commit().unwrap();
-        check_all(|q| rows_of(db.cypher(q, ())), pick + 3, "after commit")?;
+        check_all(|q| sorted_rows(db.cypher(q, ())), pick + 3, "after commit")?;
     }
 }
 

@@ -34,7 +34,8 @@ fn social(db: &Database) {
     db.cypher("CREATE FULLTEXT INDEX notes FOR ()-[r:LIVES_IN]-() ON EACH [r.note]", ()).unwrap();
 }
 
-const SEARCH: &str = "CALL db.index.fulltext.queryNodes('bio_words', $q) YIELD node, score RETURN node.name AS name, score";
+const SEARCH: &str =
+    "CALL db.index.fulltext.queryNodes('bio_words', $q) YIELD node, score RETURN node.name AS name, score";
 const NEIGHBOUR: &str =
     "MATCH (x:Person)-[:KNOWS]->(y:Person) WHERE y.bio CONTAINS 'apple' RETURN x.name AS name ORDER BY name";
 
@@ -69,10 +70,7 @@ fn show_and_drop_indexes() {
     social(&db);
     assert_eq!(names(&db, "SHOW INDEXES"), ["bio_words", "bios", "notes"]);
     let types: Vec<ResultValue> = column(&db, "SHOW INDEXES", "type");
-    assert_eq!(
-        types,
-        ["FULLTEXT", "LINDEX", "FULLTEXT"].map(|t| ResultValue::String(t.into())).to_vec()
-    );
+    assert_eq!(types, ["FULLTEXT", "LINDEX", "FULLTEXT"].map(|t| ResultValue::String(t.into())).to_vec());
     let docs = column(&db, "SHOW INDEXES YIELD name, documents WHERE name = 'bios' RETURN documents", "documents");
     // Every node within two hops of a Person's bio has a document.
     assert_eq!(docs, [ResultValue::Int(4)]);
@@ -93,7 +91,8 @@ fn commits_are_seen_and_rollbacks_are_not() {
 
     let mut tx = db.begin_write().unwrap();
     tx.cypher("MATCH (p:Person {name: 'ada'}) SET p.bio = 'apple pie baker'", ()).unwrap();
-    tx.cypher("MATCH (b:Person {name: 'bob'}) CREATE (b)-[:KNOWS]->(:Person {name: 'dee', bio: 'quinces'})", ()).unwrap();
+    tx.cypher("MATCH (b:Person {name: 'bob'}) CREATE (b)-[:KNOWS]->(:Person {name: 'dee', bio: 'quinces'})", ())
+        .unwrap();
     tx.cypher("MATCH (c:Person {name: 'cy'}), (a:Person {name: 'ada'}) CREATE (c)-[:KNOWS]->(a)", ()).unwrap();
     // Inside the transaction, its own changes count.
     let inside: Vec<String> =
@@ -172,7 +171,10 @@ fn cli_compares_pruned_and_unpruned_plans() {
         c.arg("--db").arg(&db);
         c
     };
-    sprig().args(["--empty", "-c", "CREATE (:Person {bio: 'red apple'})-[:KNOWS]->(:Person {bio: 'pear'});"]).assert().success();
+    sprig()
+        .args(["--empty", "-c", "CREATE (:Person {bio: 'red apple'})-[:KNOWS]->(:Person {bio: 'pear'});"])
+        .assert()
+        .success();
     sprig().args(["cypher", "CREATE LINDEX bios FOR (p:Person) ON EACH [p.bio] OPTIONS {hops: 1}"]).assert().success();
     let q = "MATCH (p:Person)-[:KNOWS]->(f) WHERE p.bio CONTAINS 'apple' RETURN count(f) AS n";
     let out = sprig().args(["--format", "json", "profile", "cypher", q]).output().unwrap();

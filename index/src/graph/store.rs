@@ -60,8 +60,11 @@ struct Shared {
     /// Graph name -> a small number for cache keys (not stored).
     graph_ids: Mutex<HashMap<String, u32>>,
     /// Text indexes loaded from storage, by (graph, index name).
-    text: Mutex<HashMap<(String, String), Arc<TextIndexHandle>>>,
+    text: Mutex<TextHandles>,
 }
+
+/// Loaded text indexes by (graph, index name).
+type TextHandles = HashMap<(String, String), Arc<TextIndexHandle>>;
 
 /// Held by a reader for the length of a query: no commit is applied meanwhile.
 pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
@@ -209,7 +212,7 @@ impl GraphStore {
         Ok(h)
     }
 
-    fn text_map(&self) -> Result<std::sync::MutexGuard<'_, HashMap<(String, String), Arc<TextIndexHandle>>>> {
+    fn text_map(&self) -> Result<std::sync::MutexGuard<'_, TextHandles>> {
         self.shared.text.lock().map_err(|_| Error::corrupted("graph store", "lock poisoned"))
     }
 
@@ -1128,7 +1131,12 @@ impl Overlay {
         Ok(true)
     }
 
-    fn write_into(&mut self, batch: &mut WriteBatch, rewritten: &mut Vec<CacheKey>, texts: &mut TextCommit) -> Result<()> {
+    fn write_into(
+        &mut self,
+        batch: &mut WriteBatch,
+        rewritten: &mut Vec<CacheKey>,
+        texts: &mut TextCommit,
+    ) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }

@@ -285,10 +285,9 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(super::procedures::ProcedureCall::new(child(input), *procedure, args.clone(), outputs.clone()))
         }
         LogicalOp::CreateIndex { def } => Box::new(SchemaOp { create: Some(def.clone()), ..SchemaOp::default() }),
-        LogicalOp::CreateTextIndex { def, if_not_exists } => Box::new(SchemaOp {
-            create_text: Some((def.clone(), *if_not_exists)),
-            ..SchemaOp::default()
-        }),
+        LogicalOp::CreateTextIndex { def, if_not_exists } => {
+            Box::new(SchemaOp { create_text: Some((def.clone(), *if_not_exists)), ..SchemaOp::default() })
+        }
         LogicalOp::DropIndex { name } => Box::new(SchemaOp { drop: Some(name.clone()), ..SchemaOp::default() }),
         LogicalOp::Discard { input } => Box::new(Discard { input: child(input) }),
     };

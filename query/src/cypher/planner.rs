@@ -305,14 +305,27 @@ impl<'a> Planner<'a> {
                         columns = chosen.into_iter().map(|(_, a)| a).collect();
                     }
                 }
-                Clause::CreateTextIndex { name, lindex, on_relationships, label, properties, if_not_exists, options } => {
+                Clause::CreateTextIndex {
+                    name,
+                    lindex,
+                    on_relationships,
+                    label,
+                    properties,
+                    if_not_exists,
+                    options,
+                } => {
                     self.writes = true;
                     let (mut hops, mut walks) = (2, DEFAULT_WALKS);
                     for (key, value) in options {
                         match (key.as_str(), value) {
-                            ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => hops = *h as u32,
+                            ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => {
+                                hops = *h as u32
+                            }
                             ("hops", _) if *lindex => {
-                                return Err(semantic("InvalidArgumentType", "OPTIONS hops takes an integer from 0 to 4"))
+                                return Err(semantic(
+                                    "InvalidArgumentType",
+                                    "OPTIONS hops takes an integer from 0 to 4",
+                                ))
                             }
                             ("walks", Expr::Literal(Literal::Int(w))) if *lindex && (1..=1 << 20).contains(w) => {
                                 walks = *w as u32

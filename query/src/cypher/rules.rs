@@ -142,8 +142,13 @@ fn prune_for(
         for prop in &def.properties {
             let mine: Vec<TextTest> = tests.iter().filter(|(k, _)| k == prop).map(|(_, t)| t.clone()).collect();
             if !mine.is_empty() {
-                let prune =
-                    LIndexPrune { index: def.name.clone(), steps: Vec::new(), property: prop.clone(), tests: mine, after: 0 };
+                let prune = LIndexPrune {
+                    index: def.name.clone(),
+                    steps: Vec::new(),
+                    property: prop.clone(),
+                    tests: mine,
+                    after: 0,
+                };
                 return Some((def.label.clone(), prune));
             }
         }
@@ -157,7 +162,13 @@ impl Rule for LIndexPruning {
     }
     fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
         match op {
-            LogicalOp::NodeScan { source: source @ (ScanSource::Label(_) | ScanSource::AllNodes), slot, labels, predicates, .. } => {
+            LogicalOp::NodeScan {
+                source: source @ (ScanSource::Label(_) | ScanSource::AllNodes),
+                slot,
+                labels,
+                predicates,
+                ..
+            } => {
                 if let Some((label, prune)) = prune_for(graph, labels, predicates, *slot, false) {
                     *source = ScanSource::LIndex { label: Some(label), prune };
                 }

@@ -46,7 +46,8 @@ impl Overlay {
         if def.properties.is_empty() {
             return Err(Error::InvalidName(format!("index '{}' names no property", def.name)));
         }
-        if let Some(p) = def.properties.iter().find(|p| !tantivy::schema::is_valid_field_name(p) || p.starts_with('~')) {
+        if let Some(p) = def.properties.iter().find(|p| !tantivy::schema::is_valid_field_name(p) || p.starts_with('~'))
+        {
             return Err(Error::InvalidName(format!("property '{p}' cannot be indexed by a text index")));
         }
         let same = |d: &TextIndexDef| {
@@ -129,9 +130,7 @@ impl Overlay {
                 _ => None,
             }),
             TextIndexKind::FullText => Ok(match self.node(id)? {
-                Some(n) if n.labels.iter().any(|l| *l == def.label) => {
-                    text::fulltext_document(def, fields, id, &n.properties)
-                }
+                Some(n) if n.labels.contains(&def.label) => text::fulltext_document(def, fields, id, &n.properties),
                 _ => None,
             }),
         }
@@ -150,13 +149,14 @@ impl Overlay {
         let mut set = if def.on_relationships { self.text_forced_rels.clone() } else { self.text_forced.clone() };
         if self.dirty {
             if def.on_relationships {
-                let changed: Vec<(RelId, Option<Arc<RelRecord>>)> = self.rels.iter().map(|(k, v)| (*k, v.clone())).collect();
+                let changed: Vec<(RelId, Option<Arc<RelRecord>>)> =
+                    self.rels.iter().map(|(k, v)| (*k, v.clone())).collect();
                 for (id, new) in changed {
                     let old = self.stored_rel(id)?;
                     let relevant = |r: &Option<Arc<RelRecord>>| {
-                        r.as_ref().filter(|r| r.rel_type == def.label).map(|r| {
-                            def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>()
-                        })
+                        r.as_ref()
+                            .filter(|r| r.rel_type == def.label)
+                            .map(|r| def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>())
                     };
                     if relevant(&old) != relevant(&new) {
                         set.insert(id);
@@ -176,9 +176,9 @@ impl Overlay {
         let mut seeds: Vec<(NodeId, u32)> = Vec::new();
         let changed: Vec<(NodeId, Option<Arc<NodeRecord>>)> = self.nodes.iter().map(|(k, v)| (*k, v.clone())).collect();
         let text_of = |r: &Option<Arc<NodeRecord>>| {
-            r.as_ref().filter(|r| r.labels.iter().any(|l| *l == def.label)).map(|r| {
-                def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>()
-            })
+            r.as_ref()
+                .filter(|r| r.labels.contains(&def.label))
+                .map(|r| def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>())
         };
         for (id, new) in changed {
             let old = self.stored_node(id)?;
@@ -263,7 +263,9 @@ impl Overlay {
             }
         };
         let Some(handle) = self.committed_text(&def)? else {
-            return Err(Error::TextQuery(format!("full-text index '{name}' is not online before its transaction commits")));
+            return Err(Error::TextQuery(format!(
+                "full-text index '{name}' is not online before its transaction commits"
+            )));
         };
         let affected = self.text_affected(&def)?;
         let mut hits: Vec<(u64, f32)> =
@@ -290,7 +292,8 @@ impl Overlay {
 
 fn search(handle: &TextIndexHandle, query: &str) -> Result<Vec<(u64, f32)>> {
     let parser = QueryParser::for_index(&handle.index, handle.fields.text.clone());
-    let q = parser.parse_query(query).map_err(|e| Error::TextQuery(format!("invalid full-text query '{query}': {e}")))?;
+    let q =
+        parser.parse_query(query).map_err(|e| Error::TextQuery(format!("invalid full-text query '{query}': {e}")))?;
     let searcher = handle.searcher();
     let n = searcher.search(&q, &Count).map_err(text::tantivy_error)?;
     if n == 0 {

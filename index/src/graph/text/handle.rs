@@ -48,8 +48,9 @@ fn schema(def: &TextIndexDef) -> (Schema, Fields) {
     let text = match def.kind {
         TextIndexKind::LIndex { .. } => Vec::new(),
         TextIndexKind::FullText => {
-            let indexing =
-                TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer("default")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
             let options = TextOptions::default().set_indexing_options(indexing);
             def.properties.iter().map(|p| b.add_text_field(p, options.clone())).collect()
         }
@@ -221,12 +222,18 @@ impl TextIndexHandle {
         let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
         let mut upper = prefix.as_bytes().to_vec();
         upper.push(0xFF);
-        let mut stream = inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream().map_err(tantivy_error)?;
+        let mut stream =
+            inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream().map_err(tantivy_error)?;
         let mut list = Vec::new();
         while stream.advance() {
             let Ok(term) = std::str::from_utf8(stream.key()) else { continue };
             let Some((path, prop, token)) = split_term(term) else { continue };
-            list.push(ListedTerm { path: path.into(), prop: prop.into(), token: token.into(), info: stream.value().clone() });
+            list.push(ListedTerm {
+                path: path.into(),
+                prop: prop.into(),
+                token: token.into(),
+                info: stream.value().clone(),
+            });
         }
         let live: BTreeSet<tantivy::index::SegmentId> =
             self.searcher().segment_readers().iter().map(|s| s.segment_id()).collect();
@@ -238,7 +245,12 @@ impl TextIndexHandle {
 
     /// Nodes whose LIndex document has, along a walk fitting `steps`, text in `property`
     /// that can pass every test; `None` when no test can be pruned by the index.
-    pub(crate) fn candidates(&self, steps: &[StepPattern], property: &str, tests: &[TextTest]) -> Result<Option<RoaringTreemap>> {
+    pub(crate) fn candidates(
+        &self,
+        steps: &[StepPattern],
+        property: &str,
+        tests: &[TextTest],
+    ) -> Result<Option<RoaringTreemap>> {
         let searcher = self.searcher();
         let prefix = scan_prefix(steps, property);
         let stem = term_stem("", property);

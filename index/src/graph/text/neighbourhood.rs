@@ -105,7 +105,7 @@ pub(crate) fn lindex_document(
 
 /// The terms of `rec`'s indexed text at the end of walk `path`.
 fn add_text_terms(def: &TextIndexDef, rec: &NodeRecord, path: &str, terms: &mut Vec<String>) {
-    if !rec.labels.iter().any(|l| *l == def.label) {
+    if !rec.labels.contains(&def.label) {
         return;
     }
     for prop in &def.properties {
@@ -120,7 +120,12 @@ fn add_text_terms(def: &TextIndexDef, rec: &NodeRecord, path: &str, terms: &mut 
 }
 
 /// The full-text document of an entity with `properties`, or `None` without indexed text.
-pub(crate) fn fulltext_document(def: &TextIndexDef, fields: &Fields, id: u64, properties: &Properties) -> Option<TantivyDocument> {
+pub(crate) fn fulltext_document(
+    def: &TextIndexDef,
+    fields: &Fields,
+    id: u64,
+    properties: &Properties,
+) -> Option<TantivyDocument> {
     let mut doc = TantivyDocument::new();
     let mut any = false;
     for (prop, field) in def.properties.iter().zip(&fields.text) {

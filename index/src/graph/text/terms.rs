@@ -259,10 +259,14 @@ mod tests {
 
     #[test]
     fn paths_match_patterns() {
-        let path = path_prefix(&[step(Direction::Outgoing, "KNOWS", &["A", "Person"]), step(Direction::Incoming, "W", &[])]);
+        let path =
+            path_prefix(&[step(Direction::Outgoing, "KNOWS", &["A", "Person"]), step(Direction::Incoming, "W", &[])]);
         let any = StepPattern { direction: None, types: vec![], labels: vec![] };
-        let knows =
-            StepPattern { direction: Some(Direction::Outgoing), types: vec!["KNOWS".into()], labels: vec!["Person".into()] };
+        let knows = StepPattern {
+            direction: Some(Direction::Outgoing),
+            types: vec!["KNOWS".into()],
+            labels: vec!["Person".into()],
+        };
         assert!(path_matches(&path, &[knows.clone(), any.clone()]));
         assert!(!path_matches(&path, &[knows.clone()]));
         assert!(!path_matches(&path, &[any.clone(), knows.clone()]));
