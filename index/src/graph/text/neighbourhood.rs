@@ -8,32 +8,81 @@ use rustc_hash::FxHashMap;
 use tantivy::TantivyDocument;
 
 use super::handle::Fields;
-use super::terms::{for_each_token, path_prefix, saturated_term, term_stem, WalkStep, LONG};
+use super::terms::{for_each_token, push_step, saturated_term, term_stem, LONG};
 use super::TextIndexDef;
 use crate::graph::{Direction, NodeId, NodeRecord, Overlay, Properties, PropertyValue};
 use crate::Result;
 
-/// Node records read while building documents: a walk meets the same nodes again and again.
-#[derive(Debug, Default)]
-pub(crate) struct TextSources {
-    records: FxHashMap<NodeId, Option<Arc<NodeRecord>>>,
+/// What a walk needs of a node it reaches: the step into it (labels) and the terms of
+/// its indexed text, each `(property stem, token)` with the stem's path left out.
+#[derive(Debug)]
+struct NodeText {
+    labels: Vec<String>,
+    terms: Vec<(String, String)>,
 }
 
-/// How many records [`TextSources`] keeps before it starts over.
+/// Nodes read while building documents: a walk meets the same nodes again and again,
+/// and each is read and tokenized once.
+#[derive(Debug, Default)]
+pub(crate) struct TextSources {
+    /// By id below [`DENSE_IDS`] (ids are dense: a slot per id is the fastest memo),
+    /// `None` when not read yet.
+    dense: Vec<Option<Option<Arc<NodeText>>>>,
+    sparse: FxHashMap<NodeId, Option<Arc<NodeText>>>,
+}
+
+/// Ids below this are remembered in a vector; above, in a map that starts over at
+/// [`MEMO_LIMIT`] entries.
+const DENSE_IDS: u64 = 1 << 23;
 const MEMO_LIMIT: usize = 1 << 20;
 
 impl TextSources {
-    fn node(&mut self, graph: &mut Overlay, id: NodeId) -> Result<Option<Arc<NodeRecord>>> {
-        if let Some(r) = self.records.get(&id) {
+    fn node(&mut self, graph: &mut Overlay, def: &TextIndexDef, id: NodeId) -> Result<Option<Arc<NodeText>>> {
+        let read = |graph: &mut Overlay| -> Result<Option<Arc<NodeText>>> {
+            Ok(graph.node(id)?.map(|rec| Arc::new(NodeText { labels: rec.labels.clone(), terms: text_terms(def, &rec) })))
+        };
+        if id < DENSE_IDS {
+            let slot = id as usize;
+            if let Some(Some(known)) = self.dense.get(slot) {
+                return Ok(known.clone());
+            }
+            let text = read(graph)?;
+            if self.dense.len() <= slot {
+                self.dense.resize(slot + 1, None);
+            }
+            self.dense[slot] = Some(text.clone());
+            return Ok(text);
+        }
+        if let Some(r) = self.sparse.get(&id) {
             return Ok(r.clone());
         }
-        if self.records.len() >= MEMO_LIMIT {
-            self.records.clear();
+        if self.sparse.len() >= MEMO_LIMIT {
+            self.sparse.clear();
         }
-        let r = graph.node(id)?;
-        self.records.insert(id, r.clone());
-        Ok(r)
+        let text = read(graph)?;
+        self.sparse.insert(id, text.clone());
+        Ok(text)
     }
+}
+
+/// The `(property stem, token)` pairs of `rec`'s indexed text (none without the label).
+fn text_terms(def: &TextIndexDef, rec: &NodeRecord) -> Vec<(String, String)> {
+    let mut terms = Vec::new();
+    if !rec.labels.contains(&def.label) {
+        return terms;
+    }
+    for prop in &def.properties {
+        let Some(value) = rec.properties.get(prop) else { continue };
+        let stem = term_stem("", prop);
+        let mut cut = false;
+        strings_of(value, &mut |s| cut |= for_each_token(s, |t| terms.push((stem.clone(), t.to_string()))));
+        if cut {
+            terms.push((stem.clone(), LONG.to_string()));
+        }
+    }
+    terms.sort_unstable();
+    terms.dedup();
+    terms
 }
 
 fn strings_of(value: &PropertyValue, f: &mut impl FnMut(&str)) {
@@ -63,8 +112,8 @@ pub(crate) fn lindex_document(
     node: NodeId,
 ) -> Result<Option<TantivyDocument>> {
     let mut terms = Vec::new();
-    let Some(rec) = sources.node(graph, node)? else { return Ok(None) };
-    add_text_terms(def, &rec, "", &mut terms);
+    let Some(start) = sources.node(graph, def, node)? else { return Ok(None) };
+    add_text_terms(&start, "", &mut terms);
     let budget = def.walks() as usize;
     let mut level: Vec<(NodeId, String)> = vec![(node, String::new())];
     'levels: for depth in 1..=def.hops() {
@@ -79,11 +128,11 @@ pub(crate) fn lindex_document(
                         }
                         break 'levels;
                     }
-                    let Some(other) = sources.node(graph, entry.other)? else { continue };
-                    let rel_type = graph.meta().types.get(entry.type_token as usize).cloned().unwrap_or_default();
-                    let step = WalkStep { direction: dir, rel_type, labels: other.labels.clone() };
-                    let walk = format!("{path}{}", path_prefix(std::slice::from_ref(&step)));
-                    add_text_terms(def, &other, &walk, &mut terms);
+                    let Some(other) = sources.node(graph, def, entry.other)? else { continue };
+                    let mut walk = path.clone();
+                    let rel_type = graph.meta().types.get(entry.type_token as usize).map_or("", String::as_str);
+                    push_step(&mut walk, dir, rel_type, &other.labels);
+                    add_text_terms(&other, &walk, &mut terms);
                     next.push((entry.other, walk));
                 }
             }
@@ -103,19 +152,14 @@ pub(crate) fn lindex_document(
     Ok(Some(doc))
 }
 
-/// The terms of `rec`'s indexed text at the end of walk `path`.
-fn add_text_terms(def: &TextIndexDef, rec: &NodeRecord, path: &str, terms: &mut Vec<String>) {
-    if !rec.labels.contains(&def.label) {
-        return;
-    }
-    for prop in &def.properties {
-        let Some(value) = rec.properties.get(prop) else { continue };
-        let stem = term_stem(path, prop);
-        let mut cut = false;
-        strings_of(value, &mut |s| cut |= for_each_token(s, |t| terms.push(format!("{stem}{t}"))));
-        if cut {
-            terms.push(format!("{stem}{LONG}"));
-        }
+/// The terms of `node`'s indexed text at the end of walk `path`.
+fn add_text_terms(node: &NodeText, path: &str, terms: &mut Vec<String>) {
+    for (stem, token) in &node.terms {
+        let mut t = String::with_capacity(path.len() + stem.len() + token.len());
+        t.push_str(path);
+        t.push_str(stem);
+        t.push_str(token);
+        terms.push(t);
     }
 }
 

@@ -32,6 +32,7 @@ pub(crate) fn saturated_term(length: usize) -> String {
 }
 
 /// One relationship of a walk from the indexed node.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkStep {
     pub direction: Direction,
@@ -45,20 +46,26 @@ fn masked(name: &str, out: &mut String) {
 }
 
 /// The path part of a term: every step of the walk.
+#[cfg(test)]
 pub(crate) fn path_prefix(steps: &[WalkStep]) -> String {
     let mut s = String::new();
     for step in steps {
-        s.push(if step.direction == Direction::Outgoing { OUT } else { IN });
-        masked(&step.rel_type, &mut s);
-        s.push(LABELS);
-        for (i, l) in step.labels.iter().enumerate() {
-            if i > 0 {
-                s.push(LABEL_SEP);
-            }
-            masked(l, &mut s);
-        }
+        push_step(&mut s, step.direction, &step.rel_type, &step.labels);
     }
     s
+}
+
+/// Appends one step of a walk to `path`.
+pub(crate) fn push_step(path: &mut String, direction: Direction, rel_type: &str, labels: &[String]) {
+    path.push(if direction == Direction::Outgoing { OUT } else { IN });
+    masked(rel_type, path);
+    path.push(LABELS);
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            path.push(LABEL_SEP);
+        }
+        masked(l, path);
+    }
 }
 
 /// `path + property` part, to which a token is appended.
