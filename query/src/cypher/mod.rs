@@ -14,6 +14,7 @@ mod procedures;
 pub mod projection;
 pub mod result;
 pub mod rules;
+mod text_prune;
 pub mod value;
 
 use std::collections::HashMap;
@@ -72,7 +73,6 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
     let stmt = parse_statement(text)?;
     let graph_name = stmt.graph.clone().unwrap_or_else(|| options.default_graph.clone());
     let graph = txn.graph(&graph_name)?;
-    let mut plan = planner::Planner::new(&options.params, graph).plan(&stmt)?;
     let lindex = match stmt.option("lindex").map(str::to_ascii_lowercase).as_deref() {
         _ if !options.lindex => rules::LIndexUse::Off,
         Some("off") => rules::LIndexUse::Off,
@@ -82,6 +82,8 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
             return Err(crate::Error::Argument(format!("CYPHER lindex={other}: expected on, off or eager")));
         }
     };
+    let mut plan =
+        planner::Planner::new(&options.params, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(&stmt)?;
     rules::optimize(&mut plan.root, graph, lindex);
     Ok(plan)
 }

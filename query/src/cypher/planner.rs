@@ -112,6 +112,10 @@ pub struct Planner<'a> {
     params: &'a HashMap<String, V>,
     graph: &'a mut Overlay,
     writes: bool,
+    /// Estimate text predicates with LIndex lookups (off with `--no-lindex`).
+    lindex: bool,
+    /// Per (slot, labels and conjuncts): the share of its label an LIndex keeps.
+    lindex_shares: HashMap<(usize, String), Option<f64>>,
 }
 
 /// The cost of testing one expansion candidate, relative to producing one row.
@@ -122,7 +126,47 @@ const KEY_PREFIX: &str = "\u{0}key";
 
 impl<'a> Planner<'a> {
     pub fn new(params: &'a HashMap<String, V>, graph: &'a mut Overlay) -> Self {
-        Planner { params, graph, writes: false }
+        Planner { params, graph, writes: false, lindex: false, lindex_shares: HashMap::new() }
+    }
+
+    /// Lets the estimates count the candidates of LIndex lookups.
+    pub fn with_lindex(mut self, lindex: bool) -> Self {
+        self.lindex = lindex;
+        self
+    }
+
+    /// The share of node `n`'s label that single-node `conjuncts` on it keep, with an
+    /// LIndex lookup (a measured superset) when one covers its text tests.
+    fn node_filter(&mut self, n: &PNode, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> f64 {
+        let fixed = filter_factor(n.slot, conjuncts);
+        if !self.lindex {
+            return fixed;
+        }
+        let mine: Vec<CExpr> = conjuncts
+            .iter()
+            .filter(|(_, slots)| slots.as_ref().is_some_and(|s| s.len() == 1 && s.contains(&n.slot)))
+            .map(|(e, _)| e.clone())
+            .collect();
+        if mine.is_empty() {
+            return fixed;
+        }
+        let key = (n.slot, format!("{:?}{mine:?}", n.labels));
+        let share = match self.lindex_shares.get(&key) {
+            Some(s) => *s,
+            None => {
+                let share = super::text_prune::prune_for(self.graph, &n.labels, &mine, n.slot, false).and_then(
+                    |(label, prune)| {
+                        let found =
+                            self.graph.lindex_candidates(&prune.index, &[], &prune.property, &prune.tests).ok()??;
+                        let nodes = self.graph.label_nodes(Some(&label)).ok()?;
+                        Some(found.intersection_len(&nodes) as f64 / nodes.len().max(1) as f64)
+                    },
+                );
+                self.lindex_shares.insert(key, share);
+                share
+            }
+        };
+        share.map_or(fixed, |s| fixed.min(s))
     }
 
     /// Plans a whole statement (all parts of a UNION).
@@ -962,7 +1006,8 @@ impl<'a> Planner<'a> {
             if bound.contains(&n.slot) {
                 1.0
             } else {
-                (this.estimate_scan(&n.labels, &n.props) as f64 * filter_factor(n.slot, conjuncts)).max(1.0)
+                let filter = this.node_filter(n, conjuncts);
+                (this.estimate_scan(&n.labels, &n.props) as f64 * filter).max(1.0)
             }
         };
         let mut rows = scan_rows(self, &nodes[start], &bound);
@@ -1067,7 +1112,7 @@ impl<'a> Planner<'a> {
         for l in &n.labels {
             f = f.min(self.label_count(l) / all);
         }
-        f * 0.1f64.powi(n.props.len() as i32) * filter_factor(n.slot, conjuncts)
+        f * 0.1f64.powi(n.props.len() as i32) * self.node_filter(n, conjuncts)
     }
 
     fn estimate_scan(&mut self, labels: &[String], props: &[(String, CExpr)]) -> u64 {
@@ -1080,7 +1125,8 @@ impl<'a> Planner<'a> {
             best = best.min(n);
         }
         if !props.is_empty() {
-            best = best / 10 + 1;
+            // Equality on a property, as `filter_factor` counts it.
+            best = best / 100 + 1;
         }
         best
     }
