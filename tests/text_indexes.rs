@@ -207,3 +207,34 @@ fn bulk_loads_are_indexed() {
     let plan = format!("{:?}", db.explain_cypher(NEIGHBOUR, &Default::default()).unwrap().plan);
     assert!(plan.contains("bios: "), "{plan}");
 }
+
+#[test]
+fn an_index_dropped_and_made_again_in_one_transaction() {
+    // Stored size of `bio_words` after reopening, when it was dropped and made again
+    // in one transaction or in two.
+    let reopened_size = |one_transaction: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::open(dir.path()).unwrap();
+            social(&db);
+            let remake = "CREATE FULLTEXT INDEX bio_words FOR (p:Person) ON EACH [p.name]";
+            if one_transaction {
+                let mut tx = db.begin_write().unwrap();
+                tx.cypher("DROP INDEX bio_words", ()).unwrap();
+                tx.cypher(remake, ()).unwrap();
+                tx.commit().unwrap();
+            } else {
+                db.cypher("DROP INDEX bio_words", ()).unwrap();
+                db.cypher(remake, ()).unwrap();
+            }
+            assert_eq!(names(&db, &SEARCH.replace("$q", "'bob'")), ["bob"]);
+            assert!(names(&db, &SEARCH.replace("$q", "'apples'")).is_empty());
+        }
+        let db = Database::open(dir.path()).unwrap();
+        assert_eq!(names(&db, &SEARCH.replace("$q", "'bob'")), ["bob"]);
+        assert!(names(&db, &SEARCH.replace("$q", "'apples'")).is_empty());
+        column(&db, "SHOW INDEXES YIELD name, sizeBytes WHERE name = 'bio_words' RETURN sizeBytes", "sizeBytes")
+    };
+    // The dropped index's files were deleted, not left beside the new ones.
+    assert_eq!(reopened_size(true), reopened_size(false));
+}

@@ -310,15 +310,16 @@ impl GraphTxn {
                 return Ok(());
             }
             store.apply_exclusive_then(batch, &rewritten, || {
-                // Readers start again only once the text indexes show this commit too.
+                // Readers start again only once the text indexes show this commit too
+                // (dropped first: an index may be dropped and made again under its name).
+                for (graph, name) in &texts.dropped {
+                    store.forget_text(graph, name);
+                }
                 for (graph, h) in &texts.committed {
                     h.reload()?;
                     if let Ok(mut map) = store.shared.text.lock() {
                         map.insert((graph.clone(), h.def.name.clone()), h.clone());
                     }
-                }
-                for (graph, name) in &texts.dropped {
-                    store.forget_text(graph, name);
                 }
                 Ok(())
             })

@@ -62,8 +62,9 @@ impl Overlay {
         let handle = TextIndexHandle::create(def.clone())?;
         let ids = self.text_universe(&def)?;
         self.reindex(&def, &handle, ids.iter())?;
+        // An index of this name dropped earlier in the transaction stays in
+        // `text_dropped`: its stored files are deleted before the new ones are written.
         self.text_created.insert(def.name.clone(), handle);
-        self.text_dropped.remove(&def.name);
         self.meta.text_indexes.push(def);
         Ok(true)
     }
