@@ -233,8 +233,16 @@ fn an_index_dropped_and_made_again_in_one_transaction() {
         let db = Database::open(dir.path()).unwrap();
         assert_eq!(names(&db, &SEARCH.replace("$q", "'bob'")), ["bob"]);
         assert!(names(&db, &SEARCH.replace("$q", "'apples'")).is_empty());
-        column(&db, "SHOW INDEXES YIELD name, sizeBytes WHERE name = 'bio_words' RETURN sizeBytes", "sizeBytes")
+        match column(&db, "SHOW INDEXES YIELD name, sizeBytes WHERE name = 'bio_words' RETURN sizeBytes", "sizeBytes")
+            .as_slice()
+        {
+            [ResultValue::Int(n)] => *n,
+            other => panic!("{other:?}"),
+        }
     };
-    // The dropped index's files were deleted, not left beside the new ones.
-    assert_eq!(reopened_size(true), reopened_size(false));
+    // The dropped index's files were deleted, not left beside the new ones (that would
+    // add the old index's size; file sizes themselves vary by a few bytes between builds,
+    // as documents reach tantivy's two indexing threads in varying order).
+    let (one, two) = (reopened_size(true), reopened_size(false));
+    assert!(one <= two + two / 4, "{one} bytes after one transaction, {two} after two");
 }
