@@ -66,6 +66,8 @@ const TEMPLATES: &[&str] = &[
     "MATCH (x:X {i: 2})-[:K]-(b)-[:J|K]->(c:P) WHERE c.t CONTAINS '{N}' RETURN b.i, c.i",
     "MATCH (a:X)-[:K]->(b:P)-[:K]->(c:P) WHERE a.i % 4 = 1 AND c.t CONTAINS '{N}' AND b.t CONTAINS '{M}' RETURN a.i, b.i, c.i",
     "MATCH (a:P)-[:K*1..2]->(b:P) WHERE a.t ENDS WITH '{N}' RETURN count(DISTINCT b)",
+    "MATCH (a:X {i: 1})-[:K|J*0..3]-(b:P) WHERE b.t CONTAINS '{N}' RETURN b.i, count(*)",
+    "MATCH (a:P)-[:K*2..3]->(b:P) WHERE a.i % 7 = 0 AND b.t STARTS WITH '{N}' RETURN a.i, b.i",
     "MATCH (a:X) WHERE a.i % 5 = 0 OPTIONAL MATCH (a)-[:K]->(b:P) WHERE b.t CONTAINS '{N}' RETURN a.i, b.i",
     "MATCH (a:X)<-[:K]-(b:X)<-[:K]-(c:P) WHERE a.i < 20 AND c.t CONTAINS '{N}' RETURN a.i, count(*)",
 ];

@@ -939,6 +939,9 @@ struct Expand {
     to_candidates: Option<(u64, Option<Arc<roaring::RoaringTreemap>>)>,
     /// Targets passed before the lookup was made (see [`LIndexPrune::after`]).
     unpruned: u32,
+    /// By hops left: the nodes a variable-length walk may go on from, with the write
+    /// count they were looked up at (see [`ExpandSpec::frontier`]).
+    frontier_sets: Vec<Option<(u64, Option<Arc<roaring::RoaringTreemap>>)>>,
 }
 
 impl Expand {
@@ -960,6 +963,7 @@ impl Expand {
             rel_tests,
             to_candidates: None,
             unpruned: 0,
+            frontier_sets: Vec::new(),
             spec,
         }
     }
@@ -995,6 +999,41 @@ impl Expand {
         }
         Ok(match &self.to_candidates {
             Some((_, Some(c))) => c.contains(node),
+            _ => true,
+        })
+    }
+
+    /// Whether a variable-length walk at `node`, with `left` hops to go, can still reach
+    /// a candidate target (see [`ExpandSpec::frontier`]).
+    fn frontier_ok(&mut self, node: NodeId, left: u64, ctx: &mut Ctx<'_>) -> Result<bool> {
+        let Some(frontier) = &self.spec.frontier else { return Ok(true) };
+        if left > u64::from(frontier.hops) {
+            return Ok(true);
+        }
+        if self.unpruned < frontier.prune.after {
+            self.unpruned += 1;
+            return Ok(true);
+        }
+        let writes = ctx.stats.total();
+        let slot = left as usize;
+        if self.frontier_sets.len() <= slot {
+            self.frontier_sets.resize(slot + 1, None);
+        }
+        if self.frontier_sets[slot].as_ref().is_none_or(|(at, _)| *at != writes) {
+            // Candidates for 1..=left steps of the walk.
+            let mut reach: Option<roaring::RoaringTreemap> = Some(roaring::RoaringTreemap::new());
+            for j in 1..=left as usize {
+                let step = frontier.prune.steps[0].clone();
+                let prune = LIndexPrune { steps: vec![step; j], ..frontier.prune.clone() };
+                match (lindex_candidates(&prune, ctx)?, reach.as_mut()) {
+                    (Some(c), Some(r)) => *r |= c,
+                    _ => reach = None,
+                }
+            }
+            self.frontier_sets[slot] = Some((writes, reach.map(Arc::new)));
+        }
+        Ok(match &self.frontier_sets[slot] {
+            Some((_, Some(r))) => r.contains(node),
             _ => true,
         })
     }
@@ -1241,6 +1280,11 @@ impl Expand {
             }
             if max.is_some_and(|m| depth >= m) {
                 continue;
+            }
+            if let (Some(m), true) = (max, self.spec.frontier.is_some()) {
+                if !self.frontier_ok(node, m - depth, ctx)? {
+                    continue;
+                }
             }
             let next = neighbours(node, self.spec.dir, tokens, ctx)?;
             for (rel, other) in next.into_iter().rev() {

@@ -284,6 +284,12 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
                 let universe = graph.label_nodes(spec.to_labels.first().map(String::as_str)).unwrap_or_default();
                 describe_prune(&mut node, prune, graph, &universe);
             }
+            if let Some(f) = &spec.frontier {
+                node = node.detail(
+                    "frontier",
+                    format!("{}: walks go on only within {} hops of the text", f.prune.index, f.hops),
+                );
+            }
             match spec.length {
                 Some((lo, hi)) => {
                     node = node.detail("length", format!("{lo}..{}", hi.map_or(String::new(), |h| h.to_string())));

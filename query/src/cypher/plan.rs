@@ -104,6 +104,17 @@ pub struct ExpandSpec {
     pub predicates: Vec<CExpr>,
     /// The target must be one of the LIndex's candidates (checked before `predicates`).
     pub to_prune: Option<LIndexPrune>,
+    /// A variable-length walk goes on from a node only if a target can still be
+    /// reached: `prune.steps` holds one step of the walk, and a node with `r` hops
+    /// left must be a candidate for 1..=r such steps (`r` up to `hops`).
+    pub frontier: Option<FrontierPrune>,
+}
+
+/// See [`ExpandSpec::frontier`].
+#[derive(Debug, Clone)]
+pub struct FrontierPrune {
+    pub prune: LIndexPrune,
+    pub hops: u32,
 }
 
 /// Part of a path to assemble: nodes, single relationships, relationship lists.

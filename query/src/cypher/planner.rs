@@ -921,6 +921,7 @@ impl<'a> Planner<'a> {
                         reversed: !forward,
                         predicates: Vec::new(),
                         to_prune: None,
+                        frontier: None,
                     };
                     plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
                     visited[to] = true;

@@ -51,8 +51,8 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: LIndexUse) {
     visit(plan, &rules, graph);
     if lindex != LIndexUse::Off {
         // After the filters moved into scans and expansions.
-        let paths = LIndexPathPruning { after: if lindex == LIndexUse::Eager { 0 } else { PATH_PRUNE_AFTER } };
-        visit(plan, &[&LIndexPruning, &paths], graph);
+        let after = if lindex == LIndexUse::Eager { 0 } else { PATH_PRUNE_AFTER };
+        visit(plan, &[&LIndexPruning { after }, &LIndexPathPruning { after }], graph);
     }
     // Needs the top-k operators the first pass makes.
     visit(plan, &[&ProjectAfterTopK], graph);
@@ -71,7 +71,10 @@ fn visit(op: &mut LogicalOp, rules: &[&dyn Rule], graph: &Overlay) {
 /// `CONTAINS`, `STARTS WITH`, `ENDS WITH` with a string) on a property an LIndex covers
 /// for one of its labels: the scan reads only the LIndex's candidates, the expansion
 /// drops targets that are not candidates before their predicates run.
-pub struct LIndexPruning;
+pub struct LIndexPruning {
+    /// See [`LIndexPrune::after`] (for the frontier of variable-length walks).
+    pub after: u32,
+}
 
 impl Rule for LIndexPruning {
     fn name(&self) -> &'static str {
@@ -106,6 +109,14 @@ impl Rule for LIndexPruning {
                 conjuncts(predicate, &mut parts);
                 if let Some((_, prune)) = prune_for(graph, &spec.to_labels, &parts, spec.to, false) {
                     spec.to_prune = Some(prune);
+                }
+                // With an LIndex of paths, the walk stops at nodes from which no
+                // candidate target is within the hops left.
+                if let Some((_, mut seed)) = prune_for(graph, &spec.to_labels, &parts, spec.to, true) {
+                    let hops = graph.text_index(&seed.index).map_or(0, |d| d.hops());
+                    seed.steps = vec![StepPattern { labels: Vec::new(), ..step_towards(spec) }];
+                    seed.after = self.after;
+                    spec.frontier = Some(FrontierPrune { prune: seed, hops });
                 }
             }
             _ => {}

@@ -95,4 +95,3 @@ pub(super) fn prune_for(
     }
     None
 }
-

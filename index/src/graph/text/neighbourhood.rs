@@ -39,7 +39,9 @@ const MEMO_LIMIT: usize = 1 << 20;
 impl TextSources {
     fn node(&mut self, graph: &mut Overlay, def: &TextIndexDef, id: NodeId) -> Result<Option<Arc<NodeText>>> {
         let read = |graph: &mut Overlay| -> Result<Option<Arc<NodeText>>> {
-            Ok(graph.node(id)?.map(|rec| Arc::new(NodeText { labels: rec.labels.clone(), terms: text_terms(def, &rec) })))
+            Ok(graph
+                .node(id)?
+                .map(|rec| Arc::new(NodeText { labels: rec.labels.clone(), terms: text_terms(def, &rec) })))
         };
         if id < DENSE_IDS {
             let slot = id as usize;
