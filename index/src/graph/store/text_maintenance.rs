@@ -15,6 +15,9 @@ use super::*;
 /// Documents are handed to tantivy in batches of this many.
 const BUILD_BATCH: usize = 8192;
 
+/// A commit changing more documents than this writes them like a bulk build.
+const BULK_CHANGE: u64 = 50_000;
+
 impl Overlay {
     /// The graph's LIndexes and full-text indexes.
     pub fn text_indexes(&self) -> &[TextIndexDef] {
@@ -61,7 +64,7 @@ impl Overlay {
         }
         let handle = TextIndexHandle::create(def.clone())?;
         let ids = self.text_universe(&def)?;
-        self.reindex(&def, &handle, ids.iter())?;
+        self.reindex(&def, &handle, ids.iter(), true)?;
         // An index of this name dropped earlier in the transaction stays in
         // `text_dropped`: its stored files are deleted before the new ones are written.
         self.text_created.insert(def.name.clone(), handle);
@@ -101,7 +104,13 @@ impl Overlay {
     }
 
     /// Rebuilds the documents of `ids` in `handle` from this transaction's view.
-    fn reindex(&mut self, def: &TextIndexDef, handle: &TextIndexHandle, ids: impl Iterator<Item = u64>) -> Result<()> {
+    fn reindex(
+        &mut self,
+        def: &TextIndexDef,
+        handle: &TextIndexHandle,
+        ids: impl Iterator<Item = u64>,
+        bulk: bool,
+    ) -> Result<()> {
         let mut sources = TextSources::default();
         let mut batch_ids = Vec::new();
         let mut docs: Vec<TantivyDocument> = Vec::new();
@@ -111,10 +120,10 @@ impl Overlay {
                 docs.push(doc);
             }
             if batch_ids.len() >= BUILD_BATCH {
-                handle.replace(batch_ids.drain(..), std::mem::take(&mut docs))?;
+                handle.replace(batch_ids.drain(..), std::mem::take(&mut docs), bulk)?;
             }
         }
-        handle.replace(batch_ids.into_iter(), docs)
+        handle.replace(batch_ids.into_iter(), docs, bulk)
     }
 
     fn text_document(
@@ -227,10 +236,13 @@ impl Overlay {
             if affected.is_empty() && !self.text_created.contains_key(&def.name) {
                 continue;
             }
-            self.reindex(&def, &handle, affected.iter())?;
+            // A new index, or a change as large as a bulk load, is built and compacted
+            // like a bulk build.
+            let bulk = self.text_created.contains_key(&def.name) || affected.len() > BULK_CHANGE;
+            self.reindex(&def, &handle, affected.iter(), bulk)?;
             // From here on the in-memory index is ahead of storage until the batch lands.
             texts.committed.push((self.graph.clone(), handle.clone()));
-            handle.commit_into(&self.graph, batch, self.text_created.contains_key(&def.name))?;
+            handle.commit_into(&self.graph, batch, bulk)?;
         }
         Ok(())
     }
@@ -274,7 +286,7 @@ impl Overlay {
         if !affected.is_empty() {
             // This transaction's documents, scored in an index of their own.
             let mine = TextIndexHandle::create(def.clone())?;
-            self.reindex(&def, &mine, affected.iter())?;
+            self.reindex(&def, &mine, affected.iter(), false)?;
             let mut scratch = WriteBatch::default();
             mine.commit_into(&self.graph, &mut scratch, false)?;
             mine.reload()?;

@@ -146,11 +146,14 @@ impl TextIndexHandle {
     }
 
     /// Replaces the documents of `ids` by `docs` (ids without a document are removed).
-    pub(crate) fn replace(&self, ids: impl Iterator<Item = u64>, docs: Vec<TantivyDocument>) -> Result<()> {
+    /// A `bulk` build gets a writer with two threads and 40 MB each, dropped at its
+    /// commit; changes of later commits share one thread and the 15 MB tantivy needs.
+    pub(crate) fn replace(&self, ids: impl Iterator<Item = u64>, docs: Vec<TantivyDocument>, bulk: bool) -> Result<()> {
         let mut guard = self.writer.lock().map_err(|_| Error::corrupted("text index", "lock poisoned"))?;
         if guard.is_none() {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
-            let w = self.index.writer_with_num_threads(threads, threads * 40_000_000).map_err(tantivy_error)?;
+            let threads = if bulk { std::thread::available_parallelism().map_or(1, |n| n.get()).min(2) } else { 1 };
+            let budget = if bulk { threads * 40_000_000 } else { 15_000_000 };
+            let w = self.index.writer_with_num_threads(threads, budget).map_err(tantivy_error)?;
             w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
             *guard = Some(w);
         }
@@ -174,6 +177,12 @@ impl TextIndexHandle {
             let segments = self.index.searchable_segment_ids().map_err(tantivy_error)?;
             if segments.len() > MAX_SEGMENTS || (compact && segments.len() > 1) {
                 writer.merge(&segments).wait().map_err(tantivy_error)?;
+            }
+        }
+        if compact {
+            // The bulk writer's memory goes back; later changes get a small writer.
+            if let Some(writer) = guard.take() {
+                writer.wait_merging_threads().map_err(tantivy_error)?;
             }
         }
         drop(guard);
