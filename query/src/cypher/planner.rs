@@ -107,6 +107,35 @@ fn filter_factor(slot: usize, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) ->
     f
 }
 
+/// The definition a `CREATE LINDEX` / `CREATE FULLTEXT INDEX` clause makes, with its
+/// `OPTIONS` checked.
+fn text_index_def(clause: &Clause) -> Result<TextIndexDef> {
+    let Clause::CreateTextIndex { name, lindex, on_relationships, label, properties, options, .. } = clause else {
+        return Err(semantic("UnexpectedSyntax", "not a text index definition"));
+    };
+    let (mut hops, mut walks) = (2, DEFAULT_WALKS);
+    for (key, value) in options {
+        match (key.as_str(), value) {
+            ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => hops = *h as u32,
+            ("hops", _) if *lindex => {
+                return Err(semantic("InvalidArgumentType", "OPTIONS hops takes an integer from 0 to 4"))
+            }
+            ("walks", Expr::Literal(Literal::Int(w))) if *lindex && (1..=1 << 20).contains(w) => walks = *w as u32,
+            ("walks", _) if *lindex => {
+                return Err(semantic("InvalidArgumentType", "OPTIONS walks takes an integer from 1 to 1048576"))
+            }
+            _ => return Err(semantic("InvalidArgumentType", format!("unknown index option '{key}'"))),
+        }
+    }
+    Ok(TextIndexDef {
+        name: name.clone(),
+        kind: if *lindex { TextIndexKind::LIndex { hops, walks } } else { TextIndexKind::FullText },
+        on_relationships: *on_relationships,
+        label: label.clone(),
+        properties: properties.clone(),
+    })
+}
+
 /// Plans statements against one graph (whose statistics guide the choices).
 pub struct Planner<'a> {
     params: &'a HashMap<String, V>,
@@ -349,49 +378,9 @@ impl<'a> Planner<'a> {
                         columns = chosen.into_iter().map(|(_, a)| a).collect();
                     }
                 }
-                Clause::CreateTextIndex {
-                    name,
-                    lindex,
-                    on_relationships,
-                    label,
-                    properties,
-                    if_not_exists,
-                    options,
-                } => {
+                Clause::CreateTextIndex { if_not_exists, .. } => {
                     self.writes = true;
-                    let (mut hops, mut walks) = (2, DEFAULT_WALKS);
-                    for (key, value) in options {
-                        match (key.as_str(), value) {
-                            ("hops", Expr::Literal(Literal::Int(h))) if *lindex && (0..=4).contains(h) => {
-                                hops = *h as u32
-                            }
-                            ("hops", _) if *lindex => {
-                                return Err(semantic(
-                                    "InvalidArgumentType",
-                                    "OPTIONS hops takes an integer from 0 to 4",
-                                ))
-                            }
-                            ("walks", Expr::Literal(Literal::Int(w))) if *lindex && (1..=1 << 20).contains(w) => {
-                                walks = *w as u32
-                            }
-                            ("walks", _) if *lindex => {
-                                return Err(semantic(
-                                    "InvalidArgumentType",
-                                    "OPTIONS walks takes an integer from 1 to 1048576",
-                                ))
-                            }
-                            _ => return Err(semantic("InvalidArgumentType", format!("unknown index option '{key}'"))),
-                        }
-                    }
-                    let kind = if *lindex { TextIndexKind::LIndex { hops, walks } } else { TextIndexKind::FullText };
-                    let def = TextIndexDef {
-                        name: name.clone(),
-                        kind,
-                        on_relationships: *on_relationships,
-                        label: label.clone(),
-                        properties: properties.clone(),
-                    };
-                    plan = LogicalOp::CreateTextIndex { def, if_not_exists: *if_not_exists };
+                    plan = LogicalOp::CreateTextIndex { def: text_index_def(clause)?, if_not_exists: *if_not_exists };
                 }
                 Clause::CreateIndex { name, label, property } => {
                     self.writes = true;
