@@ -221,9 +221,6 @@ impl ChunkFiller {
     }
 }
 
-/// The node and relationship ids a load created.
-type LoadedIds = (std::ops::Range<u64>, std::ops::Range<u64>);
-
 impl GraphStore {
     /// Loads `nodes` and `edges` into `graph` (created if needed), all or nothing.
     /// `progress` is called with the rows read so far.
@@ -243,17 +240,18 @@ impl GraphStore {
             let loaded = self.bulk_load_locked(graph, nodes, edges, progress, &to_worker);
             drop(to_worker);
             let compressed = worker.join().map_err(|_| Error::corrupted("bulk load", "compression thread failed"));
-            let (stats, mut batch, rewritten, loaded_ids) = loaded?;
+            let (stats, mut batch, rewritten) = loaded?;
             for (key, value) in compressed? {
                 batch.put(KS, key, value);
             }
             self.apply_exclusive(batch, &rewritten)?;
-            // The graph's text indexes get documents for what was loaded, in a second
-            // commit (a crash in between leaves them without the new entities).
+            // The graph's text indexes get documents for what was loaded in a second
+            // commit; the load's metadata marks the entities as pending until then
+            // (see `GraphMeta::text_pending`), so a crash in between loses nothing.
             let mut txn = GraphTxn::with_writer_held(self);
             let g = txn.graph(graph)?;
-            if !g.text_indexes().is_empty() {
-                g.reindex_loaded(loaded_ids.0, loaded_ids.1)?;
+            if g.meta().text_pending.is_some() {
+                g.index_pending_text()?;
                 txn.commit()?;
             }
             Ok(stats)
@@ -270,7 +268,7 @@ impl GraphStore {
         edges: CsvInput<'_>,
         progress: &mut dyn FnMut(u64),
         compress: &mpsc::Sender<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>, LoadedIds)> {
+    ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>)> {
         let storage = self.storage().clone();
         let mut meta = match storage.get(KS, &store::graph_prefix(graph, b'm'))? {
             Some(b) => GraphMeta::decode(&b)?,
@@ -441,12 +439,75 @@ impl GraphStore {
                 meta.labels.insert(label);
             }
         }
+        if !meta.text_indexes.is_empty() {
+            let (nodes, rels) = meta.text_pending.take().unwrap_or((base..base, rel_base..rel_base));
+            meta.text_pending = Some((nodes.start.min(base)..base + count, rels.start.min(rel_base)..next_rel));
+        }
         meta.next_node = base + count;
         meta.node_count += count;
         meta.next_rel = next_rel;
         meta.rel_count += next_rel - rel_base;
         batch.put(KS, store::graph_prefix(graph, b'm'), meta.encode());
         batch.put(KS, store::registry_key(graph), Vec::new());
-        Ok((stats, batch, sink.rewritten, (base..base + count, rel_base..next_rel)))
+        Ok((stats, batch, sink.rewritten))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::graph::text::{TextIndexDef, TextIndexKind, TextTest, DEFAULT_WALKS};
+    use crate::storage::{MemoryStorage, Storage};
+
+    fn csv(name: &str, text: &'static str) -> CsvInput<'static> {
+        CsvInput { name: name.into(), reader: Box::new(text.as_bytes()) }
+    }
+
+    /// A crash between a bulk load and the commit that indexes it: the load's mark
+    /// keeps the text indexes out of use, and the next write indexes what was loaded.
+    #[test]
+    fn a_load_not_yet_indexed_is_never_pruned_away() -> Result<()> {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
+        let store = GraphStore::open(storage.clone());
+        let mut txn = store.begin_write()?;
+        let def = TextIndexDef {
+            name: "t".into(),
+            kind: TextIndexKind::LIndex { hops: 1, walks: DEFAULT_WALKS },
+            on_relationships: false,
+            label: "P".into(),
+            properties: vec!["bio".into()],
+        };
+        txn.graph("g")?.create_text_index(def)?;
+        txn.commit()?;
+        store.bulk_load(
+            "g",
+            csv("n.csv", "id,label,bio\n1,P,red apple\n2,P,pear\n"),
+            csv("e.csv", "src,dst,type\n1,2,K\n"),
+            &mut |_| {},
+        )?;
+        let apple = [TextTest::Contains("apple".into())];
+        let found = store.begin_read().graph("g")?.lindex_candidates("t", &[], "bio", &apple)?;
+        assert_eq!(found.map(|f| f.len()), Some(1));
+
+        // The crash: the metadata as the load's batch left it.
+        let key = store::graph_prefix("g", b'm');
+        let mut meta = GraphMeta::decode(&storage.get(KS, &key)?.unwrap_or_default())?;
+        meta.text_pending = Some((0..2, 0..1));
+        let mut batch = WriteBatch::default();
+        batch.put(KS, key, meta.encode());
+        storage.apply(batch)?;
+        let reopened = GraphStore::open(storage.clone());
+        assert_eq!(reopened.begin_read().graph("g")?.lindex_candidates("t", &[], "bio", &apple)?, None);
+
+        let mut txn = reopened.begin_write()?;
+        txn.graph("g")?.create_node(vec!["Q".into()], Default::default())?;
+        txn.commit()?;
+        let mut read = reopened.begin_read();
+        let g = read.graph("g")?;
+        assert_eq!(g.meta().text_pending, None);
+        assert_eq!(g.lindex_candidates("t", &[], "bio", &apple)?.map(|f| f.len()), Some(1));
+        Ok(())
     }
 }

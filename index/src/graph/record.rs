@@ -81,6 +81,11 @@ pub struct GraphMeta {
     /// LIndexes and full-text indexes (stored after the property indexes, so metadata
     /// written before text indexes existed still decodes).
     pub text_indexes: Vec<super::text::TextIndexDef>,
+    /// Entities a bulk load added that the text indexes do not hold yet: (nodes,
+    /// relationships). Set in the load's batch and cleared by the commit that indexes
+    /// them, so a crash in between leaves a mark: until then the text indexes are not
+    /// used (a lookup would miss these entities).
+    pub text_pending: Option<(std::ops::Range<u64>, std::ops::Range<u64>)>,
 }
 
 impl GraphMeta {
@@ -117,10 +122,13 @@ impl GraphMeta {
         for i in &self.indexes {
             enc.str(&i.name).str(&i.label).str(&i.property);
         }
-        if !self.text_indexes.is_empty() {
+        if !self.text_indexes.is_empty() || self.text_pending.is_some() {
             enc.u32(self.text_indexes.len() as u32);
             for t in &self.text_indexes {
                 t.encode(&mut enc);
+            }
+            if let Some((nodes, rels)) = &self.text_pending {
+                enc.u8(1).u64(nodes.start).u64(nodes.end).u64(rels.start).u64(rels.end);
             }
         }
         enc.finish()
@@ -151,6 +159,9 @@ impl GraphMeta {
         if !dec.is_empty() {
             for _ in 0..dec.u32()? {
                 meta.text_indexes.push(super::text::TextIndexDef::decode(&mut dec)?);
+            }
+            if !dec.is_empty() && dec.u8()? == 1 {
+                meta.text_pending = Some((dec.u64()?..dec.u64()?, dec.u64()?..dec.u64()?));
             }
         }
         Ok(meta)

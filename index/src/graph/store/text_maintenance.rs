@@ -35,7 +35,9 @@ impl Overlay {
 
     /// The index as committed; `None` when this transaction created it.
     fn committed_text(&self, def: &TextIndexDef) -> Result<Option<Arc<TextIndexHandle>>> {
-        if self.text_created.contains_key(&def.name) {
+        // Not usable before this transaction commits it, nor while a bulk load's
+        // entities are still to be indexed.
+        if self.text_created.contains_key(&def.name) || self.meta.text_pending.is_some() {
             return Ok(None);
         }
         self.store.text_handle(&self.graph, def).map(Some)
@@ -210,17 +212,24 @@ impl Overlay {
         Ok(set)
     }
 
-    /// Marks the entities a bulk load created for indexing at commit.
-    pub(crate) fn reindex_loaded(&mut self, nodes: std::ops::Range<u64>, rels: std::ops::Range<u64>) -> Result<()> {
+    /// Marks the entities of `GraphMeta::text_pending` (left by a bulk load) for
+    /// indexing at commit, which clears the mark.
+    pub(crate) fn index_pending_text(&mut self) -> Result<()> {
         self.writable()?;
-        self.text_forced.insert_range(nodes);
-        self.text_forced_rels.insert_range(rels);
-        self.text_affected.clear();
+        if let Some((nodes, rels)) = self.meta.text_pending.take() {
+            self.text_forced.insert_range(nodes);
+            self.text_forced_rels.insert_range(rels);
+            self.text_affected.clear();
+        }
         Ok(())
     }
 
     /// Writes this transaction's text index changes into `batch`.
     pub(super) fn write_text_indexes(&mut self, batch: &mut WriteBatch, texts: &mut TextCommit) -> Result<()> {
+        // A bulk load's entities not indexed yet (a crash after the load): now.
+        if self.meta.text_pending.is_some() {
+            self.index_pending_text()?;
+        }
         for name in std::mem::take(&mut self.text_dropped) {
             for key in self.storage.keys_with_prefix(KS, &text::files_prefix(&self.graph, &name))? {
                 batch.delete(KS, key);
