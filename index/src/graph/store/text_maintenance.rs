@@ -33,10 +33,9 @@ impl Overlay {
         self.meta.indexes.iter().any(|i| i.name == name) || self.text_index(name).is_some()
     }
 
-    /// The index as committed; `None` when this transaction created it.
+    /// The index as committed; `None` when it cannot answer yet: this transaction
+    /// created it, or a bulk load's entities are still to be indexed.
     fn committed_text(&self, def: &TextIndexDef) -> Result<Option<Arc<TextIndexHandle>>> {
-        // Not usable before this transaction commits it, nor while a bulk load's
-        // entities are still to be indexed.
         if self.text_created.contains_key(&def.name) || self.meta.text_pending.is_some() {
             return Ok(None);
         }
@@ -48,6 +47,9 @@ impl Overlay {
     /// properties.
     pub fn create_text_index(&mut self, def: TextIndexDef) -> Result<bool> {
         self.writable()?;
+        if def.name.is_empty() || def.name.contains('\0') {
+            return Err(Error::InvalidName(format!("'{}' cannot name an index", def.name.escape_default())));
+        }
         if def.properties.is_empty() {
             return Err(Error::InvalidName(format!("index '{}' names no property", def.name)));
         }
