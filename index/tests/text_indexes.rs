@@ -31,7 +31,7 @@ fn knows_in() -> Vec<StepPattern> {
     vec![StepPattern { direction: Some(Direction::Incoming), types: vec!["KNOWS".into()], labels: vec![] }]
 }
 
-fn ids(b: Option<RoaringTreemap>) -> Vec<u64> {
+fn ids(b: Option<Arc<RoaringTreemap>>) -> Vec<u64> {
     b.map(|b| b.iter().collect()).unwrap_or_default()
 }
 

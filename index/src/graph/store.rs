@@ -396,6 +396,9 @@ pub struct Overlay {
     text_dropped: BTreeSet<String>,
     /// Per text index: the entities whose documents this transaction changed, at a revision.
     text_affected: HashMap<String, (u64, Arc<RoaringTreemap>)>,
+    /// LIndex lookups made (the planner, the operators and EXPLAIN ask the same), by
+    /// lookup, at a revision.
+    lindex_lookups: HashMap<String, (u64, Option<Arc<RoaringTreemap>>)>,
 }
 
 impl Overlay {
@@ -438,6 +441,7 @@ impl Overlay {
             text_forced_rels: RoaringTreemap::new(),
             text_dropped: BTreeSet::new(),
             text_affected: HashMap::new(),
+            lindex_lookups: HashMap::new(),
         })
     }
 

@@ -140,7 +140,10 @@ fn widened(row: &Row, widest: usize) -> Row {
 }
 
 /// The candidates of an LIndex lookup (`None`: the index cannot prune it).
-pub(super) fn lindex_candidates(prune: &LIndexPrune, ctx: &mut Ctx<'_>) -> Result<Option<roaring::RoaringTreemap>> {
+pub(super) fn lindex_candidates(
+    prune: &LIndexPrune,
+    ctx: &mut Ctx<'_>,
+) -> Result<Option<Arc<roaring::RoaringTreemap>>> {
     Ok(ctx.graph.lindex_candidates(&prune.index, &prune.steps, &prune.property, &prune.tests)?)
 }
 
@@ -529,7 +532,7 @@ impl NodeScan {
             ScanSource::LIndex { label, prune } => {
                 let nodes = ctx.graph.label_nodes(label.as_deref())?;
                 match lindex_candidates(prune, ctx)? {
-                    Some(found) => found & nodes.as_ref(),
+                    Some(found) => found.as_ref() & nodes.as_ref(),
                     None => (*nodes).clone(),
                 }
             }
@@ -995,7 +998,7 @@ impl Expand {
         }
         let writes = ctx.stats.total();
         if self.to_candidates.as_ref().is_none_or(|(at, _)| *at != writes) {
-            self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?.map(Arc::new)));
+            self.to_candidates = Some((writes, lindex_candidates(prune, ctx)?));
         }
         Ok(match &self.to_candidates {
             Some((_, Some(c))) => c.contains(node),
@@ -1026,7 +1029,7 @@ impl Expand {
                 let step = frontier.prune.steps[0].clone();
                 let prune = LIndexPrune { steps: vec![step; j], ..frontier.prune.clone() };
                 match (lindex_candidates(&prune, ctx)?, reach.as_mut()) {
-                    (Some(c), Some(r)) => *r |= c,
+                    (Some(c), Some(r)) => *r |= c.as_ref(),
                     _ => reach = None,
                 }
             }

@@ -261,20 +261,35 @@ impl Overlay {
     /// Nodes the LIndex `name` keeps for a text at the end of a walk fitting `steps`
     /// whose `property` passes every test: a superset of the nodes that have one, as
     /// this transaction sees the graph. `None`: the index cannot prune these tests.
+    /// Made once per lookup until the transaction writes again.
     pub fn lindex_candidates(
         &mut self,
         name: &str,
         steps: &[StepPattern],
         property: &str,
         tests: &[TextTest],
-    ) -> Result<Option<RoaringTreemap>> {
+    ) -> Result<Option<Arc<RoaringTreemap>>> {
+        let key = format!("{name}\0{steps:?}\0{property}\0{tests:?}");
+        if let Some((rev, found)) = self.lindex_lookups.get(&key) {
+            if *rev == self.revision {
+                return Ok(found.clone());
+            }
+        }
         let Some(def) = self.text_index(name).cloned() else {
             return Err(Error::TextQuery(format!("there is no LIndex named '{name}'")));
         };
-        let Some(handle) = self.committed_text(&def)? else { return Ok(None) };
-        let Some(mut found) = handle.candidates(steps, property, tests)? else { return Ok(None) };
-        found |= self.text_affected(&def)?.as_ref();
-        Ok(Some(found))
+        let found = match self.committed_text(&def)? {
+            Some(handle) => match handle.candidates(steps, property, tests)? {
+                Some(mut found) => {
+                    found |= self.text_affected(&def)?.as_ref();
+                    Some(Arc::new(found))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        self.lindex_lookups.insert(key, (self.revision, found.clone()));
+        Ok(found)
     }
 
     /// Entities matching full-text `query` in index `name`, best first, with BM25 scores.
@@ -298,8 +313,8 @@ impl Overlay {
             // This transaction's documents, scored in an index of their own.
             let mine = TextIndexHandle::create(def.clone())?;
             self.reindex(&def, &mine, affected.iter(), false)?;
-            let mut scratch = WriteBatch::default();
-            mine.commit_into(&self.graph, &mut scratch, false)?;
+            // Searched, never stored.
+            mine.commit(false)?;
             mine.reload()?;
             hits.extend(search(&mine, query)?);
         }

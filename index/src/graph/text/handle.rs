@@ -167,10 +167,16 @@ impl TextIndexHandle {
         Ok(())
     }
 
-    /// Commits what [`replace`](Self::replace) added, merging small segments, and puts
-    /// the file changes into `batch`. The new state is searchable after [`reload`](Self::reload).
-    /// With `compact` (after a bulk build) every segment is merged into one.
+    /// [`commit`](Self::commit), then puts the file changes into `batch`.
     pub(crate) fn commit_into(&self, graph: &str, batch: &mut WriteBatch, compact: bool) -> Result<()> {
+        self.commit(compact)?;
+        self.persist_into(graph, batch)
+    }
+
+    /// Commits what [`replace`](Self::replace) added, merging small segments; with
+    /// `compact` (after a bulk build) every segment is merged into one. The new state
+    /// is searchable after [`reload`](Self::reload).
+    pub(crate) fn commit(&self, compact: bool) -> Result<()> {
         let mut guard = self.writer.lock().map_err(|_| Error::corrupted("text index", "lock poisoned"))?;
         if let Some(writer) = guard.as_mut() {
             writer.commit().map_err(tantivy_error)?;
@@ -185,7 +191,12 @@ impl TextIndexHandle {
                 writer.wait_merging_threads().map_err(tantivy_error)?;
             }
         }
-        drop(guard);
+        Ok(())
+    }
+
+    /// Puts into `batch` the files the last commit added, and deletes the ones it no
+    /// longer names, so that storage holds exactly that commit.
+    fn persist_into(&self, graph: &str, batch: &mut WriteBatch) -> Result<()> {
         let mut living: BTreeSet<PathBuf> = BTreeSet::new();
         living.insert(PathBuf::from(META_FILE));
         let metas = self.index.load_metas().map_err(tantivy_error)?;
@@ -264,6 +275,17 @@ impl TextIndexHandle {
         let prefix = scan_prefix(steps, property);
         let stem = term_stem("", property);
         let want_prop = &stem[1..stem.len() - 1];
+        // Nodes with too many walks of this length to list are kept by every fragment.
+        let mut saturated: Vec<u64> = Vec::new();
+        if !steps.is_empty() {
+            let marker = saturated_term(steps.len());
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
+                let Some(info) = inverted.terms().get(marker.as_bytes()).map_err(tantivy_error)? else { continue };
+                let ids = segment.fast_fields().u64("~id").map_err(tantivy_error)?;
+                add_postings(&inverted, &info, &ids, segment.alive_bitset(), &mut saturated)?;
+            }
+        }
         let mut result: Option<RoaringTreemap> = None;
         for test in tests {
             let Some(frags) = fragments(test) else { continue };
@@ -285,18 +307,7 @@ impl TextIndexHandle {
                         add_postings(&inverted, &t.info, &ids, alive, &mut found)?;
                     }
                 }
-                if !steps.is_empty() {
-                    // Nodes with too many walks of this length to list are kept.
-                    let marker = saturated_term(steps.len());
-                    for segment in searcher.segment_readers() {
-                        let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
-                        let Some(info) = inverted.terms().get(marker.as_bytes()).map_err(tantivy_error)? else {
-                            continue;
-                        };
-                        let ids = segment.fast_fields().u64("~id").map_err(tantivy_error)?;
-                        add_postings(&inverted, &info, &ids, segment.alive_bitset(), &mut found)?;
-                    }
-                }
+                found.extend_from_slice(&saturated);
                 // Ids of one term rise with documents; several terms or segments interleave.
                 if !found.is_sorted() {
                     radsort::sort(&mut found);
