@@ -167,12 +167,10 @@ impl Overlay {
                     self.rels.iter().map(|(k, v)| (*k, v.clone())).collect();
                 for (id, new) in changed {
                     let old = self.stored_rel(id)?;
-                    let relevant = |r: &Option<Arc<RelRecord>>| {
-                        r.as_ref()
-                            .filter(|r| r.rel_type == def.label)
-                            .map(|r| def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>())
+                    let text = |r: &Option<Arc<RelRecord>>| {
+                        r.as_ref().and_then(|r| indexed_text(def, r.rel_type == def.label, &r.properties))
                     };
-                    if relevant(&old) != relevant(&new) {
+                    if text(&old) != text(&new) {
                         set.insert(id);
                     }
                 }
@@ -190,9 +188,7 @@ impl Overlay {
         let mut seeds: Vec<(NodeId, u32)> = Vec::new();
         let changed: Vec<(NodeId, Option<Arc<NodeRecord>>)> = self.nodes.iter().map(|(k, v)| (*k, v.clone())).collect();
         let text_of = |r: &Option<Arc<NodeRecord>>| {
-            r.as_ref()
-                .filter(|r| r.labels.contains(&def.label))
-                .map(|r| def.properties.iter().map(|p| r.properties.get(p).cloned()).collect::<Vec<_>>())
+            r.as_ref().and_then(|r| indexed_text(def, r.labels.contains(&def.label), &r.properties))
         };
         for (id, new) in changed {
             let old = self.stored_node(id)?;
@@ -327,6 +323,12 @@ impl Overlay {
         let Some(def) = self.text_index(name).cloned() else { return Ok(None) };
         Ok(self.committed_text(&def)?.map(|h| (h.documents(), h.size_bytes())))
     }
+}
+
+/// The values of `def`'s properties in `properties` of an entity that has its label
+/// (`covered`); `None` for an entity the index does not cover.
+fn indexed_text(def: &TextIndexDef, covered: bool, properties: &Properties) -> Option<Vec<Option<PropertyValue>>> {
+    covered.then(|| def.properties.iter().map(|p| properties.get(p).cloned()).collect())
 }
 
 fn search(handle: &TextIndexHandle, query: &str) -> Result<Vec<(u64, f32)>> {
