@@ -16,6 +16,9 @@ pub enum Error {
     /// A wrong argument: a bad database path, an invalid name.
     #[error("{0}")]
     Usage(String),
+    /// A registry record that breaks a rule, or an unreadable registry file.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
 }
 
 /// Result with sprig's [`Error`].
@@ -49,6 +52,7 @@ impl Error {
             Error::Query(Q::Index(_)) => "storage",
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",
+            Error::Registry(_) => "registry",
         }
     }
 
@@ -59,6 +63,7 @@ impl Error {
             Error::Query(sprig_query::Error::Syntax(e)) => {
                 Some((e.position.line as u64 + 1, e.position.column as u64 + 1))
             }
+            Error::Registry(e) => e.position,
             _ => None,
         }
     }
@@ -68,6 +73,7 @@ impl Error {
         match self {
             Error::Index(sprig_index::Error::Xml { message, .. }) => message.clone(),
             Error::Query(sprig_query::Error::Syntax(e)) => e.message.clone(),
+            Error::Registry(e) => e.message.clone(),
             other => other.to_string(),
         }
     }

@@ -11,6 +11,9 @@ pub const SAMPLE_XML: &[(&str, &str)] =
 pub const SAMPLE_GRAPH: (&str, &str) =
     (include_str!("../fixtures/graph/nodes.csv"), include_str!("../fixtures/graph/edges.csv"));
 
+/// The registry's seed records (the results of the papers in `../shared/seeds/`).
+pub const REGISTRY_SEED: &str = include_str!("../fixtures/registry/seed.json");
+
 /// Loads the bundled fixtures into `db`.
 pub fn seed(db: &Database) -> Result<()> {
     for (name, text) in SAMPLE_XML {
@@ -22,5 +25,6 @@ pub fn seed(db: &Database) -> Result<()> {
         ("fixtures/graph/edges.csv", Box::new(SAMPLE_GRAPH.1.as_bytes())),
         &mut |_| {},
     )?;
+    db.registry_import_text(REGISTRY_SEED, crate::registry::Format::Json)?;
     Ok(())
 }

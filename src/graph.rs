@@ -47,13 +47,14 @@ pub struct CypherOptions {
 }
 
 impl CypherOptions {
-    fn query_options(&self, profile: bool) -> QueryOptions {
+    fn query_options(&self, db: &Database, profile: bool) -> QueryOptions {
         QueryOptions {
             params: self.params.0.iter().cloned().collect::<HashMap<_, _>>(),
             default_graph: self.graph.clone().unwrap_or_else(|| DEFAULT_GRAPH.to_string()),
             deadline: self.timeout.map(|t| Instant::now() + t),
             profile,
             lindex: !self.no_lindex,
+            xml: Some(db.inner.xml.clone()),
         }
     }
 }
@@ -189,6 +190,15 @@ impl FromValue for bool {
     }
 }
 
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::List(items) => items.iter().map(T::from_value).collect(),
+            _ => None,
+        }
+    }
+}
+
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: &ResultValue) -> Option<Self> {
         match v {
@@ -203,7 +213,7 @@ impl<T: FromValue> FromValue for Option<T> {
 /// A statement that fails poisons the transaction (commit then returns an error).
 pub struct WriteTransaction<'db> {
     txn: GraphTxn,
-    _db: &'db Database,
+    db: &'db Database,
     failed: bool,
 }
 
@@ -226,7 +236,7 @@ impl WriteTransaction<'_> {
             return Err(Error::Usage("an earlier statement of this transaction failed; roll it back".into()));
         }
         let started = Instant::now();
-        match cypher::run(&mut self.txn, query, &options.query_options(false)) {
+        match cypher::run(&mut self.txn, query, &options.query_options(self.db, false)) {
             Ok(out) => Ok(Rows::new(out, started.elapsed())),
             Err(e) => {
                 self.failed = true;
@@ -240,7 +250,7 @@ impl WriteTransaction<'_> {
         if self.failed {
             return Err(Error::Usage("an earlier statement of this transaction failed; nothing was committed".into()));
         }
-        Ok(self.txn.commit()?)
+        crate::registry::commit(self.db, self.txn)
     }
 
     /// Discards every write (the same as dropping the transaction).
@@ -257,7 +267,7 @@ impl Database {
     /// [`Database::cypher`] with options (graph, parameters, timeout).
     pub fn cypher_with(&self, query: &str, options: &CypherOptions) -> Result<Rows> {
         let started = Instant::now();
-        let qopts = options.query_options(false);
+        let qopts = options.query_options(self, false);
         let store = &self.inner.graphs;
         {
             let mut txn = store.begin_read();
@@ -270,13 +280,13 @@ impl Database {
         }
         let mut txn = store.begin_write()?;
         let out = cypher::run(&mut txn, query, &qopts)?;
-        txn.commit()?;
+        crate::registry::commit(self, txn)?;
         Ok(Rows::new(out, started.elapsed()))
     }
 
     /// Starts a write transaction; waits while another one is open.
     pub fn begin_write(&self) -> Result<WriteTransaction<'_>> {
-        Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, _db: self, failed: false })
+        Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, db: self, failed: false })
     }
 
     /// The graphs that hold data.
@@ -288,7 +298,7 @@ impl Database {
     pub fn explain_cypher(&self, query: &str, options: &CypherOptions) -> Result<Explained> {
         let mut txn = self.inner.graphs.begin_read();
         let _gate = self.inner.graphs.read_gate()?;
-        let plan = cypher::explain(&mut txn, query, &options.query_options(false))?;
+        let plan = cypher::explain(&mut txn, query, &options.query_options(self, false))?;
         Ok(Explained { plan, elapsed: None, first: None })
     }
 
@@ -311,7 +321,7 @@ impl Database {
 
     /// Runs a statement; one that writes runs in a transaction that is dropped.
     fn run_rolled_back(&self, query: &str, options: &CypherOptions, profile: bool) -> Result<cypher::CypherOutput> {
-        let qopts = options.query_options(profile);
+        let qopts = options.query_options(self, profile);
         let store = &self.inner.graphs;
         {
             let mut txn = store.begin_read();
@@ -341,6 +351,11 @@ impl Database {
         progress: &mut dyn FnMut(u64),
     ) -> Result<BulkLoadStats> {
         use sprig_index::graph::CsvInput;
+        if graph == crate::registry::REGISTRY {
+            return Err(Error::Usage(
+                "graph 'registry' is written through the registry (`sprig registry import`) or Cypher, not a bulk load".into(),
+            ));
+        }
         let nodes = CsvInput { name: nodes.0.to_string(), reader: nodes.1 };
         let edges = CsvInput { name: edges.0.to_string(), reader: edges.1 };
         Ok(self.inner.graphs.bulk_load(graph, nodes, edges, progress)?)

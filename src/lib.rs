@@ -14,6 +14,8 @@
 mod error;
 pub mod fixtures;
 mod graph;
+pub mod json;
+pub mod registry;
 
 use std::fmt;
 use std::io::Read;
@@ -45,7 +47,7 @@ pub struct Database {
 }
 
 struct Inner {
-    xml: XmlStore,
+    xml: Arc<XmlStore>,
     graphs: GraphStore,
     path: Option<PathBuf>,
 }
@@ -98,7 +100,7 @@ impl Database {
     }
 
     fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>) -> Result<Database> {
-        let xml = XmlStore::open(storage.clone())?;
+        let xml = Arc::new(XmlStore::open(storage.clone())?);
         let graphs = GraphStore::open(storage);
         Ok(Database { inner: Arc::new(Inner { xml, graphs, path }) })
     }
@@ -113,6 +115,7 @@ impl Database {
     /// Loads several documents as one collection, in the given order; all or nothing.
     pub fn load_xml_documents(&self, collection: &str, docs: Vec<(String, Box<dyn Read + '_>)>) -> Result<DocStats> {
         validate_collection_name(collection)?;
+        refuse_registry(collection)?;
         let mut load = self.inner.xml.begin_load(collection)?;
         for (name, input) in docs {
             load.add_document(&name, input).map_err(|e| match e {
@@ -128,6 +131,7 @@ impl Database {
 
     /// Removes a collection; false if there was none.
     pub fn drop_collection(&self, collection: &str) -> Result<bool> {
+        refuse_registry(collection)?;
         Ok(self.inner.xml.drop_collection(collection)?)
     }
 
@@ -238,6 +242,16 @@ fn navigator<'c>(coll: &'c Collection, options: &XPathOptions) -> Result<sprig_q
         navigator = navigator.with_deadline(std::time::Instant::now() + limit);
     }
     Ok(navigator)
+}
+
+/// Collection `registry` is the registry's XML view: only the registry writes it.
+fn refuse_registry(collection: &str) -> Result<()> {
+    if collection == registry::REGISTRY {
+        return Err(Error::Usage(
+            "collection 'registry' is the registry's XML view; change it with `sprig registry import` or Cypher on graph 'registry'".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_collection_name(name: &str) -> Result<()> {

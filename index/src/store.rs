@@ -333,7 +333,13 @@ impl CollectionLoad<'_> {
     }
 
     /// Publishes the collection, replacing the previous one of that name atomically.
-    pub fn commit(mut self) -> Result<DocStats> {
+    pub fn commit(self) -> Result<DocStats> {
+        self.commit_with(WriteBatch::default())
+    }
+
+    /// [`CollectionLoad::commit`], applying `extra` in the same atomic batch as the
+    /// publication: both are visible after a crash, or neither is.
+    pub fn commit_with(mut self, extra: WriteBatch) -> Result<DocStats> {
         let old = self
             .store
             .storage
@@ -348,6 +354,7 @@ impl CollectionLoad<'_> {
         let mut batch = WriteBatch::default();
         batch.put(Keyspace::DocMeta, keys::collection_meta(self.gen), meta.finish());
         batch.put(Keyspace::Catalog, self.name.as_bytes().to_vec(), entry.finish());
+        batch.append(extra);
         self.store.publish(batch, old.map(|o| o.generation))?;
         self.committed = true;
         Ok(self.stats)

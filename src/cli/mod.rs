@@ -2,13 +2,15 @@
 
 mod cypher_output;
 mod output;
+mod registry;
 mod repl;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sprig::{CypherOptions, CypherValue, Database, Error, JoinAlgorithm, Params, XPathOptions};
+use sprig::{CypherOptions, Database, Error, JoinAlgorithm, Params, XPathOptions};
+use sprig::json::json_value;
 
 pub use output::Format;
 
@@ -68,6 +70,11 @@ enum Command {
     Graphs,
     /// Show statistics of every collection.
     Stats,
+    /// The model registry: import records, list results, show a model's lineage.
+    Registry {
+        #[command(subcommand)]
+        what: registry::RegistryCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,22 +151,6 @@ impl CypherArgs {
 
     fn failure(&self, error: Error) -> Failure {
         Failure { error, query: Some(self.query.clone()) }
-    }
-}
-
-/// A JSON parameter as a Cypher value.
-pub fn json_value(v: &serde_json::Value) -> CypherValue {
-    use serde_json::Value as J;
-    match v {
-        J::Null => CypherValue::Null,
-        J::Bool(b) => CypherValue::Bool(*b),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => CypherValue::Int(i),
-            None => CypherValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        J::String(s) => CypherValue::from(s.as_str()),
-        J::Array(items) => CypherValue::list(items.iter().map(json_value).collect()),
-        J::Object(m) => CypherValue::map(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
     }
 }
 
@@ -323,6 +314,10 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let (collection, options) = args.resolve(&db, cli.timeout)?;
             let explained = db.profile_xpath(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?;
             output::print_plan(&explained, cli.format)?;
+            Ok(exit::OK)
+        }
+        Some(Command::Registry { what }) => {
+            registry::run(&db, what, cli.format)?;
             Ok(exit::OK)
         }
         Some(Command::Collections) => {

@@ -179,20 +179,22 @@ impl GraphStore {
     /// Applies `batch` while no reader runs and drops the cached chunks it rewrites,
     /// then makes it durable.
     pub(super) fn apply_exclusive(&self, batch: WriteBatch, rewritten: &[CacheKey]) -> Result<()> {
-        self.apply_exclusive_then(batch, rewritten, || Ok(()))
+        self.apply_exclusive_then(batch, rewritten, |b| self.storage.apply(b), || Ok(()))
     }
 
-    /// [`apply_exclusive`](Self::apply_exclusive), running `then` before readers may
-    /// start again (text indexes switch to the commit there).
+    /// [`apply_exclusive`](Self::apply_exclusive) through `apply` (which may add writes
+    /// of its own to the batch), running `then` before readers may start again (text
+    /// indexes switch to the commit there).
     pub(super) fn apply_exclusive_then(
         &self,
         batch: WriteBatch,
         rewritten: &[CacheKey],
+        apply: impl FnOnce(WriteBatch) -> Result<()>,
         then: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         {
             let _exclusive = self.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
-            self.storage.apply(batch)?;
+            apply(batch)?;
             self.shared.cache.evict(rewritten);
             then()?;
         }
@@ -281,6 +283,11 @@ impl GraphTxn {
         self.graphs.values().any(|g| g.dirty)
     }
 
+    /// True when this transaction changed graph `name`.
+    pub fn changed(&self, name: &str) -> bool {
+        self.graphs.get(name).is_some_and(|g| g.dirty)
+    }
+
     /// Marks the end of a statement: checks constraints that hold per statement.
     pub fn check_statement(&mut self) -> Result<()> {
         for g in self.graphs.values_mut() {
@@ -290,7 +297,17 @@ impl GraphTxn {
     }
 
     /// Applies every change in one atomic batch and makes it durable.
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        let storage = self.store.storage.clone();
+        self.commit_through(move |batch| if batch.is_empty() { Ok(()) } else { storage.apply(batch) })
+    }
+
+    /// [`GraphTxn::commit`], handing the batch to `apply` instead of storage. `apply`
+    /// runs while no graph reader runs; it must apply the batch (with any writes of its
+    /// own, such as another store's publication) atomically, or fail, and then nothing
+    /// of this transaction is visible. It is called even when the transaction changed
+    /// nothing, with an empty batch.
+    pub fn commit_through(mut self, apply: impl FnOnce(WriteBatch) -> Result<()>) -> Result<()> {
         if !self.writer {
             return Err(Error::InvalidName("a read transaction cannot commit".into()));
         }
@@ -307,9 +324,10 @@ impl GraphTxn {
         let store = self.store.clone();
         let result = written.and_then(|_| {
             if batch.is_empty() {
-                return Ok(());
+                // Nothing of the graphs changes: readers need not wait.
+                return apply(batch);
             }
-            store.apply_exclusive_then(batch, &rewritten, || {
+            store.apply_exclusive_then(batch, &rewritten, apply, || {
                 // Readers start again only once the text indexes show this commit too
                 // (dropped first: an index may be dropped and made again under its name).
                 for (graph, name) in &texts.dropped {

@@ -70,6 +70,12 @@ impl WriteBatch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// Moves every write of `other` to the end of this batch, so that both are
+    /// applied as one.
+    pub fn append(&mut self, mut other: WriteBatch) {
+        self.ops.append(&mut other.ops);
+    }
 }
 
 /// An ordered key-value store.

@@ -65,6 +65,10 @@ pub struct Ctx<'t> {
     regexes: HashMap<String, regex::Regex>,
     rng: u64,
     ticks: u32,
+    /// The XML collections `xpath()` reads, and its answers so far: one statement
+    /// sees one answer per (collection, expression).
+    pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
+    pub xpath_answers: HashMap<(std::sync::Arc<str>, std::sync::Arc<str>), V>,
 }
 
 impl<'t> Ctx<'t> {
@@ -77,6 +81,8 @@ impl<'t> Ctx<'t> {
             profile: profile.then(Vec::new),
             deadline,
             regexes: HashMap::new(),
+            xml: None,
+            xpath_answers: HashMap::new(),
             rng: seed | 1,
             ticks: 0,
         }

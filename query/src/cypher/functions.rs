@@ -46,6 +46,7 @@ functions! {
     StartNode => "startnode", 1..=1;
     EndNode => "endnode", 1..=1;
     Coalesce => "coalesce", 1..=64;
+    XPath => "xpath", 2..=2;
     Head => "head", 1..=1;
     Last => "last", 1..=1;
     Tail => "tail", 1..=1;
@@ -232,6 +233,10 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             other => return Err(arg_type(f, &other)),
         },
         F::Coalesce => args.into_iter().find(|v| !v.is_null()).unwrap_or(V::Null),
+        F::XPath => match (string_arg(&a0)?, string_arg(args.get(1).unwrap_or(&V::Null))?) {
+            (Some(collection), Some(expr)) => super::xpath_call::xpath(ctx, collection, expr)?,
+            _ => V::Null,
+        },
         F::Head | F::Last => match a0 {
             V::List(l) => (if f == F::Head { l.first() } else { l.last() }).cloned().unwrap_or(V::Null),
             V::Null => V::Null,

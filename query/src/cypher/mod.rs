@@ -16,6 +16,7 @@ pub mod result;
 pub mod rules;
 mod text_prune;
 pub mod value;
+mod xpath_call;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -42,6 +43,8 @@ pub struct CypherOptions {
     pub profile: bool,
     /// Let LIndexes prune pattern matches (`--no-lindex` and `CYPHER lindex=off` turn it off).
     pub lindex: bool,
+    /// The XML collections `xpath(collection, expr)` reads.
+    pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
 }
 
 impl Default for CypherOptions {
@@ -52,6 +55,7 @@ impl Default for CypherOptions {
             deadline: None,
             profile: false,
             lindex: true,
+            xml: None,
         }
     }
 }
@@ -94,6 +98,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
     let plan = prepare(txn, text, options)?;
     let graph = txn.graph(&plan.graph)?;
     let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
+    ctx.xml = options.xml.clone();
     let mut op = exec::build(&plan.root, options.profile);
     let mut rows = Vec::new();
     while let Some(row) = op.next(&mut ctx)? {
