@@ -353,7 +353,8 @@ impl Database {
         use sprig_index::graph::CsvInput;
         if graph == crate::registry::REGISTRY {
             return Err(Error::Usage(
-                "graph 'registry' is written through the registry (`sprig registry import`) or Cypher, not a bulk load".into(),
+                "graph 'registry' is written through the registry (`sprig registry import`) or Cypher, not a bulk load"
+                    .into(),
             ));
         }
         let nodes = CsvInput { name: nodes.0.to_string(), reader: nodes.1 };

@@ -75,4 +75,3 @@ pub fn json_value(v: &serde_json::Value) -> CypherValue {
         J::Object(m) => CypherValue::map(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
     }
 }
-

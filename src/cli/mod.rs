@@ -9,8 +9,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sprig::{CypherOptions, Database, Error, JoinAlgorithm, Params, XPathOptions};
 use sprig::json::json_value;
+use sprig::{CypherOptions, Database, Error, JoinAlgorithm, Params, XPathOptions};
 
 pub use output::Format;
 

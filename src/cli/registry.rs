@@ -39,9 +39,8 @@ pub enum RegistryCommand {
 pub fn run(db: &Database, command: RegistryCommand, format: Format) -> Result<(), Error> {
     match command {
         RegistryCommand::Import { file } => {
-            let kind = FileFormat::of_path(&file).ok_or_else(|| {
-                Error::Usage(format!("'{}': a registry file ends in .json or .xml", file.display()))
-            })?;
+            let kind = FileFormat::of_path(&file)
+                .ok_or_else(|| Error::Usage(format!("'{}': a registry file ends in .json or .xml", file.display())))?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
             let stats = db.registry_import_text(&text, kind)?;

@@ -48,7 +48,11 @@ pub fn write(txn: &mut GraphTxn, new: &Records) -> Result<()> {
     nodes.push(("Model", new.models.iter().map(|m| fields(m, &MODEL_LISTS)).collect::<Result<_>>()?));
     for (label, rows) in nodes {
         if !rows.is_empty() {
-            run(txn, &format!("UNWIND $rows AS row CREATE (n:{label}) SET n = row"), vec![("rows", Json::Array(rows))])?;
+            run(
+                txn,
+                &format!("UNWIND $rows AS row CREATE (n:{label}) SET n = row"),
+                vec![("rows", Json::Array(rows))],
+            )?;
         }
     }
     // One statement per relationship type; `i` keeps each model's list order (the
@@ -83,7 +87,9 @@ pub fn write(txn: &mut GraphTxn, new: &Records) -> Result<()> {
         let expected = rows.len() as i64;
         let created = run(txn, &query, vec![("rows", Json::Array(rows))])?;
         if created.first().and_then(|r| r.first()) != Some(&ResultValue::Int(expected)) {
-            return Err(RegistryError::new(format!("a {rel} relationship names a record that is not in the registry")).into());
+            return Err(
+                RegistryError::new(format!("a {rel} relationship names a record that is not in the registry")).into()
+            );
         }
     }
     Ok(())
@@ -178,8 +184,10 @@ pub fn read(txn: &mut GraphTxn) -> Result<Records> {
             continue;
         };
         let (Some(&m), Some((target_label, target))) = (model_at.get(a), keys.get(b)) else {
-            return Err(RegistryError::new(format!("graph 'registry': a {rel} relationship does not start at a Model"))
-                .into());
+            return Err(RegistryError::new(format!(
+                "graph 'registry': a {rel} relationship does not start at a Model"
+            ))
+            .into());
         };
         let expect = match rel.as_str() {
             "DERIVED_FROM" => ("Model", "model"),

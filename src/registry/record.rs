@@ -268,7 +268,10 @@ impl Records {
         for p in &self.papers {
             if let Some(year) = p.year {
                 if !(1900..=2100).contains(&year) {
-                    return Err(RegistryError::new(format!("paper '{}': year {year} is not a plausible year", p.title)));
+                    return Err(RegistryError::new(format!(
+                        "paper '{}': year {year} is not a plausible year",
+                        p.title
+                    )));
                 }
             }
         }
@@ -414,7 +417,8 @@ fn fraction(at: &str, v: Option<f64>) -> Result<(), RegistryError> {
 
 fn at_least(at: &str, v: Option<f64>, min: f64) -> Result<(), RegistryError> {
     match v {
-        Some(v) if !(v >= min) => Err(RegistryError::new(format!("{at} is {v}, less than {min}"))),
+        // NaN is caught too: it is not at least anything.
+        Some(v) if v.is_nan() || v < min => Err(RegistryError::new(format!("{at} is {v}, less than {min}"))),
         _ => Ok(()),
     }
 }

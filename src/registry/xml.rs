@@ -218,7 +218,10 @@ fn parse_tree(text: &str) -> Result<Element, RegistryError> {
                 for attr in e.attributes() {
                     let attr = attr.map_err(|e| xml_error(e.to_string()))?;
                     let key = attr.key.0.to_string();
-                    let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| xml_error(e.to_string()))?.into_owned();
+                    let value = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| xml_error(e.to_string()))?
+                        .into_owned();
                     attrs.insert(key, value);
                 }
                 let el = Element { name, attrs, children: Vec::new(), text: String::new(), at };

@@ -20,11 +20,9 @@ pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> 
     let (collection, expr) = &key;
     // The position of an XPath syntax error is in `expr`, not in the Cypher text.
     let plan = crate::prepare_xpath(expr, &crate::CompileOptions::default()).map_err(|e| match e {
-        Error::Syntax(s) => Error::Argument(format!(
-            "xpath(): {} at column {} of '{expr}'",
-            s.message,
-            s.position.column + 1
-        )),
+        Error::Syntax(s) => {
+            Error::Argument(format!("xpath(): {} at column {} of '{expr}'", s.message, s.position.column + 1))
+        }
         other => other,
     })?;
     let coll = store.collection(collection)?;
