@@ -153,6 +153,36 @@ fn property_indexes_follow_writes() {
 }
 
 #[test]
+fn an_index_seek_takes_its_value_from_each_input_row() {
+    let db = Database::in_memory().unwrap();
+    db.cypher("UNWIND range(1, 300) AS i CREATE (:P {k: i % 30})", ()).unwrap();
+    let correlated = "UNWIND [3, 7, 7, 31, null] AS x MATCH (p:P {k: x}) RETURN x, count(p) AS c ORDER BY x";
+    let expected = ["3|10", "7|20"];
+    let rows = |db: &Database| -> Vec<String> {
+        db.cypher(correlated, ())
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                format!("{}|{}", r.get::<i64>("x").unwrap(), r.get::<i64>("c").unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(rows(&db), expected);
+    db.cypher("CREATE INDEX FOR (p:P) ON (p.k)", ()).unwrap();
+    let plan = format!("{:?}", db.explain_cypher(correlated, &CypherOptions::default()).unwrap().plan);
+    assert!(plan.contains("NodeIndexSeek"), "{plan}");
+    assert_eq!(rows(&db), expected);
+    // A value taken from the scanned node itself cannot seek: `n` is not bound yet.
+    let own = "MATCH (p:P {k: 3}), (q:P {k: p.k}) RETURN count(q) AS c";
+    assert_eq!(count(&db, own), 100);
+    // Inside a transaction the seek sees its own writes.
+    let mut tx = db.begin_write().unwrap();
+    tx.cypher("UNWIND range(1, 5) AS i CREATE (:P {k: 3})", ()).unwrap();
+    let mut rows = tx.cypher("UNWIND [3] AS x MATCH (p:P {k: x}) RETURN count(p) AS c", ()).unwrap();
+    assert_eq!(rows.next().unwrap().unwrap().get::<i64>("c").unwrap(), 15);
+}
+
+#[test]
 fn procedures_list_the_schema() {
     let db = Database::in_memory().unwrap();
     db.cypher("CREATE (:A {x: 1})-[:T {y: 2}]->(:B)", ()).unwrap();

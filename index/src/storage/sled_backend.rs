@@ -15,12 +15,13 @@ impl SledStorage {
     ///
     /// sled releases its file lock from a background thread after the last handle is
     /// dropped (spacejam/sled#1289), so opening again right after closing in the same
-    /// process can find the lock still held: that case is retried for up to a second.
+    /// process can find the lock still held: that case is retried for up to three
+    /// seconds (the thread can be slow to finish on a loaded machine).
     /// A lock held by another process stays an error.
     pub fn open(dir: &Path) -> Result<Self> {
         let config = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024);
         let mut wait = std::time::Duration::from_millis(5);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         loop {
             match config.open() {
                 Ok(db) => return Ok(SledStorage { db }),

@@ -99,6 +99,26 @@ impl CExpr {
         }
     }
 
+    /// True when the value depends on nothing but the input row, and not on `slot`
+    /// (the variable a scan binds): a scan can then evaluate it once per input row,
+    /// as it does a constant.
+    pub fn is_row_constant(&self, slot: usize) -> bool {
+        let this = |e: &CExpr| e.is_row_constant(slot);
+        match self {
+            CExpr::Const(_) => true,
+            CExpr::Slot(s) | CExpr::SlotProperty(s, _) => *s != slot,
+            CExpr::Exists(_) | CExpr::Collect(..) | CExpr::SlotPropertyCompare { .. } => false,
+            CExpr::List(items) => items.iter().all(this),
+            CExpr::Map(entries) => entries.iter().all(|(_, e)| this(e)),
+            CExpr::Property(e, _) | CExpr::Not(e) | CExpr::Neg(e) | CExpr::IsNull(e, _) | CExpr::HasLabels(e, _) => {
+                this(e)
+            }
+            CExpr::Index(a, b) | CExpr::Binary(_, a, b) => this(a) && this(b),
+            CExpr::Call(f, args) => !f.is_nondeterministic() && args.iter().all(this),
+            _ => false,
+        }
+    }
+
     /// Evaluates the expression for `row`. The common leaves are handled here; the
     /// rest in a separate function, which keeps this one's stack frame small.
     #[inline]

@@ -201,7 +201,9 @@ fn replace_by_input(op: &mut LogicalOp) {
     *op = input;
 }
 
-/// `(n:L {p: const})` with an index on `L(p)`: seek the index instead of scanning `L`.
+/// `(n:L {p: e})` with an index on `L(p)`, where `e` is a constant or depends only on
+/// the input row (`UNWIND $rows AS row MATCH (n:L {p: row.k})`): seek the index, once
+/// per input row, instead of scanning `L`.
 pub struct PropertyIndexSeek;
 
 impl Rule for PropertyIndexSeek {
@@ -209,13 +211,13 @@ impl Rule for PropertyIndexSeek {
         "PropertyIndexSeek"
     }
     fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
-        let LogicalOp::NodeScan { source, labels, props, .. } = op else { return };
+        let LogicalOp::NodeScan { slot, source, labels, props, .. } = op else { return };
         if matches!(source, ScanSource::IndexSeek { .. }) {
             return;
         }
         for l in labels.iter() {
             for (k, e) in props.iter() {
-                if !e.is_constant() {
+                if !e.is_row_constant(*slot) {
                     continue;
                 }
                 if let Some(def) = graph.index_for(l, k) {
