@@ -49,6 +49,7 @@ impl Error {
             Error::Query(Q::Type(_)) => "type",
             Error::Query(Q::Index(I::UnknownCollection(_))) => "collection",
             Error::Query(Q::Timeout) => "timeout",
+            Error::Query(Q::Interrupted) => "interrupted",
             Error::Query(Q::Index(_)) => "storage",
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",
@@ -78,9 +79,9 @@ impl Error {
         }
     }
 
-    /// True when a query ran past its time limit.
+    /// True when a query ran past its time limit or was interrupted (exit code 3).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Query(sprig_query::Error::Timeout))
+        matches!(self, Error::Query(sprig_query::Error::Timeout | sprig_query::Error::Interrupted))
     }
 
     /// True for errors caused by how the program was called rather than by data.

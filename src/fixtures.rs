@@ -14,6 +14,14 @@ pub const SAMPLE_GRAPH: (&str, &str) =
 /// The registry's seed records (the results of the papers in `../shared/seeds/`).
 pub const REGISTRY_SEED: &str = include_str!("../fixtures/registry/seed.json");
 
+/// Statements the shell's banner suggests: one XPath, one Cypher, one registry query.
+/// Each answers on a database seeded with [`seed`] (`tests/cli.rs` checks).
+pub const EXAMPLES: [&str; 3] = [
+    "xpath auction count(//item[payment = 'Cash']);",
+    "MATCH (p:Person)-[:KNOWS]->(f:Person) RETURN p.name, count(f) AS friends ORDER BY friends DESC, p.name LIMIT 3;",
+    "USE registry MATCH (m:Model)-[d:DEPLOYED_ON]->(h:Hardware {kind: 'FPGA'}) RETURN m.name, d.speedup, h.name ORDER BY m.name;",
+];
+
 /// Loads the bundled fixtures into `db`.
 pub fn seed(db: &Database) -> Result<()> {
     for (name, text) in SAMPLE_XML {

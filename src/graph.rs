@@ -44,6 +44,9 @@ pub struct CypherOptions {
     pub timeout: Option<Duration>,
     /// Plan without LIndex pruning (`--no-lindex`), to compare both plans.
     pub no_lindex: bool,
+    /// Setting this flag stops the running statement with an error of kind
+    /// `interrupted` (the REPL sets it on Ctrl-C).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl CypherOptions {
@@ -55,6 +58,7 @@ impl CypherOptions {
             profile,
             lindex: !self.no_lindex,
             xml: Some(db.inner.xml.clone()),
+            interrupt: self.interrupt.clone(),
         }
     }
 }

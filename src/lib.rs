@@ -78,6 +78,8 @@ pub struct XPathOptions {
     /// The structural-join algorithm for location paths; every choice gives the same
     /// result, `Auto` (the default) lets the planner choose.
     pub join: JoinAlgorithm,
+    /// Setting this flag stops the evaluation with an error of kind `interrupted`.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Database {
@@ -240,6 +242,9 @@ fn navigator<'c>(coll: &'c Collection, options: &XPathOptions) -> Result<sprig_q
     let mut navigator = sprig_query::exec::Navigator::new(coll)?.with_join(options.join);
     if let Some(limit) = options.timeout {
         navigator = navigator.with_deadline(std::time::Instant::now() + limit);
+    }
+    if let Some(flag) = &options.interrupt {
+        navigator = navigator.with_interrupt(flag.clone());
     }
     Ok(navigator)
 }

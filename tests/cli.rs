@@ -263,3 +263,35 @@ fn every_join_gives_the_same_answer() {
     }
     sprig(&db).args(["xpath", "--collection", "auction", "1", "--join", "fastest"]).assert().code(2);
 }
+
+#[test]
+fn a_new_default_database_is_seeded_and_each_banner_example_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default database is ./sprig.db: run where it does not exist yet.
+    for example in sprig::fixtures::EXAMPLES {
+        let out = Command::cargo_bin("sprig")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_remove("SPRIG_DB")
+            .args(["--format", "json", "-c", example])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let answered =
+            json["rows"].as_array().is_some_and(|r| !r.is_empty()) || json["value"].as_f64().is_some_and(|v| v > 0.0);
+        assert!(answered, "{example} gave {json}");
+    }
+    assert!(dir.path().join("sprig.db").is_dir());
+    // Piped statements run as a script with the same formats and exit codes.
+    Command::cargo_bin("sprig")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("SPRIG_DB")
+        .args(["--format", "csv"])
+        .write_stdin(":mode xpath;\n:use books;\ncount(//book);\nRETURN 1 +;\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("value\n4"))
+        .stderr(predicate::str::contains("error[syntax]"));
+}

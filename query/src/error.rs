@@ -31,6 +31,9 @@ pub enum Error {
     /// The query ran past its deadline.
     #[error("the query was stopped after its time limit")]
     Timeout,
+    /// The query was interrupted (Ctrl-C, or its interrupt flag was set).
+    #[error("the query was interrupted")]
+    Interrupted,
     /// Reading the data failed.
     #[error(transparent)]
     Index(#[from] sprig_index::Error),

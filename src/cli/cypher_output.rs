@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 use sprig::json::value_json;
 use sprig::{BulkLoadStats, Error, NodeValue, RelValue, ResultValue, Rows, WriteStats};
 
-use super::output::{csv_field, io, markdown_cell, new_table, out, xml_escape, Format};
+use super::output::{csv_field, io, markdown_cell, new_table, out, shorten, xml_escape, Format};
 
 fn props_text(props: &std::collections::BTreeMap<String, ResultValue>) -> String {
     if props.is_empty() {
@@ -104,7 +104,8 @@ fn stats_line(s: &WriteStats) -> Option<String> {
 }
 
 /// Prints a Cypher result in `format`.
-pub fn print_cypher(rows: Rows, format: Format) -> Result<(), Error> {
+/// Prints rows in `format`; a table ends with a footer of rows (and time if `timer`).
+pub fn print_cypher(rows: Rows, format: Format, timer: bool) -> Result<(), Error> {
     let columns = rows.columns().to_vec();
     let stats = rows.stats().clone();
     let elapsed_ms = (rows.elapsed().as_secs_f64() * 1e6).round() / 1e3;
@@ -157,12 +158,20 @@ pub fn print_cypher(rows: Rows, format: Format) -> Result<(), Error> {
             if !columns.is_empty() {
                 let header: Vec<&str> = columns.iter().map(String::as_str).collect();
                 let mut table = new_table(&header);
+                // On a terminal long values are cut to keep the table readable; piped
+                // output keeps them whole.
+                let cut = std::io::IsTerminal::is_terminal(&std::io::stdout());
                 for r in rows {
-                    table.add_row(r?.values().iter().map(value_text).collect::<Vec<_>>());
+                    let row = r?;
+                    let cells = row.values().iter().map(|v| if cut { shorten(&value_text(v)) } else { value_text(v) });
+                    table.add_row(cells.collect::<Vec<_>>());
                 }
                 writeln!(w, "{table}").map_err(io)?;
             }
-            let mut footer = format!("{n} row{}, {elapsed_ms} ms", if n == 1 { "" } else { "s" });
+            let mut footer = format!("{n} row{}", if n == 1 { "" } else { "s" });
+            if timer {
+                footer.push_str(&format!(", {elapsed_ms} ms"));
+            }
             if let Some(s) = stats_line(&stats) {
                 footer.push_str(&format!("; {s}"));
             }

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch (SPEC section 3).
 
 mod cypher_output;
+mod line_editor;
 mod output;
 mod registry;
 mod repl;
@@ -146,6 +147,7 @@ impl CypherArgs {
             params,
             timeout: timeout.map(std::time::Duration::from_millis),
             no_lindex: self.no_lindex,
+            interrupt: None,
         })
     }
 
@@ -185,6 +187,7 @@ impl XPathArgs {
             timeout: timeout.map(std::time::Duration::from_millis),
             join: JoinAlgorithm::from_name(&self.join)
                 .ok_or_else(|| Error::Usage(format!("unknown join algorithm '{}'", self.join)))?,
+            interrupt: None,
         };
         Ok((collection, options))
     }
@@ -276,7 +279,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Some(Command::Cypher(args)) => {
             let options = args.options(cli.timeout)?;
             let rows = db.cypher_with(&args.query, &options).map_err(|e| args.failure(e))?;
-            cypher_output::print_cypher(rows, cli.format)?;
+            cypher_output::print_cypher(rows, cli.format, true)?;
             Ok(exit::OK)
         }
         Some(Command::Graphs) => {

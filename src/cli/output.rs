@@ -149,15 +149,21 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
     Ok(())
 }
 
+/// A table that fits the terminal's width when stdout is one (long cells wrap); piped
+/// output keeps every row on one line.
 pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
+    // A terminal that reports no usable width (a bare pty says 0) gets whole rows.
+    if table.width().is_some_and(|w| w >= 40) {
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    }
     table.set_header(header.to_vec());
     table
 }
 
-/// Long string-values are cut in tables; the other formats print them whole.
-fn shorten(s: &str) -> String {
+/// Long values are cut in tables; the other formats print them whole.
+pub(crate) fn shorten(s: &str) -> String {
     let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if one_line.chars().count() > 60 {
         format!("{}…", one_line.chars().take(59).collect::<String>())

@@ -40,7 +40,8 @@ const MODEL_LISTS: [&str; 5] = ["derived_from", "pruned_with", "evaluated_on", "
 /// References must name records that exist in the graph or in `new`.
 pub fn write(txn: &mut GraphTxn, new: &Records) -> Result<()> {
     // Relationships find their ends by key: without an index each lookup scans the label.
-    for (label, key) in [("Model", "name"), ("Method", "name"), ("Dataset", "name"), ("Hardware", "name"), ("Paper", "title")]
+    for (label, key) in
+        [("Model", "name"), ("Method", "name"), ("Dataset", "name"), ("Hardware", "name"), ("Paper", "title")]
     {
         let name = format!("registry_{}_{key}", label.to_lowercase());
         run(txn, &format!("CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{key})"), vec![])?;

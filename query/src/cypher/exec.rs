@@ -62,6 +62,8 @@ pub struct Ctx<'t> {
     pub stats: WriteStats,
     pub profile: Option<Vec<OpStats>>,
     deadline: Option<Instant>,
+    /// Set from outside (Ctrl-C) to stop the statement.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     regexes: HashMap<String, regex::Regex>,
     rng: u64,
     ticks: u32,
@@ -80,6 +82,7 @@ impl<'t> Ctx<'t> {
             stats: WriteStats::default(),
             profile: profile.then(Vec::new),
             deadline,
+            interrupt: None,
             regexes: HashMap::new(),
             xml: None,
             xpath_answers: HashMap::new(),
@@ -117,6 +120,9 @@ impl<'t> Ctx<'t> {
     pub(super) fn tick(&mut self) -> Result<()> {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(1024) {
+            if self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+                return Err(Error::Interrupted);
+            }
             if let Some(d) = self.deadline {
                 if Instant::now() >= d {
                     return Err(Error::Timeout);

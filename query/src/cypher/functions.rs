@@ -11,6 +11,9 @@ macro_rules! functions {
         pub enum Function { $($variant),* }
 
         impl Function {
+            /// Every function's name, in lower case.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
             /// The function called `name` (any case), if there is one.
             pub fn lookup(name: &str) -> Option<Function> {
                 let lower = name.to_ascii_lowercase();

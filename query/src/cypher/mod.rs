@@ -43,6 +43,8 @@ pub struct CypherOptions {
     pub profile: bool,
     /// Let LIndexes prune pattern matches (`--no-lindex` and `CYPHER lindex=off` turn it off).
     pub lindex: bool,
+    /// Set from outside to stop the statement with [`Error::Interrupted`].
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The XML collections `xpath(collection, expr)` reads.
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
 }
@@ -56,6 +58,7 @@ impl Default for CypherOptions {
             profile: false,
             lindex: true,
             xml: None,
+            interrupt: None,
         }
     }
 }
@@ -99,6 +102,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
     let graph = txn.graph(&plan.graph)?;
     let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
     ctx.xml = options.xml.clone();
+    ctx.interrupt = options.interrupt.clone();
     let mut op = exec::build(&plan.root, options.profile);
     let mut rows = Vec::new();
     while let Some(row) = op.next(&mut ctx)? {

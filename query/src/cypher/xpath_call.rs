@@ -26,7 +26,11 @@ pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> 
         other => other,
     })?;
     let coll = store.collection(collection)?;
-    let value = match crate::exec::Navigator::new(&coll)?.evaluate(&plan)? {
+    let mut navigator = crate::exec::Navigator::new(&coll)?;
+    if let Some(flag) = &ctx.interrupt {
+        navigator = navigator.with_interrupt(flag.clone());
+    }
+    let value = match navigator.evaluate(&plan)? {
         Value::NodeSet(nodes) => {
             let mut describer = crate::NodeDescriber::new(&coll)?;
             let mut strings = Vec::with_capacity(nodes.len());

@@ -50,6 +50,7 @@ pub struct Navigator<'c> {
     /// Descendant postings per (document, test index), read once per query.
     postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
     deadline: Option<std::time::Instant>,
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub(super) join: JoinAlgorithm,
     /// Path plans per path expression (keyed by its address in the plan), made once.
     pub(super) path_plans: HashMap<usize, Rc<PathPlan>>,
@@ -76,6 +77,7 @@ impl<'c> Navigator<'c> {
             docs,
             postings: HashMap::new(),
             deadline: None,
+            interrupt: None,
             join: JoinAlgorithm::Auto,
             path_plans: HashMap::new(),
             profile: None,
@@ -91,6 +93,12 @@ impl<'c> Navigator<'c> {
     /// Records per-operator counters while evaluating, for PROFILE.
     pub fn with_profile(mut self) -> Self {
         self.profile = Some(HashMap::new());
+        self
+    }
+
+    /// Stops evaluation with [`Error::Interrupted`] once `flag` is set.
+    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
         self
     }
 
@@ -346,6 +354,9 @@ impl Eval<'_, '_> {
     // ---- location steps ----
 
     pub(super) fn check_deadline(&self) -> Result<()> {
+        if self.nav.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(Error::Interrupted);
+        }
         match self.nav.deadline {
             Some(d) if std::time::Instant::now() >= d => Err(Error::Timeout),
             _ => Ok(()),
