@@ -25,6 +25,17 @@ impl From<()> for Params {
 }
 
 /// Builds [`Params`]: `params! {"name" => "Ada", "age" => 36}`.
+///
+/// ```
+/// let db = sprig::Database::in_memory()?;
+/// db.cypher("CREATE (:Person {name: 'Ada', age: 36})", ())?;
+/// let mut rows = db.cypher(
+///     "MATCH (p:Person {name: $name}) WHERE p.age >= $min RETURN p.age AS age",
+///     sprig::params! {"name" => "Ada", "min" => 30},
+/// )?;
+/// assert_eq!(rows.next().unwrap()?.get::<i64>("age")?, 36);
+/// # Ok::<_, sprig::Error>(())
+/// ```
 #[macro_export]
 macro_rules! params {
     () => { $crate::Params::default() };
@@ -64,6 +75,22 @@ impl CypherOptions {
 }
 
 /// The rows of a Cypher statement, in order, with the statement's write counters.
+/// Iterate it for [`Row`]s; each row's values are read by column name and type.
+///
+/// ```
+/// let db = sprig::Database::in_memory()?;
+/// let rows = db.cypher("UNWIND [1, 2, 3] AS x RETURN x, x * 1.5 AS y, 'n' + toString(x) AS name", ())?;
+/// assert_eq!(rows.columns(), ["x", "y", "name"]);
+/// let mut names = Vec::new();
+/// for row in rows {
+///     let row = row?;
+///     let (x, y, name): (i64, f64, String) = (row.get("x")?, row.get("y")?, row.get("name")?);
+///     assert_eq!(y, x as f64 * 1.5);
+///     names.push(name);
+/// }
+/// assert_eq!(names, ["n1", "n2", "n3"]);
+/// # Ok::<_, sprig::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rows {
     columns: Arc<Vec<String>>,
@@ -124,7 +151,19 @@ pub struct Row {
 }
 
 impl Row {
-    /// The value of column `column`, converted.
+    /// The value of column `column`, converted: `String`, `i64`, `f64`, `bool`,
+    /// `Vec<T>`, `Option<T>` (null is `None`) or [`ResultValue`]. A missing column or a
+    /// value of another type is an error, not a panic.
+    ///
+    /// ```
+    /// let db = sprig::Database::in_memory()?;
+    /// let row = db.cypher("RETURN 'a' AS s, null AS n, [1, 2] AS l", ())?.next().unwrap()?;
+    /// assert_eq!(row.get::<Option<i64>>("n")?, None);
+    /// assert_eq!(row.get::<Vec<i64>>("l")?, vec![1, 2]);
+    /// assert!(row.get::<i64>("s").is_err());
+    /// assert!(row.get::<String>("missing").is_err());
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
     pub fn get<T: FromValue>(&self, column: &str) -> Result<T> {
         let i = self
             .columns
@@ -263,6 +302,18 @@ impl WriteTransaction<'_> {
 
 impl Database {
     /// Runs a Cypher statement on the default graph (or the one its `USE` names).
+    ///
+    /// ```
+    /// let db = sprig::Database::in_memory()?;
+    /// let created = db.cypher("CREATE (:City {name: 'Seoul'}), (:City {name: 'Busan'})", ())?;
+    /// assert_eq!(created.stats().nodes_created, 2);
+    /// let n: i64 = db.cypher("MATCH (c:City) RETURN count(c) AS n", ())?.next().unwrap()?.get("n")?;
+    /// assert_eq!(n, 2);
+    /// // A broken query is an error with its position.
+    /// let err = db.cypher("MATCH (c:City RETURN c", ()).unwrap_err();
+    /// assert_eq!((err.kind(), err.position()), ("syntax", Some((1, 15))));
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
     /// A statement that writes is atomic: all its changes or none.
     pub fn cypher(&self, query: &str, params: impl Into<Params>) -> Result<Rows> {
         self.cypher_with(query, &CypherOptions { params: params.into(), ..Default::default() })
@@ -288,7 +339,26 @@ impl Database {
         Ok(Rows::new(out, started.elapsed()))
     }
 
-    /// Starts a write transaction; waits while another one is open.
+    /// Starts a write transaction; waits while another one is open. Its statements
+    /// see each other's writes; other readers see none of them until `commit`, and
+    /// a transaction dropped without `commit` leaves nothing behind.
+    ///
+    /// ```
+    /// let db = sprig::Database::in_memory()?;
+    /// let mut tx = db.begin_write()?;
+    /// tx.cypher("CREATE (:Model {name: 'x'})", ())?;
+    /// let seen: i64 = tx.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// assert_eq!(seen, 1);
+    /// drop(tx); // rolled back
+    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// assert_eq!(after, 0);
+    /// let mut tx = db.begin_write()?;
+    /// tx.cypher("CREATE (:Model {name: 'y'})", ())?;
+    /// tx.commit()?;
+    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// assert_eq!(after, 1);
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
     pub fn begin_write(&self) -> Result<WriteTransaction<'_>> {
         Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, db: self, failed: false })
     }

@@ -1,5 +1,11 @@
-//! sprig: an embedded, indexed query engine for XML documents (XPath 1.0) and,
-//! in later releases, property graphs.
+//! sprig: an embedded, indexed query engine for XML documents (XPath 1.0) and
+//! property graphs (Cypher) in one database, with a registry of pruned models kept in
+//! both (see [`registry`]).
+//!
+//! [`Database`] is the handle: open it on a directory ([`Database::open`]) or in
+//! memory, load documents ([`Database::load_xml`]) and graphs
+//! ([`Database::load_graph_csv`]), query them ([`Database::xpath`],
+//! [`Database::cypher`]) and write in transactions ([`Database::begin_write`]).
 //!
 //! ```
 //! let db = sprig::Database::in_memory()?;
@@ -83,7 +89,20 @@ pub struct XPathOptions {
 }
 
 impl Database {
-    /// Opens the database in directory `path`, creating it if needed.
+    /// Opens the database in directory `path`, creating it if needed. One process
+    /// at a time may have it open.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("sprig-doc-{}", std::process::id()));
+    /// {
+    ///     let db = sprig::Database::open(&dir)?;
+    ///     db.load_xml("notes", "<notes><note>kept</note></notes>".as_bytes())?;
+    /// }
+    /// let db = sprig::Database::open(&dir)?;
+    /// assert_eq!(db.xpath("notes", "string(//note)")?, sprig::XPathValue::String("kept".into()));
+    /// # drop(db); std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
         let path = path.as_ref();
         if path.exists() && !path.is_dir() {

@@ -295,3 +295,51 @@ fn a_new_default_database_is_seeded_and_each_banner_example_answers() {
         .stdout(predicate::str::contains("value\n4"))
         .stderr(predicate::str::contains("error[syntax]"));
 }
+
+#[test]
+fn every_query_subcommand_answers_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    // A new database seeded like the first run (the fixtures), then queried.
+    sprig(&db).args(["-c", "RETURN 1;"]).assert().success();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["xpath", "--collection", "books", "//book/title"],
+        vec!["xpath", "--collection", "books", "count(//book)"],
+        vec!["cypher", "MATCH (p:Person)-[k:KNOWS]->(f) RETURN p, k, f.name LIMIT 2"],
+        vec!["explain", "xpath", "--collection", "auction", "//item//keyword"],
+        vec!["explain", "cypher", "MATCH (p:Person) RETURN p.name"],
+        vec!["profile", "xpath", "--collection", "auction", "count(//item)"],
+        vec!["profile", "cypher", "MATCH (p:Person) RETURN count(p)"],
+        vec!["collections"],
+        vec!["graphs"],
+        vec!["stats"],
+        vec!["registry", "list"],
+    ];
+    for command in &commands {
+        for format in ["table", "json", "jsonl", "csv", "markdown", "xml"] {
+            let out = sprig(&db).args(command).args(["--format", format]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let what = format!("{command:?} --format {format}");
+            assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(!text.trim().is_empty(), "{what}: no output");
+            match format {
+                "json" => {
+                    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+                }
+                "jsonl" => {
+                    for line in text.lines() {
+                        serde_json::from_str::<serde_json::Value>(line)
+                            .unwrap_or_else(|e| panic!("{what}: {e}\n{line}"));
+                    }
+                }
+                "xml" if !command.contains(&"explain") && !command.contains(&"profile") => {
+                    assert!(text.trim_start().starts_with('<'), "{what}: {text}")
+                }
+                "markdown" if !command.contains(&"explain") && !command.contains(&"profile") => {
+                    assert!(text.contains('|'), "{what}: {text}")
+                }
+                _ => {}
+            }
+        }
+    }
+}

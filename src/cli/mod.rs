@@ -17,7 +17,18 @@ pub use output::Format;
 
 /// sprig: an embedded, indexed query engine for XML (XPath 1.0) and property graphs (Cypher).
 #[derive(Debug, Parser)]
-#[command(name = "sprig", version, about)]
+#[command(
+    name = "sprig",
+    version,
+    about,
+    after_help = "Examples:
+  sprig                                        the shell on ./sprig.db (seeded with the fixtures when new)
+  sprig -c \"MATCH (p:Person) RETURN p.name;\"    one statement, then exit
+  sprig --db my.db load xml auction.xml        a document as collection 'auction'
+  sprig xpath --collection auction 'count(//item)'
+  sprig cypher 'MATCH (p:Person)-[:KNOWS]->(f) RETURN p.name, count(f)' --format json
+  sprig registry list"
+)]
 pub struct Cli {
     /// The database directory (default: $SPRIG_DB, else ./sprig.db).
     #[arg(long, global = true, env = "SPRIG_DB")]
@@ -44,20 +55,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Load data.
+    #[command(after_help = "Examples:
+  sprig load xml auction.xml                   collection 'auction'
+  sprig load xml docs/ --collection papers     every .xml file of a directory, in name order
+  sprig load graph --nodes nodes.csv --edges edges.csv --graph social
+  sprig load cypher setup.cypher               ;-separated statements in one transaction")]
     Load {
         #[command(subcommand)]
         what: LoadCommand,
     },
     /// Evaluate an XPath 1.0 expression.
+    #[command(after_help = "Examples:
+  sprig xpath --collection auction 'count(//item[payment = \"Cash\"])'
+  sprig xpath --collection books '//book[price > $p]/title' --var p=30 --format csv
+  sprig xpath --collection auction '//person' --join twigstack      force a join algorithm")]
     Xpath(XPathArgs),
     /// Run a Cypher statement.
+    #[command(after_help = "Examples:
+  sprig cypher 'MATCH (p:Person {name: $n})-[:KNOWS]->(f) RETURN f.name' --param 'n=\"Ada\"'
+  sprig cypher 'USE registry MATCH (m:Model) RETURN m.name, m.sparsity' --format markdown
+  sprig cypher 'CREATE (:City {name: \"Seoul\"})' --graph places")]
     Cypher(CypherArgs),
     /// Show the plan of a query: operators, join choices and index pruning.
+    #[command(after_help = "Examples:
+  sprig explain xpath --collection auction '//open_auction//bidder'
+  sprig explain cypher 'MATCH (p:Person)-[:KNOWS]->(f) WHERE p.bio CONTAINS \"x\" RETURN f' --format json")]
     Explain {
         #[command(subcommand)]
         what: QueryCommand,
     },
     /// Run a query and show its plan with actual rows and times per operator.
+    #[command(after_help = "Examples:
+  sprig profile cypher 'MATCH (p:Person)-[:KNOWS*1..2]->(f) RETURN count(f)' --runs 11
+  sprig profile xpath --collection auction 'count(//item//keyword)' --format json")]
     Profile {
         #[command(subcommand)]
         what: QueryCommand,
@@ -72,6 +102,11 @@ enum Command {
     /// Show statistics of every collection.
     Stats,
     /// The model registry: import records, list results, show a model's lineage.
+    #[command(after_help = "Examples:
+  sprig registry list --format markdown
+  sprig registry show \"Transformer TPrune\"
+  sprig registry import more-models.json       (or .xml, see fixtures/registry/registry.xsd)
+  sprig registry export --format xml > registry.xml")]
     Registry {
         #[command(subcommand)]
         what: registry::RegistryCommand,
@@ -454,12 +489,33 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
     for (name, members) in groups {
         let start = std::time::Instant::now();
         let mut docs: Vec<(String, Box<dyn std::io::Read>)> = Vec::new();
+        let total: u64 = members.iter().filter_map(|m| std::fs::metadata(m).ok()).map(|m| m.len()).sum();
+        // On a terminal, a bar of bytes read (with rate and ETA); nothing when piped.
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(name.clone());
+            bar
+        });
         for m in &members {
             let file =
                 std::fs::File::open(m).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", m.display())))?;
-            docs.push((stem(m), Box::new(file)));
+            let file = std::io::BufReader::with_capacity(1 << 20, file);
+            match &bar {
+                Some(bar) => docs.push((stem(m), Box::new(bar.wrap_read(file)))),
+                None => docs.push((stem(m), Box::new(file))),
+            }
         }
-        let stats = db.load_xml_documents(&name, docs)?;
+        let stats = db.load_xml_documents(&name, docs);
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let stats = stats?;
         output::print_load(&name, members.len(), &stats, start.elapsed(), format)?;
     }
     Ok(())

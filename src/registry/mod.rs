@@ -103,7 +103,35 @@ pub(crate) fn commit(db: &Database, mut txn: GraphTxn) -> Result<()> {
 }
 
 impl Database {
-    /// Adds `records` to the registry in one transaction: all of them or, if any
+    /// Adds `records` to the registry in one transaction.
+    ///
+    /// ```
+    /// use sprig::registry::Format;
+    /// let db = sprig::Database::in_memory()?;
+    /// db.registry_import_text(
+    ///     r#"{"methods": [{"name": "magnitude", "kind": "unstructured"}],
+    ///         "models": [{"name": "ResNet-50"},
+    ///                    {"name": "ResNet-50 90%", "sparsity": 0.9,
+    ///                     "derived_from": [{"model": "ResNet-50", "relation": "pruned"}],
+    ///                     "pruned_with": [{"method": "magnitude", "ratio": 0.9}]}]}"#,
+    ///     Format::Json,
+    /// )?;
+    /// // Both views hold it: the graph ...
+    /// let base: String = db
+    ///     .cypher("USE registry MATCH (:Model {sparsity: 0.9})-[:DERIVED_FROM]->(b) RETURN b.name AS b", ())?
+    ///     .next().unwrap()?.get("b")?;
+    /// assert_eq!(base, "ResNet-50");
+    /// // ... and the XML documents.
+    /// assert_eq!(db.xpath("registry", "string(//model[@sparsity > 0.5]/pruning/@kind)")?,
+    ///            sprig::XPathValue::String("unstructured".into()));
+    /// // A wrong record changes neither.
+    /// let err = db.registry_import_text(r#"{"models": [{"name": "x", "sparsity": 9}]}"#, Format::Json).unwrap_err();
+    /// assert_eq!(err.kind(), "registry");
+    /// assert_eq!(db.registry()?.models.len(), 2);
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
+    ///
+    /// All of them land or, if any
     /// breaks a rule (a duplicate name, a fraction outside [0, 1], a reference to a
     /// record that does not exist, ...), none, and both views stay as they were.
     pub fn registry_import(&self, records: Records) -> Result<ImportStats> {
