@@ -110,6 +110,7 @@ impl Database {
         }
         let storage = SledStorage::open(path).map_err(|e| match e {
             sprig_index::Error::Storage(s) => Error::Usage(format!("cannot open database '{}': {s}", path.display())),
+            sprig_index::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => Error::Usage(e.to_string()),
             other => other.into(),
         })?;
         Self::with_storage(Arc::new(storage), Some(path.to_path_buf()))

@@ -17,7 +17,7 @@ impl SledStorage {
     /// dropped (spacejam/sled#1289), so opening again right after closing in the same
     /// process can find the lock still held: that case is retried for up to three
     /// seconds (the thread can be slow to finish on a loaded machine).
-    /// A lock held by another process stays an error.
+    /// A lock held by another process stays an error, which says so.
     pub fn open(dir: &Path) -> Result<Self> {
         let config = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024);
         let mut wait = std::time::Duration::from_millis(5);
@@ -25,9 +25,14 @@ impl SledStorage {
         loop {
             match config.open() {
                 Ok(db) => return Ok(SledStorage { db }),
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline =>
-                {
+                // sled reports a held lock as an `Other` I/O error with this text.
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(crate::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            format!("the database '{}' is locked by another process", dir.display()),
+                        )));
+                    }
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(std::time::Duration::from_millis(100));
                 }
