@@ -77,6 +77,14 @@ impl CypherOptions {
 /// The rows of a Cypher statement, in order, with the statement's write counters.
 /// Iterate it for [`Row`]s; each row's values are read by column name and type.
 ///
+/// A statement that only reads streams: each row is computed when it is pulled, so
+/// the first row comes before the last is found and `LIMIT`-less queries need not fit
+/// in memory. While such `Rows` lives it holds a share of the graph's read gate:
+/// commits (on other threads) wait until it is read to the end or dropped, and a
+/// commit on the thread that holds it is an error rather than a deadlock. Queries
+/// on the same thread are fine. A statement that writes has run to the end when
+/// `cypher` returns (its rows are kept in memory).
+///
 /// ```
 /// let db = sprig::Database::in_memory()?;
 /// let rows = db.cypher("UNWIND [1, 2, 3] AS x RETURN x, x * 1.5 AS y, 'n' + toString(x) AS name", ())?;
@@ -91,17 +99,65 @@ impl CypherOptions {
 /// assert_eq!(names, ["n1", "n2", "n3"]);
 /// # Ok::<_, sprig::Error>(())
 /// ```
-#[derive(Debug, Clone)]
 pub struct Rows {
     columns: Arc<Vec<String>>,
-    rows: std::vec::IntoIter<Vec<ResultValue>>,
+    source: RowSource,
     stats: WriteStats,
     elapsed: Duration,
 }
 
+enum RowSource {
+    Ready(std::vec::IntoIter<Vec<ResultValue>>),
+    /// The first row is computed before `cypher` returns (see [`Rows::streaming`]).
+    Streaming(Option<Vec<ResultValue>>, Box<cypher::RowStream>),
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streaming = matches!(self.source, RowSource::Streaming(..));
+        f.debug_struct("Rows").field("columns", &self.columns).field("streaming", &streaming).finish()
+    }
+}
+
 impl Rows {
     fn new(out: cypher::CypherOutput, elapsed: Duration) -> Rows {
-        Rows { columns: Arc::new(out.columns), rows: out.rows.into_iter(), stats: out.stats, elapsed }
+        Rows {
+            columns: Arc::new(out.columns),
+            source: RowSource::Ready(out.rows.into_iter()),
+            stats: out.stats,
+            elapsed,
+        }
+    }
+
+    /// A streaming result whose first row is computed now: an error before it (in a
+    /// sort, an aggregation, the first expression) is the statement's error, as it
+    /// would be for a statement that runs to the end.
+    fn streaming(mut stream: cypher::RowStream, started: Instant) -> Result<Rows> {
+        let first = stream.next_row().transpose()?;
+        let columns = Arc::new(stream.columns().to_vec());
+        let source = RowSource::Streaming(first, Box::new(stream));
+        Ok(Rows { columns, source, stats: WriteStats::default(), elapsed: started.elapsed() })
+    }
+
+    /// Reads a streaming result to the end (rows stay to be taken).
+    fn materialize(&mut self) -> Result<()> {
+        if let RowSource::Streaming(first, stream) = &mut self.source {
+            let started = Instant::now();
+            let mut all: Vec<_> = first.take().into_iter().collect();
+            while let Some(row) = stream.next_row() {
+                all.push(row?);
+            }
+            self.elapsed += started.elapsed();
+            self.source = RowSource::Ready(all.into_iter());
+        }
+        Ok(())
+    }
+
+    /// Reads every remaining row now, releasing the read gate of a streaming result:
+    /// the rows are then held in memory, as for a statement that writes.
+    pub fn collect_rows(mut self) -> Result<Rows> {
+        self.materialize()?;
+        Ok(self)
     }
 
     /// Column names, in order.
@@ -114,17 +170,24 @@ impl Rows {
         &self.stats
     }
 
-    /// Rows not yet taken.
-    pub fn len(&self) -> usize {
-        self.rows.len()
+    /// Rows not yet taken. A streaming result is read to the end first (an error
+    /// then counts as no rows; iterate to see it).
+    pub fn len(&mut self) -> usize {
+        if self.materialize().is_err() {
+            return 0;
+        }
+        match &self.source {
+            RowSource::Ready(rows) => rows.len(),
+            RowSource::Streaming(..) => 0,
+        }
     }
 
-    /// True when no rows are left.
-    pub fn is_empty(&self) -> bool {
-        self.rows.len() == 0
+    /// True when no rows are left (reads a streaming result to the end).
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
     }
 
-    /// In-engine time from parse to the last row.
+    /// In-engine time so far: from parse to the last row once every row is read.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
@@ -134,12 +197,37 @@ impl Iterator for Rows {
     type Item = Result<Row>;
 
     fn next(&mut self) -> Option<Result<Row>> {
-        let values = self.rows.next()?;
+        let values = match &mut self.source {
+            RowSource::Ready(rows) => rows.next()?,
+            RowSource::Streaming(first, stream) => {
+                if let Some(values) = first.take() {
+                    return Some(Ok(Row { columns: self.columns.clone(), values }));
+                }
+                let started = Instant::now();
+                let row = stream.next_row();
+                self.elapsed += started.elapsed();
+                // After the last row (or an error) the stream goes, and its read gate with it.
+                match row {
+                    Some(Ok(values)) => values,
+                    Some(Err(e)) => {
+                        self.source = RowSource::Ready(Vec::new().into_iter());
+                        return Some(Err(e.into()));
+                    }
+                    None => {
+                        self.source = RowSource::Ready(Vec::new().into_iter());
+                        return None;
+                    }
+                }
+            }
+        };
         Some(Ok(Row { columns: self.columns.clone(), values }))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.rows.size_hint()
+        match &self.source {
+            RowSource::Ready(rows) => rows.size_hint(),
+            RowSource::Streaming(first, _) => (usize::from(first.is_some()), None),
+        }
     }
 }
 
@@ -324,14 +412,11 @@ impl Database {
         let started = Instant::now();
         let qopts = options.query_options(self, false);
         let store = &self.inner.graphs;
-        {
-            let mut txn = store.begin_read();
-            let _gate = store.read_gate()?;
-            let plan = cypher::prepare(&mut txn, query, &qopts)?;
-            if !plan.writes {
-                let out = cypher::run(&mut txn, query, &qopts)?;
-                return Ok(Rows::new(out, started.elapsed()));
-            }
+        let gate = store.owned_read_gate();
+        match cypher::stream(store.begin_read(), query, &qopts, gate)? {
+            Ok(stream) => return Rows::streaming(stream, started),
+            // It writes: the read gate is gone with the read transaction's attempt.
+            Err(_read_txn) => {}
         }
         let mut txn = store.begin_write()?;
         let out = cypher::run(&mut txn, query, &qopts)?;

@@ -349,11 +349,7 @@ fn a_second_process_on_an_open_database_is_told_it_is_locked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let held = sprig::Database::open(&db).unwrap();
-    sprig(&db)
-        .args(["collections"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("is locked by another process"));
+    sprig(&db).args(["collections"]).assert().code(2).stderr(predicate::str::contains("is locked by another process"));
     drop(held);
     // Closed in this process, it opens again at once.
     let again = sprig::Database::open(&db).unwrap();

@@ -506,3 +506,43 @@ fn expansion_shortcuts_agree_with_plans_that_cannot_take_them() {
     let row = rows.next().unwrap().unwrap();
     assert_eq!(row.get::<i64>("n").unwrap(), row.get::<i64>("met").unwrap());
 }
+
+#[test]
+fn read_results_stream_and_hold_commits_back_until_dropped() {
+    let db = Database::in_memory().unwrap();
+    db.cypher("UNWIND range(1, 10) AS i CREATE (:P {i: i})", ()).unwrap();
+    // Rows are computed as they are pulled: the third one fails only when reached.
+    let mut rows = db.cypher("UNWIND [1, 2, 0] AS x RETURN 10 / x AS q", ()).unwrap();
+    assert_eq!(rows.next().unwrap().unwrap().get::<i64>("q").unwrap(), 10);
+    assert_eq!(rows.next().unwrap().unwrap().get::<i64>("q").unwrap(), 5);
+    assert_eq!(rows.next().unwrap().unwrap_err().kind(), "arithmetic");
+    assert!(rows.next().is_none());
+    // An error before the first row is the statement's error.
+    assert_eq!(db.cypher("UNWIND [0] AS x RETURN 10 / x", ()).unwrap_err().kind(), "arithmetic");
+
+    // While a result is open, a commit on its own thread is an error, not a deadlock.
+    let open = db.cypher("MATCH (p:P) RETURN p.i AS i ORDER BY i", ()).unwrap();
+    let err = db.cypher("CREATE (:P {i: 11})", ()).unwrap_err();
+    assert!(err.to_string().contains("still holds the rows"), "{err}");
+    // Another thread's commit waits for it; reads on this thread still run meanwhile.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.cypher("CREATE (:P {i: 12})", ()).unwrap();
+            done_tx.send(()).unwrap();
+        })
+    };
+    assert!(done_rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "the commit did not wait");
+    assert_eq!(count(&db, "MATCH (p:P) RETURN count(p) AS c"), 10);
+    let seen: Vec<i64> = open.map(|r| r.unwrap().get::<i64>("i").unwrap()).collect();
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+    // Read to the end and dropped: the commit goes through.
+    done_rx.recv_timeout(std::time::Duration::from_secs(10)).expect("the commit ran after the rows were dropped");
+    writer.join().unwrap();
+    assert_eq!(count(&db, "MATCH (p:P) RETURN count(p) AS c"), 11);
+    // collect_rows() releases the gate at once.
+    let held = db.cypher("MATCH (p:P) RETURN p.i", ()).unwrap().collect_rows().unwrap();
+    db.cypher("CREATE (:P {i: 13})", ()).unwrap();
+    assert_eq!(held.count(), 11);
+}

@@ -103,9 +103,10 @@ fn stats_line(s: &WriteStats) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// Prints a Cypher result in `format`.
 /// Prints rows in `format`; a table ends with a footer of rows (and time if `timer`).
+/// The statement runs to the end first, so that the footer's time is the whole run's.
 pub fn print_cypher(rows: Rows, format: Format, timer: bool) -> Result<(), Error> {
+    let mut rows = rows.collect_rows()?;
     let columns = rows.columns().to_vec();
     let stats = rows.stats().clone();
     let elapsed_ms = (rows.elapsed().as_secs_f64() * 1e6).round() / 1e3;

@@ -20,7 +20,9 @@
 //! length of a query), so a reader sees a whole commit or none of it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex};
+
+use parking_lot::{RwLock, RwLockReadGuard};
 
 use roaring::RoaringTreemap;
 
@@ -53,7 +55,9 @@ pub struct GraphStore {
 
 #[derive(Debug, Default)]
 struct Shared {
-    gate: RwLock<()>,
+    /// Readers share it; a commit takes it alone. In an `Arc` so that a result that
+    /// streams can own its share ([`GraphStore::owned_read_gate`]).
+    gate: Arc<RwLock<()>>,
     writer_active: Mutex<bool>,
     writer_done: Condvar,
     cache: ChunkCache,
@@ -68,6 +72,26 @@ type TextHandles = HashMap<(String, String), Arc<TextIndexHandle>>;
 
 /// Held by a reader for the length of a query: no commit is applied meanwhile.
 pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
+
+thread_local! {
+    /// Owned read gates this thread holds (streaming results not yet dropped).
+    static HELD_GATES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A share of the read gate that a streaming result owns. While it lives, commits
+/// wait; a commit on the thread that holds it is an error instead of a deadlock.
+#[derive(Debug)]
+pub struct OwnedReadGate {
+    _guard: parking_lot::ArcRwLockReadGuard<parking_lot::RawRwLock, ()>,
+    /// Not `Send`: the count is per thread.
+    _here: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for OwnedReadGate {
+    fn drop(&mut self) {
+        HELD_GATES.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 pub(super) fn graph_prefix(graph: &str, tag: u8) -> Vec<u8> {
     let mut k = Vec::with_capacity(graph.len() + 2);
@@ -152,7 +176,24 @@ impl GraphStore {
 
     /// Taken by a query for its whole run: commits wait until it is released.
     pub fn read_gate(&self) -> Result<ReadGate<'_>> {
-        self.shared.gate.read().map_err(|_| Error::corrupted("graph store", "lock poisoned"))
+        // A thread that already holds a share (an open streaming result) takes another
+        // even while a commit waits; a fair lock would make it wait for itself.
+        Ok(if HELD_GATES.with(std::cell::Cell::get) > 0 {
+            self.shared.gate.read_recursive()
+        } else {
+            self.shared.gate.read()
+        })
+    }
+
+    /// A share of the read gate that outlives this borrow, for a result that streams.
+    pub fn owned_read_gate(&self) -> OwnedReadGate {
+        let guard = if HELD_GATES.with(std::cell::Cell::get) > 0 {
+            self.shared.gate.read_arc_recursive()
+        } else {
+            self.shared.gate.read_arc()
+        };
+        HELD_GATES.with(|n| n.set(n.get() + 1));
+        OwnedReadGate { _guard: guard, _here: std::marker::PhantomData }
     }
 
     /// A transaction that only reads (it is never committed).
@@ -193,7 +234,13 @@ impl GraphStore {
         then: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         {
-            let _exclusive = self.shared.gate.write().map_err(|_| Error::corrupted("graph store", "lock poisoned"))?;
+            if HELD_GATES.with(std::cell::Cell::get) > 0 {
+                return Err(Error::InvalidName(
+                    "this thread still holds the rows of a query; read them to the end or drop them before committing"
+                        .into(),
+                ));
+            }
+            let _exclusive = self.shared.gate.write();
             apply(batch)?;
             self.shared.cache.evict(rewritten);
             then()?;
@@ -266,6 +313,16 @@ impl GraphTxn {
     /// A write transaction for a caller that holds the writer lock (and keeps it).
     pub(super) fn with_writer_held(store: &GraphStore) -> GraphTxn {
         GraphTxn { store: store.clone(), graphs: HashMap::new(), writer: true, owns_lock: false }
+    }
+
+    /// Takes graph `name`'s view out of this transaction, for a reader that outlives
+    /// it (a streaming result). Only for read transactions.
+    pub fn take_graph(&mut self, name: &str) -> Result<Overlay> {
+        if self.writer {
+            return Err(Error::InvalidName("a write transaction keeps its graphs".into()));
+        }
+        self.graph(name)?;
+        self.graphs.remove(name).ok_or_else(|| Error::corrupted("graph store", "overlay vanished"))
     }
 
     /// The view of graph `name` in this transaction (it need not exist yet).

@@ -57,8 +57,34 @@ pub struct OpStats {
 }
 
 /// What operators share while a statement runs.
+/// The graph view a statement runs on: borrowed from its transaction, or owned by a
+/// result that streams after the call that planned it has returned.
+pub enum GraphRef<'t> {
+    Borrowed(&'t mut Overlay),
+    Owned(Box<Overlay>),
+}
+
+impl std::ops::Deref for GraphRef<'_> {
+    type Target = Overlay;
+    fn deref(&self) -> &Overlay {
+        match self {
+            GraphRef::Borrowed(g) => g,
+            GraphRef::Owned(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for GraphRef<'_> {
+    fn deref_mut(&mut self) -> &mut Overlay {
+        match self {
+            GraphRef::Borrowed(g) => g,
+            GraphRef::Owned(g) => g,
+        }
+    }
+}
+
 pub struct Ctx<'t> {
-    pub graph: &'t mut Overlay,
+    pub graph: GraphRef<'t>,
     pub stats: WriteStats,
     pub profile: Option<Vec<OpStats>>,
     deadline: Option<Instant>,
@@ -75,6 +101,10 @@ pub struct Ctx<'t> {
 
 impl<'t> Ctx<'t> {
     pub fn new(graph: &'t mut Overlay, deadline: Option<Instant>, profile: bool) -> Self {
+        Self::on(GraphRef::Borrowed(graph), deadline, profile)
+    }
+
+    pub fn on(graph: GraphRef<'t>, deadline: Option<Instant>, profile: bool) -> Self {
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ctx {
@@ -141,7 +171,7 @@ pub trait Operator {
     fn reset(&mut self, arg: &Row);
 }
 
-pub(super) type BoxOp = Box<dyn Operator>;
+pub type BoxOp = Box<dyn Operator>;
 
 /// A copy of `row` wide enough for slot `widest`, made with one allocation (a clone
 /// then `set` past the end would reallocate).

@@ -95,6 +95,75 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
     Ok(plan)
 }
 
+/// A read-only statement's rows, computed as they are pulled. It owns its graph view
+/// and the share of the read gate that keeps that view valid, so commits wait while
+/// it lives (see `GraphStore::owned_read_gate`).
+pub struct RowStream {
+    // Field order is drop order: the operators and the view go before the gate.
+    op: exec::BoxOp,
+    ctx: exec::Ctx<'static>,
+    width: usize,
+    columns: Vec<String>,
+    done: bool,
+    _gate: sprig_index::graph::OwnedReadGate,
+}
+
+impl RowStream {
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The next row, resolved for the client; `None` after the last one or an error.
+    pub fn next_row(&mut self) -> Option<Result<Vec<ResultValue>>> {
+        if self.done {
+            return None;
+        }
+        let row = match self.op.next(&mut self.ctx) {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                self.done = true;
+                return None;
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let mut out = Vec::with_capacity(self.width);
+        for v in row.iter().take(self.width) {
+            match result::resolve(v, &mut self.ctx) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        Some(Ok(out))
+    }
+}
+
+/// Plans `text` on the read transaction `txn`; if it only reads, returns its rows as a
+/// stream that holds `gate` until dropped, else gives `txn` back (to run the statement
+/// in a write transaction).
+pub fn stream(
+    mut txn: GraphTxn,
+    text: &str,
+    options: &CypherOptions,
+    gate: sprig_index::graph::OwnedReadGate,
+) -> Result<std::result::Result<RowStream, GraphTxn>> {
+    let plan = prepare(&mut txn, text, options)?;
+    if plan.writes {
+        return Ok(Err(txn));
+    }
+    let graph = txn.take_graph(&plan.graph)?;
+    let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), options.deadline, false);
+    ctx.xml = options.xml.clone();
+    ctx.interrupt = options.interrupt.clone();
+    let op = exec::build(&plan.root, false);
+    Ok(Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate }))
+}
+
 /// Runs one statement inside `txn`. On error the caller must discard the transaction's
 /// changes (the statement may have written part of its effects).
 pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherOutput> {
@@ -113,7 +182,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
         rows.push(out);
     }
     let stats = std::mem::take(&mut ctx.stats);
-    let profile = ctx.profile.take().map(|p| describe(&plan.root, ctx.graph, Some(&p)));
+    let profile = ctx.profile.take().map(|p| describe(&plan.root, &mut ctx.graph, Some(&p)));
     drop(ctx);
     txn.check_statement()?;
     Ok(CypherOutput { columns: plan.columns, rows, stats, profile, graph: plan.graph })
