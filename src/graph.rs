@@ -81,7 +81,7 @@ impl CypherOptions {
 /// the first row comes before the last is found and `LIMIT`-less queries need not fit
 /// in memory. While such `Rows` lives it holds a share of the graph's read gate:
 /// commits (on other threads) wait until it is read to the end or dropped, and a
-/// commit on the thread that holds it is an error rather than a deadlock. Queries
+/// write on the thread that holds it is an error rather than a deadlock. Queries
 /// on the same thread are fine. A statement that writes has run to the end when
 /// `cypher` returns (its rows are kept in memory).
 ///

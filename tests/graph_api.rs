@@ -524,6 +524,7 @@ fn read_results_stream_and_hold_commits_back_until_dropped() {
     let open = db.cypher("MATCH (p:P) RETURN p.i AS i ORDER BY i", ()).unwrap();
     let err = db.cypher("CREATE (:P {i: 11})", ()).unwrap_err();
     assert!(err.to_string().contains("still holds the rows"), "{err}");
+    assert!(db.begin_write().unwrap_err().to_string().contains("still holds the rows"));
     // Another thread's commit waits for it; reads on this thread still run meanwhile.
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let writer = {

@@ -78,6 +78,17 @@ thread_local! {
     static HELD_GATES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// The error for a write on a thread that holds a streaming result's read share (it
+/// would wait for itself).
+fn held_rows_error() -> Result<()> {
+    if HELD_GATES.with(std::cell::Cell::get) > 0 {
+        return Err(Error::InvalidName(
+            "this thread still holds the rows of a query; read them to the end or drop them before writing".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A share of the read gate that a streaming result owns. While it lives, commits
 /// wait; a commit on the thread that holds it is an error instead of a deadlock.
 #[derive(Debug)]
@@ -203,6 +214,9 @@ impl GraphStore {
 
     /// The write transaction; waits while another is open. Dropping it rolls back.
     pub fn begin_write(&self) -> Result<GraphTxn> {
+        // Waiting for the writer lock while holding a read share could wait forever:
+        // the writer that has the lock waits for that share at its commit.
+        held_rows_error()?;
         self.acquire_writer()?;
         Ok(GraphTxn { store: self.clone(), graphs: HashMap::new(), writer: true, owns_lock: true })
     }
@@ -234,12 +248,7 @@ impl GraphStore {
         then: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         {
-            if HELD_GATES.with(std::cell::Cell::get) > 0 {
-                return Err(Error::InvalidName(
-                    "this thread still holds the rows of a query; read them to the end or drop them before committing"
-                        .into(),
-                ));
-            }
+            held_rows_error()?;
             let _exclusive = self.shared.gate.write();
             apply(batch)?;
             self.shared.cache.evict(rewritten);
