@@ -29,11 +29,11 @@ impl From<()> for Params {
 /// ```
 /// let db = sprig::Database::in_memory()?;
 /// db.cypher("CREATE (:Person {name: 'Ada', age: 36})", ())?;
-/// let mut rows = db.cypher(
+/// let rows = db.cypher(
 ///     "MATCH (p:Person {name: $name}) WHERE p.age >= $min RETURN p.age AS age",
 ///     sprig::params! {"name" => "Ada", "min" => 30},
 /// )?;
-/// assert_eq!(rows.next().unwrap()?.get::<i64>("age")?, 36);
+/// assert_eq!(rows.single()?.get::<i64>("age")?, 36);
 /// # Ok::<_, sprig::Error>(())
 /// ```
 #[macro_export]
@@ -153,6 +153,25 @@ impl Rows {
         Ok(())
     }
 
+    /// The one row of a result that has exactly one (an aggregate, a lookup by key);
+    /// none or more than one is an error.
+    ///
+    /// ```
+    /// let db = sprig::Database::in_memory()?;
+    /// let n: i64 = db.cypher("UNWIND range(1, 4) AS x RETURN sum(x) AS n", ())?.single()?.get("n")?;
+    /// assert_eq!(n, 10);
+    /// assert!(db.cypher("UNWIND [1, 2] AS x RETURN x", ())?.single().is_err());
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
+    pub fn single(mut self) -> Result<Row> {
+        let first = self.next().transpose()?;
+        match (first, self.next().transpose()?) {
+            (Some(row), None) => Ok(row),
+            (None, _) => Err(Error::Usage("the query returned no row, where one was expected".into())),
+            (Some(_), Some(_)) => Err(Error::Usage("the query returned more than one row, where one was expected".into())),
+        }
+    }
+
     /// Reads every remaining row now, releasing the read gate of a streaming result:
     /// the rows are then held in memory, as for a statement that writes.
     pub fn collect_rows(mut self) -> Result<Rows> {
@@ -245,7 +264,7 @@ impl Row {
     ///
     /// ```
     /// let db = sprig::Database::in_memory()?;
-    /// let row = db.cypher("RETURN 'a' AS s, null AS n, [1, 2] AS l", ())?.next().unwrap()?;
+    /// let row = db.cypher("RETURN 'a' AS s, null AS n, [1, 2] AS l", ())?.single()?;
     /// assert_eq!(row.get::<Option<i64>>("n")?, None);
     /// assert_eq!(row.get::<Vec<i64>>("l")?, vec![1, 2]);
     /// assert!(row.get::<i64>("s").is_err());
@@ -395,7 +414,7 @@ impl Database {
     /// let db = sprig::Database::in_memory()?;
     /// let created = db.cypher("CREATE (:City {name: 'Seoul'}), (:City {name: 'Busan'})", ())?;
     /// assert_eq!(created.stats().nodes_created, 2);
-    /// let n: i64 = db.cypher("MATCH (c:City) RETURN count(c) AS n", ())?.next().unwrap()?.get("n")?;
+    /// let n: i64 = db.cypher("MATCH (c:City) RETURN count(c) AS n", ())?.single()?.get("n")?;
     /// assert_eq!(n, 2);
     /// // A broken query is an error with its position.
     /// let err = db.cypher("MATCH (c:City RETURN c", ()).unwrap_err();
@@ -432,15 +451,15 @@ impl Database {
     /// let db = sprig::Database::in_memory()?;
     /// let mut tx = db.begin_write()?;
     /// tx.cypher("CREATE (:Model {name: 'x'})", ())?;
-    /// let seen: i64 = tx.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// let seen: i64 = tx.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.single()?.get("n")?;
     /// assert_eq!(seen, 1);
     /// drop(tx); // rolled back
-    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.single()?.get("n")?;
     /// assert_eq!(after, 0);
     /// let mut tx = db.begin_write()?;
     /// tx.cypher("CREATE (:Model {name: 'y'})", ())?;
     /// tx.commit()?;
-    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.next().unwrap()?.get("n")?;
+    /// let after: i64 = db.cypher("MATCH (m:Model) RETURN count(m) AS n", ())?.single()?.get("n")?;
     /// assert_eq!(after, 1);
     /// # Ok::<_, sprig::Error>(())
     /// ```

@@ -119,7 +119,7 @@ impl Database {
     /// // Both views hold it: the graph ...
     /// let base: String = db
     ///     .cypher("USE registry MATCH (:Model {sparsity: 0.9})-[:DERIVED_FROM]->(b) RETURN b.name AS b", ())?
-    ///     .next().unwrap()?.get("b")?;
+    ///     .single()?.get("b")?;
     /// assert_eq!(base, "ResNet-50");
     /// // ... and the XML documents.
     /// assert_eq!(db.xpath("registry", "string(//model[@sparsity > 0.5]/pruning/@kind)")?,
