@@ -168,7 +168,9 @@ impl Rows {
         match (first, self.next().transpose()?) {
             (Some(row), None) => Ok(row),
             (None, _) => Err(Error::Usage("the query returned no row, where one was expected".into())),
-            (Some(_), Some(_)) => Err(Error::Usage("the query returned more than one row, where one was expected".into())),
+            (Some(_), Some(_)) => {
+                Err(Error::Usage("the query returned more than one row, where one was expected".into()))
+            }
         }
     }
 

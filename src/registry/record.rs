@@ -230,16 +230,12 @@ impl Records {
             key: impl Fn(&T) -> &str,
         ) -> Result<(), RegistryError> {
             for item in new {
-                match have.iter().find(|h| key(h) == key(&item)) {
-                    Some(h) if *h == item => {}
-                    Some(h) => {
-                        return Err(RegistryError::new(format!(
-                            "{what} '{}' is already in the registry with other fields: {h:?}, not {item:?}",
-                            key(&item)
-                        )))
-                    }
-                    None => have.push(item),
-                }
+                add_once(have, item, &key).map_err(|c| {
+                    RegistryError::new(format!(
+                        "{what} '{}' is already in the registry with other fields: {}, not {}",
+                        c.key, c.kept, c.given
+                    ))
+                })?;
             }
             Ok(())
         }
@@ -382,6 +378,30 @@ impl Records {
     /// The paper titled `title`.
     pub fn paper(&self, title: &str) -> Option<&Paper> {
         self.papers.iter().find(|p| p.title == title)
+    }
+}
+
+/// Two records with one key and different fields: the key, the one kept, the one given.
+pub(super) struct Conflict {
+    pub key: String,
+    pub kept: String,
+    pub given: String,
+}
+
+/// Adds `item` to `list` unless an equal record is there already; one with the same
+/// key and other fields is a [`Conflict`].
+pub(super) fn add_once<T: PartialEq + std::fmt::Debug>(
+    list: &mut Vec<T>,
+    item: T,
+    key: impl Fn(&T) -> &str,
+) -> Result<(), Conflict> {
+    match list.iter().find(|h| key(h) == key(&item)) {
+        Some(h) if *h == item => Ok(()),
+        Some(h) => Err(Conflict { key: key(&item).to_string(), kept: format!("{h:?}"), given: format!("{item:?}") }),
+        None => {
+            list.push(item);
+            Ok(())
+        }
     }
 }
 

@@ -330,39 +330,27 @@ const MODEL_FIELDS: [&str; 9] =
     ["name", "family", "task", "params", "params_after", "sparsity", "compression", "size_mb", "notes"];
 const METHOD_FIELDS: [&str; 4] = ["kind", "granularity", "criterion", "schedule"];
 
-/// Definitions of shared records gathered from a file: each key's fields must agree.
-#[derive(Default)]
-struct Definitions {
-    records: Records,
-}
-
-impl Definitions {
-    fn define<T: PartialEq + std::fmt::Debug>(
-        list: &mut Vec<T>,
-        item: T,
-        key: impl Fn(&T) -> &str,
-        what: &str,
-        at: (u64, u64),
-    ) -> Result<(), RegistryError> {
-        match list.iter().find(|h| key(h) == key(&item)) {
-            Some(h) if *h == item => Ok(()),
-            Some(h) => Err(RegistryError::at(
-                format!("{what} '{}' is given twice with different fields: {h:?} and {item:?}", key(&item)),
-                at,
-            )),
-            None => {
-                list.push(item);
-                Ok(())
-            }
-        }
-    }
+/// Adds a shared record defined in a file; every definition of one key must agree.
+fn define<T: PartialEq + std::fmt::Debug>(
+    list: &mut Vec<T>,
+    item: T,
+    key: impl Fn(&T) -> &str,
+    what: &str,
+    at: (u64, u64),
+) -> Result<(), RegistryError> {
+    add_once(list, item, key).map_err(|c| {
+        RegistryError::at(
+            format!("{what} '{}' is given twice with different fields: {} and {}", c.key, c.kept, c.given),
+            at,
+        )
+    })
 }
 
 /// Parses a registry import file: a `<registry>` of shared records and models, or
 /// one `<model>` document.
 pub fn parse(text: &str) -> Result<Records, RegistryError> {
     let root = parse_tree(text)?;
-    let mut defs = Definitions::default();
+    let mut defs = Records::default();
     match root.name.as_str() {
         "registry" => {
             Fields::new(&root, &[])?;
@@ -370,22 +358,22 @@ pub fn parse(text: &str) -> Result<Records, RegistryError> {
                 match child.name.as_str() {
                     "paper" => {
                         let p = parse_paper(child)?;
-                        Definitions::define(&mut defs.records.papers, p, |p| &p.title, "paper", child.at)?;
+                        define(&mut defs.papers, p, |p| &p.title, "paper", child.at)?;
                     }
                     "method" => {
                         let f = Fields::new(child, &["name", "kind", "granularity", "criterion", "schedule"])?;
                         let m = method_from(&f, "name")?;
-                        Definitions::define(&mut defs.records.methods, m, |m| &m.name, "method", child.at)?;
+                        define(&mut defs.methods, m, |m| &m.name, "method", child.at)?;
                     }
                     "dataset" => {
                         let f = Fields::new(child, &["name", "domain"])?;
                         let d = Dataset { name: f.required("name")?, domain: f.text("domain") };
-                        Definitions::define(&mut defs.records.datasets, d, |d| &d.name, "dataset", child.at)?;
+                        define(&mut defs.datasets, d, |d| &d.name, "dataset", child.at)?;
                     }
                     "hardware" => {
                         let f = Fields::new(child, &["name", "kind"])?;
                         let h = Hardware { name: f.required("name")?, kind: f.text("kind") };
-                        Definitions::define(&mut defs.records.hardware, h, |h| &h.name, "hardware", child.at)?;
+                        define(&mut defs.hardware, h, |h| &h.name, "hardware", child.at)?;
                     }
                     "model" => parse_model(child, &mut defs)?,
                     other => return Err(unknown_element(other, "registry", child.at)),
@@ -400,7 +388,7 @@ pub fn parse(text: &str) -> Result<Records, RegistryError> {
             ))
         }
     }
-    Ok(defs.records)
+    Ok(defs)
 }
 
 fn unknown_element(name: &str, parent: &str, at: (u64, u64)) -> RegistryError {
@@ -432,7 +420,7 @@ fn parse_paper(el: &Element) -> Result<Paper, RegistryError> {
 
 /// A `<model>`; the fields of related records it carries become their definitions
 /// (a reference that carries none only names a record defined elsewhere).
-fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError> {
+fn parse_model(el: &Element, defs: &mut Records) -> Result<(), RegistryError> {
     let f = Fields::new(el, &MODEL_FIELDS)?;
     let mut model = Model {
         name: f.required("name")?,
@@ -463,7 +451,7 @@ fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError
                 });
                 if METHOD_FIELDS.iter().any(|k| child.attrs.contains_key(*k)) {
                     let m = method_from(&f, "method")?;
-                    Definitions::define(&mut defs.records.methods, m, |m| &m.name, "method", child.at)?;
+                    define(&mut defs.methods, m, |m| &m.name, "method", child.at)?;
                 }
             }
             "evaluation" => {
@@ -474,7 +462,7 @@ fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError
                 let dataset = f.required("dataset")?;
                 if let Some(domain) = f.text("domain") {
                     let d = Dataset { name: dataset.clone(), domain: Some(domain) };
-                    Definitions::define(&mut defs.records.datasets, d, |d| &d.name, "dataset", child.at)?;
+                    define(&mut defs.datasets, d, |d| &d.name, "dataset", child.at)?;
                 }
                 model.evaluated_on.push(Evaluation {
                     dataset,
@@ -504,7 +492,7 @@ fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError
                 let hardware = f.required("hardware")?;
                 if let Some(kind) = f.text("kind") {
                     let h = Hardware { name: hardware.clone(), kind: Some(kind) };
-                    Definitions::define(&mut defs.records.hardware, h, |h| &h.name, "hardware", child.at)?;
+                    define(&mut defs.hardware, h, |h| &h.name, "hardware", child.at)?;
                 }
                 model.deployed_on.push(Deployment {
                     hardware,
@@ -521,7 +509,7 @@ fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError
                 let p = parse_paper(child)?;
                 model.reported_in.push(p.title.clone());
                 if p.venue.is_some() || p.year.is_some() || !p.authors.is_empty() {
-                    Definitions::define(&mut defs.records.papers, p, |p| &p.title, "paper", child.at)?;
+                    define(&mut defs.papers, p, |p| &p.title, "paper", child.at)?;
                 }
             }
             other => return Err(unknown_element(other, "model", child.at)),
@@ -530,6 +518,6 @@ fn parse_model(el: &Element, defs: &mut Definitions) -> Result<(), RegistryError
     if !el.text.trim().is_empty() {
         return Err(RegistryError::at("text inside <model>: its fields are attributes", el.at));
     }
-    defs.records.models.push(model);
+    defs.models.push(model);
     Ok(())
 }
