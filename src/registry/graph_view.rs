@@ -107,6 +107,14 @@ fn decode<T: DeserializeOwned>(what: &str, json: Json) -> Result<T> {
         .map_err(|e| Error::from(RegistryError::new(format!("graph 'registry': {what} {json}: {e}"))))
 }
 
+/// Decodes a node's record into `list` and returns its key.
+fn push<T: DeserializeOwned>(list: &mut Vec<T>, label: &str, json: Json, key: fn(&T) -> &str) -> Result<String> {
+    let item: T = decode(label, json)?;
+    let k = key(&item).to_string();
+    list.push(item);
+    Ok(k)
+}
+
 fn object(v: &ResultValue) -> Map<String, Json> {
     match value_json(v) {
         Json::Object(map) => map,
@@ -145,36 +153,13 @@ pub fn read(txn: &mut GraphTxn) -> Result<Records> {
         }
         let json = Json::Object(props);
         let key = match label.as_str() {
-            "Paper" => {
-                let p: Paper = decode("Paper", json)?;
-                let key = p.title.clone();
-                records.papers.push(p);
-                key
-            }
-            "Method" => {
-                let m: Method = decode("Method", json)?;
-                let key = m.name.clone();
-                records.methods.push(m);
-                key
-            }
-            "Dataset" => {
-                let d: Dataset = decode("Dataset", json)?;
-                let key = d.name.clone();
-                records.datasets.push(d);
-                key
-            }
-            "Hardware" => {
-                let h: Hardware = decode("Hardware", json)?;
-                let key = h.name.clone();
-                records.hardware.push(h);
-                key
-            }
+            "Paper" => push(&mut records.papers, "Paper", json, |p| &p.title)?,
+            "Method" => push(&mut records.methods, "Method", json, |m| &m.name)?,
+            "Dataset" => push(&mut records.datasets, "Dataset", json, |d| &d.name)?,
+            "Hardware" => push(&mut records.hardware, "Hardware", json, |h| &h.name)?,
             "Model" => {
-                let m: Model = decode("Model", json)?;
-                let key = m.name.clone();
                 model_at.insert(*id, records.models.len());
-                records.models.push(m);
-                key
+                push(&mut records.models, "Model", json, |m| &m.name)?
             }
             other => {
                 return Err(RegistryError::new(format!(
