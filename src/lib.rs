@@ -17,6 +17,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod check;
 mod error;
 pub mod fixtures;
 mod graph;
@@ -32,6 +33,7 @@ use sprig_index::graph::GraphStore;
 use sprig_index::{Collection, MemoryStorage, SledStorage, Storage, XmlStore};
 use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
+pub use check::CheckReport;
 pub use error::{Error, Result};
 pub use graph::{
     split_statements, BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue,

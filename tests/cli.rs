@@ -356,3 +356,19 @@ fn a_second_process_on_an_open_database_is_told_it_is_locked() {
     drop(again);
     sprig::Database::open(&db).unwrap();
 }
+
+#[test]
+fn check_reports_every_collection_and_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    sprig(&db).args(["load", "xml", BOOKS]).assert().success();
+    sprig(&db).args(["cypher", "CREATE (:A {n: 1})-[:R]->(:B)", "--graph", "g"]).assert().success();
+    let out = sprig(&db).args(["check", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["problems"], serde_json::json!([]));
+    let checked: Vec<&str> = v["checked"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(checked.len(), 2, "{checked:?}");
+    assert!(checked[0].starts_with("collection books: 1 documents, "), "{checked:?}");
+    assert_eq!(checked[1], "graph g: 2 nodes, 1 relationships, 0 property indexes, 0 text indexes");
+}

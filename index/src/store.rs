@@ -393,6 +393,9 @@ impl Collection {
     pub fn paths(&self) -> &PathSummary {
         &self.paths
     }
+    pub(crate) fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
     /// Number of documents, in load order.
     pub fn len(&self) -> u32 {
         self.docs.len() as u32

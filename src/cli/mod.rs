@@ -101,6 +101,15 @@ enum Command {
     Graphs,
     /// Show statistics of every collection.
     Stats,
+    /// Verify that every index agrees with the data (exit 1 when one does not).
+    #[command(after_help = "Checks every collection (region labels, path summary, name postings, region
+table) and every graph (adjacency lists, label bitmaps, counters, property indexes,
+LIndexes, full-text indexes), and that the registry's two views hold the same models.
+
+Examples:
+  sprig check
+  sprig --db other.db check --format json")]
+    Check,
     /// The model registry: import records, list results, show a model's lineage.
     #[command(after_help = "Examples:
   sprig registry list --format markdown
@@ -361,6 +370,11 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Some(Command::Collections) => {
             output::print_collections(&db.collections()?, cli.format)?;
             Ok(exit::OK)
+        }
+        Some(Command::Check) => {
+            let report = db.check()?;
+            output::print_check(&report, cli.format)?;
+            Ok(if report.is_ok() { exit::OK } else { exit::DATA })
         }
         Some(Command::Stats) => {
             let mut all = Vec::new();

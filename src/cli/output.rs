@@ -423,3 +423,19 @@ pub fn print_error(error: &Error, query: Option<&str>, format: Format) {
         let _ = writeln!(out(), "{}", json!({"error": Json::Object(obj)}));
     }
 }
+
+/// `sprig check`: one row per thing checked, problem found and note; JSON gives one
+/// object with `ok`.
+pub fn print_check(report: &sprig::CheckReport, format: Format) -> Result<(), Error> {
+    if matches!(format, Format::Json) {
+        let value = json!({"ok": report.is_ok(), "checked": report.checked, "problems": report.problems,
+            "notes": report.notes});
+        println!("{value}");
+        return Ok(());
+    }
+    let rows = (report.checked.iter().map(|c| ("ok", c)))
+        .chain(report.notes.iter().map(|n| ("note", n)))
+        .chain(report.problems.iter().map(|p| ("problem", p)))
+        .map(|(status, what)| Ok(vec![json!(status), json!(what)]));
+    print_rows(&["status", "what"], rows, format)
+}

@@ -13,5 +13,7 @@ pub use chunk::{
     chunk_of, entries_of_type, AdjChunk, AdjList, Cell, PropertyColumn, SharedColumn, SlotMask, CHUNK_LEN,
 };
 pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
-pub use store::{validate_graph_name, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate};
+pub use store::{
+    validate_graph_name, GraphCheck, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate,
+};
 pub use value::{string_prefix_key, Properties, PropertyValue, RawValue};

@@ -39,7 +39,10 @@ use super::value::{Properties, PropertyValue};
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
 
+mod check;
 mod text_maintenance;
+
+pub use check::GraphCheck;
 
 pub(super) const KS: Keyspace = Keyspace::Graph;
 

@@ -1,6 +1,7 @@
 //! The XML side of the index: ingest, region-labelled node storage, names, path summary.
 
 pub(crate) mod cache;
+pub mod check;
 pub mod document;
 pub mod dtd;
 pub mod ingest;

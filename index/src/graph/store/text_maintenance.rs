@@ -89,7 +89,7 @@ impl Overlay {
     }
 
     /// Every entity that can have a document of `def`.
-    fn text_universe(&mut self, def: &TextIndexDef) -> Result<RoaringTreemap> {
+    pub(super) fn text_universe(&mut self, def: &TextIndexDef) -> Result<RoaringTreemap> {
         if def.on_relationships {
             let mut rels = RoaringTreemap::new();
             let Some(token) = self.meta.type_token(&def.label) else { return Ok(rels) };
@@ -130,7 +130,7 @@ impl Overlay {
         handle.replace(batch_ids.into_iter(), docs, bulk)
     }
 
-    fn text_document(
+    pub(super) fn text_document(
         &mut self,
         def: &TextIndexDef,
         fields: &text::Fields,

@@ -231,6 +231,47 @@ impl TextIndexHandle {
         self.searcher().num_docs()
     }
 
+    /// Every live document's entity id, with its LIndex terms (sorted) when `terms`
+    /// is set: the index read back whole, for `check`. Linear in the index's size.
+    pub(crate) fn documents_by_id(&self, terms: bool) -> Result<std::collections::BTreeMap<u64, Vec<String>>> {
+        let mut out: std::collections::BTreeMap<u64, Vec<String>> = std::collections::BTreeMap::new();
+        for segment in self.searcher().segment_readers() {
+            let ids = segment.fast_fields().u64("~id").map_err(tantivy_error)?;
+            let alive = segment.alive_bitset();
+            let mut by_doc: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+            for doc in 0..segment.max_doc() {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    if let Some(id) = ids.first(doc) {
+                        by_doc.insert(doc, id);
+                        out.entry(id).or_default();
+                    }
+                }
+            }
+            if !terms {
+                continue;
+            }
+            let inverted = segment.inverted_index(self.fields.terms).map_err(tantivy_error)?;
+            let mut stream = inverted.terms().stream().map_err(tantivy_error)?;
+            while stream.advance() {
+                let term = String::from_utf8_lossy(stream.key()).into_owned();
+                let mut postings = inverted
+                    .read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)
+                    .map_err(tantivy_error)?;
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    if let Some(id) = by_doc.get(&doc) {
+                        out.entry(*id).or_default().push(term.clone());
+                    }
+                    doc = postings.advance();
+                }
+            }
+        }
+        for list in out.values_mut() {
+            list.sort_unstable();
+        }
+        Ok(out)
+    }
+
     /// The terms of one segment in the dictionary range of `prefix`, split into (path,
     /// property, token), read once: segments never change, so the list never goes stale.
     fn term_list(&self, segment: &tantivy::SegmentReader, prefix: &str) -> Result<Arc<TermList>> {
@@ -355,3 +396,9 @@ struct ListedTerm {
 }
 
 type TermList = Vec<ListedTerm>;
+
+/// The LIndex terms of a document built for the index (see [`TextIndexHandle::documents_by_id`]).
+pub(crate) fn document_terms(doc: &TantivyDocument, fields: &Fields) -> Vec<String> {
+    use tantivy::schema::Value;
+    doc.get_all(fields.terms).filter_map(|v| v.as_str().map(str::to_string)).collect()
+}

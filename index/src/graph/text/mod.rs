@@ -8,7 +8,7 @@ mod neighbourhood;
 pub(crate) mod terms;
 
 pub use handle::TextIndexHandle;
-pub(crate) use handle::{files_prefix, tantivy_error, Fields};
+pub(crate) use handle::{document_terms, files_prefix, tantivy_error, Fields};
 pub(crate) use neighbourhood::{fulltext_document, lindex_document, TextSources};
 pub use terms::{StepPattern, TextTest};
 
