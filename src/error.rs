@@ -50,6 +50,7 @@ impl Error {
             Error::Query(Q::Index(I::UnknownCollection(_))) => "collection",
             Error::Query(Q::Timeout) => "timeout",
             Error::Query(Q::Interrupted) => "interrupted",
+            Error::Query(Q::MemoryLimit(_)) => "memory",
             Error::Query(Q::Index(_)) => "storage",
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",

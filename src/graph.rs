@@ -58,7 +58,13 @@ pub struct CypherOptions {
     /// Setting this flag stops the running statement with an error of kind
     /// `interrupted` (the REPL sets it on Ctrl-C).
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Bytes that the statement's intermediate results (sort and aggregation
+    /// buffers, `DISTINCT`, `collect`, large lists) may hold before it stops with
+    /// an error of kind `memory`; `None` means [`DEFAULT_MEMORY_LIMIT`] (4 GiB).
+    pub memory_limit: Option<usize>,
 }
+
+pub use sprig_query::cypher::memory::DEFAULT_MEMORY_LIMIT;
 
 impl CypherOptions {
     fn query_options(&self, db: &Database, profile: bool) -> QueryOptions {
@@ -70,6 +76,7 @@ impl CypherOptions {
             lindex: !self.no_lindex,
             xml: Some(db.inner.xml.clone()),
             interrupt: self.interrupt.clone(),
+            memory_limit: self.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
         }
     }
 }

@@ -31,6 +31,10 @@ pub enum Error {
     /// The query ran past its deadline.
     #[error("the query was stopped after its time limit")]
     Timeout,
+    /// The statement's intermediate results would pass its memory limit (bytes).
+    #[error("the query needs more than {} MiB for intermediate results (raise --memory-limit, or \
+             aggregate, filter or LIMIT earlier)", .0 >> 20)]
+    MemoryLimit(usize),
     /// The query was interrupted (Ctrl-C, or its interrupt flag was set).
     #[error("the query was interrupted")]
     Interrupted,

@@ -39,6 +39,10 @@ pub struct Cli {
     /// Give up on a query after this many milliseconds (exit code 3).
     #[arg(long, global = true)]
     timeout: Option<u64>,
+    /// Stop a Cypher query whose intermediate results (sorts, aggregations, DISTINCT,
+    /// collect, large lists) would hold more than this many MiB (default 4096).
+    #[arg(long, global = true, value_name = "MIB")]
+    memory_limit: Option<usize>,
     /// Run one statement and exit.
     #[arg(short = 'c', value_name = "STATEMENT")]
     command: Option<String>,
@@ -179,7 +183,7 @@ pub struct CypherArgs {
 }
 
 impl CypherArgs {
-    fn options(&self, timeout: Option<u64>) -> Result<CypherOptions, Failure> {
+    fn options(&self, timeout: Option<u64>, memory_limit: Option<usize>) -> Result<CypherOptions, Failure> {
         let mut params = Params::default();
         for (name, text) in parse_bindings(&self.params, "--param")? {
             let json: serde_json::Value = serde_json::from_str(&text)
@@ -192,6 +196,7 @@ impl CypherArgs {
             timeout: timeout.map(std::time::Duration::from_millis),
             no_lindex: self.no_lindex,
             interrupt: None,
+            memory_limit: memory_limit.map(|mib| mib.saturating_mul(1 << 20)),
         })
     }
 
@@ -321,7 +326,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         Some(Command::Cypher(args)) => {
-            let options = args.options(cli.timeout)?;
+            let options = args.options(cli.timeout, cli.memory_limit)?;
             let rows = db.cypher_with(&args.query, &options).map_err(|e| args.failure(e))?;
             cypher_output::print_cypher(rows, cli.format, true)?;
             Ok(exit::OK)
@@ -332,13 +337,13 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         Some(Command::Explain { what: QueryCommand::Cypher(args) }) => {
-            let options = args.options(cli.timeout)?;
+            let options = args.options(cli.timeout, cli.memory_limit)?;
             let explained = db.explain_cypher(&args.query, &options).map_err(|e| args.failure(e))?;
             output::print_plan(&explained, cli.format)?;
             Ok(exit::OK)
         }
         Some(Command::Profile { what: QueryCommand::Cypher(args), runs }) => {
-            let options = args.options(cli.timeout)?;
+            let options = args.options(cli.timeout, cli.memory_limit)?;
             let explained = db.profile_cypher(&args.query, &options, runs).map_err(|e| args.failure(e))?;
             output::print_plan(&explained, cli.format)?;
             Ok(exit::OK)
@@ -389,6 +394,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
                 sprig::fixtures::seed(&db)?;
             }
             let mut session = repl::Session::new(db, cli.format, cli.timeout.map(std::time::Duration::from_millis));
+            session.memory_limit = cli.memory_limit.map(|mib| mib.saturating_mul(1 << 20));
             if let Some(statement) = cli.command {
                 return Ok(session.run_script(&statement));
             }

@@ -31,6 +31,8 @@ pub struct Session {
     /// The graph of Cypher statements without `USE` (`:use NAME` in Cypher mode).
     graph: String,
     timeout: Option<Duration>,
+    /// `--memory-limit`, in bytes.
+    pub memory_limit: Option<usize>,
     /// Show each statement's time.
     timer: bool,
     /// A person at a terminal (scripts keep XPath output to the value alone).
@@ -86,6 +88,7 @@ impl Session {
             collection: None,
             graph,
             timeout,
+            memory_limit: None,
             timer: true,
             interactive: false,
             params: Vec::new(),
@@ -211,6 +214,7 @@ impl Session {
             params: Params(self.params.clone()),
             timeout: self.timeout,
             interrupt: Some(self.interrupt.clone()),
+            memory_limit: self.memory_limit,
             ..Default::default()
         }
     }

@@ -1,6 +1,7 @@
 //! Physical operators: pull-based iterators over rows, built from the logical plan.
 //! Blocking operators (aggregation, sort, eager) materialize only their own input.
 
+use super::memory::{row_bytes, value_bytes, Reservation};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use std::sync::Arc;
@@ -97,6 +98,8 @@ pub struct Ctx<'t> {
     /// sees one answer per (collection, expression).
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
     pub xpath_answers: HashMap<(std::sync::Arc<str>, std::sync::Arc<str>), V>,
+    /// What buffering operators and large lists may hold (see [`super::memory`]).
+    pub memory: std::sync::Arc<super::memory::MemoryBudget>,
 }
 
 impl<'t> Ctx<'t> {
@@ -116,6 +119,7 @@ impl<'t> Ctx<'t> {
             regexes: HashMap::new(),
             xml: None,
             xpath_answers: HashMap::new(),
+            memory: super::memory::MemoryBudget::new(super::memory::DEFAULT_MEMORY_LIMIT),
             rng: seed | 1,
             ticks: 0,
         }
@@ -147,6 +151,11 @@ impl<'t> Ctx<'t> {
     }
 
     /// Checks the deadline now and then.
+    /// A reservation against this statement's memory budget.
+    pub(super) fn reservation(&self) -> super::memory::Reservation {
+        super::memory::Reservation::new(&self.memory)
+    }
+
     pub(super) fn tick(&mut self) -> Result<()> {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(1024) {
@@ -279,7 +288,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(Optional { input, inner, added: *added, current: None, produced: false })
         }
         LogicalOp::Unwind { input, expr, slot } => {
-            Box::new(Unwind { input: child(input), expr: expr.clone(), slot: *slot, pending: VecDeque::new() })
+            Box::new(Unwind { input: child(input), expr: expr.clone(), slot: *slot, current: None })
         }
         LogicalOp::BuildPath { input, slot, steps } => {
             Box::new(BuildPath { input: child(input), slot: *slot, steps: steps.clone() })
@@ -291,13 +300,13 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone()))
         }
         LogicalOp::Distinct { input, width } => {
-            Box::new(Distinct { input: child(input), width: *width, seen: GroupTable::new(*width), probe: Vec::new() })
+            Box::new(Distinct { input: child(input), width: *width, seen: GroupTable::new(*width), probe: Vec::new(), held: None })
         }
         LogicalOp::Sort { input, keys } => {
-            Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None })
+            Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None, held: None })
         }
         LogicalOp::TopK { input, keys, limit } => {
-            Box::new(Sort { input: child(input), keys: keys.clone(), limit: Some(limit.clone()), output: None })
+            Box::new(Sort { input: child(input), keys: keys.clone(), limit: Some(limit.clone()), output: None, held: None })
         }
         LogicalOp::Skip { input, count } => {
             Box::new(SkipLimit { input: child(input), count: count.clone(), skip: true, n: None })
@@ -325,7 +334,7 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         LogicalOp::Delete { input, exprs, detach } => {
             Box::new(Delete { input: child(input), exprs: exprs.clone(), detach: *detach })
         }
-        LogicalOp::Eager { input } => Box::new(Eager { input: child(input), rows: None }),
+        LogicalOp::Eager { input } => Box::new(Eager { input: child(input), rows: None, held: None }),
         LogicalOp::ProcedureCall { input, procedure, args, outputs } => {
             Box::new(super::procedures::ProcedureCall::new(child(input), *procedure, args.clone(), outputs.clone()))
         }
@@ -1588,36 +1597,38 @@ struct Unwind {
     input: BoxOp,
     expr: CExpr,
     slot: usize,
-    pending: VecDeque<Row>,
+    /// The input row being unwound, its list and the next index: rows are made one
+    /// at a time, so `UNWIND range(1, 10000000)` holds the list, not ten million rows.
+    current: Option<(Row, Arc<Vec<V>>, usize)>,
 }
 
 impl Operator for Unwind {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         loop {
-            if let Some(r) = self.pending.pop_front() {
-                return Ok(Some(r));
+            if let Some((row, items, at)) = &mut self.current {
+                if let Some(item) = items.get(*at) {
+                    *at += 1;
+                    ctx.tick()?;
+                    let mut out = row.clone();
+                    set(&mut out, self.slot, item.clone());
+                    return Ok(Some(out));
+                }
+                self.current = None;
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
             match self.expr.eval(&row, ctx)? {
                 V::Null => {}
-                V::List(items) => {
-                    for item in items.iter() {
-                        ctx.tick()?;
-                        let mut out = row.clone();
-                        set(&mut out, self.slot, item.clone());
-                        self.pending.push_back(out);
-                    }
-                }
+                V::List(items) => self.current = Some((row, items, 0)),
                 other => {
                     let mut out = row;
                     set(&mut out, self.slot, other);
-                    self.pending.push_back(out);
+                    return Ok(Some(out));
                 }
             }
         }
     }
     fn reset(&mut self, arg: &Row) {
-        self.pending.clear();
+        self.current = None;
         self.input.reset(arg);
     }
 }
@@ -1731,7 +1742,11 @@ struct Aggregate {
     /// indexes into them.
     args: Vec<CExpr>,
     arg_index: Vec<Vec<usize>>,
+    /// Per aggregate: whether it keeps the values it is given (collect, percentiles,
+    /// DISTINCT), so that they count against the memory budget.
+    retains: Vec<bool>,
     output: Option<VecDeque<Row>>,
+    held: Option<Reservation>,
 }
 
 impl Aggregate {
@@ -1756,7 +1771,14 @@ impl Aggregate {
             }
             arg_index.push(idx);
         }
-        Aggregate { input, keys, aggs, args, arg_index, output: None }
+        let retains = aggs
+            .iter()
+            .map(|a| {
+                use super::aggregate::AggFunc as F;
+                a.distinct || matches!(a.func, F::Collect | F::PercentileCont | F::PercentileDisc)
+            })
+            .collect();
+        Aggregate { input, keys, aggs, args, arg_index, retains, output: None, held: None }
     }
 }
 
@@ -1806,6 +1828,9 @@ impl Operator for Aggregate {
                     let (group, new) = groups.find_or_insert(&mut probe);
                     if new {
                         states.extend(self.aggs.iter().map(Accumulator::new));
+                        let key_bytes: usize = probe.iter().map(|k| value_bytes(&k.0)).sum();
+                        let held = self.held.get_or_insert_with(|| ctx.reservation());
+                        held.grow(key_bytes + per_group * std::mem::size_of::<Accumulator>() + 64)?;
                     }
                     if let Some(n) = node {
                         if by_node.len() < NODE_GROUP_MEMO {
@@ -1817,6 +1842,12 @@ impl Operator for Aggregate {
                 values.clear();
                 for a in &self.args {
                     values.push(a.eval(&row, ctx)?);
+                }
+                for (retains, index) in self.retains.iter().zip(&self.arg_index) {
+                    if *retains {
+                        let bytes: usize = index.iter().map(|&k| value_bytes(&values[k])).sum();
+                        self.held.get_or_insert_with(|| ctx.reservation()).grow(bytes)?;
+                    }
                 }
                 let accs = &mut states[group * per_group..(group + 1) * per_group];
                 for (acc, index) in accs.iter_mut().zip(&self.arg_index) {
@@ -1846,6 +1877,7 @@ struct Distinct {
     width: usize,
     seen: GroupTable,
     probe: Vec<GroupKey>,
+    held: Option<Reservation>,
 }
 
 impl Operator for Distinct {
@@ -1856,6 +1888,8 @@ impl Operator for Distinct {
             // Rows narrower than the width (never planned) still group consistently.
             self.probe.resize(self.width, GroupKey(V::Null));
             if self.seen.find_or_insert(&mut self.probe).1 {
+                let held = self.held.get_or_insert_with(|| ctx.reservation());
+                held.grow(row_bytes(&row[..self.width.min(row.len())]))?;
                 return Ok(Some(row));
             }
         }
@@ -1863,6 +1897,7 @@ impl Operator for Distinct {
     }
     fn reset(&mut self, arg: &Row) {
         self.seen = GroupTable::new(self.width);
+        self.held = None;
         self.input.reset(arg);
     }
 }
@@ -1896,6 +1931,7 @@ struct Sort {
     keys: Vec<(CExpr, bool)>,
     limit: Option<CExpr>,
     output: Option<VecDeque<Row>>,
+    held: Option<Reservation>,
 }
 
 impl Operator for Sort {
@@ -1947,7 +1983,11 @@ impl Operator for Sort {
                         rows.insert(at, (key.clone(), row));
                         rows.truncate(k);
                     }
-                    None => rows.push((key.clone(), row)),
+                    None => {
+                        let held = self.held.get_or_insert_with(|| ctx.reservation());
+                        held.grow(row_bytes(&row) + row_bytes(&key))?;
+                        rows.push((key.clone(), row));
+                    }
                 }
             }
             if limit.is_none() {
@@ -1959,6 +1999,7 @@ impl Operator for Sort {
     }
     fn reset(&mut self, arg: &Row) {
         self.output = None;
+        self.held = None;
         self.input.reset(arg);
     }
 }
@@ -2360,13 +2401,16 @@ impl Operator for Delete {
 struct Eager {
     input: BoxOp,
     rows: Option<VecDeque<Row>>,
+    held: Option<Reservation>,
 }
 
 impl Operator for Eager {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.rows.is_none() {
             let mut rows = VecDeque::new();
+            let held = self.held.insert(ctx.reservation());
             while let Some(r) = self.input.next(ctx)? {
+                held.grow(row_bytes(&r))?;
                 rows.push_back(r);
             }
             self.rows = Some(rows);
@@ -2375,6 +2419,7 @@ impl Operator for Eager {
     }
     fn reset(&mut self, arg: &Row) {
         self.rows = None;
+        self.held = None;
         self.input.reset(arg);
     }
 }

@@ -305,7 +305,9 @@ impl CExpr {
                 let mut scratch = row.clone();
                 scratch.resize(*slot + 1, V::Null);
                 let mut out = Vec::new();
+                let mut mapped_bytes = 0usize;
                 for item in items.iter() {
+                    ctx.tick()?;
                     scratch[*slot] = item.clone();
                     if let Some(p) = predicate {
                         if truth(&p.eval(&scratch, ctx)?)? != Some(true) {
@@ -313,7 +315,13 @@ impl CExpr {
                         }
                     }
                     out.push(match map {
-                        Some(m) => m.eval(&scratch, ctx)?,
+                        Some(m) => {
+                            let v = m.eval(&scratch, ctx)?;
+                            // A mapped list may be far larger than its input.
+                            mapped_bytes += super::memory::value_bytes(&v);
+                            ctx.memory.check(mapped_bytes)?;
+                            v
+                        }
                         None => item.clone(),
                     });
                 }
@@ -329,6 +337,7 @@ impl CExpr {
                 scratch.resize(*slot + 1, V::Null);
                 let (mut trues, mut nulls) = (0usize, 0usize);
                 for item in items.iter() {
+                    ctx.tick()?;
                     scratch[*slot] = item.clone();
                     match truth(&predicate.eval(&scratch, ctx)?)? {
                         Some(true) => trues += 1,
@@ -386,6 +395,7 @@ impl CExpr {
                 let mut scratch = row.clone();
                 scratch.resize((*acc_slot).max(*slot) + 1, V::Null);
                 for item in items.iter() {
+                    ctx.tick()?;
                     scratch[*acc_slot] = acc;
                     scratch[*slot] = item.clone();
                     acc = expr.eval(&scratch, ctx)?;

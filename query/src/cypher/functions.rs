@@ -274,13 +274,17 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             if step == 0 {
                 return Err(Error::Argument("range() step must not be zero".into()));
             }
-            let mut out = Vec::new();
+            let count = if (step > 0 && start <= end) || (step < 0 && start >= end) {
+                ((i128::from(end) - i128::from(start)) / i128::from(step) + 1) as u128
+            } else {
+                0
+            };
+            let bytes = count.saturating_mul(std::mem::size_of::<V>() as u128);
+            ctx.memory.check(usize::try_from(bytes).unwrap_or(usize::MAX))?;
+            let mut out = Vec::with_capacity(count as usize);
             let mut i = start;
             while (step > 0 && i <= end) || (step < 0 && i >= end) {
                 out.push(V::Int(i));
-                if out.len() > 10_000_000 {
-                    return Err(Error::Argument("range() would produce more than 10,000,000 values".into()));
-                }
                 match i.checked_add(step) {
                     Some(n) => i = n,
                     None => break,

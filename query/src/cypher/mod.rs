@@ -8,6 +8,7 @@ pub mod exec;
 pub mod expr;
 pub mod functions;
 pub mod group_table;
+pub mod memory;
 pub mod plan;
 pub mod planner;
 mod procedures;
@@ -47,6 +48,8 @@ pub struct CypherOptions {
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The XML collections `xpath(collection, expr)` reads.
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
+    /// Bytes the statement's intermediate results may hold (see [`memory`]).
+    pub memory_limit: usize,
 }
 
 impl Default for CypherOptions {
@@ -59,6 +62,7 @@ impl Default for CypherOptions {
             lindex: true,
             xml: None,
             interrupt: None,
+            memory_limit: memory::DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -160,6 +164,7 @@ pub fn stream(
     let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), options.deadline, false);
     ctx.xml = options.xml.clone();
     ctx.interrupt = options.interrupt.clone();
+    ctx.memory = memory::MemoryBudget::new(options.memory_limit);
     let op = exec::build(&plan.root, false);
     Ok(Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate }))
 }
@@ -172,6 +177,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
     let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
     ctx.xml = options.xml.clone();
     ctx.interrupt = options.interrupt.clone();
+    ctx.memory = memory::MemoryBudget::new(options.memory_limit);
     let mut op = exec::build(&plan.root, options.profile);
     let mut rows = Vec::new();
     while let Some(row) = op.next(&mut ctx)? {

@@ -2,6 +2,7 @@
 //! or a [`SyntaxError`].
 
 pub mod cypher;
+pub mod limits;
 pub mod xpath;
 
 use std::fmt;

@@ -9,7 +9,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
 
 use super::ast::*;
-use crate::syntax::{SyntaxError, TextPosition};
+use crate::syntax::{limits, SyntaxError, TextPosition};
 
 /// A parse error: how much input was left where it happened, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +46,19 @@ fn fatal<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
     Err(nom::Err::Failure(PError { rest: input.len(), message: message.into(), fatal: true }))
 }
 
+/// Enters one level of recursion (see [`limits`]); a fatal error past the limit.
+fn nest(input: &str) -> Result<limits::Nesting, nom::Err<PError>> {
+    limits::Nesting::enter().map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true }))
+}
+
+/// Counts one operator wrapped around the tree so far (see [`limits`]).
+fn count_operator(input: &str) -> Result<(), nom::Err<PError>> {
+    limits::operator().map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true }))
+}
+
 /// Parses one Cypher statement (a trailing `;` is allowed).
 pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
+    limits::start();
     let res = (|i| {
         let (i, _) = ws(i)?;
         let (i, stmt) = statement(i)?;
@@ -350,6 +361,8 @@ fn statement(i: &str) -> Res<'_, Statement> {
 }
 
 fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
+    // Subqueries (`CALL { ... }`, `EXISTS { ... }`) recurse through here.
+    let _level = nest(i)?;
     let mut clauses = Vec::new();
     loop {
         match clause(i) {
@@ -752,6 +765,7 @@ fn pattern_part(i: &str) -> Res<'_, PatternPart> {
 }
 
 fn pattern_element(i: &str) -> Res<'_, PatternElement> {
+    let _level = nest(i)?;
     // `((a)-->(b))`: a parenthesized element.
     if let Ok((rest, _)) = sym("(")(i) {
         if let Ok((rest, el)) = pattern_element(rest) {
@@ -862,26 +876,18 @@ fn rel_detail(i: &str) -> Res<'_, RelPattern> {
 // Expressions, lowest precedence first
 
 pub(crate) fn expr(i: &str) -> Res<'_, Expr> {
+    let _level = nest(i)?;
     or_expr(i)
 }
 
-/// An operator token: a keyword (`AND`) or a symbol (`+`).
-#[derive(Clone, Copy)]
-enum Op {
-    Kw(&'static str),
-    Sym(&'static str),
-}
-
-/// `next (op next)*`, left-associative.
-fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(Op, BinaryOp)]) -> Res<'a, Expr> {
+/// `next (op next)*`, left-associative. Every operator counts toward
+/// [`limits::MAX_OPERATORS`]: a chain is as deep as it is long.
+fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(&'static str, BinaryOp)]) -> Res<'a, Expr> {
     let (mut i, mut left) = next(i)?;
     'outer: loop {
         for (token, op) in ops {
-            let matched = match token {
-                Op::Kw(w) => kw(w)(i),
-                Op::Sym(t) => sym(t)(i),
-            };
-            if let Ok((rest, _)) = matched {
+            if let Ok((rest, _)) = sym(token)(i) {
+                count_operator(i)?;
                 let (rest, right) = next(rest)?;
                 left = Expr::Binary(*op, Box::new(left), Box::new(right));
                 i = rest;
@@ -892,20 +898,48 @@ fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(Op, Bi
     }
 }
 
+/// `next (op next)*` for an associative logical operator, built as a balanced tree:
+/// a `WHERE` of a thousand `OR`ed tests is then ten levels deep, not a thousand, and
+/// `AND`, `OR` and `XOR` give the same value whichever way they are grouped.
+fn balanced_chain<'a>(
+    i: &'a str,
+    next: fn(&'a str) -> Res<'a, Expr>,
+    word: &'static str,
+    op: BinaryOp,
+) -> Res<'a, Expr> {
+    let (mut i, first) = next(i)?;
+    let mut operands = vec![first];
+    while let Ok((rest, _)) = kw(word)(i) {
+        let (rest, right) = next(rest)?;
+        operands.push(right);
+        i = rest;
+    }
+    Ok((i, balance(op, operands)))
+}
+
+fn balance(op: BinaryOp, mut operands: Vec<Expr>) -> Expr {
+    if operands.len() == 1 {
+        return operands.pop().unwrap_or(Expr::Literal(Literal::Null));
+    }
+    let right = operands.split_off(operands.len().div_ceil(2));
+    Expr::Binary(op, Box::new(balance(op, operands)), Box::new(balance(op, right)))
+}
+
 fn or_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, xor_expr, &[(Op::Kw("OR"), BinaryOp::Or)])
+    balanced_chain(i, xor_expr, "OR", BinaryOp::Or)
 }
 
 fn xor_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, and_expr, &[(Op::Kw("XOR"), BinaryOp::Xor)])
+    balanced_chain(i, and_expr, "XOR", BinaryOp::Xor)
 }
 
 fn and_expr(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, not_expr, &[(Op::Kw("AND"), BinaryOp::And)])
+    balanced_chain(i, not_expr, "AND", BinaryOp::And)
 }
 
 fn not_expr(i: &str) -> Res<'_, Expr> {
     if let Ok((rest, _)) = kw("NOT")(i) {
+        let _level = nest(i)?;
         let (rest, e) = not_expr(rest)?;
         return Ok((rest, Expr::Unary(UnaryOp::Not, Box::new(e))));
     }
@@ -977,20 +1011,21 @@ fn predicate_expr(i: &str) -> Res<'_, Expr> {
         } else {
             return Ok((i, e));
         }
+        count_operator(i)?;
     }
 }
 
 fn add_sub(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, mul_div, &[(Op::Sym("+"), BinaryOp::Add), (Op::Sym("-"), BinaryOp::Sub)])
+    left_assoc(i, mul_div, &[("+", BinaryOp::Add), ("-", BinaryOp::Sub)])
 }
 
 fn mul_div(i: &str) -> Res<'_, Expr> {
-    let ops = [(Op::Sym("*"), BinaryOp::Mul), (Op::Sym("/"), BinaryOp::Div), (Op::Sym("%"), BinaryOp::Mod)];
+    let ops = [("*", BinaryOp::Mul), ("/", BinaryOp::Div), ("%", BinaryOp::Mod)];
     left_assoc(i, power, &ops)
 }
 
 fn power(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, unary, &[(Op::Sym("^"), BinaryOp::Pow)])
+    left_assoc(i, unary, &[("^", BinaryOp::Pow)])
 }
 
 fn unary(i: &str) -> Res<'_, Expr> {
@@ -1002,6 +1037,7 @@ fn unary(i: &str) -> Res<'_, Expr> {
                 return Ok((after, Expr::Literal(Literal::Int(i64::MIN))));
             }
         }
+        let _level = nest(i)?;
         let (rest, e) = unary(rest)?;
         // Fold `-literal` so that the smallest integer can be written.
         return Ok((
@@ -1014,6 +1050,7 @@ fn unary(i: &str) -> Res<'_, Expr> {
         ));
     }
     if let Ok((rest, _)) = sym("+")(i) {
+        let _level = nest(i)?;
         let (rest, e) = unary(rest)?;
         return Ok((rest, Expr::Unary(UnaryOp::Pos, Box::new(e))));
     }
@@ -1028,12 +1065,17 @@ fn unary(i: &str) -> Res<'_, Expr> {
 
 fn postfix_expr(i: &str) -> Res<'_, Expr> {
     let (mut i, mut e) = atom(i)?;
+    // `n.name` is one level; each further access wraps the one before.
+    let mut first = true;
     loop {
         if let Ok((rest, _)) = sym(".")(i) {
             if !rest.starts_with('.') {
                 let (rest, key) = symbolic_name(rest)?;
                 e = Expr::Property(Box::new(e), key);
                 i = rest;
+                if !std::mem::take(&mut first) {
+                    count_operator(i)?;
+                }
                 continue;
             }
         }
@@ -1043,6 +1085,9 @@ fn postfix_expr(i: &str) -> Res<'_, Expr> {
                 let (rest2, _) = sym("]")(rest2)?;
                 e = Expr::Slice(Box::new(e), None, to.map(Box::new));
                 i = rest2;
+                if !std::mem::take(&mut first) {
+                    count_operator(i)?;
+                }
                 continue;
             }
             let (rest, from) = expr(rest)?;
@@ -1051,17 +1096,26 @@ fn postfix_expr(i: &str) -> Res<'_, Expr> {
                 let (rest2, _) = sym("]")(rest2)?;
                 e = Expr::Slice(Box::new(e), Some(Box::new(from)), to.map(Box::new));
                 i = rest2;
+                if !std::mem::take(&mut first) {
+                    count_operator(i)?;
+                }
                 continue;
             }
             let (rest, _) = sym("]")(rest)?;
             e = Expr::Index(Box::new(e), Box::new(from));
             i = rest;
+            if !std::mem::take(&mut first) {
+                count_operator(i)?;
+            }
             continue;
         }
         if let Ok((rest, labels)) = node_labels(i) {
             if !labels.is_empty() {
                 e = Expr::HasLabels(Box::new(e), labels);
                 i = rest;
+                if !std::mem::take(&mut first) {
+                    count_operator(i)?;
+                }
                 continue;
             }
         }

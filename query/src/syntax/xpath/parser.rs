@@ -13,7 +13,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult, Parser};
 
 use super::ast::{ArithOp, Axis, CompareOp, Expr, NodeTest, PathExpr, PathStart, Step};
-use crate::syntax::{SyntaxError, TextPosition};
+use crate::syntax::{limits, SyntaxError, TextPosition};
 
 /// Parses a whole XPath 1.0 expression.
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
@@ -21,6 +21,7 @@ pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
         message: e.message.unwrap_or_else(|| describe_unexpected(&text[text.len() - e.remaining..])),
         position: TextPosition::of(text, text.len() - e.remaining),
     };
+    limits::start();
     match expr(text) {
         Ok((rest, res)) => {
             let rest = rest.trim_start_matches(is_xml_space);
@@ -77,6 +78,11 @@ type PResult<'a, T> = IResult<&'a str, T, PError>;
 /// A committed failure: the construct has started, so the input is wrong here.
 fn failure<T>(input: &str, message: impl Into<String>) -> PResult<'_, T> {
     Err(Err::Failure(PError { remaining: input.len(), message: Some(message.into()) }))
+}
+
+/// Enters one level of recursion (see [`limits`]); a committed failure past the limit.
+fn nest(input: &str) -> Result<limits::Nesting, Err<PError>> {
+    limits::Nesting::enter().map_err(|m| Err::Failure(PError { remaining: input.len(), message: Some(m) }))
 }
 
 /// Turns a recoverable error into a committed one with a message.
@@ -156,6 +162,7 @@ fn left_assoc<'a, O: Copy>(
     loop {
         match op.parse(input) {
             Ok((rest, o)) => {
+                limits::operator().map_err(|m| Err::Failure(PError { remaining: input.len(), message: Some(m) }))?;
                 let (rest, rhs) = cut_with(rest, operand(rest), &format!("expected an expression after {what}"))?;
                 acc = build(o, acc, rhs);
                 input = rest;
@@ -166,12 +173,46 @@ fn left_assoc<'a, O: Copy>(
     }
 }
 
+/// Parses `operand (op operand)*` for an associative operator (`or`, `and`, `|`) as
+/// a balanced tree: a thousand `or`ed tests are ten levels deep, not a thousand, and
+/// the value is the same whichever way they are grouped.
+fn balanced_chain<'a>(
+    input: &'a str,
+    operand: fn(&'a str) -> PResult<'a, Expr>,
+    mut op: impl Parser<&'a str, Output = &'a str, Error = PError>,
+    build: fn(Box<Expr>, Box<Expr>) -> Expr,
+    what: &str,
+) -> PResult<'a, Expr> {
+    let (mut input, first) = operand(input)?;
+    let mut operands = vec![first];
+    loop {
+        match op.parse(input) {
+            Ok((rest, _)) => {
+                let (rest, rhs) = cut_with(rest, operand(rest), &format!("expected an expression after {what}"))?;
+                operands.push(rhs);
+                input = rest;
+            }
+            Err(Err::Error(_)) => return Ok((input, balance(operands, build))),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn balance(mut operands: Vec<Expr>, build: fn(Box<Expr>, Box<Expr>) -> Expr) -> Expr {
+    if operands.len() == 1 {
+        return operands.pop().unwrap_or(Expr::Number(f64::NAN));
+    }
+    let right = operands.split_off(operands.len().div_ceil(2));
+    build(Box::new(balance(operands, build)), Box::new(balance(right, build)))
+}
+
 fn expr(input: &str) -> PResult<'_, Expr> {
-    left_assoc(input, and_expr, keyword("or"), |_, a, b| Expr::Or(Box::new(a), Box::new(b)), "'or'")
+    let _level = nest(input)?;
+    balanced_chain(input, and_expr, keyword("or"), Expr::Or, "'or'")
 }
 
 fn and_expr(input: &str) -> PResult<'_, Expr> {
-    left_assoc(input, equality_expr, keyword("and"), |_, a, b| Expr::And(Box::new(a), Box::new(b)), "'and'")
+    balanced_chain(input, equality_expr, keyword("and"), Expr::And, "'and'")
 }
 
 fn equality_expr(input: &str) -> PResult<'_, Expr> {
@@ -205,6 +246,7 @@ fn multiplicative_expr(input: &str) -> PResult<'_, Expr> {
 
 fn unary_expr(input: &str) -> PResult<'_, Expr> {
     if let Ok((rest, _)) = sym("-").parse(input) {
+        let _level = nest(input)?;
         let (rest, operand) = cut_with(rest, unary_expr(rest), "expected an expression after '-'")?;
         return Ok((rest, Expr::Negate(Box::new(operand))));
     }
@@ -212,7 +254,7 @@ fn unary_expr(input: &str) -> PResult<'_, Expr> {
 }
 
 fn union_expr(input: &str) -> PResult<'_, Expr> {
-    left_assoc(input, path_expr, sym("|"), |_, a, b| Expr::Union(Box::new(a), Box::new(b)), "'|'")
+    balanced_chain(input, path_expr, sym("|"), Expr::Union, "'|'")
 }
 
 /// What follows in the input, for choosing between a filter expression and a path.
