@@ -36,8 +36,8 @@ use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 pub use check::CheckReport;
 pub use error::{Error, Result};
 pub use graph::{
-    split_statements, BulkLoadStats, CypherOptions, DEFAULT_MEMORY_LIMIT, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue,
-    Row, Rows, WriteStats, WriteTransaction, DEFAULT_GRAPH,
+    split_statements, BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue,
+    Row, Rows, WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
 };
 pub use sprig_index::{CollectionInfo, DocStats};
 pub use sprig_query::explain::{Detail, PlanNode};

@@ -77,12 +77,44 @@ fn csv_error(file: &str, line: u64, message: impl Into<String>) -> Error {
     Error::Csv { file: file.to_string(), line, message: message.into() }
 }
 
-fn reader<'a>(input: CsvInput<'a>) -> (String, csv::Reader<Box<dyn Read + 'a>>) {
-    let r = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input.reader);
-    (input.name, r)
+/// Counts the `"` bytes read through it. A well-formed CSV file has an even number
+/// (quotes open and close fields, and a quote inside one is doubled), but the csv
+/// crate ends a quoted field left open at the end of the file without complaint,
+/// which would turn the rest of the file into one value.
+struct QuoteCount<'a> {
+    inner: Box<dyn Read + 'a>,
+    quotes: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
-fn header(file: &str, r: &mut csv::Reader<Box<dyn Read + '_>>, expect: &[&str]) -> Result<Vec<String>> {
+impl Read for QuoteCount<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let found = memchr::memchr_iter(b'"', &buf[..n]).count() as u64;
+        self.quotes.set(self.quotes.get() + found);
+        Ok(n)
+    }
+}
+
+type CsvReader<'a> = csv::Reader<Box<dyn Read + 'a>>;
+
+/// A reader of `input`, and the count of quotes read so far (see [`QuoteCount`]).
+fn reader<'a>(input: CsvInput<'a>) -> (String, CsvReader<'a>, std::rc::Rc<std::cell::Cell<u64>>) {
+    let quotes = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted: Box<dyn Read + 'a> = Box::new(QuoteCount { inner: input.reader, quotes: quotes.clone() });
+    let r = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(counted);
+    (input.name, r, quotes)
+}
+
+/// At the end of a file: an error when a quoted field was left open.
+fn check_quotes_closed(file: &str, r: &CsvReader<'_>, quotes: u64) -> Result<()> {
+    if quotes % 2 == 1 {
+        let line = r.position().line();
+        return Err(csv_error(file, line, "a quoted field is not closed before the end of the file"));
+    }
+    Ok(())
+}
+
+fn header(file: &str, r: &mut CsvReader<'_>, expect: &[&str]) -> Result<Vec<String>> {
     let h = r.headers().map_err(|e| csv_error(file, 1, e.to_string()))?.clone();
     let cols: Vec<String> = h.iter().map(|c| c.trim().to_string()).collect();
     for (i, want) in expect.iter().enumerate() {
@@ -281,7 +313,7 @@ impl GraphStore {
         let mut rows = 0u64;
 
         // Nodes.
-        let (nodes_name, mut r) = reader(nodes);
+        let (nodes_name, mut r, quotes) = reader(nodes);
         let cols = header(&nodes_name, &mut r, &["id", "label"])?;
         let prop_cols = &cols[2..];
         let mut used = vec![false; prop_cols.len()];
@@ -298,7 +330,10 @@ impl GraphStore {
             .collect();
         loop {
             match r.read_record(&mut record) {
-                Ok(false) => break,
+                Ok(false) => {
+                    check_quotes_closed(&nodes_name, &r, quotes.get())?;
+                    break;
+                }
                 Ok(true) => {}
                 Err(e) => return Err(record_error(&nodes_name, e)),
             }
@@ -356,7 +391,7 @@ impl GraphStore {
         }
 
         // Relationships.
-        let (edges_name, mut r) = reader(edges);
+        let (edges_name, mut r, quotes) = reader(edges);
         let cols = header(&edges_name, &mut r, &["src", "dst", "type"])?;
         let prop_cols = &cols[3..];
         let mut used = vec![false; prop_cols.len()];
@@ -373,7 +408,10 @@ impl GraphStore {
         };
         loop {
             match r.read_record(&mut record) {
-                Ok(false) => break,
+                Ok(false) => {
+                    check_quotes_closed(&edges_name, &r, quotes.get())?;
+                    break;
+                }
                 Ok(true) => {}
                 Err(e) => return Err(record_error(&edges_name, e)),
             }

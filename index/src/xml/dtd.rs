@@ -35,8 +35,16 @@ impl DtdInfo {
             if let Some(body) = decl.strip_prefix("<!ATTLIST") {
                 parse_attlist(body, &mut res.id_attributes);
             } else if let Some(body) = decl.strip_prefix("<!ENTITY") {
-                if let Some((name, value)) = parse_entity(body) {
-                    raw_entities.push((name, value));
+                match parse_entity(body) {
+                    Some((name, value)) => raw_entities.push((name, value)),
+                    None => {
+                        let toks = tokens(body);
+                        let skipped =
+                            toks.first() == Some(&"%") || (toks.len() >= 3 && matches!(toks[1], "SYSTEM" | "PUBLIC"));
+                        if !skipped {
+                            return Err(format!("malformed entity declaration '{}'", decl.trim()));
+                        }
+                    }
                 }
             }
         }
@@ -134,6 +142,11 @@ fn parse_entity(body: &str) -> Option<(String, String)> {
 }
 
 /// Resolves character and entity references inside an entity's literal value.
+/// Longest replacement text an entity may expand to. Entities that refer to each
+/// other grow geometrically ("billion laughs": ten levels of ten references are 10^10
+/// characters); past this the document is refused.
+pub const MAX_ENTITY_TEXT: usize = 1 << 20;
+
 fn expand(value: &str, entities: &[(String, String)], depth: usize) -> Result<String, String> {
     if depth > 16 {
         return Err("entity references nest too deep (or are recursive)".into());
@@ -148,6 +161,12 @@ fn expand(value: &str, entities: &[(String, String)], depth: usize) -> Result<St
         res.push_str(&resolve_reference(name, |n| {
             entities.iter().find(|(k, _)| k == n).map(|(_, v)| expand(v, entities, depth + 1))
         })?);
+        if res.len() > MAX_ENTITY_TEXT {
+            return Err(format!(
+                "an entity expands to more than {} KiB of text (refused, as a defence against entity expansion attacks)",
+                MAX_ENTITY_TEXT >> 10
+            ));
+        }
         rest = &after[semi + 1..];
     }
     res.push_str(rest);

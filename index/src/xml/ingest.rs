@@ -24,6 +24,15 @@ use crate::{keys, Error, Result};
 /// Chunks written between two flushes of the storage during a load.
 const FLUSH_EVERY_CHUNKS: u32 = 64;
 
+/// Most text that entity references may add to one document (each entity is also
+/// limited to [`super::dtd::MAX_ENTITY_TEXT`]): many references to a large entity
+/// would otherwise multiply a small file into gigabytes.
+const MAX_ENTITY_EXPANSION: usize = 64 << 20;
+
+/// Most bytes of text the nodes of one chunk may hold: a stored chunk must stay
+/// below what the codec reads back (2 GiB).
+const MAX_CHUNK_TEXT: usize = 1 << 30;
+
 /// The namespace URI bound to the `xml` prefix.
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -61,11 +70,16 @@ pub(crate) struct DocumentIngest<'a> {
     scope: Vec<(String, String)>,
     pending_text: String,
     name_postings: HashMap<(u8, u32), RoaringBitmap>,
+    /// Bytes of text entity references have added so far.
+    entity_text: usize,
     /// Path -> `(pre, end)` of its nodes, in document order: the region table.
     regions: HashMap<u32, Vec<(u32, u32)>>,
     ids: Vec<(String, u32)>,
     dtd: DtdInfo,
     seen_root_element: bool,
+    /// Any event has been read (the XML declaration must come first).
+    started: bool,
+    seen_doctype: bool,
     stats: DocStats,
 }
 
@@ -91,10 +105,13 @@ impl<'a> DocumentIngest<'a> {
             scope: Vec::new(),
             pending_text: String::new(),
             name_postings: HashMap::new(),
+            entity_text: 0,
             regions: HashMap::new(),
             ids: Vec::new(),
             dtd: DtdInfo::default(),
             seen_root_element: false,
+            started: false,
+            seen_doctype: false,
             stats: DocStats::default(),
         }
     }
@@ -145,6 +162,7 @@ impl<'a> DocumentIngest<'a> {
     }
 
     fn handle(&mut self, event: Event<'_>) -> std::result::Result<(), String> {
+        let first = !std::mem::replace(&mut self.started, true);
         match event {
             Event::Start(start) => self.start_element(&start, false),
             Event::Empty(start) => self.start_element(&start, true),
@@ -178,12 +196,22 @@ impl<'a> DocumentIngest<'a> {
                 let name: &str = &reference;
                 let entities = &self.dtd.entities;
                 let text = resolve_reference(name, |n| entities.get(n).map(|v| Ok(v.clone())))?;
+                if text.contains('<') && !name.starts_with('#') && name != "lt" {
+                    return Err(format!(
+                        "the entity '&{name};' contains markup, which sprig does not expand (only text entities)"
+                    ));
+                }
+                self.add_entity_text(text.len())?;
                 self.pending_text.push_str(&text);
                 Ok(())
             }
             Event::Comment(comment) => {
                 self.flush_text()?;
                 let content = comment.xml10_content();
+                if content.contains("--") || content.ends_with('-') {
+                    return Err("'--' is not allowed inside a comment".into());
+                }
+                check_chars(&content, "a comment")?;
                 let (parent, level, path) = self.parent_context();
                 let path = self.paths.child(path, NodeKind::Comment, NO_NAME);
                 self.emit(NodeKind::Comment, NO_NAME, parent, level, path, &content).map_err(|e| e.to_string())?;
@@ -192,10 +220,15 @@ impl<'a> DocumentIngest<'a> {
             Event::PI(pi) => {
                 self.flush_text()?;
                 let target = pi.target().to_string();
+                if target.contains(':') {
+                    return Err(format!("the processing-instruction target '{target}' contains a colon"));
+                }
+                check_qname(&target, "processing-instruction target")?;
                 if target.eq_ignore_ascii_case("xml") {
                     return Err("the XML declaration is only allowed at the start of the document".into());
                 }
                 let content = pi.content().trim_start().replace("\r\n", "\n");
+                check_chars(&content, "a processing instruction")?;
                 let name = self.names.intern(QName { prefix: String::new(), local: target, uri: String::new() });
                 let (parent, level, path) = self.parent_context();
                 let path = self.paths.child(path, NodeKind::ProcessingInstruction, name);
@@ -207,10 +240,19 @@ impl<'a> DocumentIngest<'a> {
                 if self.seen_root_element {
                     return Err("DOCTYPE is only allowed before the root element".into());
                 }
+                if std::mem::replace(&mut self.seen_doctype, true) {
+                    return Err("a document may have only one DOCTYPE".into());
+                }
                 self.dtd = DtdInfo::parse(&doctype.xml10_content())?;
                 Ok(())
             }
-            Event::Decl(_) | Event::Eof => Ok(()),
+            Event::Decl(decl) => {
+                if !first {
+                    return Err("the XML declaration is only allowed at the very start of the document".into());
+                }
+                check_declaration(&decl)
+            }
+            Event::Eof => Ok(()),
         }
     }
 
@@ -237,9 +279,14 @@ impl<'a> DocumentIngest<'a> {
         // Namespace declarations first: they apply to the element's own name and attributes.
         let mut attributes: Vec<(String, String)> = Vec::new();
         let mut declarations: Vec<(String, String)> = Vec::new();
+        check_attribute_spacing(start.attributes_raw().as_bytes())?;
         for attr in start.attributes() {
             let attr = attr.map_err(|e| e.to_string())?;
             let key = attr.key.0.to_string();
+            check_qname(&key, "attribute")?;
+            if attr.value.contains('<') {
+                return Err(format!("'<' is not allowed in the value of attribute '{key}'"));
+            }
             let entities = &self.dtd.entities;
             let value = attr
                 .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 16, |n| {
@@ -247,9 +294,13 @@ impl<'a> DocumentIngest<'a> {
                 })
                 .map_err(|e| format!("in attribute '{key}': {e}"))?
                 .into_owned();
+            self.add_entity_text(value.len().saturating_sub(attr.value.len()))?;
+            check_chars(&value, "an attribute value")?;
             if key == "xmlns" {
+                check_binding("", &value)?;
                 declarations.push((String::new(), value));
             } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                check_binding(prefix, &value)?;
                 if value.is_empty() {
                     return Err(format!("the prefix '{prefix}' cannot be undeclared in XML 1.0"));
                 }
@@ -261,6 +312,7 @@ impl<'a> DocumentIngest<'a> {
         self.scope.extend(declarations.iter().cloned());
 
         let written = start.name().0;
+        check_qname(written, "element")?;
         let (prefix, _) = split_qname(written);
         let uri = match resolve_prefix(&self.scope, prefix) {
             Some(uri) => uri,
@@ -336,6 +388,7 @@ impl<'a> DocumentIngest<'a> {
             return Ok(());
         }
         let text = std::mem::take(&mut self.pending_text);
+        check_chars(&text, "text")?;
         let (parent, level, parent_path) = self.parent_context();
         let path = self.paths.child(parent_path, NodeKind::Text, NO_NAME);
         self.emit(NodeKind::Text, NO_NAME, parent, level, path, &text).map_err(|e| e.to_string())?;
@@ -347,7 +400,25 @@ impl<'a> DocumentIngest<'a> {
         pre.checked_sub(self.chunk_base).and_then(|i| self.chunk.record(i as usize))
     }
 
+    fn add_entity_text(&mut self, bytes: usize) -> std::result::Result<(), String> {
+        self.entity_text += bytes;
+        if self.entity_text > MAX_ENTITY_EXPANSION {
+            return Err(format!(
+                "entity references expand to more than {} MiB of text (refused, as a defence against entity \
+                 expansion attacks)",
+                MAX_ENTITY_EXPANSION >> 20
+            ));
+        }
+        Ok(())
+    }
+
     fn emit(&mut self, kind: NodeKind, name: u32, parent: u32, level: u16, path: u32, text: &str) -> Result<u32> {
+        if self.chunk.decoded_bytes() + text.len() > MAX_CHUNK_TEXT {
+            return Err(Error::Limit(format!(
+                "more than {} MiB of text in {CHUNK_NODES} consecutive nodes",
+                MAX_CHUNK_TEXT >> 20
+            )));
+        }
         let pre = self.next_pre;
         if pre == u32::MAX - 1 {
             return Err(Error::Limit("a document may hold at most 4294967293 nodes".into()));
@@ -438,6 +509,108 @@ fn resolve_prefix<'s>(scope: &'s [(String, String)], prefix: &str) -> Option<&'s
 }
 
 /// `p:l` -> (`p`, `l`); `l` -> (``, `l`).
+/// Characters XML 1.0 allows (`Char`): no C0 controls but tab, line feed and
+/// carriage return, no U+FFFE or U+FFFF (surrogates cannot occur in a `str`).
+fn check_chars(text: &str, what: &str) -> std::result::Result<(), String> {
+    let bad = text.bytes().position(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+    if let Some(i) = bad {
+        return Err(format!("{what} contains the character U+{:04X}, which XML does not allow", text.as_bytes()[i]));
+    }
+    if text.contains(['\u{FFFE}', '\u{FFFF}']) {
+        return Err(format!("{what} contains U+FFFE or U+FFFF, which XML does not allow"));
+    }
+    Ok(())
+}
+
+/// Attributes must be separated by whitespace (`<a b='1'c='2'>` is not well-formed);
+/// quick-xml's attribute iterator accepts it.
+fn check_attribute_spacing(raw: &[u8]) -> std::result::Result<(), String> {
+    let mut quote: Option<u8> = None;
+    for (i, &b) in raw.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                if let Some(&next) = raw.get(i + 1) {
+                    if !next.is_ascii_whitespace() && next != b'/' {
+                        return Err("attributes must be separated by whitespace".into());
+                    }
+                }
+            }
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Namespaces in XML 1.0, section 3: `xml` is bound to its namespace only, `xmlns`
+/// is never declared, and neither namespace is bound to another prefix.
+fn check_binding(prefix: &str, uri: &str) -> std::result::Result<(), String> {
+    const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+    match prefix {
+        "xmlns" => Err("the prefix 'xmlns' cannot be declared".into()),
+        "xml" if uri != XML_NAMESPACE => Err(format!("the prefix 'xml' can only be bound to {XML_NAMESPACE}")),
+        "xml" => Ok(()),
+        _ if uri == XML_NAMESPACE || uri == XMLNS_NAMESPACE => {
+            Err(format!("the namespace {uri} cannot be bound to the prefix '{prefix}'"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The XML declaration: a version `1.x`, and an encoding sprig reads (UTF-8; sprig
+/// does not transcode, so other encodings would be misread).
+fn check_declaration(decl: &quick_xml::events::BytesDecl<'_>) -> std::result::Result<(), String> {
+    let version = decl.version().map_err(|e| format!("in the XML declaration: {e}"))?;
+    let version: &str = &version;
+    let valid = version.strip_prefix("1.").is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        return Err(format!("the XML declaration names version '{version}'; XML versions are 1.x"));
+    }
+    if let Some(encoding) = decl.encoding() {
+        let encoding = encoding.map_err(|e| format!("in the XML declaration: {e}"))?;
+        let encoding = encoding.to_ascii_lowercase();
+        if !matches!(encoding.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+            return Err(format!(
+                "the document is declared as '{encoding}'; sprig reads UTF-8 only (convert it first, e.g. with iconv)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// XML 1.0's `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0's `NameChar`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A name is a namespace-well-formed QName: `NCName` or `NCName:NCName`. quick-xml
+/// splits tags at whitespace but does not check names, so `<>` or `<1a>` would pass.
+fn check_qname(name: &str, what: &str) -> std::result::Result<(), String> {
+    let ncname = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+    };
+    let ok = match name.split_once(':') {
+        Some((prefix, local)) => ncname(prefix) && ncname(local),
+        None => ncname(name),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{}' is not a valid {what} name", name.escape_debug()))
+    }
+}
+
 pub fn split_qname(name: &str) -> (&str, &str) {
     match name.split_once(':') {
         Some((p, l)) => (p, l),

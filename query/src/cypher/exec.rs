@@ -299,15 +299,23 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
         LogicalOp::Aggregate { input, keys, aggs } => {
             Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone()))
         }
-        LogicalOp::Distinct { input, width } => {
-            Box::new(Distinct { input: child(input), width: *width, seen: GroupTable::new(*width), probe: Vec::new(), held: None })
-        }
+        LogicalOp::Distinct { input, width } => Box::new(Distinct {
+            input: child(input),
+            width: *width,
+            seen: GroupTable::new(*width),
+            probe: Vec::new(),
+            held: None,
+        }),
         LogicalOp::Sort { input, keys } => {
             Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None, held: None })
         }
-        LogicalOp::TopK { input, keys, limit } => {
-            Box::new(Sort { input: child(input), keys: keys.clone(), limit: Some(limit.clone()), output: None, held: None })
-        }
+        LogicalOp::TopK { input, keys, limit } => Box::new(Sort {
+            input: child(input),
+            keys: keys.clone(),
+            limit: Some(limit.clone()),
+            output: None,
+            held: None,
+        }),
         LogicalOp::Skip { input, count } => {
             Box::new(SkipLimit { input: child(input), count: count.clone(), skip: true, n: None })
         }

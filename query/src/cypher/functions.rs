@@ -284,6 +284,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             let mut out = Vec::with_capacity(count as usize);
             let mut i = start;
             while (step > 0 && i <= end) || (step < 0 && i >= end) {
+                ctx.tick()?;
                 out.push(V::Int(i));
                 match i.checked_add(step) {
                     Some(n) => i = n,

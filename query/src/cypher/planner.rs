@@ -1434,6 +1434,12 @@ impl<'a> Planner<'a> {
     ) -> Result<CreatePattern> {
         let mut pattern = CreatePattern::default();
         for part in parts {
+            // `MATCH (n) CREATE (n)` would create nothing: a lone node must be new.
+            if let (true, Some(name)) = (part.element.chain.is_empty(), &part.element.start.variable) {
+                if scope.lookup(name).is_some() {
+                    return Err(semantic("VariableAlreadyBound", format!("variable '{name}' is already defined")));
+                }
+            }
             let mut steps = Vec::new();
             let mut prev = self.create_node(scope, &part.element.start, &mut pattern)?;
             steps.push(PathStep::Node(prev));

@@ -1039,7 +1039,11 @@ fn unary(i: &str) -> Res<'_, Expr> {
         }
         let _level = nest(i)?;
         let (rest, e) = unary(rest)?;
-        // Fold `-literal` so that the smallest integer can be written.
+        // Fold `-literal` so that the smallest integer can be written; `--` of it
+        // does not fit again.
+        if let Expr::Literal(Literal::Int(i64::MIN)) = e {
+            return fatal(i, "integer overflow: the literal does not fit in 64 bits");
+        }
         return Ok((
             rest,
             match e {
