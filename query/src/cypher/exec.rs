@@ -94,6 +94,8 @@ pub struct Ctx<'t> {
     regexes: HashMap<String, regex::Regex>,
     rng: u64,
     ticks: u32,
+    /// Work counted by [`Ctx::work`] since the last check.
+    work_done: u64,
     /// The XML collections `xpath()` reads, and its answers so far: one statement
     /// sees one answer per (collection, expression).
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
@@ -122,6 +124,7 @@ impl<'t> Ctx<'t> {
             memory: super::memory::MemoryBudget::new(super::memory::DEFAULT_MEMORY_LIMIT),
             rng: seed | 1,
             ticks: 0,
+            work_done: 0,
         }
     }
 
@@ -156,16 +159,34 @@ impl<'t> Ctx<'t> {
         super::memory::Reservation::new(&self.memory)
     }
 
+    /// Counts `units` of work (a step of a walk, weighted by what it copies) and
+    /// checks the interrupt flag and the deadline after every 1,024: operators whose
+    /// steps are uneven count what a step costs, so that a check is never far away.
+    pub(super) fn work(&mut self, units: u32) -> Result<()> {
+        self.work_done += u64::from(units);
+        if self.work_done >= 1024 {
+            self.work_done = 0;
+            return self.check_stop();
+        }
+        Ok(())
+    }
+
     pub(super) fn tick(&mut self) -> Result<()> {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(1024) {
-            if self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
-                return Err(Error::Interrupted);
-            }
-            if let Some(d) = self.deadline {
-                if Instant::now() >= d {
-                    return Err(Error::Timeout);
-                }
+            return self.check_stop();
+        }
+        Ok(())
+    }
+
+    /// The interrupt flag and the deadline, now.
+    fn check_stop(&self) -> Result<()> {
+        if self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(Error::Interrupted);
+        }
+        if let Some(d) = self.deadline {
+            if Instant::now() >= d {
+                return Err(Error::Timeout);
             }
         }
         Ok(())
@@ -1327,8 +1348,10 @@ impl Expand {
             return self.follow_bound_list(row, from, ctx);
         }
         let mut stack: Vec<(NodeId, Vec<RelId>)> = vec![(from, Vec::new())];
+        // The rows of one start node are buffered: they count against the budget.
+        let mut buffered = 0usize;
         while let Some((node, rels)) = stack.pop() {
-            ctx.tick()?;
+            ctx.work(rels.len().min(1 << 20) as u32 + 1)?;
             let depth = rels.len() as u64;
             if depth >= min && self.target_ok(node, &row, ctx)? {
                 let mut out = row.clone();
@@ -1338,6 +1361,8 @@ impl Expand {
                 }
                 set(&mut out, self.spec.rel, V::list(list));
                 set(&mut out, self.spec.to, V::Node(node));
+                buffered += super::memory::row_bytes(&out);
+                ctx.memory.check(buffered)?;
                 self.pending.push_back(out);
             }
             if max.is_some_and(|m| depth >= m) {
@@ -1349,6 +1374,7 @@ impl Expand {
                 }
             }
             let next = neighbours(node, self.spec.dir, tokens, ctx)?;
+            ctx.work((next.len() * (rels.len() + 1)).min(1 << 20) as u32)?;
             for (rel, other) in next.into_iter().rev() {
                 if rels.contains(&rel) || !self.rel_ok(rel, &row, ctx)? {
                     continue;
