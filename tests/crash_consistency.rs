@@ -284,7 +284,7 @@ fn sprig_bin() -> PathBuf {
 }
 
 /// Runs the harness: `kills` children killed at random moments, each checked.
-fn run(kills: usize, seed: u64) -> (usize, usize, Vec<String>) {
+fn run(kills: usize, seed: u64) -> (usize, usize, Vec<String>, BTreeMap<&'static str, usize>) {
     let tmp = tempfile::tempdir().unwrap();
     let fx = write_fixture(tmp.path());
     let db_path = tmp.path().join("crash.db");
@@ -293,6 +293,8 @@ fn run(kills: usize, seed: u64) -> (usize, usize, Vec<String>) {
     let mut violations = Vec::new();
     let mut done = 0usize;
     let mut kills_made = 0;
+    // The operation each kill interrupted (the first one the database does not hold).
+    let mut interrupted: BTreeMap<&'static str, usize> = BTreeMap::new();
     for round in 0..kills {
         if done >= ops.len() {
             break;
@@ -375,10 +377,22 @@ fn run(kills: usize, seed: u64) -> (usize, usize, Vec<String>) {
             wait.as_millis(),
             prefix
         );
+        if !exited {
+            let what = match ops.get(prefix) {
+                Some(Op::Setup | Op::SetupBulk) => "setup script",
+                Some(Op::Step(_)) => "Cypher statement",
+                Some(Op::Transfer(_)) => "transaction of 4 statements",
+                Some(Op::Xml(_)) => "XML load",
+                Some(Op::Bulk(_)) => "CSV bulk load",
+                Some(Op::Registry(_)) => "registry write",
+                None => "nothing",
+            };
+            *interrupted.entry(what).or_default() += 1;
+        }
         done = prefix;
         drop(db);
     }
-    (kills_made, done, violations)
+    (kills_made, done, violations, interrupted)
 }
 
 #[test]
@@ -387,8 +401,9 @@ fn killed_writers_leave_a_committed_prefix_and_agreeing_indexes() {
     let seed = std::env::var("SPRIG_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
-    let (made, held, violations) = run(kills, seed);
+    let (made, held, violations, interrupted) = run(kills, seed);
     println!("crash consistency: seed {seed}, {made} kills, {held} operations held, {} violations", violations.len());
+    println!("kills landed before or inside: {interrupted:?}");
     assert!(violations.is_empty(), "seed {seed}:\n{}", violations.join("\n"));
     assert!(made > 0, "no child was killed");
     assert!(held > 0, "no operation ever landed");
