@@ -78,10 +78,18 @@ fn main() {
     graph(&db);
     let xo = XPathOptions { timeout: Some(TIMEOUT), ..Default::default() };
     let co = CypherOptions { timeout: Some(TIMEOUT), ..Default::default() };
-    println!("document: {} MB; graph: 20,000 nodes, 100,000 relationships; timeout 100 ms, {RUNS} runs", xml.len() >> 20);
+    println!(
+        "document: {} MB; graph: 20,000 nodes, 100,000 relationships; timeout 100 ms, {RUNS} runs",
+        xml.len() >> 20
+    );
     println!("| query | error | min ms | median ms | max ms |");
     println!("|---|---|---:|---:|---:|");
-    for q in ["count(//*//*//*[@id])", "string(//*//*//*[last()])", "count(//*[. = //name[1]])", "count(//item[following::item/@id = @id])"] {
+    for q in [
+        "count(//*//*//*[@id])",
+        "string(//*//*//*[last()])",
+        "count(//*[. = //name[1]])",
+        "count(//item[following::item/@id = @id])",
+    ] {
         report(&format!("XPath `{q}`"), || db.xpath_with("big", q, &xo).map(|_| ()));
     }
     for q in [

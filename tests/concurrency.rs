@@ -51,7 +51,8 @@ fn readers_never_see_a_partial_transaction() {
                 if r % 4 == 3 {
                     // XML: one load's items, all of its version.
                     let count = db.xpath("bank", "count(/bank/item)").map_err(|e| e.to_string())?;
-                    let mixed = db.xpath("bank", "count(/bank/item[@v != /bank/@version])").map_err(|e| e.to_string())?;
+                    let mixed =
+                        db.xpath("bank", "count(/bank/item[@v != /bank/@version])").map_err(|e| e.to_string())?;
                     if count != XPathValue::Number(ITEMS as f64) || mixed != XPathValue::Number(0.0) {
                         return Err(format!("a torn collection: {count:?} items, {mixed:?} of another version"));
                     }
@@ -109,7 +110,8 @@ fn readers_never_see_a_partial_transaction() {
     for r in readers {
         r.join().unwrap().unwrap();
     }
-    let total: i64 = db.cypher("MATCH (a:Acct) RETURN sum(a.balance) AS s", ()).unwrap().single().unwrap().get("s").unwrap();
+    let total: i64 =
+        db.cypher("MATCH (a:Acct) RETURN sum(a.balance) AS s", ()).unwrap().single().unwrap().get("s").unwrap();
     assert_eq!(total, ACCOUNTS * START);
     assert!(db.check().unwrap().is_ok());
     println!(

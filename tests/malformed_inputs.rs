@@ -85,22 +85,10 @@ fn fingerprint(db: &Database) -> String {
     }
     for g in db.graphs().unwrap() {
         let options = CypherOptions { graph: Some(g.clone()), ..Default::default() };
-        let n: i64 =
-            db.cypher_with("MATCH (n) RETURN count(n) AS n", &options).unwrap().single().unwrap().get("n").unwrap();
-        let r: i64 = db
-            .cypher_with("MATCH ()-[r]->() RETURN count(r) AS n", &options)
-            .unwrap()
-            .single()
-            .unwrap()
-            .get("n")
-            .unwrap();
-        let p: i64 = db
-            .cypher_with("MATCH (n) UNWIND keys(n) AS k RETURN count(k) AS n", &options)
-            .unwrap()
-            .single()
-            .unwrap()
-            .get("n")
-            .unwrap();
+        let count = |q: &str| -> i64 { db.cypher_with(q, &options).unwrap().single().unwrap().get("n").unwrap() };
+        let n = count("MATCH (n) RETURN count(n) AS n");
+        let r = count("MATCH ()-[r]->() RETURN count(r) AS n");
+        let p = count("MATCH (n) UNWIND keys(n) AS k RETURN count(k) AS n");
         out.push_str(&format!("graph {g} {n} {r} {p}\n"));
     }
     out.push_str(&format!("models {}\n", db.registry().unwrap().models.len()));
