@@ -150,27 +150,46 @@ fn keyword<'a>(word: &'static str) -> impl Parser<&'a str, Output = &'a str, Err
     }
 }
 
+/// Parses `operand (op operand)*`: the first operand and each operator with the
+/// operand after it. With `counted`, every operator counts toward
+/// [`limits::MAX_OPERATORS`] (a left-folded chain is as deep as it is long).
+#[allow(clippy::type_complexity)]
+fn chain<'a, O>(
+    input: &'a str,
+    operand: fn(&'a str) -> PResult<'a, Expr>,
+    mut op: impl Parser<&'a str, Output = O, Error = PError>,
+    what: &str,
+    counted: bool,
+) -> PResult<'a, (Expr, Vec<(O, Expr)>)> {
+    let (mut input, first) = operand(input)?;
+    let mut rest_ops = Vec::new();
+    loop {
+        match op.parse(input) {
+            Ok((rest, o)) => {
+                if counted {
+                    limits::operator()
+                        .map_err(|m| Err::Failure(PError { remaining: input.len(), message: Some(m) }))?;
+                }
+                let (rest, rhs) = cut_with(rest, operand(rest), &format!("expected an expression after {what}"))?;
+                rest_ops.push((o, rhs));
+                input = rest;
+            }
+            Err(Err::Error(_)) => return Ok((input, (first, rest_ops))),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Parses `operand (op operand)*`, folding to the left.
 fn left_assoc<'a, O: Copy>(
     input: &'a str,
     operand: fn(&'a str) -> PResult<'a, Expr>,
-    mut op: impl Parser<&'a str, Output = O, Error = PError>,
+    op: impl Parser<&'a str, Output = O, Error = PError>,
     build: impl Fn(O, Expr, Expr) -> Expr,
     what: &str,
 ) -> PResult<'a, Expr> {
-    let (mut input, mut acc) = operand(input)?;
-    loop {
-        match op.parse(input) {
-            Ok((rest, o)) => {
-                limits::operator().map_err(|m| Err::Failure(PError { remaining: input.len(), message: Some(m) }))?;
-                let (rest, rhs) = cut_with(rest, operand(rest), &format!("expected an expression after {what}"))?;
-                acc = build(o, acc, rhs);
-                input = rest;
-            }
-            Err(Err::Error(_)) => return Ok((input, acc)),
-            Err(e) => return Err(e),
-        }
-    }
+    let (input, (first, rest)) = chain(input, operand, op, what, true)?;
+    Ok((input, rest.into_iter().fold(first, |acc, (o, rhs)| build(o, acc, rhs))))
 }
 
 /// Parses `operand (op operand)*` for an associative operator (`or`, `and`, `|`) as
@@ -179,23 +198,13 @@ fn left_assoc<'a, O: Copy>(
 fn balanced_chain<'a>(
     input: &'a str,
     operand: fn(&'a str) -> PResult<'a, Expr>,
-    mut op: impl Parser<&'a str, Output = &'a str, Error = PError>,
+    op: impl Parser<&'a str, Output = &'a str, Error = PError>,
     build: fn(Box<Expr>, Box<Expr>) -> Expr,
     what: &str,
 ) -> PResult<'a, Expr> {
-    let (mut input, first) = operand(input)?;
-    let mut operands = vec![first];
-    loop {
-        match op.parse(input) {
-            Ok((rest, _)) => {
-                let (rest, rhs) = cut_with(rest, operand(rest), &format!("expected an expression after {what}"))?;
-                operands.push(rhs);
-                input = rest;
-            }
-            Err(Err::Error(_)) => return Ok((input, balance(operands, build))),
-            Err(e) => return Err(e),
-        }
-    }
+    let (input, (first, rest)) = chain(input, operand, op, what, false)?;
+    let operands = std::iter::once(first).chain(rest.into_iter().map(|(_, e)| e)).collect();
+    Ok((input, balance(operands, build)))
 }
 
 fn balance(mut operands: Vec<Expr>, build: fn(Box<Expr>, Box<Expr>) -> Expr) -> Expr {
