@@ -40,6 +40,11 @@ pub fn name_postings(gen: u64, doc: u32, kind: u8, name: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u8(b'n').u8(kind).u32(name).build()
 }
 
+/// The prefix of every name-postings key of one document.
+pub fn name_postings_prefix(gen: u64, doc: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).u8(b'n').build()
+}
+
 pub fn region_directory(gen: u64, doc: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u8(b'd').build()
 }

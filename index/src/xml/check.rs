@@ -196,9 +196,8 @@ fn check_postings(
         }
     }
     let gen = collection.info().generation;
-    let prefix = keys::name_postings(gen, doc.index(), 0, 0);
-    let prefix = &prefix[..prefix.len() - 5];
-    for key in collection.storage().keys_with_prefix(Keyspace::Postings, prefix)? {
+    let prefix = keys::name_postings_prefix(gen, doc.index());
+    for key in collection.storage().keys_with_prefix(Keyspace::Postings, &prefix)? {
         let tail = &key[prefix.len()..];
         let (Some(&kind), Some(id)) = (tail.first(), tail.get(1..5)) else { continue };
         let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
