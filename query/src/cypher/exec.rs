@@ -1,7 +1,6 @@
 //! Physical operators: pull-based iterators over rows, built from the logical plan.
 //! Blocking operators (aggregation, sort, eager) materialize only their own input.
 
-use super::memory::{row_bytes, value_bytes, Reservation};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use super::chunk_filter::ChunkFilter;
 use super::chunked::{ColumnAggregate, DegreeAggregate, RelColumnTests};
 use super::expr::{passes, CExpr};
 use super::group_table::GroupTable;
+use super::memory::{row_bytes, value_bytes, Reservation};
 use super::plan::*;
 use super::value::{CypherValue as V, GroupKey, PathValue, RowKey};
 use crate::{Error, Result};
@@ -93,8 +93,7 @@ pub struct Ctx<'t> {
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     regexes: HashMap<String, regex::Regex>,
     rng: u64,
-    ticks: u32,
-    /// Work counted by [`Ctx::work`] since the last check.
+    /// Work counted by [`Ctx::work`] since the last deadline check.
     work_done: u64,
     /// The XML collections `xpath()` reads, and its answers so far: one statement
     /// sees one answer per (collection, expression).
@@ -123,7 +122,6 @@ impl<'t> Ctx<'t> {
             xpath_answers: HashMap::new(),
             memory: super::memory::MemoryBudget::new(super::memory::DEFAULT_MEMORY_LIMIT),
             rng: seed | 1,
-            ticks: 0,
             work_done: 0,
         }
     }
@@ -153,7 +151,6 @@ impl<'t> Ctx<'t> {
         (self.rng >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Checks the deadline now and then.
     /// A reservation against this statement's memory budget.
     pub(super) fn reservation(&self) -> super::memory::Reservation {
         super::memory::Reservation::new(&self.memory)
@@ -171,12 +168,9 @@ impl<'t> Ctx<'t> {
         Ok(())
     }
 
+    /// One unit of [`Ctx::work`]: a row or a list element.
     pub(super) fn tick(&mut self) -> Result<()> {
-        self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks.is_multiple_of(1024) {
-            return self.check_stop();
-        }
-        Ok(())
+        self.work(1)
     }
 
     /// The interrupt flag and the deadline, now.
@@ -1361,7 +1355,7 @@ impl Expand {
                 }
                 set(&mut out, self.spec.rel, V::list(list));
                 set(&mut out, self.spec.to, V::Node(node));
-                buffered += super::memory::row_bytes(&out);
+                buffered += row_bytes(&out);
                 ctx.memory.check(buffered)?;
                 self.pending.push_back(out);
             }
