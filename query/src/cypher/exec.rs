@@ -1896,6 +1896,7 @@ impl Operator for Aggregate {
     }
     fn reset(&mut self, arg: &Row) {
         self.output = None;
+        self.held = None;
         self.input.reset(arg);
     }
 }
