@@ -38,15 +38,15 @@ impl Error {
             Error::Index(I::Constraint(_)) | Error::Query(Q::Index(I::Constraint(_))) => "constraint",
             Error::Index(I::EntityNotFound(_)) | Error::Query(Q::EntityNotFound(_)) => "entity",
             Error::Index(I::InvalidName(_)) => "usage",
-            Error::Query(Q::Semantic { .. }) => "semantic",
-            Error::Query(Q::Argument(_))
+            Error::Query(Q::Semantic { .. } | Q::Runtime { .. }) => "semantic",
+            Error::Query(Q::Argument { .. })
             | Error::Query(Q::Index(I::TextQuery(_) | I::InvalidName(_)))
             | Error::Index(I::TextQuery(_)) => "argument",
             Error::Query(Q::Arithmetic(_)) => "arithmetic",
             Error::Index(_) => "storage",
             Error::Query(Q::Syntax(_)) => "syntax",
             Error::Query(Q::Static(_)) => "xpath",
-            Error::Query(Q::Type(_)) => "type",
+            Error::Query(Q::Type { .. }) => "type",
             Error::Query(Q::Index(I::UnknownCollection(_))) => "collection",
             Error::Query(Q::Timeout) => "timeout",
             Error::Query(Q::Interrupted) => "interrupted",
@@ -55,6 +55,18 @@ impl Error {
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",
             Error::Registry(_) => "registry",
+        }
+    }
+
+    /// The openCypher class, detail code and phase of a query error (what the TCK
+    /// and Neo4j's status codes name); `None` for errors that are not the query's.
+    pub fn cypher_status(&self) -> Option<sprig_query::Status> {
+        match self {
+            Error::Query(e) => Some(e.status()),
+            Error::Index(e @ (sprig_index::Error::Constraint(_) | sprig_index::Error::EntityNotFound(_))) => {
+                Some(sprig_query::status::of_index(e))
+            }
+            _ => None,
         }
     }
 

@@ -555,7 +555,7 @@ impl Database {
         let mut tx = self.begin_write()?;
         let mut total = WriteStats::default();
         let options = CypherOptions { graph: Some(graph.to_string()), ..Default::default() };
-        for statement in split_statements(script) {
+        for statement in crate::split_statements(script) {
             let rows = tx.cypher_with(&statement, &options)?;
             let s = rows.stats();
             total.nodes_created += s.nodes_created;
@@ -571,48 +571,4 @@ impl Database {
         tx.commit()?;
         Ok(total)
     }
-}
-
-/// Splits a script at `;` outside quotes and comment lines; drops empty statements.
-pub fn split_statements(text: &str) -> Vec<String> {
-    let mut res = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) if c == '\\' => {
-                current.push(c);
-                if let Some(n) = chars.next() {
-                    current.push(n);
-                }
-                continue;
-            }
-            Some(_) => {}
-            None if c == '"' || c == '\'' || c == '`' => quote = Some(c),
-            // A line that starts with `//` is a comment (not `//` inside a line:
-            // XPath statements are full of it).
-            None if c == '/'
-                && chars.peek() == Some(&'/')
-                && current.rsplit('\n').next().is_some_and(|l| l.trim().is_empty()) =>
-            {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        break;
-                    }
-                }
-                current.push('\n');
-                continue;
-            }
-            None if c == ';' => {
-                res.push(std::mem::take(&mut current));
-                continue;
-            }
-            None => {}
-        }
-        current.push(c);
-    }
-    res.push(current);
-    res.into_iter().filter(|s| !s.trim().is_empty()).collect()
 }

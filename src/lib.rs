@@ -23,6 +23,7 @@ pub mod fixtures;
 mod graph;
 pub mod json;
 pub mod registry;
+mod statements;
 
 use std::fmt;
 use std::io::Read;
@@ -36,13 +37,14 @@ use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 pub use check::CheckReport;
 pub use error::{Error, Result};
 pub use graph::{
-    split_statements, BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue,
-    Row, Rows, WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
+    BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue, Row, Rows,
+    WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
 };
 pub use sprig_index::{CollectionInfo, DocStats};
 pub use sprig_query::explain::{Detail, PlanNode};
 pub use sprig_query::physical::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
+pub use statements::{next_statement, split_statements, Dialect};
 
 /// A sprig database: XML collections in one store.
 ///

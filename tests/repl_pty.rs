@@ -62,6 +62,14 @@ fn the_shell_answers_remembers_completes_and_interrupts() {
     send(&mut sh, "\r");
     sh.exp_string("\n4").unwrap();
     sh.exp_string("sprig[xpath:books]> ").unwrap();
+    // A path that starts with `//` is XPath here, not a Cypher comment.
+    sh.send_line("//book[@id = 'b2']/title;").unwrap();
+    sh.exp_string("Harry Potter").unwrap();
+    sh.exp_string("1 node").unwrap();
+    sh.exp_string("sprig[xpath:books]> ").unwrap();
+    sh.send_line("//nothing;").unwrap();
+    sh.exp_string("0 nodes").unwrap();
+    sh.exp_string("sprig[xpath:books]> ").unwrap();
     sh.send_line(":mode cypher").unwrap();
     sh.exp_string("sprig[cypher:default]> ").unwrap();
 

@@ -21,11 +21,20 @@ enum Step {
     Parameters(Vec<Vec<String>>),
     Query(String),
     ControlQuery(String),
-    Result { table: Vec<Vec<String>>, ordered: bool, list_bags: bool },
+    Result {
+        table: Vec<Vec<String>>,
+        ordered: bool,
+        list_bags: bool,
+    },
     Empty,
     NoSideEffects,
     SideEffects(Vec<Vec<String>>),
-    Error { kind: String },
+    /// `a CLASS should be raised at PHASE: DETAIL`.
+    Error {
+        class: String,
+        phase: String,
+        detail: String,
+    },
     Unknown(String),
 }
 
@@ -181,7 +190,12 @@ fn to_step(line: &str, doc: Option<String>, table: Vec<Vec<String>>) -> Step {
     } else if body.starts_with("the side effects should be") {
         Step::SideEffects(table)
     } else if body.starts_with("a ") && body.contains("should be raised") {
-        Step::Error { kind: body[2..].split_whitespace().next().unwrap_or("").to_string() }
+        // `a TypeError should be raised at runtime: InvalidArgumentType`
+        let rest = &body[2..];
+        let class = rest.split_whitespace().next().unwrap_or("").to_string();
+        let after_at = rest.split_once(" raised at ").map_or("", |(_, a)| a);
+        let (phase, detail) = after_at.split_once(':').unwrap_or((after_at, ""));
+        Step::Error { class, phase: phase.trim().to_string(), detail: detail.trim().to_string() }
     } else {
         Step::Unknown(line.to_string())
     }
@@ -461,22 +475,11 @@ fn value_eq(e: &TVal, a: &ResultValue, bags: bool) -> bool {
 // ---------------------------------------------------------------------------
 // Running
 
-fn error_kind(e: &sprig::Error) -> &'static str {
-    use sprig_query::Error as Q;
-    match e {
-        sprig::Error::Query(Q::Syntax(_)) => "SyntaxError",
-        sprig::Error::Query(Q::Semantic { kind: "MergeReadOwnWrites", .. }) => "SemanticError",
-        sprig::Error::Query(Q::Semantic { kind: "ParameterMissing", .. }) => "ParameterMissing",
-        sprig::Error::Query(Q::Semantic { .. }) => "SyntaxError",
-        sprig::Error::Query(Q::Type(_)) => "TypeError",
-        sprig::Error::Query(Q::Argument(_)) => "ArgumentError",
-        sprig::Error::Query(Q::Arithmetic(_)) => "ArithmeticError",
-        sprig::Error::Query(Q::EntityNotFound(_)) => "EntityNotFound",
-        sprig::Error::Query(Q::Index(sprig_index::Error::Constraint(_)))
-        | sprig::Error::Index(sprig_index::Error::Constraint(_)) => "ConstraintVerificationFailed",
-        sprig::Error::Query(Q::Index(sprig_index::Error::EntityNotFound(_)))
-        | sprig::Error::Index(sprig_index::Error::EntityNotFound(_)) => "EntityNotFound",
-        _ => "Other",
+/// The class, phase and detail sprig reports for `e`, in the TCK's words.
+fn error_status(e: &sprig::Error) -> (String, String, String) {
+    match e.cypher_status() {
+        Some(s) => (s.class.to_string(), s.phase.as_str().to_string(), s.detail.to_string()),
+        None => ("Other".into(), "any time".into(), e.kind().into()),
     }
 }
 
@@ -581,10 +584,11 @@ fn run_scenario(sc: &Scenario, graphs_dir: &Path) -> Outcome {
             Step::Query(q) | Step::ControlQuery(q) => {
                 before = state(&db);
                 let options = CypherOptions { params: params.clone(), ..Default::default() };
-                result = Some(db.cypher_with(q, &options).map(|rows| {
+                // An error on any row fails the query, as it would for a client.
+                result = Some(db.cypher_with(q, &options).and_then(|rows| {
                     let cols = rows.columns().to_vec();
-                    let rows: Vec<Vec<ResultValue>> = rows.flatten().map(|r| r.values().to_vec()).collect();
-                    (cols, rows)
+                    let rows = rows.map(|r| r.map(|r| r.values().to_vec())).collect::<Result<Vec<_>, _>>()?;
+                    Ok((cols, rows))
                 }));
                 after = state(&db);
             }
@@ -597,7 +601,7 @@ fn run_scenario(sc: &Scenario, graphs_dir: &Path) -> Outcome {
             Step::Result { table, ordered, list_bags } => {
                 let (cols, rows) = match &result {
                     Some(Ok(r)) => r,
-                    Some(Err(e)) => return Outcome::Fail(format!("query failed: {e} [{}]", error_kind(e))),
+                    Some(Err(e)) => return Outcome::Fail(format!("query failed: {e} {:?}", error_status(e))),
                     None => return Outcome::Fail("no query".into()),
                 };
                 let Some(header) = table.first() else { return Outcome::Fail("no header".into()) };
@@ -665,14 +669,19 @@ fn run_scenario(sc: &Scenario, graphs_dir: &Path) -> Outcome {
                     return Outcome::Fail(format!("side effects {fx:?}, expected {want:?}"));
                 }
             }
-            Step::Error { kind } => match &result {
+            Step::Error { class, phase, detail } => match &result {
                 Some(Err(e)) => {
-                    let got = error_kind(e);
-                    if got != kind {
-                        return Outcome::Fail(format!("expected {kind}, got {got}: {e}"));
+                    let got = error_status(e);
+                    // `any time` and `*` are the TCK's wildcards.
+                    let phase_ok = phase == "any time" || got.1 == *phase;
+                    let detail_ok = detail == "*" || got.2 == *detail;
+                    if got.0 != *class || !phase_ok || !detail_ok {
+                        return Outcome::Fail(format!("expected {class} at {phase}: {detail}, got {got:?}: {e}"));
                     }
                 }
-                Some(Ok((_, rows))) => return Outcome::Fail(format!("expected {kind}, got {} rows", rows.len())),
+                Some(Ok((_, rows))) => {
+                    return Outcome::Fail(format!("expected {class}: {detail}, got {} rows", rows.len()))
+                }
                 None => return Outcome::Fail("no query".into()),
             },
             Step::Unknown(line) => return Outcome::Skip(format!("unknown step {line}")),

@@ -12,16 +12,24 @@ pub enum Error {
     /// arguments, undefined variable or namespace prefix.
     #[error("{0}")]
     Static(String),
-    /// A value had the wrong type at run time (for example `count(1)`).
-    #[error("{0}")]
-    Type(String),
+    /// A value had the wrong type at run time (for example `count(1)`). `detail` names
+    /// the case as the openCypher TCK does (`InvalidArgumentType`,
+    /// `MapElementAccessByNonString`, ...).
+    #[error("{message}")]
+    Type { detail: &'static str, message: String },
     /// A Cypher query breaks a rule checked before it runs (undefined variable,
     /// misplaced aggregate...). `kind` names the rule as the openCypher TCK does.
     #[error("{message}")]
     Semantic { kind: &'static str, message: String },
-    /// An argument value is out of its domain (openCypher ArgumentError).
-    #[error("{0}")]
-    Argument(String),
+    /// A Cypher rule that can only be checked while the query runs (a MERGE of a null
+    /// property, a negative LIMIT from a parameter): `class` is the openCypher error
+    /// class (`SemanticError`, `SyntaxError`), `detail` the TCK's detail code.
+    #[error("{message}")]
+    Runtime { class: &'static str, detail: &'static str, message: String },
+    /// An argument value is out of its domain (openCypher ArgumentError); `detail` as
+    /// for [`Error::Type`].
+    #[error("{message}")]
+    Argument { detail: &'static str, message: String },
     /// Integer overflow or division by zero.
     #[error("{0}")]
     Arithmetic(String),
@@ -44,3 +52,20 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A type error of the common kind: an argument of the wrong type.
+    pub fn type_error(message: impl Into<String>) -> Self {
+        Error::Type { detail: "InvalidArgumentType", message: message.into() }
+    }
+
+    /// A type error with its own detail code.
+    pub fn type_error_as(detail: &'static str, message: impl Into<String>) -> Self {
+        Error::Type { detail, message: message.into() }
+    }
+
+    /// An argument value out of its domain, with its detail code.
+    pub fn argument(detail: &'static str, message: impl Into<String>) -> Self {
+        Error::Argument { detail, message: message.into() }
+    }
+}

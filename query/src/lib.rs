@@ -20,12 +20,14 @@ pub mod explain;
 pub mod logical;
 pub mod optimizer;
 pub mod physical;
+pub mod status;
 pub mod syntax;
 pub mod value;
 
 pub use error::{Error, Result};
 pub use exec::{NodeDescriber, NodeInfo, NodeType};
 pub use logical::CompileOptions;
+pub use status::{Phase, Status};
 pub use syntax::{SyntaxError, TextPosition};
 pub use value::{Node, Value};
 

@@ -101,7 +101,9 @@ impl Session {
     /// or 3 for a timeout or interrupt, which also stops the script).
     pub fn run_script(&mut self, text: &str) -> i32 {
         let mut code = exit::OK;
-        for statement in sprig::split_statements(text) {
+        let mut rest = text;
+        while let Some((statement, after)) = self.next_statement(rest) {
+            rest = after;
             match self.run_one(&statement) {
                 Ok(Outcome::Done) => {}
                 Ok(Outcome::Quit) => break,
@@ -115,6 +117,22 @@ impl Session {
             }
         }
         code
+    }
+
+    /// The next statement of `text` and the text after it. A colon command is one
+    /// line (its `;` optional); anything else runs to `;` and is read as XPath or
+    /// Cypher by the mode in force when it starts, which an earlier `:mode` may change.
+    fn next_statement<'t>(&self, text: &'t str) -> Option<(String, &'t str)> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with(':') {
+            let (line, after) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+            return Some((line.trim().trim_end_matches(';').to_string(), after));
+        }
+        let dialect = match self.mode {
+            Mode::Cypher => sprig::Dialect::Cypher,
+            Mode::XPath => sprig::Dialect::XPath,
+        };
+        sprig::next_statement(text, dialect)
     }
 
     fn run_one(&mut self, statement: &str) -> Result<Outcome, Failed> {
@@ -193,12 +211,9 @@ impl Session {
 
     /// Runs what was typed; true when it asked to quit.
     fn run_interactive(&mut self, text: &str) -> bool {
-        let statements = if text.trim_start().starts_with(':') {
-            vec![text.trim().trim_end_matches(';').to_string()]
-        } else {
-            sprig::split_statements(text)
-        };
-        for statement in statements {
+        let mut rest = text;
+        while let Some((statement, after)) = self.next_statement(rest) {
+            rest = after;
             match self.run_one(&statement) {
                 Ok(Outcome::Done) => {}
                 Ok(Outcome::Quit) => return true,

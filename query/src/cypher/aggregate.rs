@@ -129,11 +129,14 @@ impl Accumulator {
                     V::Int(i) => *i as f64,
                     V::Float(f) => *f,
                     other => {
-                        return Err(Error::Type(format!("a percentile must be a number, not {}", other.type_name())))
+                        return Err(Error::type_error(format!(
+                            "a percentile must be a number, not {}",
+                            other.type_name()
+                        )))
                     }
                 };
                 if !(0.0..=1.0).contains(&p) {
-                    return Err(Error::Argument(format!("percentile {p} is outside [0, 1]")));
+                    return Err(Error::argument("NumberOutOfRange", format!("percentile {p} is outside [0, 1]")));
                 }
                 Some(p)
             }
@@ -157,7 +160,7 @@ impl Accumulator {
                         *saw_float = true;
                         *float += f;
                     }
-                    other => return Err(Error::Type(format!("cannot sum a {}", other.type_name()))),
+                    other => return Err(Error::type_error(format!("cannot sum a {}", other.type_name()))),
                 }
             }
             State::Best { best, min } => {
@@ -185,7 +188,7 @@ impl Accumulator {
                     n.numbers.push(x);
                     n.values.push(v.clone());
                 }
-                None => return Err(Error::Type(format!("expected a number, got {}", v.type_name()))),
+                None => return Err(Error::type_error(format!("expected a number, got {}", v.type_name()))),
             },
         }
         Ok(())

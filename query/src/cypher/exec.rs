@@ -138,10 +138,10 @@ impl<'t> Ctx<'t> {
     pub fn regex(&mut self, pattern: &str) -> Result<&regex::Regex> {
         if !self.regexes.contains_key(pattern) {
             let re = regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map_err(|e| Error::Argument(format!("invalid regular expression: {e}")))?;
+                .map_err(|e| Error::argument("InvalidArgumentValue", format!("invalid regular expression: {e}")))?;
             self.regexes.insert(pattern.to_string(), re);
         }
-        self.regexes.get(pattern).ok_or_else(|| Error::Argument("regex cache".into()))
+        self.regexes.get(pattern).ok_or_else(|| Error::argument("InvalidArgumentValue", "regex cache"))
     }
 
     pub fn random(&mut self) -> f64 {
@@ -332,11 +332,15 @@ fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
             held: None,
         }),
         LogicalOp::Skip { input, count } => {
-            Box::new(SkipLimit { input: child(input), count: count.clone(), skip: true, n: None })
+            Box::new(SkipLimit { input: child(input), count: count.clone(), skip: true, n: None, writes_below: false })
         }
-        LogicalOp::Limit { input, count } => {
-            Box::new(SkipLimit { input: child(input), count: count.clone(), skip: false, n: None })
-        }
+        LogicalOp::Limit { input, count } => Box::new(SkipLimit {
+            writes_below: input.writes(),
+            input: child(input),
+            count: count.clone(),
+            skip: false,
+            n: None,
+        }),
         LogicalOp::Truncate { input, width } => Box::new(Truncate { input: child(input), width: *width }),
         LogicalOp::Union { inputs, distinct } => Box::new(Union {
             inputs: inputs.iter().map(&mut child).collect(),
@@ -1934,11 +1938,14 @@ impl Operator for Distinct {
 fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
     match e.eval(&Vec::new(), ctx)? {
         V::Int(i) if i >= 0 => Ok(i as usize),
-        V::Int(_) => {
-            Err(Error::Semantic { kind: "NegativeIntegerArgument", message: format!("{what} must not be negative") })
-        }
-        other => Err(Error::Semantic {
-            kind: "InvalidArgumentType",
+        V::Int(_) => Err(Error::Runtime {
+            class: "SyntaxError",
+            detail: "NegativeIntegerArgument",
+            message: format!("{what} must not be negative"),
+        }),
+        other => Err(Error::Runtime {
+            class: "SyntaxError",
+            detail: "InvalidArgumentType",
             message: format!("{what} must be an integer, not {}", other.type_name()),
         }),
     }
@@ -2038,6 +2045,8 @@ struct SkipLimit {
     count: CExpr,
     skip: bool,
     n: Option<usize>,
+    /// `LIMIT 0` over writes still pulls once, so that the Eager below runs them all.
+    writes_below: bool,
 }
 
 impl Operator for SkipLimit {
@@ -2046,8 +2055,11 @@ impl Operator for SkipLimit {
             let n = count_value(&self.count, if self.skip { "SKIP" } else { "LIMIT" }, ctx)?;
             self.n = Some(n);
             if n == 0 && !self.skip {
-                // Pull once anyway: writes below (behind an Eager) must still happen.
-                self.input.next(ctx)?;
+                // Writes below (behind an Eager) must still happen; reads must not run
+                // at all (`RETURN 1/x LIMIT 0` raises nothing).
+                if self.writes_below {
+                    self.input.next(ctx)?;
+                }
                 return Ok(None);
             }
         }
@@ -2131,13 +2143,13 @@ fn eval_props(e: &Option<CExpr>, row: &Row, ctx: &mut Ctx<'_>) -> Result<Propert
     match e.eval(row, ctx)? {
         V::Map(m) => {
             for (k, v) in m.iter() {
-                if let Some(p) = v.to_property().map_err(Error::Type)? {
+                if let Some(p) = v.to_property().map_err(|m| Error::type_error_as("InvalidPropertyType", m))? {
                     props.insert(k.clone(), p);
                 }
             }
         }
         V::Null => {}
-        other => return Err(Error::Type(format!("expected a property map, got {}", other.type_name()))),
+        other => return Err(Error::type_error(format!("expected a property map, got {}", other.type_name()))),
     }
     Ok(props)
 }
@@ -2146,8 +2158,9 @@ fn run_create(pattern: &CreatePattern, row: &mut Row, ctx: &mut Ctx<'_>) -> Resu
     for n in &pattern.nodes {
         if n.bound {
             if !matches!(row.get(n.slot), Some(V::Node(_))) {
-                return Err(Error::Semantic {
-                    kind: "VariableTypeConflict",
+                return Err(Error::Runtime {
+                    class: "SemanticError",
+                    detail: "VariableTypeConflict",
                     message: "CREATE needs a node here, but the variable is null or not a node".into(),
                 });
             }
@@ -2165,8 +2178,9 @@ fn run_create(pattern: &CreatePattern, row: &mut Row, ctx: &mut Ctx<'_>) -> Resu
     }
     for r in &pattern.rels {
         let (Some(V::Node(s)), Some(V::Node(e))) = (row.get(r.start).cloned(), row.get(r.end).cloned()) else {
-            return Err(Error::Semantic {
-                kind: "VariableTypeConflict",
+            return Err(Error::Runtime {
+                class: "SemanticError",
+                detail: "VariableTypeConflict",
                 message: "a created relationship needs two nodes".into(),
             });
         };
@@ -2204,14 +2218,14 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
         match v {
             V::Null => Ok(None),
             V::Node(_) | V::Rel(_) => Ok(Some(v)),
-            other => Err(Error::Type(format!("cannot set properties of a {}", other.type_name()))),
+            other => Err(Error::type_error(format!("cannot set properties of a {}", other.type_name()))),
         }
     };
     match op {
         SetOp::Property { target, key, value } => {
             let Some(t) = entity(target.eval(row, ctx)?)? else { return Ok(()) };
             let v = value.eval(row, ctx)?;
-            let p = v.to_property().map_err(Error::Type)?;
+            let p = v.to_property().map_err(|m| Error::type_error_as("InvalidPropertyType", m))?;
             ctx.stats.properties_set += 1;
             match t {
                 V::Node(id) => ctx.graph.set_node_property(id, key, p)?,
@@ -2241,7 +2255,7 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
                 V::Rel(id) => ctx.rel(id)?.properties.iter().map(|(k, v)| (k.clone(), V::from_property(v))).collect(),
                 V::Null if matches!(op, SetOp::MergeMap { .. }) => return Ok(()),
                 V::Null => BTreeMap::new(),
-                other => return Err(Error::Type(format!("SET needs a map, got {}", other.type_name()))),
+                other => return Err(Error::type_error(format!("SET needs a map, got {}", other.type_name()))),
             };
             let mut props = match (&t, op) {
                 (V::Node(id), SetOp::MergeMap { .. }) => ctx.node(*id)?.properties.clone(),
@@ -2250,7 +2264,7 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
             };
             for (k, v) in new {
                 ctx.stats.properties_set += 1;
-                match v.to_property().map_err(Error::Type)? {
+                match v.to_property().map_err(|m| Error::type_error_as("InvalidPropertyType", m))? {
                     Some(p) => props.insert(k, p),
                     None => props.remove(&k),
                 };
@@ -2276,7 +2290,7 @@ fn apply_set(op: &SetOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<()> {
                     ctx.graph.set_node_labels(*id, labels, add)?;
                 }
                 Some(V::Null) | None => {}
-                Some(other) => return Err(Error::Type(format!("cannot set labels of a {}", other.type_name()))),
+                Some(other) => return Err(Error::type_error(format!("cannot set labels of a {}", other.type_name()))),
             }
         }
     }
@@ -2309,13 +2323,16 @@ impl Operator for Merge {
                 found.push(r);
             }
             if found.is_empty() {
-                for n in &self.create.nodes {
-                    if let Some(CExpr::Map(entries)) = &n.props {
+                let nodes = self.create.nodes.iter().map(|n| ("node", &n.props));
+                let rels = self.create.rels.iter().map(|r| ("relationship", &r.props));
+                for (what, props) in nodes.chain(rels) {
+                    if let Some(CExpr::Map(entries)) = props {
                         for (k, e) in entries {
                             if e.eval(&row, ctx)?.is_null() {
-                                return Err(Error::Semantic {
-                                    kind: "MergeReadOwnWrites",
-                                    message: format!("cannot MERGE a node with a null property '{k}'"),
+                                return Err(Error::Runtime {
+                                    class: "SemanticError",
+                                    detail: "MergeReadOwnWrites",
+                                    message: format!("cannot MERGE a {what} with a null property '{k}'"),
                                 });
                             }
                         }
@@ -2408,7 +2425,7 @@ fn delete_value(v: V, detach: bool, ctx: &mut Ctx<'_>) -> Result<()> {
                 delete_value(i.clone(), detach, ctx)?;
             }
         }
-        other => return Err(Error::Type(format!("cannot delete a {}", other.type_name()))),
+        other => return Err(Error::type_error(format!("cannot delete a {}", other.type_name()))),
     }
     Ok(())
 }

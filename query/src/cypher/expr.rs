@@ -72,7 +72,7 @@ fn truth(v: &V) -> Result<Option<bool>> {
     match v {
         V::Bool(b) => Ok(Some(*b)),
         V::Null => Ok(None),
-        other => Err(Error::Type(format!("expected a Boolean, got {}", other.type_name()))),
+        other => Err(Error::type_error(format!("expected a Boolean, got {}", other.type_name()))),
     }
 }
 
@@ -202,7 +202,7 @@ impl CExpr {
                 V::Int(i) => V::Int(i.checked_neg().ok_or_else(|| Error::Arithmetic("integer overflow".into()))?),
                 V::Float(f) => V::Float(-f),
                 V::Null => V::Null,
-                other => return Err(Error::Type(format!("cannot negate a {}", other.type_name()))),
+                other => return Err(Error::type_error(format!("cannot negate a {}", other.type_name()))),
             },
             CExpr::Binary(BinaryOp::And, a, b) => {
                 let x = truth(&a.eval(row, ctx)?)?;
@@ -267,7 +267,7 @@ impl CExpr {
                     let rec = ctx.rel(id)?;
                     V::Bool(labels.iter().all(|l| *l == rec.rel_type))
                 }
-                other => return Err(Error::Type(format!("cannot test labels of a {}", other.type_name()))),
+                other => return Err(Error::type_error(format!("cannot test labels of a {}", other.type_name()))),
             },
             CExpr::Call(f, args) => {
                 let mut vals = Vec::with_capacity(args.len());
@@ -300,7 +300,7 @@ impl CExpr {
                 let items = match list.eval(row, ctx)? {
                     V::Null => return Ok(V::Null),
                     V::List(items) => items,
-                    other => return Err(Error::Type(format!("expected a List, got {}", other.type_name()))),
+                    other => return Err(Error::type_error(format!("expected a List, got {}", other.type_name()))),
                 };
                 let mut scratch = row.clone();
                 scratch.resize(*slot + 1, V::Null);
@@ -331,7 +331,7 @@ impl CExpr {
                 let items = match list.eval(row, ctx)? {
                     V::Null => return Ok(V::Null),
                     V::List(items) => items,
-                    other => return Err(Error::Type(format!("expected a List, got {}", other.type_name()))),
+                    other => return Err(Error::type_error(format!("expected a List, got {}", other.type_name()))),
                 };
                 let mut scratch = row.clone();
                 scratch.resize(*slot + 1, V::Null);
@@ -390,7 +390,7 @@ impl CExpr {
                 let items = match list.eval(row, ctx)? {
                     V::Null => return Ok(V::Null),
                     V::List(items) => items,
-                    other => return Err(Error::Type(format!("expected a List, got {}", other.type_name()))),
+                    other => return Err(Error::type_error(format!("expected a List, got {}", other.type_name()))),
                 };
                 let mut scratch = row.clone();
                 scratch.resize((*acc_slot).max(*slot) + 1, V::Null);
@@ -423,7 +423,7 @@ pub fn property(base: &V, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
             .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?
             .map_or(V::Null, |p| V::from_property(&p)),
         V::Map(m) => m.get(key).cloned().unwrap_or(V::Null),
-        other => return Err(Error::Type(format!("cannot read property '{key}' of a {}", other.type_name()))),
+        other => return Err(Error::type_error(format!("cannot read property '{key}' of a {}", other.type_name()))),
     })
 }
 
@@ -441,12 +441,18 @@ fn index(base: &V, idx: &V, ctx: &mut Ctx<'_>) -> Result<V> {
         }
         (V::Map(_) | V::Node(_) | V::Rel(_), V::String(k)) => property(base, k, ctx)?,
         (V::List(_), other) => {
-            return Err(Error::Type(format!("a list index must be an Integer, not {}", other.type_name())))
+            return Err(Error::type_error_as(
+                "ListElementAccessByNonInteger",
+                format!("a list index must be an Integer, not {}", other.type_name()),
+            ))
         }
         (V::Map(_) | V::Node(_) | V::Rel(_), other) => {
-            return Err(Error::Type(format!("a map key must be a String, not {}", other.type_name())))
+            return Err(Error::type_error_as(
+                "MapElementAccessByNonString",
+                format!("a map key must be a String, not {}", other.type_name()),
+            ))
         }
-        (other, _) => return Err(Error::Type(format!("cannot index a {}", other.type_name()))),
+        (other, _) => return Err(Error::type_error(format!("cannot index a {}", other.type_name()))),
     })
 }
 
@@ -454,7 +460,7 @@ fn slice(base: &V, from: Option<V>, to: Option<V>) -> Result<V> {
     let items = match base {
         V::Null => return Ok(V::Null),
         V::List(items) => items,
-        other => return Err(Error::Type(format!("cannot slice a {}", other.type_name()))),
+        other => return Err(Error::type_error(format!("cannot slice a {}", other.type_name()))),
     };
     let len = items.len() as i64;
     let bound = |v: Option<V>, default: i64| -> Result<Option<i64>> {
@@ -462,7 +468,9 @@ fn slice(base: &V, from: Option<V>, to: Option<V>) -> Result<V> {
             None => Ok(Some(default)),
             Some(V::Null) => Ok(None),
             Some(V::Int(i)) => Ok(Some(if i < 0 { (len + i).max(0) } else { i.min(len) })),
-            Some(other) => Err(Error::Type(format!("a slice bound must be an Integer, not {}", other.type_name()))),
+            Some(other) => {
+                Err(Error::type_error(format!("a slice bound must be an Integer, not {}", other.type_name())))
+            }
         }
     };
     let (Some(a), Some(b)) = (bound(from, 0)?, bound(to, len)?) else { return Ok(V::Null) };
@@ -546,7 +554,7 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
                     V::Bool(false)
                 }
             }
-            other => return Err(Error::Type(format!("IN expects a List, got {}", other.type_name()))),
+            other => return Err(Error::type_error(format!("IN expects a List, got {}", other.type_name()))),
         });
     }
     if matches!(a, V::Null) || matches!(b, V::Null) {
@@ -623,7 +631,7 @@ fn op_symbol(op: BinaryOp) -> &'static str {
 }
 
 fn type_error(op: &str, a: &V, b: &V) -> Error {
-    Error::Type(format!("cannot apply {op} to {} and {}", a.type_name(), b.type_name()))
+    Error::type_error(format!("cannot apply {op} to {} and {}", a.type_name(), b.type_name()))
 }
 
 /// True when a predicate value counts as passing (only `true` does).

@@ -98,7 +98,13 @@ impl Function {
 }
 
 fn arg_type(f: Function, v: &V) -> Error {
-    Error::Type(format!("{}() cannot take a {}", f.name(), v.type_name()))
+    // The conversions take any value, and refuse some values of them (openCypher's
+    // InvalidArgumentValue); other functions refuse the type itself.
+    let detail = match f {
+        Function::ToInteger | Function::ToFloat | Function::ToString | Function::ToBoolean => "InvalidArgumentValue",
+        _ => "InvalidArgumentType",
+    };
+    Error::type_error_as(detail, format!("{}() cannot take a {}", f.name(), v.type_name()))
 }
 
 /// Formats a number or other scalar as `toString` does.
@@ -261,7 +267,10 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
                 match v {
                     V::Null => Ok(None),
                     V::Int(i) => Ok(Some(*i)),
-                    other => Err(Error::Argument(format!("{}() takes integers, not {}", f.name(), other.type_name()))),
+                    other => Err(Error::argument(
+                        "InvalidArgumentType",
+                        format!("{}() takes integers, not {}", f.name(), other.type_name()),
+                    )),
                 }
             };
             let start = int_arg(f, &args[0])?;
@@ -272,7 +281,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             };
             let (Some(start), Some(end), Some(step)) = (start, end, step) else { return Ok(V::Null) };
             if step == 0 {
-                return Err(Error::Argument("range() step must not be zero".into()));
+                return Err(Error::argument("NumberOutOfRange", "range() step must not be zero"));
             }
             let count = if (step > 0 && start <= end) || (step < 0 && start >= end) {
                 ((i128::from(end) - i128::from(start)) / i128::from(step) + 1) as u128
@@ -394,7 +403,10 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             };
             let (Some(s), Some(start), Some(len)) = (s, start, len) else { return Ok(V::Null) };
             if start < 0 || len < 0 {
-                return Err(Error::Argument("substring() needs a non-negative start and length".into()));
+                return Err(Error::argument(
+                    "InvalidArgumentValue",
+                    "substring() needs a non-negative start and length",
+                ));
             }
             V::string(s.chars().skip(start as usize).take(len as usize).collect::<String>())
         }
@@ -402,10 +414,15 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             let s = string_arg(&args[0])?;
             let n = int_arg(f, &args[1])?;
             match (s, n) {
-                (_, None) => return Err(Error::Argument(format!("{}() needs a length", f.name()))),
+                (_, None) => {
+                    return Err(Error::argument("InvalidArgumentValue", format!("{}() needs a length", f.name())))
+                }
                 (None, _) => V::Null,
                 (Some(_), Some(n)) if n < 0 => {
-                    return Err(Error::Argument(format!("{}() needs a non-negative length", f.name())))
+                    return Err(Error::argument(
+                        "InvalidArgumentValue",
+                        format!("{}() needs a non-negative length", f.name()),
+                    ))
                 }
                 (Some(s), Some(n)) => {
                     let count = s.chars().count();

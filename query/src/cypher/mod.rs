@@ -90,7 +90,10 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
         Some("eager") => rules::LIndexUse::Eager,
         Some("on") | None => rules::LIndexUse::On,
         Some(other) => {
-            return Err(crate::Error::Argument(format!("CYPHER lindex={other}: expected on, off or eager")));
+            return Err(crate::Error::argument(
+                "InvalidArgumentValue",
+                format!("CYPHER lindex={other}: expected on, off or eager"),
+            ));
         }
     };
     let mut plan =

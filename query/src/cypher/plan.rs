@@ -490,6 +490,14 @@ impl LogicalOp {
         inputs_of!(self)
     }
 
+    /// True when this operator or one it reads writes to the graph.
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            LogicalOp::Create { .. } | LogicalOp::Merge { .. } | LogicalOp::Update { .. } | LogicalOp::Delete { .. }
+        ) || self.inputs().into_iter().any(LogicalOp::writes)
+    }
+
     /// The operator's name as EXPLAIN shows it.
     pub fn name(&self) -> &'static str {
         use LogicalOp::*;

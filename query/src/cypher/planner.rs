@@ -1162,7 +1162,14 @@ impl<'a> Planner<'a> {
                 (Some(a), _) => a.clone(),
                 (None, Expr::Variable(v)) => v.clone(),
                 (None, _) if !is_return => {
-                    return Err(semantic("NoExpressionAlias", format!("'{}' needs an alias (AS name)", it.text)))
+                    // Reused beside an aggregate in ORDER BY, the expression is
+                    // ambiguous whatever its name: that is the error to report.
+                    let beside_aggregate =
+                        p.order_by.iter().any(|s| contains_aggregate(&s.expr) && contains_subexpr(&s.expr, &it.expr));
+                    if beside_aggregate {
+                        return Err(ambiguous_order_by());
+                    }
+                    return Err(semantic("NoExpressionAlias", format!("'{}' needs an alias (AS name)", it.text)));
                 }
                 (None, _) => it.text.clone(),
             };
@@ -1285,8 +1292,11 @@ impl<'a> Planner<'a> {
                 }
             }
             plan = LogicalOp::Project { input: Box::new(plan), exprs: exprs_fixed, keep_input: false };
-            for (e, _) in &order {
+            for ((e, _), sort) in order.iter().zip(&p.order_by) {
                 if contains_aggregate(e) {
+                    if mentions_variable_outside(e, &columns) {
+                        return Err(order_by_scope_error(&sort.expr, &items));
+                    }
                     return Err(semantic("InvalidAggregation", "ORDER BY cannot aggregate what RETURN does not"));
                 }
             }
@@ -1318,12 +1328,11 @@ impl<'a> Planner<'a> {
         }
         if !order.is_empty() {
             let mut keys = Vec::new();
-            for (e, asc) in order.drain(..) {
+            for ((e, asc), sort) in order.drain(..).zip(&p.order_by) {
                 let ce = self.expr(&e, &sort_scope).map_err(|err| match err {
-                    Error::Semantic { kind: "UndefinedVariable", .. } if aggregating => semantic(
-                        "AmbiguousAggregationExpression",
-                        "ORDER BY after an aggregation can only use the projected columns",
-                    ),
+                    Error::Semantic { kind: "UndefinedVariable", .. } if aggregating => {
+                        order_by_scope_error(&sort.expr, &items)
+                    }
                     other => other,
                 })?;
                 keys.push((ce, asc));
@@ -1364,7 +1373,9 @@ impl<'a> Planner<'a> {
             }
             other => other,
         })?;
-        if let CExpr::Const(v) = &ce {
+        // A parameter's value is only checked when the query runs (a runtime error);
+        // a literal is checked now.
+        if let (CExpr::Const(v), false) = (&ce, matches!(e, Expr::Parameter(_))) {
             match v {
                 V::Int(i) if *i < 0 => {
                     return Err(semantic("NegativeIntegerArgument", format!("{what} must not be negative")))
@@ -1752,6 +1763,49 @@ fn contains_aggregate_marker(e: &Expr) -> bool {
             found
         }
     }
+}
+
+/// The error for an ORDER BY item after an aggregating projection that the projected
+/// columns cannot answer. Reusing a projected expression more complex than a variable
+/// or its property beside an aggregate is ambiguous (openCypher); otherwise the item
+/// names a variable the projection did not keep.
+fn order_by_scope_error(original: &Expr, items: &[(Expr, String)]) -> Error {
+    let reuses_complex = items.iter().any(|(item, _)| {
+        let simple = matches!(item, Expr::Variable(_))
+            || matches!(item, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
+        !simple && !contains_aggregate(item) && contains_subexpr(original, item)
+    });
+    if reuses_complex {
+        ambiguous_order_by()
+    } else {
+        semantic("UndefinedVariable", "ORDER BY after an aggregation can only use the projected columns")
+    }
+}
+
+fn ambiguous_order_by() -> Error {
+    semantic(
+        "AmbiguousAggregationExpression",
+        "ORDER BY beside an aggregate can only reuse projected variables and their properties",
+    )
+}
+
+fn contains_subexpr(e: &Expr, target: &Expr) -> bool {
+    if e == target {
+        return true;
+    }
+    let mut found = false;
+    for_each_child(e, &mut |c| found = found || contains_subexpr(c, target));
+    found
+}
+
+/// True when `e` names a variable that is not one of `columns`.
+fn mentions_variable_outside(e: &Expr, columns: &[String]) -> bool {
+    if let Expr::Variable(v) = e {
+        return !columns.contains(v);
+    }
+    let mut found = false;
+    for_each_child(e, &mut |c| found = found || mentions_variable_outside(c, columns));
+    found
 }
 
 fn replace_subexpr(e: &mut Expr, target: &Expr, with: &Expr) {

@@ -27,7 +27,7 @@ impl ProcedureCall {
 fn string_arg(procedure: Procedure, position: usize, v: &V) -> Result<String> {
     match v {
         V::String(s) => Ok(s.to_string()),
-        other => Err(Error::Type(format!(
+        other => Err(Error::type_error(format!(
             "argument {} of {} must be a string, not {}",
             position + 1,
             procedure.name(),
@@ -116,7 +116,7 @@ impl ProcedureCall {
                 let query = string_arg(self.procedure, 1, &args[1])?;
                 let rels = self.procedure == Procedure::FulltextRelationships;
                 let hits = ctx.graph.fulltext_query(&name, &query, rels).map_err(|e| match e {
-                    sprig_index::Error::TextQuery(m) => Error::Argument(m),
+                    sprig_index::Error::TextQuery(m) => Error::argument("InvalidArgumentValue", m),
                     other => Error::Index(other),
                 })?;
                 hits.into_iter()

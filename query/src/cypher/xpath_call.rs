@@ -13,16 +13,16 @@ pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> 
     if let Some(v) = ctx.xpath_answers.get(&key) {
         return Ok(v.clone());
     }
-    let store = ctx
-        .xml
-        .clone()
-        .ok_or_else(|| Error::Argument("xpath(): this statement runs without XML collections".into()))?;
+    let store = ctx.xml.clone().ok_or_else(|| {
+        Error::argument("InvalidArgumentValue", "xpath(): this statement runs without XML collections")
+    })?;
     let (collection, expr) = &key;
     // The position of an XPath syntax error is in `expr`, not in the Cypher text.
     let plan = crate::prepare_xpath(expr, &crate::CompileOptions::default()).map_err(|e| match e {
-        Error::Syntax(s) => {
-            Error::Argument(format!("xpath(): {} at column {} of '{expr}'", s.message, s.position.column + 1))
-        }
+        Error::Syntax(s) => Error::argument(
+            "InvalidArgumentValue",
+            format!("xpath(): {} at column {} of '{expr}'", s.message, s.position.column + 1),
+        ),
         other => other,
     })?;
     let coll = store.collection(collection)?;

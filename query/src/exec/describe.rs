@@ -65,7 +65,7 @@ impl<'c> NodeDescriber<'c> {
     }
 
     fn doc(&self, idx: u32) -> Result<&Document> {
-        self.docs.get(idx as usize).ok_or_else(|| Error::Type(format!("no document {idx}")))
+        self.docs.get(idx as usize).ok_or_else(|| Error::type_error(format!("no document {idx}")))
     }
 
     pub fn describe(&mut self, node: Node) -> Result<NodeInfo> {
@@ -76,7 +76,7 @@ impl<'c> NodeDescriber<'c> {
             let (prefix, uri) = scope
                 .get(node.ns as usize - 1)
                 .cloned()
-                .ok_or_else(|| Error::Type("namespace node out of range".into()))?;
+                .ok_or_else(|| Error::type_error("namespace node out of range"))?;
             let path = format!("{}/namespace::{prefix}", self.path(node.doc, node.pre)?);
             return Ok(NodeInfo { doc: doc_name, node_type: NodeType::Namespace, path, name: prefix, string: uri });
         }
@@ -129,7 +129,7 @@ impl<'c> NodeDescriber<'c> {
             .get(&(doc_idx, parent))
             .and_then(|m| m.get(&child))
             .cloned()
-            .ok_or_else(|| Error::Type(format!("node {child} is not a child of {parent}")))
+            .ok_or_else(|| Error::type_error(format!("node {child} is not a child of {parent}")))
     }
 
     fn child_steps(&self, doc_idx: u32, parent: u32) -> Result<HashMap<u32, String>> {

@@ -125,7 +125,7 @@ impl Eval<'_, '_> {
             Expr::Filter(primary, predicates) => {
                 PlanNode::new("Filter").detail("predicates", predicates.len()).child(self.explain_expr(primary))
             }
-            Expr::Path { start, steps } => self.explain_path(e, start, steps),
+            Expr::Path { id, start, steps } => self.explain_path(*id, start, steps),
         }
     }
 
@@ -133,7 +133,7 @@ impl Eval<'_, '_> {
         PlanNode::new(operator).child(self.explain_expr(a)).child(self.explain_expr(b))
     }
 
-    fn explain_path(&mut self, e: &Expr, start: &PathFrom, steps: &[Step]) -> PlanNode {
+    fn explain_path(&mut self, id: usize, start: &PathFrom, steps: &[Step]) -> PlanNode {
         let navigate = |from: &str, tests: &[Test]| {
             PlanNode::new("Navigate").detail("from", from).detail("steps", steps_text(steps, tests))
         };
@@ -148,12 +148,11 @@ impl Eval<'_, '_> {
         if self.nav.join == JoinAlgorithm::Navigate {
             return navigate("root", self.plan_tests).detail("reason", "forced by --join navigate");
         }
-        let Some(plan) = self.path_plan(e, steps) else {
+        let Some(plan) = self.path_plan(id, steps) else {
             return navigate("root", self.plan_tests)
                 .detail("reason", "the path does not start with child or descendant name steps");
         };
-        let key = e as *const Expr as usize;
-        let pattern = self.explain_pattern(key, steps, &plan);
+        let pattern = self.explain_pattern(id, steps, &plan);
         let rest = &steps[plan.pattern.len..];
         if rest.is_empty() {
             pattern

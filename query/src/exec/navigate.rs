@@ -52,7 +52,7 @@ pub struct Navigator<'c> {
     deadline: Option<std::time::Instant>,
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub(super) join: JoinAlgorithm,
-    /// Path plans per path expression (keyed by its address in the plan), made once.
+    /// Path plans per path expression (keyed by its id, unique across plans), made once.
     pub(super) path_plans: HashMap<usize, Rc<PathPlan>>,
     /// Per-operator counters when profiling, keyed by (path expression, pattern step).
     pub(super) profile: Option<HashMap<(usize, usize), OperatorStats>>,
@@ -181,12 +181,12 @@ pub(super) struct Eval<'n, 'c> {
 }
 
 fn type_error(what: &str) -> Error {
-    Error::Type(what.to_string())
+    Error::type_error(what.to_string())
 }
 
 impl Eval<'_, '_> {
     pub(super) fn doc(&self, node: Node) -> Result<&Document> {
-        self.nav.docs.get(node.doc as usize).ok_or_else(|| Error::Type(format!("no document {}", node.doc)))
+        self.nav.docs.get(node.doc as usize).ok_or_else(|| Error::type_error(format!("no document {}", node.doc)))
     }
 
     fn record(&self, node: Node) -> Result<NodeRecord> {
@@ -232,10 +232,10 @@ impl Eval<'_, '_> {
                 };
                 Value::NodeSet(self.filter(nodes, predicates, false)?)
             }
-            Expr::Path { start, steps } => {
+            Expr::Path { id, start, steps } => {
                 if *start == PathFrom::Root && self.nav.join != JoinAlgorithm::Navigate {
-                    if let Some(plan) = self.path_plan(e, steps) {
-                        let mut nodes = self.eval_pattern(e as *const Expr as usize, steps, &plan)?;
+                    if let Some(plan) = self.path_plan(*id, steps) {
+                        let mut nodes = self.eval_pattern(*id, steps, &plan)?;
                         for step in &steps[plan.pattern.len..] {
                             nodes = self.step(&nodes, step)?;
                         }
@@ -664,7 +664,7 @@ impl Eval<'_, '_> {
     /// The (prefix, URI) of a namespace node.
     fn namespace_node(&self, node: Node) -> Result<(String, String)> {
         let scope = self.in_scope_namespaces(node.doc, node.pre)?;
-        scope.into_iter().nth(node.ns as usize - 1).ok_or_else(|| Error::Type("namespace node out of range".into()))
+        scope.into_iter().nth(node.ns as usize - 1).ok_or_else(|| Error::type_error("namespace node out of range"))
     }
 
     fn namespace_test(&self, test: usize, prefix: &str) -> bool {
@@ -687,7 +687,7 @@ impl Eval<'_, '_> {
             None => Ok(vec![ctx.node]),
             Some(a) => match self.expr(a, ctx)? {
                 Value::NodeSet(n) => Ok(n),
-                _ => Err(Error::Type(format!("{name}() expects a node-set"))),
+                _ => Err(Error::type_error(format!("{name}() expects a node-set"))),
             },
         }
     }

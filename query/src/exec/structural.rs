@@ -23,8 +23,7 @@ use crate::Result;
 impl Eval<'_, '_> {
     /// The plan for an absolute path's twig pattern, made once per query; `None` when
     /// the path does not start with one.
-    pub(super) fn path_plan(&mut self, expr: &Expr, steps: &[Step]) -> Option<Rc<PathPlan>> {
-        let key = expr as *const Expr as usize;
+    pub(super) fn path_plan(&mut self, key: usize, steps: &[Step]) -> Option<Rc<PathPlan>> {
         if let Some(plan) = self.nav.path_plans.get(&key) {
             return Some(plan.clone());
         }
@@ -70,11 +69,11 @@ impl Eval<'_, '_> {
     }
 
     pub(super) fn summary_count_unchecked(&mut self, arg: &Expr) -> Option<u64> {
-        let Expr::Path { start: PathFrom::Root, steps } = arg else { return None };
+        let Expr::Path { id, start: PathFrom::Root, steps } = arg else { return None };
         if self.nav.join == JoinAlgorithm::Navigate {
             return None;
         }
-        let plan = self.path_plan(arg, steps)?;
+        let plan = self.path_plan(*id, steps)?;
         if !plan.shortcut || plan.pattern.len != steps.len() {
             return None;
         }

@@ -89,7 +89,7 @@ fn branch(predicate: usize, expr: &Expr, tests: &[Test]) -> Option<Branch> {
         },
         _ => (expr, None),
     };
-    let Expr::Path { start: PathFrom::Context, steps } = path else { return None };
+    let Expr::Path { start: PathFrom::Context, steps, .. } = path else { return None };
     // `.//b` is `self::node()/descendant::b`.
     let steps = match steps.first() {
         Some(s) if s.axis == Axis::SelfAxis && tests[s.test] == Test::AnyNode && s.predicates.is_empty() => &steps[1..],

@@ -36,8 +36,11 @@ pub enum Expr {
     Negate(Box<Expr>),
     Union(Box<Expr>, Box<Expr>),
     Filter(Box<Expr>, Vec<Expr>),
-    /// `start` is `None` for a relative path (from the context node).
+    /// `id` is unique in the process (see [`next_path_id`]): executors key what they
+    /// cache per path by it, across every plan they evaluate. An address could be
+    /// reused by another expression once the first is freed; an id cannot.
     Path {
+        id: usize,
         start: PathFrom,
         steps: Vec<Step>,
     },
@@ -170,6 +173,12 @@ struct Compiler<'a> {
     test_index: HashMap<Test, usize>,
 }
 
+/// A fresh path id; 2^64 compiled paths would be needed to reuse one.
+fn next_path_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Compiler<'_> {
     fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
         let b = |c: &mut Self, e: &ast::Expr| c.expr(e).map(Box::new);
@@ -239,7 +248,7 @@ impl Compiler<'_> {
                 steps.push(step);
             }
         }
-        Ok(Expr::Path { start, steps })
+        Ok(Expr::Path { id: next_path_id(), start, steps })
     }
 
     fn resolve_prefix(&self, prefix: &str) -> Result<String> {

@@ -32,6 +32,9 @@ impl TextPosition {
 pub struct SyntaxError {
     pub message: String,
     pub position: TextPosition,
+    /// The openCypher TCK's detail code: `UnexpectedSyntax`, `IntegerOverflow`,
+    /// `FloatingPointOverflow`, `InvalidNumberLiteral`, `InvalidUnicodeLiteral`.
+    pub detail: &'static str,
 }
 
 impl fmt::Display for SyntaxError {

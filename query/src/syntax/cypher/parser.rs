@@ -18,11 +18,13 @@ pub struct PError {
     message: String,
     /// Cut errors stop alternatives (a bad number, an unterminated string).
     fatal: bool,
+    /// The TCK's detail code (see [`SyntaxError::detail`]).
+    detail: &'static str,
 }
 
 impl<'a> ParseError<&'a str> for PError {
     fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
-        PError { rest: input.len(), message: String::new(), fatal: false }
+        PError { rest: input.len(), message: String::new(), fatal: false, detail: UNEXPECTED }
     }
     fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
         other
@@ -39,21 +41,30 @@ impl<'a> ParseError<&'a str> for PError {
 type Res<'a, T> = IResult<&'a str, T, PError>;
 
 fn fail<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
-    Err(nom::Err::Error(PError { rest: input.len(), message: message.into(), fatal: false }))
+    Err(nom::Err::Error(PError { rest: input.len(), message: message.into(), fatal: false, detail: UNEXPECTED }))
 }
 
 fn fatal<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
-    Err(nom::Err::Failure(PError { rest: input.len(), message: message.into(), fatal: true }))
+    fatal_as(input, UNEXPECTED, message)
 }
+
+/// A fatal error with its own detail code (a literal that is well-formed but wrong).
+fn fatal_as<'a, T>(input: &'a str, detail: &'static str, message: impl Into<String>) -> Res<'a, T> {
+    Err(nom::Err::Failure(PError { rest: input.len(), message: message.into(), fatal: true, detail }))
+}
+
+const UNEXPECTED: &str = "UnexpectedSyntax";
 
 /// Enters one level of recursion (see [`limits`]); a fatal error past the limit.
 fn nest(input: &str) -> Result<limits::Nesting, nom::Err<PError>> {
-    limits::Nesting::enter().map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true }))
+    limits::Nesting::enter()
+        .map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true, detail: UNEXPECTED }))
 }
 
 /// Counts one operator wrapped around the tree so far (see [`limits`]).
 fn count_operator(input: &str) -> Result<(), nom::Err<PError>> {
-    limits::operator().map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true }))
+    limits::operator()
+        .map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true, detail: UNEXPECTED }))
 }
 
 /// Parses one Cypher statement (a trailing `;` is allowed).
@@ -67,13 +78,19 @@ pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
         let (i, _) = ws(i)?;
         Ok((i, stmt))
     })(text);
-    let (rest, message) = match res {
+    let (rest, message, detail) = match res {
         Ok(("", stmt)) => return Ok(stmt),
-        Ok((rest, _)) => (rest.len(), String::new()),
-        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => (e.rest, e.message),
-        Err(nom::Err::Incomplete(_)) => (0, String::new()),
+        Ok((rest, _)) => (rest.len(), String::new(), UNEXPECTED),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => (e.rest, e.message, e.detail),
+        Err(nom::Err::Incomplete(_)) => (0, String::new(), UNEXPECTED),
     };
     let offset = text.len() - rest.min(text.len());
+    // A character that looks like Cypher's but is not (an em dash for `-`, curly
+    // quotes) is named as such.
+    let detail = match text[offset..].chars().next() {
+        Some(c) if message.is_empty() && !c.is_ascii() => "InvalidUnicodeCharacter",
+        _ => detail,
+    };
     let message = if message.is_empty() {
         match text[offset..].chars().next() {
             Some(c) => format!("invalid input '{c}': the query does not continue like that"),
@@ -82,7 +99,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
     } else {
         message
     };
-    Err(SyntaxError { message, position: TextPosition::of(text, offset) })
+    Err(SyntaxError { message, position: TextPosition::of(text, offset), detail })
 }
 
 // ---------------------------------------------------------------------------
@@ -259,7 +276,7 @@ fn string_literal(i: &str) -> Res<'_, String> {
                 let code = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
                 match code {
                     Some(ch) if hex.len() == len => out.push(ch),
-                    _ => return fatal(&body[q..], "invalid unicode escape"),
+                    _ => return fatal_as(&body[q..], "InvalidUnicodeLiteral", "invalid unicode escape"),
                 }
                 for _ in 0..len {
                     chars.next();
@@ -271,37 +288,54 @@ fn string_literal(i: &str) -> Res<'_, String> {
     fatal(i, "unterminated string literal")
 }
 
-/// Marks the literal 2^63, which only fits as the operand of unary minus.
-const MIN_MAGNITUDE: f64 = 9_223_372_036_854_775_808.0;
+/// A number as the lexer reads it. The integer 2^63 is its own token: it only fits as
+/// the operand of unary minus (`-9223372036854775808`), and must not be confused with
+/// the float `9223372036854775808.0`.
+enum NumberToken {
+    Literal(Literal),
+    MinMagnitude,
+}
+
+const OVERFLOW: &str = "integer overflow: the literal does not fit in 64 bits";
 
 fn postfix_follows(i: &str) -> bool {
     let t = i.trim_start();
     t.starts_with('.') || t.starts_with('[') || t.starts_with('^')
 }
 
-fn parse_int_radix(digits: &str, radix: u32) -> Option<Literal> {
+fn parse_int_radix(digits: &str, radix: u32) -> Option<NumberToken> {
     match u64::from_str_radix(digits, radix) {
-        Ok(v) if v <= i64::MAX as u64 => Some(Literal::Int(v as i64)),
-        Ok(v) if v == 1u64 << 63 => Some(Literal::Float(MIN_MAGNITUDE)),
+        Ok(v) if v <= i64::MAX as u64 => Some(NumberToken::Literal(Literal::Int(v as i64))),
+        Ok(v) if v == 1u64 << 63 => Some(NumberToken::MinMagnitude),
         _ => None,
     }
 }
 
+/// A number literal where an operand is expected; 2^63 alone overflows.
 fn number_literal(i: &str) -> Res<'_, Literal> {
+    let (start, _) = ws(i)?;
+    match number_token(i)? {
+        (rest, NumberToken::Literal(l)) => Ok((rest, l)),
+        (_, NumberToken::MinMagnitude) => fatal_as(start, "IntegerOverflow", OVERFLOW),
+    }
+}
+
+fn number_token(i: &str) -> Res<'_, NumberToken> {
     let (i, _) = ws(i)?;
     let start = i;
-    let res: Res<'_, Literal> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
-        let (rest, digits) =
-            hex_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid hexadecimal literal"))?;
+    let res: Res<'_, NumberToken> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
+        let (rest, digits) = hex_digit1(rest)
+            .or_else(|_: nom::Err<PError>| fatal_as(start, "InvalidNumberLiteral", "invalid hexadecimal literal"))?;
         match parse_int_radix(digits, 16) {
             Some(l) => Ok((rest, l)),
-            None => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+            None => fatal_as(start, "IntegerOverflow", OVERFLOW),
         }
     } else if let Some(rest) = i.strip_prefix("0o") {
-        let (rest, digits) = oct_digit1(rest).or_else(|_: nom::Err<PError>| fatal(start, "invalid octal literal"))?;
+        let (rest, digits) = oct_digit1(rest)
+            .or_else(|_: nom::Err<PError>| fatal_as(start, "InvalidNumberLiteral", "invalid octal literal"))?;
         match parse_int_radix(digits, 8) {
             Some(l) => Ok((rest, l)),
-            None => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+            None => fatal_as(start, "IntegerOverflow", OVERFLOW),
         }
     } else {
         let (rest, text) = recognize((
@@ -311,21 +345,20 @@ fn number_literal(i: &str) -> Res<'_, Literal> {
         .parse(i)?;
         if text.contains(['.', 'e', 'E']) {
             match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => Ok((rest, Literal::Float(v))),
-                _ => fatal(start, "floating point overflow: the literal is too large"),
+                Ok(v) if v.is_finite() => Ok((rest, NumberToken::Literal(Literal::Float(v)))),
+                _ => fatal_as(start, "FloatingPointOverflow", "floating point overflow: the literal is too large"),
             }
         } else {
             match text.parse::<i64>() {
-                Ok(v) => Ok((rest, Literal::Int(v))),
-                // `-9223372036854775808` is negated later; keep its magnitude as a marker.
-                Err(_) if text == "9223372036854775808" => Ok((rest, Literal::Float(MIN_MAGNITUDE))),
-                Err(_) => fatal(start, "integer overflow: the literal does not fit in 64 bits"),
+                Ok(v) => Ok((rest, NumberToken::Literal(Literal::Int(v)))),
+                Err(_) if text == "9223372036854775808" => Ok((rest, NumberToken::MinMagnitude)),
+                Err(_) => fatal_as(start, "IntegerOverflow", OVERFLOW),
             }
         }
     };
     let (rest, lit) = res?;
     if rest.chars().next().is_some_and(is_ident_char) {
-        return fatal(start, "invalid number literal");
+        return fatal_as(start, "InvalidNumberLiteral", "invalid number literal");
     }
     Ok((rest, lit))
 }
@@ -778,7 +811,12 @@ fn pattern_element(i: &str) -> Res<'_, PatternElement> {
     }
     let (mut i, start) = node_pattern(i)?;
     let mut chain = Vec::new();
-    while let Ok((rest, rel)) = rel_pattern(i) {
+    loop {
+        let (rest, rel) = match rel_pattern(i) {
+            Ok(r) => r,
+            Err(nom::Err::Failure(e)) => return Err(nom::Err::Failure(e)),
+            Err(_) => break,
+        };
         let (rest, node) = node_pattern(rest)?;
         chain.push((rel, node));
         i = rest;
@@ -847,6 +885,9 @@ fn rel_detail(i: &str) -> Res<'_, RelPattern> {
     let (i, length) = opt(|i| {
         let (i, _) = sym("*")(i)?;
         let (i, _) = ws(i)?;
+        if i.starts_with('-') && i[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+            return fatal_as(i, "InvalidRelationshipPattern", "a variable-length bound cannot be negative");
+        }
         let (i, min) = opt(map(digit1, |d: &str| d.parse::<u64>().ok())).parse(i)?;
         let (i, range) = opt(|i| {
             let (i, _) = sym("..")(i)?;
@@ -1032,8 +1073,8 @@ fn unary(i: &str) -> Res<'_, Expr> {
     if let Ok((rest, _)) = sym("-")(i) {
         // `-9223372036854775808` (in any radix) is the one literal whose magnitude
         // does not fit: negate it before the overflow check.
-        if let Ok((after, Literal::Float(f))) = number_literal(rest) {
-            if f == MIN_MAGNITUDE && !postfix_follows(after) {
+        if let Ok((after, NumberToken::MinMagnitude)) = number_token(rest) {
+            if !postfix_follows(after) {
                 return Ok((after, Expr::Literal(Literal::Int(i64::MIN))));
             }
         }
@@ -1042,7 +1083,7 @@ fn unary(i: &str) -> Res<'_, Expr> {
         // Fold `-literal` so that the smallest integer can be written; `--` of it
         // does not fit again.
         if let Expr::Literal(Literal::Int(i64::MIN)) = e {
-            return fatal(i, "integer overflow: the literal does not fit in 64 bits");
+            return fatal_as(i, "IntegerOverflow", OVERFLOW);
         }
         return Ok((
             rest,
@@ -1058,13 +1099,7 @@ fn unary(i: &str) -> Res<'_, Expr> {
         let (rest, e) = unary(rest)?;
         return Ok((rest, Expr::Unary(UnaryOp::Pos, Box::new(e))));
     }
-    let (rest, e) = postfix_expr(i)?;
-    if let Expr::Literal(Literal::Float(f)) = e {
-        if f == MIN_MAGNITUDE {
-            return fatal(i, "integer overflow: the literal does not fit in 64 bits");
-        }
-    }
-    Ok((rest, e))
+    postfix_expr(i)
 }
 
 fn postfix_expr(i: &str) -> Res<'_, Expr> {

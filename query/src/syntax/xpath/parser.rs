@@ -7,7 +7,7 @@
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, digit0, digit1, multispace0};
+use nom::character::complete::{char, multispace0};
 use nom::combinator::{opt, recognize};
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult, Parser};
@@ -18,6 +18,7 @@ use crate::syntax::{limits, SyntaxError, TextPosition};
 /// Parses a whole XPath 1.0 expression.
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
     let err = |e: PError| SyntaxError {
+        detail: "UnexpectedSyntax",
         message: e.message.unwrap_or_else(|| describe_unexpected(&text[text.len() - e.remaining..])),
         position: TextPosition::of(text, text.len() - e.remaining),
     };
@@ -442,9 +443,19 @@ fn literal(input: &str) -> PResult<'_, String> {
     }
 }
 
+/// `Number ::= Digits ('.' Digits?)? | '.' Digits`. Scanned by hand: nom 8's `digit0`
+/// inside `opt(...)` stops short at the end of input, which read a final `1.5` as `1`.
 fn number(input: &str) -> PResult<'_, f64> {
-    let (rest, text) =
-        alt((recognize((digit1, opt((char('.'), digit0)))), recognize((char('.'), digit1)))).parse(input)?;
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let int_len = digits(input);
+    let len = match input[int_len..].strip_prefix('.') {
+        Some(frac) if int_len > 0 || digits(frac) > 0 => int_len + 1 + digits(frac),
+        _ => int_len,
+    };
+    if len == 0 {
+        return Err(Err::Error(PError::from_error_kind(input, ErrorKind::Digit)));
+    }
+    let (text, rest) = input.split_at(len);
     match text.parse::<f64>() {
         Ok(n) => Ok((rest, n)),
         Err(_) => failure(input, "invalid number"),

@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Differential XPath 1.0 fuzzing: sprig against libxml2.
+
+Generates random documents (namespaces, comments, PIs, CDATA, mixed content, deep
+nesting, attributes) and random expressions from the whole XPath 1.0 grammar (every
+axis, node test, function and operator, predicates, number and string literals,
+variables), runs each through `sprig xpath --format json` and through libxml2 with the
+conventions of ../shared/conformance/xpath/oracle.py (through libxslt, so that the
+context node is the root node), and reports every difference minimized: subexpressions
+and document parts are dropped while the difference stays.
+
+  fuzz/xpath_diff.py [--minutes M] [--seed S] [--docs N] [--exprs K] [--out FILE]
+
+Compared as the conformance README says: node-sets node by node on type, path, name
+and string (namespace nodes as a multiset), numbers with a relative tolerance of 1e-9.
+Two deviations of libxml2 from the recommendation are not counted as sprig's bugs,
+only tallied: (1) number-to-string conversion, which libxml2 rounds to 15 digits;
+(2) document order: libxml2 sorts some node-sets out of document order when it runs
+under libxslt (an element after its own text node on the preceding axis); there the
+node-sets are compared as sets and sprig's order is checked against document order
+computed independently from the tree.
+Needs a release build (`cargo build --release`); installs lxml into a venv beside
+benches/peers on first use.
+"""
+import argparse, json, math, os, random, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "benches", "peers"))
+from peerenv import ensure_packages  # noqa: E402
+
+ensure_packages(["lxml"], ["lxml"])
+from lxml import etree  # noqa: E402
+
+ORACLE_DIR = os.environ.get("SPRIG_XPATH_ORACLE", os.path.join(ROOT, "..", "shared", "conformance", "xpath"))
+sys.path.insert(0, ORACLE_DIR)
+import oracle  # noqa: E402
+
+SPRIG = os.path.join(ROOT, "target", "release", "sprig")
+
+# ---------------------------------------------------------------------------
+# Documents: a tree of tuples, rendered to text (so that parts can be dropped).
+
+NAMES = ["a", "b", "c", "item", "price", "x:a", "x:b", "y:c"]
+NS = {"x": "urn:x", "y": "urn:y"}
+ATTRS = ["id", "n", "lang", "x:k", "xml:lang"]
+TEXTS = ["1", "2", "1.5", " 3 ", "-2", "abc", "a b  c", "\n  ", "x", "10", "0.5", "true", "", "NaN", "é", "-0"]
+
+
+def gen_node(r, depth):
+    kind = r.random()
+    if depth > 0 and kind < 0.55:
+        name = r.choice(NAMES)
+        attrs = {}
+        for _ in range(r.choice([0, 0, 1, 2])):
+            attrs[r.choice(ATTRS)] = r.choice(TEXTS + ["en", "en-US", "fr", "b1", "b2"])
+        decls = []
+        if r.random() < 0.1:
+            decls.append(("", r.choice(["urn:d", ""])))
+        if r.random() < 0.08:
+            decls.append(("x", r.choice(["urn:x", "urn:x2"])))
+        kids = [gen_node(r, depth - 1) for _ in range(r.choice([0, 1, 2, 3, 4]))]
+        return ("elem", name, attrs, decls, kids)
+    if kind < 0.8:
+        return ("text", r.choice(TEXTS[:-1]) or "t")
+    if kind < 0.88:
+        return ("comment", r.choice(["", " c ", "note"]))
+    if kind < 0.95:
+        return ("pi", r.choice(["t", "u"]), r.choice(["", "data", "1"]))
+    return ("cdata", r.choice(["1", "<x>", "a&b", "2.5"]))
+
+
+def gen_doc(r):
+    root = gen_node(r, r.choice([2, 3, 4, 6]))
+    while root[0] != "elem":
+        root = gen_node(r, 3)
+    # Every prefix used is declared on the root element.
+    name, attrs, decls, kids = root[1], root[2], root[3], root[4]
+    decls = [d for d in decls if d[0] not in NS] + list(NS.items())
+    prolog = []
+    if r.random() < 0.3:
+        prolog.append(("comment", " top "))
+    if r.random() < 0.2:
+        prolog.append(("pi", "top", "x"))
+    return {"prolog": prolog, "root": ("elem", name, attrs, decls, kids)}
+
+
+def esc(s, attr=False):
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s.replace('"', "&quot;") if attr else s
+
+
+def render_node(n, out):
+    k = n[0]
+    if k == "elem":
+        _, name, attrs, decls, kids = n
+        out.append("<" + name)
+        for p, u in decls:
+            out.append(f' xmlns{":" + p if p else ""}="{esc(u, True)}"')
+        for a, v in attrs.items():
+            out.append(f' {a}="{esc(v, True)}"')
+        if not kids:
+            out.append("/>")
+            return
+        out.append(">")
+        for c in kids:
+            render_node(c, out)
+        out.append(f"</{name}>")
+    elif k == "text":
+        out.append(esc(n[1]))
+    elif k == "comment":
+        out.append(f"<!--{n[1]}-->")
+    elif k == "pi":
+        out.append(f"<?{n[1]}{' ' + n[2] if n[2] else ''}?>")
+    elif k == "cdata":
+        out.append(f"<![CDATA[{n[1]}]]>")
+
+
+def render_doc(d):
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    for p in d["prolog"]:
+        render_node(p, out)
+        out.append("\n")
+    render_node(d["root"], out)
+    return "".join(out)
+
+
+def doc_shrinks(d):
+    """Smaller documents: each with one element's child, attribute or declaration gone."""
+    def walk(n, rebuild):
+        if n[0] != "elem":
+            return
+        _, name, attrs, decls, kids = n
+        for i in range(len(kids)):
+            yield rebuild(("elem", name, attrs, decls, kids[:i] + kids[i + 1:]))
+            if kids[i][0] == "elem" and kids[i][4]:
+                # Replace a child by its own children.
+                yield rebuild(("elem", name, attrs, decls, kids[:i] + kids[i][4] + kids[i + 1:]))
+        for a in attrs:
+            yield rebuild(("elem", name, {k: v for k, v in attrs.items() if k != a}, decls, kids))
+        for i, c in enumerate(kids):
+            yield from walk(c, lambda new, i=i: rebuild(("elem", name, attrs, decls, kids[:i] + [new] + kids[i + 1:])))
+    for i in range(len(d["prolog"])):
+        yield {"prolog": d["prolog"][:i] + d["prolog"][i + 1:], "root": d["root"]}
+    yield from walk(d["root"], lambda new: {"prolog": d["prolog"], "root": new})
+
+# ---------------------------------------------------------------------------
+# Expressions: a tree of (text-template, children), rendered by substitution.
+
+AXES = ["child", "descendant", "parent", "ancestor", "following-sibling", "preceding-sibling",
+        "following", "preceding", "attribute", "namespace", "self", "descendant-or-self",
+        "ancestor-or-self"]
+NODE_TESTS = ["a", "b", "c", "item", "price", "*", "x:*", "x:a", "x:b", "y:c", "node()", "text()",
+              "comment()", "processing-instruction()", "processing-instruction('t')", "id", "n",
+              "lang", "x:k", "xml:lang"]
+NUMBERS = ["0", "1", "2", "3", "1.5", ".5", "2.", "10", "0.1", "100", "29.99"]
+STRINGS = ["'1'", "'1.5'", "'abc'", "''", "' 3 '", "\"a b\"", "'x'", "'en'", "'-2'", "'NaN'", "'b'"]
+
+
+class E:
+    """An expression node: `parts` alternates text and child nodes."""
+    def __init__(self, *parts):
+        self.parts = list(parts)
+
+    def kids(self):
+        return [p for p in self.parts if isinstance(p, E)]
+
+    def __str__(self):
+        return "".join(str(p) for p in self.parts)
+
+
+def atom(s):
+    return E(s)
+
+
+class Gen:
+    def __init__(self, r):
+        self.r = r
+
+    def step(self, depth):
+        r = self.r
+        if r.random() < 0.25:
+            base = r.choice(["*", "a", "b", "text()", "node()", "@*", "@id", "..", ".", "x:a", "comment()",
+                             "processing-instruction()"])
+        else:
+            base = f"{r.choice(AXES)}::{r.choice(NODE_TESTS)}"
+        preds = [E("[", self.expr(depth - 1), "]") for _ in range(r.choice([0, 0, 0, 1, 1, 2]))] if depth > 0 else []
+        return E(base, *preds)
+
+    def path(self, depth):
+        r = self.r
+        start = r.choice(["/", "//", "", "", "/descendant::node()/"])
+        steps = [self.step(depth) for _ in range(r.choice([1, 1, 2, 3]))]
+        parts = [start]
+        for i, s in enumerate(steps):
+            if i:
+                parts.append(r.choice(["/", "/", "//"]))
+            parts.append(s)
+        if start in ("/",) and r.random() < 0.1:
+            return E("/")
+        return E(*parts)
+
+    def expr(self, depth):
+        r = self.r
+        if depth <= 0:
+            return atom(r.choice(NUMBERS + STRINGS + ["$v", "position()", "last()", ".", "a", "@id", "text()"]))
+        c = r.random()
+        d = depth - 1
+        if c < 0.3:
+            return self.path(d)
+        if c < 0.5:
+            op = r.choice(["=", "!=", "<", "<=", ">", ">=", "and", "or", "+", "-", "*", "div", "mod", "|"])
+            a, b = (self.path(d), self.path(d)) if op == "|" else (self.expr(d), self.expr(d))
+            return E(a, f" {op} ", b)
+        if c < 0.55:
+            return E("-", self.expr(d))
+        if c < 0.62:
+            return E("(", self.expr(d), ")")
+        if c < 0.67:
+            return E("(", self.path(d), ")", E("[", self.expr(d), "]"), r.choice(["", "/a", "//text()", "/@*"]))
+        if c < 0.95:
+            return self.call(d)
+        return atom(r.choice(NUMBERS + STRINGS))
+
+    def call(self, d):
+        r = self.r
+        e, p = (lambda: self.expr(d)), (lambda: self.path(d))
+        f = r.choice([
+            ("last", []), ("position", []), ("count", [p]), ("id", [e]), ("local-name", [p]),
+            ("local-name", []), ("namespace-uri", [p]), ("name", [p]), ("name", []), ("string", [e]),
+            ("string", []), ("concat", [e, e]), ("concat", [e, e, e]), ("starts-with", [e, e]),
+            ("contains", [e, e]), ("substring-before", [e, e]), ("substring-after", [e, e]),
+            ("substring", [e, e]), ("substring", [e, e, e]), ("string-length", [e]), ("string-length", []),
+            ("normalize-space", [e]), ("normalize-space", []), ("translate", [e, e, e]), ("boolean", [e]),
+            ("not", [e]), ("true", []), ("false", []), ("lang", [e]), ("number", [e]), ("number", []),
+            ("sum", [p]), ("floor", [e]), ("ceiling", [e]), ("round", [e]),
+        ])
+        parts = [f[0] + "("]
+        for i, a in enumerate(f[1]):
+            if i:
+                parts.append(", ")
+            parts.append(a())
+        parts.append(")")
+        return E(*parts)
+
+
+def expr_shrinks(e):
+    """Smaller expressions: one subexpression replaced by one of its children or an atom."""
+    def rebuilds(node):
+        # Replace node itself.
+        for k in node.kids():
+            yield k
+        for s in ["1", "'a'", ".", "a"]:
+            if str(node) != s:
+                yield atom(s)
+        for i, part in enumerate(node.parts):
+            if isinstance(part, E):
+                for smaller in rebuilds(part):
+                    yield E(*(node.parts[:i] + [smaller] + node.parts[i + 1:]))
+        # Drop predicates (children written as "[", expr, "]").
+        for i, part in enumerate(node.parts):
+            if isinstance(part, E) and part.parts and part.parts[0] == "[":
+                yield E(*(node.parts[:i] + node.parts[i + 1:]))
+    yield from rebuilds(e)
+
+# ---------------------------------------------------------------------------
+# Running and comparing
+
+
+def run_sprig(db, expr, var):
+    p = subprocess.run([SPRIG, "--db", db, "--format", "json", "--timeout", "10000", "xpath", "--collection", "d",
+                        "--var", f"v={var}", "--ns", "x=urn:x", "--ns", "y=urn:y", "--", expr],
+                       capture_output=True, text=True)
+    if p.returncode == 0:
+        try:
+            return json.loads(p.stdout)
+        except json.JSONDecodeError:
+            return {"kind": "crash", "message": p.stdout[-300:]}
+    if p.returncode in (1, 2) and "panicked" not in p.stderr:
+        return {"kind": "error", "message": p.stderr.strip()[:300]}
+    return {"kind": "crash", "message": f"exit {p.returncode}: {p.stderr[-500:]}"}
+
+
+def run_libxml2(path, expr, var):
+    oracle._trees.pop(path, None)
+    tree = oracle.load(path)
+    return oracle.libxml2(tree, "d", expr, NS, {"v": var})
+
+
+def document_order(path):
+    """Canonical path -> position in document order. lxml's own XPath (no libxslt)
+    returns a union in document order; only the paths are computed here."""
+    tree = etree.parse(path, oracle.PARSER)
+    order = {"/": 0}
+    for i, n in enumerate(tree.xpath("//node() | //@*"), 1):
+        order[canonical(n)] = i
+    return order
+
+
+def canonical(n):
+    """The SPEC's canonical path of an lxml node (element, text, comment, PI, attribute)."""
+    if isinstance(n, etree._ElementUnicodeResult) or isinstance(n, str):
+        parent = n.getparent()
+        if n.is_attribute:
+            q = etree.QName(n.attrname)
+            pref = "xml" if q.namespace == "http://www.w3.org/XML/1998/namespace" else next(
+                (k for k, v in (parent.nsmap or {}).items() if v == q.namespace and k), None)
+            return canonical(parent) + f"/@{pref + ':' if pref else ''}{q.localname}"
+        # A text node: lxml gives text (first child) or tail (after an element).
+        if n.is_text:
+            container, before = parent, []
+        else:
+            container = parent.getparent()
+            before = list(parent.itersiblings(preceding=True))[::-1] + [parent]
+        # Text nodes among the container's children up to this one.
+        k = 1 if container.text or n.is_text else 0
+        k += sum(1 for s in before if s.tail)
+        return canonical(container) + f"/text()[{k}]"
+    parent = n.getparent()
+    base = "" if parent is None else canonical(parent)
+    if isinstance(n, etree._Comment):
+        k = 1 + sum(1 for s in n.itersiblings(preceding=True) if isinstance(s, etree._Comment))
+        return f"{base}/comment()[{k}]"
+    if isinstance(n, etree._ProcessingInstruction):
+        k = 1 + sum(1 for s in n.itersiblings(preceding=True) if isinstance(s, etree._ProcessingInstruction))
+        return f"{base}/processing-instruction()[{k}]"
+    written = lambda e: f"{e.prefix}:{etree.QName(e).localname}" if e.prefix else etree.QName(e).localname
+    name = written(n)
+    k = 1 + sum(1 for s in n.itersiblings(preceding=True) if isinstance(s.tag, str) and written(s) == name)
+    return f"{base}/{name}[{k}]"
+
+
+def num(v):
+    if isinstance(v, str):
+        return float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(v, v))
+    return float(v)
+
+
+def same_number(a, b):
+    a, b = num(a), num(b)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def looks_numeric(s):
+    try:
+        float(s)
+        return "e" not in s.lower() and s.strip() == s and s != ""
+    except ValueError:
+        return False
+
+
+def compare(s, o, order):
+    """None when sprig agrees with libxml2; else (category, description). Deviations of
+    libxml2 come back as ('deviation-...', ...) and are tallied, not reported."""
+    if s["kind"] == "crash":
+        return ("crash", s["message"])
+    if o["kind"] == "error" or s["kind"] == "error":
+        if o["kind"] == s["kind"]:
+            return None
+        return ("error", f"sprig {s['kind']}, libxml2 {o['kind']}: {s.get('message') or o.get('message')}")
+    if s["kind"] != o["kind"]:
+        return ("kind", f"sprig {s['kind']}, libxml2 {o['kind']}")
+    if s["kind"] == "number":
+        return None if same_number(s["value"], o["value"]) else ("value", f"sprig {s['value']}, libxml2 {o['value']}")
+    if s["kind"] == "boolean":
+        return None if s["value"] == o["value"] else ("value", f"sprig {s['value']}, libxml2 {o['value']}")
+    if s["kind"] == "string":
+        if s["value"] == o["value"]:
+            return None
+        if looks_numeric(s["value"]) and looks_numeric(o["value"]) and abs(float(s["value"]) - float(o["value"])) <= 1e-14 * max(1, abs(float(s["value"]))):
+            return ("deviation-15-digits", "")
+        return ("value", f"sprig {s['value']!r}, libxml2 {o['value']!r}")
+    key = lambda n: (n["type"], n["path"], n["name"], n["string"])
+    sn, on = s["nodes"], o["nodes"]
+    if sorted(map(key, sn)) != sorted(map(key, on)):
+        return ("nodeset", f"sprig {len(sn)} nodes, libxml2 {len(on)}; first differing: "
+                f"{next((key(a) for a, b in zip(sorted(map(key, sn)), sorted(map(key, on))) if a != b), None)}")
+    plain = lambda ns: [key(n) for n in ns if n["type"] != "namespace"]
+    if plain(sn) == plain(on):
+        return None
+    # Same nodes, other order: which one is document order?
+    pos = [order.get(n["path"]) for n in sn if n["type"] not in ("namespace",)]
+    if None not in pos and pos == sorted(pos):
+        return ("deviation-order", "")
+    return ("order", "sprig's node-set is not in document order")
+
+
+class Fuzzer:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="sprig-xpath-diff-")
+        self.loaded = None
+        self.stats = {"docs": 0, "exprs": 0, "agree": 0}
+        self.found = []
+
+    def load(self, doc):
+        text = render_doc(doc)
+        if self.loaded == text:
+            return self.path
+        path = os.path.join(self.tmp, "d.xml")
+        with open(path, "w") as f:
+            f.write(text)
+        db = os.path.join(self.tmp, "db")
+        subprocess.run(["rm", "-rf", db])
+        p = subprocess.run([SPRIG, "--db", db, "--empty", "load", "xml", path, "--collection", "d"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"sprig refused a document libxml2 accepts: {p.stderr}\n{text}")
+        self.loaded, self.path, self.db = text, path, db
+        return path
+
+    def check(self, doc, expr, var):
+        path = self.load(doc)
+        s = run_sprig(self.db, expr, var)
+        o = run_libxml2(path, expr, var)
+        return compare(s, o, document_order(path)), s, o
+
+    def minimize(self, doc, expr, var, category):
+        changed = True
+        while changed:
+            changed = False
+            for smaller in expr_shrinks(expr):
+                if len(str(smaller)) >= len(str(expr)):
+                    continue
+                try:
+                    d, _, _ = self.check(doc, str(smaller), var)
+                except RuntimeError:
+                    continue
+                if d and d[0] == category:
+                    expr, changed = smaller, True
+                    break
+            for smaller in doc_shrinks(doc):
+                try:
+                    d, _, _ = self.check(smaller, str(expr), var)
+                except RuntimeError:
+                    continue
+                if d and d[0] == category:
+                    doc, changed = smaller, True
+                    break
+        return doc, expr
+
+    def run(self):
+        r = random.Random(self.args.seed)
+        deadline = time.time() + self.args.minutes * 60
+        deviations = {}
+        while time.time() < deadline:
+            doc = gen_doc(r)
+            self.stats["docs"] += 1
+            gen = Gen(r)
+            for _ in range(self.args.exprs):
+                if time.time() >= deadline:
+                    break
+                expr = gen.expr(r.choice([1, 2, 3, 4]))
+                var = r.choice(["1", "abc", "b1", "1.5", ""])
+                self.stats["exprs"] += 1
+                if self.stats["exprs"] % 500 == 0:
+                    print(f"# {self.stats['exprs']} expressions, {len(self.found)} differences", file=sys.stderr,
+                          flush=True)
+                try:
+                    d, s, o = self.check(doc, str(expr), var)
+                except RuntimeError as e:
+                    self.found.append({"category": "load", "detail": str(e)[:500]})
+                    break
+                if d is None:
+                    self.stats["agree"] += 1
+                    continue
+                if d[0].startswith("deviation"):
+                    deviations[d[0]] = deviations.get(d[0], 0) + 1
+                    continue
+                small_doc, small_expr = self.minimize(doc, expr, var, d[0])
+                d2, s2, o2 = self.check(small_doc, str(small_expr), var)
+                report = {"category": d[0], "expr": str(small_expr), "var": var, "doc": render_doc(small_doc),
+                          "detail": (d2 or d)[1], "sprig": s2, "libxml2": o2, "original": str(expr)}
+                self.found.append(report)
+                print(json.dumps(report, ensure_ascii=False), flush=True)
+                self.load(doc)
+        self.stats["deviations"] = deviations
+        return self.stats
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--exprs", type=int, default=40, help="expressions per document")
+    ap.add_argument("--out", help="append each finding to this JSONL file")
+    a = ap.parse_args()
+    if not os.path.exists(SPRIG):
+        sys.exit("build sprig first: cargo build --release")
+    f = Fuzzer(a)
+    started = time.time()
+    stats = f.run()
+    if a.out:
+        with open(a.out, "a") as out:
+            for x in f.found:
+                out.write(json.dumps(x, ensure_ascii=False) + "\n")
+    print(f"seed {a.seed}: {stats['docs']} documents, {stats['exprs']} expressions in "
+          f"{(time.time() - started) / 60:.1f} min; libxml2 deviations tallied: {stats['deviations']}")
+    print(f"{stats['exprs'] - len(f.found)} passed, {len(f.found)} failed")
+    sys.exit(1 if f.found else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+//! Cypher regressions found by an independent check (issue 18): each failed before
+//! its fix.
+
+use sprig::{Database, ResultValue};
+
+fn values(db: &Database, q: &str) -> Vec<Vec<ResultValue>> {
+    db.cypher(q, ()).expect("query runs").map(|r| r.expect("row").values().to_vec()).collect()
+}
+
+fn status(db: &Database, q: &str) -> (String, &'static str, &'static str) {
+    let err = match db.cypher(q, ()) {
+        Ok(rows) => rows.map(|r| r.map(|_| ())).collect::<Result<Vec<_>, _>>().expect_err("the query fails"),
+        Err(e) => e,
+    };
+    let s = err.cypher_status().expect("a query error");
+    (s.class.to_string(), s.phase.as_str(), s.detail)
+}
+
+#[test]
+fn merge_of_a_relationship_with_a_null_property_is_refused() {
+    let db = Database::in_memory().expect("db");
+    db.cypher("CREATE (:A), (:B)", ()).expect("setup");
+    let got = status(&db, "MATCH (a:A), (b:B) MERGE (a)-[r:X {num: null}]->(b) RETURN r");
+    assert_eq!(got, ("SemanticError".to_string(), "runtime", "MergeReadOwnWrites"));
+    assert_eq!(values(&db, "MATCH ()-[r]->() RETURN count(r)"), vec![vec![ResultValue::Int(0)]]);
+}
+
+#[test]
+fn the_float_two_to_the_sixty_three_is_a_float() {
+    let db = Database::in_memory().expect("db");
+    assert_eq!(
+        values(&db, "RETURN 9223372036854775808.0 AS f"),
+        vec![vec![ResultValue::Float(9_223_372_036_854_775_808.0)]]
+    );
+    assert_eq!(values(&db, "RETURN -9223372036854775808 AS i"), vec![vec![ResultValue::Int(i64::MIN)]]);
+    assert_eq!(
+        status(&db, "RETURN 9223372036854775808"),
+        ("SyntaxError".to_string(), "compile time", "IntegerOverflow")
+    );
+}
+
+#[test]
+fn limit_zero_pulls_no_row() {
+    let db = Database::in_memory().expect("db");
+    assert!(values(&db, "UNWIND [0] AS x RETURN 1 / x LIMIT 0").is_empty());
+    // Writes below a LIMIT 0 still happen.
+    assert!(values(&db, "UNWIND [1, 2] AS x CREATE (:N) RETURN x LIMIT 0").is_empty());
+    assert_eq!(values(&db, "MATCH (n:N) RETURN count(n)"), vec![vec![ResultValue::Int(2)]]);
+}
