@@ -46,6 +46,12 @@ pub use sprig_query::physical::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
 pub use statements::{next_statement, split_statements, Dialect};
 
+/// The names of Cypher's rewrite rules, as `CYPHER skip=NAME` takes them (every rule
+/// may be switched off, one at a time or all with `CYPHER rules=off`).
+pub fn cypher_rule_names() -> Vec<&'static str> {
+    sprig_query::cypher::rules::rule_names()
+}
+
 /// A sprig database: XML collections in one store.
 ///
 /// `Database` is a cheap handle (`Clone + Send + Sync`). Loads are serialized (one

@@ -621,6 +621,10 @@ impl NodeScan {
                 let ids = match seek {
                     Seek::Equal(e) => {
                         let v = e.eval(row, ctx)?;
+                        // Lists have no index key (see the range case below).
+                        if matches!(v, V::List(_)) {
+                            return Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone());
+                        }
                         match key(&v) {
                             Some(k) => {
                                 let mut to = k.clone();
@@ -638,13 +642,21 @@ impl NodeScan {
                     },
                     Seek::Range { lower, upper } => {
                         let lo = match lower {
-                            Some((e, _)) => key(&e.eval(row, ctx)?),
+                            Some((e, _)) => Some(e.eval(row, ctx)?),
                             None => None,
                         };
                         let hi = match upper {
-                            Some((e, _)) => key(&e.eval(row, ctx)?),
+                            Some((e, _)) => Some(e.eval(row, ctx)?),
                             None => None,
                         };
+                        // Index keys order numbers, strings and booleans as Cypher does,
+                        // not lists: a list bound reads the whole label (the filter above
+                        // keeps the rows that compare).
+                        if lo.iter().chain(&hi).any(|v| matches!(v, V::List(_))) {
+                            return Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone());
+                        }
+                        let lo = lo.as_ref().and_then(key);
+                        let hi = hi.as_ref().and_then(key);
                         // The type tag is the first key byte: a range stays within it.
                         let tag = lo.as_ref().or(hi.as_ref()).map(|k| k[0]);
                         match tag {

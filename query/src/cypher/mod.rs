@@ -96,9 +96,28 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
             ));
         }
     };
+    let selection = match (stmt.option("rules").map(str::to_ascii_lowercase).as_deref(), stmt.option("skip")) {
+        (Some("off"), _) => rules::RuleSelection::None,
+        (Some("on") | None, None) => rules::RuleSelection::All,
+        (Some("on") | None, Some(name)) if rules::rule_names().iter().any(|r| r.eq_ignore_ascii_case(name)) => {
+            rules::RuleSelection::AllBut(name)
+        }
+        (Some("on") | None, Some(name)) => {
+            return Err(crate::Error::argument(
+                "InvalidArgumentValue",
+                format!("CYPHER skip={name}: no such rule (rules: {})", rules::rule_names().join(", ")),
+            ));
+        }
+        (Some(other), _) => {
+            return Err(crate::Error::argument(
+                "InvalidArgumentValue",
+                format!("CYPHER rules={other}: expected on or off"),
+            ));
+        }
+    };
     let mut plan =
         planner::Planner::new(&options.params, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(&stmt)?;
-    rules::optimize(&mut plan.root, graph, lindex);
+    rules::optimize(&mut plan.root, graph, lindex, selection);
     Ok(plan)
 }
 

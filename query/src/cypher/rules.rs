@@ -33,8 +33,35 @@ pub enum LIndexUse {
     Eager,
 }
 
-pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: LIndexUse) {
-    let rules: [&dyn Rule; 12] = [
+/// Which rewrite rules run: all (the default), none (`CYPHER rules=off`), or all but
+/// one (`CYPHER skip=RuleName`). Turning rules off must never change a result; the
+/// metamorphic tests (`examples/cypher_metamorphic.rs`) check that it does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSelection<'a> {
+    All,
+    None,
+    AllBut(&'a str),
+}
+
+impl RuleSelection<'_> {
+    fn allows(&self, rule: &dyn Rule) -> bool {
+        match self {
+            RuleSelection::All => true,
+            RuleSelection::None => false,
+            RuleSelection::AllBut(name) => !rule.name().eq_ignore_ascii_case(name),
+        }
+    }
+}
+
+/// The names of every rewrite rule, as `CYPHER skip=` takes them.
+pub fn rule_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = first_pass().iter().map(|r| r.name()).collect();
+    names.extend([LIndexPruning { after: 0 }.name(), LIndexPathPruning { after: 0 }.name(), ProjectAfterTopK.name()]);
+    names
+}
+
+fn first_pass() -> [&'static dyn Rule; 12] {
+    [
         &PropertyIndexSeek,
         &FilterIndexSeek,
         &FilterIntoScan,
@@ -47,15 +74,23 @@ pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: LIndexUse) {
         &CountExpansions,
         &DegreeAggregation,
         &CountThroughExpand,
-    ];
-    visit(plan, &rules, graph);
+    ]
+}
+
+pub fn optimize(plan: &mut LogicalOp, graph: &Overlay, lindex: LIndexUse, selection: RuleSelection<'_>) {
+    let chosen = |rules: &[&'static dyn Rule]| -> Vec<&'static dyn Rule> {
+        rules.iter().copied().filter(|r| selection.allows(*r)).collect()
+    };
+    visit(plan, &chosen(&first_pass()), graph);
     if lindex != LIndexUse::Off {
         // After the filters moved into scans and expansions.
         let after = if lindex == LIndexUse::Eager { 0 } else { PATH_PRUNE_AFTER };
-        visit(plan, &[&LIndexPruning { after }, &LIndexPathPruning { after }], graph);
+        let prune: [&dyn Rule; 2] = [&LIndexPruning { after }, &LIndexPathPruning { after }];
+        let prune: Vec<&dyn Rule> = prune.into_iter().filter(|r| selection.allows(*r)).collect();
+        visit(plan, &prune, graph);
     }
     // Needs the top-k operators the first pass makes.
-    visit(plan, &[&ProjectAfterTopK], graph);
+    visit(plan, &chosen(&[&ProjectAfterTopK]), graph);
 }
 
 fn visit(op: &mut LogicalOp, rules: &[&dyn Rule], graph: &Overlay) {

@@ -446,14 +446,16 @@ impl Eval<'_, '_> {
         if node.is_namespace() {
             // A namespace node has a parent (its element) and ancestors, nothing else.
             return match axis {
+                // Only the namespace axis has namespace nodes as its principal node
+                // type: on self and ancestor-or-self a name test asks for elements.
                 Axis::SelfAxis => {
-                    if self.namespace_matches(test, node)? {
+                    if matches!(self.tests.named[test], BoundTest::AnyNode) {
                         out.push(node);
                     }
                     Ok(())
                 }
                 Axis::Parent | Axis::Ancestor | Axis::AncestorOrSelf => {
-                    if axis == Axis::AncestorOrSelf && self.namespace_matches(test, node)? {
+                    if axis == Axis::AncestorOrSelf && matches!(self.tests.named[test], BoundTest::AnyNode) {
                         out.push(node);
                     }
                     let element = Node::stored(doc_idx, node.pre);
@@ -476,8 +478,7 @@ impl Eval<'_, '_> {
         let pre = node.pre;
         match axis {
             Axis::SelfAxis => {
-                let principal = principal_of(rec.kind);
-                if self.matches(test, &rec, principal) {
+                if self.matches(test, &rec, NodeKind::Element) {
                     out.push(node);
                 }
             }
@@ -498,7 +499,7 @@ impl Eval<'_, '_> {
                 }
             }
             Axis::Descendant | Axis::DescendantOrSelf => {
-                if axis == Axis::DescendantOrSelf && self.matches(test, &rec, principal_of(rec.kind)) {
+                if axis == Axis::DescendantOrSelf && self.matches(test, &rec, NodeKind::Element) {
                     out.push(node);
                 }
                 if rec.end > pre {
@@ -545,7 +546,7 @@ impl Eval<'_, '_> {
                 }
             }
             Axis::Ancestor | Axis::AncestorOrSelf => {
-                if axis == Axis::AncestorOrSelf && self.matches(test, &rec, principal_of(rec.kind)) {
+                if axis == Axis::AncestorOrSelf && self.matches(test, &rec, NodeKind::Element) {
                     out.push(node);
                 }
                 let mut cur = rec;
@@ -673,11 +674,6 @@ impl Eval<'_, '_> {
             BoundTest::NamespacePrefix(p) => p == prefix,
             _ => false,
         }
-    }
-
-    fn namespace_matches(&self, test: usize, node: Node) -> Result<bool> {
-        let (prefix, _) = self.namespace_node(node)?;
-        Ok(self.namespace_test(test, &prefix))
     }
 
     // ---- functions (section 4) ----
@@ -882,13 +878,6 @@ impl Eval<'_, '_> {
             pre = cur.parent;
             cur = doc.node(pre)?;
         }
-    }
-}
-
-fn principal_of(kind: NodeKind) -> NodeKind {
-    match kind {
-        NodeKind::Attribute => NodeKind::Attribute,
-        _ => NodeKind::Element,
     }
 }
 
