@@ -507,7 +507,12 @@ impl Rule for CountFromStore {
                     && spec.to_props.is_empty()
                     && !spec.to_bound
                     && !spec.rel_bound
-                    && spec.distinct_from.is_empty();
+                    && spec.distinct_from.is_empty()
+                    // A WHERE moved into the expansion (FilterIntoExpand) or a pruned
+                    // target: not every relationship counts.
+                    && spec.predicates.is_empty()
+                    && spec.to_prune.is_none()
+                    && spec.frontier.is_none();
                 if !plain_scan || !plain_spec || !aggs.iter().all(|a| is_count_of(a, &[spec.rel, spec.to])) {
                     return;
                 }
