@@ -9,7 +9,12 @@ conventions of ../shared/conformance/xpath/oracle.py (through libxslt, so that t
 context node is the root node), and reports every difference minimized: subexpressions
 and document parts are dropped while the difference stays.
 
-  fuzz/xpath_diff.py [--minutes M] [--seed S] [--docs N] [--exprs K] [--out FILE]
+  fuzz/xpath_diff.py [--minutes M] [--seed S] [--exprs K] [--out FILE] [--corpus DOC.xml ...]
+  fuzz/xpath_diff.py --replay FILE      re-check saved findings
+
+With --corpus (for example the conformance documents, tests/conformance/xpath/docs/*.xml)
+half of the expressions run on those documents, made of their own element and attribute
+names, prefixes and text values.
 
 Compared as the conformance README says: node-sets node by node on type, path, name
 and string (namespace nodes as a multiset), numbers with a relative tolerance of 1e-9.
@@ -122,6 +127,8 @@ def render_node(n, out):
 
 
 def render_doc(d):
+    if "text" in d:  # a document of the conformance corpus, used as it is
+        return d["text"]
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
     for p in d["prolog"]:
         render_node(p, out)
@@ -132,6 +139,8 @@ def render_doc(d):
 
 def doc_shrinks(d):
     """Smaller documents: each with one element's child, attribute or declaration gone."""
+    if "text" in d:
+        return
     def walk(n, rebuild):
         if n[0] != "elem":
             return
@@ -178,17 +187,56 @@ def atom(s):
     return E(s)
 
 
+class Vocabulary:
+    """The names, namespace bindings and literals expressions are made of."""
+    def __init__(self, elements, attributes, ns, strings):
+        self.elements, self.attributes, self.ns, self.strings = elements, attributes, ns, strings
+        prefixes = [p + ":*" for p in ns]
+        self.tests = elements + ["@" + a for a in attributes[:0]] + attributes + prefixes + [
+            "*", "node()", "text()", "comment()", "processing-instruction()", "processing-instruction('t')"]
+
+
+RANDOM_VOCABULARY = Vocabulary(["a", "b", "c", "item", "price", "x:a", "x:b", "y:c"], ["id", "n", "lang", "x:k", "xml:lang"],
+                               NS, STRINGS)
+
+
+def vocabulary_of(path):
+    """The element and attribute names a document uses (as written), its prefixes bound
+    to their first URI, and its short text values as string literals."""
+    tree = etree.parse(path, oracle.PARSER)
+    ns, elements, attributes, strings = {}, set(), set(), set(STRINGS)
+    for e in tree.iter():
+        if not isinstance(e.tag, str):
+            continue
+        for p, u in (e.nsmap or {}).items():
+            ns.setdefault(p or "d", u)
+        q = etree.QName(e)
+        pref = next((p for p, u in ns.items() if u == q.namespace and p != "d"), "d" if q.namespace else None)
+        elements.add(f"{pref}:{q.localname}" if pref else q.localname)
+        for a, v in e.attrib.items():
+            qa = etree.QName(a)
+            ap = "xml" if qa.namespace == "http://www.w3.org/XML/1998/namespace" else next(
+                (p for p, u in ns.items() if u == qa.namespace and p != "d"), None)
+            attributes.add(f"{ap}:{qa.localname}" if ap else qa.localname)
+            if len(v) < 12 and "'" not in v:
+                strings.add(f"'{v}'")
+        if e.text and len(e.text.strip()) < 12 and "'" not in e.text:
+            strings.add(f"'{e.text.strip()}'")
+    return Vocabulary(sorted(elements), sorted(attributes), ns, sorted(strings))
+
+
 class Gen:
-    def __init__(self, r):
+    def __init__(self, r, vocabulary=RANDOM_VOCABULARY):
         self.r = r
+        self.v = vocabulary
 
     def step(self, depth):
         r = self.r
         if r.random() < 0.25:
-            base = r.choice(["*", "a", "b", "text()", "node()", "@*", "@id", "..", ".", "x:a", "comment()",
-                             "processing-instruction()"])
+            base = r.choice(["*", "text()", "node()", "@*", "..", ".", "comment()", "processing-instruction()",
+                             r.choice(self.v.elements), "@" + r.choice(self.v.attributes)])
         else:
-            base = f"{r.choice(AXES)}::{r.choice(NODE_TESTS)}"
+            base = f"{r.choice(AXES)}::{r.choice(self.v.tests)}"
         preds = [E("[", self.expr(depth - 1), "]") for _ in range(r.choice([0, 0, 0, 1, 1, 2]))] if depth > 0 else []
         return E(base, *preds)
 
@@ -208,7 +256,8 @@ class Gen:
     def expr(self, depth):
         r = self.r
         if depth <= 0:
-            return atom(r.choice(NUMBERS + STRINGS + ["$v", "position()", "last()", ".", "a", "@id", "text()"]))
+            return atom(r.choice(NUMBERS + self.v.strings + ["$v", "position()", "last()", ".", "text()",
+                                                             r.choice(self.v.elements), "@" + r.choice(self.v.attributes)]))
         c = r.random()
         d = depth - 1
         if c < 0.3:
@@ -225,7 +274,7 @@ class Gen:
             return E("(", self.path(d), ")", E("[", self.expr(d), "]"), r.choice(["", "/a", "//text()", "/@*"]))
         if c < 0.95:
             return self.call(d)
-        return atom(r.choice(NUMBERS + STRINGS))
+        return atom(r.choice(NUMBERS + self.v.strings))
 
     def call(self, d):
         r = self.r
@@ -272,9 +321,10 @@ def expr_shrinks(e):
 # Running and comparing
 
 
-def run_sprig(db, expr, var):
+def run_sprig(db, expr, var, ns=NS):
+    bindings = [a for p, u in ns.items() for a in ("--ns", f"{p}={u}")]
     p = subprocess.run([SPRIG, "--db", db, "--format", "json", "--timeout", "10000", "xpath", "--collection", "d",
-                        "--var", f"v={var}", "--ns", "x=urn:x", "--ns", "y=urn:y", "--", expr],
+                        "--var", f"v={var}", *bindings, "--", expr],
                        capture_output=True, text=True)
     if p.returncode == 0:
         try:
@@ -286,10 +336,10 @@ def run_sprig(db, expr, var):
     return {"kind": "crash", "message": f"exit {p.returncode}: {p.stderr[-500:]}"}
 
 
-def run_libxml2(path, expr, var):
+def run_libxml2(path, expr, var, ns=NS):
     oracle._trees.pop(path, None)
     tree = oracle.load(path)
-    return oracle.libxml2(tree, "d", expr, NS, {"v": var})
+    return oracle.libxml2(tree, "d", expr, ns, {"v": var})
 
 
 def document_order(path):
@@ -458,10 +508,10 @@ def path_of(fuzzer):
     return fuzzer.path
 
 
-def elementpath_agrees_with(s, path, expr, var):
+def elementpath_agrees_with(s, path, expr, var, ns=NS):
     """True when elementpath's answer matches sprig's (kind and value, or node count)."""
     try:
-        kind, value = oracle.second_opinion(oracle.load(path), expr, NS, {"v": var})
+        kind, value = oracle.second_opinion(oracle.load(path), expr, ns, {"v": var})
     except Exception:
         return False
     if kind != s["kind"]:
@@ -496,13 +546,15 @@ class Fuzzer:
         if p.returncode != 0:
             raise RuntimeError(f"sprig refused a document libxml2 accepts: {p.stderr}\n{text}")
         self.loaded, self.path, self.db = text, path, db
+        self.order = document_order(path)
         return path
 
     def check(self, doc, expr, var):
         path = self.load(doc)
-        s = run_sprig(self.db, expr, var)
-        o = run_libxml2(path, expr, var)
-        return compare(s, o, document_order(path)), s, o
+        ns = doc.get("vocabulary", RANDOM_VOCABULARY).ns
+        s = run_sprig(self.db, expr, var, ns)
+        o = run_libxml2(path, expr, var, ns)
+        return compare(s, o, self.order), s, o
 
     def minimize(self, doc, expr, var, category):
         changed = True
@@ -532,10 +584,13 @@ class Fuzzer:
         r = random.Random(self.args.seed)
         deadline = time.time() + self.args.minutes * 60
         deviations = {}
+        corpus = [{"text": open(f).read(), "vocabulary": vocabulary_of(f), "name": os.path.basename(f)}
+                  for f in self.args.corpus]
         while time.time() < deadline:
-            doc = gen_doc(r)
+            # Every other document is one of the corpus's, when there is a corpus.
+            doc = r.choice(corpus) if corpus and r.random() < 0.5 else gen_doc(r)
             self.stats["docs"] += 1
-            gen = Gen(r)
+            gen = Gen(r, doc.get("vocabulary", RANDOM_VOCABULARY))
             for _ in range(self.args.exprs):
                 if time.time() >= deadline:
                     break
@@ -553,24 +608,25 @@ class Fuzzer:
                 if d is None:
                     self.stats["agree"] += 1
                     continue
+                ns = doc.get("vocabulary", RANDOM_VOCABULARY).ns
                 if d[0].startswith("deviation"):
                     deviations[d[0]] = deviations.get(d[0], 0) + 1
                     continue
-                why = explained(str(expr), s, o, document_order(self.path),
-                                lambda e: run_libxml2(self.path, e, var))
+                why = explained(str(expr), s, o, self.order,
+                                lambda e: run_libxml2(self.path, e, var, ns))
                 if why:
                     deviations[why] = deviations.get(why, 0) + 1
                     self.reviewed.append({"expr": str(expr), "var": var, "doc": render_doc(doc), "detail": d[1],
                                           "explained": why})
                     continue
-                if elementpath_agrees_with(s, path_of(self), str(expr), var):
+                if elementpath_agrees_with(s, path_of(self), str(expr), var, ns):
                     # A third engine sides with sprig: libxml2's deviation, kept for review.
                     deviations["elementpath-agrees-with-sprig"] = deviations.get("elementpath-agrees-with-sprig", 0) + 1
                     self.reviewed.append({"expr": str(expr), "var": var, "doc": render_doc(doc), "detail": d[1]})
                     continue
                 small_doc, small_expr = self.minimize(doc, expr, var, d[0])
                 d2, s2, o2 = self.check(small_doc, str(small_expr), var)
-                report = {"category": d[0], "expr": str(small_expr), "var": var, "doc": render_doc(small_doc),
+                report = {"category": d[0], "expr": str(small_expr), "var": var, "ns": ns, "doc": render_doc(small_doc),
                           "detail": (d2 or d)[1], "sprig": s2, "libxml2": o2, "original": str(expr)}
                 self.found.append(report)
                 print(json.dumps(report, ensure_ascii=False), flush=True)
@@ -592,11 +648,12 @@ def replay(f, file):
         db = os.path.join(f.tmp, "db")
         subprocess.run(["rm", "-rf", db])
         subprocess.run([SPRIG, "--db", db, "--empty", "load", "xml", path, "--collection", "d"], capture_output=True)
-        s, o = run_sprig(db, x["expr"], x["var"]), run_libxml2(path, x["expr"], x["var"])
+        ns = x.get("ns", NS)
+        s, o = run_sprig(db, x["expr"], x["var"], ns), run_libxml2(path, x["expr"], x["var"], ns)
         d = compare(s, o, document_order(path))
         why = d and (d[0] if d[0].startswith("deviation") else explained(
-            x["expr"], s, o, document_order(path), lambda e: run_libxml2(path, e, x["var"])))
-        if d and not why and elementpath_agrees_with(s, path, x["expr"], x["var"]):
+            x["expr"], s, o, document_order(path), lambda e: run_libxml2(path, e, x["var"], ns)))
+        if d and not why and elementpath_agrees_with(s, path, x["expr"], x["var"], ns):
             why = "elementpath-agrees-with-sprig"
         print(f"{'differs' if d and not why else 'agrees' if not d else 'explained: ' + why}: {x['expr']}")
         failed += bool(d and not why)
@@ -611,6 +668,8 @@ def main():
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--exprs", type=int, default=40, help="expressions per document")
     ap.add_argument("--out", help="append each finding to this JSONL file")
+    ap.add_argument("--corpus", nargs="*", default=[],
+                    help="documents to query besides the random ones (half the time), with their own names")
     ap.add_argument("--replay", help="re-check the findings of a JSONL file (from --out) and exit")
     a = ap.parse_args()
     if not os.path.exists(SPRIG):
