@@ -590,27 +590,20 @@ class Fuzzer:
         return compare(s, o, self.order), s, o
 
     def minimize(self, doc, expr, var, category):
+        def still_differs(d, e):
+            try:
+                diff, _, _ = self.check(d, str(e), var)
+            except RuntimeError:
+                return False
+            return diff is not None and diff[0] == category
+
         changed = True
         while changed:
-            changed = False
-            for smaller in expr_shrinks(expr):
-                if len(str(smaller)) >= len(str(expr)):
-                    continue
-                try:
-                    d, _, _ = self.check(doc, str(smaller), var)
-                except RuntimeError:
-                    continue
-                if d and d[0] == category:
-                    expr, changed = smaller, True
-                    break
-            for smaller in doc_shrinks(doc):
-                try:
-                    d, _, _ = self.check(smaller, str(expr), var)
-                except RuntimeError:
-                    continue
-                if d and d[0] == category:
-                    doc, changed = smaller, True
-                    break
+            smaller_expr = next((e for e in expr_shrinks(expr)
+                                 if len(str(e)) < len(str(expr)) and still_differs(doc, e)), None)
+            smaller_doc = next((d for d in doc_shrinks(doc) if still_differs(d, smaller_expr or expr)), None)
+            changed = smaller_expr is not None or smaller_doc is not None
+            expr, doc = smaller_expr or expr, smaller_doc or doc
         return doc, expr
 
     def run(self):

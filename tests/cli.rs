@@ -43,6 +43,13 @@ fn load_then_query_as_json() {
         .assert()
         .success()
         .stdout("value\n0.3333333333333333\n");
+    // An expression that starts with `-` follows `--`, and a decimal may end one (issue 18).
+    sprig(&db)
+        .args(["xpath", "--format", "json", "--", "-//book[2]/price * 2"])
+        .assert()
+        .success()
+        .stdout("{\"kind\":\"number\",\"value\":-59.98}\n");
+    sprig(&db).args(["xpath", "//price = 29.99"]).assert().success().stdout("true\n");
 }
 
 #[test]

@@ -210,7 +210,7 @@ pub struct XPathArgs {
     /// The collection to query (default: the only collection, if there is one).
     #[arg(long)]
     collection: Option<String>,
-    /// The expression.
+    /// The expression (one that starts with `-` follows `--`: `sprig xpath -- '-1'`).
     expr: String,
     /// Bind a string variable: --var name=value.
     #[arg(long = "var", value_name = "NAME=VALUE")]
