@@ -423,7 +423,12 @@ pub fn property(base: &V, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
             .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?
             .map_or(V::Null, |p| V::from_property(&p)),
         V::Map(m) => m.get(key).cloned().unwrap_or(V::Null),
-        other => return Err(Error::type_error(format!("cannot read property '{key}' of a {}", other.type_name()))),
+        other => {
+            return Err(Error::type_error_as(
+                "PropertyAccessOnNonMap",
+                format!("cannot read property '{key}' of a {}", other.type_name()),
+            ))
+        }
     })
 }
 
