@@ -35,7 +35,7 @@ pub enum LIndexUse {
 
 /// Which rewrite rules run: all (the default), none (`CYPHER rules=off`), or all but
 /// one (`CYPHER skip=RuleName`). Turning rules off must never change a result; the
-/// metamorphic tests (`examples/cypher_metamorphic.rs`) check that it does not.
+/// metamorphic tests (`tests/metamorphic/`) check that it does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSelection<'a> {
     All,
