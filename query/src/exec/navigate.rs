@@ -447,8 +447,9 @@ impl Eval<'_, '_> {
             // A namespace node has a parent (its element) and ancestors, nothing else.
             return match axis {
                 // Only the namespace axis has namespace nodes as its principal node
-                // type: on self and ancestor-or-self a name test asks for elements.
-                Axis::SelfAxis => {
+                // type: on self, descendant-or-self and ancestor-or-self a name test asks
+                // for elements. A namespace node has no descendants.
+                Axis::SelfAxis | Axis::DescendantOrSelf => {
                     if matches!(self.tests.named[test], BoundTest::AnyNode) {
                         out.push(node);
                     }
