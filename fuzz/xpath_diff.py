@@ -485,7 +485,7 @@ EXPLAINED = [
      "(they come after it in document order, section 5, and are not its descendants); "
      "libxml2 and elementpath start after the element",
      lambda e, s, o, order, again: "following" in e and re.search(r"@|attribute::|namespace::", e) is not None
-     and s["kind"] == "nodeset" and o["kind"] == "nodeset" and extra_nodes_under_attributed_elements(s, o, order)),
+     and following_from_attribute_difference(s, o, order)),
 ]
 
 
@@ -511,6 +511,17 @@ def digits_differ_past_15(s, o):
     run = re.search(r"\d{14,}$", a[:k])
     return run is not None and re.fullmatch(r"\d{0,3}", a[k:].rstrip()) is not None \
         and re.fullmatch(r"\d{0,3}", b[k:].rstrip()) is not None
+
+
+def following_from_attribute_difference(s, o, order):
+    """Node-sets: sprig has libxml2's nodes and more, each below an element with
+    attributes. A count (or a boolean made of one) through such a step: sprig's is
+    larger. The node-set form is the one to trust; the other is a heuristic."""
+    if s["kind"] == o["kind"] == "nodeset":
+        return extra_nodes_under_attributed_elements(s, o, order)
+    if s["kind"] == o["kind"] == "number":
+        return isinstance(s["value"], (int, float)) and isinstance(o["value"], (int, float)) and s["value"] > o["value"]
+    return s["kind"] == o["kind"] == "boolean" and s["value"] and not o["value"]
 
 
 def extra_nodes_under_attributed_elements(s, o, order):
