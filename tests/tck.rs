@@ -463,9 +463,11 @@ fn value_eq(e: &TVal, a: &ResultValue, bags: bool) -> bool {
                 && rels.len() == ar.len()
                 && nodes.iter().zip(an).all(|(x, y)| value_eq(x, &ResultValue::Node(y.clone()), bags))
                 && rels.iter().enumerate().all(|(i, (r, fwd))| {
+                    // A self-loop runs both ways; any other relationship must leave
+                    // the path's i-th node exactly when the expected one points forward.
+                    let self_loop = ar[i].start == ar[i].end;
                     value_eq(r, &ResultValue::Relationship(ar[i].clone()), bags)
-                        && (ar[i].start == an[i].id) == *fwd
-                        && (ar[i].start != ar[i].end || true)
+                        && (self_loop || (ar[i].start == an[i].id) == *fwd)
                 })
         }
         _ => false,

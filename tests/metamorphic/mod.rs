@@ -306,6 +306,9 @@ fn open_pair(script: &str) -> sprig::Result<(Database, Database)> {
     Ok((plain, indexed))
 }
 
+/// A named check of one predicate: `None` when it holds, else what differed.
+type Check<'a> = Box<dyn Fn(&Pred) -> Option<String> + 'a>;
+
 /// What a run did.
 pub struct Report {
     pub graphs: u64,
@@ -362,7 +365,7 @@ pub fn run(time: Duration, seed: u64, out: &mut dyn Write) -> Report {
                 format!("collect({v}.id)"),
             ][r.random_range(0..5)]
             .clone();
-            let checks: [(&'static str, Box<dyn Fn(&Pred) -> Option<String>>); 3] = [
+            let checks: [(&'static str, Check<'_>); 3] = [
                 ("tlp", Box::new(|p: &Pred| checker.tlp(pattern, p))),
                 (
                     "indexes-and-rules",
