@@ -618,12 +618,16 @@ impl NodeScan {
             ScanSource::Label(l) => (*ctx.graph.label_nodes(Some(l))?).clone(),
             ScanSource::IndexSeek { index, seek } => {
                 let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
+                // Index keys neither order nor match lists as Cypher does: a list value
+                // reads the whole label, and the predicates above keep the rows that compare.
+                let whole_label = |ctx: &mut Ctx<'_>| -> Result<roaring::RoaringTreemap> {
+                    Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone())
+                };
                 let ids = match seek {
                     Seek::Equal(e) => {
                         let v = e.eval(row, ctx)?;
-                        // Lists have no index key (see the range case below).
                         if matches!(v, V::List(_)) {
-                            return Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone());
+                            return whole_label(ctx);
                         }
                         match key(&v) {
                             Some(k) => {
@@ -649,11 +653,8 @@ impl NodeScan {
                             Some((e, _)) => Some(e.eval(row, ctx)?),
                             None => None,
                         };
-                        // Index keys order numbers, strings and booleans as Cypher does,
-                        // not lists: a list bound reads the whole label (the filter above
-                        // keeps the rows that compare).
                         if lo.iter().chain(&hi).any(|v| matches!(v, V::List(_))) {
-                            return Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone());
+                            return whole_label(ctx);
                         }
                         let lo = lo.as_ref().and_then(key);
                         let hi = hi.as_ref().and_then(key);
