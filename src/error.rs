@@ -42,7 +42,7 @@ impl Error {
             Error::Query(Q::Argument { .. })
             | Error::Query(Q::Index(I::TextQuery(_) | I::InvalidName(_)))
             | Error::Index(I::TextQuery(_)) => "argument",
-            Error::Query(Q::Arithmetic(_)) => "arithmetic",
+            Error::Query(Q::Arithmetic { .. }) => "arithmetic",
             Error::Index(_) => "storage",
             Error::Query(Q::Syntax(_)) => "syntax",
             Error::Query(Q::Static(_)) => "xpath",

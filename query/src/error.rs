@@ -30,9 +30,10 @@ pub enum Error {
     /// for [`Error::Type`].
     #[error("{message}")]
     Argument { detail: &'static str, message: String },
-    /// Integer overflow or division by zero.
-    #[error("{0}")]
-    Arithmetic(String),
+    /// Integer overflow (`detail` `IntegerOverflow`) or division by zero
+    /// (`DivisionByZero`).
+    #[error("{message}")]
+    Arithmetic { detail: &'static str, message: String },
     /// The entity was deleted (openCypher EntityNotFound).
     #[error("{0}")]
     EntityNotFound(String),
@@ -62,6 +63,16 @@ impl Error {
     /// A type error with its own detail code.
     pub fn type_error_as(detail: &'static str, message: impl Into<String>) -> Self {
         Error::Type { detail, message: message.into() }
+    }
+
+    /// An integer result that does not fit in 64 bits.
+    pub fn overflow(message: impl Into<String>) -> Self {
+        Error::Arithmetic { detail: "IntegerOverflow", message: message.into() }
+    }
+
+    /// A division or modulo by zero of integers.
+    pub fn division_by_zero() -> Self {
+        Error::Arithmetic { detail: "DivisionByZero", message: "division by zero".into() }
     }
 
     /// An argument value out of its domain, with its detail code.

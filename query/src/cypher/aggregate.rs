@@ -270,7 +270,7 @@ impl Accumulator {
                 if saw_float {
                     V::Float(float)
                 } else {
-                    V::Int(int.ok_or_else(|| Error::Arithmetic("integer overflow in sum()".into()))?)
+                    V::Int(int.ok_or_else(|| Error::overflow("integer overflow in sum()"))?)
                 }
             }
             State::Best { best, .. } => best.unwrap_or(V::Null),

@@ -199,7 +199,7 @@ impl CExpr {
             }
             CExpr::Not(e) => from_truth(truth(&e.eval(row, ctx)?)?.map(|b| !b)),
             CExpr::Neg(e) => match e.eval(row, ctx)? {
-                V::Int(i) => V::Int(i.checked_neg().ok_or_else(|| Error::Arithmetic("integer overflow".into()))?),
+                V::Int(i) => V::Int(i.checked_neg().ok_or_else(|| Error::overflow("integer overflow"))?),
                 V::Float(f) => V::Float(-f),
                 V::Null => V::Null,
                 other => return Err(Error::type_error(format!("cannot negate a {}", other.type_name()))),
@@ -535,7 +535,7 @@ pub fn compare(op: CompareOp, a: &V, b: &V) -> Option<bool> {
 }
 
 fn arith_err(what: &str) -> Error {
-    Error::Arithmetic(format!("integer overflow in {what}"))
+    Error::overflow(format!("integer overflow in {what}"))
 }
 
 /// Evaluates a non-boolean binary operator.
@@ -597,13 +597,13 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
                 B::Mul => x.checked_mul(*y).ok_or_else(|| arith_err("*"))?,
                 B::Div => {
                     if *y == 0 {
-                        return Err(Error::Arithmetic("division by zero".into()));
+                        return Err(Error::division_by_zero());
                     }
                     x.wrapping_div(*y)
                 }
                 _ => {
                     if *y == 0 {
-                        return Err(Error::Arithmetic("division by zero".into()));
+                        return Err(Error::division_by_zero());
                     }
                     x.wrapping_rem(*y)
                 }

@@ -346,7 +346,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
             other => return Err(arg_type(f, &other)),
         },
         F::Abs => match a0 {
-            V::Int(i) => V::Int(i.checked_abs().ok_or_else(|| Error::Arithmetic("integer overflow in abs()".into()))?),
+            V::Int(i) => V::Int(i.checked_abs().ok_or_else(|| Error::overflow("integer overflow in abs()"))?),
             other => num(&other)?.map_or(V::Null, |x| V::Float(x.abs())),
         },
         F::Ceil => float_fn(f64::ceil)?,
