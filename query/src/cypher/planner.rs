@@ -1216,10 +1216,7 @@ impl<'a> Planner<'a> {
                     }
                     // Next to an aggregate only aggregates and simple keys can be
                     // reused (as in RETURN items).
-                    let reusable = !aggregating
-                        || contains_aggregate(item)
-                        || matches!(item, Expr::Variable(_))
-                        || matches!(item, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
+                    let reusable = !aggregating || contains_aggregate(item) || is_simple_key(item);
                     if reusable {
                         replace_subexpr(&mut e, item, &Expr::Variable(name.clone()));
                     }
@@ -1251,9 +1248,7 @@ impl<'a> Planner<'a> {
                 for (k, (_, key)) in key_items.iter().enumerate() {
                     // Only a variable or a property of one can be reused next to an
                     // aggregate; anything more complex is ambiguous (openCypher).
-                    let simple = matches!(key, Expr::Variable(_))
-                        || matches!(key, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
-                    if simple {
+                    if is_simple_key(key) {
                         replace_subexpr(&mut e, key, &Expr::Variable(format!("{KEY_PREFIX}{k}")));
                     }
                 }
@@ -1770,16 +1765,20 @@ fn contains_aggregate_marker(e: &Expr) -> bool {
 /// or its property beside an aggregate is ambiguous (openCypher); otherwise the item
 /// names a variable the projection did not keep.
 fn order_by_scope_error(original: &Expr, items: &[(Expr, String)]) -> Error {
-    let reuses_complex = items.iter().any(|(item, _)| {
-        let simple = matches!(item, Expr::Variable(_))
-            || matches!(item, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)));
-        !simple && !contains_aggregate(item) && contains_subexpr(original, item)
-    });
+    let reuses_complex = items
+        .iter()
+        .any(|(item, _)| !is_simple_key(item) && !contains_aggregate(item) && contains_subexpr(original, item));
     if reuses_complex {
         ambiguous_order_by()
     } else {
         semantic("UndefinedVariable", "ORDER BY after an aggregation can only use the projected columns")
     }
+}
+
+/// A grouping key that may be reused beside an aggregate: a variable or a property of
+/// one (openCypher); anything more complex is ambiguous there.
+fn is_simple_key(e: &Expr) -> bool {
+    matches!(e, Expr::Variable(_)) || matches!(e, Expr::Property(b, _) if matches!(**b, Expr::Variable(_)))
 }
 
 fn ambiguous_order_by() -> Error {
