@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sprig::{Database, JoinAlgorithm, XPathOptions};
-use sprig_query::physical::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, Edge, Region, TwigStats};
+use sprig_query::xpath::exec::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, Edge, Region, TwigStats};
 
 /// A small xorshift generator, so the document is the same on every run.
 struct Rng(u64);

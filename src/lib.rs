@@ -41,8 +41,8 @@ pub use graph::{
     WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
 };
 pub use sprig_index::{CollectionInfo, DocStats};
-pub use sprig_query::explain::{Detail, PlanNode};
-pub use sprig_query::physical::JoinAlgorithm;
+pub use sprig_query::common::explain::{Detail, PlanNode};
+pub use sprig_query::xpath::plan::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
 pub use statements::{next_statement, split_statements, Dialect};
 
@@ -198,6 +198,7 @@ impl Database {
         // Parse first: a broken query is reported as such even for an unknown collection.
         let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
         let coll = self.inner.xml.collection(collection)?;
+        let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
         let value = navigator(&coll, options)?.evaluate(&plan)?;
         Ok(match value {
             Value::NodeSet(nodes) => XPathValue::NodeSet(NodeSet { collection: coll, nodes }),
@@ -211,7 +212,8 @@ impl Database {
     pub fn explain_xpath(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<Explained> {
         let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
         let coll = self.inner.xml.collection(collection)?;
-        let tree = navigator(&coll, options)?.explain(&plan)?;
+        let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
+        let tree = navigator(&coll, options)?.explain(&plan);
         Ok(Explained { plan: tree, elapsed: None, first: None })
     }
 
@@ -231,11 +233,12 @@ impl Database {
         for _ in 0..runs.max(1) {
             let started = std::time::Instant::now();
             let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
+            let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
             let mut nav = navigator(&coll, options)?.with_profile();
             let value = nav.evaluate(&plan)?;
             let elapsed = started.elapsed();
             times.push(elapsed);
-            tree = nav.explain(&plan)?;
+            tree = nav.explain(&plan);
             tree.rows = Some(match &value {
                 Value::NodeSet(nodes) => nodes.len() as u64,
                 _ => 1,
@@ -268,8 +271,8 @@ fn compile_options(options: &XPathOptions) -> CompileOptions {
     }
 }
 
-fn navigator<'c>(coll: &'c Collection, options: &XPathOptions) -> Result<sprig_query::exec::Navigator<'c>> {
-    let mut navigator = sprig_query::exec::Navigator::new(coll)?.with_join(options.join);
+fn navigator<'c>(coll: &'c Collection, options: &XPathOptions) -> Result<sprig_query::xpath::exec::Navigator<'c>> {
+    let mut navigator = sprig_query::xpath::exec::Navigator::new(coll)?;
     if let Some(limit) = options.timeout {
         navigator = navigator.with_deadline(std::time::Instant::now() + limit);
     }

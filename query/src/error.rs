@@ -1,6 +1,6 @@
 //! The one error type of `sprig-query`.
 
-use crate::syntax::SyntaxError;
+use crate::common::SyntaxError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -13,32 +13,16 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod common;
 pub mod cypher;
 mod error;
-pub mod exec;
-pub mod explain;
-pub mod logical;
-pub mod optimizer;
-pub mod physical;
 pub mod status;
-pub mod syntax;
-pub mod value;
+pub mod xpath;
 
+pub use common::{SyntaxError, TextPosition};
 pub use error::{Error, Result};
-pub use exec::{NodeDescriber, NodeInfo, NodeType};
-pub use logical::CompileOptions;
 pub use status::{Phase, Status};
-pub use syntax::{SyntaxError, TextPosition};
-pub use value::{Node, Value};
-
-/// Parses and compiles an XPath expression (no data needed).
-pub fn prepare_xpath(text: &str, options: &CompileOptions) -> Result<logical::XPathPlan> {
-    let ast = syntax::xpath::parse(text)?;
-    logical::compile(&ast, options)
-}
-
-/// Parses, compiles and evaluates `text` over `collection`.
-pub fn evaluate_xpath(collection: &sprig_index::Collection, text: &str, options: &CompileOptions) -> Result<Value> {
-    let plan = prepare_xpath(text, options)?;
-    exec::Navigator::new(collection)?.evaluate(&plan)
-}
+pub use xpath::compile::CompileOptions;
+pub use xpath::exec::{NodeDescriber, NodeInfo, NodeType};
+pub use xpath::value::{Node, Value};
+pub use xpath::{evaluate_xpath, prepare_xpath};

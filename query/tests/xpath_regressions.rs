@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use sprig_index::{Collection, MemoryStorage, XmlStore};
-use sprig_query::exec::Navigator;
+use sprig_query::xpath::exec::Navigator;
+use sprig_query::xpath::plan::{self, JoinAlgorithm};
 use sprig_query::{prepare_xpath, CompileOptions, Value};
 
 fn collection(xml: &str) -> Collection {
@@ -16,6 +17,7 @@ fn collection(xml: &str) -> Collection {
 
 fn eval(nav: &mut Navigator<'_>, text: &str) -> Value {
     let plan = prepare_xpath(text, &CompileOptions::default()).expect("compiles");
+    let plan = plan::plan(plan, nav.collection(), JoinAlgorithm::Auto);
     nav.evaluate(&plan).expect("evaluates")
 }
 

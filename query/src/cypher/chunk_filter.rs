@@ -12,7 +12,7 @@ use sprig_index::graph::{chunk_of, Cell, NodeChunkView, NodeId, RawValue, SlotMa
 use super::exec::Ctx;
 use super::expr::{compare_raw, CExpr};
 use super::value::CypherValue as V;
-use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
+use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 use crate::Result;
 
 /// A comparison of a numeric or boolean property with a constant.

@@ -15,7 +15,7 @@ use super::expr::{passes, CExpr};
 use super::group_table::GroupTable;
 use super::plan::{ExpandDir, ExpandSpec};
 use super::value::{CypherValue as V, GroupKey};
-use crate::syntax::cypher::ast::CompareOp;
+use crate::cypher::syntax::ast::CompareOp;
 use crate::Result;
 
 /// `r.p <op> number` on the relationship an expansion reaches, tested on the cells

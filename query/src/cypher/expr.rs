@@ -8,7 +8,7 @@ use super::exec::{Ctx, Row};
 use super::functions::{call_function, Function};
 use super::plan::LogicalOp;
 use super::value::CypherValue as V;
-use crate::syntax::cypher::ast::{BinaryOp, CompareOp, Quantifier};
+use crate::cypher::syntax::ast::{BinaryOp, CompareOp, Quantifier};
 use crate::{Error, Result};
 
 /// An expression ready to evaluate against a row.

@@ -1,4 +1,4 @@
-//! Cypher: text -> AST (`syntax::cypher`) -> logical plan (`planner`) -> rewrite rules
+//! Cypher: text -> AST (`syntax`) -> logical plan (`planner`) -> rewrite rules
 //! (`rules`) -> physical operators (`exec`) -> result rows (`result`).
 
 pub mod aggregate;
@@ -15,6 +15,7 @@ mod procedures;
 pub mod projection;
 pub mod result;
 pub mod rules;
+pub mod syntax;
 mod text_prune;
 pub mod value;
 mod xpath_call;
@@ -24,12 +25,12 @@ use std::time::Instant;
 
 use sprig_index::graph::{GraphTxn, Overlay};
 
-use crate::explain::PlanNode;
-use crate::syntax::cypher::parse_statement;
+use crate::common::explain::PlanNode;
 use crate::Result;
 pub use exec::WriteStats;
 use plan::{CypherPlan, LogicalOp, ScanSource, Seek};
 pub use result::{NodeValue, RelValue, ResultValue};
+use syntax::parse_statement;
 pub use value::CypherValue;
 
 /// How to run one statement.

@@ -12,7 +12,7 @@ use super::expr::CExpr;
 use super::functions::Function;
 use super::plan::*;
 use super::value::CypherValue as V;
-use crate::syntax::cypher::ast::*;
+use crate::cypher::syntax::ast::*;
 use crate::{Error, Result};
 
 fn semantic(kind: &'static str, message: impl Into<String>) -> Error {

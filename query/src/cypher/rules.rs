@@ -14,7 +14,7 @@ use super::aggregate::{AggFunc, AggSpec};
 use super::expr::CExpr;
 use super::plan::*;
 use super::value::CypherValue as V;
-use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
+use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 
 /// One rewrite.
 pub trait Rule {

@@ -8,7 +8,7 @@ use sprig_index::graph::Overlay;
 use super::expr::CExpr;
 use super::plan::LIndexPrune;
 use super::value::CypherValue as V;
-use crate::syntax::cypher::ast::{BinaryOp, CompareOp};
+use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 
 /// The text test `pred` makes of a property of the node in `slot`.
 pub(super) fn text_test_of(pred: &CExpr, slot: usize) -> Option<(String, TextTest)> {

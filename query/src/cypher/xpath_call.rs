@@ -26,7 +26,8 @@ pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> 
         other => other,
     })?;
     let coll = store.collection(collection)?;
-    let mut navigator = crate::exec::Navigator::new(&coll)?;
+    let plan = crate::xpath::plan::plan(plan, &coll, crate::xpath::plan::JoinAlgorithm::Auto);
+    let mut navigator = crate::xpath::exec::Navigator::new(&coll)?;
     if let Some(flag) = &ctx.interrupt {
         navigator = navigator.with_interrupt(flag.clone());
     }

@@ -13,7 +13,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult, Parser};
 
 use super::ast::{ArithOp, Axis, CompareOp, Expr, NodeTest, PathExpr, PathStart, Step};
-use crate::syntax::{limits, SyntaxError, TextPosition};
+use crate::common::{limits, SyntaxError, TextPosition};
 
 /// Parses a whole XPath 1.0 expression.
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {

@@ -15,7 +15,7 @@
 
 use sprig_index::{NodeKind, PathSummary};
 
-use super::joins::Edge;
+use super::twig::Edge;
 
 /// What the structure-context index says about one step of a pattern.
 #[derive(Debug, Clone, Default)]

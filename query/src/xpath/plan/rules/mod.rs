@@ -11,49 +11,9 @@ pub use choose_join::ChooseJoin;
 pub use path_summary_shortcut::PathSummaryShortcut;
 pub use sisj_strategy::ChooseSisjStrategy;
 
-use crate::logical::twig::TwigPattern;
-use crate::physical::structure::StepPartitions;
-use crate::physical::JoinAlgorithm;
-
-/// How a twig pattern will be evaluated.
-#[derive(Debug, Clone)]
-pub struct PathPlan {
-    pub pattern: TwigPattern,
-    /// What the structure-context index matched, per pattern step.
-    pub partitions: Vec<StepPartitions>,
-    /// Answer with the union of the last step's matched partitions: no join at all.
-    pub shortcut: bool,
-    /// The join algorithm; never `Auto` after [`optimize`].
-    pub algorithm: JoinAlgorithm,
-    /// Why the algorithm was chosen, for EXPLAIN.
-    pub reason: String,
-    /// How SISJ joins, when it does.
-    pub sisj_strategy: SisjStrategy,
-    /// Per pattern step: the branch whose leaves give the step's candidates (their
-    /// ancestors at the branch's depth), instead of reading the step's partitions.
-    pub branch_source: Vec<Option<usize>>,
-}
-
-/// The two ways SISJ joins a step with the one before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SisjStrategy {
-    /// Each matched partition against each matched parent partition, by a stackless
-    /// merge of disjoint regions: best when partitions are few and large.
-    PartitionPairs,
-    /// One stack join of the union of the matched partitions against the previous
-    /// result: best when there are many small partitions (recursive data), where
-    /// per-partition work would dominate. Pruned partitions are still never read.
-    PrunedStream,
-}
-
-impl SisjStrategy {
-    pub fn name(self) -> &'static str {
-        match self {
-            SisjStrategy::PartitionPairs => "partition-pairs",
-            SisjStrategy::PrunedStream => "pruned-stream",
-        }
-    }
-}
+use super::structure::StepPartitions;
+use super::twig::TwigPattern;
+use super::{JoinAlgorithm, PathPlan, SisjStrategy};
 
 /// What the rules may look at.
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +43,8 @@ pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &Pla
         reason: String::new(),
         sisj_strategy: SisjStrategy::PrunedStream,
         branch_source: Vec::new(),
+        baseline_branches: Vec::new(),
+        partition_pairs: Vec::new(),
     };
     for rule in RULES {
         plan = rule.rewrite(plan, ctx);
@@ -94,7 +56,7 @@ pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &Pla
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::physical::joins::Edge;
+    use crate::xpath::plan::twig::Edge;
 
     fn step(candidate_nodes: u64, matched_nodes: u64) -> StepPartitions {
         StepPartitions { candidate_nodes, matched_nodes, ..Default::default() }

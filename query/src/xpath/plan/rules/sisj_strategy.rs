@@ -1,5 +1,5 @@
 use super::{PathPlan, PlanContext, Rule, SisjStrategy};
-use crate::physical::JoinAlgorithm;
+use crate::xpath::plan::JoinAlgorithm;
 
 /// Partitions at least this large on average are joined pair by pair.
 const LARGE_PARTITION: u64 = 64;

@@ -8,10 +8,25 @@
 //! evaluated by a structural semi-join; the other predicates stay residual filters,
 //! evaluated per node. The steps after the pattern are navigated from its result.
 
-use super::xpath::{Expr, PathFrom, Step, Test};
-use crate::physical::joins::{Edge, LevelGap};
-use crate::syntax::xpath::ast::{Axis, CompareOp};
-use crate::value::Value;
+use crate::xpath::compile::{Expr, PathFrom, Step, Test};
+use crate::xpath::syntax::ast::{Axis, CompareOp};
+use crate::xpath::value::Value;
+
+/// The two structural axes a pattern edge can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Child,
+    Descendant,
+}
+
+/// How far below an ancestor a branch's leaf must lie: exactly `k` levels for a
+/// branch of child steps (`[x/y]`), at least `k` when it starts with a descendant step
+/// (`[.//x/y]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelGap {
+    Exactly(u16),
+    AtLeast(u16),
+}
 
 /// The twig pattern of a path: its first `len` steps.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
 use super::{PathPlan, PlanContext, Rule};
-use crate::physical::JoinAlgorithm;
+use crate::xpath::plan::JoinAlgorithm;
 
 /// A pattern without predicates is answered by the union of its last step's matched
 /// partitions: the path summary already proved every structural relation.

@@ -1,5 +1,5 @@
 use super::{PathPlan, PlanContext, Rule};
-use crate::physical::JoinAlgorithm;
+use crate::xpath::plan::JoinAlgorithm;
 
 /// Picks the join algorithm: the requested one, or under `auto` the cheapest by the
 /// labels each would read. Stack-Tree-Desc and TwigStack read every partition with a

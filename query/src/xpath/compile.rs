@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::syntax::xpath::ast::{self, ArithOp, Axis, CompareOp, NodeTest, PathStart};
+use crate::xpath::syntax::ast::{self, ArithOp, Axis, CompareOp, NodeTest, PathStart};
 use crate::{Error, Result};
 
 /// Bindings a query is compiled with.

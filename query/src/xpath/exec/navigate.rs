@@ -10,12 +10,10 @@ use std::rc::Rc;
 use roaring::RoaringBitmap;
 use sprig_index::{Collection, Document, NameTable, NodeKind, NodeRecord, XML_NAMESPACE};
 
-use crate::logical::xpath::PathFrom;
-use crate::logical::{Expr, Function, Step, Test, XPathPlan};
-use crate::optimizer::PathPlan;
-use crate::physical::JoinAlgorithm;
-use crate::syntax::xpath::ast::{ArithOp, Axis, CompareOp};
-use crate::value::{number_to_string, round, string_to_number, Node, Value};
+use crate::xpath::compile::{Expr, Function, PathFrom, Step};
+use crate::xpath::plan::{BoundTest, PhysicalPlan};
+use crate::xpath::syntax::ast::{ArithOp, Axis, CompareOp};
+use crate::xpath::value::{number_to_string, round, string_to_number, Node, Value};
 use crate::{Error, Result};
 
 /// The evaluation context of [section 1](https://www.w3.org/TR/xpath/#section-Introduction).
@@ -26,23 +24,6 @@ pub(super) struct Context {
     pub(super) size: usize,
 }
 
-/// A node test bound to one collection's name table.
-#[derive(Debug)]
-pub(super) enum BoundTest {
-    AnyNode,
-    Text,
-    Comment,
-    ProcessingInstruction(Option<u32>),
-    /// Principal node type only.
-    AnyName,
-    /// Principal node type with one of these name ids.
-    Names(Vec<u32>),
-    /// Matches no node (a name absent from the collection).
-    Nothing,
-    /// `name` for namespace nodes (the prefix).
-    NamespacePrefix(String),
-}
-
 /// Evaluates plans over one pinned collection.
 pub struct Navigator<'c> {
     pub(super) collection: &'c Collection,
@@ -51,9 +32,6 @@ pub struct Navigator<'c> {
     postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
     deadline: Option<std::time::Instant>,
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    pub(super) join: JoinAlgorithm,
-    /// Path plans per path expression (keyed by its id, unique across plans), made once.
-    pub(super) path_plans: HashMap<usize, Rc<PathPlan>>,
     /// Per-operator counters when profiling, keyed by (path expression, pattern step).
     pub(super) profile: Option<HashMap<(usize, usize), OperatorStats>>,
 }
@@ -72,22 +50,7 @@ pub struct OperatorStats {
 impl<'c> Navigator<'c> {
     pub fn new(collection: &'c Collection) -> Result<Self> {
         let docs = (0..collection.len()).map(|i| collection.document(i)).collect::<Result<_, _>>()?;
-        Ok(Navigator {
-            collection,
-            docs,
-            postings: HashMap::new(),
-            deadline: None,
-            interrupt: None,
-            join: JoinAlgorithm::Auto,
-            path_plans: HashMap::new(),
-            profile: None,
-        })
-    }
-
-    /// Evaluates location paths with this join algorithm (`Auto` lets the planner choose).
-    pub fn with_join(mut self, join: JoinAlgorithm) -> Self {
-        self.join = join;
-        self
+        Ok(Navigator { collection, docs, postings: HashMap::new(), deadline: None, interrupt: None, profile: None })
     }
 
     /// Records per-operator counters while evaluating, for PROFILE.
@@ -108,76 +71,29 @@ impl<'c> Navigator<'c> {
         self
     }
 
+    /// The collection this navigator reads.
+    pub fn collection(&self) -> &'c Collection {
+        self.collection
+    }
+
     pub fn documents(&self) -> &[Document] {
         &self.docs
     }
 
     /// Evaluates `plan` with the root of the first document as the context node.
-    pub fn evaluate(&mut self, plan: &XPathPlan) -> Result<Value> {
-        let tests = Tests::bind(plan, self.collection);
+    pub fn evaluate(&mut self, plan: &PhysicalPlan) -> Result<Value> {
         let context = Context { node: Node::stored(0, 0), position: 1, size: 1 };
         if self.docs.is_empty() {
             return Ok(Value::NodeSet(Vec::new()));
         }
-        let mut eval = Eval { nav: self, tests: &tests, plan_tests: &plan.tests };
-        eval.expr(&plan.root, context)
-    }
-}
-
-/// Node tests of a plan, bound twice: for principal type element/attribute (by name id)
-/// and for namespace nodes (by prefix or URI).
-pub(super) struct Tests {
-    pub(super) named: Vec<BoundTest>,
-    for_namespaces: Vec<BoundTest>,
-}
-
-impl Tests {
-    pub(super) fn bind(plan: &XPathPlan, collection: &Collection) -> Tests {
-        let names = collection.names();
-        let mut named = Vec::new();
-        let mut for_namespaces = Vec::new();
-        for t in &plan.tests {
-            let (a, b) = match t {
-                Test::AnyNode => (BoundTest::AnyNode, BoundTest::AnyNode),
-                Test::Text => (BoundTest::Text, BoundTest::Nothing),
-                Test::Comment => (BoundTest::Comment, BoundTest::Nothing),
-                Test::ProcessingInstruction(target) => {
-                    let bound = match target {
-                        None => BoundTest::ProcessingInstruction(None),
-                        Some(t) => match names
-                            .matching("", Some(t))
-                            .into_iter()
-                            .find(|&id| names.get(id).is_some_and(|q| q.prefix.is_empty()))
-                        {
-                            Some(id) => BoundTest::ProcessingInstruction(Some(id)),
-                            None => BoundTest::Nothing,
-                        },
-                    };
-                    (bound, BoundTest::Nothing)
-                }
-                Test::AnyName => (BoundTest::AnyName, BoundTest::AnyName),
-                Test::Namespace(uri) => {
-                    let ids = names.matching(uri, None);
-                    (if ids.is_empty() { BoundTest::Nothing } else { BoundTest::Names(ids) }, BoundTest::Nothing)
-                }
-                Test::Name { uri, local } => {
-                    let ids = names.matching(uri, Some(local));
-                    let ns =
-                        if uri.is_empty() { BoundTest::NamespacePrefix(local.clone()) } else { BoundTest::Nothing };
-                    (if ids.is_empty() { BoundTest::Nothing } else { BoundTest::Names(ids) }, ns)
-                }
-            };
-            named.push(a);
-            for_namespaces.push(b);
-        }
-        Tests { named, for_namespaces }
+        let mut eval = Eval { nav: self, plan };
+        eval.expr(&plan.logical.root, context)
     }
 }
 
 pub(super) struct Eval<'n, 'c> {
     pub(super) nav: &'n mut Navigator<'c>,
-    pub(super) tests: &'n Tests,
-    pub(super) plan_tests: &'n [Test],
+    pub(super) plan: &'n PhysicalPlan,
 }
 
 fn type_error(what: &str) -> Error {
@@ -233,14 +149,13 @@ impl Eval<'_, '_> {
                 Value::NodeSet(self.filter(nodes, predicates, false)?)
             }
             Expr::Path { id, start, steps } => {
-                if *start == PathFrom::Root && self.nav.join != JoinAlgorithm::Navigate {
-                    if let Some(plan) = self.path_plan(*id, steps) {
-                        let mut nodes = self.eval_pattern(*id, steps, &plan)?;
-                        for step in &steps[plan.pattern.len..] {
-                            nodes = self.step(&nodes, step)?;
-                        }
-                        return Ok(Value::NodeSet(nodes));
+                if let Some(plan) = self.plan.paths.get(id) {
+                    debug_assert!(*start == PathFrom::Root, "only absolute paths have path plans");
+                    let mut nodes = self.eval_pattern(*id, steps, plan)?;
+                    for step in &steps[plan.pattern.len..] {
+                        nodes = self.step(&nodes, step)?;
                     }
+                    return Ok(Value::NodeSet(nodes));
                 }
                 let mut nodes = match start {
                     PathFrom::Root => self.roots(),
@@ -426,7 +341,7 @@ impl Eval<'_, '_> {
     }
 
     fn matches(&self, test: usize, rec: &NodeRecord, principal: NodeKind) -> bool {
-        match &self.tests.named[test] {
+        match &self.plan.tests.named[test] {
             BoundTest::AnyNode => true,
             BoundTest::Text => rec.kind == NodeKind::Text,
             BoundTest::Comment => rec.kind == NodeKind::Comment,
@@ -450,13 +365,13 @@ impl Eval<'_, '_> {
                 // type: on self, descendant-or-self and ancestor-or-self a name test asks
                 // for elements. A namespace node has no descendants.
                 Axis::SelfAxis | Axis::DescendantOrSelf => {
-                    if matches!(self.tests.named[test], BoundTest::AnyNode) {
+                    if matches!(self.plan.tests.named[test], BoundTest::AnyNode) {
                         out.push(node);
                     }
                     Ok(())
                 }
                 Axis::Parent | Axis::Ancestor | Axis::AncestorOrSelf => {
-                    if axis == Axis::AncestorOrSelf && matches!(self.tests.named[test], BoundTest::AnyNode) {
+                    if axis == Axis::AncestorOrSelf && matches!(self.plan.tests.named[test], BoundTest::AnyNode) {
                         out.push(node);
                     }
                     let element = Node::stored(doc_idx, node.pre);
@@ -637,8 +552,8 @@ impl Eval<'_, '_> {
     /// The element postings of a name test, cached per query; `None` for tests that
     /// postings do not answer.
     fn descendant_postings(&mut self, doc_idx: u32, test: usize) -> Result<Option<Rc<RoaringBitmap>>> {
-        let BoundTest::Names(ids) = &self.tests.named[test] else {
-            return Ok(match &self.tests.named[test] {
+        let BoundTest::Names(ids) = &self.plan.tests.named[test] else {
+            return Ok(match &self.plan.tests.named[test] {
                 BoundTest::Nothing => Some(Rc::new(RoaringBitmap::new())),
                 _ => None,
             });
@@ -670,7 +585,7 @@ impl Eval<'_, '_> {
     }
 
     fn namespace_test(&self, test: usize, prefix: &str) -> bool {
-        match &self.tests.for_namespaces[test] {
+        match &self.plan.tests.for_namespaces[test] {
             BoundTest::AnyNode | BoundTest::AnyName => true,
             BoundTest::NamespacePrefix(p) => p == prefix,
             _ => false,

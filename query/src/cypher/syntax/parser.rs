@@ -9,7 +9,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
 
 use super::ast::*;
-use crate::syntax::{limits, SyntaxError, TextPosition};
+use crate::common::{limits, SyntaxError, TextPosition};
 
 /// A parse error: how much input was left where it happened, and why.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sprig_index::{Collection, Document, NodeKind};
 
 use super::navigate::in_scope_namespaces;
-use crate::value::Node;
+use crate::xpath::value::Node;
 use crate::{Error, Result};
 
 /// The XPath node types, as named in output.

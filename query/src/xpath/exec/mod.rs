@@ -1,7 +1,9 @@
-//! Executors of logical plans.
+//! Evaluating a planned XPath expression: navigation over region labels, and the
+//! structural joins that evaluate twig patterns.
 
 pub mod describe;
 mod explain;
+pub mod joins;
 pub mod navigate;
 mod step_filters;
 mod structural;

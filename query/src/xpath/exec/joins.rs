@@ -4,6 +4,8 @@
 //! Inputs are sorted by `pre`. Each join returns the descendant-side regions that have
 //! a matching ancestor (a semi-join: XPath keeps nodes, not pairs), sorted by `pre`.
 
+pub use crate::xpath::plan::twig::{Edge, LevelGap};
+
 /// A node's region label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Region {
@@ -18,17 +20,9 @@ impl Region {
     }
 }
 
-/// The two structural axes a join edge can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edge {
-    Child,
-    Descendant,
-}
-
-impl Edge {
-    fn holds(self, ancestor: &Region, descendant: &Region) -> bool {
-        ancestor.contains(descendant) && (self == Edge::Descendant || ancestor.level + 1 == descendant.level)
-    }
+/// Whether `ancestor` and `descendant` are related by `edge`.
+fn holds(edge: Edge, ancestor: &Region, descendant: &Region) -> bool {
+    ancestor.contains(descendant) && (edge == Edge::Descendant || ancestor.level + 1 == descendant.level)
 }
 
 /// Stack-Tree-Desc (Al-Khalifa et al., ICDE 2002): one pass over both lists with a
@@ -62,15 +56,6 @@ pub fn stack_tree_desc(ancestors: &[Region], descendants: &[Region], edge: Edge)
         }
     }
     res
-}
-
-/// How far below an ancestor a branch's leaf must lie: exactly `k` levels for a
-/// branch of child steps (`[x/y]`), at least `k` when it starts with a descendant step
-/// (`[.//x/y]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LevelGap {
-    Exactly(u16),
-    AtLeast(u16),
 }
 
 /// Stack-Tree-Anc as a semi-join (Al-Khalifa et al.): the ancestors (which may nest)
@@ -257,7 +242,7 @@ pub fn twig_stack_path(
                 stack.pop();
             }
         }
-        let extends = q == 0 || stacks[q - 1].iter().any(|parent| edges[q - 1].holds(parent, &region));
+        let extends = q == 0 || stacks[q - 1].iter().any(|parent| holds(edges[q - 1], parent, &region));
         if extends && keep(q, &region)? {
             stats.pushed += 1;
             if q == n - 1 {

@@ -3,15 +3,13 @@
 //! every element with the branch's names), value tests on branch leaves, residual
 //! predicates per node, and SISJ's outermost-node filter before descendant edges.
 
-use sprig_index::NodeKind;
-
 use super::navigate::{compare_string, Context, Eval};
-use crate::logical::twig::Branch;
-use crate::logical::Step;
-use crate::optimizer::PathPlan;
-use crate::physical::joins::{ancestor_semijoin, descendants_at, Edge, LevelGap, Region};
-use crate::physical::structure::StepNames;
-use crate::value::Node;
+use crate::xpath::compile::Step;
+use crate::xpath::exec::joins::{ancestor_semijoin, descendants_at, Edge, LevelGap, Region};
+use crate::xpath::plan::structure::StepNames;
+use crate::xpath::plan::twig::Branch;
+use crate::xpath::plan::PathPlan;
+use crate::xpath::value::Node;
 use crate::Result;
 
 impl Eval<'_, '_> {
@@ -117,7 +115,7 @@ impl Eval<'_, '_> {
     /// Step `i`'s candidates from the leaves of branch `b` (see [`ChooseBranchSource`]),
     /// with their partitions; the leaves read.
     ///
-    /// [`ChooseBranchSource`]: crate::optimizer::ChooseBranchSource
+    /// [`ChooseBranchSource`]: crate::xpath::plan::rules::ChooseBranchSource
     pub(super) fn candidates_from_branch(
         &mut self,
         doc: u32,
@@ -152,7 +150,7 @@ impl Eval<'_, '_> {
             }
             let test = if branch.attribute_leaf && gap == 1 {
                 // `[@a = v]`: the candidate's own attribute records, no leaf list.
-                DeferredTest::OwnAttribute(self.step_names(branch.tests[0]))
+                DeferredTest::OwnAttribute(self.plan.tests.step_names(branch.tests[0]))
             } else {
                 let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
                 read += leaves.len() as u64;
@@ -211,16 +209,13 @@ impl Eval<'_, '_> {
         mut regions: Vec<Region>,
     ) -> Result<(Vec<Region>, u64)> {
         let mut read = 0;
-        for branch in &plan.pattern.branches[i] {
+        for (branch, streams) in plan.pattern.branches[i].iter().zip(&plan.baseline_branches[i]) {
             if regions.is_empty() {
                 break;
             }
             let mut below: Option<Vec<Region>> = None;
-            for &test in branch.tests.iter().rev() {
-                let kind =
-                    if below.is_none() && branch.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element };
-                let partitions = self.step_names(test).partitions_of(self.nav.collection.paths(), kind);
-                let stream = self.partitions(doc, &partitions)?;
+            for partitions in streams {
+                let stream = self.partitions(doc, partitions)?;
                 read += stream.len() as u64;
                 below = Some(match below {
                     None => self.filter_leaves(doc, branch, stream)?,

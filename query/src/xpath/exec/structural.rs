@@ -2,64 +2,18 @@
 //! the planner. The pattern's result feeds the navigational steps after it.
 
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::Instant;
 
-use sprig_index::{Document, NodeKind};
+use sprig_index::Document;
 
-use super::navigate::{BoundTest, Eval, OperatorStats};
-use crate::logical::twig;
-use crate::logical::xpath::PathFrom;
-use crate::logical::{Expr, Step};
-use crate::optimizer::{optimize, PathPlan, PlanContext, SisjStrategy};
-use crate::physical::joins::{
-    disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, Region, TwigStats,
-};
-use crate::physical::structure::{match_partitions, parents_of, BranchNames, PatternStep, StepNames};
-use crate::physical::JoinAlgorithm;
-use crate::value::Node;
+use super::joins::{disjoint_semijoin, stack_tree_desc, twig_stack_path, union_sorted, Edge, Region, TwigStats};
+use super::navigate::{Eval, OperatorStats};
+use crate::xpath::compile::{Expr, PathFrom, Step};
+use crate::xpath::plan::{JoinAlgorithm, PathPlan, SisjStrategy};
+use crate::xpath::value::Node;
 use crate::Result;
 
 impl Eval<'_, '_> {
-    /// The plan for an absolute path's twig pattern, made once per query; `None` when
-    /// the path does not start with one.
-    pub(super) fn path_plan(&mut self, key: usize, steps: &[Step]) -> Option<Rc<PathPlan>> {
-        if let Some(plan) = self.nav.path_plans.get(&key) {
-            return Some(plan.clone());
-        }
-        let pattern = twig::lower(steps, self.plan_tests)?;
-        let pattern_steps: Vec<PatternStep> = steps[..pattern.len]
-            .iter()
-            .zip(&pattern.edges)
-            .zip(&pattern.branches)
-            .map(|((s, &edge), branches)| PatternStep {
-                edge,
-                names: self.step_names(s.test),
-                branches: branches
-                    .iter()
-                    .map(|b| BranchNames {
-                        first: b.first,
-                        names: b.tests.iter().map(|&t| self.step_names(t)).collect(),
-                        leaf_kind: if b.attribute_leaf { NodeKind::Attribute } else { NodeKind::Element },
-                    })
-                    .collect(),
-            })
-            .collect();
-        let partitions = match_partitions(self.nav.collection.paths(), &pattern_steps);
-        let plan = Rc::new(optimize(pattern, partitions, &PlanContext { requested: self.nav.join }));
-        self.nav.path_plans.insert(key, plan.clone());
-        Some(plan)
-    }
-
-    /// The element names a bound node test accepts.
-    pub(super) fn step_names(&self, test: usize) -> StepNames {
-        match &self.tests.named[test] {
-            BoundTest::Names(ids) => StepNames::Some(ids.clone()),
-            BoundTest::AnyName => StepNames::Any,
-            _ => StepNames::Some(Vec::new()),
-        }
-    }
-
     /// `count()` of an absolute path that the path summary answers whole (no
     /// predicates, no steps after the pattern): the sizes of the matched partitions,
     /// which are disjoint, summed. No node or region is read.
@@ -68,12 +22,9 @@ impl Eval<'_, '_> {
         Ok(self.summary_count_unchecked(arg))
     }
 
-    pub(super) fn summary_count_unchecked(&mut self, arg: &Expr) -> Option<u64> {
+    pub(super) fn summary_count_unchecked(&self, arg: &Expr) -> Option<u64> {
         let Expr::Path { id, start: PathFrom::Root, steps } = arg else { return None };
-        if self.nav.join == JoinAlgorithm::Navigate {
-            return None;
-        }
-        let plan = self.path_plan(*id, steps)?;
+        let plan = self.plan.paths.get(id)?;
         if !plan.shortcut || plan.pattern.len != steps.len() {
             return None;
         }
@@ -200,7 +151,6 @@ impl Eval<'_, '_> {
         let mut previous: HashMap<u32, Vec<Region>> = HashMap::from([(0, vec![self.root_region(doc)?])]);
         // While no predicate has filtered anything, a matched partition is its own answer.
         let mut exact = true;
-        let summary = self.nav.collection.paths();
         for (i, step_partitions) in plan.partitions.iter().enumerate() {
             let started = Instant::now();
             let mut current = HashMap::with_capacity(step_partitions.matched.len());
@@ -215,7 +165,7 @@ impl Eval<'_, '_> {
                 }
                 from_branch = Some(by_partition);
             }
-            for &p in &step_partitions.matched {
+            for (&p, pairs) in step_partitions.matched.iter().zip(&plan.partition_pairs[i]) {
                 let candidates = match from_branch.as_mut() {
                     Some(by_partition) => by_partition.remove(&p).unwrap_or_default(),
                     None => {
@@ -227,8 +177,7 @@ impl Eval<'_, '_> {
                 let joined = if exact {
                     candidates
                 } else {
-                    let before = i.checked_sub(1).map(|j| &plan.partitions[j]);
-                    let lists = parents_of(summary, p, plan.pattern.edges[i], before)
+                    let lists = pairs
                         .iter()
                         .filter_map(|q| previous.get(q))
                         .map(|ancestors| disjoint_semijoin(ancestors, &candidates))

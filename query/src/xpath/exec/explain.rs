@@ -1,25 +1,21 @@
 //! Building the EXPLAIN tree of a compiled expression: path plans come from the same
 //! planner the evaluator uses, and PROFILE attaches the counters it recorded.
 
-use super::navigate::{Eval, Navigator, Tests};
-use crate::explain::PlanNode;
-use crate::logical::xpath::PathFrom;
-use crate::logical::{Expr, Function, Step, Test, XPathPlan};
-use crate::optimizer::{PathPlan, SisjStrategy};
-use crate::physical::joins::Edge;
-use crate::physical::structure::pair_count;
-use crate::physical::JoinAlgorithm;
-use crate::syntax::xpath::ast::{ArithOp, Axis};
-use crate::value::Value;
-use crate::Result;
+use super::navigate::{Eval, Navigator};
+use crate::common::explain::PlanNode;
+use crate::xpath::compile::{Expr, Function, PathFrom, Step, Test};
+use crate::xpath::plan::structure::pair_count;
+use crate::xpath::plan::twig::Edge;
+use crate::xpath::plan::{JoinAlgorithm, PathPlan, PhysicalPlan, SisjStrategy};
+use crate::xpath::syntax::ast::{ArithOp, Axis};
+use crate::xpath::value::Value;
 
 impl Navigator<'_> {
     /// The operator tree of `plan`; after [`Navigator::evaluate`] on a profiling
     /// navigator, with actual rows and times.
-    pub fn explain(&mut self, plan: &XPathPlan) -> Result<PlanNode> {
-        let tests = Tests::bind(plan, self.collection);
-        let mut eval = Eval { nav: self, tests: &tests, plan_tests: &plan.tests };
-        Ok(eval.explain_expr(&plan.root))
+    pub fn explain(&mut self, plan: &PhysicalPlan) -> PlanNode {
+        let mut eval = Eval { nav: self, plan };
+        eval.explain_expr(&plan.logical.root)
     }
 }
 
@@ -67,7 +63,7 @@ fn branches_text(plan: &PathPlan, i: usize, tests: &[Test]) -> Option<String> {
             Some(cmp) => {
                 let literal = match &cmp.literal {
                     Value::String(s) => format!("'{s}'"),
-                    Value::Number(n) => crate::value::number_to_string(*n),
+                    Value::Number(n) => crate::xpath::value::number_to_string(*n),
                     other => format!("{other:?}"),
                 };
                 let (lhs, rhs) = if cmp.swapped { (literal, path) } else { (path, literal) };
@@ -90,7 +86,7 @@ impl Eval<'_, '_> {
     fn explain_expr(&mut self, e: &Expr) -> PlanNode {
         match e {
             Expr::Literal(s) => PlanNode::new("Literal").detail("value", s.as_str()),
-            Expr::Number(n) => PlanNode::new("Number").detail("value", crate::value::number_to_string(*n)),
+            Expr::Number(n) => PlanNode::new("Number").detail("value", crate::xpath::value::number_to_string(*n)),
             Expr::Or(a, b) => self.binary("Or", a, b),
             Expr::And(a, b) => self.binary("And", a, b),
             Expr::Union(a, b) => self.binary("Union", a, b),
@@ -138,28 +134,28 @@ impl Eval<'_, '_> {
             PlanNode::new("Navigate").detail("from", from).detail("steps", steps_text(steps, tests))
         };
         match start {
-            PathFrom::Context => return navigate("context", self.plan_tests),
+            PathFrom::Context => return navigate("context", &self.plan.logical.tests),
             PathFrom::Expr(inner) => {
                 let child = self.explain_expr(inner);
-                return navigate("expression", self.plan_tests).child(child);
+                return navigate("expression", &self.plan.logical.tests).child(child);
             }
             PathFrom::Root => {}
         }
-        if self.nav.join == JoinAlgorithm::Navigate {
-            return navigate("root", self.plan_tests).detail("reason", "forced by --join navigate");
+        if self.plan.join == JoinAlgorithm::Navigate {
+            return navigate("root", &self.plan.logical.tests).detail("reason", "forced by --join navigate");
         }
-        let Some(plan) = self.path_plan(id, steps) else {
-            return navigate("root", self.plan_tests)
+        let Some(plan) = self.plan.paths.get(&id) else {
+            return navigate("root", &self.plan.logical.tests)
                 .detail("reason", "the path does not start with child or descendant name steps");
         };
-        let pattern = self.explain_pattern(id, steps, &plan);
+        let pattern = self.explain_pattern(id, steps, plan);
         let rest = &steps[plan.pattern.len..];
         if rest.is_empty() {
             pattern
         } else {
             PlanNode::new("Navigate")
                 .detail("from", "pattern")
-                .detail("steps", steps_text(rest, self.plan_tests))
+                .detail("steps", steps_text(rest, &self.plan.logical.tests))
                 .child(pattern)
         }
     }
@@ -175,7 +171,7 @@ impl Eval<'_, '_> {
     }
 
     fn explain_pattern(&self, key: usize, steps: &[Step], plan: &PathPlan) -> PlanNode {
-        let tests = self.plan_tests;
+        let tests = &self.plan.logical.tests;
         let last = plan.pattern.len - 1;
         if plan.shortcut {
             let p = &plan.partitions[last];

@@ -1,9 +1,4 @@
-//! Physical operators over region-labelled node streams in document order.
-
-pub mod joins;
-pub mod structure;
-
-pub use joins::Region;
+//! The structural-join algorithms a location path may be evaluated with.
 
 /// The structural-join algorithm used for a location path (`--join`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

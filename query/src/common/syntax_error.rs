@@ -1,9 +1,4 @@
-//! Query text to AST. Knows nothing about storage: it only turns a `&str` into an AST
-//! or a [`SyntaxError`].
-
-pub mod cypher;
-pub mod limits;
-pub mod xpath;
+//! The error of a query that does not parse, with its position.
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 use super::{PathPlan, PlanContext, Rule};
-use crate::physical::joins::{Edge, LevelGap};
-use crate::physical::JoinAlgorithm;
+use crate::xpath::plan::twig::{Edge, LevelGap};
+use crate::xpath::plan::JoinAlgorithm;
 
 /// For SISJ: when a step has a branch of child steps (`a[b]`,
 /// `a[x/y]`) whose matched leaves are fewer than the step's matched nodes, the
