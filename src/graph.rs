@@ -64,7 +64,7 @@ pub struct CypherOptions {
     pub memory_limit: Option<usize>,
 }
 
-pub use sprig_query::cypher::memory::DEFAULT_MEMORY_LIMIT;
+pub use sprig_query::cypher::exec::memory::DEFAULT_MEMORY_LIMIT;
 
 impl CypherOptions {
     fn query_options(&self, db: &Database, profile: bool) -> QueryOptions {

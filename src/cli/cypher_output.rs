@@ -32,7 +32,7 @@ pub fn value_text(v: &ResultValue) -> String {
         ResultValue::Null => "NULL".into(),
         ResultValue::Bool(b) => b.to_string(),
         ResultValue::Int(i) => i.to_string(),
-        ResultValue::Float(f) => sprig_query::cypher::functions::format_float(*f),
+        ResultValue::Float(f) => sprig_query::cypher::eval::functions::format_float(*f),
         ResultValue::String(s) => format!("{s:?}"),
         ResultValue::List(l) => format!("[{}]", l.iter().map(value_text).collect::<Vec<_>>().join(", ")),
         ResultValue::Map(m) => {

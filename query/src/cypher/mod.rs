@@ -1,24 +1,15 @@
 //! Cypher: text -> AST (`syntax`) -> logical plan (`planner`) -> rewrite rules
 //! (`rules`) -> physical operators (`exec`) -> result rows (`result`).
 
-pub mod aggregate;
-pub mod chunk_filter;
-mod chunked;
+pub mod eval;
 pub mod exec;
-pub mod expr;
-pub mod functions;
-pub mod group_table;
-pub mod memory;
 pub mod plan;
 pub mod planner;
-mod procedures;
-pub mod projection;
 pub mod result;
 pub mod rules;
 pub mod syntax;
 mod text_prune;
 pub mod value;
-mod xpath_call;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -49,7 +40,7 @@ pub struct CypherOptions {
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The XML collections `xpath(collection, expr)` reads.
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
-    /// Bytes the statement's intermediate results may hold (see [`memory`]).
+    /// Bytes the statement's intermediate results may hold (see [`exec::memory`]).
     pub memory_limit: usize,
 }
 
@@ -63,7 +54,7 @@ impl Default for CypherOptions {
             lindex: true,
             xml: None,
             interrupt: None,
-            memory_limit: memory::DEFAULT_MEMORY_LIMIT,
+            memory_limit: exec::memory::DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -187,7 +178,7 @@ pub fn stream(
     let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), options.deadline, false);
     ctx.xml = options.xml.clone();
     ctx.interrupt = options.interrupt.clone();
-    ctx.memory = memory::MemoryBudget::new(options.memory_limit);
+    ctx.memory = exec::memory::MemoryBudget::new(options.memory_limit);
     let op = exec::build(&plan.root, false);
     Ok(Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate }))
 }
@@ -200,7 +191,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
     let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
     ctx.xml = options.xml.clone();
     ctx.interrupt = options.interrupt.clone();
-    ctx.memory = memory::MemoryBudget::new(options.memory_limit);
+    ctx.memory = exec::memory::MemoryBudget::new(options.memory_limit);
     let mut op = exec::build(&plan.root, options.profile);
     let mut rows = Vec::new();
     while let Some(row) = op.next(&mut ctx)? {
@@ -414,8 +405,8 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpSt
                 (input_rows / 2).max(1)
             }
         }
-        LogicalOp::Limit { count: expr::CExpr::Const(CypherValue::Int(n)), .. }
-        | LogicalOp::TopK { limit: expr::CExpr::Const(CypherValue::Int(n)), .. } => input_rows.min(*n as u64),
+        LogicalOp::Limit { count: eval::expr::CExpr::Const(CypherValue::Int(n)), .. }
+        | LogicalOp::TopK { limit: eval::expr::CExpr::Const(CypherValue::Int(n)), .. } => input_rows.min(*n as u64),
         LogicalOp::Distinct { .. } => (input_rows / 2).max(1),
         LogicalOp::CreateIndex { def } => {
             node = node.detail("index", def.name.as_str());

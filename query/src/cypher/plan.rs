@@ -6,8 +6,8 @@ use std::sync::Arc;
 use sprig_index::graph::text::{StepPattern, TextIndexDef, TextTest};
 use sprig_index::graph::IndexDef;
 
-use super::aggregate::AggSpec;
-use super::expr::CExpr;
+use crate::cypher::eval::aggregate::AggSpec;
+use crate::cypher::eval::expr::CExpr;
 
 /// Which way an expansion follows relationships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,14 +300,14 @@ pub enum LogicalOp {
         label: Option<String>,
         spec: Box<ExpandSpec>,
         keys: Vec<String>,
-        aggs: Vec<super::aggregate::AggSpec>,
+        aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
     },
     /// Aggregates without grouping over the properties of every node with a label
     /// (all nodes for `None`), read chunk by chunk from the property columns. `props`
     /// holds each aggregate's property (`None`: the aggregate counts nodes).
     ColumnAggregate {
         label: Option<String>,
-        aggs: Vec<super::aggregate::AggSpec>,
+        aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
         props: Vec<Option<String>>,
     },
     ShortestPath {

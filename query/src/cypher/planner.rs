@@ -7,12 +7,12 @@ use std::sync::Arc;
 use sprig_index::graph::text::{TextIndexDef, TextIndexKind, DEFAULT_WALKS};
 use sprig_index::graph::{IndexDef, Overlay};
 
-use super::aggregate::{AggFunc, AggSpec};
-use super::expr::CExpr;
-use super::functions::Function;
-use super::plan::*;
-use super::value::CypherValue as V;
+use crate::cypher::eval::aggregate::{AggFunc, AggSpec};
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::eval::functions::Function;
+use crate::cypher::plan::*;
 use crate::cypher::syntax::ast::*;
+use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
 fn semantic(kind: &'static str, message: impl Into<String>) -> Error {
@@ -183,7 +183,7 @@ impl<'a> Planner<'a> {
         let share = match self.lindex_shares.get(&key) {
             Some(s) => *s,
             None => {
-                let share = super::text_prune::prune_for(self.graph, &n.labels, &mine, n.slot, false).and_then(
+                let share = crate::cypher::text_prune::prune_for(self.graph, &n.labels, &mine, n.slot, false).and_then(
                     |(label, prune)| {
                         let found =
                             self.graph.lindex_candidates(&prune.index, &[], &prune.property, &prune.tests).ok()??;

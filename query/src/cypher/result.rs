@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use sprig_index::graph::{NodeId, RelId};
 
-use super::exec::Ctx;
-use super::value::CypherValue as V;
+use crate::cypher::exec::Ctx;
+use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq)]

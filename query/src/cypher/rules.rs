@@ -8,13 +8,13 @@ use sprig_index::graph::Overlay;
 use sprig_index::graph::text::StepPattern;
 use sprig_index::graph::Direction;
 
-use super::text_prune::{conjuncts, prune_for};
+use crate::cypher::text_prune::{conjuncts, prune_for};
 
-use super::aggregate::{AggFunc, AggSpec};
-use super::expr::CExpr;
-use super::plan::*;
-use super::value::CypherValue as V;
+use crate::cypher::eval::aggregate::{AggFunc, AggSpec};
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::*;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
+use crate::cypher::value::CypherValue as V;
 
 /// One rewrite.
 pub trait Rule {
@@ -545,7 +545,7 @@ impl Rule for CountExpansions {
         let mut used = std::collections::BTreeSet::new();
         let reads_new = |e: &CExpr, used: &mut std::collections::BTreeSet<usize>| {
             used.clear();
-            !super::planner::slots_read(e, used) || used.iter().any(|s| new_slots.contains(s))
+            !crate::cypher::planner::slots_read(e, used) || used.iter().any(|s| new_slots.contains(s))
         };
         if keys.iter().any(|k| reads_new(k, &mut used)) || !aggs.iter().all(|a| is_count_of(a, &new_slots)) {
             return;
@@ -785,7 +785,7 @@ impl Rule for CountThroughExpand {
         let mut used = std::collections::BTreeSet::new();
         let keys_ok = keys.iter().all(|k| {
             used.clear();
-            super::planner::slots_read(k, &mut used) && !used.iter().any(|s| hidden.contains(s))
+            crate::cypher::planner::slots_read(k, &mut used) && !used.iter().any(|s| hidden.contains(s))
         });
         if !sums_count || !chained || !keys_ok || aggs.is_empty() {
             return;

@@ -5,10 +5,10 @@
 use sprig_index::graph::text::{TextIndexKind, TextTest};
 use sprig_index::graph::Overlay;
 
-use super::expr::CExpr;
-use super::plan::LIndexPrune;
-use super::value::CypherValue as V;
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::LIndexPrune;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
+use crate::cypher::value::CypherValue as V;
 
 /// The text test `pred` makes of a property of the node in `slot`.
 pub(super) fn text_test_of(pred: &CExpr, slot: usize) -> Option<(String, TextTest)> {

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::value::CypherValue as V;
+use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
 /// The budget when the caller sets none: 4 GiB.

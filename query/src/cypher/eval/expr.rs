@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::exec::{Ctx, Row};
-use super::functions::{call_function, Function};
-use super::plan::LogicalOp;
-use super::value::CypherValue as V;
+use crate::cypher::exec::{Ctx, Row};
+use crate::cypher::eval::functions::{call_function, Function};
+use crate::cypher::plan::LogicalOp;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp, Quantifier};
+use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
 /// An expression ready to evaluate against a row.
@@ -318,7 +318,7 @@ impl CExpr {
                         Some(m) => {
                             let v = m.eval(&scratch, ctx)?;
                             // A mapped list may be far larger than its input.
-                            mapped_bytes += super::memory::value_bytes(&v);
+                            mapped_bytes += crate::cypher::exec::memory::value_bytes(&v);
                             ctx.memory.check(mapped_bytes)?;
                             v
                         }
@@ -402,8 +402,8 @@ impl CExpr {
                 }
                 acc
             }
-            CExpr::Exists(plan) => V::Bool(super::exec::subplan_has_row(plan, row, ctx)?),
-            CExpr::Collect(plan, map) => V::list(super::exec::subplan_collect(plan, row, map, ctx)?),
+            CExpr::Exists(plan) => V::Bool(crate::cypher::exec::subplan_has_row(plan, row, ctx)?),
+            CExpr::Collect(plan, map) => V::list(crate::cypher::exec::subplan_collect(plan, row, map, ctx)?),
         })
     }
 }
@@ -496,7 +496,7 @@ pub(crate) fn compare_raw(raw: &sprig_index::graph::RawValue<'_>, op: CompareOp,
         (R::Float(a), V::Int(_) | V::Float(_)) => return compare(op, &V::Float(*a), value),
         (R::Str(a), V::String(b)) => (*a).cmp(&**b),
         (R::Bool(a), V::Bool(b)) => a.cmp(b),
-        (r, v) => return compare(op, &super::value::from_raw(r.clone()), v),
+        (r, v) => return compare(op, &crate::cypher::value::from_raw(r.clone()), v),
     };
     use std::cmp::Ordering::*;
     Some(match op {
@@ -584,8 +584,12 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
                 V::Float(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
             }
             (V::String(x), V::String(y)) => V::string(format!("{x}{y}")),
-            (V::String(x), V::Int(_) | V::Float(_)) => V::string(format!("{x}{}", super::functions::to_string(b))),
-            (V::Int(_) | V::Float(_), V::String(y)) => V::string(format!("{}{y}", super::functions::to_string(a))),
+            (V::String(x), V::Int(_) | V::Float(_)) => {
+                V::string(format!("{x}{}", crate::cypher::eval::functions::to_string(b)))
+            }
+            (V::Int(_) | V::Float(_), V::String(y)) => {
+                V::string(format!("{}{y}", crate::cypher::eval::functions::to_string(a)))
+            }
             (V::List(x), V::List(y)) => V::list(x.iter().chain(y.iter()).cloned().collect()),
             (V::List(x), other) => V::list(x.iter().cloned().chain(std::iter::once(other.clone())).collect()),
             (other, V::List(y)) => V::list(std::iter::once(other.clone()).chain(y.iter().cloned()).collect()),

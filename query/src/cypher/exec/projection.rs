@@ -9,8 +9,8 @@ use petgraph::Direction as PgDirection;
 use rustc_hash::FxHashMap;
 use sprig_index::graph::{Direction, NodeId, RelId};
 
-use super::exec::Ctx;
-use super::plan::ExpandDir;
+use crate::cypher::exec::Ctx;
+use crate::cypher::plan::ExpandDir;
 use crate::Result;
 
 /// Nodes weighted by their id, edges by their relationship id.

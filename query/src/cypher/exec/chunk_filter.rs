@@ -9,10 +9,10 @@
 
 use sprig_index::graph::{chunk_of, Cell, NodeChunkView, NodeId, RawValue, SlotMask, CHUNK_LEN};
 
-use super::exec::Ctx;
-use super::expr::{compare_raw, CExpr};
-use super::value::CypherValue as V;
+use crate::cypher::exec::Ctx;
+use crate::cypher::eval::expr::{compare_raw, CExpr};
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
+use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
 /// A comparison of a numeric or boolean property with a constant.

@@ -1,7 +1,7 @@
 //! Scalar functions: lookup by name (case-insensitive), arity, evaluation.
 
-use super::exec::Ctx;
-use super::value::{CypherValue as V, PathValue};
+use crate::cypher::exec::Ctx;
+use crate::cypher::value::{CypherValue as V, PathValue};
 use crate::{Error, Result};
 
 macro_rules! functions {
@@ -243,7 +243,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
         },
         F::Coalesce => args.into_iter().find(|v| !v.is_null()).unwrap_or(V::Null),
         F::XPath => match (string_arg(&a0)?, string_arg(args.get(1).unwrap_or(&V::Null))?) {
-            (Some(collection), Some(expr)) => super::xpath_call::xpath(ctx, collection, expr)?,
+            (Some(collection), Some(expr)) => crate::cypher::eval::xpath_call::xpath(ctx, collection, expr)?,
             _ => V::Null,
         },
         F::Head | F::Last => match a0 {

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use sprig_index::graph::text::TextIndexKind;
 
-use super::exec::{set, BoxOp, Ctx, Operator, Row};
-use super::expr::CExpr;
-use super::plan::Procedure;
-use super::value::CypherValue as V;
+use crate::cypher::exec::{set, BoxOp, Ctx, Operator, Row};
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::Procedure;
+use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
 pub(super) struct ProcedureCall {

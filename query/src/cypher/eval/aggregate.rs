@@ -2,8 +2,8 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
-use super::expr::CExpr;
-use super::value::{CypherValue as V, GroupKey};
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::value::{CypherValue as V, GroupKey};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

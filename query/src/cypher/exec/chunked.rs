@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 
 use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedColumn};
 
-use super::aggregate::{Accumulator, AggSpec};
-use super::exec::{group_rows, list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
-use super::expr::{passes, CExpr};
-use super::group_table::GroupTable;
-use super::plan::{ExpandDir, ExpandSpec};
-use super::value::{CypherValue as V, GroupKey};
+use crate::cypher::eval::aggregate::{Accumulator, AggSpec};
+use crate::cypher::exec::{group_rows, list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
+use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::exec::group_table::GroupTable;
+use crate::cypher::plan::{ExpandDir, ExpandSpec};
 use crate::cypher::syntax::ast::CompareOp;
+use crate::cypher::value::{CypherValue as V, GroupKey};
 use crate::Result;
 
 /// `r.p <op> number` on the relationship an expansion reaches, tested on the cells
@@ -133,7 +133,7 @@ impl RelColumnTests {
                     continue;
                 }
             };
-            if super::expr::compare_raw(&raw, test.op, &test.value) != Some(true) {
+            if crate::cypher::eval::expr::compare_raw(&raw, test.op, &test.value) != Some(true) {
                 return Ok(false);
             }
         }
@@ -312,7 +312,7 @@ fn cell_value(cell: Option<Cell<'_>>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) 
         Some(Cell::Float(x)) => V::Float(x),
         Some(Cell::Bool(b)) => V::Bool(b),
         Some(Cell::Str(s)) => V::String(s.clone()),
-        Some(Cell::Other) | None => super::expr::property(&V::Node(id), key, ctx)?,
+        Some(Cell::Other) | None => crate::cypher::eval::expr::property(&V::Node(id), key, ctx)?,
     })
 }
 

@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 
 use hashbrown::HashTable;
 
-use super::value::{CypherValue as V, GroupKey};
+use crate::cypher::value::{CypherValue as V, GroupKey};
 
 #[derive(Debug)]
 pub struct GroupTable {

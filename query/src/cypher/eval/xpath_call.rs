@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use super::exec::Ctx;
-use super::value::CypherValue as V;
+use crate::cypher::exec::Ctx;
+use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result, Value};
 
 pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> Result<V> {

@@ -1,0 +1,143 @@
+//! What a running statement carries: the graph view, write counters, profile
+//! counters, the deadline and interrupt flag, the memory budget, and per-statement caches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sprig_index::graph::{NodeId, NodeRecord, Overlay, RelId, RelRecord};
+
+use crate::cypher::value::CypherValue as V;
+use crate::{Error, Result};
+
+use super::{OpStats, WriteStats};
+
+/// What operators share while a statement runs.
+/// The graph view a statement runs on: borrowed from its transaction, or owned by a
+/// result that streams after the call that planned it has returned.
+pub enum GraphRef<'t> {
+    Borrowed(&'t mut Overlay),
+    Owned(Box<Overlay>),
+}
+
+impl std::ops::Deref for GraphRef<'_> {
+    type Target = Overlay;
+    fn deref(&self) -> &Overlay {
+        match self {
+            GraphRef::Borrowed(g) => g,
+            GraphRef::Owned(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for GraphRef<'_> {
+    fn deref_mut(&mut self) -> &mut Overlay {
+        match self {
+            GraphRef::Borrowed(g) => g,
+            GraphRef::Owned(g) => g,
+        }
+    }
+}
+
+pub struct Ctx<'t> {
+    pub graph: GraphRef<'t>,
+    pub stats: WriteStats,
+    pub profile: Option<Vec<OpStats>>,
+    pub(super) deadline: Option<Instant>,
+    /// Set from outside (Ctrl-C) to stop the statement.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub(super) regexes: HashMap<String, regex::Regex>,
+    pub(super) rng: u64,
+    /// Work counted by [`Ctx::work`] since the last deadline check.
+    pub(super) work_done: u64,
+    /// The XML collections `xpath()` reads, and its answers so far: one statement
+    /// sees one answer per (collection, expression).
+    pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
+    pub xpath_answers: HashMap<(std::sync::Arc<str>, std::sync::Arc<str>), V>,
+    /// What buffering operators and large lists may hold (see [`crate::cypher::exec::memory`]).
+    pub memory: std::sync::Arc<crate::cypher::exec::memory::MemoryBudget>,
+}
+
+impl<'t> Ctx<'t> {
+    pub fn new(graph: &'t mut Overlay, deadline: Option<Instant>, profile: bool) -> Self {
+        Self::on(GraphRef::Borrowed(graph), deadline, profile)
+    }
+
+    pub fn on(graph: GraphRef<'t>, deadline: Option<Instant>, profile: bool) -> Self {
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+        Ctx {
+            graph,
+            stats: WriteStats::default(),
+            profile: profile.then(Vec::new),
+            deadline,
+            interrupt: None,
+            regexes: HashMap::new(),
+            xml: None,
+            xpath_answers: HashMap::new(),
+            memory: crate::cypher::exec::memory::MemoryBudget::new(crate::cypher::exec::memory::DEFAULT_MEMORY_LIMIT),
+            rng: seed | 1,
+            work_done: 0,
+        }
+    }
+
+    /// The node record; an error when it was deleted.
+    pub fn node(&mut self, id: NodeId) -> Result<Arc<NodeRecord>> {
+        self.graph.node(id)?.ok_or_else(|| Error::EntityNotFound(format!("node {id} was deleted")))
+    }
+
+    pub fn rel(&mut self, id: RelId) -> Result<Arc<RelRecord>> {
+        self.graph.rel(id)?.ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))
+    }
+
+    pub fn regex(&mut self, pattern: &str) -> Result<&regex::Regex> {
+        if !self.regexes.contains_key(pattern) {
+            let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|e| Error::argument("InvalidArgumentValue", format!("invalid regular expression: {e}")))?;
+            self.regexes.insert(pattern.to_string(), re);
+        }
+        self.regexes.get(pattern).ok_or_else(|| Error::argument("InvalidArgumentValue", "regex cache"))
+    }
+
+    pub fn random(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A reservation against this statement's memory budget.
+    pub(crate) fn reservation(&self) -> crate::cypher::exec::memory::Reservation {
+        crate::cypher::exec::memory::Reservation::new(&self.memory)
+    }
+
+    /// Counts `units` of work (a step of a walk, weighted by what it copies) and
+    /// checks the interrupt flag and the deadline after every 1,024: operators whose
+    /// steps are uneven count what a step costs, so that a check is never far away.
+    pub(crate) fn work(&mut self, units: u32) -> Result<()> {
+        self.work_done += u64::from(units);
+        if self.work_done >= 1024 {
+            self.work_done = 0;
+            return self.check_stop();
+        }
+        Ok(())
+    }
+
+    /// One unit of [`Ctx::work`]: a row or a list element.
+    pub(crate) fn tick(&mut self) -> Result<()> {
+        self.work(1)
+    }
+
+    /// The interrupt flag and the deadline, now.
+    fn check_stop(&self) -> Result<()> {
+        if self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(Error::Interrupted);
+        }
+        if let Some(d) = self.deadline {
+            if Instant::now() >= d {
+                return Err(Error::Timeout);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! Aggregation and DISTINCT.
+
+use std::collections::VecDeque;
+
+use sprig_index::graph::NodeId;
+
+use crate::cypher::eval::aggregate::Accumulator;
+use crate::cypher::eval::expr::CExpr;
+use crate::cypher::exec::group_table::GroupTable;
+use crate::cypher::exec::memory::{row_bytes, value_bytes, Reservation};
+use crate::cypher::value::{CypherValue as V, GroupKey};
+use crate::Result;
+
+use super::context::Ctx;
+use super::expand::group_rows;
+use super::{BoxOp, Operator, Row};
+
+/// Nodes whose group an aggregation remembers, at most.
+pub(super) const NODE_GROUP_MEMO: usize = 1 << 16;
+
+/// The slot of the node when every grouping key is a property of that one node.
+pub(super) fn node_key_slot(keys: &[CExpr]) -> Option<usize> {
+    let mut slot = None;
+    for k in keys {
+        let s = match k {
+            CExpr::SlotProperty(s, _) => *s,
+            CExpr::Property(base, _) => match **base {
+                CExpr::Slot(s) => s,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if slot.is_some_and(|x| x != s) {
+            return None;
+        }
+        slot = Some(s);
+    }
+    slot
+}
+
+pub(super) struct Aggregate {
+    pub(super) input: BoxOp,
+    pub(super) keys: Vec<CExpr>,
+    pub(super) aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
+    /// The distinct argument expressions of all aggregates (`avg(p.age)` and
+    /// `max(p.age)` read `p.age` once per row), and each aggregate's arguments as
+    /// indexes into them.
+    pub(super) args: Vec<CExpr>,
+    pub(super) arg_index: Vec<Vec<usize>>,
+    /// Per aggregate: whether it keeps the values it is given (collect, percentiles,
+    /// DISTINCT), so that they count against the memory budget.
+    pub(super) retains: Vec<bool>,
+    pub(super) output: Option<VecDeque<Row>>,
+    pub(super) held: Option<Reservation>,
+}
+
+impl Aggregate {
+    pub(super) fn new(input: BoxOp, keys: Vec<CExpr>, aggs: Vec<crate::cypher::eval::aggregate::AggSpec>) -> Self {
+        let mut args: Vec<CExpr> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut arg_index = Vec::with_capacity(aggs.len());
+        for spec in &aggs {
+            let mut idx = Vec::with_capacity(spec.args.len());
+            for a in &spec.args {
+                // Expressions are deterministic except rand(), which stays separate.
+                let text = format!("{a:?}");
+                let shareable = !text.contains("Rand");
+                match seen.iter().position(|t| shareable && *t == text) {
+                    Some(i) => idx.push(i),
+                    None => {
+                        seen.push(if shareable { text } else { String::new() });
+                        args.push(a.clone());
+                        idx.push(args.len() - 1);
+                    }
+                }
+            }
+            arg_index.push(idx);
+        }
+        let retains = aggs
+            .iter()
+            .map(|a| {
+                use crate::cypher::eval::aggregate::AggFunc as F;
+                a.distinct || matches!(a.func, F::Collect | F::PercentileCont | F::PercentileDisc)
+            })
+            .collect();
+        Aggregate { input, keys, aggs, args, arg_index, retains, output: None, held: None }
+    }
+}
+
+impl Operator for Aggregate {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.output.is_none() {
+            // States of all groups in one vector, `aggs.len()` per group, in the
+            // order groups were first seen (the group table's numbering).
+            let per_group = self.aggs.len();
+            let mut groups = GroupTable::new(self.keys.len());
+            let mut states: Vec<Accumulator> = Vec::new();
+            if self.keys.is_empty() {
+                states.extend(self.aggs.iter().map(Accumulator::new));
+            }
+            // Buffers reused for every row: no allocation unless a group is new.
+            let mut probe: Vec<GroupKey> = Vec::with_capacity(self.keys.len());
+            let mut args: Vec<V> = Vec::new();
+            let mut values: Vec<V> = Vec::with_capacity(self.args.len());
+            // Keys that are all properties of one node: the node's group is
+            // remembered, so later rows of the same node read no property and hash
+            // no key (valid while the statement writes nothing).
+            let node_keys = node_key_slot(&self.keys);
+            let mut by_node: rustc_hash::FxHashMap<NodeId, usize> = Default::default();
+            let mut memo_writes = ctx.stats.total();
+            while let Some(row) = self.input.next(ctx)? {
+                let node = match (node_keys, &row) {
+                    (Some(s), row) => match row.get(s) {
+                        Some(V::Node(n)) => Some(*n),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if node.is_some() && ctx.stats.total() != memo_writes {
+                    by_node.clear();
+                    memo_writes = ctx.stats.total();
+                }
+                let known = node.and_then(|n| by_node.get(&n).copied());
+                let group = if self.keys.is_empty() {
+                    0
+                } else if let Some(g) = known {
+                    g
+                } else {
+                    probe.clear();
+                    for k in &self.keys {
+                        probe.push(GroupKey(k.eval(&row, ctx)?));
+                    }
+                    let (group, new) = groups.find_or_insert(&mut probe);
+                    if new {
+                        states.extend(self.aggs.iter().map(Accumulator::new));
+                        let key_bytes: usize = probe.iter().map(|k| value_bytes(&k.0)).sum();
+                        let held = self.held.get_or_insert_with(|| ctx.reservation());
+                        held.grow(key_bytes + per_group * std::mem::size_of::<Accumulator>() + 64)?;
+                    }
+                    if let Some(n) = node {
+                        if by_node.len() < NODE_GROUP_MEMO {
+                            by_node.insert(n, group);
+                        }
+                    }
+                    group
+                };
+                values.clear();
+                for a in &self.args {
+                    values.push(a.eval(&row, ctx)?);
+                }
+                for (retains, index) in self.retains.iter().zip(&self.arg_index) {
+                    if *retains {
+                        let bytes: usize = index.iter().map(|&k| value_bytes(&values[k])).sum();
+                        self.held.get_or_insert_with(|| ctx.reservation()).grow(bytes)?;
+                    }
+                }
+                let accs = &mut states[group * per_group..(group + 1) * per_group];
+                for (acc, index) in accs.iter_mut().zip(&self.arg_index) {
+                    match index.as_slice() {
+                        [] => acc.add(&[])?,
+                        [one] => acc.add(std::slice::from_ref(&values[*one]))?,
+                        many => {
+                            args.clear();
+                            args.extend(many.iter().map(|&k| values[k].clone()));
+                            acc.add(&args)?;
+                        }
+                    }
+                }
+            }
+            self.output = Some(group_rows(groups, states, per_group, self.keys.is_empty())?);
+        }
+        Ok(self.output.as_mut().and_then(|o| o.pop_front()))
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.output = None;
+        self.held = None;
+        self.input.reset(arg);
+    }
+}
+
+pub(super) struct Distinct {
+    pub(super) input: BoxOp,
+    pub(super) width: usize,
+    pub(super) seen: GroupTable,
+    pub(super) probe: Vec<GroupKey>,
+    pub(super) held: Option<Reservation>,
+}
+
+impl Operator for Distinct {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            self.probe.clear();
+            self.probe.extend(row.iter().take(self.width).cloned().map(GroupKey));
+            // Rows narrower than the width (never planned) still group consistently.
+            self.probe.resize(self.width, GroupKey(V::Null));
+            if self.seen.find_or_insert(&mut self.probe).1 {
+                let held = self.held.get_or_insert_with(|| ctx.reservation());
+                held.grow(row_bytes(&row[..self.width.min(row.len())]))?;
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.seen = GroupTable::new(self.width);
+        self.held = None;
+        self.input.reset(arg);
+    }
+}

@@ -1,0 +1,380 @@
+//! Where rows start: node scans (label, index seek, LIndex candidates, all nodes),
+//! node checks, and counts read from the store.
+
+use std::sync::Arc;
+
+use sprig_index::graph::{NodeId, RelId};
+
+use crate::cypher::exec::chunk_filter::ChunkFilter;
+use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::plan::*;
+use crate::cypher::value::CypherValue as V;
+use crate::Result;
+
+use super::context::Ctx;
+
+use super::{lindex_candidates, set, widened, BoxOp, Operator, Row};
+
+/// Property-map values of a pattern, evaluated once per input row.
+pub(super) fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {
+    if props.is_empty() {
+        return Ok(Vec::new());
+    }
+    props.iter().map(|(k, e)| Ok((k.clone(), e.eval(row, ctx)?))).collect()
+}
+
+/// True when node `id` has every wanted property value (read from stored bytes).
+pub(super) fn node_props_match(id: NodeId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
+    for (k, want) in wanted {
+        let hit = ctx.graph.with_node_property(id, k, |raw| {
+            raw.is_some_and(|r| crate::cypher::value::raw_equals(&r, want) == Some(true))
+        })?;
+        if hit != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub(super) fn rel_props_match(id: RelId, wanted: &[(String, V)], ctx: &mut Ctx<'_>) -> Result<bool> {
+    for (k, want) in wanted {
+        let hit = ctx.graph.with_rel_property(id, k, |raw| {
+            raw.is_some_and(|r| crate::cypher::value::raw_equals(&r, want) == Some(true))
+        })?;
+        if hit != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub(super) fn node_matches(
+    id: NodeId,
+    labels: &mut LabelTest,
+    props: &[(String, V)],
+    ctx: &mut Ctx<'_>,
+) -> Result<bool> {
+    if !labels.test(id, ctx)? {
+        return Ok(false);
+    }
+    if props.is_empty() {
+        return Ok(labels.exact() || ctx.graph.node(id)?.is_some());
+    }
+    node_props_match(id, props, ctx)
+}
+
+/// "Has all these labels", answered from the label bitmaps (exact, and kept current
+/// by the transaction), fetched once per operator run and, once it has answered
+/// [`FLAT_AFTER`] tests, turned into a flat bit vector when the ids are dense enough
+/// (one shift and mask per test; building it costs a pass over the label, which a
+/// few tests never pay back).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LabelTest {
+    pub(super) labels: Vec<String>,
+    pub(super) sets: Option<Vec<LabelSet>>,
+    pub(super) tests: std::cell::Cell<u32>,
+    pub(super) flat: bool,
+}
+
+/// Tests a label answers from its bitmap before it is flattened.
+pub(super) const FLAT_AFTER: u32 = 8192;
+
+#[derive(Debug, Clone)]
+pub(super) enum LabelSet {
+    Bits(Vec<u64>),
+    Bitmap(Arc<roaring::RoaringTreemap>),
+}
+
+/// Largest id for which a label is flattened into a bit vector (8 MiB of bits).
+pub(super) const FLAT_LABEL_MAX_ID: u64 = 1 << 26;
+
+/// Bytes of bits below which a label is flattened however sparse it is (64 KiB: ids
+/// below 524,288; a scan re-fetches its extra labels per input row).
+pub(super) const FLAT_LABEL_SMALL: u64 = 1 << 16;
+
+impl LabelSet {
+    fn flattened(self) -> Self {
+        match self {
+            LabelSet::Bitmap(b) => LabelSet::new(b),
+            bits => bits,
+        }
+    }
+
+    fn new(bitmap: Arc<roaring::RoaringTreemap>) -> Self {
+        match bitmap.max() {
+            // Flat when dense, or small whatever the density (a rare label of a
+            // 100,000-node graph is 12 KiB of bits).
+            Some(max) if max < FLAT_LABEL_MAX_ID && (max / 8 <= FLAT_LABEL_SMALL || bitmap.len() * 64 >= max / 8) => {
+                let mut bits = vec![0u64; (max / 64 + 1) as usize];
+                for id in bitmap.iter() {
+                    bits[(id / 64) as usize] |= 1 << (id % 64);
+                }
+                LabelSet::Bits(bits)
+            }
+            _ => LabelSet::Bitmap(bitmap),
+        }
+    }
+
+    fn contains(&self, id: NodeId) -> bool {
+        match self {
+            LabelSet::Bits(bits) => bits.get((id / 64) as usize).is_some_and(|w| w & (1 << (id % 64)) != 0),
+            LabelSet::Bitmap(b) => b.contains(id),
+        }
+    }
+}
+
+impl LabelTest {
+    pub(crate) fn new(labels: &[String]) -> Self {
+        LabelTest { labels: labels.to_vec(), ..LabelTest::default() }
+    }
+
+    /// True when a positive test proves the node exists.
+    fn exact(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    fn test(&mut self, id: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
+        self.prepare(ctx)?;
+        Ok(self.contains(id))
+    }
+
+    /// Fetches the bitmaps (once per run).
+    pub(crate) fn prepare(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        if self.labels.is_empty() {
+            return Ok(());
+        }
+        if self.sets.is_none() {
+            let mut sets = Vec::with_capacity(self.labels.len());
+            for l in &self.labels {
+                sets.push(LabelSet::Bitmap(ctx.graph.label_nodes(Some(l))?));
+            }
+            self.sets = Some(sets);
+            self.flat = false;
+        } else if !self.flat && self.tests.get() >= FLAT_AFTER {
+            if let Some(sets) = self.sets.take() {
+                self.sets = Some(sets.into_iter().map(LabelSet::flattened).collect());
+            }
+            self.flat = true;
+        }
+        Ok(())
+    }
+
+    /// [`prepare`](Self::prepare) for a caller about to test a whole label's worth of ids.
+    pub(crate) fn prepare_flat(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        self.prepare(ctx)?;
+        self.tests.set(FLAT_AFTER);
+        self.prepare(ctx)
+    }
+
+    /// The test after [`LabelTest::prepare`].
+    #[inline]
+    pub(crate) fn contains(&self, id: NodeId) -> bool {
+        if self.labels.is_empty() {
+            return true;
+        }
+        if !self.flat {
+            self.tests.set(self.tests.get().saturating_add(1));
+        }
+        self.sets.as_ref().is_some_and(|m| m.iter().all(|b| b.contains(id)))
+    }
+
+    /// Forgets the bitmaps (a write may have changed them).
+    fn reset(&mut self) {
+        self.sets = None;
+        self.flat = false;
+    }
+}
+
+pub(super) struct NodeScan {
+    pub(super) input: BoxOp,
+    pub(super) slot: usize,
+    pub(super) source: ScanSource,
+    pub(super) props: Vec<(String, CExpr)>,
+    pub(super) current: Option<Row>,
+    /// The candidates of the current input row, iterated without materializing them.
+    pub(super) candidates: roaring::treemap::IntoIter,
+    pub(super) wanted: Vec<(String, V)>,
+    /// The labels the source does not already guarantee.
+    pub(super) extra: LabelTest,
+    pub(super) predicates: Vec<CExpr>,
+    pub(super) filter: ChunkFilter,
+    pub(super) scratch: Row,
+}
+
+impl NodeScan {
+    fn candidates(&self, row: &Row, ctx: &mut Ctx<'_>) -> Result<roaring::RoaringTreemap> {
+        Ok(match &self.source {
+            ScanSource::LIndex { label, prune } => {
+                let nodes = ctx.graph.label_nodes(label.as_deref())?;
+                match lindex_candidates(prune, ctx)? {
+                    Some(found) => found.as_ref() & nodes.as_ref(),
+                    None => (*nodes).clone(),
+                }
+            }
+            ScanSource::AllNodes => (*ctx.graph.label_nodes(None)?).clone(),
+            ScanSource::Label(l) => (*ctx.graph.label_nodes(Some(l))?).clone(),
+            ScanSource::IndexSeek { index, seek } => {
+                let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
+                // Index keys neither order nor match lists as Cypher does: a list value
+                // reads the whole label, and the predicates above keep the rows that compare.
+                let whole_label = |ctx: &mut Ctx<'_>| -> Result<roaring::RoaringTreemap> {
+                    Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone())
+                };
+                let ids = match seek {
+                    Seek::Equal(e) => {
+                        let v = e.eval(row, ctx)?;
+                        if matches!(v, V::List(_)) {
+                            return whole_label(ctx);
+                        }
+                        match key(&v) {
+                            Some(k) => {
+                                let mut to = k.clone();
+                                to.push(0xff);
+                                ctx.graph.index_seek(index, &k, Some(&to))?
+                            }
+                            None => Default::default(),
+                        }
+                    }
+                    Seek::Prefix(e) => match e.eval(row, ctx)? {
+                        V::String(s) => {
+                            ctx.graph.index_seek(index, &sprig_index::graph::string_prefix_key(&s), None)?
+                        }
+                        _ => Default::default(),
+                    },
+                    Seek::Range { lower, upper } => {
+                        let lo = match lower {
+                            Some((e, _)) => Some(e.eval(row, ctx)?),
+                            None => None,
+                        };
+                        let hi = match upper {
+                            Some((e, _)) => Some(e.eval(row, ctx)?),
+                            None => None,
+                        };
+                        if lo.iter().chain(&hi).any(|v| matches!(v, V::List(_))) {
+                            return whole_label(ctx);
+                        }
+                        let lo = lo.as_ref().and_then(key);
+                        let hi = hi.as_ref().and_then(key);
+                        // The type tag is the first key byte: a range stays within it.
+                        let tag = lo.as_ref().or(hi.as_ref()).map(|k| k[0]);
+                        match tag {
+                            Some(t) => {
+                                let from = lo.unwrap_or_else(|| vec![t]);
+                                let mut to = hi.unwrap_or_else(|| vec![t + 1]);
+                                to.push(0xff);
+                                ctx.graph.index_seek(index, &from, Some(&to))?
+                            }
+                            None => Default::default(),
+                        }
+                    }
+                };
+                ids
+            }
+        })
+    }
+}
+
+impl Operator for NodeScan {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(row) = &self.current {
+                for id in self.candidates.by_ref() {
+                    ctx.tick()?;
+                    if !self.filter.may_match(id, ctx)? {
+                        continue;
+                    }
+                    // Label bitmaps are exact: a scan with nothing else to check
+                    // needs no record.
+                    let pass = (self.extra.labels.is_empty() && self.wanted.is_empty())
+                        || node_matches(id, &mut self.extra, &self.wanted, ctx)?;
+                    if !pass {
+                        continue;
+                    }
+                    // Predicates read a reused row; only a passing node gets its own.
+                    if self.scratch.len() != row.len() {
+                        self.scratch.clone_from(row);
+                    }
+                    set(&mut self.scratch, self.slot, V::Node(id));
+                    let mut keep = true;
+                    for p in &self.predicates {
+                        if !passes(&p.eval(&self.scratch, ctx)?)? {
+                            keep = false;
+                            break;
+                        }
+                    }
+                    if keep {
+                        let mut out = widened(row, self.slot);
+                        set(&mut out, self.slot, V::Node(id));
+                        return Ok(Some(out));
+                    }
+                }
+                self.current = None;
+            }
+            let Some(row) = self.input.next(ctx)? else { return Ok(None) };
+            self.candidates = self.candidates(&row, ctx)?.into_iter();
+            self.wanted = eval_prop_map(&self.props, &row, ctx)?;
+            self.extra.reset();
+            self.filter.start(&self.wanted);
+            self.scratch.clone_from(&row);
+            self.current = Some(row);
+        }
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.current = None;
+        self.input.reset(arg);
+    }
+}
+
+pub(super) struct NodeCheck {
+    pub(super) input: BoxOp,
+    pub(super) slot: usize,
+    pub(super) labels: LabelTest,
+    pub(super) props: Vec<(String, CExpr)>,
+}
+
+impl Operator for NodeCheck {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            if let Some(V::Node(id)) = row.get(self.slot) {
+                let wanted = eval_prop_map(&self.props, &row, ctx)?;
+                if node_matches(*id, &mut self.labels, &wanted, ctx)? {
+                    return Ok(Some(row));
+                }
+            }
+        }
+        Ok(None)
+    }
+    fn reset(&mut self, arg: &Row) {
+        self.input.reset(arg);
+    }
+}
+
+pub(super) struct CountFromStore {
+    pub(super) source: CountSource,
+    pub(super) columns: usize,
+    pub(super) done: bool,
+}
+
+impl Operator for CountFromStore {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let n = match &self.source {
+            CountSource::Nodes(label) => ctx.graph.label_nodes(label.as_deref())?.len(),
+            CountSource::Rels(types) => {
+                let meta = ctx.graph.meta();
+                if types.is_empty() {
+                    meta.rel_count
+                } else {
+                    types.iter().filter_map(|t| meta.type_token(t)).map(|k| meta.type_counts[k as usize]).sum()
+                }
+            }
+        };
+        Ok(Some(vec![V::Int(n as i64); self.columns]))
+    }
+    fn reset(&mut self, _arg: &Row) {
+        self.done = false;
+    }
+}
