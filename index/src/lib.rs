@@ -26,15 +26,15 @@ mod error;
 pub mod graph;
 mod keys;
 pub mod storage;
-mod store;
+
 pub mod xml;
 
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, Result};
 pub use storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};
-pub use store::{Collection, CollectionInfo, CollectionLoad, XmlStore};
 pub use xml::document::{Document, NodeReader};
 pub use xml::ingest::{DocStats, XML_NAMESPACE};
 pub use xml::names::{NameTable, QName};
 pub use xml::node::{NodeKind, NodeRecord, NO_NAME, NO_PARENT};
 pub use xml::path_summary::{PathEntry, PathSummary};
+pub use xml::store::{Collection, CollectionInfo, CollectionLoad, XmlStore};

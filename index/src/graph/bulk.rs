@@ -12,8 +12,9 @@ use rustc_hash::FxHashMap;
 use super::chunk::{compress_frames, frame_adj_chunk, frame_record_chunk, next_chunk_start, ChunkKind, CHUNK_LEN};
 use super::record::{AdjEntry, GraphMeta, NodeId};
 use super::store::{self, GraphStore, GraphTxn, ALL_NODES, KS};
-use super::value::{encode_inferred, PropertyValue};
+use super::value::{encode_inferred, infer_value};
 use crate::codec::Encoder;
+use crate::keys;
 use crate::storage::WriteBatch;
 use crate::{Error, Result};
 
@@ -30,47 +31,6 @@ pub struct BulkLoadStats {
     pub relationships: u64,
     pub labels: u64,
     pub relationship_types: u64,
-}
-
-/// How a CSV field reads as a property.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Inferred {
-    Absent,
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Str,
-}
-
-pub(crate) fn infer(s: &str) -> Inferred {
-    if s.is_empty() {
-        return Inferred::Absent;
-    }
-    if let Ok(i) = s.parse::<i64>() {
-        return Inferred::Int(i);
-    }
-    if s.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
-        if let Ok(f) = s.parse::<f64>() {
-            return Inferred::Float(f);
-        }
-    }
-    match s {
-        "true" => Inferred::Bool(true),
-        "false" => Inferred::Bool(false),
-        _ => Inferred::Str,
-    }
-}
-
-/// A CSV value as a property: integers, floats and booleans by their look, empty as
-/// absent, anything else a string.
-pub fn infer_value(s: &str) -> Option<PropertyValue> {
-    Some(match infer(s) {
-        Inferred::Absent => return None,
-        Inferred::Int(i) => PropertyValue::Int(i),
-        Inferred::Float(f) => PropertyValue::Float(f),
-        Inferred::Bool(b) => PropertyValue::Bool(b),
-        Inferred::Str => PropertyValue::String(s.into()),
-    })
 }
 
 fn csv_error(file: &str, line: u64, message: impl Into<String>) -> Error {
@@ -216,7 +176,7 @@ impl Sink<'_> {
     fn send(&mut self, kind: ChunkKind, chunk: u64, frame: Vec<u8>) -> Result<()> {
         self.rewritten.push((self.graph_id, kind, chunk));
         self.compress
-            .send((store::chunk_key(self.graph, kind, chunk), frame))
+            .send((keys::graph::chunk_key(self.graph, kind, chunk), frame))
             .map_err(|_| Error::corrupted("bulk load", "compression thread stopped"))
     }
 }
@@ -302,7 +262,7 @@ impl GraphStore {
         compress: &mpsc::Sender<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(BulkLoadStats, WriteBatch, Vec<super::chunk::CacheKey>)> {
         let storage = self.storage().clone();
-        let mut meta = match storage.get(KS, &store::graph_prefix(graph, b'm'))? {
+        let mut meta = match storage.get(KS, &keys::graph::graph_prefix(graph, b'm'))? {
             Some(b) => GraphMeta::decode(&b)?,
             None => GraphMeta::default(),
         };
@@ -369,7 +329,7 @@ impl GraphStore {
                 let def = &meta.indexes[*i];
                 if node_labels.contains(&def.label.as_str()) {
                     if let Some(v) = record.get(p + 2).and_then(infer_value) {
-                        if let Some(key) = store::index_entry(graph, def, &v, id) {
+                        if let Some(key) = keys::graph::index_entry(graph, def, &v, id) {
                             batch.put(KS, key, Vec::new());
                         }
                     }
@@ -465,14 +425,14 @@ impl GraphStore {
         all.insert_range(base..base + count);
         labels.insert(ALL_NODES.to_string(), all);
         for (label, bitmap) in labels {
-            let mut merged = match storage.get(KS, &store::label_key(graph, &label))? {
+            let mut merged = match storage.get(KS, &keys::graph::label_key(graph, &label))? {
                 Some(b) => RoaringTreemap::deserialize_from(&b[..]).map_err(|e| Error::corrupted("graph label", e))?,
                 None => RoaringTreemap::new(),
             };
             merged |= bitmap;
             let mut buf = Vec::with_capacity(merged.serialized_size());
             merged.serialize_into(&mut buf)?;
-            batch.put(KS, store::label_key(graph, &label), buf);
+            batch.put(KS, keys::graph::label_key(graph, &label), buf);
             if !label.is_empty() {
                 meta.labels.insert(label);
             }
@@ -485,8 +445,8 @@ impl GraphStore {
         meta.node_count += count;
         meta.next_rel = next_rel;
         meta.rel_count += next_rel - rel_base;
-        batch.put(KS, store::graph_prefix(graph, b'm'), meta.encode());
-        batch.put(KS, store::registry_key(graph), Vec::new());
+        batch.put(KS, keys::graph::graph_prefix(graph, b'm'), meta.encode());
+        batch.put(KS, keys::graph::registry_key(graph), Vec::new());
         Ok((stats, batch, sink.rewritten))
     }
 }
@@ -530,7 +490,7 @@ mod tests {
         assert_eq!(found.map(|f| f.len()), Some(1));
 
         // The crash: the metadata as the load's batch left it.
-        let key = store::graph_prefix("g", b'm');
+        let key = keys::graph::graph_prefix("g", b'm');
         let mut meta = GraphMeta::decode(&storage.get(KS, &key)?.unwrap_or_default())?;
         meta.text_pending = Some((0..2, 0..1));
         let mut batch = WriteBatch::default();

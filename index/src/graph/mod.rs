@@ -2,13 +2,13 @@
 //! label bitmaps, property indexes, and transactions over them.
 
 pub(crate) mod bulk;
-mod chunk;
+pub(crate) mod chunk;
 mod record;
 mod store;
 pub mod text;
 mod value;
 
-pub use bulk::{infer_value, BulkLoadStats, CsvInput};
+pub use bulk::{BulkLoadStats, CsvInput};
 pub use chunk::{
     chunk_of, entries_of_type, AdjChunk, AdjList, Cell, PropertyColumn, SharedColumn, SlotMask, CHUNK_LEN,
 };
@@ -16,4 +16,4 @@ pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, R
 pub use store::{
     validate_graph_name, GraphCheck, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate,
 };
-pub use value::{string_prefix_key, Properties, PropertyValue, RawValue};
+pub use value::{infer_value, string_prefix_key, Properties, PropertyValue, RawValue};

@@ -131,12 +131,12 @@ fn sortable_f64(f: f64) -> [u8; 8] {
 /// Writes the stored form of a CSV field (as [`crate::graph::infer_value`] reads it)
 /// without building a value; false for an empty field (absent).
 pub(crate) fn encode_inferred(enc: &mut Encoder, s: &str) -> bool {
-    match crate::graph::bulk::infer(s) {
-        crate::graph::bulk::Inferred::Absent => return false,
-        crate::graph::bulk::Inferred::Str => enc.u8(STRING).str(s),
-        crate::graph::bulk::Inferred::Int(i) => enc.u8(INT).u64(i as u64),
-        crate::graph::bulk::Inferred::Float(f) => enc.u8(FLOAT).u64(f.to_bits()),
-        crate::graph::bulk::Inferred::Bool(b) => enc.u8(BOOL).u8(u8::from(b)),
+    match infer(s) {
+        Inferred::Absent => return false,
+        Inferred::Str => enc.u8(STRING).str(s),
+        Inferred::Int(i) => enc.u8(INT).u64(i as u64),
+        Inferred::Float(f) => enc.u8(FLOAT).u64(f.to_bits()),
+        Inferred::Bool(b) => enc.u8(BOOL).u8(u8::from(b)),
     };
     true
 }
@@ -245,6 +245,47 @@ pub(crate) fn decode_properties(dec: &mut Decoder<'_>) -> Result<Properties> {
         props.insert(k, v);
     }
     Ok(props)
+}
+
+/// How a CSV field reads as a property.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Inferred {
+    Absent,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str,
+}
+
+pub(crate) fn infer(s: &str) -> Inferred {
+    if s.is_empty() {
+        return Inferred::Absent;
+    }
+    if let Ok(i) = s.parse::<i64>() {
+        return Inferred::Int(i);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+        if let Ok(f) = s.parse::<f64>() {
+            return Inferred::Float(f);
+        }
+    }
+    match s {
+        "true" => Inferred::Bool(true),
+        "false" => Inferred::Bool(false),
+        _ => Inferred::Str,
+    }
+}
+
+/// A CSV value as a property: integers, floats and booleans by their look, empty as
+/// absent, anything else a string.
+pub fn infer_value(s: &str) -> Option<PropertyValue> {
+    Some(match infer(s) {
+        Inferred::Absent => return None,
+        Inferred::Int(i) => PropertyValue::Int(i),
+        Inferred::Float(f) => PropertyValue::Float(f),
+        Inferred::Bool(b) => PropertyValue::Bool(b),
+        Inferred::Str => PropertyValue::String(s.into()),
+    })
 }
 
 #[cfg(test)]

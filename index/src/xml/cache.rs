@@ -7,8 +7,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use super::collection_meta::CollectionMeta;
 use super::node::Chunk;
-use crate::store::CollectionMeta;
 use crate::{Error, Result};
 
 /// Decoded bytes kept at most.

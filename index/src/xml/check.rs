@@ -19,9 +19,10 @@ use std::collections::{BTreeMap, HashMap};
 use roaring::RoaringBitmap;
 
 use super::node::{NodeKind, NO_NAME, NO_PARENT};
+use super::store::Collection;
+use crate::keys::xml as keys;
 use crate::storage::Keyspace;
-use crate::store::Collection;
-use crate::{keys, Result};
+use crate::Result;
 
 /// A report is cut off after this many problems per collection: one broken index
 /// would otherwise repeat itself for every node.

@@ -10,8 +10,9 @@ use super::cache::{CacheKey, Entry, ReadCache};
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::region_table::RegionTable;
 use super::DocMeta;
+use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage};
-use crate::{keys, Error, Result};
+use crate::{Error, Result};
 
 /// A reader over one document of a pinned collection generation.
 #[derive(Debug)]

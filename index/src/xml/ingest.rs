@@ -18,8 +18,9 @@ use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, NO_NAME, NO_PARENT, 
 use super::path_summary::PathSummary;
 use super::position::PositionReader;
 use super::DocMeta;
+use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::{keys, Error, Result};
+use crate::{Error, Result};
 
 /// Chunks written between two flushes of the storage during a load.
 const FLUSH_EVERY_CHUNKS: u32 = 64;

@@ -2,6 +2,7 @@
 
 pub(crate) mod cache;
 pub mod check;
+mod collection_meta;
 pub mod document;
 pub mod dtd;
 pub mod ingest;
@@ -10,6 +11,7 @@ pub mod node;
 pub mod path_summary;
 pub mod position;
 pub(crate) mod region_table;
+pub mod store;
 
 use crate::codec::{Decoder, Encoder};
 use crate::Result;

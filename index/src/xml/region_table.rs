@@ -17,8 +17,9 @@ use std::sync::{Arc, OnceLock};
 use super::cache::{CacheKey, Entry, ReadCache};
 use super::path_summary::PathSummary;
 use crate::codec::{compress, decompress, Decoder, Encoder};
+use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::{keys, Error, Result};
+use crate::{Error, Result};
 
 /// A decoded segment: `(pre, end)` per region.
 type Segment = Arc<Vec<(u32, u32)>>;

@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod exec;
+pub mod explain;
 pub mod plan;
 pub mod planner;
 pub mod result;
@@ -14,12 +15,12 @@ pub mod value;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use sprig_index::graph::{GraphTxn, Overlay};
+use sprig_index::graph::GraphTxn;
 
 use crate::common::explain::PlanNode;
 use crate::Result;
 pub use exec::WriteStats;
-use plan::{CypherPlan, LogicalOp, ScanSource, Seek};
+use plan::CypherPlan;
 pub use result::{NodeValue, RelValue, ResultValue};
 use syntax::parse_statement;
 pub use value::CypherValue;
@@ -202,7 +203,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
         rows.push(out);
     }
     let stats = std::mem::take(&mut ctx.stats);
-    let profile = ctx.profile.take().map(|p| describe(&plan.root, &mut ctx.graph, Some(&p)));
+    let profile = ctx.profile.take().map(|p| explain::describe(&plan.root, &mut ctx.graph, Some(&p)));
     drop(ctx);
     txn.check_statement()?;
     Ok(CypherOutput { columns: plan.columns, rows, stats, profile, graph: plan.graph })
@@ -212,216 +213,5 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
 pub fn explain(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<PlanNode> {
     let plan = prepare(txn, text, options)?;
     let graph = txn.graph(&plan.graph)?;
-    Ok(describe(&plan.root, graph, None))
-}
-
-/// What an LIndex lookup keeps, out of `of` nodes: `lindex="bios: 64 of 97000 candidates"`.
-/// Returns (`of`, candidates kept).
-fn describe_prune(
-    node: &mut PlanNode,
-    prune: &plan::LIndexPrune,
-    graph: &mut Overlay,
-    universe: &roaring::RoaringTreemap,
-) -> (u64, Option<u64>) {
-    let of = universe.len();
-    let tests: Vec<String> = prune
-        .tests
-        .iter()
-        .map(|t| match t {
-            sprig_index::graph::text::TextTest::Contains(s) => format!("CONTAINS {s:?}"),
-            sprig_index::graph::text::TextTest::StartsWith(s) => format!("STARTS WITH {s:?}"),
-            sprig_index::graph::text::TextTest::EndsWith(s) => format!("ENDS WITH {s:?}"),
-            sprig_index::graph::text::TextTest::Equals(s) => format!("= {s:?}"),
-        })
-        .collect();
-    let mut out = std::mem::replace(node, PlanNode::new(""))
-        .detail("hops", prune.steps.len())
-        .detail("text", format!("{} {}", prune.property, tests.join(" AND ")));
-    let kept = match graph.lindex_candidates(&prune.index, &prune.steps, &prune.property, &prune.tests) {
-        Ok(Some(c)) => {
-            let kept = c.intersection_len(universe);
-            out = out
-                .detail("lindex", format!("{}: {kept} of {of} candidates", prune.index))
-                .detail("candidates", kept)
-                .detail("of", of);
-            Some(kept)
-        }
-        _ => {
-            out = out.detail("lindex", format!("{}: cannot prune, all {of} candidates", prune.index));
-            None
-        }
-    };
-    *node = out;
-    (of, kept)
-}
-
-/// The operator tree for EXPLAIN / PROFILE; operators are numbered in pre-order, as
-/// `exec::build` numbers them.
-pub fn describe(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpStats]>) -> PlanNode {
-    let mut id = 0;
-    let mut node = describe_node(op, graph, stats, &mut id);
-    if stats.is_some() {
-        own_times(&mut node);
-    }
-    node
-}
-
-/// PROFILE measures each operator including its inputs; keep only its own share.
-/// Returns the inclusive time of `node`.
-fn own_times(node: &mut PlanNode) -> std::time::Duration {
-    let inclusive = node.time.unwrap_or_default();
-    let children: std::time::Duration = node.children.iter_mut().map(own_times).sum();
-    node.time = Some(inclusive.saturating_sub(children));
-    inclusive
-}
-
-fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[exec::OpStats]>, id: &mut usize) -> PlanNode {
-    let my_id = *id;
-    *id += 1;
-    let mut node = PlanNode::new(op.name());
-    let children: Vec<PlanNode> = op.inputs().into_iter().map(|c| describe_node(c, graph, stats, id)).collect();
-    let input_rows = children.first().and_then(|c| c.estimated_rows).unwrap_or(1);
-    let node_count = graph.meta().node_count.max(1);
-    let rel_count = graph.meta().rel_count;
-    let estimate = match op {
-        LogicalOp::Start | LogicalOp::Argument => 1,
-        LogicalOp::NodeScan { source, predicates, .. } => {
-            if !predicates.is_empty() {
-                node = node.detail("predicates", predicates.len());
-            }
-            let per_row = match source {
-                ScanSource::LIndex { label, prune } => {
-                    let universe = graph.label_nodes(label.as_deref()).unwrap_or_default();
-                    node = node.detail("index", prune.index.as_str()).detail("label", label.as_deref().unwrap_or("*"));
-                    let (n, kept) = describe_prune(&mut node, prune, graph, &universe);
-                    kept.unwrap_or(n)
-                }
-                ScanSource::AllNodes => {
-                    node = node.detail("candidates", node_count);
-                    node_count
-                }
-                ScanSource::Label(l) => {
-                    let n = graph.label_nodes(Some(l)).map(|b| b.len()).unwrap_or(0);
-                    node = node.detail("label", l.as_str()).detail("candidates", n).detail("of", node_count);
-                    n
-                }
-                ScanSource::IndexSeek { index, seek } => {
-                    let n = graph.label_nodes(Some(&index.label)).map(|b| b.len()).unwrap_or(0);
-                    let kind = match seek {
-                        Seek::Equal(_) => "equality",
-                        Seek::Range { .. } => "range",
-                        Seek::Prefix(_) => "prefix",
-                    };
-                    node = node
-                        .detail("index", index.name.as_str())
-                        .detail("on", format!(":{}({})", index.label, index.property))
-                        .detail("seek", kind)
-                        .detail("of", n);
-                    match seek {
-                        Seek::Equal(_) => (n / 100).max(1),
-                        _ => (n / 10).max(1),
-                    }
-                }
-            };
-            input_rows.saturating_mul(per_row)
-        }
-        LogicalOp::ExpandIntoCount { first, then, .. } => {
-            let hop = |s: &plan::ExpandSpec| format!("({})-[{}]{}({})", s.from, s.types.join("|"), s.dir.arrow(), s.to);
-            node = node.detail("pattern", format!("{} then {}", hop(first), hop(then)));
-            input_rows
-        }
-        LogicalOp::DegreeAggregate { label, spec, keys, .. } => {
-            node = node
-                .detail("label", label.as_deref().unwrap_or("*"))
-                .detail(
-                    "pattern",
-                    format!("({})-[{}]{}({})", spec.from, spec.types.join("|"), spec.dir.arrow(), spec.to),
-                )
-                .detail("keys", keys.join(","));
-            if !spec.predicates.is_empty() {
-                node = node.detail("predicates", spec.predicates.len());
-            }
-            1
-        }
-        LogicalOp::ColumnAggregate { label, props, .. } => {
-            let mut read: Vec<&str> = props.iter().flatten().map(String::as_str).collect();
-            read.dedup();
-            node = node.detail("label", label.as_deref().unwrap_or("*")).detail("columns", read.join(","));
-            1
-        }
-        LogicalOp::CountFromStore { source, .. } => {
-            node = node.detail(
-                "counts",
-                match source {
-                    plan::CountSource::Nodes(l) => format!("nodes:{}", l.as_deref().unwrap_or("*")),
-                    plan::CountSource::Rels(t) => {
-                        format!("relationships:{}", if t.is_empty() { "*".into() } else { t.join("|") })
-                    }
-                },
-            );
-            1
-        }
-        LogicalOp::Expand { spec, .. } | LogicalOp::ExpandCount { spec, .. } => {
-            let total = if spec.types.is_empty() {
-                rel_count
-            } else {
-                spec.types
-                    .iter()
-                    .filter_map(|t| graph.meta().type_token(t).map(|k| graph.meta().type_counts[k as usize]))
-                    .sum()
-            };
-            let degree = (total / node_count).max(1);
-            node = node.detail(
-                "pattern",
-                format!("({})-[{}]{}({})", spec.from, spec.types.join("|"), spec.dir.arrow(), spec.to),
-            );
-            if !spec.predicates.is_empty() {
-                node = node.detail("predicates", spec.predicates.len());
-            }
-            if let Some(prune) = &spec.to_prune {
-                let universe = graph.label_nodes(spec.to_labels.first().map(String::as_str)).unwrap_or_default();
-                describe_prune(&mut node, prune, graph, &universe);
-            }
-            if let Some(f) = &spec.frontier {
-                node = node.detail(
-                    "frontier",
-                    format!("{}: walks go on only within {} hops of the text", f.prune.index, f.hops),
-                );
-            }
-            match spec.length {
-                Some((lo, hi)) => {
-                    node = node.detail("length", format!("{lo}..{}", hi.map_or(String::new(), |h| h.to_string())));
-                    input_rows.saturating_mul(degree.saturating_pow(hi.unwrap_or(3).min(4) as u32))
-                }
-                None if spec.to_bound => (input_rows / 2).max(1),
-                None => input_rows.saturating_mul(degree),
-            }
-        }
-        LogicalOp::Filter { .. } | LogicalOp::NodeCheck { .. } => (input_rows / 2).max(1),
-        LogicalOp::Aggregate { keys, .. } => {
-            if keys.is_empty() {
-                1
-            } else {
-                (input_rows / 2).max(1)
-            }
-        }
-        LogicalOp::Limit { count: eval::expr::CExpr::Const(CypherValue::Int(n)), .. }
-        | LogicalOp::TopK { limit: eval::expr::CExpr::Const(CypherValue::Int(n)), .. } => input_rows.min(*n as u64),
-        LogicalOp::Distinct { .. } => (input_rows / 2).max(1),
-        LogicalOp::CreateIndex { def } => {
-            node = node.detail("index", def.name.as_str());
-            0
-        }
-        _ => input_rows,
-    };
-    node.estimated_rows = Some(estimate);
-    if let Some(s) = stats.and_then(|s| s.get(my_id)) {
-        node.rows = Some(s.rows);
-        node.time = Some(s.time);
-    } else if stats.is_some() {
-        node.rows = Some(0);
-        node.time = Some(std::time::Duration::ZERO);
-    }
-    node.children = children;
-    node
+    Ok(explain::describe(&plan.root, graph, None))
 }

@@ -19,7 +19,8 @@ use super::terms::{
     fragments, path_matches, saturated_term, scan_prefix, split_term, term_stem, StepPattern, TextTest, LONG,
 };
 use super::{TextIndexDef, TextIndexKind};
-use crate::graph::store::{graph_prefix, KS};
+use crate::graph::store::KS;
+use crate::keys::graph::graph_prefix;
 use crate::storage::{Storage, WriteBatch};
 use crate::{Error, Result};
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::cypher::exec::{Ctx, Row};
 use crate::cypher::eval::functions::{call_function, Function};
+use crate::cypher::exec::{Ctx, Row};
 use crate::cypher::plan::LogicalOp;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp, Quantifier};
 use crate::cypher::value::CypherValue as V;

@@ -162,9 +162,14 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
             Box::new(Delete { input: child(input), exprs: exprs.clone(), detach: *detach })
         }
         LogicalOp::Eager { input } => Box::new(Eager { input: child(input), rows: None, held: None }),
-        LogicalOp::ProcedureCall { input, procedure, args, outputs } => Box::new(
-            crate::cypher::exec::procedures::ProcedureCall::new(child(input), *procedure, args.clone(), outputs.clone()),
-        ),
+        LogicalOp::ProcedureCall { input, procedure, args, outputs } => {
+            Box::new(crate::cypher::exec::procedures::ProcedureCall::new(
+                child(input),
+                *procedure,
+                args.clone(),
+                outputs.clone(),
+            ))
+        }
         LogicalOp::CreateIndex { def } => Box::new(SchemaOp { create: Some(def.clone()), ..SchemaOp::default() }),
         LogicalOp::CreateTextIndex { def, if_not_exists } => {
             Box::new(SchemaOp { create_text: Some((def.clone(), *if_not_exists)), ..SchemaOp::default() })

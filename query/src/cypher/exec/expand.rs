@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sprig_index::graph::{Direction, NodeId, RelId};
 
 use crate::cypher::eval::aggregate::Accumulator;
-use crate::cypher::exec::chunked::RelColumnTests;
 use crate::cypher::eval::expr::passes;
+use crate::cypher::exec::chunked::RelColumnTests;
 use crate::cypher::exec::group_table::GroupTable;
 use crate::cypher::exec::memory::row_bytes;
 use crate::cypher::plan::*;

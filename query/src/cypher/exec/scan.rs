@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use sprig_index::graph::{NodeId, RelId};
 
-use crate::cypher::exec::chunk_filter::ChunkFilter;
 use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::exec::chunk_filter::ChunkFilter;
 use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;

@@ -11,14 +11,16 @@ use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
+use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::xml::cache::{CacheKey, Entry, ReadCache, READ_CACHE_BYTES};
+use crate::xml::collection_meta::{CollectionMeta, DocEntry};
 use crate::xml::document::Document;
 use crate::xml::ingest::{DocStats, DocumentIngest};
 use crate::xml::names::NameTable;
 use crate::xml::path_summary::PathSummary;
 use crate::xml::DocMeta;
-use crate::{keys, Error, Result};
+use crate::{Error, Result};
 
 /// The XML collections of one database. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -255,27 +257,6 @@ fn drop_generation(storage: &dyn Storage, cache: &ReadCache, gen: u64) -> Result
         }
     }
     Ok(())
-}
-
-/// A document's metadata and its patched region ends (elements that closed after
-/// their chunk was written), by `pre`.
-type DocEntry = (Arc<DocMeta>, Arc<HashMap<u32, u32>>);
-
-/// What a collection's generation says about itself, decoded once and shared by
-/// every reader of that generation through the read cache.
-#[derive(Debug)]
-pub(crate) struct CollectionMeta {
-    names: Arc<NameTable>,
-    paths: Arc<PathSummary>,
-    docs: Vec<DocEntry>,
-}
-
-impl CollectionMeta {
-    /// A rough decoded size, for the cache's budget.
-    fn decoded_bytes(&self) -> usize {
-        let patches: usize = self.docs.iter().map(|(_, p)| p.len() * 24).sum();
-        self.paths.len() * 96 + self.names.len() * 64 + patches
-    }
 }
 
 /// Keeps a generation alive while a reader uses it.

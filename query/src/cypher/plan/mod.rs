@@ -1,6 +1,8 @@
 //! The logical plan of a Cypher statement: a tree of operators over rows of slots.
 //! Built by the planner, rewritten by the rules in `rules.rs`, run by `exec.rs`.
 
+pub mod cost;
+
 use std::sync::Arc;
 
 use sprig_index::graph::text::{StepPattern, TextIndexDef, TextTest};

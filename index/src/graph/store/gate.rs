@@ -1,0 +1,106 @@
+//! Who may run when: readers share the read gate for the length of a query, a commit
+//! takes it exclusively, and one writer at a time holds the writer lock. A thread that
+//! holds a read gate cannot begin a write (it would wait for itself).
+
+use super::*;
+
+/// Held by a reader for the length of a query: no commit is applied meanwhile.
+pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
+
+thread_local! {
+    /// Owned read gates this thread holds (streaming results not yet dropped).
+    static HELD_GATES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The error for a write on a thread that holds a streaming result's read share (it
+/// would wait for itself).
+pub(super) fn held_rows_error() -> Result<()> {
+    if HELD_GATES.with(std::cell::Cell::get) > 0 {
+        return Err(Error::InvalidName(
+            "this thread still holds the rows of a query; read them to the end or drop them before writing".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A share of the read gate that a streaming result owns. While it lives, commits
+/// wait; a commit on the thread that holds it is an error instead of a deadlock.
+#[derive(Debug)]
+pub struct OwnedReadGate {
+    _guard: parking_lot::ArcRwLockReadGuard<parking_lot::RawRwLock, ()>,
+    /// Not `Send`: the count is per thread.
+    _here: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for OwnedReadGate {
+    fn drop(&mut self) {
+        HELD_GATES.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+impl GraphStore {
+    /// Taken by a query for its whole run: commits wait until it is released.
+    pub fn read_gate(&self) -> Result<ReadGate<'_>> {
+        // A thread that already holds a share (an open streaming result) takes another
+        // even while a commit waits; a fair lock would make it wait for itself.
+        Ok(if HELD_GATES.with(std::cell::Cell::get) > 0 {
+            self.shared.gate.read_recursive()
+        } else {
+            self.shared.gate.read()
+        })
+    }
+
+    /// A share of the read gate that outlives this borrow, for a result that streams.
+    pub fn owned_read_gate(&self) -> OwnedReadGate {
+        let guard = if HELD_GATES.with(std::cell::Cell::get) > 0 {
+            self.shared.gate.read_arc_recursive()
+        } else {
+            self.shared.gate.read_arc()
+        };
+        HELD_GATES.with(|n| n.set(n.get() + 1));
+        OwnedReadGate { _guard: guard, _here: std::marker::PhantomData }
+    }
+
+    pub(in crate::graph) fn acquire_writer(&self) -> Result<()> {
+        let poisoned = |_| Error::corrupted("graph store", "lock poisoned");
+        let mut active = self.shared.writer_active.lock().map_err(poisoned)?;
+        while *active {
+            active = self.shared.writer_done.wait(active).map_err(poisoned)?;
+        }
+        *active = true;
+        Ok(())
+    }
+
+    pub(in crate::graph) fn release_writer(&self) {
+        if let Ok(mut active) = self.shared.writer_active.lock() {
+            *active = false;
+            self.shared.writer_done.notify_one();
+        }
+    }
+
+    /// Applies `batch` while no reader runs and drops the cached chunks it rewrites,
+    /// then makes it durable.
+    pub(in crate::graph) fn apply_exclusive(&self, batch: WriteBatch, rewritten: &[CacheKey]) -> Result<()> {
+        self.apply_exclusive_then(batch, rewritten, |b| self.storage.apply(b), || Ok(()))
+    }
+
+    /// [`apply_exclusive`](Self::apply_exclusive) through `apply` (which may add writes
+    /// of its own to the batch), running `then` before readers may start again (text
+    /// indexes switch to the commit there).
+    pub(in crate::graph) fn apply_exclusive_then(
+        &self,
+        batch: WriteBatch,
+        rewritten: &[CacheKey],
+        apply: impl FnOnce(WriteBatch) -> Result<()>,
+        then: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        {
+            held_rows_error()?;
+            let _exclusive = self.shared.gate.write();
+            apply(batch)?;
+            self.shared.cache.evict(rewritten);
+            then()?;
+        }
+        self.storage.flush()
+    }
+}
