@@ -18,9 +18,9 @@
 #![warn(missing_docs)]
 
 mod check;
+mod cypher;
 mod error;
 pub mod fixtures;
-mod graph;
 pub mod json;
 pub mod registry;
 mod statements;
@@ -35,11 +35,11 @@ use sprig_index::{Collection, MemoryStorage, SledStorage, Storage, XmlStore};
 use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
 pub use check::CheckReport;
-pub use error::{Error, Result};
-pub use graph::{
+pub use cypher::{
     BulkLoadStats, CypherOptions, CypherValue, FromValue, NodeValue, Params, RelValue, ResultValue, Row, Rows,
     WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
 };
+pub use error::{Error, Result};
 pub use sprig_index::{CollectionInfo, DocStats};
 pub use sprig_query::common::explain::{Detail, PlanNode};
 pub use sprig_query::xpath::plan::JoinAlgorithm;

@@ -20,7 +20,7 @@ fn run(txn: &mut GraphTxn, query: &str, params: Vec<(&str, Json)>) -> Result<Vec
         default_graph: REGISTRY.to_string(),
         ..CypherOptions::default()
     };
-    Ok(cypher::run(txn, query, &options)?.rows)
+    Ok(cypher::run_text(txn, query, &options)?.rows)
 }
 
 /// The JSON object of a record's own fields (its relationship lists left out).

@@ -72,9 +72,51 @@ pub struct CypherOutput {
     pub graph: String,
 }
 
-/// Parses and plans `text` against the graph it names (or the default graph).
-pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherPlan> {
-    let stmt = parse_statement(text)?;
+/// A parsed statement. Whether it writes is read from its clauses, so that a caller
+/// can pick the transaction it runs in before planning it (once, in that transaction).
+#[derive(Debug, Clone)]
+pub struct Statement {
+    ast: syntax::ast::Statement,
+    writes: bool,
+}
+
+impl Statement {
+    /// True when the statement has a clause that writes (CREATE, MERGE, SET, REMOVE,
+    /// DELETE, or an index change): it must run in a write transaction.
+    pub fn writes(&self) -> bool {
+        self.writes
+    }
+}
+
+/// Parses `text`.
+pub fn parse(text: &str) -> Result<Statement> {
+    let ast = parse_statement(text)?;
+    let writes = ast.queries.iter().flat_map(|q| &q.clauses).any(|c| {
+        use syntax::ast::Clause;
+        matches!(
+            c,
+            Clause::Create(_)
+                | Clause::Merge { .. }
+                | Clause::Set(_)
+                | Clause::Remove(_)
+                | Clause::Delete { .. }
+                | Clause::CreateIndex { .. }
+                | Clause::DropIndex { .. }
+                | Clause::CreateTextIndex { .. }
+        )
+    });
+    Ok(Statement { ast, writes })
+}
+
+/// Plans `stmt` against the graph it names (or the default graph), in `txn`: the
+/// whole plan, rules applied, before anything runs.
+pub fn prepare(txn: &mut GraphTxn, stmt: &Statement, options: &CypherOptions) -> Result<CypherPlan> {
+    let plan = plan_statement(txn, &stmt.ast, options)?;
+    debug_assert_eq!(plan.writes, stmt.writes, "the planner and the clauses disagree on whether it writes");
+    Ok(plan)
+}
+
+fn plan_statement(txn: &mut GraphTxn, stmt: &syntax::ast::Statement, options: &CypherOptions) -> Result<CypherPlan> {
     let graph_name = stmt.graph.clone().unwrap_or_else(|| options.default_graph.clone());
     let graph = txn.graph(&graph_name)?;
     let lindex = match stmt.option("lindex").map(str::to_ascii_lowercase).as_deref() {
@@ -109,7 +151,7 @@ pub fn prepare(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resul
         }
     };
     let mut plan =
-        planner::Planner::new(&options.params, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(&stmt)?;
+        planner::Planner::new(&options.params, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(stmt)?;
     rules::optimize(&mut plan.root, graph, lindex, selection);
     Ok(plan)
 }
@@ -162,32 +204,33 @@ impl RowStream {
     }
 }
 
-/// Plans `text` on the read transaction `txn`; if it only reads, returns its rows as a
-/// stream that holds `gate` until dropped, else gives `txn` back (to run the statement
-/// in a write transaction).
+/// The rows of the read-only `plan` (prepared in `txn`), as a stream that holds `gate`
+/// until dropped.
 pub fn stream(
     mut txn: GraphTxn,
-    text: &str,
+    plan: CypherPlan,
     options: &CypherOptions,
     gate: sprig_index::graph::OwnedReadGate,
-) -> Result<std::result::Result<RowStream, GraphTxn>> {
-    let plan = prepare(&mut txn, text, options)?;
-    if plan.writes {
-        return Ok(Err(txn));
-    }
+) -> Result<RowStream> {
+    debug_assert!(!plan.writes, "a statement that writes runs in a write transaction (`run`)");
     let graph = txn.take_graph(&plan.graph)?;
     let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), options.deadline, false);
     ctx.xml = options.xml.clone();
     ctx.interrupt = options.interrupt.clone();
     ctx.memory = exec::memory::MemoryBudget::new(options.memory_limit);
     let op = exec::build(&plan.root, false);
-    Ok(Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate }))
+    Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate })
 }
 
-/// Runs one statement inside `txn`. On error the caller must discard the transaction's
-/// changes (the statement may have written part of its effects).
-pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherOutput> {
-    let plan = prepare(txn, text, options)?;
+/// Parses, plans and runs `text` inside `txn` (see [`run`]).
+pub fn run_text(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<CypherOutput> {
+    let plan = prepare(txn, &parse(text)?, options)?;
+    run(txn, plan, options)
+}
+
+/// Runs `plan` (prepared in `txn`) inside `txn`. On error the caller must discard the
+/// transaction's changes (the statement may have written part of its effects).
+pub fn run(txn: &mut GraphTxn, plan: CypherPlan, options: &CypherOptions) -> Result<CypherOutput> {
     let graph = txn.graph(&plan.graph)?;
     let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
     ctx.xml = options.xml.clone();
@@ -211,7 +254,7 @@ pub fn run(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<Cy
 
 /// The plan of `text` with estimates (EXPLAIN).
 pub fn explain(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Result<PlanNode> {
-    let plan = prepare(txn, text, options)?;
+    let plan = prepare(txn, &parse(text)?, options)?;
     let graph = txn.graph(&plan.graph)?;
     Ok(explain::describe(&plan.root, graph, None))
 }

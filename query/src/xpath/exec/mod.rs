@@ -1,8 +1,10 @@
 //! Evaluating a planned XPath expression: navigation over region labels, and the
 //! structural joins that evaluate twig patterns.
 
+mod axes;
 pub mod describe;
 mod explain;
+mod functions;
 pub mod joins;
 pub mod navigate;
 mod step_filters;

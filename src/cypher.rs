@@ -395,7 +395,7 @@ impl WriteTransaction<'_> {
             return Err(Error::Usage("an earlier statement of this transaction failed; roll it back".into()));
         }
         let started = Instant::now();
-        match cypher::run(&mut self.txn, query, &options.query_options(self.db, false)) {
+        match cypher::run_text(&mut self.txn, query, &options.query_options(self.db, false)) {
             Ok(out) => Ok(Rows::new(out, started.elapsed())),
             Err(e) => {
                 self.failed = true;
@@ -440,14 +440,17 @@ impl Database {
         let started = Instant::now();
         let qopts = options.query_options(self, false);
         let store = &self.inner.graphs;
-        let gate = store.owned_read_gate();
-        match cypher::stream(store.begin_read(), query, &qopts, gate)? {
-            Ok(stream) => return Rows::streaming(stream, started),
-            // It writes: the read gate is gone with the read transaction's attempt.
-            Err(_read_txn) => {}
+        // Parsed once; planned once, in the transaction it runs in.
+        let stmt = cypher::parse(query)?;
+        if !stmt.writes() {
+            let gate = store.owned_read_gate();
+            let mut txn = store.begin_read();
+            let plan = cypher::prepare(&mut txn, &stmt, &qopts)?;
+            return Rows::streaming(cypher::stream(txn, plan, &qopts, gate)?, started);
         }
         let mut txn = store.begin_write()?;
-        let out = cypher::run(&mut txn, query, &qopts)?;
+        let plan = cypher::prepare(&mut txn, &stmt, &qopts)?;
+        let out = cypher::run(&mut txn, plan, &qopts)?;
         crate::registry::commit(self, txn)?;
         Ok(Rows::new(out, started.elapsed()))
     }
@@ -510,16 +513,16 @@ impl Database {
     fn run_rolled_back(&self, query: &str, options: &CypherOptions, profile: bool) -> Result<cypher::CypherOutput> {
         let qopts = options.query_options(self, profile);
         let store = &self.inner.graphs;
-        {
+        let stmt = cypher::parse(query)?;
+        if !stmt.writes() {
             let mut txn = store.begin_read();
             let _gate = store.read_gate()?;
-            let plan = cypher::prepare(&mut txn, query, &qopts)?;
-            if !plan.writes {
-                return Ok(cypher::run(&mut txn, query, &qopts)?);
-            }
+            let plan = cypher::prepare(&mut txn, &stmt, &qopts)?;
+            return Ok(cypher::run(&mut txn, plan, &qopts)?);
         }
         let mut txn = store.begin_write()?;
-        Ok(cypher::run(&mut txn, query, &qopts)?)
+        let plan = cypher::prepare(&mut txn, &stmt, &qopts)?;
+        Ok(cypher::run(&mut txn, plan, &qopts)?)
     }
 }
 
