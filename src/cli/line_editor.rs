@@ -218,7 +218,7 @@ impl Completer for ShellHelper {
             COMMANDS.iter().for_each(|c| offer(c, true));
         } else {
             CYPHER_KEYWORDS.iter().for_each(|k| offer(k, true));
-            sprig_query::cypher::eval::functions::Function::NAMES.iter().for_each(|f| offer(f, true));
+            sprig_query::cypher::plan::functions::Function::NAMES.iter().for_each(|f| offer(f, true));
             XPATH_WORDS.iter().for_each(|f| offer(f, false));
             for w in self.schema_words() {
                 offer(&w, false);

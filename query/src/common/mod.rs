@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod limits;
+pub mod stop;
 mod syntax_error;
 
 pub use syntax_error::{SyntaxError, TextPosition};

@@ -214,9 +214,10 @@ pub fn stream(
 ) -> Result<RowStream> {
     debug_assert!(!plan.writes, "a statement that writes runs in a write transaction (`run`)");
     let graph = txn.take_graph(&plan.graph)?;
-    let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), options.deadline, false);
+    let mut ctx = exec::Ctx::on(exec::GraphRef::Owned(Box::new(graph)), exec::build_unprofiled, false);
+    ctx.stop.deadline = options.deadline;
     ctx.xml = options.xml.clone();
-    ctx.interrupt = options.interrupt.clone();
+    ctx.stop.interrupt = options.interrupt.clone();
     ctx.memory = exec::memory::MemoryBudget::new(options.memory_limit);
     let op = exec::build(&plan.root, false);
     Ok(RowStream { op, ctx, width: plan.columns.len(), columns: plan.columns, done: false, _gate: gate })
@@ -232,9 +233,10 @@ pub fn run_text(txn: &mut GraphTxn, text: &str, options: &CypherOptions) -> Resu
 /// transaction's changes (the statement may have written part of its effects).
 pub fn run(txn: &mut GraphTxn, plan: CypherPlan, options: &CypherOptions) -> Result<CypherOutput> {
     let graph = txn.graph(&plan.graph)?;
-    let mut ctx = exec::Ctx::new(graph, options.deadline, options.profile);
+    let mut ctx = exec::Ctx::new(graph, exec::build_unprofiled, options.profile);
+    ctx.stop.deadline = options.deadline;
     ctx.xml = options.xml.clone();
-    ctx.interrupt = options.interrupt.clone();
+    ctx.stop.interrupt = options.interrupt.clone();
     ctx.memory = exec::memory::MemoryBudget::new(options.memory_limit);
     let mut op = exec::build(&plan.root, options.profile);
     let mut rows = Vec::new();

@@ -5,7 +5,7 @@
 use sprig_index::graph::text::{TextIndexKind, TextTest};
 use sprig_index::graph::Overlay;
 
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::LIndexPrune;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 use crate::cypher::value::CypherValue as V;

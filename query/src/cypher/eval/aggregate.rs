@@ -1,59 +1,10 @@
-//! Aggregate functions and their accumulators.
+//! Accumulators of the aggregate functions (`plan::aggregate::AggFunc`).
 
 use rustc_hash::FxHashSet as HashSet;
 
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::aggregate::{AggFunc, AggSpec};
 use crate::cypher::value::{CypherValue as V, GroupKey};
 use crate::{Error, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AggFunc {
-    CountStar,
-    Count,
-    Sum,
-    Avg,
-    Min,
-    Max,
-    Collect,
-    StDev,
-    StDevP,
-    PercentileCont,
-    PercentileDisc,
-}
-
-impl AggFunc {
-    pub fn lookup(name: &str) -> Option<AggFunc> {
-        Some(match name.to_ascii_lowercase().as_str() {
-            "count" => AggFunc::Count,
-            "sum" => AggFunc::Sum,
-            "avg" => AggFunc::Avg,
-            "min" => AggFunc::Min,
-            "max" => AggFunc::Max,
-            "collect" => AggFunc::Collect,
-            "stdev" => AggFunc::StDev,
-            "stdevp" => AggFunc::StDevP,
-            "percentilecont" => AggFunc::PercentileCont,
-            "percentiledisc" => AggFunc::PercentileDisc,
-            _ => return None,
-        })
-    }
-
-    pub fn arity(self) -> usize {
-        match self {
-            AggFunc::CountStar => 0,
-            AggFunc::PercentileCont | AggFunc::PercentileDisc => 2,
-            _ => 1,
-        }
-    }
-}
-
-/// One aggregate of an Aggregation operator.
-#[derive(Debug, Clone)]
-pub struct AggSpec {
-    pub func: AggFunc,
-    pub distinct: bool,
-    pub args: Vec<CExpr>,
-}
 
 /// The running state of one aggregate in one group. Kept small (40 bytes): an
 /// aggregation over many groups holds one per group and aggregate.

@@ -1,72 +1,15 @@
-//! Compiled expressions: variables resolved to row slots, parameters to constants,
-//! and their evaluation with openCypher's null and type rules.
+//! Evaluating compiled expressions (`plan::expr::CExpr`) against a row, with
+//! openCypher's null and type rules.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use crate::cypher::eval::functions::{call_function, Function};
-use crate::cypher::exec::{Ctx, Row};
+use crate::cypher::eval::functions::call_function;
+use crate::cypher::exec::context::{Ctx, Row};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::LogicalOp;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp, Quantifier};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
-
-/// An expression ready to evaluate against a row.
-#[derive(Debug, Clone)]
-pub enum CExpr {
-    Const(V),
-    Slot(usize),
-    List(Vec<CExpr>),
-    Map(Vec<(String, CExpr)>),
-    Property(Box<CExpr>, String),
-    /// `v.key` where `v` is a slot (the common case, without a nested evaluation).
-    SlotProperty(usize, String),
-    /// `v.key OP constant`, compared on the stored bytes without building a value.
-    SlotPropertyCompare {
-        slot: usize,
-        key: String,
-        op: CompareOp,
-        value: V,
-    },
-    Index(Box<CExpr>, Box<CExpr>),
-    Slice(Box<CExpr>, Option<Box<CExpr>>, Option<Box<CExpr>>),
-    Not(Box<CExpr>),
-    Neg(Box<CExpr>),
-    Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
-    Compare(Box<CExpr>, Vec<(CompareOp, CExpr)>),
-    IsNull(Box<CExpr>, bool),
-    HasLabels(Box<CExpr>, Vec<String>),
-    Call(Function, Vec<CExpr>),
-    Case {
-        subject: Option<Box<CExpr>>,
-        whens: Vec<(CExpr, CExpr)>,
-        otherwise: Option<Box<CExpr>>,
-    },
-    /// `[x IN list WHERE p | m]`; `x` lives in slot `slot` (the row is extended).
-    ListComprehension {
-        slot: usize,
-        list: Box<CExpr>,
-        predicate: Option<Box<CExpr>>,
-        map: Option<Box<CExpr>>,
-    },
-    Quantified {
-        quantifier: Quantifier,
-        slot: usize,
-        list: Box<CExpr>,
-        predicate: Box<CExpr>,
-    },
-    Reduce {
-        acc_slot: usize,
-        init: Box<CExpr>,
-        slot: usize,
-        list: Box<CExpr>,
-        expr: Box<CExpr>,
-    },
-    /// True when the sub-plan (rooted at an `Argument`) yields a row.
-    Exists(Arc<LogicalOp>),
-    /// The values of `map` (evaluated on the sub-plan's rows), as a list.
-    Collect(Arc<LogicalOp>, Box<CExpr>),
-}
 
 fn truth(v: &V) -> Result<Option<bool>> {
     match v {
@@ -81,44 +24,6 @@ fn from_truth(t: Option<bool>) -> V {
 }
 
 impl CExpr {
-    /// True when the expression reads no slot and no sub-plan (its value is known
-    /// before any row exists).
-    pub fn is_constant(&self) -> bool {
-        match self {
-            CExpr::Const(_) => true,
-            CExpr::Slot(_) | CExpr::Exists(_) | CExpr::Collect(..) => false,
-            CExpr::List(items) => items.iter().all(CExpr::is_constant),
-            CExpr::Map(entries) => entries.iter().all(|(_, e)| e.is_constant()),
-            CExpr::Property(e, _) | CExpr::Not(e) | CExpr::Neg(e) | CExpr::IsNull(e, _) | CExpr::HasLabels(e, _) => {
-                e.is_constant()
-            }
-            CExpr::SlotProperty(..) | CExpr::SlotPropertyCompare { .. } => false,
-            CExpr::Index(a, b) | CExpr::Binary(_, a, b) => a.is_constant() && b.is_constant(),
-            CExpr::Call(f, args) => !f.is_nondeterministic() && args.iter().all(CExpr::is_constant),
-            _ => false,
-        }
-    }
-
-    /// True when the value depends on nothing but the input row, and not on `slot`
-    /// (the variable a scan binds): a scan can then evaluate it once per input row,
-    /// as it does a constant.
-    pub fn is_row_constant(&self, slot: usize) -> bool {
-        let this = |e: &CExpr| e.is_row_constant(slot);
-        match self {
-            CExpr::Const(_) => true,
-            CExpr::Slot(s) | CExpr::SlotProperty(s, _) => *s != slot,
-            CExpr::Exists(_) | CExpr::Collect(..) | CExpr::SlotPropertyCompare { .. } => false,
-            CExpr::List(items) => items.iter().all(this),
-            CExpr::Map(entries) => entries.iter().all(|(_, e)| this(e)),
-            CExpr::Property(e, _) | CExpr::Not(e) | CExpr::Neg(e) | CExpr::IsNull(e, _) | CExpr::HasLabels(e, _) => {
-                this(e)
-            }
-            CExpr::Index(a, b) | CExpr::Binary(_, a, b) => this(a) && this(b),
-            CExpr::Call(f, args) => !f.is_nondeterministic() && args.iter().all(this),
-            _ => false,
-        }
-    }
-
     /// Evaluates the expression for `row`. The common leaves are handled here; the
     /// rest in a separate function, which keeps this one's stack frame small.
     #[inline]
@@ -402,8 +307,8 @@ impl CExpr {
                 }
                 acc
             }
-            CExpr::Exists(plan) => V::Bool(crate::cypher::exec::subplan_has_row(plan, row, ctx)?),
-            CExpr::Collect(plan, map) => V::list(crate::cypher::exec::subplan_collect(plan, row, map, ctx)?),
+            CExpr::Exists(plan) => V::Bool(subplan_has_row(plan, row, ctx)?),
+            CExpr::Collect(plan, map) => V::list(subplan_collect(plan, row, map, ctx)?),
         })
     }
 }
@@ -646,4 +551,22 @@ fn type_error(op: &str, a: &V, b: &V) -> Error {
 /// True when a predicate value counts as passing (only `true` does).
 pub fn passes(v: &V) -> Result<bool> {
     Ok(truth(v)? == Some(true))
+}
+
+/// True when `plan` (rooted at `Argument`) yields a row for `row`.
+fn subplan_has_row(plan: &LogicalOp, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+    let mut op = (ctx.build_operators)(plan);
+    op.reset(row);
+    Ok(op.next(ctx)?.is_some())
+}
+
+/// `map` evaluated on every row `plan` yields for `row`.
+fn subplan_collect(plan: &LogicalOp, row: &Row, map: &CExpr, ctx: &mut Ctx<'_>) -> Result<Vec<V>> {
+    let mut op = (ctx.build_operators)(plan);
+    op.reset(row);
+    let mut out = Vec::new();
+    while let Some(r) = op.next(ctx)? {
+        out.push(map.eval(&r, ctx)?);
+    }
+    Ok(out)
 }

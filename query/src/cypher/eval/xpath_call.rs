@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cypher::exec::Ctx;
+use crate::cypher::exec::context::Ctx;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result, Value};
 
@@ -28,7 +28,7 @@ pub(super) fn xpath(ctx: &mut Ctx<'_>, collection: Arc<str>, expr: Arc<str>) -> 
     let coll = store.collection(collection)?;
     let plan = crate::xpath::plan::plan(plan, &coll, crate::xpath::plan::JoinAlgorithm::Auto);
     let mut navigator = crate::xpath::exec::Navigator::new(&coll)?;
-    if let Some(flag) = &ctx.interrupt {
+    if let Some(flag) = &ctx.stop.interrupt {
         navigator = navigator.with_interrupt(flag.clone());
     }
     let value = match navigator.evaluate(&plan)? {

@@ -10,15 +10,21 @@ use crate::cypher::plan::*;
 use crate::Result;
 
 use super::context::Ctx;
+use super::context::{BoxOp, OpStats, Operator, Row};
 use super::expand::{Expand, ExpandIntoCount};
 use super::grouping::{Aggregate, Distinct};
 use super::order::{SkipLimit, Sort, Truncate, Union};
+use super::rows::Once;
 use super::rows::{BuildPath, Filter, Optional, Project, Unwind};
 use super::scan::{CountFromStore, LabelTest, NodeCheck, NodeScan};
 use super::schema::{Discard, SchemaOp};
 use super::shortest::Shortest;
 use super::write::{Create, Delete, Eager, Merge, Update};
-use super::{BoxOp, OpStats, Operator, Row};
+
+/// [`build`] without profiling: what subqueries run with.
+pub fn build_unprofiled(op: &LogicalOp) -> BoxOp {
+    build(op, false)
+}
 
 /// Builds the operator tree of `op`. With `profile`, operators are numbered in
 /// pre-order and report into `Ctx::profile`.
@@ -206,25 +212,5 @@ impl Operator for Profiled {
     }
     fn reset(&mut self, arg: &Row) {
         self.inner.reset(arg);
-    }
-}
-
-pub(super) struct Once {
-    pub(super) row: Option<Row>,
-    pub(super) arg: Row,
-    pub(super) use_arg: bool,
-}
-
-impl Operator for Once {
-    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
-        Ok(self.row.take())
-    }
-    fn reset(&mut self, arg: &Row) {
-        if self.use_arg {
-            self.arg = arg.clone();
-            self.row = Some(self.arg.clone());
-        } else {
-            self.row = Some(Vec::new());
-        }
     }
 }

@@ -9,8 +9,9 @@
 
 use sprig_index::graph::{chunk_of, Cell, NodeChunkView, NodeId, RawValue, SlotMask, CHUNK_LEN};
 
-use crate::cypher::eval::expr::{compare_raw, CExpr};
+use crate::cypher::eval::expr::compare_raw;
 use crate::cypher::exec::Ctx;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 use crate::cypher::value::CypherValue as V;
 use crate::Result;

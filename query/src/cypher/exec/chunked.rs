@@ -9,10 +9,12 @@ use std::collections::VecDeque;
 
 use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedColumn};
 
-use crate::cypher::eval::aggregate::{Accumulator, AggSpec};
-use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::eval::aggregate::Accumulator;
+use crate::cypher::eval::expr::passes;
 use crate::cypher::exec::group_table::GroupTable;
 use crate::cypher::exec::{group_rows, list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
+use crate::cypher::plan::aggregate::AggSpec;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::{ExpandDir, ExpandSpec};
 use crate::cypher::syntax::ast::CompareOp;
 use crate::cypher::value::{CypherValue as V, GroupKey};

@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sprig_index::graph::{NodeId, NodeRecord, Overlay, RelId, RelRecord};
 
+use crate::common::stop::StopCheck;
+use crate::cypher::plan::{LIndexPrune, LogicalOp};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
-
-use super::{OpStats, WriteStats};
 
 /// What operators share while a statement runs.
 /// The graph view a statement runs on: borrowed from its transaction, or owned by a
@@ -43,9 +42,12 @@ pub struct Ctx<'t> {
     pub graph: GraphRef<'t>,
     pub stats: WriteStats,
     pub profile: Option<Vec<OpStats>>,
-    pub(super) deadline: Option<Instant>,
-    /// Set from outside (Ctrl-C) to stop the statement.
-    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The statement's deadline and interrupt flag (Ctrl-C).
+    pub stop: StopCheck,
+    /// Builds the operators of a subquery (`EXISTS {}`, pattern comprehensions) that
+    /// an expression runs: the executor's builder, handed in when the statement
+    /// starts, so that expression evaluation (`eval/`) needs nothing else of `exec`.
+    pub build_operators: fn(&LogicalOp) -> BoxOp,
     pub(super) regexes: HashMap<String, regex::Regex>,
     pub(super) rng: u64,
     /// Work counted by [`Ctx::work`] since the last deadline check.
@@ -59,19 +61,19 @@ pub struct Ctx<'t> {
 }
 
 impl<'t> Ctx<'t> {
-    pub fn new(graph: &'t mut Overlay, deadline: Option<Instant>, profile: bool) -> Self {
-        Self::on(GraphRef::Borrowed(graph), deadline, profile)
+    pub fn new(graph: &'t mut Overlay, build_operators: fn(&LogicalOp) -> BoxOp, profile: bool) -> Self {
+        Self::on(GraphRef::Borrowed(graph), build_operators, profile)
     }
 
-    pub fn on(graph: GraphRef<'t>, deadline: Option<Instant>, profile: bool) -> Self {
+    pub fn on(graph: GraphRef<'t>, build_operators: fn(&LogicalOp) -> BoxOp, profile: bool) -> Self {
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ctx {
             graph,
             stats: WriteStats::default(),
             profile: profile.then(Vec::new),
-            deadline,
-            interrupt: None,
+            stop: StopCheck::default(),
+            build_operators,
             regexes: HashMap::new(),
             xml: None,
             xpath_answers: HashMap::new(),
@@ -130,14 +132,78 @@ impl<'t> Ctx<'t> {
 
     /// The interrupt flag and the deadline, now.
     fn check_stop(&self) -> Result<()> {
-        if self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
-            return Err(Error::Interrupted);
-        }
-        if let Some(d) = self.deadline {
-            if Instant::now() >= d {
-                return Err(Error::Timeout);
-            }
-        }
-        Ok(())
+        self.stop.check()
     }
+}
+
+/// A row: one value per slot.
+pub type Row = Vec<V>;
+
+/// Rows and time of one operator (PROFILE).
+#[derive(Debug, Clone, Default)]
+pub struct OpStats {
+    pub rows: u64,
+    pub time: std::time::Duration,
+}
+
+/// A physical operator.
+pub trait Operator {
+    /// The next row, or `None` when done.
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>>;
+    /// Starts over with a new argument row (passed down to `Argument`).
+    fn reset(&mut self, arg: &Row);
+}
+
+pub type BoxOp = Box<dyn Operator>;
+
+/// Counters of what a statement changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub nodes_created: u64,
+    pub nodes_deleted: u64,
+    pub relationships_created: u64,
+    pub relationships_deleted: u64,
+    pub properties_set: u64,
+    pub labels_added: u64,
+    pub labels_removed: u64,
+    pub indexes_added: u64,
+    pub indexes_removed: u64,
+}
+
+impl WriteStats {
+    /// Every change counted, a number that grows with each write.
+    pub fn total(&self) -> u64 {
+        self.nodes_created
+            + self.nodes_deleted
+            + self.relationships_created
+            + self.relationships_deleted
+            + self.properties_set
+            + self.labels_added
+            + self.labels_removed
+            + self.indexes_added
+            + self.indexes_removed
+    }
+}
+
+/// A copy of `row` wide enough for slot `widest`, made with one allocation (a clone
+/// then `set` past the end would reallocate).
+pub(crate) fn widened(row: &Row, widest: usize) -> Row {
+    let mut out = Vec::with_capacity(row.len().max(widest + 1));
+    out.extend_from_slice(row);
+    out
+}
+
+/// The candidates of an LIndex lookup (`None`: the index cannot prune it).
+pub(crate) fn lindex_candidates(
+    prune: &LIndexPrune,
+    ctx: &mut Ctx<'_>,
+) -> Result<Option<Arc<roaring::RoaringTreemap>>> {
+    Ok(ctx.graph.lindex_candidates(&prune.index, &prune.steps, &prune.property, &prune.tests)?)
+}
+
+pub(crate) fn set(row: &mut Row, slot: usize, v: V) {
+    if row.len() <= slot {
+        row.resize(slot + 1, V::Null);
+    }
+    row[slot] = v;
 }

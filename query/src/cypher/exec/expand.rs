@@ -15,10 +15,10 @@ use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
-use super::build::Once;
 use super::context::Ctx;
+use super::context::{lindex_candidates, set, widened, BoxOp, Operator, Row};
+use super::rows::Once;
 use super::scan::{eval_prop_map, node_matches, rel_props_match, LabelTest};
-use super::{lindex_candidates, set, widened, BoxOp, Operator, Row};
 
 pub(crate) fn type_tokens(types: &[String], ctx: &Ctx<'_>) -> Option<Vec<u32>> {
     if types.is_empty() {

@@ -5,15 +5,15 @@ use std::collections::VecDeque;
 use sprig_index::graph::NodeId;
 
 use crate::cypher::eval::aggregate::Accumulator;
-use crate::cypher::eval::expr::CExpr;
 use crate::cypher::exec::group_table::GroupTable;
 use crate::cypher::exec::memory::{row_bytes, value_bytes, Reservation};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::value::{CypherValue as V, GroupKey};
 use crate::Result;
 
 use super::context::Ctx;
+use super::context::{BoxOp, Operator, Row};
 use super::expand::group_rows;
-use super::{BoxOp, Operator, Row};
 
 /// Nodes whose group an aggregation remembers, at most.
 pub(super) const NODE_GROUP_MEMO: usize = 1 << 16;
@@ -41,7 +41,7 @@ pub(super) fn node_key_slot(keys: &[CExpr]) -> Option<usize> {
 pub(super) struct Aggregate {
     pub(super) input: BoxOp,
     pub(super) keys: Vec<CExpr>,
-    pub(super) aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
+    pub(super) aggs: Vec<crate::cypher::plan::aggregate::AggSpec>,
     /// The distinct argument expressions of all aggregates (`avg(p.age)` and
     /// `max(p.age)` read `p.age` once per row), and each aggregate's arguments as
     /// indexes into them.
@@ -55,7 +55,7 @@ pub(super) struct Aggregate {
 }
 
 impl Aggregate {
-    pub(super) fn new(input: BoxOp, keys: Vec<CExpr>, aggs: Vec<crate::cypher::eval::aggregate::AggSpec>) -> Self {
+    pub(super) fn new(input: BoxOp, keys: Vec<CExpr>, aggs: Vec<crate::cypher::plan::aggregate::AggSpec>) -> Self {
         let mut args: Vec<CExpr> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let mut arg_index = Vec::with_capacity(aggs.len());
@@ -79,7 +79,7 @@ impl Aggregate {
         let retains = aggs
             .iter()
             .map(|a| {
-                use crate::cypher::eval::aggregate::AggFunc as F;
+                use crate::cypher::plan::aggregate::AggFunc as F;
                 a.distinct || matches!(a.func, F::Collect | F::PercentileCont | F::PercentileDisc)
             })
             .collect();

@@ -2,13 +2,13 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use crate::cypher::eval::expr::CExpr;
 use crate::cypher::exec::memory::{row_bytes, Reservation};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::value::{CypherValue as V, GroupKey, RowKey};
 use crate::{Error, Result};
 
 use super::context::Ctx;
-use super::{BoxOp, Operator, Row};
+use super::context::{BoxOp, Operator, Row};
 
 pub(super) fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
     match e.eval(&Vec::new(), ctx)? {

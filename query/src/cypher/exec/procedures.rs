@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use sprig_index::graph::text::TextIndexKind;
 
-use crate::cypher::eval::expr::CExpr;
 use crate::cypher::exec::{set, BoxOp, Ctx, Operator, Row};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::Procedure;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};

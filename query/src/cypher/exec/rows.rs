@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::eval::expr::passes;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
 use crate::cypher::value::{CypherValue as V, PathValue};
 use crate::Result;
 
 use super::context::Ctx;
 
-use super::{set, BoxOp, Operator, Row};
+use super::context::{set, BoxOp, Operator, Row};
 
 pub(super) struct Filter {
     pub(super) input: BoxOp,
@@ -181,5 +182,26 @@ impl Operator for Project {
     }
     fn reset(&mut self, arg: &Row) {
         self.input.reset(arg);
+    }
+}
+
+/// One row: empty (`Start`), or the argument row a subquery was reset with (`Argument`).
+pub(super) struct Once {
+    pub(super) row: Option<Row>,
+    pub(super) arg: Row,
+    pub(super) use_arg: bool,
+}
+
+impl Operator for Once {
+    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.row.take())
+    }
+    fn reset(&mut self, arg: &Row) {
+        if self.use_arg {
+            self.arg = arg.clone();
+            self.row = Some(self.arg.clone());
+        } else {
+            self.row = Some(Vec::new());
+        }
     }
 }

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use sprig_index::graph::{NodeId, RelId};
 
-use crate::cypher::eval::expr::{passes, CExpr};
+use crate::cypher::eval::expr::passes;
 use crate::cypher::exec::chunk_filter::ChunkFilter;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
 use super::context::Ctx;
 
-use super::{lindex_candidates, set, widened, BoxOp, Operator, Row};
+use super::context::{lindex_candidates, set, widened, BoxOp, Operator, Row};
 
 /// Property-map values of a pattern, evaluated once per input row.
 pub(super) fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {

@@ -4,7 +4,7 @@ use crate::{Error, Result};
 
 use super::context::Ctx;
 
-use super::{BoxOp, Operator, Row};
+use super::context::{BoxOp, Operator, Row};
 
 #[derive(Default)]
 pub(super) struct SchemaOp {

@@ -10,8 +10,8 @@ use crate::cypher::value::{CypherValue as V, PathValue};
 use crate::Result;
 
 use super::context::Ctx;
+use super::context::{set, BoxOp, Operator, Row};
 use super::expand::{neighbours, type_tokens};
-use super::{set, BoxOp, Operator, Row};
 
 pub(super) struct Shortest {
     pub(super) input: BoxOp,

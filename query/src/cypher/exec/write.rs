@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use sprig_index::graph::{Direction, Properties, RelId};
 
-use crate::cypher::eval::expr::CExpr;
 use crate::cypher::exec::memory::{row_bytes, Reservation};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
-use super::build::build;
 use super::context::Ctx;
+use super::context::{set, BoxOp, Operator, Row};
 use super::rows::build_path;
-use super::{set, BoxOp, Operator, Row};
 
 pub(super) fn eval_props(e: &Option<CExpr>, row: &Row, ctx: &mut Ctx<'_>) -> Result<Properties> {
     let mut props = Properties::new();
@@ -195,7 +194,7 @@ impl Operator for Merge {
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
             let width = row.len() + self.added;
-            let mut matcher = build(&self.matcher, false);
+            let mut matcher = (ctx.build_operators)(&self.matcher);
             matcher.reset(&row);
             let mut found = Vec::new();
             while let Some(mut r) = matcher.next(ctx)? {

@@ -7,7 +7,7 @@
 use sprig_index::graph::Overlay;
 
 use super::{ExpandDir, ExpandSpec, LogicalOp, ScanSource, Seek};
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::syntax::ast::CompareOp;
 use crate::cypher::value::CypherValue;
 

@@ -1,15 +1,18 @@
 //! The logical plan of a Cypher statement: a tree of operators over rows of slots.
 //! Built by the planner, rewritten by the rules in `rules.rs`, run by `exec.rs`.
 
+pub mod aggregate;
 pub mod cost;
+pub mod expr;
+pub mod functions;
 
 use std::sync::Arc;
 
 use sprig_index::graph::text::{StepPattern, TextIndexDef, TextTest};
 use sprig_index::graph::IndexDef;
 
-use crate::cypher::eval::aggregate::AggSpec;
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::aggregate::AggSpec;
+use crate::cypher::plan::expr::CExpr;
 
 /// Which way an expansion follows relationships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,14 +305,14 @@ pub enum LogicalOp {
         label: Option<String>,
         spec: Box<ExpandSpec>,
         keys: Vec<String>,
-        aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
+        aggs: Vec<crate::cypher::plan::aggregate::AggSpec>,
     },
     /// Aggregates without grouping over the properties of every node with a label
     /// (all nodes for `None`), read chunk by chunk from the property columns. `props`
     /// holds each aggregate's property (`None`: the aggregate counts nodes).
     ColumnAggregate {
         label: Option<String>,
-        aggs: Vec<crate::cypher::eval::aggregate::AggSpec>,
+        aggs: Vec<crate::cypher::plan::aggregate::AggSpec>,
         props: Vec<Option<String>>,
     },
     ShortestPath {

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::cypher::eval::expr::CExpr;
 use crate::cypher::plan::cost;
+use crate::cypher::plan::expr::CExpr;
 
 use super::*;
 

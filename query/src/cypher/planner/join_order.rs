@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::expr::CExpr;
 
 use super::*;
 

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::cypher::eval::aggregate::AggFunc;
-use crate::cypher::eval::expr::CExpr;
-use crate::cypher::eval::functions::Function;
+use crate::cypher::plan::aggregate::AggFunc;
+use crate::cypher::plan::expr::CExpr;
+use crate::cypher::plan::functions::Function;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;
 

@@ -1,8 +1,8 @@
 //! WITH and RETURN: projections, grouping and aggregation, DISTINCT, ORDER BY, SKIP
 //! and LIMIT, with openCypher's scoping rules for ORDER BY.
 
-use crate::cypher::eval::aggregate::{AggFunc, AggSpec};
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::aggregate::{AggFunc, AggSpec};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::expr::CExpr;
 use crate::Result;
 
 use super::*;

@@ -3,8 +3,8 @@
 
 use sprig_index::graph::Overlay;
 
-use crate::cypher::eval::aggregate::{AggFunc, AggSpec};
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::aggregate::{AggFunc, AggSpec};
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 

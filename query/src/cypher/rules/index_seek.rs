@@ -3,7 +3,7 @@
 
 use sprig_index::graph::Overlay;
 
-use crate::cypher::eval::expr::CExpr;
+use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp};
 

@@ -20,6 +20,7 @@ use crate::xpath::syntax::ast::{ArithOp, CompareOp};
 
 use crate::xpath::value::{number_to_string, string_to_number, Node, Value};
 
+use crate::common::stop::StopCheck;
 use crate::{Error, Result};
 
 /// The evaluation context of [section 1](https://www.w3.org/TR/xpath/#section-Introduction).
@@ -36,8 +37,8 @@ pub struct Navigator<'c> {
     pub(super) docs: Vec<Document>,
     /// Descendant postings per (document, test index), read once per query.
     pub(super) postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
-    deadline: Option<std::time::Instant>,
-    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The query's deadline and interrupt flag.
+    stop: StopCheck,
     /// Per-operator counters when profiling, keyed by (path expression, pattern step).
     pub(super) profile: Option<HashMap<(usize, usize), OperatorStats>>,
 }
@@ -56,7 +57,7 @@ pub struct OperatorStats {
 impl<'c> Navigator<'c> {
     pub fn new(collection: &'c Collection) -> Result<Self> {
         let docs = (0..collection.len()).map(|i| collection.document(i)).collect::<Result<_, _>>()?;
-        Ok(Navigator { collection, docs, postings: HashMap::new(), deadline: None, interrupt: None, profile: None })
+        Ok(Navigator { collection, docs, postings: HashMap::new(), stop: StopCheck::default(), profile: None })
     }
 
     /// Records per-operator counters while evaluating, for PROFILE.
@@ -67,13 +68,13 @@ impl<'c> Navigator<'c> {
 
     /// Stops evaluation with [`Error::Interrupted`] once `flag` is set.
     pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        self.interrupt = Some(flag);
+        self.stop.interrupt = Some(flag);
         self
     }
 
     /// Stops evaluation with [`Error::Timeout`] once `deadline` has passed.
     pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
-        self.deadline = Some(deadline);
+        self.stop.deadline = Some(deadline);
         self
     }
 
@@ -275,13 +276,7 @@ impl Eval<'_, '_> {
     // ---- location steps ----
 
     pub(super) fn check_deadline(&self) -> Result<()> {
-        if self.nav.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
-            return Err(Error::Interrupted);
-        }
-        match self.nav.deadline {
-            Some(d) if std::time::Instant::now() >= d => Err(Error::Timeout),
-            _ => Ok(()),
-        }
+        self.nav.stop.check()
     }
 }
 
