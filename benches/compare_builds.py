@@ -18,15 +18,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
 
-XPATH_QUERIES = [
-    "//open_auction//keyword",
-    "//closed_auction//keyword",
-    "//item//keyword",
-    "//category//description//text",
-    "//parlist//parlist//text",
-    "//site//people//person//interest",
-    "//item[payment='Creditcard']//keyword",
-    "//open_auction[bidder]//keyword",
+sys.path.insert(0, os.path.join(HERE, "peers"))
+from run import XMARK_QUERIES  # noqa: E402  (the peer harness's structural queries)
+
+# The peer harness's queries, and value and point queries of the scale issue.
+XPATH_QUERIES = XMARK_QUERIES + [
     "count(//item[contains(description, 'gold')]/name)",
     "count(//person[profile/@income > 50000]/name)",
     '/site/people/person[@id="person0"]/name/text()',
@@ -34,8 +30,7 @@ XPATH_QUERIES = [
     "sum(//closed_auction/price)",
 ]
 
-
-def run(binary, db, *args):
+def sprig(binary, db, *args):
     res = subprocess.run([binary, "--db", db, *args], capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"{binary} {' '.join(args)}: {res.stderr.strip()}")
@@ -58,7 +53,7 @@ def workload():
 def timed_load(binary, db, args):
     shutil.rmtree(db, ignore_errors=True)
     start = time.perf_counter()
-    run(binary, db, *args)
+    sprig(binary, db, *args)
     return time.perf_counter() - start
 
 
@@ -71,10 +66,10 @@ def compare(bins, dbs, label, queries, profile_args, answer_args, runs, rounds):
         for r in range(rounds):
             order = ["base", "new"] if r % 2 == 0 else ["new", "base"]
             for which in order:
-                out = json.loads(run(bins[which], dbs[which], *profile_args(q), "--runs", str(runs), "--format", "json"))
+                out = json.loads(sprig(bins[which], dbs[which], *profile_args(q), "--runs", str(runs), "--format", "json"))
                 best[which] = min(best.get(which, math.inf), out["elapsed_ms"])
         for which in ("base", "new"):
-            answers[which] = run(bins[which], dbs[which], *answer_args(q), "--format", "json")
+            answers[which] = sprig(bins[which], dbs[which], *answer_args(q), "--format", "json")
         same = normalise(answers["base"]) == normalise(answers["new"])
         rows.append((label, name, best["base"], best["new"], same))
         print(f"{label} {name}: base {best['base']:.2f} ms, new {best['new']:.2f} ms, "

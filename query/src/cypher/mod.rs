@@ -91,20 +91,7 @@ impl Statement {
 /// Parses `text`.
 pub fn parse(text: &str) -> Result<Statement> {
     let ast = parse_statement(text)?;
-    let writes = ast.queries.iter().flat_map(|q| &q.clauses).any(|c| {
-        use syntax::ast::Clause;
-        matches!(
-            c,
-            Clause::Create(_)
-                | Clause::Merge { .. }
-                | Clause::Set(_)
-                | Clause::Remove(_)
-                | Clause::Delete { .. }
-                | Clause::CreateIndex { .. }
-                | Clause::DropIndex { .. }
-                | Clause::CreateTextIndex { .. }
-        )
-    });
+    let writes = ast.queries.iter().flat_map(|q| &q.clauses).any(syntax::ast::Clause::writes);
     Ok(Statement { ast, writes })
 }
 

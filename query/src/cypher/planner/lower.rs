@@ -14,16 +14,6 @@ use crate::Result;
 use super::*;
 
 /// The comparison with its operands swapped (`a < b` is `b > a`).
-pub(super) fn flip(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::Le => CompareOp::Ge,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::Ge => CompareOp::Le,
-        other => other,
-    }
-}
-
 /// A literal that can never be a boolean is a compile-time error as an operand of
 /// AND, OR, XOR or NOT.
 pub(super) fn check_boolean_operand(e: &Expr) -> Result<()> {
@@ -302,7 +292,7 @@ impl Planner<'_> {
                         CExpr::SlotPropertyCompare { slot, key, op: *op, value: value.clone() }
                     }
                     (CExpr::Const(value), [(op, CExpr::SlotProperty(slot, key))]) => {
-                        CExpr::SlotPropertyCompare { slot: *slot, key: key.clone(), op: flip(*op), value }
+                        CExpr::SlotPropertyCompare { slot: *slot, key: key.clone(), op: op.flipped(), value }
                     }
                     (first, _) => CExpr::Compare(Box::new(first), ops),
                 }

@@ -284,16 +284,7 @@ impl<'a> Planner<'a> {
         let last = q.clauses.last();
         match last {
             Some(Clause::Return(_)) | Some(Clause::Call { .. }) => {}
-            Some(
-                Clause::Create(_)
-                | Clause::Merge { .. }
-                | Clause::Set(_)
-                | Clause::Remove(_)
-                | Clause::Delete { .. }
-                | Clause::CreateIndex { .. }
-                | Clause::CreateTextIndex { .. }
-                | Clause::DropIndex { .. },
-            ) => plan = LogicalOp::Discard { input: Box::new(plan) },
+            Some(c) if c.writes() => plan = LogicalOp::Discard { input: Box::new(plan) },
             _ => {
                 return Err(semantic("InvalidClauseComposition", "a query must end with RETURN or an updating clause"))
             }

@@ -1,5 +1,7 @@
 //! The Cypher AST: what the text says, before any checking or planning.
 
+pub use crate::common::compare::CompareOp;
+
 /// A whole statement: one or more single queries joined by `UNION [ALL]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -197,16 +199,6 @@ pub enum BinaryOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
     Not,
     Neg,
@@ -284,4 +276,21 @@ pub enum Expr {
         pattern: Vec<PatternPart>,
         predicate: Option<Box<Expr>>,
     },
+}
+
+impl Clause {
+    /// True for the clauses that change the graph or its schema.
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Clause::Create(_)
+                | Clause::Merge { .. }
+                | Clause::Set(_)
+                | Clause::Remove(_)
+                | Clause::Delete { .. }
+                | Clause::CreateIndex { .. }
+                | Clause::DropIndex { .. }
+                | Clause::CreateTextIndex { .. }
+        )
+    }
 }

@@ -67,7 +67,7 @@ fn branches_text(plan: &PathPlan, i: usize, tests: &[Test]) -> Option<String> {
                     other => format!("{other:?}"),
                 };
                 let (lhs, rhs) = if cmp.swapped { (literal, path) } else { (path, literal) };
-                format!("{lhs} {} {rhs}", cmp.op.symbol())
+                format!("{lhs} {} {rhs}", cmp.op.xpath_symbol())
             }
         }
     });
@@ -91,7 +91,7 @@ impl Eval<'_, '_> {
             Expr::And(a, b) => self.binary("And", a, b),
             Expr::Union(a, b) => self.binary("Union", a, b),
             Expr::Negate(a) => PlanNode::new("Negate").child(self.explain_expr(a)),
-            Expr::Compare(op, a, b) => self.binary("Compare", a, b).detail("op", op.symbol()),
+            Expr::Compare(op, a, b) => self.binary("Compare", a, b).detail("op", op.xpath_symbol()),
             Expr::Arith(op, a, b) => {
                 let op = match op {
                     ArithOp::Add => "+",

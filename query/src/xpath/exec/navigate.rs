@@ -258,7 +258,7 @@ impl Eval<'_, '_> {
     /// A node-set against a number, string or boolean; `swapped` when the set is on the right.
     pub(super) fn compare_set(&self, op: CompareOp, set: &[Node], other: &Value, swapped: bool) -> Result<bool> {
         if let Value::Boolean(b) = other {
-            let op = if swapped { flip(op) } else { op };
+            let op = if swapped { op.flipped() } else { op };
             return Ok(compare_atomic(op, &Value::Boolean(!set.is_empty()), &Value::Boolean(*b)));
         }
         for n in set {
@@ -301,20 +301,10 @@ fn compare_numbers(op: CompareOp, a: f64, b: f64) -> bool {
 }
 
 /// The operator with its operands exchanged.
-fn flip(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::Le => CompareOp::Ge,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::Ge => CompareOp::Le,
-        o => o,
-    }
-}
-
 /// How a node-set is compared with a number or string, for one node: its
 /// string-value `s` against `other` (on the left of `op` when `swapped`).
 pub(super) fn compare_string(op: CompareOp, s: &str, other: &Value, swapped: bool) -> bool {
-    let op = if swapped { flip(op) } else { op };
+    let op = if swapped { op.flipped() } else { op };
     match (op, other) {
         (CompareOp::Eq, Value::String(t)) => s == t,
         (CompareOp::Ne, Value::String(t)) => s != t,

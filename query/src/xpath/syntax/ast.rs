@@ -1,5 +1,7 @@
 //! The XPath 1.0 abstract syntax tree, as written (names unresolved).
 
+pub use crate::common::compare::CompareOp;
+
 /// An expression ([XPath 1.0 section 3](https://www.w3.org/TR/xpath/#section-Expressions)).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -19,29 +21,6 @@ pub enum Expr {
     Variable(String),
     /// A function call by (possibly prefixed) name.
     Call(String, Vec<Expr>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CompareOp {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "=",
-            CompareOp::Ne => "!=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
