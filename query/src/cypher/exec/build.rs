@@ -9,13 +9,11 @@ use crate::cypher::exec::group_table::GroupTable;
 use crate::cypher::plan::*;
 use crate::Result;
 
-use super::context::Ctx;
-use super::context::{BoxOp, OpStats, Operator, Row};
+use super::context::{BoxOp, Ctx, OpStats, Operator, Row};
 use super::expand::{Expand, ExpandIntoCount};
 use super::grouping::{Aggregate, Distinct};
 use super::order::{SkipLimit, Sort, Truncate, Union};
-use super::rows::Once;
-use super::rows::{BuildPath, Filter, Optional, Project, Unwind};
+use super::rows::{BuildPath, Filter, Once, Optional, Project, Unwind};
 use super::scan::{CountFromStore, LabelTest, NodeCheck, NodeScan};
 use super::schema::{Discard, SchemaOp};
 use super::shortest::Shortest;

@@ -1,5 +1,6 @@
-//! What a running statement carries: the graph view, write counters, profile
-//! counters, the deadline and interrupt flag, the memory budget, and per-statement caches.
+//! The operator interface (`Operator`, `Row`) and what a running statement carries:
+//! the graph view, write and profile counters, the deadline and interrupt flag, the
+//! memory budget, and per-statement caches.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,55 @@ use crate::cypher::plan::{LIndexPrune, LogicalOp};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
-/// What operators share while a statement runs.
+/// A row: one value per slot.
+pub type Row = Vec<V>;
+
+/// Rows and time of one operator (PROFILE).
+#[derive(Debug, Clone, Default)]
+pub struct OpStats {
+    pub rows: u64,
+    pub time: std::time::Duration,
+}
+
+/// A physical operator.
+pub trait Operator {
+    /// The next row, or `None` when done.
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>>;
+    /// Starts over with a new argument row (passed down to `Argument`).
+    fn reset(&mut self, arg: &Row);
+}
+
+pub type BoxOp = Box<dyn Operator>;
+
+/// Counters of what a statement changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub nodes_created: u64,
+    pub nodes_deleted: u64,
+    pub relationships_created: u64,
+    pub relationships_deleted: u64,
+    pub properties_set: u64,
+    pub labels_added: u64,
+    pub labels_removed: u64,
+    pub indexes_added: u64,
+    pub indexes_removed: u64,
+}
+
+impl WriteStats {
+    /// Every change counted, a number that grows with each write.
+    pub fn total(&self) -> u64 {
+        self.nodes_created
+            + self.nodes_deleted
+            + self.relationships_created
+            + self.relationships_deleted
+            + self.properties_set
+            + self.labels_added
+            + self.labels_removed
+            + self.indexes_added
+            + self.indexes_removed
+    }
+}
+
 /// The graph view a statement runs on: borrowed from its transaction, or owned by a
 /// result that streams after the call that planned it has returned.
 pub enum GraphRef<'t> {
@@ -38,6 +87,7 @@ impl std::ops::DerefMut for GraphRef<'_> {
     }
 }
 
+/// What operators share while a statement runs.
 pub struct Ctx<'t> {
     pub graph: GraphRef<'t>,
     pub stats: WriteStats,
@@ -133,55 +183,6 @@ impl<'t> Ctx<'t> {
     /// The interrupt flag and the deadline, now.
     fn check_stop(&self) -> Result<()> {
         self.stop.check()
-    }
-}
-
-/// A row: one value per slot.
-pub type Row = Vec<V>;
-
-/// Rows and time of one operator (PROFILE).
-#[derive(Debug, Clone, Default)]
-pub struct OpStats {
-    pub rows: u64,
-    pub time: std::time::Duration,
-}
-
-/// A physical operator.
-pub trait Operator {
-    /// The next row, or `None` when done.
-    fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>>;
-    /// Starts over with a new argument row (passed down to `Argument`).
-    fn reset(&mut self, arg: &Row);
-}
-
-pub type BoxOp = Box<dyn Operator>;
-
-/// Counters of what a statement changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteStats {
-    pub nodes_created: u64,
-    pub nodes_deleted: u64,
-    pub relationships_created: u64,
-    pub relationships_deleted: u64,
-    pub properties_set: u64,
-    pub labels_added: u64,
-    pub labels_removed: u64,
-    pub indexes_added: u64,
-    pub indexes_removed: u64,
-}
-
-impl WriteStats {
-    /// Every change counted, a number that grows with each write.
-    pub fn total(&self) -> u64 {
-        self.nodes_created
-            + self.nodes_deleted
-            + self.relationships_created
-            + self.relationships_deleted
-            + self.properties_set
-            + self.labels_added
-            + self.labels_removed
-            + self.indexes_added
-            + self.indexes_removed
     }
 }
 

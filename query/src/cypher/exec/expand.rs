@@ -15,8 +15,7 @@ use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
-use super::context::Ctx;
-use super::context::{lindex_candidates, set, widened, BoxOp, Operator, Row};
+use super::context::{lindex_candidates, set, widened, BoxOp, Ctx, Operator, Row};
 use super::rows::Once;
 use super::scan::{eval_prop_map, node_matches, rel_props_match, LabelTest};
 

@@ -11,8 +11,7 @@ use crate::cypher::plan::expr::CExpr;
 use crate::cypher::value::{CypherValue as V, GroupKey};
 use crate::Result;
 
-use super::context::Ctx;
-use super::context::{BoxOp, Operator, Row};
+use super::context::{BoxOp, Ctx, Operator, Row};
 use super::expand::group_rows;
 
 /// Nodes whose group an aggregation remembers, at most.

@@ -7,8 +7,7 @@ use crate::cypher::plan::expr::CExpr;
 use crate::cypher::value::{CypherValue as V, GroupKey, RowKey};
 use crate::{Error, Result};
 
-use super::context::Ctx;
-use super::context::{BoxOp, Operator, Row};
+use super::context::{BoxOp, Ctx, Operator, Row};
 
 pub(super) fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
     match e.eval(&Vec::new(), ctx)? {

@@ -8,9 +8,7 @@ use crate::cypher::plan::*;
 use crate::cypher::value::{CypherValue as V, PathValue};
 use crate::Result;
 
-use super::context::Ctx;
-
-use super::context::{set, BoxOp, Operator, Row};
+use super::context::{set, BoxOp, Ctx, Operator, Row};
 
 pub(super) struct Filter {
     pub(super) input: BoxOp,

@@ -12,9 +12,7 @@ use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
-use super::context::Ctx;
-
-use super::context::{lindex_candidates, set, widened, BoxOp, Operator, Row};
+use super::context::{lindex_candidates, set, widened, BoxOp, Ctx, Operator, Row};
 
 /// Property-map values of a pattern, evaluated once per input row.
 pub(super) fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {

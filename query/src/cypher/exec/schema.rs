@@ -2,9 +2,7 @@
 
 use crate::{Error, Result};
 
-use super::context::Ctx;
-
-use super::context::{BoxOp, Operator, Row};
+use super::context::{BoxOp, Ctx, Operator, Row};
 
 #[derive(Default)]
 pub(super) struct SchemaOp {

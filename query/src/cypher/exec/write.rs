@@ -12,8 +12,7 @@ use crate::cypher::plan::*;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
-use super::context::Ctx;
-use super::context::{set, BoxOp, Operator, Row};
+use super::context::{set, BoxOp, Ctx, Operator, Row};
 use super::rows::build_path;
 
 pub(super) fn eval_props(e: &Option<CExpr>, row: &Row, ctx: &mut Ctx<'_>) -> Result<Properties> {
