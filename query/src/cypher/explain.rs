@@ -107,10 +107,7 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
                         .detail("of", n);
                 }
             }
-            let per_row = cost::source_rows(graph, source, kept) as f64
-                * predicates.iter().map(cost::predicate_factor).product::<f64>()
-                * cost::property_map_factor(props.len());
-            (input_rows as f64 * per_row).max(1.0) as u64
+            cost::node_scan_rows(graph, input_rows, source, kept, predicates, props.len())
         }
         LogicalOp::ExpandIntoCount { first, then, .. } => {
             let hop = |s: &ExpandSpec| format!("({})-[{}]{}({})", s.from, s.types.join("|"), s.dir.arrow(), s.to);

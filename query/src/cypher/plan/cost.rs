@@ -116,6 +116,22 @@ pub fn source_rows(graph: &mut Overlay, source: &ScanSource, kept: Option<u64>) 
     }
 }
 
+/// Rows out of a node scan run once per input row: its source, narrowed by the
+/// predicates checked on each candidate and by an inline property map of `props` keys.
+pub fn node_scan_rows(
+    graph: &mut Overlay,
+    input_rows: u64,
+    source: &ScanSource,
+    kept: Option<u64>,
+    predicates: &[CExpr],
+    props: usize,
+) -> u64 {
+    let per_row = source_rows(graph, source, kept) as f64
+        * predicates.iter().map(predicate_factor).product::<f64>()
+        * property_map_factor(props);
+    rows(input_rows as f64 * per_row)
+}
+
 /// Rows out of a single-hop or variable-length expansion of `input_rows` rows
 /// (`to_kept`: the share of target candidates an LIndex lookup keeps, if measured).
 pub fn expand_rows(graph: &mut Overlay, input_rows: u64, spec: &ExpandSpec, to_kept: Option<f64>) -> u64 {
@@ -133,7 +149,7 @@ pub fn expand_rows(graph: &mut Overlay, input_rows: u64, spec: &ExpandSpec, to_k
 }
 
 /// The estimated rows of `op`, given its first input's (EXPLAIN). Scans and
-/// expansions are estimated by [`source_rows`] and [`expand_rows`] by the caller,
+/// expansions are estimated by [`node_scan_rows`] and [`expand_rows`] by the caller,
 /// which knows what LIndex lookups kept.
 pub fn operator_rows(graph: &mut Overlay, op: &LogicalOp, input_rows: u64) -> u64 {
     match op {
