@@ -489,7 +489,7 @@ impl Database {
         let mut txn = self.inner.graphs.begin_read();
         let _gate = self.inner.graphs.read_gate()?;
         let plan = cypher::explain(&mut txn, query, &options.query_options(self, false))?;
-        Ok(Explained { plan, elapsed: None, first: None })
+        Ok(Explained { plan, elapsed: None, first: None, cache: None })
     }
 
     /// Runs a Cypher statement `runs` times and returns the plan with actual rows and
@@ -503,10 +503,12 @@ impl Database {
             self.run_rolled_back(query, options, false)?;
             times.push(started.elapsed());
         }
+        let before = self.cache_stats();
         let tree = self.run_rolled_back(query, options, true)?.profile;
+        let cache = Some(self.cache_stats().since(&before));
         let first = times.first().copied();
         times.sort();
-        Ok(Explained { plan: tree.unwrap_or_default(), elapsed: times.get(times.len() / 2).copied(), first })
+        Ok(Explained { plan: tree.unwrap_or_default(), elapsed: times.get(times.len() / 2).copied(), first, cache })
     }
 
     /// Runs a statement; one that writes runs in a transaction that is dropped.

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sprig_index::graph::GraphStore;
-use sprig_index::{Collection, MemoryStorage, SledStorage, Storage, XmlStore};
+use sprig_index::{Collection, MemoryStorage, SharedCache, SledStorage, Storage, XmlStore};
 use sprig_query::{CompileOptions, Node, NodeDescriber, Value};
 
 pub use check::CheckReport;
@@ -40,7 +40,8 @@ pub use cypher::{
     WriteStats, WriteTransaction, DEFAULT_GRAPH, DEFAULT_MEMORY_LIMIT,
 };
 pub use error::{Error, Result};
-pub use sprig_index::{CollectionInfo, DocStats};
+pub use sprig_index::cache::{CacheSpace, SpaceStats};
+pub use sprig_index::{CacheStats, CollectionInfo, DocStats, DEFAULT_CACHE_MB};
 pub use sprig_query::common::explain::{Detail, PlanNode};
 pub use sprig_query::xpath::plan::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
@@ -65,7 +66,19 @@ pub struct Database {
 struct Inner {
     xml: Arc<XmlStore>,
     graphs: GraphStore,
+    /// Every read cache of the database, under one budget (`OpenOptions::cache_mb`).
+    cache: Arc<SharedCache>,
     path: Option<PathBuf>,
+}
+
+/// How to open a database.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The budget, in MiB, of decoded data kept for reuse by queries: graph chunks
+    /// and their property columns, adjacency, XML node chunks, region segments and
+    /// collection metadata, all in one cache (default [`DEFAULT_CACHE_MB`]). The
+    /// process's memory is about this plus what running queries and loads hold.
+    pub cache_mb: Option<usize>,
 }
 
 impl fmt::Debug for Database {
@@ -114,6 +127,19 @@ impl Database {
     /// # Ok::<_, sprig::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Self::open_with(path, &OpenOptions::default())
+    }
+
+    /// [`open`](Self::open) with options (the cache budget).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("sprig-doc-open-{}", std::process::id()));
+    /// let db = sprig::Database::open_with(&dir, &sprig::OpenOptions { cache_mb: Some(64) })?;
+    /// assert_eq!(db.cache_stats().capacity, 64 * 1024 * 1024);
+    /// # drop(db); std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<_, sprig::Error>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Database> {
         let path = path.as_ref();
         if path.exists() && !path.is_dir() {
             return Err(Error::Usage(format!("'{}' is not a database directory", path.display())));
@@ -123,18 +149,25 @@ impl Database {
             sprig_index::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => Error::Usage(e.to_string()),
             other => other.into(),
         })?;
-        Self::with_storage(Arc::new(storage), Some(path.to_path_buf()))
+        Self::with_storage(Arc::new(storage), Some(path.to_path_buf()), options)
     }
 
     /// A database held in memory, gone when the last handle is dropped.
     pub fn in_memory() -> Result<Database> {
-        Self::with_storage(Arc::new(MemoryStorage::default()), None)
+        Self::with_storage(Arc::new(MemoryStorage::default()), None, &OpenOptions::default())
     }
 
-    fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>) -> Result<Database> {
-        let xml = Arc::new(XmlStore::open(storage.clone())?);
-        let graphs = GraphStore::open(storage);
-        Ok(Database { inner: Arc::new(Inner { xml, graphs, path }) })
+    fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>, options: &OpenOptions) -> Result<Database> {
+        let mb = options.cache_mb.unwrap_or(DEFAULT_CACHE_MB);
+        let cache = Arc::new(SharedCache::new(mb.saturating_mul(1024 * 1024)));
+        let xml = Arc::new(XmlStore::open_with_cache(storage.clone(), cache.clone())?);
+        let graphs = GraphStore::open_with_cache(storage, cache.clone());
+        Ok(Database { inner: Arc::new(Inner { xml, graphs, cache, path }) })
+    }
+
+    /// The read cache's counters since the database was opened, and what it holds.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
     }
 
     /// Loads one XML document as collection `collection` (the document is named after
@@ -214,7 +247,7 @@ impl Database {
         let coll = self.inner.xml.collection(collection)?;
         let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
         let tree = navigator(&coll, options)?.explain(&plan);
-        Ok(Explained { plan: tree, elapsed: None, first: None })
+        Ok(Explained { plan: tree, elapsed: None, first: None, cache: None })
     }
 
     /// Runs an XPath expression `runs` times (at least once) and returns the plan of the
@@ -230,7 +263,9 @@ impl Database {
         let coll = self.inner.xml.collection(collection)?;
         let mut times = Vec::new();
         let mut tree = PlanNode::default();
+        let mut cache = None;
         for _ in 0..runs.max(1) {
+            let before = self.cache_stats();
             let started = std::time::Instant::now();
             let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
             let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
@@ -246,10 +281,11 @@ impl Database {
             // Operator times are their own; an expression without one (a function
             // call, a scalar) gets the run's total.
             tree.time.get_or_insert(elapsed);
+            cache = Some(self.cache_stats().since(&before));
         }
         let first = times.first().copied();
         times.sort();
-        Ok(Explained { plan: tree, elapsed: times.get(times.len() / 2).copied(), first })
+        Ok(Explained { plan: tree, elapsed: times.get(times.len() / 2).copied(), first, cache })
     }
 }
 
@@ -262,6 +298,8 @@ pub struct Explained {
     pub elapsed: Option<std::time::Duration>,
     /// PROFILE: the first run's time (cold caches).
     pub first: Option<std::time::Duration>,
+    /// PROFILE: the read cache's hits, misses and evictions during the last run.
+    pub cache: Option<CacheStats>,
 }
 
 fn compile_options(options: &XPathOptions) -> CompileOptions {

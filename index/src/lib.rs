@@ -21,6 +21,7 @@
 //! # Ok::<_, sprig_index::Error>(())
 //! ```
 
+pub mod cache;
 mod codec;
 mod error;
 pub mod graph;
@@ -29,6 +30,7 @@ pub mod storage;
 
 pub mod xml;
 
+pub use cache::{CacheStats, SharedCache, DEFAULT_CACHE_MB};
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, Result};
 pub use storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};

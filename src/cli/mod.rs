@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sprig::json::json_value;
-use sprig::{CypherOptions, Database, Error, JoinAlgorithm, Params, XPathOptions};
+use sprig::{CypherOptions, Database, Error, JoinAlgorithm, OpenOptions, Params, XPathOptions};
 
 pub use output::Format;
 
@@ -43,6 +43,10 @@ pub struct Cli {
     /// collect, large lists) would hold more than this many MiB (default 4096).
     #[arg(long, global = true, value_name = "MIB")]
     memory_limit: Option<usize>,
+    /// Keep at most this many MiB of decoded data (graph chunks, adjacency, XML
+    /// regions and metadata) in the one read cache all queries share (default 1024).
+    #[arg(long, global = true, value_name = "MIB", env = "SPRIG_CACHE_MB")]
+    cache_mb: Option<usize>,
     /// Run one statement and exit.
     #[arg(short = 'c', value_name = "STATEMENT")]
     command: Option<String>,
@@ -292,7 +296,7 @@ fn default_db_path() -> PathBuf {
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
     let is_new = !path.exists();
-    let db = Database::open(&path)?;
+    let db = Database::open_with(&path, &OpenOptions { cache_mb: cli.cache_mb })?;
     match cli.subcommand {
         Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
             load_xml(&db, &files, collection.as_deref(), cli.format)?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use comfy_table::{presets, Table};
 use serde_json::{json, Value as Json};
-use sprig::{CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue};
+use sprig::{CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,6 +383,9 @@ pub fn print_plan(explained: &Explained, format: Format) -> Result<(), Error> {
             if let Some(f) = explained.first {
                 obj.insert("first_ms".into(), json!(millis(f)));
             }
+            if let Some(c) = &explained.cache {
+                obj.insert("cache".into(), cache_json(c));
+            }
             writeln!(w, "{}", Json::Object(obj)).map_err(io)?;
         }
         _ => {
@@ -392,9 +395,38 @@ pub fn print_plan(explained: &Explained, format: Format) -> Result<(), Error> {
             if let (Some(e), Some(f)) = (explained.elapsed, explained.first) {
                 writeln!(w, "elapsed {} ms (median), first run {} ms", millis(e), millis(f)).map_err(io)?;
             }
+            if let Some(c) = &explained.cache {
+                writeln!(w, "{}", cache_text(c)).map_err(io)?;
+            }
         }
     }
     Ok(())
+}
+
+/// The read cache during a profiled run: `{"hits", "misses", "hit_rate", "evictions",
+/// "bytes", "budget_bytes", "spaces": {NAME: {"hits", "misses", "evictions"}}}`.
+fn cache_json(c: &CacheStats) -> Json {
+    let spaces: serde_json::Map<String, Json> = c
+        .spaces
+        .iter()
+        .map(|s| (s.space.name().to_string(), json!({"hits": s.hits, "misses": s.misses, "evictions": s.evictions})))
+        .collect();
+    json!({"hits": c.hits(), "misses": c.misses(), "hit_rate": c.hit_rate(), "evictions": c.evictions(),
+        "bytes": c.bytes, "budget_bytes": c.capacity, "spaces": spaces})
+}
+
+/// One line: `cache: 97.1% hits (1204 of 1240 lookups), 0 evictions, 812 of 1024 MiB held`.
+fn cache_text(c: &CacheStats) -> String {
+    let lookups = c.hits() + c.misses();
+    let rate = c.hit_rate().map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
+    let mib = |b: usize| b / (1024 * 1024);
+    format!(
+        "cache: {rate} hits ({} of {lookups} lookups), {} evictions, {} of {} MiB held",
+        c.hits(),
+        c.evictions(),
+        mib(c.bytes),
+        mib(c.capacity)
+    )
 }
 
 /// Prints `error[KIND]: message` to stderr (with the query line and a caret for parse

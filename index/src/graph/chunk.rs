@@ -5,11 +5,11 @@
 //! about a thousand keys), which is what makes bulk loads and scans fast on sled;
 //! records inside a chunk are decoded lazily, one at a time, on first access.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use super::record::{raw_node_property, raw_rel_property, AdjEntry, NodeRecord, RelRecord};
 use super::value::RawValue;
+use crate::cache::{CacheKey as SharedKey, CacheSpace, CacheValue, SharedCache};
 use crate::codec::{compress, decompress};
 use crate::{Error, Result};
 
@@ -481,89 +481,66 @@ pub enum Cached {
     Adj(Arc<AdjChunk>),
 }
 
-impl Cached {
-    /// Bytes built on demand after decoding (columns, type blocks).
-    fn extra_bytes(&self) -> usize {
-        let extra = match self {
-            Cached::Nodes(c) => &c.extra,
-            Cached::Rels(c) => &c.extra,
-            Cached::Adj(c) => &c.extra,
-        };
-        extra.load(std::sync::atomic::Ordering::Relaxed)
+impl<T: ChunkRecord + Send + Sync + std::fmt::Debug + 'static> CacheValue for RecordChunk<T> {
+    fn grown_bytes(&self) -> usize {
+        self.extra.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl CacheValue for AdjChunk {
+    fn grown_bytes(&self) -> usize {
+        self.extra.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 /// (graph id, kind, chunk number).
 pub type CacheKey = (u32, ChunkKind, u64);
 
-/// Decoded chunks shared by every transaction of a store; first in, first out
-/// within a byte budget. Commits evict the chunks they rewrite.
+/// The graph store's view of the database's [`SharedCache`]: decoded chunks shared
+/// by every transaction. Commits evict the chunks they rewrite.
 #[derive(Debug)]
 pub struct ChunkCache {
-    inner: Mutex<CacheInner>,
-    capacity: usize,
-}
-
-#[derive(Debug, Default)]
-struct CacheInner {
-    entries: HashMap<CacheKey, (Cached, usize)>,
-    order: VecDeque<CacheKey>,
-    bytes: usize,
-    /// Bytes of columns and type blocks at the last count, and inserts since then.
-    extra: usize,
-    inserts: u32,
-}
-
-/// Budget of the graph chunk cache (decoded records included): a graph of 100k
-/// nodes and a million relationships takes about 600 MiB when wholly cached.
-pub const GRAPH_CACHE_BYTES: usize = 1024 * 1024 * 1024;
-
-impl Default for ChunkCache {
-    fn default() -> Self {
-        ChunkCache { inner: Mutex::new(CacheInner::default()), capacity: GRAPH_CACHE_BYTES }
-    }
+    shared: Arc<SharedCache>,
+    owner: u32,
 }
 
 impl ChunkCache {
-    pub fn get(&self, key: &CacheKey) -> Option<Cached> {
-        self.inner.lock().ok()?.entries.get(key).map(|e| e.0.clone())
+    pub fn new(shared: Arc<SharedCache>) -> Self {
+        let owner = shared.register_owner();
+        ChunkCache { shared, owner }
+    }
+
+    fn key(&self, &(graph, kind, chunk): &CacheKey) -> SharedKey {
+        let space = match kind {
+            ChunkKind::Nodes => CacheSpace::GraphNodes,
+            ChunkKind::Rels => CacheSpace::GraphRels,
+            ChunkKind::Out => CacheSpace::GraphOut,
+            ChunkKind::In => CacheSpace::GraphIn,
+        };
+        SharedKey { owner: self.owner, space, group: u64::from(graph), item: chunk }
+    }
+
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Cached>> {
+        let shared = self.key(key);
+        Ok(match key.1 {
+            ChunkKind::Nodes => self.shared.get(&shared)?.map(Cached::Nodes),
+            ChunkKind::Rels => self.shared.get(&shared)?.map(Cached::Rels),
+            ChunkKind::Out | ChunkKind::In => self.shared.get(&shared)?.map(Cached::Adj),
+        })
     }
 
     pub fn insert(&self, key: CacheKey, value: Cached, size: usize) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        if inner.entries.contains_key(&key) {
-            return;
+        let key = self.key(&key);
+        match value {
+            Cached::Nodes(c) => self.shared.insert(key, c, size),
+            Cached::Rels(c) => self.shared.insert(key, c, size),
+            Cached::Adj(c) => self.shared.insert(key, c, size),
         }
-        // Columns and type blocks grow chunks after they were inserted: count them
-        // too, with a pass over the entries every 64 inserts and at every insert
-        // once the last count is within a quarter of the budget.
-        inner.inserts = inner.inserts.wrapping_add(1);
-        if inner.inserts.is_multiple_of(64) || inner.bytes + inner.extra + size > self.capacity / 4 * 3 {
-            inner.extra = inner.entries.values().map(|(c, _)| c.extra_bytes()).sum();
-        }
-        let mut extra = inner.extra;
-        while inner.bytes + extra + size > self.capacity {
-            let Some(old) = inner.order.pop_front() else { break };
-            if let Some((c, s)) = inner.entries.remove(&old) {
-                inner.bytes -= s;
-                extra = extra.saturating_sub(c.extra_bytes());
-            }
-        }
-        inner.extra = extra;
-        inner.entries.insert(key, (value, size));
-        inner.order.push_back(key);
-        inner.bytes += size;
     }
 
     pub fn evict(&self, keys: &[CacheKey]) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        for k in keys {
-            if let Some((_, s)) = inner.entries.remove(k) {
-                inner.bytes -= s;
-            }
-        }
-        let CacheInner { order, entries, .. } = &mut *inner;
-        order.retain(|k| entries.contains_key(k));
+        let keys: Vec<SharedKey> = keys.iter().map(|k| self.key(k)).collect();
+        self.shared.evict(&keys);
     }
 }
 
@@ -611,11 +588,11 @@ mod tests {
         let column = probe.extra.load(std::sync::atomic::Ordering::Relaxed);
         assert!(column > 100 * CHUNK_LEN);
         // Room for two chunks as decoded, not with a column of one's strings.
-        let cache = ChunkCache { inner: Mutex::new(CacheInner::default()), capacity: size * 2 + column / 2 };
+        let cache = ChunkCache::new(Arc::new(SharedCache::new(size * 2 + column / 2)));
         cache.insert((0, ChunkKind::Nodes, 0), Cached::Nodes(chunk.clone()), size);
         chunk.column("s").unwrap();
         cache.insert((0, ChunkKind::Nodes, 1), Cached::Nodes(node_chunk(100)), size);
-        assert!(cache.get(&(0, ChunkKind::Nodes, 0)).is_none(), "the chunk with the column is evicted");
-        assert!(cache.get(&(0, ChunkKind::Nodes, 1)).is_some());
+        assert!(cache.get(&(0, ChunkKind::Nodes, 0)).unwrap().is_none(), "the chunk with the column is evicted");
+        assert!(cache.get(&(0, ChunkKind::Nodes, 1)).unwrap().is_some());
     }
 }

@@ -35,6 +35,7 @@ use super::value::{Properties, PropertyValue};
 
 use crate::keys::graph::{adj_kind, chunk_key, graph_prefix, index_entry, index_prefix, label_key, registry_key};
 
+use crate::cache::SharedCache;
 use crate::storage::{Keyspace, Storage, WriteBatch};
 
 use crate::{Error, Result};
@@ -67,7 +68,7 @@ pub struct GraphStore {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     /// Readers share it; a commit takes it alone. In an `Arc` so that a result that
     /// streams can own its share ([`GraphStore::owned_read_gate`]).
@@ -95,7 +96,21 @@ pub fn validate_graph_name(name: &str) -> Result<()> {
 impl GraphStore {
     /// The graphs kept in `storage`.
     pub fn open(storage: Arc<dyn Storage>) -> GraphStore {
-        GraphStore { storage, shared: Arc::default() }
+        GraphStore::open_with_cache(storage, Arc::default())
+    }
+
+    /// [`open`](Self::open), keeping decoded chunks in `cache` (which the database's
+    /// other stores share, so that one budget bounds them all).
+    pub fn open_with_cache(storage: Arc<dyn Storage>, cache: Arc<SharedCache>) -> GraphStore {
+        let shared = Shared {
+            gate: Arc::default(),
+            writer_active: Mutex::default(),
+            writer_done: Condvar::default(),
+            cache: ChunkCache::new(cache),
+            graph_ids: Mutex::default(),
+            text: Mutex::default(),
+        };
+        GraphStore { storage, shared: Arc::new(shared) }
     }
 
     /// Names of the graphs that hold data, sorted.

@@ -1,125 +1,76 @@
-//! The read cache shared by every query of a store: decoded node chunks, region
-//! segments, region directories and collection metadata (names, path summary,
-//! documents), keyed by generation. Generations never change
-//! once written, so entries never go stale; a dropped generation's entries are
-//! forgotten with it. Eviction is first-in first-out by decoded size.
+//! The XML store's keys in the database's [`SharedCache`]: decoded node chunks,
+//! region segments, region directories and collection metadata, keyed by
+//! generation. Generations never change once written, so entries never go stale; a
+//! dropped generation's entries are forgotten with it.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::collection_meta::CollectionMeta;
 use super::node::Chunk;
-use crate::{Error, Result};
+use crate::cache::{CacheKey, CacheSpace, CacheValue, SharedCache};
+use crate::Result;
 
-/// Decoded bytes kept at most.
-pub const READ_CACHE_BYTES: usize = 128 * 1024 * 1024;
+impl CacheValue for Chunk {}
+impl CacheValue for CollectionMeta {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum CacheKey {
-    Chunk { gen: u64, doc: u32, no: u32 },
-    Segment { gen: u64, doc: u32, no: u32 },
-    Directory { gen: u64, doc: u32 },
-    Collection { gen: u64 },
-}
-
-impl CacheKey {
-    fn generation(&self) -> u64 {
-        match *self {
-            CacheKey::Chunk { gen, .. }
-            | CacheKey::Segment { gen, .. }
-            | CacheKey::Directory { gen, .. }
-            | CacheKey::Collection { gen } => gen,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Entry {
-    Chunk(Arc<Chunk>),
-    Regions(Arc<Vec<(u32, u32)>>),
-    Directory(Arc<Vec<(u64, u32)>>),
-    Collection(Arc<CollectionMeta>),
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    entries: HashMap<CacheKey, (Entry, usize)>,
-    order: VecDeque<CacheKey>,
-    bytes: usize,
-}
-
+/// A region segment: (start, end) of each region.
 #[derive(Debug)]
-pub(crate) struct ReadCache {
-    inner: Mutex<Inner>,
-    capacity: usize,
+pub(crate) struct Regions(pub(crate) Vec<(u32, u32)>);
+impl CacheValue for Regions {}
+
+/// A region directory: per path id, (first region, number of regions).
+#[derive(Debug)]
+pub(crate) struct Directory(pub(crate) Vec<(u64, u32)>);
+impl CacheValue for Directory {}
+
+/// The XML store's view of the shared cache.
+#[derive(Debug, Clone)]
+pub(crate) struct XmlCache {
+    shared: Arc<SharedCache>,
+    owner: u32,
 }
 
-impl ReadCache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        ReadCache { inner: Mutex::new(Inner::default()), capacity }
+const XML_SPACES: [CacheSpace; 4] =
+    [CacheSpace::XmlNodes, CacheSpace::XmlRegions, CacheSpace::XmlDirectory, CacheSpace::XmlCollection];
+
+impl XmlCache {
+    pub(crate) fn new(shared: Arc<SharedCache>) -> Self {
+        let owner = shared.register_owner();
+        XmlCache { shared, owner }
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
-        self.inner.lock().map_err(|_| Error::corrupted("read cache", "lock poisoned"))
+    fn key(&self, space: CacheSpace, gen: u64, doc: u32, no: u32) -> CacheKey {
+        CacheKey { owner: self.owner, space, group: gen, item: (u64::from(doc) << 32) | u64::from(no) }
     }
 
-    /// The cached entry for `key`, or `load()`'s (entry, decoded size), cached.
-    /// Loading runs outside the lock, so readers never wait on each other's I/O.
-    pub(crate) fn get_or_load(&self, key: CacheKey, load: impl FnOnce() -> Result<(Entry, usize)>) -> Result<Entry> {
-        if let Some((entry, _)) = self.lock()?.entries.get(&key) {
-            return Ok(entry.clone());
-        }
-        let (entry, size) = load()?;
-        let mut inner = self.lock()?;
-        if !inner.entries.contains_key(&key) {
-            while inner.bytes + size > self.capacity {
-                let Some(old) = inner.order.pop_front() else { break };
-                if let Some((_, s)) = inner.entries.remove(&old) {
-                    inner.bytes -= s;
-                }
-            }
-            inner.entries.insert(key, (entry.clone(), size));
-            inner.order.push_back(key);
-            inner.bytes += size;
-        }
-        Ok(entry)
+    pub(crate) fn chunk_key(&self, gen: u64, doc: u32, no: u32) -> CacheKey {
+        self.key(CacheSpace::XmlNodes, gen, doc, no)
+    }
+
+    pub(crate) fn segment_key(&self, gen: u64, doc: u32, no: u32) -> CacheKey {
+        self.key(CacheSpace::XmlRegions, gen, doc, no)
+    }
+
+    pub(crate) fn directory_key(&self, gen: u64, doc: u32) -> CacheKey {
+        self.key(CacheSpace::XmlDirectory, gen, doc, 0)
+    }
+
+    pub(crate) fn collection_key(&self, gen: u64) -> CacheKey {
+        self.key(CacheSpace::XmlCollection, gen, 0, 0)
+    }
+
+    /// The entry under `key`, or `load()`'s (value, decoded size), cached.
+    pub(crate) fn get_or_load<T: CacheValue>(
+        &self,
+        key: CacheKey,
+        load: impl FnOnce() -> Result<(T, usize)>,
+    ) -> Result<Arc<T>> {
+        self.shared.get_or_load(key, load)
     }
 
     /// Drops every entry of generation `gen`.
     pub(crate) fn forget_generation(&self, gen: u64) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        let inner = &mut *inner;
-        inner.order.retain(|k| k.generation() != gen);
-        let mut freed = 0;
-        inner.entries.retain(|k, (_, size)| {
-            let keep = k.generation() != gen;
-            if !keep {
-                freed += *size;
-            }
-            keep
-        });
-        inner.bytes -= freed;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn evicts_oldest_first_and_forgets_generations() {
-        let cache = ReadCache::new(100);
-        let load = |n: u32| move || Ok((Entry::Regions(Arc::new(vec![(n, n)])), 40));
-        for no in 0..3 {
-            cache.get_or_load(CacheKey::Segment { gen: 1, doc: 0, no }, load(no)).unwrap();
-        }
-        // The third entry evicted the first: 80 bytes held.
-        assert_eq!(cache.lock().unwrap().bytes, 80);
-        assert!(!cache.lock().unwrap().entries.contains_key(&CacheKey::Segment { gen: 1, doc: 0, no: 0 }));
-        let again =
-            cache.get_or_load(CacheKey::Segment { gen: 1, doc: 0, no: 2 }, || panic!("must be cached")).unwrap();
-        assert!(matches!(again, Entry::Regions(r) if r[0] == (2, 2)));
-        cache.forget_generation(1);
-        assert_eq!(cache.lock().unwrap().bytes, 0);
+        let owner = self.owner;
+        self.shared.retain(|k| !(k.owner == owner && k.group == gen && XML_SPACES.contains(&k.space)));
     }
 }

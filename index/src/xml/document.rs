@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use roaring::RoaringBitmap;
 
-use super::cache::{CacheKey, Entry, ReadCache};
+use super::cache::XmlCache;
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::region_table::RegionTable;
 use super::DocMeta;
@@ -22,7 +22,7 @@ pub struct Document {
     doc: u32,
     meta: Arc<DocMeta>,
     patches: Arc<HashMap<u32, u32>>,
-    cache: Arc<ReadCache>,
+    cache: XmlCache,
     /// The chunk read last: navigation mostly stays within one chunk, and this saves
     /// a hashed lookup in the shared cache per node.
     recent: Mutex<Option<(u32, Arc<Chunk>)>>,
@@ -32,7 +32,7 @@ pub struct Document {
 impl Document {
     pub(crate) fn new(
         storage: Arc<dyn Storage>,
-        cache: Arc<ReadCache>,
+        cache: XmlCache,
         gen: u64,
         doc: u32,
         meta: Arc<DocMeta>,
@@ -78,19 +78,15 @@ impl Document {
     }
 
     fn shared_chunk(&self, no: u32) -> Result<Arc<Chunk>> {
-        let key = CacheKey::Chunk { gen: self.gen, doc: self.doc, no };
-        let entry = self.cache.get_or_load(key, || {
+        let key = self.cache.chunk_key(self.gen, self.doc, no);
+        self.cache.get_or_load(key, || {
             let bytes = self.storage.get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, no))?.ok_or_else(|| {
                 Error::corrupted("node chunk", format!("chunk {no} of document '{}' is missing", self.meta.name))
             })?;
             let chunk = Chunk::decode(&bytes)?;
             let size = chunk.decoded_bytes();
-            Ok((Entry::Chunk(Arc::new(chunk)), size))
-        })?;
-        match entry {
-            Entry::Chunk(c) => Ok(c),
-            _ => Err(Error::corrupted("read cache", "a chunk key holds another entry")),
-        }
+            Ok((chunk, size))
+        })
     }
 
     /// The record of node `pre`.

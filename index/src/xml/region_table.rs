@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::cache::{CacheKey, Entry, ReadCache};
+use super::cache::{Directory, Regions, XmlCache};
 use super::path_summary::PathSummary;
 use crate::codec::{compress, decompress, Decoder, Encoder};
 use crate::keys::xml as keys;
@@ -22,7 +22,7 @@ use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
 
 /// A decoded segment: `(pre, end)` per region.
-type Segment = Arc<Vec<(u32, u32)>>;
+type Segment = Arc<Regions>;
 
 /// Regions per stored segment (256 KiB before compression).
 pub const SEGMENT_REGIONS: usize = 32 * 1024;
@@ -81,24 +81,24 @@ pub(crate) fn write(
 #[derive(Debug)]
 pub(crate) struct RegionTable {
     storage: Arc<dyn Storage>,
-    cache: Arc<ReadCache>,
+    cache: XmlCache,
     gen: u64,
     doc: u32,
     /// Indexed by path id: (first region, number of regions); read on first use.
-    directory: OnceLock<Arc<Vec<(u64, u32)>>>,
+    directory: OnceLock<Arc<Directory>>,
 }
 
 impl RegionTable {
-    pub(crate) fn new(storage: Arc<dyn Storage>, cache: Arc<ReadCache>, gen: u64, doc: u32) -> Self {
+    pub(crate) fn new(storage: Arc<dyn Storage>, cache: XmlCache, gen: u64, doc: u32) -> Self {
         RegionTable { storage, cache, gen, doc, directory: OnceLock::new() }
     }
 
     fn directory(&self) -> Result<&[(u64, u32)]> {
         if let Some(d) = self.directory.get() {
-            return Ok(d);
+            return Ok(&d.0);
         }
-        let key = CacheKey::Directory { gen: self.gen, doc: self.doc };
-        let entry = self.cache.get_or_load(key, || {
+        let key = self.cache.directory_key(self.gen, self.doc);
+        let spans = self.cache.get_or_load(key, || {
             let mut spans = Vec::new();
             if let Some(stored) = self.storage.get(Keyspace::Regions, &keys::region_directory(self.gen, self.doc))? {
                 let raw = decompress(&stored, "region directory")?;
@@ -110,17 +110,14 @@ impl RegionTable {
                 }
             }
             let size = spans.len() * 16;
-            Ok((Entry::Directory(Arc::new(spans)), size))
+            Ok((Directory(spans), size))
         })?;
-        let Entry::Directory(spans) = entry else {
-            return Err(Error::corrupted("read cache", "a directory key holds another entry"));
-        };
-        Ok(self.directory.get_or_init(|| spans))
+        Ok(&self.directory.get_or_init(|| spans).0)
     }
 
     fn segment(&self, no: u32) -> Result<Segment> {
-        let key = CacheKey::Segment { gen: self.gen, doc: self.doc, no };
-        let entry = self.cache.get_or_load(key, || {
+        let key = self.cache.segment_key(self.gen, self.doc, no);
+        self.cache.get_or_load(key, || {
             let stored = self
                 .storage
                 .get(Keyspace::Regions, &keys::region_segment(self.gen, self.doc, no))?
@@ -134,12 +131,8 @@ impl RegionTable {
                 .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
                 .collect();
             let size = regions.len() * 8;
-            Ok((Entry::Regions(Arc::new(regions)), size))
-        })?;
-        match entry {
-            Entry::Regions(r) => Ok(r),
-            _ => Err(Error::corrupted("read cache", "a segment key holds another entry")),
-        }
+            Ok((Regions(regions), size))
+        })
     }
 
     /// The regions of several partitions as `(pre, end, path)`, concatenated (each
@@ -160,7 +153,7 @@ impl RegionTable {
                 if current.as_ref().is_none_or(|(n, _)| *n != no) {
                     current = Some((no, self.segment(no)?));
                 }
-                let segment = current.as_ref().map(|(_, s)| s.as_slice()).unwrap_or_default();
+                let segment = current.as_ref().map(|(_, s)| s.0.as_slice()).unwrap_or_default();
                 let offset = (at % SEGMENT_REGIONS as u64) as usize;
                 let take = ((end - at) as usize).min(SEGMENT_REGIONS - offset);
                 let slice = segment

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::xml::cache::{CacheKey, Entry, ReadCache, READ_CACHE_BYTES};
+use crate::cache::SharedCache;
+use crate::xml::cache::XmlCache;
 use crate::xml::collection_meta::{CollectionMeta, DocEntry};
 use crate::xml::document::Document;
 use crate::xml::ingest::{DocStats, DocumentIngest};
@@ -27,7 +28,7 @@ use crate::{Error, Result};
 pub struct XmlStore {
     storage: Arc<dyn Storage>,
     /// Decoded chunks and region segments, shared by every reader.
-    cache: Arc<ReadCache>,
+    cache: XmlCache,
     /// Held by the one load in progress.
     writer: Mutex<()>,
     registry: Arc<Mutex<GenerationRegistry>>,
@@ -54,6 +55,12 @@ impl XmlStore {
     /// Opens the store on `storage`: checks the format version (writing it on a new
     /// database) and removes generations that no catalog entry references.
     pub fn open(storage: Arc<dyn Storage>) -> Result<Self> {
+        Self::open_with_cache(storage, Arc::default())
+    }
+
+    /// [`open`](Self::open), keeping decoded data in `cache` (which the database's
+    /// other stores share, so that one budget bounds them all).
+    pub fn open_with_cache(storage: Arc<dyn Storage>, cache: Arc<SharedCache>) -> Result<Self> {
         match storage.get(Keyspace::Meta, keys::FORMAT)? {
             Some(v) => {
                 let found = Decoder::new(&v, "format version").u32()?;
@@ -70,7 +77,7 @@ impl XmlStore {
         }
         let store = XmlStore {
             storage,
-            cache: Arc::new(ReadCache::new(READ_CACHE_BYTES)),
+            cache: XmlCache::new(cache),
             writer: Mutex::new(()),
             registry: Arc::default(),
         };
@@ -138,14 +145,11 @@ impl XmlStore {
         });
         // Decoding the path summary of a recursive document (a hundred thousand
         // paths and their indexes) costs milliseconds: once per generation.
-        let entry = self.cache.get_or_load(CacheKey::Collection { gen: info.generation }, || {
+        let meta = self.cache.get_or_load(self.cache.collection_key(info.generation), || {
             let meta = self.read_collection_meta(&info)?;
             let size = meta.decoded_bytes();
-            Ok((Entry::Collection(Arc::new(meta)), size))
+            Ok((meta, size))
         })?;
-        let Entry::Collection(meta) = entry else {
-            return Err(Error::corrupted("read cache", "a collection key holds another entry"));
-        };
         Ok(Collection {
             storage: self.storage.clone(),
             cache: self.cache.clone(),
@@ -244,7 +248,7 @@ fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
     Ok(CollectionInfo { name, generation: dec.u64()?, documents: dec.u32()?, nodes: dec.u64()?, bytes: dec.u64()? })
 }
 
-fn drop_generation(storage: &dyn Storage, cache: &ReadCache, gen: u64) -> Result<()> {
+fn drop_generation(storage: &dyn Storage, cache: &XmlCache, gen: u64) -> Result<()> {
     cache.forget_generation(gen);
     let prefix = keys::generation(gen);
     for ks in DATA_KEYSPACES {
@@ -263,7 +267,7 @@ fn drop_generation(storage: &dyn Storage, cache: &ReadCache, gen: u64) -> Result
 #[derive(Debug)]
 struct Pin {
     storage: Arc<dyn Storage>,
-    cache: Arc<ReadCache>,
+    cache: XmlCache,
     registry: Arc<Mutex<GenerationRegistry>>,
     gen: u64,
 }
@@ -355,7 +359,7 @@ impl Drop for CollectionLoad<'_> {
 #[derive(Debug, Clone)]
 pub struct Collection {
     storage: Arc<dyn Storage>,
-    cache: Arc<ReadCache>,
+    cache: XmlCache,
     info: CollectionInfo,
     names: Arc<NameTable>,
     paths: Arc<PathSummary>,

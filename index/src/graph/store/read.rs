@@ -77,7 +77,7 @@ impl Overlay {
             return Ok(Some(c.clone()));
         }
         let key = (self.graph_id, kind, chunk);
-        let cached = match self.store.shared.cache.get(&key) {
+        let cached = match self.store.shared.cache.get(&key)? {
             Some(c) => c,
             None => {
                 let Some(stored) = self.storage.get(KS, &chunk_key(&self.graph, kind, chunk))? else { return Ok(None) };
