@@ -153,7 +153,8 @@ pub struct RecordChunk<T> {
     spans: Vec<(u32, u32)>,
     decoded: Vec<OnceLock<Arc<T>>>,
     columns: std::sync::RwLock<Vec<(Box<str>, SharedColumn)>>,
-    /// Bytes of the columns built so far (the cache counts them in its budget).
+    /// Bytes of the columns and records decoded so far (the cache counts them in its
+    /// budget).
     extra: std::sync::atomic::AtomicUsize,
 }
 
@@ -272,16 +273,19 @@ impl<T: ChunkRecord> RecordChunk<T> {
                 return Ok(Some(v.clone()));
             }
             let rec = Arc::new(T::decode_record(bytes)?);
-            let _ = cell.set(rec.clone());
+            if cell.set(rec.clone()).is_ok() {
+                // Decoded records take about four times their encoded size.
+                self.extra.fetch_add(bytes.len() * 4 + 48, std::sync::atomic::Ordering::Relaxed);
+            }
             return Ok(Some(rec));
         }
         Ok(Some(Arc::new(T::decode_record(bytes)?)))
     }
 
-    /// Bytes held once every record is decoded (an estimate, for the cache budget):
-    /// decoded records take about four times their encoded size.
+    /// Bytes held as decoded from storage: the records' bytes and the framing.
+    /// Records decoded later and columns count as growth (`extra`).
     pub fn size(&self) -> usize {
-        self.raw.len() * 5 + CHUNK_LEN * 24
+        self.raw.len() + CHUNK_LEN * 24
     }
 }
 
@@ -319,20 +323,22 @@ pub struct AdjChunk {
     extra: std::sync::atomic::AtomicUsize,
 }
 
-/// One relationship type's lists of an adjacency chunk, side by side: a query that
-/// follows one type from node after node reads this small block (which stays in
-/// cache) instead of the chunk's mixed lists.
+/// Where one relationship type's entries lie in each list of an adjacency chunk
+/// (lists are sorted by type, so each is one run): a query that follows one type
+/// from node after node finds each run without a search. The entries are not
+/// copied, so a chunk costs the same memory however many types are followed.
 #[derive(Debug, Default)]
 pub struct TypeBlock {
-    offsets: Vec<u32>,
-    entries: Vec<AdjEntry>,
+    /// `(start, end)` into the chunk's entries, per slot.
+    spans: Vec<(u32, u32)>,
 }
 
 impl TypeBlock {
-    /// The entries of `slot` with the block's type, sorted by relationship.
-    pub fn list(&self, slot: usize) -> &[AdjEntry] {
-        let (a, b) = (self.offsets[slot] as usize, self.offsets[slot + 1] as usize);
-        &self.entries[a..b]
+    /// The entries of `slot` in `chunk` (the chunk this block was built from) with
+    /// the block's type, sorted by relationship.
+    pub fn list<'c>(&self, chunk: &'c AdjChunk, slot: usize) -> &'c [AdjEntry] {
+        let (a, b) = self.spans[slot];
+        &chunk.entries[a as usize..b as usize]
     }
 }
 
@@ -362,13 +368,15 @@ impl AdjChunk {
                 return b.clone();
             }
         }
-        let mut block = TypeBlock { offsets: Vec::with_capacity(CHUNK_LEN + 1), entries: Vec::new() };
-        block.offsets.push(0);
+        let mut block = TypeBlock { spans: Vec::with_capacity(CHUNK_LEN) };
         for slot in 0..CHUNK_LEN {
-            block.entries.extend_from_slice(entries_of_type(self.list(slot), token));
-            block.offsets.push(block.entries.len() as u32);
+            let list = self.list(slot);
+            let lo = list.partition_point(|e| e.type_token < token);
+            let hi = lo + list[lo..].partition_point(|e| e.type_token == token);
+            let base = self.offsets[slot];
+            block.spans.push((base + lo as u32, base + hi as u32));
         }
-        let bytes = block.entries.len() * 24 + block.offsets.len() * 4;
+        let bytes = block.spans.len() * 8;
         let block = Arc::new(block);
         if let Ok(mut blocks) = self.by_type.write() {
             if !blocks.iter().any(|(t, _)| *t == token) {
@@ -447,8 +455,8 @@ pub fn frame_adj_chunk<'a>(lists: impl Iterator<Item = &'a [AdjEntry]>) -> Vec<u
 pub enum AdjList {
     Empty,
     Chunk(Arc<AdjChunk>, usize),
-    /// One type's entries of a node, from its chunk's [`TypeBlock`].
-    Typed(Arc<TypeBlock>, usize),
+    /// One type's entries of a node, found with its chunk's [`TypeBlock`].
+    Typed(Arc<AdjChunk>, Arc<TypeBlock>, usize),
     Owned(Arc<Vec<AdjEntry>>),
 }
 
@@ -458,7 +466,7 @@ impl std::ops::Deref for AdjList {
         match self {
             AdjList::Empty => &[],
             AdjList::Chunk(c, slot) => c.list(*slot),
-            AdjList::Typed(b, slot) => b.list(*slot),
+            AdjList::Typed(c, b, slot) => b.list(c, *slot),
             AdjList::Owned(v) => v,
         }
     }

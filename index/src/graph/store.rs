@@ -201,7 +201,7 @@ pub struct Overlay {
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     /// The last type block read, per direction: (chunk, type token, block).
-    last_typed: [Option<(u64, u32, Arc<super::chunk::TypeBlock>)>; 2],
+    last_typed: [Option<(u64, u32, Arc<AdjChunk>, Arc<super::chunk::TypeBlock>)>; 2],
     graph: String,
     writable: bool,
     dirty: bool,

@@ -7,6 +7,8 @@ use sprig_index::graph::Overlay;
 use crate::common::explain::PlanNode;
 use crate::cypher::exec::OpStats;
 use crate::cypher::plan::cost;
+use crate::cypher::plan::expr::CExpr;
+use crate::cypher::planner::sample::filter_share;
 use crate::cypher::plan::{CountSource, ExpandSpec, LIndexPrune, LogicalOp, ScanSource, Seek};
 
 /// What an LIndex lookup keeps, out of `of` nodes: `lindex="bios: 64 of 97000 candidates"`.
@@ -77,7 +79,7 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
     let input_rows = children.first().and_then(|c| c.estimated_rows).unwrap_or(1);
     let node_count = graph.meta().node_count.max(1);
     let estimate = match op {
-        LogicalOp::NodeScan { source, predicates, props, .. } => {
+        LogicalOp::NodeScan { source, predicates, props, slot, .. } => {
             if !predicates.is_empty() {
                 node = node.detail("predicates", predicates.len());
             }
@@ -107,7 +109,18 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
                         .detail("of", n);
                 }
             }
-            cost::node_scan_rows(graph, input_rows, source, kept, predicates, props.len())
+            let measured = match source {
+                ScanSource::Label(_) | ScanSource::AllNodes if kept.is_none() => {
+                    let label = match source {
+                        ScanSource::Label(l) => Some(l.as_str()),
+                        _ => None,
+                    };
+                    let predicates: Vec<&CExpr> = predicates.iter().collect();
+                    filter_share(graph, label, &predicates, *slot)
+                }
+                _ => None,
+            };
+            cost::node_scan_rows(graph, input_rows, source, kept, predicates, measured, props.len())
         }
         LogicalOp::ExpandIntoCount { first, then, .. } => {
             let hop = |s: &ExpandSpec| format!("({})-[{}]{}({})", s.from, s.types.join("|"), s.dir.arrow(), s.to);

@@ -399,16 +399,16 @@ impl Overlay {
         }
         let (chunk, slot) = chunk_of(node);
         let memo = usize::from(dir == Direction::Incoming);
-        if let Some((c, t, block)) = &self.last_typed[memo] {
+        if let Some((c, t, data, block)) = &self.last_typed[memo] {
             if *c == chunk && *t == token {
-                return Ok(AdjList::Typed(block.clone(), slot));
+                return Ok(AdjList::Typed(data.clone(), block.clone(), slot));
             }
         }
         Ok(match self.chunk(adj_kind(dir), chunk)? {
             Some(Cached::Adj(c)) => {
                 let block = c.type_block(token);
-                self.last_typed[memo] = Some((chunk, token, block.clone()));
-                AdjList::Typed(block, slot)
+                self.last_typed[memo] = Some((chunk, token, c.clone(), block.clone()));
+                AdjList::Typed(c, block, slot)
             }
             _ => AdjList::Empty,
         })

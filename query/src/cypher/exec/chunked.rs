@@ -187,9 +187,9 @@ impl DegreeAggregate {
             let id = chunk * sprig_index::graph::CHUNK_LEN as u64 + slot as u64;
             let read;
             let list: &[sprig_index::graph::AdjEntry] = match (&block, &stored) {
-                (Some(b), _) => b.list(slot),
-                (None, Some(c)) => c.list(slot),
-                (None, None) => {
+                (Some(b), Some(c)) => b.list(c, slot),
+                (_, Some(c)) => c.list(slot),
+                (_, None) => {
                     read = list_of(id, dir, &run.tokens, ctx)?;
                     &read
                 }

@@ -117,18 +117,19 @@ pub fn source_rows(graph: &mut Overlay, source: &ScanSource, kept: Option<u64>) 
 }
 
 /// Rows out of a node scan run once per input row: its source, narrowed by the
-/// predicates checked on each candidate and by an inline property map of `props` keys.
+/// predicates checked on each candidate (`measured`: the share of them a sample
+/// passed, if measured) and by an inline property map of `props` keys.
 pub fn node_scan_rows(
     graph: &mut Overlay,
     input_rows: u64,
     source: &ScanSource,
     kept: Option<u64>,
     predicates: &[CExpr],
+    measured: Option<f64>,
     props: usize,
 ) -> u64 {
-    let per_row = source_rows(graph, source, kept) as f64
-        * predicates.iter().map(predicate_factor).product::<f64>()
-        * property_map_factor(props);
+    let filtered = measured.unwrap_or_else(|| predicates.iter().map(predicate_factor).product::<f64>());
+    let per_row = source_rows(graph, source, kept) as f64 * filtered * property_map_factor(props);
     rows(input_rows as f64 * per_row)
 }
 
@@ -140,7 +141,7 @@ pub fn expand_rows(graph: &mut Overlay, input_rows: u64, spec: &ExpandSpec, to_k
         1.0 / node_count(graph)
     } else {
         let filters: f64 = spec.predicates.iter().map(predicate_factor).product();
-        label_share(graph, &spec.to_labels)
+        spec.to_share.unwrap_or_else(|| label_share(graph, &spec.to_labels))
             * property_map_factor(spec.to_props.len())
             * filters
             * to_kept.unwrap_or(1.0)

@@ -113,6 +113,9 @@ pub struct ExpandSpec {
     /// reached: `prune.steps` holds one step of the walk, and a node with `r` hops
     /// left must be a candidate for 1..=r such steps (`r` up to `hops`).
     pub frontier: Option<FrontierPrune>,
+    /// The share of the relationships' far ends that carry `to_labels`, measured on a
+    /// sample when planning; `None`: the labels' share of all nodes.
+    pub to_share: Option<f64>,
 }
 
 /// See [`ExpandSpec::frontier`].

@@ -62,10 +62,12 @@ impl Planner<'_> {
                     let (from, to) = if forward { (*a, *b) } else { (*b, *a) };
                     let dir = if forward { r.dir } else { r.dir.reversed() };
                     let examined = rows * self.degree(r, dir, &nodes[from].labels);
-                    let est = examined * self.target_factor(&nodes[to], &bound, conjuncts);
+                    let est = examined * self.target_factor(r, dir, &nodes[from].labels, &nodes[to], &bound, conjuncts);
                     // A check between bound nodes reads one list per row, whatever its length.
                     let examined = if bound.contains(&nodes[to].slot) { 0.0 } else { examined };
-                    if pick.is_none_or(|p| est < p.0) {
+                    // Sampled estimates carry noise: leave the pattern's written
+                    // order (the first option) only for a clear win.
+                    if pick.is_none_or(|p| est < p.0 * 0.9) {
                         pick = Some((est, examined, e, forward));
                     }
                 }

@@ -195,7 +195,8 @@ impl Planner<'_> {
         let mut best: Option<(f64, Vec<GreedyStep>)> = None;
         for start in 0..gnodes.len() {
             let (cost, steps) = self.greedy_order(start, &gnodes, &gedges, &bound, &conjuncts);
-            if best.as_ref().is_none_or(|b| cost < b.0) {
+            // Estimates carry sampling noise: a later start must win clearly.
+            if best.as_ref().is_none_or(|b| cost < b.0 * 0.9) {
                 best = Some((cost, steps));
             }
         }
@@ -216,11 +217,13 @@ impl Planner<'_> {
                         visited[from] = true;
                     }
                     let to_node = &gnodes[to];
+                    let dir = if forward { r.dir } else { r.dir.reversed() };
+                    let to_share = self.far_end_share(r, dir, &gnodes[from].labels, &to_node.labels);
                     let spec = ExpandSpec {
                         from: gnodes[from].slot,
                         rel: r.slot,
                         to: to_node.slot,
-                        dir: if forward { r.dir } else { r.dir.reversed() },
+                        dir,
                         types: r.types.clone(),
                         rel_props: r.props.clone(),
                         to_labels: to_node.labels.clone(),
@@ -233,6 +236,7 @@ impl Planner<'_> {
                         predicates: Vec::new(),
                         to_prune: None,
                         frontier: None,
+                        to_share,
                     };
                     plan = LogicalOp::Expand { input: Box::new(plan), spec: Box::new(spec) };
                     visited[to] = true;

@@ -16,6 +16,7 @@ mod join_order;
 mod lower;
 mod matching;
 mod projection;
+pub(crate) mod sample;
 mod scope;
 mod updates;
 
@@ -67,6 +68,11 @@ pub struct Planner<'a> {
     lindex: bool,
     /// Per (slot, labels and conjuncts): the share of its label an LIndex keeps.
     lindex_shares: HashMap<(usize, String), Option<f64>>,
+    /// Per (slot, labels and conjuncts): the share of its label the conjuncts keep.
+    filter_shares: HashMap<(usize, String), f64>,
+    /// Per expansion (types, direction, labels at both ends): the share of far ends
+    /// with the target's labels, measured on a sample.
+    far_end_shares: HashMap<String, Option<f64>>,
 }
 
 const AGG_PREFIX: &str = "\u{0}agg";
@@ -75,7 +81,15 @@ const KEY_PREFIX: &str = "\u{0}key";
 
 impl<'a> Planner<'a> {
     pub fn new(params: &'a HashMap<String, V>, graph: &'a mut Overlay) -> Self {
-        Planner { params, graph, writes: false, lindex: false, lindex_shares: HashMap::new() }
+        Planner {
+            params,
+            graph,
+            writes: false,
+            lindex: false,
+            lindex_shares: HashMap::new(),
+            filter_shares: HashMap::new(),
+            far_end_shares: HashMap::new(),
+        }
     }
 
     /// Lets the estimates count the candidates of LIndex lookups.
