@@ -40,3 +40,4 @@ pub use xml::names::{NameTable, QName};
 pub use xml::node::{NodeKind, NodeRecord, NO_NAME, NO_PARENT};
 pub use xml::path_summary::{PathEntry, PathSummary};
 pub use xml::store::{Collection, CollectionInfo, CollectionLoad, XmlStore};
+pub use xml::value_index::ValueOwner;

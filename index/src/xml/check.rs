@@ -12,7 +12,8 @@
 //! - name postings: the bitmap of every `(kind, name)` holds exactly the nodes with it,
 //!   and no bitmap is stored for a name no node has;
 //! - the region table: each path's partition holds exactly the `(pre, end)` of the
-//!   nodes on that path (namespace declarations are in no partition).
+//!   nodes on that path (namespace declarations are in no partition);
+//! - the value index (`check_values`): re-derived from the records, key by key.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -148,6 +149,9 @@ fn check_document(
         open.push((pre, rec.end, rec.level, rec.path, rec.kind));
     }
     check_postings(collection, doc, &postings, &name, problems)?;
+    for problem in super::check_values::check_values(collection.storage(), collection.info().generation, doc)? {
+        problems.add(&name, problem);
+    }
     for id in 0..summary.len() as u32 {
         let stored = doc.regions(id)?;
         let expected = regions.remove(&id).unwrap_or_default();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use roaring::RoaringBitmap;
 
 use super::cache::XmlCache;
+use super::value_index::{self, ValueOwner, MAX_INDEXED_VALUE};
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::region_table::RegionTable;
 use super::DocMeta;
@@ -238,6 +239,53 @@ impl Document {
             radsort::sort_by_key(&mut res, |r| r.0);
         }
         Ok(res)
+    }
+
+    /// From the value index: the nodes owned by `owner` with one of `names` whose
+    /// value is `value`; `None` when the index cannot answer (a value longer than it
+    /// keeps, or elements of one of the names with mixed content).
+    pub fn value_equals(&self, owner: ValueOwner, names: &[u32], value: &str) -> Result<Option<RoaringBitmap>> {
+        if value.len() > MAX_INDEXED_VALUE || !self.indexes_all(owner, names)? {
+            return Ok(None);
+        }
+        let mut found = RoaringBitmap::new();
+        for &name in names {
+            value_index::lookup_string(self.storage.as_ref(), self.gen, self.doc, owner, name, value, &mut found)?;
+        }
+        Ok(Some(found))
+    }
+
+    /// From the value index: the nodes owned by `owner` with one of `names` whose
+    /// value is a number that `passes` (XPath's `number()`; a value that is not a
+    /// number passes no numeric comparison); `None` when the index cannot answer.
+    pub fn value_numbers(
+        &self,
+        owner: ValueOwner,
+        names: &[u32],
+        passes: &dyn Fn(f64) -> bool,
+    ) -> Result<Option<RoaringBitmap>> {
+        if !self.indexes_all(owner, names)? {
+            return Ok(None);
+        }
+        let mut found = RoaringBitmap::new();
+        for &name in names {
+            value_index::lookup_numbers(self.storage.as_ref(), self.gen, self.doc, owner, name, passes, &mut found)?;
+        }
+        Ok(Some(found))
+    }
+
+    /// Whether the value index holds every node of `names` (attributes always;
+    /// elements unless one of them has mixed content).
+    fn indexes_all(&self, owner: ValueOwner, names: &[u32]) -> Result<bool> {
+        if owner == ValueOwner::Attribute {
+            return Ok(true);
+        }
+        for &name in names {
+            if value_index::unindexed_elements(self.storage.as_ref(), self.gen, self.doc, name)? > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The element whose `ID`-typed attribute has this value.

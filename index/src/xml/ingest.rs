@@ -17,6 +17,7 @@ use super::names::{NameTable, QName};
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, NO_NAME, NO_PARENT, OPEN_END};
 use super::path_summary::PathSummary;
 use super::position::PositionReader;
+use super::value_index::{ValueIndexBuilder, ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
@@ -49,11 +50,23 @@ pub struct DocStats {
 
 struct OpenElement {
     pre: u32,
+    name: u32,
     path: u32,
+    /// What the element holds so far, for the value index.
+    content: Content,
     /// Index of this element's entry in its path's region list.
     region: usize,
     /// Length of the namespace scope before this element's declarations.
     scope_mark: usize,
+}
+
+/// An open element's children so far, as the value index sees them.
+enum Content {
+    Empty,
+    /// One text node: its text when short enough to index, and its number.
+    Text(Option<String>, f64),
+    /// Anything else: its string-value is not one text node.
+    Mixed,
 }
 
 /// Ingests one document into generation `gen` as document number `doc`.
@@ -76,6 +89,7 @@ pub(crate) struct DocumentIngest<'a> {
     /// Path -> `(pre, end)` of its nodes, in document order: the region table.
     regions: HashMap<u32, Vec<(u32, u32)>>,
     ids: Vec<(String, u32)>,
+    values: ValueIndexBuilder,
     dtd: DtdInfo,
     seen_root_element: bool,
     /// Any event has been read (the XML declaration must come first).
@@ -109,6 +123,7 @@ impl<'a> DocumentIngest<'a> {
             entity_text: 0,
             regions: HashMap::new(),
             ids: Vec::new(),
+            values: ValueIndexBuilder::default(),
             dtd: DtdInfo::default(),
             seen_root_element: false,
             started: false,
@@ -356,11 +371,13 @@ impl<'a> DocumentIngest<'a> {
             }
             let aname = self.names.intern_written(&key, &auri);
             let apath = self.paths.child(path, NodeKind::Attribute, aname);
-            self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
+            let apre =
+                self.emit(NodeKind::Attribute, aname, pre, level + 1, apath, &value).map_err(|e| e.to_string())?;
+            self.values.add(ValueOwner::Attribute, aname, &value, apre);
             self.stats.attributes += 1;
         }
         let region = self.regions.get(&path).map_or(0, |l| l.len().saturating_sub(1));
-        self.stack.push(OpenElement { pre, path, region, scope_mark });
+        self.stack.push(OpenElement { pre, name, path, content: Content::Empty, region, scope_mark });
         if empty {
             self.end_element()?;
         }
@@ -370,6 +387,14 @@ impl<'a> DocumentIngest<'a> {
     fn end_element(&mut self) -> std::result::Result<(), String> {
         let open = self.stack.pop().ok_or("end tag without a start tag")?;
         self.scope.truncate(open.scope_mark);
+        match &open.content {
+            Content::Empty => self.values.add(ValueOwner::Element, open.name, "", open.pre),
+            Content::Text(Some(text), _) => {
+                self.values.add(ValueOwner::Element, open.name, text, open.pre)
+            }
+            Content::Text(None, n) => self.values.add_number(ValueOwner::Element, open.name, *n, open.pre),
+            Content::Mixed => self.values.skip_element(open.name),
+        }
         let end = self.next_pre - 1;
         if let Some(entry) = self.regions.get_mut(&open.path).and_then(|l| l.get_mut(open.region)) {
             entry.1 = end;
@@ -435,6 +460,17 @@ impl<'a> DocumentIngest<'a> {
         }
         self.paths.count(path);
         self.stats.nodes += 1;
+        if !matches!(kind, NodeKind::Attribute | NodeKind::NamespaceDecl | NodeKind::Root) {
+            if let Some(parent) = self.stack.last_mut() {
+                parent.content = match (&parent.content, kind) {
+                    (Content::Empty, NodeKind::Text) => Content::Text(
+                        (text.len() <= MAX_INDEXED_VALUE).then(|| text.to_string()),
+                        super::value_index::xpath_number(text),
+                    ),
+                    _ => Content::Mixed,
+                };
+            }
+        }
         if self.chunk.len() == CHUNK_NODES as usize {
             self.write_chunk()?;
         }
@@ -449,6 +485,7 @@ impl<'a> DocumentIngest<'a> {
         let mut batch = WriteBatch::default();
         batch.put(Keyspace::Nodes, keys::chunk(self.gen, self.doc, self.chunk_base / CHUNK_NODES), chunk.encode());
         self.storage.apply(batch)?;
+        self.values.flush_if_full(self.storage, self.gen, self.doc)?;
         self.chunk_base = self.next_pre;
         // Flushing now and then lets the storage engine write its dirty pages out and
         // evict them, so that a large load's memory stays bounded.
@@ -480,6 +517,7 @@ impl<'a> DocumentIngest<'a> {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
         super::region_table::write(self.storage, self.gen, self.doc, self.paths, &self.regions)?;
+        std::mem::take(&mut self.values).finish(self.storage, self.gen, self.doc)?;
         self.patches.sort_unstable();
         let meta =
             DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };

@@ -2,6 +2,7 @@
 
 pub(crate) mod cache;
 pub mod check;
+mod check_values;
 mod collection_meta;
 pub mod document;
 pub mod dtd;
@@ -12,6 +13,7 @@ pub mod path_summary;
 pub mod position;
 pub(crate) mod region_table;
 pub mod store;
+pub mod value_index;
 
 use crate::codec::{Decoder, Encoder};
 use crate::Result;

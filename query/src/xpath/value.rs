@@ -32,23 +32,10 @@ pub enum Value {
 }
 
 /// XPath's `number(string)`: optional whitespace, an optional minus, digits with an
-/// optional fraction; anything else is NaN (no `+`, no exponent).
+/// optional fraction; anything else is NaN (no `+`, no exponent). The value index
+/// converts stored values with the same function.
 pub fn string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    let mut seen_digit = false;
-    let mut seen_dot = false;
-    for c in digits.chars() {
-        match c {
-            '0'..='9' => seen_digit = true,
-            '.' if !seen_dot => seen_dot = true,
-            _ => return f64::NAN,
-        }
-    }
-    if !seen_digit {
-        return f64::NAN;
-    }
-    t.parse::<f64>().unwrap_or(f64::NAN)
+    sprig_index::xml::value_index::xpath_number(s)
 }
 
 /// XPath's `string(number)`: no exponent, as few digits as distinguish the value.

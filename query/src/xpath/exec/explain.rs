@@ -74,11 +74,25 @@ fn branches_text(plan: &PathPlan, i: usize, tests: &[Test]) -> Option<String> {
     Some(text.collect::<Vec<_>>().join(", "))
 }
 
-/// Adds the `branches` detail when step `i` has branch predicates.
+/// Adds the `branches` detail when step `i` has branch predicates, and
+/// `value_index` with the leaves the value index found for each branch it answered.
 fn with_branches(node: PlanNode, plan: &PathPlan, i: usize, tests: &[Test]) -> PlanNode {
-    match branches_text(plan, i, tests) {
+    let node = match branches_text(plan, i, tests) {
         Some(text) => node.detail("branches", text),
-        None => node,
+        None => return node,
+    };
+    let found: Vec<String> = plan
+        .value_seeks
+        .get(i)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(b, seek)| seek.as_ref().map(|s| format!("branch {}: {} leaves", b + 1, s.found)))
+        .collect();
+    if found.is_empty() {
+        node
+    } else {
+        node.detail("value_index", found.join(", "))
     }
 }
 

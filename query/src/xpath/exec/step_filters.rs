@@ -8,6 +8,7 @@ use crate::xpath::compile::Step;
 use crate::xpath::exec::joins::{ancestor_semijoin, descendants_at, Edge, LevelGap, Region};
 use crate::xpath::plan::structure::StepNames;
 use crate::xpath::plan::twig::Branch;
+use crate::xpath::plan::value_seek::ValueSeek;
 use crate::xpath::plan::PathPlan;
 use crate::xpath::value::Node;
 use crate::Result;
@@ -76,21 +77,31 @@ impl Eval<'_, '_> {
             if plan.branch_source.get(i).copied().flatten() == Some(b) {
                 continue; // the candidates came from this branch's leaves
             }
-            if defer_values && is_deferred(branch) {
+            if defer_values && is_deferred(plan, i, b) {
                 continue;
             }
             let leaves = self.partitions(doc, leaves)?;
             read += leaves.len() as u64;
-            let leaves = self.filter_leaves(doc, branch, leaves)?;
+            let leaves = self.filter_leaves(doc, branch, seek_of(plan, i, b), leaves)?;
             regions = ancestor_semijoin(&regions, &leaves, branch.gap());
         }
         Ok((regions, read))
     }
 
     /// The branch leaves that pass the branch's comparison with a literal, if any:
-    /// the per-node test XPath applies when it compares a node-set with a literal.
-    fn filter_leaves(&self, doc: u32, branch: &Branch, leaves: Vec<Region>) -> Result<Vec<Region>> {
+    /// the per-node test XPath applies when it compares a node-set with a literal,
+    /// or membership in what the value index found for it (`seek`).
+    fn filter_leaves(
+        &self,
+        doc: u32,
+        branch: &Branch,
+        seek: Option<&ValueSeek>,
+        leaves: Vec<Region>,
+    ) -> Result<Vec<Region>> {
         let Some(cmp) = &branch.value else { return Ok(leaves) };
+        if let Some(seek) = seek {
+            return Ok(leaves.into_iter().filter(|r| seek.passes(doc, r.pre)).collect());
+        }
         let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
         let keep =
             self.document(doc)?.string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?;
@@ -124,9 +135,26 @@ impl Eval<'_, '_> {
         b: usize,
     ) -> Result<(Vec<(Region, u32)>, u64)> {
         let branch = &plan.pattern.branches[i][b];
-        let leaves = self.partitions(doc, &plan.partitions[i].branch_leaves[b])?;
+        let leaf_paths = &plan.partitions[i].branch_leaves[b];
+        let leaves = match seek_of(plan, i, b) {
+            // The leaves the value index found, if they lie on the branch's paths.
+            Some(seek) => {
+                let document = self.document(doc)?;
+                let mut leaves = Vec::new();
+                for pre in seek.per_doc.get(doc as usize).into_iter().flatten() {
+                    let rec = document.node(pre)?;
+                    if leaf_paths.binary_search(&rec.path).is_ok() {
+                        leaves.push(Region { pre, end: rec.end, level: rec.level });
+                    }
+                }
+                leaves
+            }
+            None => {
+                let leaves = self.partitions(doc, leaf_paths)?;
+                self.filter_leaves(doc, branch, None, leaves)?
+            }
+        };
         let read = leaves.len() as u64;
-        let leaves = self.filter_leaves(doc, branch, leaves)?;
         Ok((self.ancestors_at(doc, &leaves, branch.tests.len() as u16)?, read))
     }
 
@@ -145,7 +173,7 @@ impl Eval<'_, '_> {
         let mut deferred = Vec::new();
         for (b, branch) in plan.pattern.branches[i].iter().enumerate() {
             let (Some(cmp), LevelGap::Exactly(gap)) = (&branch.value, branch.gap()) else { continue };
-            if !is_deferred(branch) || plan.branch_source.get(i).copied().flatten() == Some(b) {
+            if !is_deferred(plan, i, b) || plan.branch_source.get(i).copied().flatten() == Some(b) {
                 continue;
             }
             let test = if branch.attribute_leaf && gap == 1 {
@@ -209,7 +237,7 @@ impl Eval<'_, '_> {
         mut regions: Vec<Region>,
     ) -> Result<(Vec<Region>, u64)> {
         let mut read = 0;
-        for (branch, streams) in plan.pattern.branches[i].iter().zip(&plan.baseline_branches[i]) {
+        for (b, (branch, streams)) in plan.pattern.branches[i].iter().zip(&plan.baseline_branches[i]).enumerate() {
             if regions.is_empty() {
                 break;
             }
@@ -218,7 +246,7 @@ impl Eval<'_, '_> {
                 let stream = self.partitions(doc, partitions)?;
                 read += stream.len() as u64;
                 below = Some(match below {
-                    None => self.filter_leaves(doc, branch, stream)?,
+                    None => self.filter_leaves(doc, branch, seek_of(plan, i, b), stream)?,
                     Some(children) => ancestor_semijoin(&stream, &children, LevelGap::Exactly(1)),
                 });
             }
@@ -233,9 +261,16 @@ impl Eval<'_, '_> {
 }
 
 /// A branch whose value test [`Eval::outermost_passing`] runs per node: a comparison
-/// with a leaf a fixed depth below (`[@a = 'v']`, `[x/y = 3]`).
-fn is_deferred(branch: &Branch) -> bool {
-    branch.value.is_some() && matches!(branch.gap(), LevelGap::Exactly(_))
+/// with a leaf a fixed depth below (`[@a = 'v']`, `[x/y = 3]`) that the value index
+/// did not answer (an answered one is a cheap semi-join with the leaves it found).
+fn is_deferred(plan: &PathPlan, i: usize, b: usize) -> bool {
+    let branch = &plan.pattern.branches[i][b];
+    branch.value.is_some() && matches!(branch.gap(), LevelGap::Exactly(_)) && seek_of(plan, i, b).is_none()
+}
+
+/// What the value index found for branch `b` of step `i`, if it answered.
+fn seek_of(plan: &PathPlan, i: usize, b: usize) -> Option<&ValueSeek> {
+    plan.value_seeks.get(i)?.get(b)?.as_ref()
 }
 
 /// How [`Eval::outermost_passing`] finds a deferred branch's leaves for a candidate.

@@ -8,6 +8,7 @@ mod join_algorithm;
 pub mod rules;
 pub mod structure;
 pub mod twig;
+pub mod value_seek;
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ pub use bind::{BoundTest, BoundTests};
 pub use join_algorithm::JoinAlgorithm;
 use structure::{match_partitions, BranchNames, PatternStep, StepPartitions};
 use twig::TwigPattern;
+use value_seek::ValueSeek;
 
 use crate::xpath::compile::{Expr, PathFrom, Step, XPathPlan};
 
@@ -58,6 +60,9 @@ pub struct PathPlan {
     /// order of `partitions[i].matched`), the matched partitions of the step before
     /// that it is joined with. Empty for the other plans.
     pub partition_pairs: Vec<Vec<Vec<u32>>>,
+    /// Per pattern step, per branch: what the value index found for the branch's
+    /// comparison, when it could answer it.
+    pub value_seeks: Vec<Vec<Option<ValueSeek>>>,
 }
 
 /// The two ways SISJ joins a step with the one before it.
@@ -126,7 +131,13 @@ fn path_plan(
         .collect();
     let summary = collection.paths();
     let partitions = match_partitions(summary, &pattern_steps);
-    let mut plan = rules::optimize(pattern, partitions, &rules::PlanContext { requested: join });
+    let value_seeks: Vec<Vec<Option<ValueSeek>>> = pattern
+        .branches
+        .iter()
+        .map(|branches| branches.iter().map(|b| value_seek::seek(b, tests, collection)).collect())
+        .collect();
+    let ctx = rules::PlanContext { requested: join, value_seeks: &value_seeks };
+    let mut plan = rules::optimize(pattern, partitions, &ctx);
     if !plan.shortcut && matches!(plan.algorithm, JoinAlgorithm::StackTree | JoinAlgorithm::TwigStack) {
         plan.baseline_branches = pattern_steps
             .iter()

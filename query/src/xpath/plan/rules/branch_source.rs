@@ -6,7 +6,8 @@ use crate::xpath::plan::JoinAlgorithm;
 /// `a[x/y]`) whose matched leaves are fewer than the step's matched nodes, the
 /// step's candidates are the leaves' ancestors at the branch's depth, found through
 /// the parent labels, and the step's own partitions are not read at all. The branch
-/// needs no join afterwards.
+/// needs no join afterwards. A branch the value index answered counts the leaves it
+/// found, not the leaves on its paths.
 #[derive(Debug)]
 pub struct ChooseBranchSource;
 
@@ -35,9 +36,12 @@ impl Rule for ChooseBranchSource {
                 .filter(|(_, b)| b.first == Edge::Child)
                 .filter_map(|(j, b)| {
                     let LevelGap::Exactly(k) = b.gap() else { return None };
-                    step.branch_leaf_nodes
-                        .get(j)
-                        .map(|&n| (j, n.saturating_mul((u64::from(k) + 1) * PARENT_LOOKUP_COST)))
+                    let indexed = plan.value_seeks.get(i).and_then(|s| s.get(j)).and_then(|s| s.as_ref());
+                    let leaves = match indexed {
+                        Some(seek) => Some(seek.found),
+                        None => step.branch_leaf_nodes.get(j).copied(),
+                    };
+                    leaves.map(|n| (j, n.saturating_mul((u64::from(k) + 1) * PARENT_LOOKUP_COST)))
                 })
                 .min_by_key(|&(_, cost)| cost);
             if let Some((j, cost)) = best {

@@ -13,13 +13,16 @@ pub use sisj_strategy::ChooseSisjStrategy;
 
 use super::structure::StepPartitions;
 use super::twig::TwigPattern;
+use super::value_seek::ValueSeek;
 use super::{JoinAlgorithm, PathPlan, SisjStrategy};
 
 /// What the rules may look at.
 #[derive(Debug, Clone, Copy)]
-pub struct PlanContext {
+pub struct PlanContext<'a> {
     /// The algorithm the user asked for (`--join`).
     pub requested: JoinAlgorithm,
+    /// Per pattern step, per branch: what the value index found (see `value_seek`).
+    pub value_seeks: &'a [Vec<Option<ValueSeek>>],
 }
 
 /// A rewrite of a path plan.
@@ -45,6 +48,7 @@ pub fn optimize(pattern: TwigPattern, partitions: Vec<StepPartitions>, ctx: &Pla
         branch_source: Vec::new(),
         baseline_branches: Vec::new(),
         partition_pairs: Vec::new(),
+        value_seeks: ctx.value_seeks.to_vec(),
     };
     for rule in RULES {
         plan = rule.rewrite(plan, ctx);
@@ -73,7 +77,7 @@ mod tests {
 
     #[test]
     fn unfiltered_patterns_need_no_join() {
-        let ctx = PlanContext { requested: JoinAlgorithm::Auto };
+        let ctx = PlanContext { requested: JoinAlgorithm::Auto, value_seeks: &[] };
         let plan = optimize(pattern(vec![false, false]), vec![step(10, 5), step(100, 20)], &ctx);
         assert!(plan.shortcut);
         assert_eq!(plan.algorithm, JoinAlgorithm::Sisj);
@@ -84,12 +88,12 @@ mod tests {
         let plan = optimize(
             pattern(vec![true, false]),
             vec![step(10, 5), step(100, 20)],
-            &PlanContext { requested: JoinAlgorithm::Auto },
+            &PlanContext { requested: JoinAlgorithm::Auto, value_seeks: &[] },
         );
         assert!(!plan.shortcut);
         assert_eq!(plan.algorithm, JoinAlgorithm::Sisj);
         assert!(plan.reason.contains("25 of 110"), "{}", plan.reason);
-        let forced = PlanContext { requested: JoinAlgorithm::StackTree };
+        let forced = PlanContext { requested: JoinAlgorithm::StackTree, value_seeks: &[] };
         let plan = optimize(pattern(vec![false]), vec![step(10, 5)], &forced);
         assert!(!plan.shortcut);
         assert_eq!(plan.algorithm, JoinAlgorithm::StackTree);
