@@ -17,6 +17,7 @@ use super::names::{NameTable, QName};
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, NO_NAME, NO_PARENT, OPEN_END};
 use super::path_summary::PathSummary;
 use super::position::PositionReader;
+use super::region_lists::RegionLists;
 use super::value_index::{ValueIndexBuilder, ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
 use crate::keys::xml as keys;
@@ -87,7 +88,9 @@ pub(crate) struct DocumentIngest<'a> {
     /// Bytes of text entity references have added so far.
     entity_text: usize,
     /// Path -> `(pre, end)` of its nodes, in document order: the region table.
-    regions: HashMap<u32, Vec<(u32, u32)>>,
+    regions: RegionLists,
+    /// The index [`RegionLists::push`] gave the last node's entry.
+    last_region: usize,
     ids: Vec<(String, u32)>,
     values: ValueIndexBuilder,
     dtd: DtdInfo,
@@ -121,7 +124,8 @@ impl<'a> DocumentIngest<'a> {
             pending_text: String::new(),
             name_postings: HashMap::new(),
             entity_text: 0,
-            regions: HashMap::new(),
+            regions: RegionLists::default(),
+            last_region: 0,
             ids: Vec::new(),
             values: ValueIndexBuilder::default(),
             dtd: DtdInfo::default(),
@@ -339,6 +343,7 @@ impl<'a> DocumentIngest<'a> {
         let (parent, level, parent_path) = self.parent_context();
         let path = self.paths.child(parent_path, NodeKind::Element, name);
         let pre = self.emit(NodeKind::Element, name, parent, level, path, "").map_err(|e| e.to_string())?;
+        let region = self.last_region;
         self.stats.elements += 1;
 
         for (prefix, uri) in declarations {
@@ -376,7 +381,6 @@ impl<'a> DocumentIngest<'a> {
             self.values.add(ValueOwner::Attribute, aname, &value, apre);
             self.stats.attributes += 1;
         }
-        let region = self.regions.get(&path).map_or(0, |l| l.len().saturating_sub(1));
         self.stack.push(OpenElement { pre, name, path, content: Content::Empty, region, scope_mark });
         if empty {
             self.end_element()?;
@@ -396,8 +400,14 @@ impl<'a> DocumentIngest<'a> {
             Content::Mixed => self.values.skip_element(open.name),
         }
         let end = self.next_pre - 1;
-        if let Some(entry) = self.regions.get_mut(&open.path).and_then(|l| l.get_mut(open.region)) {
-            entry.1 = end;
+        self.regions.set_end(open.path, open.region, end);
+        if self.regions.full() {
+            // Every open element is on the stack here: write the final entries out.
+            let open = self.stack.iter().map(|e| (e.path, e.region));
+            let drained = self.regions.spill(self.storage, self.gen, self.doc, open).map_err(|e| e.to_string())?;
+            for e in &mut self.stack {
+                e.region -= drained.get(&e.path).copied().unwrap_or(0);
+            }
         }
         if open.pre >= self.chunk_base {
             if let Some(rec) = self.chunk.record_mut((open.pre - self.chunk_base) as usize) {
@@ -456,7 +466,7 @@ impl<'a> DocumentIngest<'a> {
             push_sorted(self.name_postings.entry((kind as u8, name)).or_default(), pre);
         }
         if kind != NodeKind::NamespaceDecl {
-            self.regions.entry(path).or_default().push((pre, end));
+            self.last_region = self.regions.push(path, pre, end);
         }
         self.paths.count(path);
         self.stats.nodes += 1;
@@ -498,7 +508,7 @@ impl<'a> DocumentIngest<'a> {
     fn finish(mut self, name: &str) -> Result<DocStats> {
         // The root closes last; its end is the last node.
         let last = self.next_pre - 1;
-        if let Some(root) = self.regions.get_mut(&PathSummary::ROOT).and_then(|l| l.first_mut()) {
+        if let Some(root) = self.regions.root_mut() {
             root.1 = last;
         }
         if self.chunk_base == 0 {
@@ -516,7 +526,7 @@ impl<'a> DocumentIngest<'a> {
         for (value, pre) in &self.ids {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
-        super::region_table::write(self.storage, self.gen, self.doc, self.paths, &self.regions)?;
+        std::mem::take(&mut self.regions).write(self.storage, self.gen, self.doc, self.paths)?;
         std::mem::take(&mut self.values).finish(self.storage, self.gen, self.doc)?;
         self.patches.sort_unstable();
         let meta =

@@ -11,6 +11,7 @@ pub mod names;
 pub mod node;
 pub mod path_summary;
 pub mod position;
+pub(crate) mod region_lists;
 pub(crate) mod region_table;
 pub mod store;
 pub mod value_index;

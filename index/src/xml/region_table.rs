@@ -11,11 +11,9 @@
 //! not per partition. Within a partition all nodes share a level, so regions never
 //! nest, and they are sorted by `pre`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use super::cache::{Directory, Regions, XmlCache};
-use super::path_summary::PathSummary;
 use crate::codec::{compress, decompress, Decoder, Encoder};
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
@@ -27,54 +25,73 @@ type Segment = Arc<Regions>;
 /// Regions per stored segment (256 KiB before compression).
 pub const SEGMENT_REGIONS: usize = 32 * 1024;
 
-/// Writes the region lists of one document: every segment, then the directory.
-pub(crate) fn write(
-    storage: &dyn Storage,
+/// Writes the region table of one document: partitions in layout order (each
+/// announced by [`start_path`](Self::start_path) with its length, then its regions
+/// in `pre` order), cut into segments as they fill, then the directory.
+pub(crate) struct TableWriter<'s> {
+    storage: &'s dyn Storage,
     gen: u64,
     doc: u32,
-    summary: &PathSummary,
-    lists: &HashMap<u32, Vec<(u32, u32)>>,
-) -> Result<()> {
-    let mut paths: Vec<u32> = lists.keys().copied().collect();
-    paths.sort_unstable_by_key(|&p| (summary.get(p).map(|e| (e.kind, e.name)), p));
-    // Directory: for every path id of the summary, (start, len); absent paths have len 0.
-    let mut spans = vec![(0u64, 0u32); summary.len()];
-    let mut segment: Vec<u8> = Vec::with_capacity(SEGMENT_REGIONS * 8);
-    let mut segment_no = 0u32;
-    let mut start = 0u64;
-    let flush = |segment: &mut Vec<u8>, segment_no: &mut u32| -> Result<()> {
-        let mut batch = WriteBatch::default();
-        batch.put(Keyspace::Regions, keys::region_segment(gen, doc, *segment_no), compress(segment));
-        storage.apply(batch)?;
-        segment.clear();
-        *segment_no += 1;
+    /// Per path id of the summary: (start, len); absent paths have len 0.
+    spans: Vec<(u64, u32)>,
+    segment: Vec<u8>,
+    segment_no: u32,
+    start: u64,
+}
+
+impl<'s> TableWriter<'s> {
+    pub(crate) fn new(storage: &'s dyn Storage, gen: u64, doc: u32, paths: usize) -> Self {
+        TableWriter {
+            storage,
+            gen,
+            doc,
+            spans: vec![(0, 0); paths],
+            segment: Vec::with_capacity(SEGMENT_REGIONS * 8),
+            segment_no: 0,
+            start: 0,
+        }
+    }
+
+    /// Starts the partition of `path`, which holds `len` regions.
+    pub(crate) fn start_path(&mut self, path: u32, len: u64) {
+        if let Some(span) = self.spans.get_mut(path as usize) {
+            *span = (self.start, len as u32);
+        }
+        self.start += len;
+    }
+
+    pub(crate) fn push(&mut self, pre: u32, end: u32) -> Result<()> {
+        self.segment.extend_from_slice(&pre.to_le_bytes());
+        self.segment.extend_from_slice(&end.to_le_bytes());
+        if self.segment.len() == SEGMENT_REGIONS * 8 {
+            self.flush()?;
+        }
         Ok(())
-    };
-    for path in paths {
-        let list = &lists[&path];
-        if let Some(span) = spans.get_mut(path as usize) {
-            *span = (start, list.len() as u32);
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        let key = keys::region_segment(self.gen, self.doc, self.segment_no);
+        batch.put(Keyspace::Regions, key, compress(&self.segment));
+        self.storage.apply(batch)?;
+        self.segment.clear();
+        self.segment_no += 1;
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if !self.segment.is_empty() {
+            self.flush()?;
         }
-        start += list.len() as u64;
-        for (pre, end) in list {
-            segment.extend_from_slice(&pre.to_le_bytes());
-            segment.extend_from_slice(&end.to_le_bytes());
-            if segment.len() == SEGMENT_REGIONS * 8 {
-                flush(&mut segment, &mut segment_no)?;
-            }
+        let mut directory = Encoder::default();
+        directory.u32(self.spans.len() as u32);
+        for (start, len) in &self.spans {
+            directory.u64(*start).u32(*len);
         }
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::Regions, keys::region_directory(self.gen, self.doc), compress(&directory.finish()));
+        self.storage.apply(batch)
     }
-    if !segment.is_empty() {
-        flush(&mut segment, &mut segment_no)?;
-    }
-    let mut directory = Encoder::default();
-    directory.u32(spans.len() as u32);
-    for (start, len) in spans {
-        directory.u64(start).u32(len);
-    }
-    let mut batch = WriteBatch::default();
-    batch.put(Keyspace::Regions, keys::region_directory(gen, doc), compress(&directory.finish()));
-    storage.apply(batch)
 }
 
 /// Reads partitions of one document's region table, caching decoded segments.

@@ -1,0 +1,193 @@
+//! The region lists of a document being loaded, in bounded memory: every node's
+//! `(pre, end)`, grouped by path. A node's entry is final once it has closed; when
+//! the lists hold [`SPILL_REGIONS`] entries, each path's final prefix (all but the
+//! entries of elements still open) is written out as one more run of that path, and
+//! dropped from memory. At the end the runs and what is left are laid out as the
+//! region table (`region_table::write`), path by path, one run in memory at a time;
+//! the runs are then deleted. Runs live under the generation's prefix, so a load that
+//! fails or is killed leaves them to the garbage collection of the generation.
+
+use std::collections::HashMap;
+
+use super::path_summary::PathSummary;
+use crate::codec::{compress, decompress};
+use crate::keys::xml as keys;
+use crate::storage::{Keyspace, Storage, WriteBatch};
+use crate::{Error, Result};
+
+/// Entries held in memory before final ones are written out (16 MiB).
+pub(crate) const SPILL_REGIONS: usize = 2 << 20;
+
+#[derive(Debug)]
+pub(crate) struct RegionLists {
+    /// Path -> its entries not yet written out, in document order.
+    lists: HashMap<u32, Vec<(u32, u32)>>,
+    held: usize,
+    /// Spill at this many entries held ([`SPILL_REGIONS`]; tests set less).
+    spill_at: usize,
+    /// Path -> (runs written, entries in them).
+    spilled: HashMap<u32, (u32, u64)>,
+}
+
+impl Default for RegionLists {
+    fn default() -> Self {
+        RegionLists { lists: HashMap::new(), held: 0, spill_at: SPILL_REGIONS, spilled: HashMap::new() }
+    }
+}
+
+impl RegionLists {
+    /// Appends the entry of node `pre` on `path`; returns its index in the path's
+    /// in-memory list (valid until the next [`spill`](Self::spill)).
+    pub(crate) fn push(&mut self, path: u32, pre: u32, end: u32) -> usize {
+        let list = self.lists.entry(path).or_default();
+        list.push((pre, end));
+        self.held += 1;
+        list.len() - 1
+    }
+
+    /// Sets the end of entry `index` of `path` (an element that closed).
+    pub(crate) fn set_end(&mut self, path: u32, index: usize, end: u32) {
+        if let Some(entry) = self.lists.get_mut(&path).and_then(|l| l.get_mut(index)) {
+            entry.1 = end;
+        }
+    }
+
+    /// Whether the lists hold enough to write final entries out.
+    pub(crate) fn full(&self) -> bool {
+        self.held >= self.spill_at
+    }
+
+    /// Writes every path's final entries out as a run. `open` gives the (path, index)
+    /// of every element still open; returns, per path, how many entries left memory,
+    /// by which the caller lowers the indexes it keeps.
+    pub(crate) fn spill(
+        &mut self,
+        storage: &dyn Storage,
+        gen: u64,
+        doc: u32,
+        open: impl Iterator<Item = (u32, usize)>,
+    ) -> Result<HashMap<u32, usize>> {
+        // The root stays open until the end (it is on no element stack).
+        let mut first_open: HashMap<u32, usize> = HashMap::from([(PathSummary::ROOT, 0)]);
+        for (path, index) in open {
+            let e = first_open.entry(path).or_insert(index);
+            *e = (*e).min(index);
+        }
+        let mut batch = WriteBatch::default();
+        let mut drained = HashMap::new();
+        for (&path, list) in self.lists.iter_mut() {
+            let n = first_open.get(&path).copied().unwrap_or(list.len()).min(list.len());
+            if n == 0 {
+                continue;
+            }
+            // The entries left move to a list of their own size: a drained list
+            // would keep its largest capacity for the rest of the load.
+            let tail = list.split_off(n);
+            let head = std::mem::replace(list, tail);
+            let mut raw = Vec::with_capacity(n * 8);
+            for (pre, end) in head {
+                raw.extend_from_slice(&pre.to_le_bytes());
+                raw.extend_from_slice(&end.to_le_bytes());
+            }
+            let (runs, count) = self.spilled.entry(path).or_default();
+            batch.put(Keyspace::Regions, keys::region_run(gen, doc, path, *runs), compress(&raw));
+            *runs += 1;
+            *count += n as u64;
+            self.held -= n;
+            drained.insert(path, n);
+        }
+        storage.apply(batch)?;
+        Ok(drained)
+    }
+
+    /// Lays out the region table of the document (see `region_table`) from the runs
+    /// and what is left in memory, then deletes the runs.
+    pub(crate) fn write(self, storage: &dyn Storage, gen: u64, doc: u32, summary: &PathSummary) -> Result<()> {
+        let mut paths: Vec<u32> = self.lists.keys().chain(self.spilled.keys()).copied().collect();
+        paths.sort_unstable_by_key(|&p| (summary.get(p).map(|e| (e.kind, e.name)), p));
+        paths.dedup();
+        let mut table = super::region_table::TableWriter::new(storage, gen, doc, summary.len());
+        let mut done = WriteBatch::default();
+        for path in paths {
+            let (runs, spilled) = self.spilled.get(&path).copied().unwrap_or_default();
+            let held = self.lists.get(&path).map_or(&[][..], |l| &l[..]);
+            table.start_path(path, spilled + held.len() as u64);
+            for run in 0..runs {
+                let key = keys::region_run(gen, doc, path, run);
+                let stored = storage
+                    .get(Keyspace::Regions, &key)?
+                    .ok_or_else(|| Error::corrupted("region run", format!("run {run} of path {path} is missing")))?;
+                let raw = decompress(&stored, "region run")?;
+                for c in raw.chunks_exact(8) {
+                    let pre = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    let end = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+                    table.push(pre, end)?;
+                }
+                done.delete(Keyspace::Regions, key);
+            }
+            for &(pre, end) in held {
+                table.push(pre, end)?;
+            }
+        }
+        table.finish()?;
+        storage.apply(done)
+    }
+
+    /// The root's entry (path `PathSummary::ROOT`, never spilled: it is open until
+    /// the end).
+    pub(crate) fn root_mut(&mut self) -> Option<&mut (u32, u32)> {
+        self.lists.get_mut(&PathSummary::ROOT).and_then(|l| l.first_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::xml::cache::XmlCache;
+    use crate::xml::names::NameTable;
+    use crate::xml::node::NodeKind;
+    use crate::xml::region_table::RegionTable;
+    use crate::MemoryStorage;
+
+    #[test]
+    fn spilled_runs_and_held_entries_make_the_same_table() {
+        // Paths: root 0, element `a` (1) under it, element `b` (2) under `a`.
+        let mut names = NameTable::default();
+        let (a, b) = (names.intern_written("a", ""), names.intern_written("b", ""));
+        let mut summary = PathSummary::default();
+        let pa = summary.child(PathSummary::ROOT, NodeKind::Element, a);
+        let pb = summary.child(pa, NodeKind::Element, b);
+        let storage = Arc::new(MemoryStorage::default());
+        let mut lists = RegionLists { spill_at: 3, ..Default::default() };
+        lists.push(PathSummary::ROOT, 0, 0);
+        let mut expected: Vec<(u32, u32)> = Vec::new();
+        let mut bs: Vec<(u32, u32)> = Vec::new();
+        // a(1) holds b(2..=11), each b closing at once; spills happen with `a` open.
+        let a_index = lists.push(pa, 1, 0);
+        let mut a_index = a_index;
+        for pre in 2..12u32 {
+            let i = lists.push(pb, pre, 0);
+            lists.set_end(pb, i, pre);
+            bs.push((pre, pre));
+            if lists.full() {
+                let drained = lists.spill(storage.as_ref(), 9, 0, [(pa, a_index)].into_iter()).unwrap();
+                a_index -= drained.get(&pa).copied().unwrap_or(0);
+            }
+        }
+        lists.set_end(pa, a_index, 11);
+        expected.push((1, 11));
+        assert!(lists.spilled.get(&pb).is_some_and(|&(runs, _)| runs >= 2), "{:?}", lists.spilled);
+        if let Some(root) = lists.root_mut() {
+            root.1 = 11;
+        }
+        lists.write(storage.as_ref(), 9, 0, &summary).unwrap();
+        assert!(storage.keys_with_prefix(Keyspace::Regions, &keys::generation(9)).unwrap().iter().all(|k| k[12] != b't'));
+        let table = RegionTable::new(storage, XmlCache::new(Arc::default()), 9, 0);
+        let read = |p: u32| table.partitions(&[p]).unwrap().into_iter().map(|(pre, end, _)| (pre, end)).collect::<Vec<_>>();
+        assert_eq!(read(pa), expected);
+        assert_eq!(read(pb), bs);
+        assert_eq!(read(PathSummary::ROOT), vec![(0, 11)]);
+    }
+}
