@@ -41,7 +41,7 @@ pub use cypher::{
 };
 pub use error::{Error, Result};
 pub use sprig_index::cache::{CacheSpace, SpaceStats};
-pub use sprig_index::{CacheStats, CollectionInfo, DocStats, DEFAULT_CACHE_MB};
+pub use sprig_index::{default_cache_mb, CacheStats, CollectionInfo, DocStats};
 pub use sprig_query::common::explain::{Detail, PlanNode};
 pub use sprig_query::xpath::plan::JoinAlgorithm;
 pub use sprig_query::{NodeInfo, NodeType};
@@ -76,7 +76,8 @@ struct Inner {
 pub struct OpenOptions {
     /// The budget, in MiB, of decoded data kept for reuse by queries: graph chunks
     /// and their property columns, adjacency, XML node chunks, region segments and
-    /// collection metadata, all in one cache (default [`DEFAULT_CACHE_MB`]). The
+    /// collection metadata, all in one cache (default [`default_cache_mb`]: a quarter
+    /// of the machine's memory, between 256 MiB and 4 GiB). The
     /// process's memory is about this plus what running queries and loads hold.
     pub cache_mb: Option<usize>,
 }
@@ -158,7 +159,7 @@ impl Database {
     }
 
     fn with_storage(storage: Arc<dyn Storage>, path: Option<PathBuf>, options: &OpenOptions) -> Result<Database> {
-        let mb = options.cache_mb.unwrap_or(DEFAULT_CACHE_MB);
+        let mb = options.cache_mb.unwrap_or_else(default_cache_mb);
         let cache = Arc::new(SharedCache::new(mb.saturating_mul(1024 * 1024)));
         let xml = Arc::new(XmlStore::open_with_cache(storage.clone(), cache.clone())?);
         let graphs = GraphStore::open_with_cache(storage, cache.clone());

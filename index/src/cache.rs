@@ -22,9 +22,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{Error, Result};
 
-/// The budget when none is given: enough for a graph of 100k nodes and a million
-/// relationships wholly decoded (about 600 MiB) beside XMark f1's hot regions.
-pub const DEFAULT_CACHE_MB: usize = 1024;
+/// The budget when none is given and the machine's memory is unknown.
+pub const FALLBACK_CACHE_MB: usize = 1024;
+
+/// The budget when none is given: a quarter of the machine's memory, between 256 MiB
+/// and 4 GiB (as Neo4j's page cache and Kuzu's buffer pool size themselves to the
+/// machine). At 4 GiB a graph of a million nodes and 11 million relationships is
+/// wholly cached (about 1.4 GiB decoded); a 100k graph takes about 600 MiB.
+pub fn default_cache_mb() -> usize {
+    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    match total_kb {
+        Some(kb) => (kb / 1024 / 4).clamp(256, 4096),
+        None => FALLBACK_CACHE_MB,
+    }
+}
 
 /// A value the cache can hold. `grown_bytes` counts memory the value gained after
 /// it was inserted (property columns and per-type adjacency blocks are built on
@@ -131,7 +146,7 @@ impl fmt::Debug for SharedCache {
 
 impl Default for SharedCache {
     fn default() -> Self {
-        SharedCache::new(DEFAULT_CACHE_MB * 1024 * 1024)
+        SharedCache::new(default_cache_mb() * 1024 * 1024)
     }
 }
 

@@ -30,7 +30,7 @@ pub mod storage;
 
 pub mod xml;
 
-pub use cache::{CacheStats, SharedCache, DEFAULT_CACHE_MB};
+pub use cache::{default_cache_mb, CacheStats, SharedCache};
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, Result};
 pub use storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};

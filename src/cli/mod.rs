@@ -44,7 +44,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "MIB")]
     memory_limit: Option<usize>,
     /// Keep at most this many MiB of decoded data (graph chunks, adjacency, XML
-    /// regions and metadata) in the one read cache all queries share (default 1024).
+    /// regions and metadata) in the one read cache all queries share (default: a
+    /// quarter of the machine's memory, between 256 and 4096).
     #[arg(long, global = true, value_name = "MIB", env = "SPRIG_CACHE_MB")]
     cache_mb: Option<usize>,
     /// Run one statement and exit.

@@ -151,7 +151,9 @@ pub struct RecordChunk<T> {
     raw: Vec<u8>,
     /// (start, len) per slot; `len == ABSENT` for an empty slot.
     spans: Vec<(u32, u32)>,
-    decoded: Vec<OnceLock<Arc<T>>>,
+    /// Decoded records by slot, allocated at the first decode: scans that read
+    /// columns only never pay for it.
+    decoded: OnceLock<Box<[OnceLock<Arc<T>>]>>,
     columns: std::sync::RwLock<Vec<(Box<str>, SharedColumn)>>,
     /// Bytes of the columns and records decoded so far (the cache counts them in its
     /// budget).
@@ -163,7 +165,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
         RecordChunk {
             raw: Vec::new(),
             spans: vec![(0, ABSENT); CHUNK_LEN],
-            decoded: Vec::new(),
+            decoded: OnceLock::new(),
             columns: std::sync::RwLock::new(Vec::new()),
             extra: Default::default(),
         }
@@ -223,8 +225,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
                 pos += len as u64;
             }
         }
-        let decoded = (0..CHUNK_LEN).map(|_| OnceLock::new()).collect();
-        Ok(RecordChunk { raw, spans, decoded, columns: std::sync::RwLock::new(Vec::new()), extra: Default::default() })
+        Ok(RecordChunk { raw, spans, decoded: OnceLock::new(), columns: std::sync::RwLock::new(Vec::new()), extra: Default::default() })
     }
 
     /// The slots whose stored record contains `finder`'s needle, found with one
@@ -268,7 +269,11 @@ impl<T: ChunkRecord> RecordChunk<T> {
     /// The record in `slot`, decoded once.
     pub fn get(&self, slot: usize) -> Result<Option<Arc<T>>> {
         let Some(bytes) = self.raw(slot) else { return Ok(None) };
-        if let Some(cell) = self.decoded.get(slot) {
+        let cells = self.decoded.get_or_init(|| {
+            self.extra.fetch_add(CHUNK_LEN * 16, std::sync::atomic::Ordering::Relaxed);
+            (0..CHUNK_LEN).map(|_| OnceLock::new()).collect()
+        });
+        if let Some(cell) = cells.get(slot) {
             if let Some(v) = cell.get() {
                 return Ok(Some(v.clone()));
             }
@@ -285,7 +290,7 @@ impl<T: ChunkRecord> RecordChunk<T> {
     /// Bytes held as decoded from storage: the records' bytes and the framing.
     /// Records decoded later and columns count as growth (`extra`).
     pub fn size(&self) -> usize {
-        self.raw.len() + CHUNK_LEN * 24
+        self.raw.len() + CHUNK_LEN * 8
     }
 }
 

@@ -16,7 +16,6 @@
 //! Ids       gen:u64 doc:u32 value (utf-8)         -> pre:u32
 //! Regions   gen:u64 doc:u32 'd'                   -> lz4(directory: n, (path:u32, start:u64, len:u32)*)
 //!           gen:u64 doc:u32 's' segment:u32       -> lz4((pre:u32, end:u32)*), partitions in path order
-//!           gen:u64 doc:u32 't' path:u32 run:u32  -> lz4((pre:u32, end:u32)*), during a load only
 //! ```
 //! All integers in keys are big-endian.
 
@@ -80,11 +79,6 @@ pub fn value_unindexed(gen: u64, doc: u32, name: u32) -> Vec<u8> {
 
 pub fn region_directory(gen: u64, doc: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u8(b'd').build()
-}
-
-/// A run of one path's regions written out during a load (`region_lists`).
-pub fn region_run(gen: u64, doc: u32, path: u32, run: u32) -> Vec<u8> {
-    KeyBuilder::default().u64(gen).u32(doc).u8(b't').u32(path).u32(run).build()
 }
 
 pub fn region_segment(gen: u64, doc: u32, segment: u32) -> Vec<u8> {

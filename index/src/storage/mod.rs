@@ -3,6 +3,7 @@
 //! Everything above this module talks to [`Storage`] only, so that sled can be swapped
 //! for another engine (as tantivy's `Directory` hides the file system).
 
+mod bulk_files;
 mod memory;
 mod sled_backend;
 

@@ -404,7 +404,7 @@ impl<'a> DocumentIngest<'a> {
         if self.regions.full() {
             // Every open element is on the stack here: write the final entries out.
             let open = self.stack.iter().map(|e| (e.path, e.region));
-            let drained = self.regions.spill(self.storage, self.gen, self.doc, open).map_err(|e| e.to_string())?;
+            let drained = self.regions.spill(open).map_err(|e| e.to_string())?;
             for e in &mut self.stack {
                 e.region -= drained.get(&e.path).copied().unwrap_or(0);
             }

@@ -3,17 +3,18 @@
 //! the lists hold [`SPILL_REGIONS`] entries, each path's final prefix (all but the
 //! entries of elements still open) is written out as one more run of that path, and
 //! dropped from memory. At the end the runs and what is left are laid out as the
-//! region table (`region_table::write`), path by path, one run in memory at a time;
-//! the runs are then deleted. Runs live under the generation's prefix, so a load that
-//! fails or is killed leaves them to the garbage collection of the generation.
+//! region table (`TableWriter`), path by path, one run in memory at a time. Runs go
+//! to an anonymous temporary file, which the system removes when the load ends,
+//! however it ends.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 
 use super::path_summary::PathSummary;
-use crate::codec::{compress, decompress};
-use crate::keys::xml as keys;
-use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::{Error, Result};
+use crate::storage::Storage;
+use crate::Result;
 
 /// Entries held in memory before final ones are written out (16 MiB).
 pub(crate) const SPILL_REGIONS: usize = 2 << 20;
@@ -25,13 +26,15 @@ pub(crate) struct RegionLists {
     held: usize,
     /// Spill at this many entries held ([`SPILL_REGIONS`]; tests set less).
     spill_at: usize,
-    /// Path -> (runs written, entries in them).
-    spilled: HashMap<u32, (u32, u64)>,
+    /// Path -> (offset, entries) of each run written, and entries in them all.
+    spilled: HashMap<u32, (Vec<(u64, u32)>, u64)>,
+    /// The runs, once there are any.
+    file: Option<File>,
 }
 
 impl Default for RegionLists {
     fn default() -> Self {
-        RegionLists { lists: HashMap::new(), held: 0, spill_at: SPILL_REGIONS, spilled: HashMap::new() }
+        RegionLists { lists: HashMap::new(), held: 0, spill_at: SPILL_REGIONS, spilled: HashMap::new(), file: None }
     }
 }
 
@@ -60,20 +63,19 @@ impl RegionLists {
     /// Writes every path's final entries out as a run. `open` gives the (path, index)
     /// of every element still open; returns, per path, how many entries left memory,
     /// by which the caller lowers the indexes it keeps.
-    pub(crate) fn spill(
-        &mut self,
-        storage: &dyn Storage,
-        gen: u64,
-        doc: u32,
-        open: impl Iterator<Item = (u32, usize)>,
-    ) -> Result<HashMap<u32, usize>> {
+    pub(crate) fn spill(&mut self, open: impl Iterator<Item = (u32, usize)>) -> Result<HashMap<u32, usize>> {
         // The root stays open until the end (it is on no element stack).
         let mut first_open: HashMap<u32, usize> = HashMap::from([(PathSummary::ROOT, 0)]);
         for (path, index) in open {
             let e = first_open.entry(path).or_insert(index);
             *e = (*e).min(index);
         }
-        let mut batch = WriteBatch::default();
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile()?);
+        }
+        let Some(file) = self.file.as_mut() else { return Ok(HashMap::new()) };
+        let mut at = file.seek(SeekFrom::End(0))?;
+        let mut out = std::io::BufWriter::new(&*file);
         let mut drained = HashMap::new();
         for (&path, list) in self.lists.iter_mut() {
             let n = first_open.get(&path).copied().unwrap_or(list.len()).min(list.len());
@@ -84,53 +86,49 @@ impl RegionLists {
             // would keep its largest capacity for the rest of the load.
             let tail = list.split_off(n);
             let head = std::mem::replace(list, tail);
-            let mut raw = Vec::with_capacity(n * 8);
             for (pre, end) in head {
-                raw.extend_from_slice(&pre.to_le_bytes());
-                raw.extend_from_slice(&end.to_le_bytes());
+                out.write_all(&pre.to_le_bytes())?;
+                out.write_all(&end.to_le_bytes())?;
             }
             let (runs, count) = self.spilled.entry(path).or_default();
-            batch.put(Keyspace::Regions, keys::region_run(gen, doc, path, *runs), compress(&raw));
-            *runs += 1;
+            runs.push((at, n as u32));
+            at += n as u64 * 8;
             *count += n as u64;
             self.held -= n;
             drained.insert(path, n);
         }
-        storage.apply(batch)?;
+        out.flush()?;
         Ok(drained)
     }
 
     /// Lays out the region table of the document (see `region_table`) from the runs
-    /// and what is left in memory, then deletes the runs.
+    /// and what is left in memory.
     pub(crate) fn write(self, storage: &dyn Storage, gen: u64, doc: u32, summary: &PathSummary) -> Result<()> {
         let mut paths: Vec<u32> = self.lists.keys().chain(self.spilled.keys()).copied().collect();
         paths.sort_unstable_by_key(|&p| (summary.get(p).map(|e| (e.kind, e.name)), p));
         paths.dedup();
         let mut table = super::region_table::TableWriter::new(storage, gen, doc, summary.len());
-        let mut done = WriteBatch::default();
+        let mut raw = Vec::new();
         for path in paths {
-            let (runs, spilled) = self.spilled.get(&path).copied().unwrap_or_default();
+            let (runs, spilled) = self.spilled.get(&path).map_or((&[][..], 0), |(r, n)| (&r[..], *n));
             let held = self.lists.get(&path).map_or(&[][..], |l| &l[..]);
             table.start_path(path, spilled + held.len() as u64);
-            for run in 0..runs {
-                let key = keys::region_run(gen, doc, path, run);
-                let stored = storage
-                    .get(Keyspace::Regions, &key)?
-                    .ok_or_else(|| Error::corrupted("region run", format!("run {run} of path {path} is missing")))?;
-                let raw = decompress(&stored, "region run")?;
+            for &(offset, n) in runs {
+                raw.resize(n as usize * 8, 0);
+                if let Some(file) = &self.file {
+                    file.read_exact_at(&mut raw, offset)?;
+                }
                 for c in raw.chunks_exact(8) {
                     let pre = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                     let end = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
                     table.push(pre, end)?;
                 }
-                done.delete(Keyspace::Regions, key);
             }
             for &(pre, end) in held {
                 table.push(pre, end)?;
             }
         }
-        table.finish()?;
-        storage.apply(done)
+        table.finish()
     }
 
     /// The root's entry (path `PathSummary::ROOT`, never spilled: it is open until
@@ -172,18 +170,17 @@ mod tests {
             lists.set_end(pb, i, pre);
             bs.push((pre, pre));
             if lists.full() {
-                let drained = lists.spill(storage.as_ref(), 9, 0, [(pa, a_index)].into_iter()).unwrap();
+                let drained = lists.spill([(pa, a_index)].into_iter()).unwrap();
                 a_index -= drained.get(&pa).copied().unwrap_or(0);
             }
         }
         lists.set_end(pa, a_index, 11);
         expected.push((1, 11));
-        assert!(lists.spilled.get(&pb).is_some_and(|&(runs, _)| runs >= 2), "{:?}", lists.spilled);
+        assert!(lists.spilled.get(&pb).is_some_and(|(runs, _)| runs.len() >= 2), "{:?}", lists.spilled);
         if let Some(root) = lists.root_mut() {
             root.1 = 11;
         }
         lists.write(storage.as_ref(), 9, 0, &summary).unwrap();
-        assert!(storage.keys_with_prefix(Keyspace::Regions, &keys::generation(9)).unwrap().iter().all(|k| k[12] != b't'));
         let table = RegionTable::new(storage, XmlCache::new(Arc::default()), 9, 0);
         let read = |p: u32| table.partitions(&[p]).unwrap().into_iter().map(|(pre, end, _)| (pre, end)).collect::<Vec<_>>();
         assert_eq!(read(pa), expected);
