@@ -152,6 +152,23 @@ def ratio(a, b):
     return "-" if a is None or not b else f"{a / b:.2f}"
 
 
+def query_table_head(scales, per_scale, peer):
+    """The header and rule of a per-query table: per scale `per_scale` columns, then
+    the growth of sprig and the peer from the first scale to the second."""
+    growth = len(scales) == 2
+    head = "| query | " + " | ".join(f"{n}: sprig ms | {peer} ms | ratio" + (" | rows" if per_scale == 4 else "")
+                                     for n in scales)
+    head += f" | growth sprig | growth {peer} |" if growth else " |"
+    return [head, "|" + "---|" * (1 + per_scale * len(scales) + (2 if growth else 0))]
+
+
+def growth_cells(results, scales, q, peer_key):
+    if len(scales) != 2:
+        return ""
+    a, b = (results[n]["queries"][q] for n in scales)
+    return f" | {ratio(b['sprig_ms'], a['sprig_ms'])} | {ratio(b.get(peer_key), a.get(peer_key))}"
+
+
 def report_xml(results, names):
     lines = ["## XML: sprig vs BaseX", ""]
     lines.append("| dataset | input MB | sprig load s | MB/s | peak RSS MB | disk MB | BaseX load s |")
@@ -161,9 +178,7 @@ def report_xml(results, names):
         lines.append(f"| {n} | {r['input_mb']:.0f} | {r['load_s']:.1f} | {r['mb_per_s']:.1f} | {fmt(r['rss_mb'], 0)} "
                      f"| {r['disk_mb']:.0f} | {fmt(r.get('basex_load_s'))} |")
     lines.append("")
-    head = "| query | " + " | ".join(f"{n} sprig ms | {n} BaseX ms | {n} sprig/BaseX" for n in names)
-    lines.append(head + (" | growth sprig | growth BaseX |" if len(names) == 2 else " |"))
-    lines.append("|" + "---|" * (1 + 3 * len(names) + (2 if len(names) == 2 else 0)))
+    lines += query_table_head(names, 3, "BaseX")
     for q in XML_QUERIES:
         cells = []
         for n in names:
@@ -171,11 +186,7 @@ def report_xml(results, names):
             agree = e.get("basex_value") is None or float(e["basex_value"]) == float(e["value"])
             cells.append(f"{fmt(e['sprig_ms'], 2)}{'' if agree else ' MISMATCH'} | {fmt(e.get('basex_ms'), 2)} "
                          f"| {ratio(e['sprig_ms'], e.get('basex_ms'))}")
-        row = f"| `{q}` | " + " | ".join(cells)
-        if len(names) == 2:
-            a, b = (results[n]["queries"][q] for n in names)
-            row += f" | {ratio(b['sprig_ms'], a['sprig_ms'])} | {ratio(b.get('basex_ms'), a.get('basex_ms'))}"
-        lines.append(row + " |")
+        lines.append(f"| `{q}` | " + " | ".join(cells) + growth_cells(results, names, q, "basex_ms") + " |")
     return lines
 
 
@@ -188,9 +199,7 @@ def report_graph(results, sizes):
         lines.append(f"| {n} | {r['load_s']:.1f} | {fmt(r.get('kuzu_load_s'))} | {ratio(r['load_s'], r.get('kuzu_load_s'))} "
                      f"| {fmt(r['rss_mb'], 0)} | {r['disk_mb']:.0f} | {fmt(r.get('kuzu_disk_mb'), 0)} |")
     lines.append("")
-    head = "| query | " + " | ".join(f"{n}: sprig ms | Kuzu ms | ratio | rows" for n in sizes)
-    lines.append(head + (" | growth sprig | growth Kuzu |" if len(sizes) == 2 else " |"))
-    lines.append("|" + "---|" * (1 + 4 * len(sizes) + (2 if len(sizes) == 2 else 0)))
+    lines += query_table_head(sizes, 4, "Kuzu")
     names = list(results[sizes[0]]["queries"])
     within = {n: 0 for n in sizes}
     for q in names:
@@ -202,11 +211,7 @@ def report_graph(results, sizes):
                 within[n] += 1
             cells.append(f"{fmt(e['sprig_ms'], 2)} | {fmt(e.get('kuzu_ms'), 2)} | {ratio(e['sprig_ms'], e.get('kuzu_ms'))} "
                          f"| {'-' if same is None else ('ok' if same else 'DIFF')}")
-        row = f"| {q} | " + " | ".join(cells)
-        if len(sizes) == 2:
-            a, b = (results[n]["queries"][q] for n in sizes)
-            row += f" | {ratio(b['sprig_ms'], a['sprig_ms'])} | {ratio(b.get('kuzu_ms'), a.get('kuzu_ms'))}"
-        lines.append(row + " |")
+        lines.append(f"| {q} | " + " | ".join(cells) + growth_cells(results, sizes, q, "kuzu_ms") + " |")
     lines.append("")
     for n in sizes:
         lines.append(f"{n} nodes: {within[n]} of {len(names)} queries within Kuzu's time.")

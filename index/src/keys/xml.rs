@@ -9,9 +9,8 @@
 //!           gen:u64 'd' doc:u32                   -> DocMeta (node count, end patches, stats)
 //! Nodes     gen:u64 doc:u32 chunk:u32             -> Chunk (records + text)
 //! Postings  gen:u64 doc:u32 'n' kind:u8 name:u32  -> roaring bitmap of pre
-//!           gen:u64 doc:u32 'v' owner:u8 name:u32 kind:u8 part:u16 last-value
+//!           gen:u64 doc:u32 'v' owner:u8 name:u32 kind:u8 last-value
 //!                                                 -> lz4(block of (value, pre deltas)), value index
-//!           gen:u64 doc:u32 'w'                   -> u16 parts of the value index
 //!           gen:u64 doc:u32 'u' name:u32          -> u64 elements of that name not in the value index
 //! Ids       gen:u64 doc:u32 value (utf-8)         -> pre:u32
 //! Regions   gen:u64 doc:u32 'd'                   -> lz4(directory: n, (path:u32, start:u64, len:u32)*)
@@ -59,17 +58,11 @@ pub fn value_head(gen: u64, doc: u32, owner: u8, name: u32, kind: u8) -> Vec<u8>
     KeyBuilder::default().u64(gen).u32(doc).u8(b'v').u8(owner).u32(name).u8(kind).build()
 }
 
-/// A value-index block: its head, the load's part number and the block's last value.
-pub fn value_block(gen: u64, doc: u32, owner: u8, name: u32, kind: u8, part: u16, last: &[u8]) -> Vec<u8> {
+/// A value-index block: its head and the block's last value.
+pub fn value_block(gen: u64, doc: u32, owner: u8, name: u32, kind: u8, last: &[u8]) -> Vec<u8> {
     let mut key = value_head(gen, doc, owner, name, kind);
-    key.extend_from_slice(&part.to_be_bytes());
     key.extend_from_slice(last);
     key
-}
-
-/// How many parts a document's value index was written in.
-pub fn value_parts(gen: u64, doc: u32) -> Vec<u8> {
-    KeyBuilder::default().u64(gen).u32(doc).u8(b'w').build()
 }
 
 /// How many elements named `name` the value index leaves out.

@@ -1,6 +1,6 @@
-//! Bulk values beside sled: the node chunks and region segments of an XML load
-//! (keyspaces whose keys start with a generation, written once and dropped
-//! together) are appended to one file per generation, `bulk/GEN.dat`, and sled
+//! Bulk values beside sled: the node chunks, region segments and postings (name
+//! postings, value index) of an XML load (keyspaces whose keys start with a
+//! generation, written once and dropped together) are appended to one file per generation, `bulk/GEN.dat`, and sled
 //! keeps only a pointer (file, offset, length) under the key.
 //!
 //! Why: sled 0.34 keeps the values it is given in memory well past its cache

@@ -72,6 +72,11 @@ impl WriteBatch {
         self.ops.is_empty()
     }
 
+    /// How many writes the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
     /// Moves every write of `other` to the end of this batch, so that both are
     /// applied as one.
     pub fn append(&mut self, mut other: WriteBatch) {

@@ -18,8 +18,10 @@ pub struct SledStorage {
 
 /// Keyspaces whose values go to bulk files: written once per generation (the key's
 /// first 8 bytes), read by key, dropped with the generation.
+const BULK: [Keyspace; 3] = [Keyspace::Nodes, Keyspace::Regions, Keyspace::Postings];
+
 fn is_bulk(ks: Keyspace) -> bool {
-    matches!(ks, Keyspace::Nodes | Keyspace::Regions)
+    BULK.contains(&ks)
 }
 
 /// The generation a bulk key belongs to.
@@ -70,7 +72,7 @@ impl SledStorage {
 impl SledStorage {
     /// Whether any bulk keyspace still has a key of generation `gen`.
     fn has_bulk_keys(&self, gen: u64) -> Result<bool> {
-        for ks in [Keyspace::Nodes, Keyspace::Regions] {
+        for ks in BULK {
             if self.db.scan_prefix(full_key(ks, &gen.to_be_bytes())).keys().next().transpose()?.is_some() {
                 return Ok(true);
             }

@@ -495,7 +495,7 @@ impl<'a> DocumentIngest<'a> {
         let mut batch = WriteBatch::default();
         batch.put(Keyspace::Nodes, keys::chunk(self.gen, self.doc, self.chunk_base / CHUNK_NODES), chunk.encode());
         self.storage.apply(batch)?;
-        self.values.flush_if_full(self.storage, self.gen, self.doc)?;
+        self.values.flush_if_full()?;
         self.chunk_base = self.next_pre;
         // Flushing now and then lets the storage engine write its dirty pages out and
         // evict them, so that a large load's memory stays bounded.

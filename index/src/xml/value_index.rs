@@ -9,16 +9,20 @@
 //! packed into compressed blocks of about 4 KiB, each stored under the key of its
 //! last value (see `keys::xml`): an equality lookup reads one block, and the index
 //! costs a few bytes per node on disk rather than a storage key per value. During a
-//! load the entries gather in memory and are written out whenever they pass
-//! [`FLUSH_BYTES`]; each write is one more part (its number is in the block keys),
-//! and a lookup unites the parts.
+//! load the entries gather in memory; whenever they pass [`FLUSH_BYTES`] they are
+//! written, sorted, as one more part of an anonymous temporary file, and the end of
+//! the load merges the parts (one block of each in memory at a time) into the
+//! stored index.
 //!
 //! An element is indexed by its string-value only when that value is one text node
 //! (or nothing). An element with other children (mixed content, comments) is
 //! counted instead, by name: a lookup on a name with such elements is refused, so
 //! the index never misses a node that would pass.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 
 use roaring::RoaringBitmap;
 
@@ -90,12 +94,16 @@ pub(crate) struct Head {
 /// The value index of one document, gathered during its load.
 #[derive(Debug)]
 pub(crate) struct ValueIndexBuilder {
-    /// (head, value bytes) -> nodes.
-    postings: HashMap<(Head, Vec<u8>), RoaringBitmap>,
+    /// Head -> value bytes -> nodes (two levels, so that a lookup borrows the value
+    /// instead of allocating a key).
+    postings: HashMap<Head, HashMap<Box<[u8]>, RoaringBitmap>>,
     bytes: usize,
     /// Write a part once `bytes` passes this (`FLUSH_BYTES`; tests set less).
     flush_bytes: usize,
-    parts: u16,
+    /// Parts written to the temporary file: per head, per part, its blocks.
+    parts: BTreeMap<Head, Vec<Vec<(u64, u32)>>>,
+    part_count: usize,
+    file: Option<File>,
     /// Elements not indexed (mixed content), by name.
     unindexed: HashMap<u32, u64>,
 }
@@ -106,7 +114,9 @@ impl Default for ValueIndexBuilder {
             postings: HashMap::new(),
             bytes: 0,
             flush_bytes: FLUSH_BYTES,
-            parts: 0,
+            parts: BTreeMap::new(),
+            part_count: 0,
+            file: None,
             unindexed: HashMap::new(),
         }
     }
@@ -116,6 +126,33 @@ impl Default for ValueIndexBuilder {
 const BLOCK_BYTES: usize = 4096;
 
 const AREA: &str = "value index block";
+
+/// Fills blocks with entries in value order; each full block comes out with its
+/// last value.
+#[derive(Default)]
+struct BlockWriter {
+    block: Encoder,
+    len: usize,
+    last: Vec<u8>,
+}
+
+impl BlockWriter {
+    fn push(&mut self, value: &[u8], bitmap: &RoaringBitmap) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.len += encode_entry(&mut self.block, value, bitmap);
+        self.last.clear();
+        self.last.extend_from_slice(value);
+        (self.len >= BLOCK_BYTES).then(|| self.take())
+    }
+
+    fn take(&mut self) -> (Vec<u8>, Vec<u8>) {
+        self.len = 0;
+        (std::mem::take(&mut self.last), compress(&std::mem::take(&mut self.block).finish()))
+    }
+
+    fn finish(mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+        (self.len > 0).then(|| self.take())
+    }
+}
 
 impl ValueIndexBuilder {
     /// Indexes `value` of the node `pre` (an attribute, or a text-only element) named `name`.
@@ -140,8 +177,9 @@ impl ValueIndexBuilder {
     }
 
     fn push(&mut self, head: Head, value: &[u8], pre: u32) {
+        let values = self.postings.entry(head).or_default();
         // Nodes arrive in document order: a push at the end of the bitmap.
-        if let Some(bitmap) = self.postings.get_mut(&(head, value.to_vec())) {
+        if let Some(bitmap) = values.get_mut(value) {
             if bitmap.try_push(pre).is_err() {
                 bitmap.insert(pre);
             }
@@ -151,65 +189,178 @@ impl ValueIndexBuilder {
             self.bytes += value.len() + 160;
             let mut bitmap = RoaringBitmap::new();
             bitmap.insert(pre);
-            self.postings.insert((head, value.to_vec()), bitmap);
+            values.insert(value.into(), bitmap);
         }
     }
 
     /// The postings and unindexed counts gathered (for `check`).
     pub(crate) fn into_parts(self) -> (HashMap<(Head, Vec<u8>), RoaringBitmap>, HashMap<u32, u64>) {
-        (self.postings, self.unindexed)
+        let flat = self
+            .postings
+            .into_iter()
+            .flat_map(|(head, values)| values.into_iter().map(move |(v, b)| ((head, v.into_vec()), b)))
+            .collect();
+        (flat, self.unindexed)
     }
 
-    /// Writes the gathered postings out once they pass the memory bound.
-    pub(crate) fn flush_if_full(&mut self, storage: &dyn Storage, gen: u64, doc: u32) -> Result<()> {
+    /// The gathered entries of each head, sorted by value, heads in order.
+    fn drain_sorted(&mut self) -> Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> {
+        let mut heads: Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> = self
+            .postings
+            .drain()
+            .map(|(head, values)| {
+                let mut entries: Vec<(Box<[u8]>, RoaringBitmap)> = values.into_iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                (head, entries)
+            })
+            .collect();
+        heads.sort_unstable_by_key(|(h, _)| *h);
+        self.bytes = 0;
+        heads
+    }
+
+    /// Writes the gathered entries to the temporary file as one more part once they
+    /// pass the memory bound.
+    pub(crate) fn flush_if_full(&mut self) -> Result<()> {
         if self.bytes >= self.flush_bytes {
-            self.flush(storage, gen, doc)?;
+            self.spill_part()?;
         }
         Ok(())
     }
 
-    /// Writes the gathered postings as one more part: per head, sorted by value, in
-    /// blocks keyed by their last value (so that the first block key at or after a
-    /// value names the only block that can hold it).
-    fn flush(&mut self, storage: &dyn Storage, gen: u64, doc: u32) -> Result<()> {
-        let mut entries: Vec<((Head, Vec<u8>), RoaringBitmap)> = self.postings.drain().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut batch = WriteBatch::default();
-        let mut block = Encoder::default();
-        let mut block_len = 0usize;
-        for (i, ((head, value), bitmap)) in entries.iter().enumerate() {
-            block.bytes(value).u32(bitmap.len() as u32);
-            let mut last = 0u32;
-            for pre in bitmap {
-                block.u32(pre - last);
-                last = pre;
-            }
-            block_len += value.len() + 8 + 4 * bitmap.len() as usize;
-            let head_ends = entries.get(i + 1).is_none_or(|next| next.0 .0 != *head);
-            if head_ends || block_len >= BLOCK_BYTES {
-                let key = keys::value_block(gen, doc, head.owner, head.name, head.kind, self.parts, value);
-                batch.put(Keyspace::Postings, key, compress(&std::mem::take(&mut block).finish()));
-                block_len = 0;
-            }
+    fn spill_part(&mut self) -> Result<()> {
+        if self.postings.is_empty() {
+            return Ok(());
         }
-        self.parts += 1;
-        self.bytes = 0;
-        storage.apply(batch)
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile()?);
+        }
+        let heads = self.drain_sorted();
+        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let mut at = file.seek(SeekFrom::End(0))?;
+        let mut out = std::io::BufWriter::new(&*file);
+        let part = self.part_count;
+        for (head, entries) in heads {
+            let mut blocks = Vec::new();
+            let mut writer = BlockWriter::default();
+            let full = entries.iter().filter_map(|(v, b)| writer.push(v, b)).collect::<Vec<_>>();
+            for (_, block) in full.into_iter().chain(writer.finish()) {
+                out.write_all(&block)?;
+                blocks.push((at, block.len() as u32));
+                at += block.len() as u64;
+            }
+            let per_part = self.parts.entry(head).or_default();
+            per_part.resize(part + 1, Vec::new());
+            per_part[part] = blocks;
+        }
+        out.flush()?;
+        self.part_count += 1;
+        Ok(())
     }
 
-    /// Writes what is left and the counts of unindexed elements.
+    /// Writes the index of the document: what is gathered, merged with the parts
+    /// written out before (one block of each part in memory at a time), as blocks
+    /// keyed by their last value, and the counts of unindexed elements.
     pub(crate) fn finish(mut self, storage: &dyn Storage, gen: u64, doc: u32) -> Result<()> {
-        self.flush(storage, gen, doc)?;
+        let put = |batch: &mut WriteBatch, head: Head, last: &[u8], block: Vec<u8>| {
+            batch.put(Keyspace::Postings, keys::value_block(gen, doc, head.owner, head.name, head.kind, last), block)
+        };
         let mut batch = WriteBatch::default();
+        if self.part_count == 0 {
+            for (head, entries) in self.drain_sorted() {
+                let mut writer = BlockWriter::default();
+                for (v, b) in &entries {
+                    if let Some((last, block)) = writer.push(v, b) {
+                        put(&mut batch, head, &last, block);
+                    }
+                }
+                if let Some((last, block)) = writer.finish() {
+                    put(&mut batch, head, &last, block);
+                }
+            }
+        } else {
+            self.spill_part()?;
+            let file = self.file.as_ref();
+            for (head, per_part) in std::mem::take(&mut self.parts) {
+                let mut cursors: Vec<PartCursor> = per_part
+                    .into_iter()
+                    .map(|blocks| PartCursor { blocks: blocks.into_iter(), entries: Default::default() })
+                    .collect();
+                let mut writer = BlockWriter::default();
+                while let Some((value, bitmap)) = next_merged(&mut cursors, file)? {
+                    if let Some((last, block)) = writer.push(&value, &bitmap) {
+                        put(&mut batch, head, &last, block);
+                    }
+                }
+                if let Some((last, block)) = writer.finish() {
+                    put(&mut batch, head, &last, block);
+                }
+                if batch.len() >= 1024 {
+                    storage.apply(std::mem::take(&mut batch))?;
+                }
+            }
+        }
         for (name, count) in &self.unindexed {
             batch.put(Keyspace::Postings, keys::value_unindexed(gen, doc, *name), count.to_le_bytes().to_vec());
         }
-        batch.put(Keyspace::Postings, keys::value_parts(gen, doc), self.parts.to_le_bytes().to_vec());
         storage.apply(batch)
     }
 }
 
-/// The entries of one stored block: (value bytes, nodes).
+/// One part's blocks of one head in the temporary file, read a block at a time.
+struct PartCursor {
+    blocks: std::vec::IntoIter<(u64, u32)>,
+    entries: std::collections::VecDeque<(Vec<u8>, RoaringBitmap)>,
+}
+
+impl PartCursor {
+    /// The next entry's value, reading the next block when the current one is done.
+    fn peek(&mut self, file: Option<&File>) -> Result<Option<&[u8]>> {
+        while self.entries.is_empty() {
+            let (Some((offset, len)), Some(file)) = (self.blocks.next(), file) else { return Ok(None) };
+            let mut stored = vec![0u8; len as usize];
+            file.read_exact_at(&mut stored, offset)?;
+            self.entries.extend(decode_block(&stored)?);
+        }
+        Ok(self.entries.front().map(|(v, _)| &v[..]))
+    }
+}
+
+/// The smallest value any cursor holds next, with the nodes of every part for it.
+fn next_merged(cursors: &mut [PartCursor], file: Option<&File>) -> Result<Option<(Vec<u8>, RoaringBitmap)>> {
+    let mut min: Option<Vec<u8>> = None;
+    for c in cursors.iter_mut() {
+        if let Some(v) = c.peek(file)? {
+            if min.as_deref().is_none_or(|m| v < m) {
+                min = Some(v.to_vec());
+            }
+        }
+    }
+    let Some(value) = min else { return Ok(None) };
+    let mut bitmap = RoaringBitmap::new();
+    for c in cursors.iter_mut() {
+        if c.peek(file)? == Some(&value[..]) {
+            if let Some((_, b)) = c.entries.pop_front() {
+                bitmap |= b;
+            }
+        }
+    }
+    Ok(Some((value, bitmap)))
+}
+
+/// Appends one entry to a block: the value, the count of nodes and their `pre`
+/// deltas. Returns the bytes added.
+fn encode_entry(block: &mut Encoder, value: &[u8], bitmap: &RoaringBitmap) -> usize {
+    block.bytes(value).u32(bitmap.len() as u32);
+    let mut last = 0u32;
+    for pre in bitmap {
+        block.u32(pre - last);
+        last = pre;
+    }
+    value.len() + 8 + 4 * bitmap.len() as usize
+}
+
+/// The entries of one stored block (see [`encode_entry`]): (value bytes, nodes).
 fn decode_block(stored: &[u8]) -> Result<Vec<(Vec<u8>, RoaringBitmap)>> {
     let raw = decompress(stored, AREA)?;
     let mut dec = Decoder::new(&raw, AREA);
@@ -229,7 +380,7 @@ fn decode_block(stored: &[u8]) -> Result<Vec<(Vec<u8>, RoaringBitmap)>> {
 }
 
 /// Nodes of document `doc` owned by `owner` with name `name` whose value equals
-/// `value`: in each part, the one block whose key is the first at or after it.
+/// `value`: the one block whose key is the first at or after it.
 pub(crate) fn lookup_string(
     storage: &dyn Storage,
     gen: u64,
@@ -240,13 +391,12 @@ pub(crate) fn lookup_string(
     into: &mut RoaringBitmap,
 ) -> Result<()> {
     let head = keys::value_head(gen, doc, owner as u8, name, b's');
-    for part in 0..parts(storage, gen, doc)? {
-        let key = keys::value_block(gen, doc, owner as u8, name, b's', part, value.as_bytes());
-        let Some(found) = storage.next_key(Keyspace::Postings, &key)? else { continue };
-        if !found.starts_with(&head) || found.get(head.len()..head.len() + 2) != Some(&part.to_be_bytes()[..]) {
-            continue;
-        }
-        let Some(stored) = storage.get(Keyspace::Postings, &found)? else { continue };
+    let key = keys::value_block(gen, doc, owner as u8, name, b's', value.as_bytes());
+    let Some(found) = storage.next_key(Keyspace::Postings, &key)? else { return Ok(()) };
+    if !found.starts_with(&head) {
+        return Ok(());
+    }
+    if let Some(stored) = storage.get(Keyspace::Postings, &found)? {
         for (v, bitmap) in decode_block(&stored)? {
             if v == value.as_bytes() {
                 *into |= bitmap;
@@ -279,7 +429,7 @@ pub(crate) fn lookup_numbers(
     Ok(())
 }
 
-/// Every entry stored for document `doc`, parts united (for `check`).
+/// Every entry stored for document `doc` (for `check`).
 pub(crate) fn stored_entries(
     storage: &dyn Storage,
     gen: u64,
@@ -296,14 +446,6 @@ pub(crate) fn stored_entries(
         }
     }
     Ok(out)
-}
-
-/// How many parts the load wrote (one per flush), from the document's record of it.
-fn parts(storage: &dyn Storage, gen: u64, doc: u32) -> Result<u16> {
-    Ok(match storage.get(Keyspace::Postings, &keys::value_parts(gen, doc))? {
-        Some(v) => v.get(..2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes),
-        None => 0,
-    })
 }
 
 /// How many elements named `name` the index leaves out (mixed content).
@@ -328,14 +470,15 @@ mod tests {
     }
 
     #[test]
-    fn lookups_unite_the_parts_of_a_load() {
+    fn parts_of_a_load_are_merged() {
         let storage = crate::MemoryStorage::default();
         let mut b = ValueIndexBuilder { flush_bytes: 1, ..Default::default() };
         // Every add passes the bound: each node lands in a part of its own.
         for (pre, v) in [(3, "b"), (5, "a"), (8, "b"), (9, "10"), (12, "9.5"), (20, "b")] {
             b.add(ValueOwner::Attribute, 7, v, pre);
-            b.flush_if_full(&storage, 1, 0).unwrap();
+            b.flush_if_full().unwrap();
         }
+        assert_eq!(b.part_count, 6);
         b.skip_element(4);
         b.finish(&storage, 1, 0).unwrap();
         let mut found = RoaringBitmap::new();
@@ -348,8 +491,9 @@ mod tests {
         lookup_numbers(&storage, 1, 0, ValueOwner::Attribute, 7, &|x| x > 9.0, &mut found).unwrap();
         assert_eq!(found.iter().collect::<Vec<_>>(), vec![9, 12]);
         assert_eq!(unindexed_elements(&storage, 1, 0, 4).unwrap(), 1);
-        // Strings "a", "b", "10", "9.5" and numbers 10, 9.5.
+        // Strings "a", "b", "10", "9.5" and numbers 10, 9.5, in one block per head.
         assert_eq!(stored_entries(&storage, 1, 0).unwrap().len(), 6);
+        assert_eq!(storage.keys_with_prefix(Keyspace::Postings, &keys::value_prefix(1, 0)).unwrap().len(), 2);
     }
 
     #[test]
