@@ -23,6 +23,7 @@
 
 pub mod cache;
 mod codec;
+mod fast_map;
 mod error;
 pub mod graph;
 mod keys;

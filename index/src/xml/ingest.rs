@@ -4,7 +4,6 @@
 //! time, so memory holds one chunk, the open-element stack, the name table, the path
 //! summary and the posting bitmaps, never the document.
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use quick_xml::escape::resolve_predefined_entity;
@@ -20,12 +19,35 @@ use super::position::PositionReader;
 use super::region_lists::RegionLists;
 use super::value_index::{ValueIndexBuilder, ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
+use crate::fast_map::FastMap;
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::{Error, Result};
 
 /// Chunks written between two flushes of the storage during a load.
 const FLUSH_EVERY_CHUNKS: u32 = 64;
+
+/// Full chunks waiting for the writer thread at most (each about 100-300 KiB).
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The writer thread of a load: compresses and stores each chunk it is sent, and
+/// flushes the storage now and then so that its dirty pages can be written out.
+fn write_chunks(
+    storage: &dyn Storage,
+    gen: u64,
+    doc: u32,
+    chunks: std::sync::mpsc::Receiver<(u32, Chunk)>,
+) -> Result<()> {
+    for (no, chunk) in chunks {
+        let mut batch = WriteBatch::default();
+        batch.put(Keyspace::Nodes, keys::chunk(gen, doc, no), chunk.encode());
+        storage.apply(batch)?;
+        if (no + 1).is_multiple_of(FLUSH_EVERY_CHUNKS) {
+            storage.flush()?;
+        }
+    }
+    Ok(())
+}
 
 /// Most text that entity references may add to one document (each entity is also
 /// limited to [`super::dtd::MAX_ENTITY_TEXT`]): many references to a large entity
@@ -84,7 +106,7 @@ pub(crate) struct DocumentIngest<'a> {
     stack: Vec<OpenElement>,
     scope: Vec<(String, String)>,
     pending_text: String,
-    name_postings: HashMap<(u8, u32), RoaringBitmap>,
+    name_postings: FastMap<(u8, u32), RoaringBitmap>,
     /// Bytes of text entity references have added so far.
     entity_text: usize,
     /// Path -> `(pre, end)` of its nodes, in document order: the region table.
@@ -93,6 +115,8 @@ pub(crate) struct DocumentIngest<'a> {
     last_region: usize,
     ids: Vec<(String, u32)>,
     values: ValueIndexBuilder,
+    /// Full chunks go to the writer thread ([`write_chunks`]) through this.
+    chunk_writer: Option<std::sync::mpsc::SyncSender<(u32, Chunk)>>,
     dtd: DtdInfo,
     seen_root_element: bool,
     /// Any event has been read (the XML declaration must come first).
@@ -122,12 +146,13 @@ impl<'a> DocumentIngest<'a> {
             stack: Vec::new(),
             scope: Vec::new(),
             pending_text: String::new(),
-            name_postings: HashMap::new(),
+            name_postings: FastMap::default(),
             entity_text: 0,
             regions: RegionLists::default(),
             last_region: 0,
             ids: Vec::new(),
             values: ValueIndexBuilder::default(),
+            chunk_writer: None,
             dtd: DtdInfo::default(),
             seen_root_element: false,
             started: false,
@@ -136,8 +161,23 @@ impl<'a> DocumentIngest<'a> {
         }
     }
 
-    /// Reads the whole document and writes its chunks, postings and metadata.
+    /// Reads the whole document and writes its chunks, postings and metadata. The
+    /// chunks are compressed and written on a second thread while this one parses.
     pub(crate) fn run(mut self, name: &str, input: impl Read) -> Result<DocStats> {
+        let (storage, gen, doc) = (self.storage, self.gen, self.doc);
+        std::thread::scope(|scope| {
+            let (sender, chunks) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+            let writer = scope.spawn(move || write_chunks(storage, gen, doc, chunks));
+            self.chunk_writer = Some(sender);
+            // `read` consumes the ingest and with it the sender: the writer then ends.
+            let stats = self.read(name, input);
+            let written = writer.join().unwrap_or_else(|_| Err(Error::corrupted("xml load", "the chunk writer failed")));
+            written?;
+            stats
+        })
+    }
+
+    fn read(mut self, name: &str, input: impl Read) -> Result<DocStats> {
         let mut reader = Reader::from_reader(PositionReader::new(input));
         let config = reader.config_mut();
         config.check_end_names = true;
@@ -492,16 +532,13 @@ impl<'a> DocumentIngest<'a> {
             return Ok(());
         }
         let chunk = std::mem::take(&mut self.chunk);
-        let mut batch = WriteBatch::default();
-        batch.put(Keyspace::Nodes, keys::chunk(self.gen, self.doc, self.chunk_base / CHUNK_NODES), chunk.encode());
-        self.storage.apply(batch)?;
+        let no = self.chunk_base / CHUNK_NODES;
+        let sent = self.chunk_writer.as_ref().map(|w| w.send((no, chunk)));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(Error::corrupted("xml load", "the chunk writer stopped"));
+        }
         self.values.flush_if_full()?;
         self.chunk_base = self.next_pre;
-        // Flushing now and then lets the storage engine write its dirty pages out and
-        // evict them, so that a large load's memory stays bounded.
-        if (self.chunk_base / CHUNK_NODES).is_multiple_of(FLUSH_EVERY_CHUNKS) {
-            self.storage.flush()?;
-        }
         Ok(())
     }
 

@@ -1,8 +1,7 @@
 //! Interned qualified names.
 
-use std::collections::HashMap;
-
 use crate::codec::{Decoder, Encoder};
+use crate::fast_map::FastMap;
 use crate::Result;
 
 /// A name as written (`prefix:local`) with its resolved namespace URI.
@@ -28,9 +27,9 @@ impl QName {
 #[derive(Debug, Default, Clone)]
 pub struct NameTable {
     names: Vec<QName>,
-    index: HashMap<QName, u32>,
+    index: FastMap<QName, u32>,
     /// Written name -> (URI, id): lets ingest find a known name without allocating.
-    by_written: HashMap<String, Vec<(String, u32)>>,
+    by_written: FastMap<String, Vec<(String, u32)>>,
 }
 
 impl NameTable {

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use super::node::NodeKind;
 use crate::codec::{Decoder, Encoder};
+use crate::fast_map::FastMap;
 use crate::{Error, Result};
 
 /// One distinct label path.
@@ -32,9 +33,9 @@ pub struct PathSummary {
     /// `entries[i].parent` packed densely ([`PathSummary::NO_PARENT`] for the root):
     /// queries walk up paths a lot, and this is a sixth of the memory to touch.
     parents: Vec<u32>,
-    index: HashMap<(u32, NodeKind, u32), u32>,
+    index: FastMap<(u32, NodeKind, u32), u32>,
     /// (kind, name) -> the paths ending in that label, ascending.
-    by_label: HashMap<(NodeKind, u32), Vec<u32>>,
+    by_label: FastMap<(NodeKind, u32), Vec<u32>>,
     /// (kind, name) -> nodes with that label, summed once on first use (a decoded
     /// summary no longer changes).
     label_counts: OnceLock<HashMap<(NodeKind, u32), u64>>,
@@ -52,8 +53,8 @@ impl Default for PathSummary {
             }],
             parents: vec![PathSummary::NO_PARENT],
             label_counts: OnceLock::new(),
-            index: HashMap::new(),
-            by_label: HashMap::new(),
+            index: FastMap::default(),
+            by_label: FastMap::default(),
         }
     }
 }
@@ -158,8 +159,8 @@ impl PathSummary {
         let mut res = PathSummary {
             entries: Vec::new(),
             parents: Vec::new(),
-            index: HashMap::new(),
-            by_label: HashMap::new(),
+            index: FastMap::default(),
+            by_label: FastMap::default(),
             label_counts: OnceLock::new(),
         };
         for id in 0..n {

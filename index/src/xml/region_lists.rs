@@ -13,6 +13,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
 use super::path_summary::PathSummary;
+use crate::fast_map::FastMap;
 use crate::storage::Storage;
 use crate::Result;
 
@@ -22,7 +23,7 @@ pub(crate) const SPILL_REGIONS: usize = 2 << 20;
 #[derive(Debug)]
 pub(crate) struct RegionLists {
     /// Path -> its entries not yet written out, in document order.
-    lists: HashMap<u32, Vec<(u32, u32)>>,
+    lists: FastMap<u32, Vec<(u32, u32)>>,
     held: usize,
     /// Spill at this many entries held ([`SPILL_REGIONS`]; tests set less).
     spill_at: usize,
@@ -34,7 +35,7 @@ pub(crate) struct RegionLists {
 
 impl Default for RegionLists {
     fn default() -> Self {
-        RegionLists { lists: HashMap::new(), held: 0, spill_at: SPILL_REGIONS, spilled: HashMap::new(), file: None }
+        RegionLists { lists: FastMap::default(), held: 0, spill_at: SPILL_REGIONS, spilled: HashMap::new(), file: None }
     }
 }
 

@@ -26,6 +26,7 @@ use std::os::unix::fs::FileExt;
 
 use roaring::RoaringBitmap;
 
+use crate::fast_map::FastMap;
 use crate::codec::{compress, decompress, Decoder, Encoder};
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
@@ -96,7 +97,7 @@ pub(crate) struct Head {
 pub(crate) struct ValueIndexBuilder {
     /// Head -> value bytes -> nodes (two levels, so that a lookup borrows the value
     /// instead of allocating a key).
-    postings: HashMap<Head, HashMap<Box<[u8]>, RoaringBitmap>>,
+    postings: FastMap<Head, FastMap<Box<[u8]>, RoaringBitmap>>,
     bytes: usize,
     /// Write a part once `bytes` passes this (`FLUSH_BYTES`; tests set less).
     flush_bytes: usize,
@@ -105,19 +106,19 @@ pub(crate) struct ValueIndexBuilder {
     part_count: usize,
     file: Option<File>,
     /// Elements not indexed (mixed content), by name.
-    unindexed: HashMap<u32, u64>,
+    unindexed: FastMap<u32, u64>,
 }
 
 impl Default for ValueIndexBuilder {
     fn default() -> Self {
         ValueIndexBuilder {
-            postings: HashMap::new(),
+            postings: FastMap::default(),
             bytes: 0,
             flush_bytes: FLUSH_BYTES,
             parts: BTreeMap::new(),
             part_count: 0,
             file: None,
-            unindexed: HashMap::new(),
+            unindexed: FastMap::default(),
         }
     }
 }
@@ -200,7 +201,7 @@ impl ValueIndexBuilder {
             .into_iter()
             .flat_map(|(head, values)| values.into_iter().map(move |(v, b)| ((head, v.into_vec()), b)))
             .collect();
-        (flat, self.unindexed)
+        (flat, self.unindexed.into_iter().collect())
     }
 
     /// The gathered entries of each head, sorted by value, heads in order.
