@@ -64,6 +64,10 @@ const QUERIES: &[&str] = &[
     "/shop/item[price <= 3]/@id",
     "//shop[item/price > 88]",
     "//item[50 < price]",
+    // A few ancestors, then a large partition: read by binary search.
+    "/shop/item[@id = 'i7']/name/text()",
+    "/shop/item[@id = 'i14' or @id = 'i21']/note",
+    "//item[@id = 'i700']/price",
 ];
 
 /// Each query's answer: the nodes (document and canonical path) or the value.

@@ -229,6 +229,12 @@ impl Document {
         self.regions.partition(path)
     }
 
+    /// The regions of partition `path` inside one of `within` (sorted, disjoint
+    /// `(pre, end)` regions), in document order, read by binary search.
+    pub fn regions_within(&self, path: u32, within: &[(u32, u32)]) -> Result<Vec<(u32, u32)>> {
+        self.regions.partition_within(path, within)
+    }
+
     /// The regions of all nodes on any of `paths` as `(pre, end, path)`, in document order.
     pub fn regions_of(&self, paths: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
         let mut res = self.regions.partitions(paths)?;

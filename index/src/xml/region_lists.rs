@@ -187,5 +187,9 @@ mod tests {
         assert_eq!(read(pa), expected);
         assert_eq!(read(pb), bs);
         assert_eq!(read(PathSummary::ROOT), vec![(0, 11)]);
+        // Within given regions, by binary search: nested regions give each node once.
+        assert_eq!(table.partition_within(pb, &[(3, 5), (8, 8), (9, 11)]).unwrap(), vec![(4, 4), (5, 5), (10, 10), (11, 11)]);
+        assert_eq!(table.partition_within(pb, &[(1, 11), (2, 4)]).unwrap(), bs);
+        assert!(table.partition_within(pb, &[(11, 11)]).unwrap().is_empty());
     }
 }

@@ -152,6 +152,54 @@ impl RegionTable {
         })
     }
 
+    /// The regions of partition `path` that lie inside one of `within` (regions
+    /// `(pre, end)` sorted by `pre`), in order: for each, a binary search
+    /// for its first region, then a walk to its end. For a few ancestors in a large
+    /// partition this reads a few segments instead of the whole partition.
+    pub(crate) fn partition_within(&self, path: u32, within: &[(u32, u32)]) -> Result<Vec<(u32, u32)>> {
+        let Some(&(start, len)) = self.directory()?.get(path as usize) else { return Ok(Vec::new()) };
+        let mut current: Option<(u32, Segment)> = None;
+        let at_index = |k: u64, current: &mut Option<(u32, Segment)>| -> Result<(u32, u32)> {
+            let at = start + k;
+            let no = (at / SEGMENT_REGIONS as u64) as u32;
+            if current.as_ref().is_none_or(|(n, _)| *n != no) {
+                *current = Some((no, self.segment(no)?));
+            }
+            let segment = current.as_ref().map(|(_, s)| s.0.as_slice()).unwrap_or_default();
+            segment
+                .get((at % SEGMENT_REGIONS as u64) as usize)
+                .copied()
+                .ok_or_else(|| Error::corrupted("region table", format!("partition {path} runs past its segment")))
+        };
+        let mut out = Vec::new();
+        let len = u64::from(len);
+        for &(lo, hi) in within {
+            // The first region with pre > lo.
+            let (mut a, mut b) = (0u64, len);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if at_index(mid, &mut current)?.0 > lo {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            let mut k = a;
+            while k < len {
+                let region = at_index(k, &mut current)?;
+                if region.0 > hi {
+                    break;
+                }
+                out.push(region);
+                k += 1;
+            }
+        }
+        // Regions given that nest (several parent partitions) find some twice.
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The regions of several partitions as `(pre, end, path)`, concatenated (each
     /// partition sorted by `pre`; the whole is not). Partitions are copied in storage
     /// order, so each segment is fetched once.

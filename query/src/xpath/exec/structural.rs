@@ -67,6 +67,21 @@ impl Eval<'_, '_> {
         Ok(self.document(doc)?.regions(path)?.into_iter().map(|(pre, end)| Region { pre, end, level }).collect())
     }
 
+    /// Whether the ancestors joined with partition `path` are so few that binary
+    /// searches (about 20 segment probes each) beat reading the partition.
+    fn few_ancestors(&self, previous: &HashMap<u32, Vec<Region>>, pairs: &[u32], path: u32) -> bool {
+        let ancestors: usize = pairs.iter().filter_map(|q| previous.get(q)).map(Vec::len).sum();
+        let size = self.nav.collection.paths().get(path).map_or(0, |e| e.count);
+        (ancestors as u64).saturating_mul(256) < size
+    }
+
+    /// The regions of partition `path` of `doc` inside `ancestors` (sorted, disjoint).
+    fn partition_within(&self, doc: u32, path: u32, ancestors: &[Region]) -> Result<Vec<Region>> {
+        let level = self.nav.collection.paths().get(path).map_or(0, |e| e.level);
+        let within: Vec<(u32, u32)> = ancestors.iter().map(|r| (r.pre, r.end)).collect();
+        Ok(self.document(doc)?.regions_within(path, &within)?.into_iter().map(|(pre, end)| Region { pre, end, level }).collect())
+    }
+
     /// Every region of `partitions` in `doc`, in document order.
     pub(super) fn partitions(&self, doc: u32, partitions: &[u32]) -> Result<Vec<Region>> {
         let summary = self.nav.collection.paths();
@@ -168,6 +183,14 @@ impl Eval<'_, '_> {
             for (&p, pairs) in step_partitions.matched.iter().zip(&plan.partition_pairs[i]) {
                 let candidates = match from_branch.as_mut() {
                     Some(by_partition) => by_partition.remove(&p).unwrap_or_default(),
+                    None if !exact && self.few_ancestors(&previous, pairs, p) => {
+                        // A handful of ancestors (a value lookup before): find their
+                        // descendants by binary search instead of reading the partition.
+                        let ancestors = union_sorted(pairs.iter().filter_map(|q| previous.get(q)).cloned().collect());
+                        let candidates = self.partition_within(doc, p, &ancestors)?;
+                        read += candidates.len() as u64;
+                        candidates
+                    }
                     None => {
                         let candidates = self.partition(doc, p)?;
                         read += candidates.len() as u64;
