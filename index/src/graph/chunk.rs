@@ -349,9 +349,13 @@ impl TypeBlock {
 
 /// The entries of `list` (sorted by type token) with type `token`.
 pub fn entries_of_type(list: &[AdjEntry], token: u32) -> &[AdjEntry] {
+    &list[type_range(list, token)]
+}
+
+/// Where the entries of type `token` lie in `list` (sorted by type token).
+fn type_range(list: &[AdjEntry], token: u32) -> std::ops::Range<usize> {
     let lo = list.partition_point(|e| e.type_token < token);
-    let hi = lo + list[lo..].partition_point(|e| e.type_token == token);
-    &list[lo..hi]
+    lo..lo + list[lo..].partition_point(|e| e.type_token == token)
 }
 
 const ADJ_AREA: &str = "graph adjacency chunk";
@@ -375,11 +379,9 @@ impl AdjChunk {
         }
         let mut block = TypeBlock { spans: Vec::with_capacity(CHUNK_LEN) };
         for slot in 0..CHUNK_LEN {
-            let list = self.list(slot);
-            let lo = list.partition_point(|e| e.type_token < token);
-            let hi = lo + list[lo..].partition_point(|e| e.type_token == token);
+            let range = type_range(self.list(slot), token);
             let base = self.offsets[slot];
-            block.spans.push((base + lo as u32, base + hi as u32));
+            block.spans.push((base + range.start as u32, base + range.end as u32));
         }
         let bytes = block.spans.len() * 8;
         let block = Arc::new(block);

@@ -363,19 +363,31 @@ fn encode_entry(block: &mut Encoder, value: &[u8], bitmap: &RoaringBitmap) -> us
 
 /// The entries of one stored block (see [`encode_entry`]): (value bytes, nodes).
 fn decode_block(stored: &[u8]) -> Result<Vec<(Vec<u8>, RoaringBitmap)>> {
+    decode_block_where(stored, |_| true)
+}
+
+/// The entries of one stored block whose value passes `keep`; the others are
+/// skipped without building their node sets.
+fn decode_block_where(stored: &[u8], keep: impl Fn(&[u8]) -> bool) -> Result<Vec<(Vec<u8>, RoaringBitmap)>> {
     let raw = decompress(stored, AREA)?;
     let mut dec = Decoder::new(&raw, AREA);
     let mut out = Vec::new();
     while !dec.is_empty() {
-        let value = dec.bytes()?.to_vec();
+        let value = dec.bytes()?;
         let n = dec.u32()?;
+        if !keep(value) {
+            for _ in 0..n {
+                dec.u32()?;
+            }
+            continue;
+        }
         let mut bitmap = RoaringBitmap::new();
         let mut pre = 0u32;
         for _ in 0..n {
             pre = pre.checked_add(dec.u32()?).ok_or_else(|| crate::Error::corrupted(AREA, "node past the end"))?;
             bitmap.insert(pre);
         }
-        out.push((value, bitmap));
+        out.push((value.to_vec(), bitmap));
     }
     Ok(out)
 }
@@ -398,10 +410,8 @@ pub(crate) fn lookup_string(
         return Ok(());
     }
     if let Some(stored) = storage.get(Keyspace::Postings, &found)? {
-        for (v, bitmap) in decode_block(&stored)? {
-            if v == value.as_bytes() {
-                *into |= bitmap;
-            }
+        for (_, bitmap) in decode_block_where(&stored, |v| v == value.as_bytes())? {
+            *into |= bitmap;
         }
     }
     Ok(())
@@ -419,14 +429,26 @@ pub(crate) fn lookup_numbers(
     into: &mut RoaringBitmap,
 ) -> Result<()> {
     let head = keys::value_head(gen, doc, owner as u8, name, b'n');
+    // Many values may pass: gather their nodes, then build one set.
+    let mut pres = Vec::new();
     for (_, stored) in storage.scan_prefix(Keyspace::Postings, &head)? {
-        for (v, bitmap) in decode_block(&stored)? {
-            let Ok(b) = <[u8; 8]>::try_from(&v[..]) else { continue };
-            if passes(from_sortable(b)) {
-                *into |= bitmap;
+        let raw = decompress(&stored, AREA)?;
+        let mut dec = Decoder::new(&raw, AREA);
+        while !dec.is_empty() {
+            let value = dec.bytes()?;
+            let keep = <[u8; 8]>::try_from(value).is_ok_and(|b| passes(from_sortable(b)));
+            let mut pre = 0u32;
+            for _ in 0..dec.u32()? {
+                pre = pre.wrapping_add(dec.u32()?);
+                if keep {
+                    pres.push(pre);
+                }
             }
         }
     }
+    pres.sort_unstable();
+    pres.dedup();
+    *into |= RoaringBitmap::from_sorted_iter(pres).map_err(|e| crate::Error::corrupted(AREA, e))?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use sprig_index::graph::{chunk_of, Direction, NodeId, Overlay, RawValue, CHUNK_LEN};
+use sprig_index::graph::{chunk_of, Cell, Direction, NodeId, Overlay, RawValue, CHUNK_LEN};
 
 use crate::cypher::eval::expr::compare_raw;
 use crate::cypher::plan::cost;
@@ -25,6 +25,9 @@ pub const SAMPLE_CHUNKS: u64 = 4;
 
 /// Below this many sampled nodes a measured share says too little: keep the guess.
 const MIN_SAMPLE: usize = 64;
+
+/// Relationships whose far end is looked at, at most, for one far-end share.
+const FAR_END_ENOUGH: usize = 2048;
 
 /// Ids of nodes with `label` (all nodes with `None`) in up to [`SAMPLE_CHUNKS`]
 /// chunks spread over the label's ids.
@@ -127,15 +130,36 @@ pub(crate) fn predicate_share(
         return None;
     }
     let mut kept = 0usize;
+    // The sample lies in a few chunks: read each test's column once per chunk.
+    let mut columns: Option<(u64, Vec<sprig_index::graph::SharedColumn>)> = None;
     for &id in sample {
+        let (chunk, slot) = chunk_of(id);
+        if columns.as_ref().is_none_or(|(c, _)| *c != chunk) {
+            let view = graph.node_chunk_view(chunk).ok().flatten();
+            let cols = match view {
+                Some(view) => tests.iter().map(|t| view.column(t.key())).collect::<sprig_index::Result<Vec<_>>>().ok()?,
+                None => Vec::new(),
+            };
+            columns = Some((chunk, cols));
+        }
+        let cols = columns.as_ref().map(|(_, c)| c.as_slice()).unwrap_or_default();
         let mut all = true;
-        for t in &tests {
-            match graph.with_node_property(id, t.key(), |raw| t.passes(raw)) {
-                Ok(Some(true)) => {}
-                _ => {
-                    all = false;
-                    break;
+        for (i, t) in tests.iter().enumerate() {
+            let cell = cols.get(i).map(|c| c.as_ref().as_ref().map_or(Cell::Absent, |col| col.get(slot)));
+            let passes = match cell {
+                Some(Cell::Int(n)) => t.passes(Some(RawValue::Int(n))),
+                Some(Cell::Float(x)) => t.passes(Some(RawValue::Float(x))),
+                Some(Cell::Bool(b)) => t.passes(Some(RawValue::Bool(b))),
+                Some(Cell::Str(s)) => t.passes(Some(RawValue::Str(s))),
+                Some(Cell::Absent) => false,
+                // A list, or a chunk this transaction changed: read the record.
+                Some(Cell::Other) | None => {
+                    matches!(graph.with_node_property(id, t.key(), |raw| t.passes(raw)), Ok(Some(true)))
                 }
+            };
+            if !passes {
+                all = false;
+                break;
             }
         }
         kept += usize::from(all);
@@ -167,20 +191,20 @@ pub(crate) fn far_end_share(
         ExpandDir::Both => &[Direction::Outgoing, Direction::Incoming],
     };
     let (mut seen, mut kept) = (0usize, 0usize);
-    let mut count = |other: NodeId| {
-        seen += 1;
-        kept += usize::from(bitmaps.iter().all(|b| b.contains(other)));
-    };
     for &id in sample {
+        // Enough relationships seen: the share is known well enough.
+        if seen >= FAR_END_ENOUGH {
+            break;
+        }
         for &d in dirs {
-            if tokens.is_empty() {
-                let list = graph.adjacency(id, d).ok()?;
-                list.iter().for_each(|e| count(e.other));
+            let lists = if tokens.is_empty() {
+                vec![graph.adjacency(id, d).ok()?]
             } else {
-                for &t in &tokens {
-                    let list = graph.typed_adjacency(id, d, t).ok()?;
-                    list.iter().for_each(|e| count(e.other));
-                }
+                tokens.iter().map(|&t| graph.typed_adjacency(id, d, t)).collect::<sprig_index::Result<Vec<_>>>().ok()?
+            };
+            for e in lists.iter().flat_map(|l| l.iter()) {
+                seen += 1;
+                kept += usize::from(bitmaps.iter().all(|b| b.contains(e.other)));
             }
         }
     }
