@@ -78,6 +78,10 @@ struct Shared {
     cache: ChunkCache,
     /// Graph name -> a small number for cache keys (not stored).
     graph_ids: Mutex<HashMap<String, u32>>,
+    /// Planning statistics measured on committed data, by (graph id, node count,
+    /// relationship count, what was measured): a graph that grows or shrinks gets
+    /// new ones (see [`Overlay::statistic`]).
+    statistics: Mutex<HashMap<(u32, u64, u64, String), Option<f64>>>,
     /// Text indexes loaded from storage, by (graph, index name).
     text: Mutex<TextHandles>,
 }
@@ -108,6 +112,7 @@ impl GraphStore {
             writer_done: Condvar::default(),
             cache: ChunkCache::new(cache),
             graph_ids: Mutex::default(),
+            statistics: Mutex::default(),
             text: Mutex::default(),
         };
         GraphStore { storage, shared: Arc::new(shared) }

@@ -57,6 +57,31 @@ impl Overlay {
         self.exists || self.dirty
     }
 
+    /// A planning statistic (a share measured on a sample) remembered for this
+    /// graph as committed at its current size; `None` when none is, or when this
+    /// transaction changed the graph (its samples describe its own changes).
+    pub fn statistic(&self, key: &str) -> Option<Option<f64>> {
+        let key = self.statistic_key(key)?;
+        self.store.shared.statistics.lock().ok()?.get(&key).copied()
+    }
+
+    /// Remembers a statistic for [`statistic`](Self::statistic).
+    pub fn remember_statistic(&self, key: &str, value: Option<f64>) {
+        let Some(key) = self.statistic_key(key) else { return };
+        if let Ok(mut remembered) = self.store.shared.statistics.lock() {
+            // Old sizes' statistics are never asked for again: start over now and then.
+            if remembered.len() >= 4096 {
+                remembered.clear();
+            }
+            remembered.insert(key, value);
+        }
+    }
+
+    fn statistic_key(&self, key: &str) -> Option<(u32, u64, u64, String)> {
+        let changed = !self.nodes.is_empty() || !self.rels.is_empty() || !self.adjacency.is_empty();
+        (!changed).then(|| (self.graph_id, self.meta.node_count, self.meta.rel_count, key.to_string()))
+    }
+
     /// Counters, tokens and index definitions as of this transaction.
     pub fn meta(&self) -> &GraphMeta {
         &self.meta

@@ -101,8 +101,7 @@ impl Planner<'_> {
             return *share;
         }
         let label = self.rarest_label(from_labels);
-        let sample = sample::sample_nodes(self.graph, label.as_deref());
-        let share = sample::far_end_share(self.graph, &sample, &rel.types, dir, to_labels);
+        let share = sample::far_end_share(self.graph, label.as_deref(), &rel.types, dir, to_labels);
         self.far_end_shares.insert(key, share);
         share
     }

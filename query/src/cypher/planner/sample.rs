@@ -75,6 +75,14 @@ impl<'e> Test<'e> {
         }
     }
 
+    /// The test without its slot: what a remembered statistic is keyed by.
+    fn describe(&self) -> String {
+        match self {
+            Test::Compare { key, op, value } => format!("{key} {op:?} {value:?}"),
+            Test::Search { key, op, needle } => format!("{key} {op:?} {needle:?}"),
+        }
+    }
+
     fn key(&self) -> &str {
         match self {
             Test::Compare { key, .. } | Test::Search { key, .. } => key,
@@ -101,11 +109,21 @@ impl<'e> Test<'e> {
 /// on a sample for the tests the sampler can evaluate, the cost model's guess
 /// ([`cost::predicate_factor`]) for the others; `None` when nothing was measured.
 pub(crate) fn filter_share(graph: &mut Overlay, label: Option<&str>, predicates: &[&CExpr], slot: usize) -> Option<f64> {
-    if !predicates.iter().any(|e| can_sample(e, slot)) {
+    let tests: Vec<String> = predicates.iter().filter_map(|e| Test::of(e, slot)).map(|t| t.describe()).collect();
+    if tests.is_empty() {
         return None;
     }
-    let sample = sample_nodes(graph, label);
-    let measured = predicate_share(graph, &sample, predicates, slot)?;
+    // Measured once per graph size, not per statement.
+    let key = format!("filter {label:?} {tests:?}");
+    let measured = match graph.statistic(&key) {
+        Some(remembered) => remembered,
+        None => {
+            let sample = sample_nodes(graph, label);
+            let measured = predicate_share(graph, &sample, predicates, slot);
+            graph.remember_statistic(&key, measured);
+            measured
+        }
+    }?;
     let guessed: f64 = predicates.iter().filter(|e| !can_sample(e, slot)).map(|e| cost::predicate_factor(e)).product();
     Some(measured * guessed)
 }
@@ -167,10 +185,28 @@ pub(crate) fn predicate_share(
     Some((kept as f64 + 0.5) / (sample.len() as f64 + 1.0))
 }
 
-/// Of the relationships of `types` (all when empty) leaving `sample` in `dir`, the
-/// share whose far end has every label of `to_labels`; `None` when the sample has
-/// too few such relationships.
+/// Of the relationships of `types` (all when empty) leaving a sample of the nodes
+/// with `from_label` in `dir`, the share whose far end has every label of
+/// `to_labels`; `None` when the sample has too few such relationships. Measured once
+/// per graph size.
 pub(crate) fn far_end_share(
+    graph: &mut Overlay,
+    from_label: Option<&str>,
+    types: &[String],
+    dir: ExpandDir,
+    to_labels: &[String],
+) -> Option<f64> {
+    let key = format!("far end {from_label:?} {types:?} {dir:?} {to_labels:?}");
+    if let Some(remembered) = graph.statistic(&key) {
+        return remembered;
+    }
+    let sample = sample_nodes(graph, from_label);
+    let share = measure_far_end(graph, &sample, types, dir, to_labels);
+    graph.remember_statistic(&key, share);
+    share
+}
+
+fn measure_far_end(
     graph: &mut Overlay,
     sample: &[NodeId],
     types: &[String],
