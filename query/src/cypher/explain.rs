@@ -109,17 +109,15 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
                         .detail("of", n);
                 }
             }
-            let measured = match source {
-                ScanSource::Label(_) | ScanSource::AllNodes if kept.is_none() => {
-                    let label = match source {
-                        ScanSource::Label(l) => Some(l.as_str()),
-                        _ => None,
-                    };
-                    let predicates: Vec<&CExpr> = predicates.iter().collect();
-                    filter_share(graph, label, &predicates, *slot)
-                }
+            let label = match (source, kept) {
+                (ScanSource::Label(l), None) => Some(Some(l.as_str())),
+                (ScanSource::AllNodes, None) => Some(None),
                 _ => None,
             };
+            let measured = label.and_then(|label| {
+                let predicates: Vec<&CExpr> = predicates.iter().collect();
+                filter_share(graph, label, &predicates, *slot)
+            });
             cost::node_scan_rows(graph, input_rows, source, kept, predicates, measured, props.len())
         }
         LogicalOp::ExpandIntoCount { first, then, .. } => {

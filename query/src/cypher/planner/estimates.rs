@@ -1,7 +1,8 @@
 //! The planner's questions to the cost model (`plan::cost`) about the nodes and
 //! relationships of a pattern, with their WHERE conjuncts. Predicates and the labels
 //! at a relationship's far end are measured on a sample (`sample`), text predicates
-//! also by LIndex lookups; each is measured once per statement.
+//! also by LIndex lookups. A sample is measured once per graph size (the store
+//! remembers it), an LIndex lookup once per statement.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +25,7 @@ impl Planner<'_> {
     /// The share of node `n`'s label that single-node `conjuncts` on it keep:
     /// measured on a sample of the label where the sampler can evaluate them, the
     /// cost model's guess for the rest, and an LIndex lookup (a measured superset)
-    /// when one covers its text tests. Measured once per statement.
+    /// when one covers its text tests. Kept for the statement.
     pub(super) fn node_filter(&mut self, n: &PNode, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> f64 {
         let mine = conjuncts_of(n.slot, conjuncts);
         if mine.is_empty() {
