@@ -7,7 +7,7 @@
 use crate::{Error, Result};
 
 /// The on-disk format number; bump it whenever a key layout or value encoding changes.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// Upper bound of a decompressed value; a larger stated size means corruption.
 const MAX_DECOMPRESSED: usize = 1 << 31;

@@ -34,7 +34,7 @@ pub mod xml;
 pub use cache::{default_cache_mb, CacheStats, SharedCache};
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, Result};
-pub use storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};
+pub use storage::{Keyspace, MemoryStorage, SledStorage, Staged, Storage, WriteBatch};
 pub use xml::document::{Document, NodeReader};
 pub use xml::ingest::{DocStats, XML_NAMESPACE};
 pub use xml::names::{NameTable, QName};

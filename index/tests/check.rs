@@ -104,10 +104,10 @@ fn graph_store() -> (Arc<dyn Storage>, GraphStore) {
     (storage, store)
 }
 
-fn graph_key(storage: &dyn Storage, tag: &[u8]) -> Vec<u8> {
+fn graph_key(storage: &dyn Storage, ks: Keyspace, tag: &[u8]) -> Vec<u8> {
     let mut prefix = b"g\0".to_vec();
     prefix.extend_from_slice(tag);
-    storage.keys_with_prefix(Keyspace::Graph, &prefix).unwrap().into_iter().next().unwrap()
+    storage.keys_with_prefix(ks, &prefix).unwrap().into_iter().next().unwrap()
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_healthy_graph_passes() {
 #[test]
 fn a_lost_property_index_entry_is_found() {
     let (storage, store) = graph_store();
-    let key = graph_key(storage.as_ref(), b"x");
+    let key = graph_key(storage.as_ref(), Keyspace::Graph, b"x");
     change(storage.as_ref(), |b| b.delete(Keyspace::Graph, key));
     let report = store.check_graph("g").unwrap();
     assert!(report.problems.iter().any(|p| p.contains("index 'by_name' misses 1")), "{:?}", report.problems);
@@ -145,8 +145,8 @@ fn a_wrong_label_bitmap_is_found() {
 #[test]
 fn a_lost_adjacency_chunk_is_found() {
     let (storage, _) = graph_store();
-    let key = graph_key(storage.as_ref(), b"a");
-    change(storage.as_ref(), |b| b.delete(Keyspace::Graph, key));
+    let key = graph_key(storage.as_ref(), Keyspace::GraphChunks, b"a");
+    change(storage.as_ref(), |b| b.delete(Keyspace::GraphChunks, key));
     let report = GraphStore::open(storage).check_graph("g").unwrap();
     assert!(report.problems.iter().any(|p| p.contains("is missing from the")), "{:?}", report.problems);
 }

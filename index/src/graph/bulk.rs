@@ -228,13 +228,14 @@ impl GraphStore {
         let result = std::thread::scope(|scope| {
             // Chunks are framed here and compressed on a second thread meanwhile.
             let (to_worker, jobs) = mpsc::channel::<(Vec<u8>, Vec<u8>)>();
-            let worker = scope.spawn(move || compress_frames(jobs));
+            let storage = self.storage().clone();
+            let worker = scope.spawn(move || compress_frames(jobs, storage.as_ref()));
             let loaded = self.bulk_load_locked(graph, nodes, edges, progress, &to_worker);
             drop(to_worker);
             let compressed = worker.join().map_err(|_| Error::corrupted("bulk load", "compression thread failed"));
             let (stats, mut batch, rewritten) = loaded?;
-            for (key, value) in compressed? {
-                batch.put(KS, key, value);
+            for (key, value) in compressed?? {
+                batch.put_staged(store::CHUNKS, key, value);
             }
             self.apply_exclusive(batch, &rewritten)?;
             // The graph's text indexes get documents for what was loaded in a second

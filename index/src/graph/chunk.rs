@@ -560,8 +560,15 @@ impl ChunkCache {
 }
 
 /// Compresses framed chunks as they arrive; returns (key, stored value) pairs.
-pub fn compress_frames(jobs: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    jobs.into_iter().map(|(key, frame)| (key, compress(&frame))).collect()
+/// Compresses framed chunks as they arrive and stages each in `storage`, so that the
+/// load holds handles, not values.
+pub fn compress_frames(
+    jobs: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>,
+    storage: &dyn crate::Storage,
+) -> Result<Vec<(Vec<u8>, crate::Staged)>> {
+    jobs.into_iter()
+        .map(|(key, frame)| Ok((key, storage.stage(crate::Keyspace::GraphChunks, compress(&frame))?)))
+        .collect()
 }
 
 #[cfg(test)]

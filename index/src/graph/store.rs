@@ -57,6 +57,8 @@ use txn::TextCommit;
 pub use check::GraphCheck;
 
 pub(super) const KS: Keyspace = Keyspace::Graph;
+/// Where node, relationship and adjacency chunks are kept.
+pub(super) const CHUNKS: Keyspace = Keyspace::GraphChunks;
 
 /// The label under which every node is kept, so that an all-nodes scan is a bitmap too.
 pub(super) const ALL_NODES: &str = "";
@@ -196,7 +198,8 @@ pub struct Overlay {
     storage: Arc<dyn Storage>,
     store: GraphStore,
     graph_id: u32,
-    /// Chunks this transaction has looked at (no lock on the shared cache after the first use).
+    /// Chunks this transaction has looked at lately (no lock on the shared cache after
+    /// the first use; at most `read::PINNED_CHUNKS`).
     chunks: rustc_hash::FxHashMap<(ChunkKind, u64), Cached>,
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,

@@ -1,10 +1,12 @@
-//! Graph key layouts (keyspace [`Keyspace::Graph`](crate::Keyspace::Graph); `G` is the graph's name, which holds no NUL):
+//! Graph key layouts (keyspace [`Keyspace::Graph`](crate::Keyspace::Graph), and for
+//! chunks [`Keyspace::GraphChunks`](crate::Keyspace::GraphChunks); `G` is the graph's
+//! name, which holds no NUL):
 //! ```text
 //! 0x00 G                        -> graph exists
 //! G 0x00 'm'                    -> GraphMeta (counters, type tokens, labels, keys, indexes)
-//! G 0x00 'n' chunk:u64          -> lz4(node records of ids chunk*1024 ..+1024)
-//! G 0x00 'r' chunk:u64          -> lz4(relationship records, likewise)
-//! G 0x00 'a' chunk:u64 dir:u8   -> lz4(adjacency lists of 1024 nodes, each sorted by (type token, rel))
+//! G 0x00 'n' chunk:u64          -> lz4(node records of ids chunk*1024 ..+1024)      (GraphChunks)
+//! G 0x00 'r' chunk:u64          -> lz4(relationship records, likewise)               (GraphChunks)
+//! G 0x00 'a' chunk:u64 dir:u8   -> lz4(adjacency lists of 1024 nodes, each sorted by (type token, rel)) (GraphChunks)
 //! G 0x00 'l' label              -> roaring treemap of node ids ("" = every node)
 //! G 0x00 'x' label 0 prop 0 value-key node:u64 -> ()   property index entry
 //! G 0x00 't' name 0x00 file     -> one file of a text index (see `graph::text::handle`)

@@ -18,15 +18,14 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
+use super::file_pointer::{FilePointer, FileReaders};
 use crate::{Error, Result};
 
 /// First byte of a value that points into a bulk file.
 const POINTER_TAG: u8 = 0xB1;
-const POINTER_LEN: usize = 1 + 8 + 8 + 4;
 
 #[derive(Debug)]
 struct Writer {
@@ -41,14 +40,14 @@ struct Writer {
 pub(crate) struct BulkFiles {
     dir: PathBuf,
     writers: Mutex<HashMap<u64, Writer>>,
-    readers: Mutex<HashMap<u64, Arc<File>>>,
+    readers: FileReaders,
 }
 
 impl BulkFiles {
     pub(crate) fn open(db_dir: &std::path::Path) -> Result<Self> {
         let dir = db_dir.join("bulk");
         fs::create_dir_all(&dir)?;
-        Ok(BulkFiles { dir, writers: Mutex::default(), readers: Mutex::default() })
+        Ok(BulkFiles { dir, writers: Mutex::default(), readers: FileReaders::default() })
     }
 
     fn path(&self, gen: u64) -> PathBuf {
@@ -70,12 +69,7 @@ impl BulkFiles {
         writer.file.write_all(value)?;
         writer.len += value.len() as u64;
         writer.unsynced = true;
-        let mut pointer = Vec::with_capacity(POINTER_LEN);
-        pointer.push(POINTER_TAG);
-        pointer.extend_from_slice(&gen.to_le_bytes());
-        pointer.extend_from_slice(&offset.to_le_bytes());
-        pointer.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        Ok(pointer)
+        Ok(FilePointer { file: gen, offset, len: value.len() as u32 }.encode(POINTER_TAG))
     }
 
     /// Writes out buffered bytes of every file, and syncs them when `sync`.
@@ -94,17 +88,9 @@ impl BulkFiles {
     }
 
     /// The value a stored pointer names (a value that is no pointer is corrupt).
-    pub(crate) fn read(&self, pointer: &[u8]) -> Result<Vec<u8>> {
-        if pointer.len() != POINTER_LEN || pointer[0] != POINTER_TAG {
-            return Err(Error::corrupted("bulk files", "a bulk key holds no pointer"));
-        }
-        let u64_at = |p: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&pointer[p..p + 8]);
-            u64::from_le_bytes(b)
-        };
-        let (gen, offset) = (u64_at(1), u64_at(9));
-        let len = u32::from_le_bytes([pointer[17], pointer[18], pointer[19], pointer[20]]) as usize;
+    pub(crate) fn read(&self, stored: &[u8]) -> Result<Vec<u8>> {
+        let pointer = FilePointer::decode(POINTER_TAG, stored, "bulk files")?;
+        let gen = pointer.file;
         // Bytes still in a write buffer must reach the file first.
         if let Ok(mut writers) = self.writers.lock() {
             if let Some(w) = writers.get_mut(&gen) {
@@ -113,23 +99,9 @@ impl BulkFiles {
                 }
             }
         }
-        let file = {
-            let mut readers = self.readers.lock().map_err(|_| Error::corrupted("bulk files", "lock poisoned"))?;
-            match readers.get(&gen) {
-                Some(f) => f.clone(),
-                None => {
-                    let f = Arc::new(File::open(self.path(gen)).map_err(|e| {
-                        Error::corrupted("bulk files", format!("file of generation {gen}: {e}"))
-                    })?);
-                    readers.insert(gen, f.clone());
-                    f
-                }
-            }
-        };
-        let mut buf = vec![0u8; len];
-        file.read_exact_at(&mut buf, offset)
-            .map_err(|e| Error::corrupted("bulk files", format!("generation {gen} at {offset}: {e}")))?;
-        Ok(buf)
+        self.readers.read(&self.path(gen), pointer).map_err(|e| {
+            Error::corrupted("bulk files", format!("generation {gen} at {}: {e}", pointer.offset))
+        })
     }
 
     /// Deletes the file of `gen` (its last pointer is gone).
@@ -137,9 +109,7 @@ impl BulkFiles {
         if let Ok(mut writers) = self.writers.lock() {
             writers.remove(&gen);
         }
-        if let Ok(mut readers) = self.readers.lock() {
-            readers.remove(&gen);
-        }
+        self.readers.forget(gen);
         match fs::remove_file(self.path(gen)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use super::{full_key, Keyspace, Storage, WriteBatch};
+use super::{full_key, Keyspace, Storage, Write, WriteBatch};
 use crate::{Error, Result};
 
 /// A [`Storage`] held in memory, for tests and `Database::in_memory`.
@@ -48,12 +48,17 @@ impl Storage for MemoryStorage {
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<()> {
+        // Checked before the first write, so that a bad batch changes nothing.
+        if batch.ops.iter().any(|(_, _, w)| matches!(w, Write::Staged(s) if s.stored)) {
+            return Err(Error::corrupted("memory storage", "a value staged by another storage"));
+        }
         let mut map = self.map.write().map_err(|_| Error::corrupted("memory storage", "lock poisoned"))?;
         for (ks, key, value) in batch.ops {
             let key = full_key(ks, &key);
             match value {
-                Some(v) => map.insert(key, v),
-                None => map.remove(&key),
+                Write::Put(v) => map.insert(key, v),
+                Write::Staged(s) => map.insert(key, s.bytes),
+                Write::Delete => map.remove(&key),
             };
         }
         Ok(())

@@ -4,7 +4,9 @@
 //! for another engine (as tantivy's `Directory` hides the file system).
 
 mod bulk_files;
+mod file_pointer;
 mod memory;
+mod segments;
 mod sled_backend;
 
 pub use memory::MemoryStorage;
@@ -30,8 +32,12 @@ pub enum Keyspace {
     Ids,
     /// Region lists `(pre, end)` per element path partition: the structure-context index.
     Regions,
-    /// Property graphs: nodes, relationships, adjacency, label bitmaps, property indexes.
+    /// Property graphs: metadata, label bitmaps, property indexes, text index files.
     Graph,
+    /// Property graph chunks (node and relationship records, adjacency lists): large
+    /// values that commits rewrite, kept apart so that a backend can store them in
+    /// files of their own.
+    GraphChunks,
 }
 
 impl Keyspace {
@@ -46,25 +52,61 @@ impl Keyspace {
             Keyspace::Ids => b'I',
             Keyspace::Regions => b'R',
             Keyspace::Graph => b'G',
+            Keyspace::GraphChunks => b'K',
         }
     }
+}
+
+/// A value written ahead of the batch that names it ([`Storage::stage`]), so that a
+/// large batch need not hold its values in memory. Until that batch is applied the
+/// value is unreachable, and a batch that is never applied leaves it as garbage for
+/// the backend to collect.
+#[derive(Debug)]
+pub struct Staged {
+    bytes: Vec<u8>,
+    /// The backend stored the value and `bytes` are its handle; else they are the value.
+    stored: bool,
+}
+
+impl Staged {
+    /// A value the backend keeps in the batch itself.
+    pub fn inline(value: Vec<u8>) -> Self {
+        Staged { bytes: value, stored: false }
+    }
+
+    pub(crate) fn stored(handle: Vec<u8>) -> Self {
+        Staged { bytes: handle, stored: true }
+    }
+}
+
+/// One write of a batch.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Put(Vec<u8>),
+    Staged(Staged),
+    Delete,
 }
 
 /// A set of writes applied all together or not at all.
 #[derive(Debug, Default)]
 pub struct WriteBatch {
-    pub(crate) ops: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>,
+    pub(crate) ops: Vec<(Keyspace, Vec<u8>, Write)>,
 }
 
 impl WriteBatch {
     /// Sets `key` to `value` in `ks`.
     pub fn put(&mut self, ks: Keyspace, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push((ks, key, Some(value)));
+        self.ops.push((ks, key, Write::Put(value)));
+    }
+
+    /// Sets `key` to a value staged in `ks` by [`Storage::stage`].
+    pub fn put_staged(&mut self, ks: Keyspace, key: Vec<u8>, value: Staged) {
+        self.ops.push((ks, key, Write::Staged(value)));
     }
 
     /// Removes `key` from `ks` (absent keys are fine).
     pub fn delete(&mut self, ks: Keyspace, key: Vec<u8>) {
-        self.ops.push((ks, key, None));
+        self.ops.push((ks, key, Write::Delete));
     }
 
     /// True when the batch holds no writes.
@@ -105,6 +147,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Applies every write of `batch`, atomically.
     fn apply(&self, batch: WriteBatch) -> Result<()>;
+    /// Writes `value`, meant for keyspace `ks`, ahead of the batch that will name it
+    /// ([`WriteBatch::put_staged`]). Only one writer stages and applies values of a
+    /// keyspace at a time (the graph store's writer), and it applies what it staged
+    /// before it stages for another batch. By default the value stays in the handle.
+    fn stage(&self, ks: Keyspace, value: Vec<u8>) -> Result<Staged> {
+        let _ = ks;
+        Ok(Staged::inline(value))
+    }
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
 }

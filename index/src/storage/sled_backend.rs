@@ -3,17 +3,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::bulk_files::BulkFiles;
-use super::{full_key, Keyspace, Storage, WriteBatch};
+use super::file_pointer::FilePointer;
+use super::segments::{self, Segments};
+use super::{full_key, Keyspace, Staged, Storage, Write, WriteBatch};
 use crate::{Error, Result};
 
 /// A [`Storage`] on disk in one sled 0.34 tree; keyspaces are key prefixes, so that
 /// `sled::Tree::apply_batch` makes a batch atomic across keyspaces. The values of the
-/// bulk keyspaces (node chunks, region segments) live in files beside it
-/// ([`BulkFiles`]), sled holding pointers to them.
+/// XML bulk keyspaces (node chunks, region segments, postings) live in files beside
+/// it ([`BulkFiles`]), and graph chunks in segment files ([`Segments`]), sled holding
+/// pointers to them.
 #[derive(Debug, Clone)]
 pub struct SledStorage {
     db: sled::Db,
     bulk: Arc<BulkFiles>,
+    segments: Arc<Segments>,
 }
 
 /// Keyspaces whose values go to bulk files: written once per generation (the key's
@@ -48,7 +52,8 @@ impl SledStorage {
         loop {
             match config.open() {
                 Ok(db) => {
-                    let storage = SledStorage { db, bulk: Arc::new(BulkFiles::open(dir)?) };
+                    let segments = Arc::new(Segments::open(dir, &db)?);
+                    let storage = SledStorage { db, bulk: Arc::new(BulkFiles::open(dir)?), segments };
                     storage.remove_orphan_files()?;
                     return Ok(storage);
                 }
@@ -90,28 +95,139 @@ impl SledStorage {
         Ok(())
     }
 
-    fn value(&self, ks: Keyspace, stored: &[u8]) -> Result<Vec<u8>> {
+    /// The value a stored entry of `ks` holds; `None` for a graph chunk whose segment
+    /// was compacted away after `stored` was read (read the key again).
+    fn value(&self, ks: Keyspace, stored: &[u8]) -> Result<Option<Vec<u8>>> {
         if is_bulk(ks) {
-            self.bulk.read(stored)
+            self.bulk.read(stored).map(Some)
+        } else if ks == Keyspace::GraphChunks {
+            self.segments.read(stored)
         } else {
-            Ok(stored.to_vec())
+            Ok(Some(stored.to_vec()))
         }
+    }
+
+    /// The value of `full` in `ks`, reading the key again when the value moved
+    /// between reading its pointer and reading the file (a compaction).
+    fn value_of_key(&self, ks: Keyspace, full: &[u8]) -> Result<Option<Vec<u8>>> {
+        for _ in 0..3 {
+            let Some(stored) = self.db.get(full)? else { return Ok(None) };
+            if let Some(value) = self.value(ks, &stored)? {
+                return Ok(Some(value));
+            }
+        }
+        Err(Error::corrupted("graph segments", "a chunk kept moving while it was read"))
+    }
+
+    /// Applies a batch with graph chunk writes under the segment writer's lock:
+    /// appends their values, syncs them, applies the batch, then counts which file
+    /// bytes are live and collects the files that are mostly dead.
+    fn apply_with_segments(&self, ops: Vec<(Keyspace, Vec<u8>, Write)>) -> Result<()> {
+        let mut state = self.segments.lock()?;
+        let mut sled_batch = sled::Batch::default();
+        let mut emptied = BTreeSet::new();
+        // Per chunk key: the pointer it held before the batch, and the one it holds after.
+        let mut chunk_writes: std::collections::HashMap<Vec<u8>, (Option<FilePointer>, Option<FilePointer>)> =
+            std::collections::HashMap::new();
+        for (ks, key, write) in ops {
+            let full = full_key(ks, &key);
+            if ks == Keyspace::GraphChunks {
+                let stored = match write {
+                    Write::Put(v) | Write::Staged(Staged { bytes: v, stored: false }) => Some(state.append(&v)?),
+                    Write::Staged(Staged { bytes, stored: true }) => Some(bytes),
+                    Write::Delete => None,
+                };
+                let after = stored.as_deref().map(segments::pointer_of).transpose()?;
+                let entry = match chunk_writes.entry(full.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let before = self.db.get(&full)?.map(|v| segments::pointer_of(&v)).transpose()?;
+                        e.insert((before, None))
+                    }
+                };
+                entry.1 = after;
+                match stored {
+                    Some(v) => sled_batch.insert(full, v),
+                    None => sled_batch.remove(full),
+                }
+            } else {
+                self.add_to_batch(&mut sled_batch, &mut emptied, ks, key, write)?;
+            }
+        }
+        state.sync()?;
+        self.db.apply_batch(sled_batch)?;
+        let freed: Vec<FilePointer> = chunk_writes.values().filter_map(|(before, _)| *before).collect();
+        let stored: Vec<FilePointer> = chunk_writes.values().filter_map(|(_, after)| *after).collect();
+        state.account(&freed, &stored);
+        state.collect(&self.db, &self.segments)?;
+        drop(state);
+        self.remove_emptied(emptied)
+    }
+
+    /// Adds one write of a keyspace other than graph chunks to `batch`, noting the
+    /// bulk generations it deletes from.
+    fn add_to_batch(
+        &self,
+        batch: &mut sled::Batch,
+        emptied: &mut BTreeSet<u64>,
+        ks: Keyspace,
+        key: Vec<u8>,
+        write: Write,
+    ) -> Result<()> {
+        let value = match write {
+            Write::Put(v) | Write::Staged(Staged { bytes: v, stored: false }) => Some(v),
+            Write::Staged(Staged { stored: true, .. }) => {
+                return Err(Error::corrupted("sled storage", "a value staged for another keyspace"));
+            }
+            Write::Delete => None,
+        };
+        let full = full_key(ks, &key);
+        match value {
+            Some(v) if is_bulk(ks) => batch.insert(full, self.bulk.append(generation_of(&key)?, &v)?),
+            Some(v) => batch.insert(full, v),
+            None => {
+                if is_bulk(ks) {
+                    emptied.insert(generation_of(&key)?);
+                }
+                batch.remove(full)
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the bulk files of `emptied` generations that have no key left; sled is
+    /// flushed first, so that no pointer into a deleted file can come back.
+    fn remove_emptied(&self, emptied: BTreeSet<u64>) -> Result<()> {
+        let mut flushed = false;
+        for gen in emptied {
+            if !self.has_bulk_keys(gen)? {
+                if !flushed {
+                    self.db.flush()?;
+                    flushed = true;
+                }
+                self.bulk.remove(gen)?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl Storage for SledStorage {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.db.get(full_key(ks, key))? {
-            Some(v) => Ok(Some(self.value(ks, &v)?)),
-            None => Ok(None),
-        }
+        self.value_of_key(ks, &full_key(ks, key))
     }
 
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut res = Vec::new();
         for item in self.db.scan_prefix(full_key(ks, prefix)) {
             let (k, v) = item?;
-            res.push((k[1..].to_vec(), self.value(ks, &v)?));
+            let value = match self.value(ks, &v)? {
+                Some(value) => Some(value),
+                None => self.value_of_key(ks, &k)?,
+            };
+            if let Some(value) = value {
+                res.push((k[1..].to_vec(), value));
+            }
         }
         Ok(res)
     }
@@ -140,28 +256,23 @@ impl Storage for SledStorage {
         if batch.ops.iter().any(|(ks, _, _)| !is_bulk(*ks)) {
             self.bulk.flush(true)?;
         }
+        if batch.ops.iter().any(|(ks, _, _)| *ks == Keyspace::GraphChunks) {
+            return self.apply_with_segments(batch.ops);
+        }
         let mut sled_batch = sled::Batch::default();
         let mut emptied = BTreeSet::new();
-        for (ks, key, value) in batch.ops {
-            let full = full_key(ks, &key);
-            match value {
-                Some(v) if is_bulk(ks) => sled_batch.insert(full, self.bulk.append(generation_of(&key)?, &v)?),
-                Some(v) => sled_batch.insert(full, v),
-                None => {
-                    if is_bulk(ks) {
-                        emptied.insert(generation_of(&key)?);
-                    }
-                    sled_batch.remove(full)
-                }
-            }
+        for (ks, key, write) in batch.ops {
+            self.add_to_batch(&mut sled_batch, &mut emptied, ks, key, write)?;
         }
         self.db.apply_batch(sled_batch)?;
-        for gen in emptied {
-            if !self.has_bulk_keys(gen)? {
-                self.bulk.remove(gen)?;
-            }
+        self.remove_emptied(emptied)
+    }
+
+    fn stage(&self, ks: Keyspace, value: Vec<u8>) -> Result<Staged> {
+        if ks != Keyspace::GraphChunks {
+            return Ok(Staged::inline(value));
         }
-        Ok(())
+        Ok(Staged::stored(self.segments.lock()?.append(&value)?))
     }
 
     fn flush(&self) -> Result<()> {

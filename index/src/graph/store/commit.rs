@@ -24,7 +24,7 @@ impl Overlay {
                 Some(Cached::Nodes(b)) => b,
                 _ => Arc::new(RecordChunk::<NodeRecord>::empty()),
             };
-            batch.put(KS, chunk_key(&g, ChunkKind::Nodes, c), rewrite_records(&base, &changes));
+            batch.put(CHUNKS, chunk_key(&g, ChunkKind::Nodes, c), rewrite_records(&base, &changes));
             rewritten.push((self.graph_id, ChunkKind::Nodes, c));
         }
         let rel_changes = group_by_chunk(self.rels.iter().map(|(id, r)| (*id, r.as_ref().map(|r| r.encode()))));
@@ -33,7 +33,7 @@ impl Overlay {
                 Some(Cached::Rels(b)) => b,
                 _ => Arc::new(RecordChunk::<RelRecord>::empty()),
             };
-            batch.put(KS, chunk_key(&g, ChunkKind::Rels, c), rewrite_records(&base, &changes));
+            batch.put(CHUNKS, chunk_key(&g, ChunkKind::Rels, c), rewrite_records(&base, &changes));
             rewritten.push((self.graph_id, ChunkKind::Rels, c));
         }
         let mut adj_chunks: BTreeMap<(u64, Direction), Vec<usize>> = BTreeMap::new();
@@ -54,7 +54,7 @@ impl Overlay {
                     None => Arc::new(base.list(slot).to_vec()),
                 })
                 .collect();
-            batch.put(KS, chunk_key(&g, kind, c), encode_adj_chunk(lists.iter().map(|l| l.as_slice())));
+            batch.put(CHUNKS, chunk_key(&g, kind, c), encode_adj_chunk(lists.iter().map(|l| l.as_slice())));
             rewritten.push((self.graph_id, kind, c));
         }
         for label in &self.changed_labels {

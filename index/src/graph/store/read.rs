@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// How many chunks (and chunks' columns) a transaction keeps at hand besides the
+/// shared cache. Past it they are let go, so that a query over the whole graph holds
+/// no more than the cache budget allows: the shared cache keeps what is worth keeping.
+const PINNED_CHUNKS: usize = 128;
+
 impl Overlay {
     pub(super) fn new(store: GraphStore, graph: String, writable: bool) -> Result<Overlay> {
         let storage = store.storage.clone();
@@ -105,7 +110,7 @@ impl Overlay {
         let cached = match self.store.shared.cache.get(&key)? {
             Some(c) => c,
             None => {
-                let Some(stored) = self.storage.get(KS, &chunk_key(&self.graph, kind, chunk))? else { return Ok(None) };
+                let Some(stored) = self.storage.get(CHUNKS, &chunk_key(&self.graph, kind, chunk))? else { return Ok(None) };
                 let (c, size) = match kind {
                     ChunkKind::Nodes => {
                         let c = RecordChunk::<NodeRecord>::decode(&stored)?;
@@ -127,6 +132,9 @@ impl Overlay {
                 c
             }
         };
+        if self.chunks.len() >= PINNED_CHUNKS {
+            self.chunks.clear();
+        }
         self.chunks.insert((kind, chunk), cached.clone());
         Ok(Some(cached))
     }
@@ -216,6 +224,9 @@ impl Overlay {
                 None => return Ok(None),
             }
         };
+        if self.columns.len() >= PINNED_CHUNKS {
+            self.columns.clear();
+        }
         self.columns.entry((rel, c)).or_default().push((key.into(), col.clone()));
         Ok(Some(col))
     }
