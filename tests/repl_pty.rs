@@ -10,7 +10,6 @@ use rexpect::session::spawn_with_options;
 
 /// Types `keys` (the session buffers what it sends until flushed).
 fn send(sh: &mut rexpect::session::PtySession, keys: &str) {
-    use std::io::Write;
     sh.send(keys).unwrap();
     sh.flush().unwrap();
 }

@@ -84,7 +84,7 @@ impl Document {
             let bytes = self.storage.get(Keyspace::Nodes, &keys::chunk(self.gen, self.doc, no))?.ok_or_else(|| {
                 Error::corrupted("node chunk", format!("chunk {no} of document '{}' is missing", self.meta.name))
             })?;
-            let chunk = Chunk::decode(&bytes)?;
+            let chunk = Chunk::decode(&bytes, no * CHUNK_NODES)?;
             let size = chunk.decoded_bytes();
             Ok((chunk, size))
         })

@@ -40,7 +40,7 @@ fn write_chunks(
 ) -> Result<()> {
     for (no, chunk) in chunks {
         let mut batch = WriteBatch::default();
-        batch.put(Keyspace::Nodes, keys::chunk(gen, doc, no), chunk.encode());
+        batch.put(Keyspace::Nodes, keys::chunk(gen, doc, no), chunk.encode(no * CHUNK_NODES)?);
         storage.apply(batch)?;
         if (no + 1).is_multiple_of(FLUSH_EVERY_CHUNKS) {
             storage.flush()?;
