@@ -563,8 +563,15 @@ impl<'a> DocumentIngest<'a> {
         for (value, pre) in &self.ids {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
-        std::mem::take(&mut self.regions).write(self.storage, self.gen, self.doc, self.paths)?;
-        std::mem::take(&mut self.values).finish(self.storage, self.gen, self.doc)?;
+        // The region table and the value index are written side by side.
+        let (regions, values) = (std::mem::take(&mut self.regions), std::mem::take(&mut self.values));
+        let (storage, gen, doc, paths) = (self.storage, self.gen, self.doc, &*self.paths);
+        std::thread::scope(|scope| {
+            let values = scope.spawn(move || values.finish(storage, gen, doc));
+            let regions = regions.write(storage, gen, doc, paths);
+            let values = values.join().map_err(|_| Error::corrupted("xml load", "the value index writer failed"))?;
+            regions.and(values)
+        })?;
         self.patches.sort_unstable();
         let meta =
             DocMeta { name: name.to_string(), node_count: self.next_pre, patches: self.patches, stats: self.stats };
@@ -598,11 +605,18 @@ fn resolve_prefix<'s>(scope: &'s [(String, String)], prefix: &str) -> Option<&'s
 /// Characters XML 1.0 allows (`Char`): no C0 controls but tab, line feed and
 /// carriage return, no U+FFFE or U+FFFF (surrogates cannot occur in a `str`).
 fn check_chars(text: &str, what: &str) -> std::result::Result<(), String> {
-    let bad = text.bytes().position(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-    if let Some(i) = bad {
-        return Err(format!("{what} contains the character U+{:04X}, which XML does not allow", text.as_bytes()[i]));
+    let bytes = text.as_bytes();
+    // Without an early exit the test of every byte vectorizes; text is nearly
+    // always clean, and only then is the offending character looked for.
+    let not_allowed = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r');
+    if bytes.iter().fold(false, |any, &b| any | not_allowed(b)) {
+        let c = bytes.iter().copied().find(|&b| not_allowed(b)).unwrap_or_default();
+        return Err(format!("{what} contains the character U+{c:04X}, which XML does not allow"));
     }
-    if text.contains(['\u{FFFE}', '\u{FFFF}']) {
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    let noncharacter = memchr::memchr_iter(0xEF, bytes)
+        .any(|i| bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)));
+    if noncharacter {
         return Err(format!("{what} contains U+FFFE or U+FFFF, which XML does not allow"));
     }
     Ok(())

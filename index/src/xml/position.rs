@@ -68,14 +68,12 @@ impl<R: Read> BufRead for PositionReader<R> {
 
     fn consume(&mut self, amt: usize) {
         let end = (self.pos + amt).min(self.filled);
-        for (i, &b) in self.buf[self.pos..end].iter().enumerate() {
-            if b == b'\n' {
-                self.newlines += 1;
-                if self.recent.len() == REMEMBERED_NEWLINES {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(self.consumed + i as u64);
+        for i in memchr::memchr_iter(b'\n', &self.buf[self.pos..end]) {
+            self.newlines += 1;
+            if self.recent.len() == REMEMBERED_NEWLINES {
+                self.recent.pop_front();
             }
+            self.recent.push_back(self.consumed + i as u64);
         }
         self.consumed += (end - self.pos) as u64;
         self.pos = end;

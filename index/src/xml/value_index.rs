@@ -104,9 +104,24 @@ pub(crate) struct ValueIndexBuilder {
     /// Parts written to the temporary file: per head, per part, its blocks.
     parts: BTreeMap<Head, Vec<Vec<(u64, u32)>>>,
     part_count: usize,
+    /// The temporary file, when no part is being written to it.
     file: Option<File>,
+    /// The part being written on its own thread while the load goes on.
+    spilling: Option<Spill>,
     /// Elements not indexed (mixed content), by name.
     unindexed: FastMap<u32, u64>,
+}
+
+/// Gathered entries by head, before sorting.
+type Gathered = Vec<(Head, FastMap<Box<[u8]>, RoaringBitmap>)>;
+/// Per head, the blocks (offset, length) of one part in the temporary file.
+type PartBlocks = Vec<(Head, Vec<(u64, u32)>)>;
+
+/// A part being sorted and written by a thread of its own; it gives the file back.
+#[derive(Debug)]
+struct Spill {
+    part: usize,
+    handle: std::thread::JoinHandle<Result<(File, PartBlocks)>>,
 }
 
 impl Default for ValueIndexBuilder {
@@ -118,6 +133,7 @@ impl Default for ValueIndexBuilder {
             parts: BTreeMap::new(),
             part_count: 0,
             file: None,
+            spilling: None,
             unindexed: FastMap::default(),
         }
     }
@@ -204,20 +220,10 @@ impl ValueIndexBuilder {
         (flat, self.unindexed.into_iter().collect())
     }
 
-    /// The gathered entries of each head, sorted by value, heads in order.
-    fn drain_sorted(&mut self) -> Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> {
-        let mut heads: Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> = self
-            .postings
-            .drain()
-            .map(|(head, values)| {
-                let mut entries: Vec<(Box<[u8]>, RoaringBitmap)> = values.into_iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                (head, entries)
-            })
-            .collect();
-        heads.sort_unstable_by_key(|(h, _)| *h);
+    /// The gathered entries, taken out.
+    fn drain(&mut self) -> Gathered {
         self.bytes = 0;
-        heads
+        self.postings.drain().collect()
     }
 
     /// Writes the gathered entries to the temporary file as one more part once they
@@ -229,33 +235,39 @@ impl ValueIndexBuilder {
         Ok(())
     }
 
+    /// Hands the gathered entries to a thread that sorts them and writes them to the
+    /// temporary file as one more part (after the part before it is written: at most
+    /// two parts are in memory).
     fn spill_part(&mut self) -> Result<()> {
         if self.postings.is_empty() {
             return Ok(());
         }
-        if self.file.is_none() {
-            self.file = Some(tempfile::tempfile()?);
-        }
-        let heads = self.drain_sorted();
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
-        let mut at = file.seek(SeekFrom::End(0))?;
-        let mut out = std::io::BufWriter::new(&*file);
+        let gathered = self.drain();
+        self.finish_spill()?;
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => tempfile::tempfile()?,
+        };
         let part = self.part_count;
-        for (head, entries) in heads {
-            let mut blocks = Vec::new();
-            let mut writer = BlockWriter::default();
-            let full = entries.iter().filter_map(|(v, b)| writer.push(v, b)).collect::<Vec<_>>();
-            for (_, block) in full.into_iter().chain(writer.finish()) {
-                out.write_all(&block)?;
-                blocks.push((at, block.len() as u32));
-                at += block.len() as u64;
-            }
-            let per_part = self.parts.entry(head).or_default();
-            per_part.resize(part + 1, Vec::new());
-            per_part[part] = blocks;
-        }
-        out.flush()?;
         self.part_count += 1;
+        let handle = std::thread::Builder::new()
+            .name("value-index-part".into())
+            .spawn(move || write_part(file, sort_heads(gathered)))?;
+        self.spilling = Some(Spill { part, handle });
+        Ok(())
+    }
+
+    /// Waits for the part being written; takes its file back and notes its blocks.
+    fn finish_spill(&mut self) -> Result<()> {
+        let Some(spill) = self.spilling.take() else { return Ok(()) };
+        let (file, heads) =
+            spill.handle.join().map_err(|_| crate::Error::corrupted(AREA, "the thread writing a part failed"))??;
+        self.file = Some(file);
+        for (head, blocks) in heads {
+            let per_part = self.parts.entry(head).or_default();
+            per_part.resize(spill.part + 1, Vec::new());
+            per_part[spill.part] = blocks;
+        }
         Ok(())
     }
 
@@ -268,7 +280,8 @@ impl ValueIndexBuilder {
         };
         let mut batch = WriteBatch::default();
         if self.part_count == 0 {
-            for (head, entries) in self.drain_sorted() {
+            let gathered = self.drain();
+            for (head, entries) in sort_heads(gathered) {
                 let mut writer = BlockWriter::default();
                 for (v, b) in &entries {
                     if let Some((last, block)) = writer.push(v, b) {
@@ -281,6 +294,7 @@ impl ValueIndexBuilder {
             }
         } else {
             self.spill_part()?;
+            self.finish_spill()?;
             let file = self.file.as_ref();
             for (head, per_part) in std::mem::take(&mut self.parts) {
                 let mut cursors: Vec<PartCursor> = per_part
@@ -306,6 +320,42 @@ impl ValueIndexBuilder {
         }
         storage.apply(batch)
     }
+}
+
+/// Each head's entries sorted by value, heads in order.
+fn sort_heads(gathered: Gathered) -> Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> {
+    let mut heads: Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)> = gathered
+        .into_iter()
+        .map(|(head, values)| {
+            let mut entries: Vec<(Box<[u8]>, RoaringBitmap)> = values.into_iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (head, entries)
+        })
+        .collect();
+    heads.sort_unstable_by_key(|(h, _)| *h);
+    heads
+}
+
+/// Appends sorted entries to `file` as one part, in blocks; returns the file and
+/// where each head's blocks are.
+fn write_part(file: File, heads: Vec<(Head, Vec<(Box<[u8]>, RoaringBitmap)>)>) -> Result<(File, PartBlocks)> {
+    let mut at = (&file).seek(SeekFrom::End(0))?;
+    let mut out = std::io::BufWriter::new(&file);
+    let mut written = Vec::with_capacity(heads.len());
+    for (head, entries) in heads {
+        let mut blocks = Vec::new();
+        let mut writer = BlockWriter::default();
+        let full = entries.iter().filter_map(|(v, b)| writer.push(v, b)).collect::<Vec<_>>();
+        for (_, block) in full.into_iter().chain(writer.finish()) {
+            out.write_all(&block)?;
+            blocks.push((at, block.len() as u32));
+            at += block.len() as u64;
+        }
+        written.push((head, blocks));
+    }
+    out.flush()?;
+    drop(out);
+    Ok((file, written))
 }
 
 /// One part's blocks of one head in the temporary file, read a block at a time.
