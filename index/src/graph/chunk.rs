@@ -553,6 +553,14 @@ impl ChunkCache {
         }
     }
 
+    /// How many chunks a transaction may keep at hand besides the cache: about half
+    /// the budget's worth, at a typical 256 KiB per decoded chunk (at least 128).
+    /// Within it, repeated reads of a chunk skip the cache's lock; past it, what a
+    /// transaction holds would no longer keep to the budget.
+    pub fn pin_limit(&self) -> usize {
+        (self.shared.capacity() / 2 / (256 << 10)).max(128)
+    }
+
     pub fn evict(&self, keys: &[CacheKey]) {
         let keys: Vec<SharedKey> = keys.iter().map(|k| self.key(k)).collect();
         self.shared.evict(&keys);

@@ -199,7 +199,7 @@ pub struct Overlay {
     store: GraphStore,
     graph_id: u32,
     /// Chunks this transaction has looked at lately (no lock on the shared cache after
-    /// the first use; at most `read::PINNED_CHUNKS`).
+    /// the first use; at most `ChunkCache::pin_limit`).
     chunks: rustc_hash::FxHashMap<(ChunkKind, u64), Cached>,
     /// The last node and relationship chunks read: scans walk ids in order.
     last_nodes: Option<(u64, Arc<RecordChunk<NodeRecord>>)>,

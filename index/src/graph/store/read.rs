@@ -3,11 +3,6 @@
 
 use super::*;
 
-/// How many chunks (and chunks' columns) a transaction keeps at hand besides the
-/// shared cache. Past it they are let go, so that a query over the whole graph holds
-/// no more than the cache budget allows: the shared cache keeps what is worth keeping.
-const PINNED_CHUNKS: usize = 128;
-
 impl Overlay {
     pub(super) fn new(store: GraphStore, graph: String, writable: bool) -> Result<Overlay> {
         let storage = store.storage.clone();
@@ -92,6 +87,17 @@ impl Overlay {
         &self.meta
     }
 
+    /// A second read-only view of the same committed graph, for another thread to
+    /// share a large scan; `None` once this transaction has changed the graph (the
+    /// committed data is then not what it sees). The caller holds the read gate, so
+    /// no commit lands while both are in use.
+    pub fn reader(&self) -> Result<Option<Overlay>> {
+        if self.dirty {
+            return Ok(None);
+        }
+        Overlay::new(self.store.clone(), self.graph.clone(), false).map(Some)
+    }
+
     pub(super) fn writable(&mut self) -> Result<()> {
         if !self.writable {
             return Err(Error::ReadOnly);
@@ -132,7 +138,9 @@ impl Overlay {
                 c
             }
         };
-        if self.chunks.len() >= PINNED_CHUNKS {
+        // Past the pin limit the chunks are let go, so that a query over the whole
+        // graph holds no more than the budget allows: the cache keeps what is worth it.
+        if self.chunks.len() >= self.store.shared.cache.pin_limit() {
             self.chunks.clear();
         }
         self.chunks.insert((kind, chunk), cached.clone());
@@ -224,7 +232,7 @@ impl Overlay {
                 None => return Ok(None),
             }
         };
-        if self.columns.len() >= PINNED_CHUNKS {
+        if self.columns.len() >= self.store.shared.cache.pin_limit() {
             self.columns.clear();
         }
         self.columns.entry((rel, c)).or_default().push((key.into(), col.clone()));

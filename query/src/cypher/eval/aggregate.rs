@@ -199,6 +199,37 @@ impl Accumulator {
         Ok(())
     }
 
+    /// Whether two accumulators of `spec` over different rows can be combined into
+    /// the one all the rows would give (counts, sums, averages, min and max).
+    pub fn mergeable(spec: &AggSpec) -> bool {
+        !spec.distinct
+            && matches!(
+                spec.func,
+                AggFunc::CountStar | AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max
+            )
+    }
+
+    /// Adds what `later` saw (the same aggregate over rows that come after this
+    /// one's; see [`Accumulator::mergeable`]).
+    pub fn merge(&mut self, later: Accumulator) -> Result<()> {
+        match (&mut self.state, later.state) {
+            (State::Count(n), State::Count(m)) => *n += m,
+            (
+                State::Sum { int, float, saw_float, count, .. },
+                State::Sum { int: int2, float: float2, saw_float: saw2, count: count2, .. },
+            ) => {
+                *int = int.zip(int2).and_then(|(a, b)| a.checked_add(b));
+                *float += float2;
+                *saw_float |= saw2;
+                *count += count2;
+            }
+            (State::Best { .. }, State::Best { best: Some(v), .. }) => self.add(&[v])?,
+            (State::Best { .. }, State::Best { best: None, .. }) => {}
+            _ => return Err(Error::Static("aggregates that cannot be merged".into())),
+        }
+        Ok(())
+    }
+
     /// `n` more rows for `count(*)`.
     pub fn add_rows(&mut self, n: i64) {
         if let State::Count(c) = &mut self.state {

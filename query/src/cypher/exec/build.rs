@@ -14,7 +14,7 @@ use super::expand::{Expand, ExpandIntoCount};
 use super::grouping::{Aggregate, Distinct};
 use super::order::{SkipLimit, Sort, Truncate, Union};
 use super::rows::{BuildPath, Filter, Once, Optional, Project, Unwind};
-use super::scan::{CountFromStore, LabelTest, NodeCheck, NodeScan};
+use super::scan::{CountFromStore, LabelTest, NodeCheck, NodeScan, NodeTest, ScanBatch};
 use super::schema::{Discard, SchemaOp};
 use super::shortest::Shortest;
 use super::write::{Create, Delete, Eager, Merge, Update};
@@ -44,21 +44,25 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
             source: source.clone(),
             props: props.clone(),
             // Index candidates are few and scattered: a chunk-wide search would cost more.
-            filter: match source {
-                ScanSource::LIndex { .. } => ChunkFilter::default(),
-                _ => ChunkFilter::new(predicates, *slot),
-            },
             predicates: predicates.clone(),
-            scratch: Vec::new(),
             current: None,
-            candidates: roaring::RoaringTreemap::new().into_iter(),
+            candidates: roaring::RoaringTreemap::new(),
             wanted: Vec::new(),
-            extra: LabelTest::new(&match source {
-                ScanSource::Label(l) | ScanSource::LIndex { label: Some(l), .. } => {
-                    labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>()
-                }
-                _ => labels.clone(),
-            }),
+            test: NodeTest {
+                // Index candidates are few and scattered: a chunk-wide search would cost more.
+                filter: match source {
+                    ScanSource::LIndex { .. } => ChunkFilter::default(),
+                    _ => ChunkFilter::new(predicates, *slot),
+                },
+                extra: LabelTest::new(&match source {
+                    ScanSource::Label(l) | ScanSource::LIndex { label: Some(l), .. } => {
+                        labels.iter().filter(|x| *x != l).cloned().collect::<Vec<_>>()
+                    }
+                    _ => labels.clone(),
+                }),
+                scratch: Vec::new(),
+            },
+            batch: ScanBatch::default(),
         }),
         LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
             input: child(input),

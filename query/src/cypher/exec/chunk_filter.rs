@@ -25,7 +25,7 @@ struct ColumnTest {
 }
 
 /// The chunk-level tests of one scan, and the mask of the chunk it is in.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChunkFilter {
     columns: Vec<ColumnTest>,
     /// Column tests from the property map of the current scan.
@@ -93,23 +93,40 @@ impl ChunkFilter {
         self.current = None;
     }
 
+    fn is_empty(&self) -> bool {
+        self.finders.is_empty() && self.columns.is_empty() && self.scan_columns.is_empty()
+    }
+
+    /// The mask of `chunk` (`None`: test nodes one by one), computed once per chunk.
+    fn mask_of(&mut self, chunk: u64, ctx: &mut Ctx<'_>) -> Result<&Option<SlotMask>> {
+        if !matches!(&self.current, Some((c, _)) if *c == chunk) {
+            let mask = match ctx.graph.node_chunk_view(chunk)? {
+                Some(view) => Some(self.mask(&view)?),
+                None => None,
+            };
+            self.current = Some((chunk, mask));
+        }
+        Ok(self.current.as_ref().map_or(&None, |(_, m)| m))
+    }
+
+    /// False when no node of `chunk` can pass the scan's predicates.
+    pub fn chunk_may_match(&mut self, chunk: u64, ctx: &mut Ctx<'_>) -> Result<bool> {
+        if self.is_empty() {
+            return Ok(true);
+        }
+        Ok(match self.mask_of(chunk, ctx)? {
+            Some(m) => m.iter().any(|w| *w != 0),
+            None => true,
+        })
+    }
+
     /// False when `id` certainly fails the scan's predicates.
     pub fn may_match(&mut self, id: NodeId, ctx: &mut Ctx<'_>) -> Result<bool> {
-        if self.finders.is_empty() && self.columns.is_empty() && self.scan_columns.is_empty() {
+        if self.is_empty() {
             return Ok(true);
         }
         let (chunk, slot) = chunk_of(id);
-        let mask = match &self.current {
-            Some((c, mask)) if *c == chunk => mask,
-            _ => {
-                let mask = match ctx.graph.node_chunk_view(chunk)? {
-                    Some(view) => Some(self.mask(&view)?),
-                    None => None,
-                };
-                &self.current.insert((chunk, mask)).1
-            }
-        };
-        Ok(match mask {
+        Ok(match self.mask_of(chunk, ctx)? {
             Some(m) => m[slot / 64] & (1 << (slot % 64)) != 0,
             None => true,
         })

@@ -12,7 +12,8 @@ use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedCo
 use crate::cypher::eval::aggregate::Accumulator;
 use crate::cypher::eval::expr::passes;
 use crate::cypher::exec::group_table::GroupTable;
-use crate::cypher::exec::{group_rows, list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
+use crate::cypher::exec::parallel::{label_chunks, over_chunks};
+use crate::cypher::exec::{list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
 use crate::cypher::plan::aggregate::AggSpec;
 use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::{ExpandDir, ExpandSpec};
@@ -157,7 +158,10 @@ struct DegreeRun {
     to_labels: LabelTest,
     rel_tests: RelColumnTests,
     groups: GroupTable,
-    states: Vec<Accumulator>,
+    /// Per group, its count: every aggregate of a degree aggregation sums the same
+    /// counts, so one number per group stands for all (8 bytes where accumulators
+    /// took 40 per aggregate, for up to one group per node).
+    counts: Vec<i64>,
     probe: Vec<GroupKey>,
 }
 
@@ -214,22 +218,61 @@ impl DegreeAggregate {
                 let cell = column.as_deref().map(|c| c.as_ref().map_or(Cell::Absent, |cells| cells.get(slot)));
                 run.probe.push(GroupKey(cell_value(cell, id, key, ctx)?));
             }
-            let per_group = self.aggs.len();
             let group = if self.keys.is_empty() {
                 0
             } else {
                 let (group, new) = run.groups.find_or_insert(&mut run.probe);
                 if new {
-                    run.states.extend(self.aggs.iter().map(Accumulator::new));
+                    run.counts.push(0);
                 }
                 group
             };
-            for acc in &mut run.states[group * per_group..(group + 1) * per_group] {
-                acc.add_int(count)?;
-            }
+            add_count(&mut run.counts, group, count)?;
         }
         Ok(())
     }
+}
+
+impl DegreeAggregate {
+    /// Adds the groups and counts of `other` (the later chunks) to `run`.
+    fn merge(&self, run: &mut DegreeRun, other: DegreeRun) -> Result<()> {
+        if self.keys.is_empty() {
+            return add_count(&mut run.counts, 0, other.counts.first().copied().unwrap_or(0));
+        }
+        for (mut key, count) in other.groups.into_key_vecs().zip(other.counts) {
+            let (group, new) = run.groups.find_or_insert(&mut key);
+            if new {
+                run.counts.push(0);
+            }
+            add_count(&mut run.counts, group, count)?;
+        }
+        Ok(())
+    }
+
+    /// A row per group (one for no keys): its keys, then its count for each aggregate.
+    fn rows(&self, run: DegreeRun) -> VecDeque<Row> {
+        let width = self.aggs.len();
+        let n = if self.keys.is_empty() { 1 } else { run.groups.len() };
+        let mut keys = run.groups.into_keys(width);
+        let mut out = VecDeque::with_capacity(n);
+        for group in 0..n {
+            let mut row: Row = keys.next().unwrap_or_else(|| Vec::with_capacity(width));
+            let count = run.counts.get(group).copied().unwrap_or(0);
+            row.extend(std::iter::repeat_n(V::Int(count), width));
+            out.push_back(row);
+        }
+        out
+    }
+}
+
+/// `counts[group] += n`; an overflow is the error Cypher's sum gives.
+fn add_count(counts: &mut [i64], group: usize, n: i64) -> Result<()> {
+    let Some(c) = counts.get_mut(group) else { return Ok(()) };
+    *c = c.checked_add(n).ok_or_else(|| crate::Error::Arithmetic {
+        detail: "IntegerOverflow",
+        message: "integer overflow in sum()".into(),
+    })?;
+    Ok(())
 }
 
 impl Operator for DegreeAggregate {
@@ -247,16 +290,28 @@ impl Operator for DegreeAggregate {
                 to_labels,
                 rel_tests,
                 groups: GroupTable::with_capacity(self.keys.len(), groups),
-                states: Vec::with_capacity(groups * self.aggs.len()),
+                counts: Vec::with_capacity(groups),
                 probe: Vec::with_capacity(self.keys.len()),
             };
             if self.keys.is_empty() {
-                run.states.extend(self.aggs.iter().map(Accumulator::new));
+                run.counts.push(0);
             }
-            for_each_label_chunk(self.label.as_deref(), ctx, |chunk, slots, ctx| {
-                self.add_chunk(&mut run, chunk, slots, ctx)
+            let chunks = label_chunks(self.label.as_deref(), ctx)?;
+            let second = DegreeRun {
+                tokens: run.tokens.clone(),
+                to_labels: run.to_labels.clone(),
+                rel_tests: RelColumnTests::take_from(&mut self.spec.clone()),
+                groups: GroupTable::with_capacity(self.keys.len(), groups / 2),
+                counts: if self.keys.is_empty() { vec![0] } else { Vec::new() },
+                probe: Vec::with_capacity(self.keys.len()),
+            };
+            let (mut run, other) = over_chunks(&chunks, ctx, run, || second, |run, chunk, slots, ctx| {
+                self.add_chunk(run, chunk, slots, ctx)
             })?;
-            self.output = Some(group_rows(run.groups, run.states, self.aggs.len(), self.keys.is_empty())?);
+            if let Some(other) = other {
+                self.merge(&mut run, other)?;
+            }
+            self.output = Some(self.rows(run));
         }
         Ok(self.output.as_mut().and_then(|o| o.pop_front()))
     }
@@ -270,30 +325,6 @@ pub(super) struct ColumnAggregate {
     aggs: Vec<AggSpec>,
     props: Vec<Option<String>>,
     done: bool,
-}
-
-/// Calls `f` with each chunk holding nodes with `label` (every node for `None`) and
-/// the slots of those nodes in it, in id order. A full chunk needs no look at the
-/// bitmap's ids.
-fn for_each_label_chunk(
-    label: Option<&str>,
-    ctx: &mut Ctx<'_>,
-    mut f: impl FnMut(u64, &[usize], &mut Ctx<'_>) -> Result<()>,
-) -> Result<()> {
-    let ids = ctx.graph.label_nodes(label)?;
-    let (Some(first), Some(last)) = (ids.min(), ids.max()) else { return Ok(()) };
-    let len = sprig_index::graph::CHUNK_LEN as u64;
-    let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
-    for chunk in first / len..=last / len {
-        ctx.tick()?;
-        let range = chunk * len..(chunk + 1) * len;
-        match ids.range_cardinality(range.clone()) {
-            0 => {}
-            n if n == len => f(chunk, &all, ctx)?,
-            _ => f(chunk, &slots_in(&ids, range), ctx)?,
-        }
-    }
-    Ok(())
 }
 
 /// The column of `key` in a stored chunk, or `None` when there is no view (the
@@ -316,21 +347,6 @@ fn cell_value(cell: Option<Cell<'_>>, id: NodeId, key: &str, ctx: &mut Ctx<'_>) 
         Some(Cell::Str(s)) => V::String(s.clone()),
         Some(Cell::Other) | None => crate::cypher::eval::expr::property(&V::Node(id), key, ctx)?,
     })
-}
-
-/// The slots (offsets from `range.start`) of the ids of `range` in `ids`.
-fn slots_in(ids: &roaring::RoaringTreemap, range: std::ops::Range<u64>) -> Vec<usize> {
-    let start = range.start;
-    if range.end <= u64::from(u32::MAX) {
-        if let Some((_, low)) = ids.bitmaps().find(|(high, _)| *high == 0) {
-            return low
-                .range(range.start as u32..range.end as u32)
-                .map(|id| (u64::from(id) - start) as usize)
-                .collect();
-        }
-        return Vec::new();
-    }
-    range.filter(|id| ids.contains(*id)).map(|id| (id - start) as usize).collect()
 }
 
 impl ColumnAggregate {
@@ -398,10 +414,25 @@ impl Operator for ColumnAggregate {
             return Ok(None);
         }
         self.done = true;
-        let mut accs: Vec<Accumulator> = self.aggs.iter().map(Accumulator::new).collect();
-        for_each_label_chunk(self.label.as_deref(), ctx, |chunk, slots, ctx| {
-            self.add_chunk(&mut accs, chunk, slots, ctx)
-        })?;
+        let fresh = || self.aggs.iter().map(Accumulator::new).collect::<Vec<Accumulator>>();
+        let chunks = label_chunks(self.label.as_deref(), ctx)?;
+        let accs = if self.aggs.iter().all(Accumulator::mergeable) {
+            let (mut accs, later) = over_chunks(&chunks, ctx, fresh(), fresh, |accs, chunk, slots, ctx| {
+                self.add_chunk(accs, chunk, slots, ctx)
+            })?;
+            for (acc, theirs) in accs.iter_mut().zip(later.into_iter().flatten()) {
+                acc.merge(theirs)?;
+            }
+            accs
+        } else {
+            let mut accs = fresh();
+            let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
+            for (chunk, slots) in &chunks {
+                ctx.tick()?;
+                self.add_chunk(&mut accs, *chunk, slots.as_deref().unwrap_or(&all), ctx)?;
+            }
+            accs
+        };
         Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?))
     }
     fn reset(&mut self, _arg: &Row) {

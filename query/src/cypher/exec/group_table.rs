@@ -70,6 +70,15 @@ impl GroupTable {
         (group, true)
     }
 
+    /// The keys of all groups, in the order they were first seen (to add them to
+    /// another table).
+    pub fn into_key_vecs(self) -> impl Iterator<Item = Vec<GroupKey>> {
+        let width = self.width;
+        let groups = self.hashes.len();
+        let mut keys = self.keys.into_iter();
+        (0..groups).map(move |_| keys.by_ref().take(width).collect())
+    }
+
     /// The keys of all groups, in the order they were first seen, each in a row
     /// with room for `extra` more values.
     pub fn into_keys(self, extra: usize) -> impl Iterator<Item = Vec<V>> {

@@ -13,6 +13,7 @@ use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
 use super::context::{lindex_candidates, set, widened, BoxOp, Ctx, Operator, Row};
+use super::parallel::{slots_in, WorkerSeed};
 
 /// Property-map values of a pattern, evaluated once per input row.
 pub(super) fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {
@@ -190,14 +191,111 @@ pub(super) struct NodeScan {
     pub(super) source: ScanSource,
     pub(super) props: Vec<(String, CExpr)>,
     pub(super) current: Option<Row>,
-    /// The candidates of the current input row, iterated without materializing them.
-    pub(super) candidates: roaring::treemap::IntoIter,
+    /// The candidates of the current input row.
+    pub(super) candidates: roaring::RoaringTreemap,
     pub(super) wanted: Vec<(String, V)>,
+    pub(super) predicates: Vec<CExpr>,
+    pub(super) test: NodeTest,
+    pub(super) batch: ScanBatch,
+}
+
+/// Candidates are tested a batch of chunks at a time: a few chunks first (a scan
+/// under a LIMIT may need no more), then twice as many each time, up to
+/// [`MAX_BATCH_CHUNKS`]; a large batch is split between both cores.
+const FIRST_BATCH_CHUNKS: usize = 4;
+const MAX_BATCH_CHUNKS: usize = 128;
+/// A batch of at least this many chunks is shared with a second thread.
+const PARALLEL_BATCH_CHUNKS: usize = 32;
+
+/// The candidates of the current input row that passed, and where testing is.
+#[derive(Debug, Default)]
+pub(super) struct ScanBatch {
+    passed: std::collections::VecDeque<NodeId>,
+    /// The candidates below this id have been tested.
+    from: NodeId,
+    /// How many chunks the next batch covers.
+    chunks: usize,
+    done: bool,
+}
+
+/// Everything that decides whether one candidate node passes a scan: its chunk's
+/// mask, its labels and property map, and the predicates. One per thread.
+#[derive(Debug, Clone)]
+pub(super) struct NodeTest {
+    pub(super) filter: ChunkFilter,
     /// The labels the source does not already guarantee.
     pub(super) extra: LabelTest,
-    pub(super) predicates: Vec<CExpr>,
-    pub(super) filter: ChunkFilter,
+    /// The input row with the candidate in its slot, for the predicates.
     pub(super) scratch: Row,
+}
+
+impl NodeTest {
+    /// The candidates in `chunks` that pass, in order. A chunk whose mask rules out
+    /// every node is skipped without looking at its ids.
+    fn passing(
+        &mut self,
+        candidates: &roaring::RoaringTreemap,
+        chunks: std::ops::Range<u64>,
+        slot: usize,
+        wanted: &[(String, V)],
+        predicates: &[CExpr],
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Vec<NodeId>> {
+        let len = sprig_index::graph::CHUNK_LEN as u64;
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let range = chunk * len..(chunk + 1) * len;
+            let count = candidates.range_cardinality(range.clone());
+            if count == 0 {
+                continue;
+            }
+            ctx.work(count.min(u64::from(u32::MAX)) as u32)?;
+            if !self.filter.chunk_may_match(chunk, ctx)? {
+                continue;
+            }
+            if count == len {
+                for id in range {
+                    self.test(id, slot, wanted, predicates, ctx, &mut out)?;
+                }
+            } else {
+                for s in slots_in(candidates, range) {
+                    self.test(chunk * len + s as u64, slot, wanted, predicates, ctx, &mut out)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `id` to `out` when it passes.
+    fn test(
+        &mut self,
+        id: NodeId,
+        slot: usize,
+        wanted: &[(String, V)],
+        predicates: &[CExpr],
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<NodeId>,
+    ) -> Result<()> {
+        {
+            if !self.filter.may_match(id, ctx)? {
+                return Ok(());
+            }
+            // Label bitmaps are exact: a scan with nothing else to check needs no record.
+            let pass = (self.extra.labels.is_empty() && wanted.is_empty())
+                || node_matches(id, &mut self.extra, wanted, ctx)?;
+            if !pass {
+                return Ok(());
+            }
+            set(&mut self.scratch, slot, V::Node(id));
+            for p in predicates {
+                if !passes(&p.eval(&self.scratch, ctx)?)? {
+                    return Ok(());
+                }
+            }
+            out.push(id);
+        }
+        Ok(())
+    }
 }
 
 impl NodeScan {
@@ -273,48 +371,71 @@ impl NodeScan {
     }
 }
 
+impl NodeScan {
+    /// Tests the next batch of candidates into `batch.passed`; marks the batch done
+    /// when no candidate is left.
+    fn test_batch(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        let len = sprig_index::graph::CHUNK_LEN as u64;
+        // The next candidate not yet tested starts the batch.
+        let tested = if self.batch.from == 0 { 0 } else { self.candidates.rank(self.batch.from - 1) };
+        let Some(start) = self.candidates.select(tested) else {
+            self.batch.done = true;
+            return Ok(());
+        };
+        let first = start / len;
+        let n = self.batch.chunks as u64;
+        let chunks = first..first.saturating_add(n);
+        self.batch.from = chunks.end.saturating_mul(len);
+        self.batch.chunks = (self.batch.chunks * 2).min(MAX_BATCH_CHUNKS);
+        let large = n as usize >= PARALLEL_BATCH_CHUNKS
+            && self.candidates.range_cardinality(first * len..self.batch.from) >= PARALLEL_BATCH_CHUNKS as u64 * len / 2;
+        let reader = if large { ctx.graph.reader()? } else { None };
+        let (slot, wanted, predicates, candidates) = (self.slot, &self.wanted, &self.predicates, &self.candidates);
+        let Some(reader) = reader else {
+            let passed = self.test.passing(candidates, chunks, slot, wanted, predicates, ctx)?;
+            self.batch.passed.extend(passed);
+            return Ok(());
+        };
+        let middle = first + n / 2;
+        let (here, there) = (first..middle, middle..chunks.end);
+        let mut other = self.test.clone();
+        let seed = WorkerSeed::of(ctx, reader);
+        let test = &mut self.test;
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let handle =
+                scope.spawn(|| other.passing(candidates, there, slot, wanted, predicates, &mut seed.ctx()));
+            let mine = test.passing(candidates, here, slot, wanted, predicates, ctx);
+            // A panic there is a bug like one here: it goes on as one.
+            (mine, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        self.batch.passed.extend(mine?);
+        self.batch.passed.extend(theirs?);
+        Ok(())
+    }
+}
+
 impl Operator for NodeScan {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         loop {
             if let Some(row) = &self.current {
-                for id in self.candidates.by_ref() {
-                    ctx.tick()?;
-                    if !self.filter.may_match(id, ctx)? {
-                        continue;
-                    }
-                    // Label bitmaps are exact: a scan with nothing else to check
-                    // needs no record.
-                    let pass = (self.extra.labels.is_empty() && self.wanted.is_empty())
-                        || node_matches(id, &mut self.extra, &self.wanted, ctx)?;
-                    if !pass {
-                        continue;
-                    }
-                    // Predicates read a reused row; only a passing node gets its own.
-                    if self.scratch.len() != row.len() {
-                        self.scratch.clone_from(row);
-                    }
-                    set(&mut self.scratch, self.slot, V::Node(id));
-                    let mut keep = true;
-                    for p in &self.predicates {
-                        if !passes(&p.eval(&self.scratch, ctx)?)? {
-                            keep = false;
-                            break;
-                        }
-                    }
-                    if keep {
-                        let mut out = widened(row, self.slot);
-                        set(&mut out, self.slot, V::Node(id));
-                        return Ok(Some(out));
-                    }
+                if let Some(id) = self.batch.passed.pop_front() {
+                    let mut out = widened(row, self.slot);
+                    set(&mut out, self.slot, V::Node(id));
+                    return Ok(Some(out));
+                }
+                if !self.batch.done {
+                    self.test_batch(ctx)?;
+                    continue;
                 }
                 self.current = None;
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
-            self.candidates = self.candidates(&row, ctx)?.into_iter();
+            self.candidates = self.candidates(&row, ctx)?;
             self.wanted = eval_prop_map(&self.props, &row, ctx)?;
-            self.extra.reset();
-            self.filter.start(&self.wanted);
-            self.scratch.clone_from(&row);
+            self.test.extra.reset();
+            self.test.filter.start(&self.wanted);
+            self.test.scratch.clone_from(&row);
+            self.batch = ScanBatch { chunks: FIRST_BATCH_CHUNKS, ..ScanBatch::default() };
             self.current = Some(row);
         }
     }

@@ -1,0 +1,124 @@
+//! Both cores on one large scan: the chunks of a label are split in two halves,
+//! the first worked on this thread with the statement's context, the second on
+//! another thread with a context over a second read-only view of the same graph
+//! (`Overlay::reader`). Each half keeps its own state, and the caller merges them
+//! first half first, so that results come out in the order one thread would give.
+//!
+//! Only for work that reads committed data: a transaction that changed the graph
+//! gets no second view, and the whole scan runs on this thread.
+
+use sprig_index::graph::CHUNK_LEN;
+
+use sprig_index::graph::Overlay;
+
+use crate::common::stop::StopCheck;
+use crate::cypher::exec::context::{BoxOp, Ctx, GraphRef};
+use crate::cypher::exec::memory::MemoryBudget;
+use crate::cypher::plan::LogicalOp;
+use crate::Result;
+
+/// Below this many chunks a second thread costs more than it saves.
+const MIN_CHUNKS: usize = 64;
+
+/// A chunk that holds nodes of the scanned label, and their slots (`None`: all).
+pub(super) type LabelChunk = (u64, Option<Vec<usize>>);
+
+/// The chunks holding nodes of `label` (every node for `None`), in id order.
+pub(super) fn label_chunks(label: Option<&str>, ctx: &mut Ctx<'_>) -> Result<Vec<LabelChunk>> {
+    let ids = ctx.graph.label_nodes(label)?;
+    let (Some(first), Some(last)) = (ids.min(), ids.max()) else { return Ok(Vec::new()) };
+    let len = CHUNK_LEN as u64;
+    let mut out = Vec::new();
+    for chunk in first / len..=last / len {
+        let range = chunk * len..(chunk + 1) * len;
+        match ids.range_cardinality(range.clone()) {
+            0 => {}
+            n if n == len => out.push((chunk, None)),
+            _ => out.push((chunk, Some(slots_in(&ids, range)))),
+        }
+    }
+    Ok(out)
+}
+
+/// The slots (offsets from `range.start`) of the ids of `range` in `ids`.
+pub(super) fn slots_in(ids: &roaring::RoaringTreemap, range: std::ops::Range<u64>) -> Vec<usize> {
+    let start = range.start;
+    if range.end <= u64::from(u32::MAX) {
+        if let Some((_, low)) = ids.bitmaps().find(|(high, _)| *high == 0) {
+            return low
+                .range(range.start as u32..range.end as u32)
+                .map(|id| (u64::from(id) - start) as usize)
+                .collect();
+        }
+        return Vec::new();
+    }
+    range.filter(|id| ids.contains(*id)).map(|id| (id - start) as usize).collect()
+}
+
+/// What a second thread needs to make a context of its own: a second view of the
+/// graph and the statement's limits.
+pub(super) struct WorkerSeed {
+    reader: Overlay,
+    stop: StopCheck,
+    memory: std::sync::Arc<MemoryBudget>,
+    xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
+    build: fn(&LogicalOp) -> BoxOp,
+}
+
+impl WorkerSeed {
+    pub(super) fn of(ctx: &Ctx<'_>, reader: Overlay) -> Self {
+        WorkerSeed {
+            reader,
+            stop: ctx.stop.clone(),
+            memory: ctx.memory.clone(),
+            xml: ctx.xml.clone(),
+            build: ctx.build_operators,
+        }
+    }
+
+    /// The context, on the thread that uses it.
+    pub(super) fn ctx(self) -> Ctx<'static> {
+        let mut ctx = Ctx::on(GraphRef::Owned(Box::new(self.reader)), self.build, false);
+        ctx.stop = self.stop;
+        ctx.memory = self.memory;
+        ctx.xml = self.xml;
+        ctx
+    }
+}
+
+/// Runs `work` over every chunk of `chunks` with state `first`; when there are
+/// enough chunks and a second view of the graph, the second half runs on another
+/// thread with the state `second` makes. Returns both states (the second `None`
+/// when everything ran here).
+pub(super) fn over_chunks<S: Send>(
+    chunks: &[LabelChunk],
+    ctx: &mut Ctx<'_>,
+    mut first: S,
+    second: impl FnOnce() -> S,
+    work: impl Fn(&mut S, u64, &[usize], &mut Ctx<'_>) -> Result<()> + Sync,
+) -> Result<(S, Option<S>)> {
+    let all: Vec<usize> = (0..CHUNK_LEN).collect();
+    let run = |state: &mut S, part: &[LabelChunk], ctx: &mut Ctx<'_>| -> Result<()> {
+        for (chunk, slots) in part {
+            ctx.tick()?;
+            work(state, *chunk, slots.as_deref().unwrap_or(&all), ctx)?;
+        }
+        Ok(())
+    };
+    let reader = if chunks.len() >= MIN_CHUNKS { ctx.graph.reader()? } else { None };
+    let Some(reader) = reader else {
+        run(&mut first, chunks, ctx)?;
+        return Ok((first, None));
+    };
+    let (here, there) = chunks.split_at(chunks.len() / 2);
+    let mut other = second();
+    let seed = WorkerSeed::of(ctx, reader);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| run(&mut other, there, &mut seed.ctx()));
+        let mine = run(&mut first, here, ctx);
+        // A panic there is a bug like one here: it goes on as one.
+        let theirs = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        mine.and(theirs)
+    })?;
+    Ok((first, Some(other)))
+}
