@@ -62,6 +62,19 @@ fn column_test_of(predicate: &CExpr, slot: usize) -> Option<ColumnTest> {
     }
 }
 
+/// Whether a stored value less than, equal to or greater than the constant passes
+/// `op` (indexed by `Ordering as i8 + 1`).
+pub(super) fn accepted_orders(op: CompareOp) -> [bool; 3] {
+    match op {
+        CompareOp::Eq => [false, true, false],
+        CompareOp::Ne => [true, false, true],
+        CompareOp::Lt => [true, false, false],
+        CompareOp::Le => [true, true, false],
+        CompareOp::Gt => [false, false, true],
+        CompareOp::Ge => [false, true, true],
+    }
+}
+
 impl ChunkFilter {
     /// The tests implied by `predicates` (all of which must hold) on the node in `slot`.
     pub fn new(predicates: &[CExpr], slot: usize) -> Self {
@@ -109,15 +122,13 @@ impl ChunkFilter {
         Ok(self.current.as_ref().map_or(&None, |(_, m)| m))
     }
 
-    /// False when no node of `chunk` can pass the scan's predicates.
-    pub fn chunk_may_match(&mut self, chunk: u64, ctx: &mut Ctx<'_>) -> Result<bool> {
+    /// The slots of `chunk` that may pass the scan's predicates; `None` when every
+    /// slot may (no chunk-level test, or a chunk the transaction changed).
+    pub fn chunk_mask(&mut self, chunk: u64, ctx: &mut Ctx<'_>) -> Result<Option<SlotMask>> {
         if self.is_empty() {
-            return Ok(true);
+            return Ok(None);
         }
-        Ok(match self.mask_of(chunk, ctx)? {
-            Some(m) => m.iter().any(|w| *w != 0),
-            None => true,
-        })
+        Ok(*self.mask_of(chunk, ctx)?)
     }
 
     /// False when `id` certainly fails the scan's predicates.
@@ -144,13 +155,21 @@ impl ChunkFilter {
             // A chunk without a number for the key keeps its slots: strings and lists
             // are left to the predicate itself.
             let Some(cells) = column.as_ref() else { continue };
+            let accept = accepted_orders(test.op);
             for slot in 0..CHUNK_LEN {
-                let raw = match cells.get(slot) {
-                    Cell::Absent => None,
-                    Cell::Other | Cell::Str(_) => continue,
-                    Cell::Int(i) => Some(RawValue::Int(i)),
-                    Cell::Float(x) => Some(RawValue::Float(x)),
-                    Cell::Bool(b) => Some(RawValue::Bool(b)),
+                let raw = match (cells.get(slot), &test.value) {
+                    // The common case, compared in place.
+                    (Cell::Int(i), V::Int(k)) => {
+                        if !accept[(i.cmp(k) as i8 + 1) as usize] {
+                            mask[slot / 64] &= !(1 << (slot % 64));
+                        }
+                        continue;
+                    }
+                    (Cell::Absent, _) => None,
+                    (Cell::Other | Cell::Str(_), _) => continue,
+                    (Cell::Int(i), _) => Some(RawValue::Int(i)),
+                    (Cell::Float(x), _) => Some(RawValue::Float(x)),
+                    (Cell::Bool(b), _) => Some(RawValue::Bool(b)),
                 };
                 let pass = raw.and_then(|r| compare_raw(&r, test.op, &test.value)) == Some(true);
                 if !pass {

@@ -49,14 +49,7 @@ pub(super) struct RelTest {
 
 impl RelTest {
     fn new(expr: CExpr, slot: usize, key: String, op: CompareOp, value: V) -> Self {
-        let accept = match op {
-            CompareOp::Eq => [false, true, false],
-            CompareOp::Ne => [true, false, true],
-            CompareOp::Lt => [true, false, false],
-            CompareOp::Le => [true, true, false],
-            CompareOp::Gt => [false, false, true],
-            CompareOp::Ge => [false, true, true],
-        };
+        let accept = crate::cypher::exec::chunk_filter::accepted_orders(op);
         RelTest { expr, slot, key, op, value, accept }
     }
 

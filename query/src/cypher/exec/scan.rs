@@ -250,23 +250,37 @@ impl NodeTest {
                 continue;
             }
             ctx.work(count.min(u64::from(u32::MAX)) as u32)?;
-            if !self.filter.chunk_may_match(chunk, ctx)? {
-                continue;
-            }
-            if count == len {
-                for id in range {
-                    self.test(id, slot, wanted, predicates, ctx, &mut out)?;
+            // Only the slots the chunk's mask keeps are looked at, one set bit at a time.
+            let mask = self.filter.chunk_mask(chunk, ctx)?;
+            let kept = |s: usize| mask.is_none_or(|m| m[s / 64] & (1 << (s % 64)) != 0);
+            let first = chunk * len;
+            match (&mask, count == len) {
+                (Some(m), true) => {
+                    for (w, word) in m.iter().enumerate() {
+                        let mut bits = *word;
+                        while bits != 0 {
+                            let s = w * 64 + bits.trailing_zeros() as usize;
+                            bits &= bits - 1;
+                            self.test(first + s as u64, slot, wanted, predicates, ctx, &mut out)?;
+                        }
+                    }
                 }
-            } else {
-                for s in slots_in(candidates, range) {
-                    self.test(chunk * len + s as u64, slot, wanted, predicates, ctx, &mut out)?;
+                (None, true) => {
+                    for id in range {
+                        self.test(id, slot, wanted, predicates, ctx, &mut out)?;
+                    }
+                }
+                (_, false) => {
+                    for s in slots_in(candidates, range).into_iter().filter(|s| kept(*s)) {
+                        self.test(first + s as u64, slot, wanted, predicates, ctx, &mut out)?;
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Adds `id` to `out` when it passes.
+    /// Adds `id`, which its chunk's mask keeps, to `out` when it passes.
     fn test(
         &mut self,
         id: NodeId,
@@ -277,9 +291,6 @@ impl NodeTest {
         out: &mut Vec<NodeId>,
     ) -> Result<()> {
         {
-            if !self.filter.may_match(id, ctx)? {
-                return Ok(());
-            }
             // Label bitmaps are exact: a scan with nothing else to check needs no record.
             let pass = (self.extra.labels.is_empty() && wanted.is_empty())
                 || node_matches(id, &mut self.extra, wanted, ctx)?;
