@@ -17,7 +17,8 @@ use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, NO_NAME, NO_PARENT, 
 use super::path_summary::PathSummary;
 use super::position::PositionReader;
 use super::region_lists::RegionLists;
-use super::value_index::{ValueIndexBuilder, ValueOwner, MAX_INDEXED_VALUE};
+use super::value_feed::ValueFeed;
+use super::value_index::{ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
 use crate::fast_map::FastMap;
 use crate::keys::xml as keys;
@@ -114,7 +115,7 @@ pub(crate) struct DocumentIngest<'a> {
     /// The index [`RegionLists::push`] gave the last node's entry.
     last_region: usize,
     ids: Vec<(String, u32)>,
-    values: ValueIndexBuilder,
+    values: ValueFeed,
     /// Full chunks go to the writer thread ([`write_chunks`]) through this.
     chunk_writer: Option<std::sync::mpsc::SyncSender<(u32, Chunk)>>,
     dtd: DtdInfo,
@@ -132,8 +133,8 @@ impl<'a> DocumentIngest<'a> {
         doc: u32,
         names: &'a mut NameTable,
         paths: &'a mut PathSummary,
-    ) -> Self {
-        DocumentIngest {
+    ) -> Result<Self> {
+        Ok(DocumentIngest {
             storage,
             gen,
             doc,
@@ -151,14 +152,14 @@ impl<'a> DocumentIngest<'a> {
             regions: RegionLists::default(),
             last_region: 0,
             ids: Vec::new(),
-            values: ValueIndexBuilder::default(),
+            values: ValueFeed::start()?,
             chunk_writer: None,
             dtd: DtdInfo::default(),
             seen_root_element: false,
             started: false,
             seen_doctype: false,
             stats: DocStats::default(),
-        }
+        })
     }
 
     /// Reads the whole document and writes its chunks, postings and metadata. The
@@ -537,7 +538,6 @@ impl<'a> DocumentIngest<'a> {
         if !matches!(sent, Some(Ok(()))) {
             return Err(Error::corrupted("xml load", "the chunk writer stopped"));
         }
-        self.values.flush_if_full()?;
         self.chunk_base = self.next_pre;
         Ok(())
     }
@@ -564,7 +564,8 @@ impl<'a> DocumentIngest<'a> {
             batch.put(Keyspace::Ids, keys::id(self.gen, self.doc, value), pre.to_le_bytes().to_vec());
         }
         // The region table and the value index are written side by side.
-        let (regions, values) = (std::mem::take(&mut self.regions), std::mem::take(&mut self.values));
+        let regions = std::mem::take(&mut self.regions);
+        let values = self.values.finish()?;
         let (storage, gen, doc, paths) = (self.storage, self.gen, self.doc, &*self.paths);
         std::thread::scope(|scope| {
             let values = scope.spawn(move || values.finish(storage, gen, doc));

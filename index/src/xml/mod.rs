@@ -15,6 +15,7 @@ pub(crate) mod region_lists;
 pub(crate) mod region_table;
 pub mod store;
 pub mod value_index;
+mod value_feed;
 
 use crate::codec::{Decoder, Encoder};
 use crate::Result;

@@ -306,7 +306,7 @@ impl CollectionLoad<'_> {
     /// Streams one document into the collection, as its next document.
     pub fn add_document(&mut self, doc_name: &str, input: impl Read) -> Result<DocStats> {
         let doc = self.doc_names.len() as u32;
-        let ingest = DocumentIngest::new(self.store.storage.as_ref(), self.gen, doc, &mut self.names, &mut self.paths);
+        let ingest = DocumentIngest::new(self.store.storage.as_ref(), self.gen, doc, &mut self.names, &mut self.paths)?;
         let stats = ingest.run(doc_name, input)?;
         self.doc_names.push(doc_name.to_string());
         self.stats.nodes += stats.nodes;
