@@ -198,7 +198,11 @@ impl SharedCache {
 
     /// The entry under `key`, or `load()`'s (value, decoded size), cached. Loading
     /// runs outside the lock, so readers never wait on each other's I/O.
-    pub fn get_or_load<T: CacheValue>(&self, key: CacheKey, load: impl FnOnce() -> Result<(T, usize)>) -> Result<Arc<T>> {
+    pub fn get_or_load<T: CacheValue>(
+        &self,
+        key: CacheKey,
+        load: impl FnOnce() -> Result<(T, usize)>,
+    ) -> Result<Arc<T>> {
         if let Some(value) = self.get(&key)? {
             return Ok(value);
         }

@@ -23,8 +23,8 @@
 
 pub mod cache;
 mod codec;
-mod fast_map;
 mod error;
+mod fast_map;
 pub mod graph;
 mod keys;
 pub mod storage;

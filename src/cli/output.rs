@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use comfy_table::{presets, Table};
 use serde_json::{json, Value as Json};
-use sprig::{CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue};
+use sprig::{
+    CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue,
+};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -225,7 +225,13 @@ impl<T: ChunkRecord> RecordChunk<T> {
                 pos += len as u64;
             }
         }
-        Ok(RecordChunk { raw, spans, decoded: OnceLock::new(), columns: std::sync::RwLock::new(Vec::new()), extra: Default::default() })
+        Ok(RecordChunk {
+            raw,
+            spans,
+            decoded: OnceLock::new(),
+            columns: std::sync::RwLock::new(Vec::new()),
+            extra: Default::default(),
+        })
     }
 
     /// The slots whose stored record contains `finder`'s needle, found with one

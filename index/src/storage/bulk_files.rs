@@ -99,9 +99,9 @@ impl BulkFiles {
                 }
             }
         }
-        self.readers.read(&self.path(gen), pointer).map_err(|e| {
-            Error::corrupted("bulk files", format!("generation {gen} at {}: {e}", pointer.offset))
-        })
+        self.readers
+            .read(&self.path(gen), pointer)
+            .map_err(|e| Error::corrupted("bulk files", format!("generation {gen} at {}: {e}", pointer.offset)))
     }
 
     /// Deletes the file of `gen` (its last pointer is gone).

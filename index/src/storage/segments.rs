@@ -129,10 +129,9 @@ impl Segments {
         match self.readers.read(&path_of(&self.dir, pointer.file), pointer) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::corrupted(
-                "graph segments",
-                format!("segment {} at {}: {e}", pointer.file, pointer.offset),
-            )),
+            Err(e) => {
+                Err(Error::corrupted("graph segments", format!("segment {} at {}: {e}", pointer.file, pointer.offset)))
+            }
         }
     }
 
@@ -158,8 +157,8 @@ impl SegmentState {
                 self.current.insert(Current { number, file: BufWriter::with_capacity(1 << 20, file), len: 0 })
             }
         };
-        let len = u32::try_from(value.len())
-            .map_err(|_| Error::corrupted("graph segments", "a chunk of 4 GiB or more"))?;
+        let len =
+            u32::try_from(value.len()).map_err(|_| Error::corrupted("graph segments", "a chunk of 4 GiB or more"))?;
         let pointer = FilePointer { file: current.number, offset: current.len, len };
         current.file.write_all(value)?;
         current.len += u64::from(len);

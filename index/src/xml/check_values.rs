@@ -26,7 +26,10 @@ pub(crate) fn check_values(storage: &dyn Storage, gen: u64, doc: &Document) -> R
     let mut value = String::new();
     // (pre, end, name, content) of the open elements.
     let mut open: Vec<(u32, u32, u32, Seen)> = Vec::new();
-    let close = |expected: &mut ValueIndexBuilder, reader: &mut super::document::NodeReader, element: (u32, u32, u32, Seen)| -> Result<()> {
+    let close = |expected: &mut ValueIndexBuilder,
+                 reader: &mut super::document::NodeReader,
+                 element: (u32, u32, u32, Seen)|
+     -> Result<()> {
         let (pre, _, name, seen) = element;
         match seen {
             Seen::Empty => expected.add(ValueOwner::Element, name, "", pre),
@@ -103,7 +106,8 @@ fn compare(
     for (name, count) in unindexed {
         let found = unindexed_elements(storage, gen, doc, *name)?;
         if found != *count {
-            problems.push(format!("{found} elements of name {name} are counted as unindexed, the records give {count}"));
+            problems
+                .push(format!("{found} elements of name {name} are counted as unindexed, the records give {count}"));
         }
     }
     Ok(problems)

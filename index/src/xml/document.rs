@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use roaring::RoaringBitmap;
 
 use super::cache::XmlCache;
-use super::value_index::{self, ValueOwner, MAX_INDEXED_VALUE};
 use super::node::{Chunk, NodeKind, NodeRecord, CHUNK_NODES, OPEN_END};
 use super::region_table::RegionTable;
+use super::value_index::{self, ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage};

@@ -172,7 +172,8 @@ impl<'a> DocumentIngest<'a> {
             self.chunk_writer = Some(sender);
             // `read` consumes the ingest and with it the sender: the writer then ends.
             let stats = self.read(name, input);
-            let written = writer.join().unwrap_or_else(|_| Err(Error::corrupted("xml load", "the chunk writer failed")));
+            let written =
+                writer.join().unwrap_or_else(|_| Err(Error::corrupted("xml load", "the chunk writer failed")));
             written?;
             stats
         })
@@ -434,9 +435,7 @@ impl<'a> DocumentIngest<'a> {
         self.scope.truncate(open.scope_mark);
         match &open.content {
             Content::Empty => self.values.add(ValueOwner::Element, open.name, "", open.pre),
-            Content::Text(Some(text), _) => {
-                self.values.add(ValueOwner::Element, open.name, text, open.pre)
-            }
+            Content::Text(Some(text), _) => self.values.add(ValueOwner::Element, open.name, text, open.pre),
             Content::Text(None, n) => self.values.add_number(ValueOwner::Element, open.name, *n, open.pre),
             Content::Mixed => self.values.skip_element(open.name),
         }

@@ -14,8 +14,8 @@ pub mod position;
 pub(crate) mod region_lists;
 pub(crate) mod region_table;
 pub mod store;
-pub mod value_index;
 mod value_feed;
+pub mod value_index;
 
 use crate::codec::{Decoder, Encoder};
 use crate::Result;

@@ -218,7 +218,9 @@ impl Chunk {
         text_bounds.push(0u32);
         let mut acc = 0u32;
         for _ in 0..n {
-            acc = acc.checked_add(small(dec.var()?)?).ok_or_else(|| Error::corrupted("node chunk", "text length overflow"))?;
+            acc = acc
+                .checked_add(small(dec.var()?)?)
+                .ok_or_else(|| Error::corrupted("node chunk", "text length overflow"))?;
             text_bounds.push(acc);
         }
         let rest = dec.rest();

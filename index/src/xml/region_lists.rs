@@ -183,12 +183,16 @@ mod tests {
         }
         lists.write(storage.as_ref(), 9, 0, &summary).unwrap();
         let table = RegionTable::new(storage, XmlCache::new(Arc::default()), 9, 0);
-        let read = |p: u32| table.partitions(&[p]).unwrap().into_iter().map(|(pre, end, _)| (pre, end)).collect::<Vec<_>>();
+        let read =
+            |p: u32| table.partitions(&[p]).unwrap().into_iter().map(|(pre, end, _)| (pre, end)).collect::<Vec<_>>();
         assert_eq!(read(pa), expected);
         assert_eq!(read(pb), bs);
         assert_eq!(read(PathSummary::ROOT), vec![(0, 11)]);
         // Within given regions, by binary search: nested regions give each node once.
-        assert_eq!(table.partition_within(pb, &[(3, 5), (8, 8), (9, 11)]).unwrap(), vec![(4, 4), (5, 5), (10, 10), (11, 11)]);
+        assert_eq!(
+            table.partition_within(pb, &[(3, 5), (8, 8), (9, 11)]).unwrap(),
+            vec![(4, 4), (5, 5), (10, 10), (11, 11)]
+        );
         assert_eq!(table.partition_within(pb, &[(1, 11), (2, 4)]).unwrap(), bs);
         assert!(table.partition_within(pb, &[(11, 11)]).unwrap().is_empty());
     }

@@ -10,10 +10,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::cache::SharedCache;
 use crate::codec::{Decoder, Encoder, FORMAT_VERSION};
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
-use crate::cache::SharedCache;
 use crate::xml::cache::XmlCache;
 use crate::xml::collection_meta::{CollectionMeta, DocEntry};
 use crate::xml::document::Document;
@@ -75,12 +75,7 @@ impl XmlStore {
                 storage.flush()?;
             }
         }
-        let store = XmlStore {
-            storage,
-            cache: XmlCache::new(cache),
-            writer: Mutex::new(()),
-            registry: Arc::default(),
-        };
+        let store = XmlStore { storage, cache: XmlCache::new(cache), writer: Mutex::new(()), registry: Arc::default() };
         store.collect_garbage()?;
         Ok(store)
     }

@@ -26,8 +26,8 @@ use std::os::unix::fs::FileExt;
 
 use roaring::RoaringBitmap;
 
-use crate::fast_map::FastMap;
 use crate::codec::{compress, decompress, Decoder, Encoder};
+use crate::fast_map::FastMap;
 use crate::keys::xml as keys;
 use crate::storage::{Keyspace, Storage, WriteBatch};
 use crate::Result;

@@ -8,8 +8,8 @@ use crate::common::explain::PlanNode;
 use crate::cypher::exec::OpStats;
 use crate::cypher::plan::cost;
 use crate::cypher::plan::expr::CExpr;
-use crate::cypher::planner::sample::filter_share;
 use crate::cypher::plan::{CountSource, ExpandSpec, LIndexPrune, LogicalOp, ScanSource, Seek};
+use crate::cypher::planner::sample::filter_share;
 
 /// What an LIndex lookup keeps, out of `of` nodes: `lindex="bios: 64 of 97000 candidates"`.
 /// Returns (`of`, candidates kept).

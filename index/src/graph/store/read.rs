@@ -116,7 +116,9 @@ impl Overlay {
         let cached = match self.store.shared.cache.get(&key)? {
             Some(c) => c,
             None => {
-                let Some(stored) = self.storage.get(CHUNKS, &chunk_key(&self.graph, kind, chunk))? else { return Ok(None) };
+                let Some(stored) = self.storage.get(CHUNKS, &chunk_key(&self.graph, kind, chunk))? else {
+                    return Ok(None);
+                };
                 let (c, size) = match kind {
                     ChunkKind::Nodes => {
                         let c = RecordChunk::<NodeRecord>::decode(&stored)?;

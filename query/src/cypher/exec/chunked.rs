@@ -298,9 +298,13 @@ impl Operator for DegreeAggregate {
                 counts: if self.keys.is_empty() { vec![0] } else { Vec::new() },
                 probe: Vec::with_capacity(self.keys.len()),
             };
-            let (mut run, other) = over_chunks(&chunks, ctx, run, || second, |run, chunk, slots, ctx| {
-                self.add_chunk(run, chunk, slots, ctx)
-            })?;
+            let (mut run, other) = over_chunks(
+                &chunks,
+                ctx,
+                run,
+                || second,
+                |run, chunk, slots, ctx| self.add_chunk(run, chunk, slots, ctx),
+            )?;
             if let Some(other) = other {
                 self.merge(&mut run, other)?;
             }

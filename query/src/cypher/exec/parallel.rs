@@ -7,9 +7,7 @@
 //! Only for work that reads committed data: a transaction that changed the graph
 //! gets no second view, and the whole scan runs on this thread.
 
-use sprig_index::graph::CHUNK_LEN;
-
-use sprig_index::graph::Overlay;
+use sprig_index::graph::{Overlay, CHUNK_LEN};
 
 use crate::common::stop::StopCheck;
 use crate::cypher::exec::context::{BoxOp, Ctx, GraphRef};

@@ -290,21 +290,19 @@ impl NodeTest {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<NodeId>,
     ) -> Result<()> {
-        {
-            // Label bitmaps are exact: a scan with nothing else to check needs no record.
-            let pass = (self.extra.labels.is_empty() && wanted.is_empty())
-                || node_matches(id, &mut self.extra, wanted, ctx)?;
-            if !pass {
+        // Label bitmaps are exact: a scan with nothing else to check needs no record.
+        let pass =
+            (self.extra.labels.is_empty() && wanted.is_empty()) || node_matches(id, &mut self.extra, wanted, ctx)?;
+        if !pass {
+            return Ok(());
+        }
+        set(&mut self.scratch, slot, V::Node(id));
+        for p in predicates {
+            if !passes(&p.eval(&self.scratch, ctx)?)? {
                 return Ok(());
             }
-            set(&mut self.scratch, slot, V::Node(id));
-            for p in predicates {
-                if !passes(&p.eval(&self.scratch, ctx)?)? {
-                    return Ok(());
-                }
-            }
-            out.push(id);
         }
+        out.push(id);
         Ok(())
     }
 }
@@ -399,7 +397,8 @@ impl NodeScan {
         self.batch.from = chunks.end.saturating_mul(len);
         self.batch.chunks = (self.batch.chunks * 2).min(MAX_BATCH_CHUNKS);
         let large = n as usize >= PARALLEL_BATCH_CHUNKS
-            && self.candidates.range_cardinality(first * len..self.batch.from) >= PARALLEL_BATCH_CHUNKS as u64 * len / 2;
+            && self.candidates.range_cardinality(first * len..self.batch.from)
+                >= PARALLEL_BATCH_CHUNKS as u64 * len / 2;
         let reader = if large { ctx.graph.reader()? } else { None };
         let (slot, wanted, predicates, candidates) = (self.slot, &self.wanted, &self.predicates, &self.candidates);
         let Some(reader) = reader else {
@@ -413,8 +412,7 @@ impl NodeScan {
         let seed = WorkerSeed::of(ctx, reader);
         let test = &mut self.test;
         let (mine, theirs) = std::thread::scope(|scope| {
-            let handle =
-                scope.spawn(|| other.passing(candidates, there, slot, wanted, predicates, &mut seed.ctx()));
+            let handle = scope.spawn(|| other.passing(candidates, there, slot, wanted, predicates, &mut seed.ctx()));
             let mine = test.passing(candidates, here, slot, wanted, predicates, ctx);
             // A panic there is a bug like one here: it goes on as one.
             (mine, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))

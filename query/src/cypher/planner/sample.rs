@@ -108,7 +108,12 @@ impl<'e> Test<'e> {
 /// The share of nodes with `label` that pass all of `predicates` on `slot`: measured
 /// on a sample for the tests the sampler can evaluate, the cost model's guess
 /// ([`cost::predicate_factor`]) for the others; `None` when nothing was measured.
-pub(crate) fn filter_share(graph: &mut Overlay, label: Option<&str>, predicates: &[&CExpr], slot: usize) -> Option<f64> {
+pub(crate) fn filter_share(
+    graph: &mut Overlay,
+    label: Option<&str>,
+    predicates: &[&CExpr],
+    slot: usize,
+) -> Option<f64> {
     let tests: Vec<String> = predicates.iter().filter_map(|e| Test::of(e, slot)).map(|t| t.describe()).collect();
     if tests.is_empty() {
         return None;
@@ -155,7 +160,9 @@ pub(crate) fn predicate_share(
         if columns.as_ref().is_none_or(|(c, _)| *c != chunk) {
             let view = graph.node_chunk_view(chunk).ok().flatten();
             let cols = match view {
-                Some(view) => tests.iter().map(|t| view.column(t.key())).collect::<sprig_index::Result<Vec<_>>>().ok()?,
+                Some(view) => {
+                    tests.iter().map(|t| view.column(t.key())).collect::<sprig_index::Result<Vec<_>>>().ok()?
+                }
                 None => Vec::new(),
             };
             columns = Some((chunk, cols));

@@ -79,7 +79,12 @@ impl Eval<'_, '_> {
     fn partition_within(&self, doc: u32, path: u32, ancestors: &[Region]) -> Result<Vec<Region>> {
         let level = self.nav.collection.paths().get(path).map_or(0, |e| e.level);
         let within: Vec<(u32, u32)> = ancestors.iter().map(|r| (r.pre, r.end)).collect();
-        Ok(self.document(doc)?.regions_within(path, &within)?.into_iter().map(|(pre, end)| Region { pre, end, level }).collect())
+        Ok(self
+            .document(doc)?
+            .regions_within(path, &within)?
+            .into_iter()
+            .map(|(pre, end)| Region { pre, end, level })
+            .collect())
     }
 
     /// Every region of `partitions` in `doc`, in document order.
