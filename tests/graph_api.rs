@@ -547,3 +547,25 @@ fn read_results_stream_and_hold_commits_back_until_dropped() {
     db.cypher("CREATE (:P {i: 13})", ()).unwrap();
     assert_eq!(held.count(), 11);
 }
+
+#[test]
+fn estimates_follow_a_set_that_keeps_the_graph_size() {
+    // The share of people a predicate keeps is measured on a sample and remembered
+    // per graph size; a SET changes the share without changing the size.
+    let db = Database::in_memory().unwrap();
+    db.cypher("UNWIND range(1, 5000) AS i CREATE (:P {age: i % 100})", ()).unwrap();
+    let query = "MATCH (p:P) WHERE p.age < 10 RETURN p";
+    let estimate = |db: &Database| -> u64 {
+        let plan = db.explain_cypher(query, &CypherOptions::default()).unwrap().plan;
+        let mut node = &plan;
+        while node.operator != "NodeByLabelScan" {
+            node = node.children.first().expect("a scan below");
+        }
+        node.estimated_rows.expect("an estimate")
+    };
+    let before = estimate(&db);
+    assert!((400..=600).contains(&before), "a tenth of 5000: {before}");
+    db.cypher("MATCH (p:P) SET p.age = 1", ()).unwrap();
+    let after = estimate(&db);
+    assert!(after >= 4500, "every person now passes: {after}");
+}

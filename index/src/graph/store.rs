@@ -80,7 +80,8 @@ struct Shared {
     cache: ChunkCache,
     /// Graph name -> a small number for cache keys (not stored).
     graph_ids: Mutex<HashMap<String, u32>>,
-    /// Planning statistics measured on committed data, by (graph id, node count,
+    /// Planning statistics measured on committed data (forgotten by a commit that
+    /// rewrites the graph's chunks), by (graph id, node count,
     /// relationship count, what was measured): a graph that grows or shrinks gets
     /// new ones (see [`Overlay::statistic`]).
     statistics: Mutex<HashMap<(u32, u64, u64, String), Option<f64>>>,

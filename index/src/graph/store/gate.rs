@@ -84,6 +84,18 @@ impl GraphStore {
         self.apply_exclusive_then(batch, rewritten, |b| self.storage.apply(b), || Ok(()))
     }
 
+    /// Forgets the planning statistics of the graphs whose chunks a commit rewrote:
+    /// a `SET` changes what a predicate keeps without changing the graph's size.
+    fn forget_statistics(&self, rewritten: &[CacheKey]) {
+        let graphs: std::collections::BTreeSet<u32> = rewritten.iter().map(|k| k.0).collect();
+        if graphs.is_empty() {
+            return;
+        }
+        if let Ok(mut remembered) = self.shared.statistics.lock() {
+            remembered.retain(|key, _| !graphs.contains(&key.0));
+        }
+    }
+
     /// [`apply_exclusive`](Self::apply_exclusive) through `apply` (which may add writes
     /// of its own to the batch), running `then` before readers may start again (text
     /// indexes switch to the commit there).
@@ -99,6 +111,7 @@ impl GraphStore {
             let _exclusive = self.shared.gate.write();
             apply(batch)?;
             self.shared.cache.evict(rewritten);
+            self.forget_statistics(rewritten);
             then()?;
         }
         self.storage.flush()
