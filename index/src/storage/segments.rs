@@ -251,9 +251,11 @@ impl SegmentState {
         }
         self.sync()?;
         db.apply_batch(batch)?;
-        db.flush()?;
+        // Counted as soon as the pointers moved: should the flush fail, the old files
+        // are merely kept (nothing names them), never the new one deleted.
         let freed: Vec<FilePointer> = moves.iter().map(|(_, p)| *p).collect();
         self.account(&freed, &stored);
+        db.flush()?;
         for number in files {
             segments.forget(number);
             self.delete(number)?;
