@@ -12,7 +12,7 @@ use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedCo
 use crate::cypher::eval::aggregate::Accumulator;
 use crate::cypher::eval::expr::passes;
 use crate::cypher::exec::group_table::GroupTable;
-use crate::cypher::exec::parallel::{label_chunks, over_chunks};
+use crate::cypher::exec::parallel::{label_chunks, on_this_thread, over_chunks};
 use crate::cypher::exec::{list_of, of_types, set, type_tokens, Ctx, LabelTest, Operator, Row};
 use crate::cypher::plan::aggregate::AggSpec;
 use crate::cypher::plan::expr::CExpr;
@@ -290,21 +290,17 @@ impl Operator for DegreeAggregate {
                 run.counts.push(0);
             }
             let chunks = label_chunks(self.label.as_deref(), ctx)?;
-            let second = DegreeRun {
-                tokens: run.tokens.clone(),
-                to_labels: run.to_labels.clone(),
+            let second = |first: &DegreeRun| DegreeRun {
+                tokens: first.tokens.clone(),
+                to_labels: first.to_labels.clone(),
                 rel_tests: RelColumnTests::take_from(&mut self.spec.clone()),
                 groups: GroupTable::with_capacity(self.keys.len(), groups / 2),
                 counts: if self.keys.is_empty() { vec![0] } else { Vec::new() },
                 probe: Vec::with_capacity(self.keys.len()),
             };
-            let (mut run, other) = over_chunks(
-                &chunks,
-                ctx,
-                run,
-                || second,
-                |run, chunk, slots, ctx| self.add_chunk(run, chunk, slots, ctx),
-            )?;
+            let (mut run, other) = over_chunks(&chunks, ctx, run, second, |run, chunk, slots, ctx| {
+                self.add_chunk(run, chunk, slots, ctx)
+            })?;
             if let Some(other) = other {
                 self.merge(&mut run, other)?;
             }
@@ -413,21 +409,18 @@ impl Operator for ColumnAggregate {
         self.done = true;
         let fresh = || self.aggs.iter().map(Accumulator::new).collect::<Vec<Accumulator>>();
         let chunks = label_chunks(self.label.as_deref(), ctx)?;
+        let work = |accs: &mut Vec<Accumulator>, chunk, slots: &[usize], ctx: &mut Ctx<'_>| {
+            self.add_chunk(accs, chunk, slots, ctx)
+        };
         let accs = if self.aggs.iter().all(Accumulator::mergeable) {
-            let (mut accs, later) = over_chunks(&chunks, ctx, fresh(), fresh, |accs, chunk, slots, ctx| {
-                self.add_chunk(accs, chunk, slots, ctx)
-            })?;
+            let (mut accs, later) = over_chunks(&chunks, ctx, fresh(), |_| fresh(), work)?;
             for (acc, theirs) in accs.iter_mut().zip(later.into_iter().flatten()) {
                 acc.merge(theirs)?;
             }
             accs
         } else {
             let mut accs = fresh();
-            let all: Vec<usize> = (0..sprig_index::graph::CHUNK_LEN).collect();
-            for (chunk, slots) in &chunks {
-                ctx.tick()?;
-                self.add_chunk(&mut accs, *chunk, slots.as_deref().unwrap_or(&all), ctx)?;
-            }
+            on_this_thread(&chunks, ctx, &mut accs, &work)?;
             accs
         };
         Ok(Some(accs.into_iter().map(Accumulator::finish).collect::<Result<Row>>()?))

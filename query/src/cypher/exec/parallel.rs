@@ -55,7 +55,7 @@ pub(super) fn slots_in(ids: &roaring::RoaringTreemap, range: std::ops::Range<u64
 
 /// What a second thread needs to make a context of its own: a second view of the
 /// graph and the statement's limits.
-pub(super) struct WorkerSeed {
+struct WorkerSeed {
     reader: Overlay,
     stop: StopCheck,
     memory: std::sync::Arc<MemoryBudget>,
@@ -64,7 +64,7 @@ pub(super) struct WorkerSeed {
 }
 
 impl WorkerSeed {
-    pub(super) fn of(ctx: &Ctx<'_>, reader: Overlay) -> Self {
+    fn of(ctx: &Ctx<'_>, reader: Overlay) -> Self {
         WorkerSeed {
             reader,
             stop: ctx.stop.clone(),
@@ -75,7 +75,7 @@ impl WorkerSeed {
     }
 
     /// The context, on the thread that uses it.
-    pub(super) fn ctx(self) -> Ctx<'static> {
+    fn ctx(self) -> Ctx<'static> {
         let mut ctx = Ctx::on(GraphRef::Owned(Box::new(self.reader)), self.build, false);
         ctx.stop = self.stop;
         ctx.memory = self.memory;
@@ -84,39 +84,58 @@ impl WorkerSeed {
     }
 }
 
+/// Runs `work` over every chunk of `chunks`, in order, on this thread.
+pub(super) fn on_this_thread<S>(
+    chunks: &[LabelChunk],
+    ctx: &mut Ctx<'_>,
+    state: &mut S,
+    work: &impl Fn(&mut S, u64, &[usize], &mut Ctx<'_>) -> Result<()>,
+) -> Result<()> {
+    let all: Vec<usize> = (0..CHUNK_LEN).collect();
+    for (chunk, slots) in chunks {
+        ctx.tick()?;
+        work(state, *chunk, slots.as_deref().unwrap_or(&all), ctx)?;
+    }
+    Ok(())
+}
+
 /// Runs `work` over every chunk of `chunks` with state `first`; when there are
 /// enough chunks and a second view of the graph, the second half runs on another
-/// thread with the state `second` makes. Returns both states (the second `None`
-/// when everything ran here).
+/// thread with the state `second` makes from `first` (only then). Returns both
+/// states (the second `None` when everything ran here).
 pub(super) fn over_chunks<S: Send>(
     chunks: &[LabelChunk],
     ctx: &mut Ctx<'_>,
     mut first: S,
-    second: impl FnOnce() -> S,
+    second: impl FnOnce(&S) -> S,
     work: impl Fn(&mut S, u64, &[usize], &mut Ctx<'_>) -> Result<()> + Sync,
 ) -> Result<(S, Option<S>)> {
-    let all: Vec<usize> = (0..CHUNK_LEN).collect();
-    let run = |state: &mut S, part: &[LabelChunk], ctx: &mut Ctx<'_>| -> Result<()> {
-        for (chunk, slots) in part {
-            ctx.tick()?;
-            work(state, *chunk, slots.as_deref().unwrap_or(&all), ctx)?;
-        }
-        Ok(())
-    };
+    let run = |state: &mut S, part: &[LabelChunk], ctx: &mut Ctx<'_>| on_this_thread(part, ctx, state, &work);
     let reader = if chunks.len() >= MIN_CHUNKS { ctx.graph.reader()? } else { None };
     let Some(reader) = reader else {
         run(&mut first, chunks, ctx)?;
         return Ok((first, None));
     };
     let (here, there) = chunks.split_at(chunks.len() / 2);
-    let mut other = second();
+    let mut other = second(&first);
+    let (mine, theirs) = side_by_side(ctx, reader, |ctx| run(&mut first, here, ctx), |ctx| run(&mut other, there, ctx));
+    mine.and(theirs)?;
+    Ok((first, Some(other)))
+}
+
+/// Runs `here` on this thread with `ctx` and `there` on a second thread with a
+/// context over `reader`, and returns both results.
+pub(super) fn side_by_side<A, B: Send>(
+    ctx: &mut Ctx<'_>,
+    reader: Overlay,
+    here: impl FnOnce(&mut Ctx<'_>) -> A,
+    there: impl FnOnce(&mut Ctx<'_>) -> B + Send,
+) -> (A, B) {
     let seed = WorkerSeed::of(ctx, reader);
     std::thread::scope(|scope| {
-        let handle = scope.spawn(|| run(&mut other, there, &mut seed.ctx()));
-        let mine = run(&mut first, here, ctx);
+        let handle = scope.spawn(move || there(&mut seed.ctx()));
+        let mine = here(ctx);
         // A panic there is a bug like one here: it goes on as one.
-        let theirs = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        mine.and(theirs)
-    })?;
-    Ok((first, Some(other)))
+        (mine, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }

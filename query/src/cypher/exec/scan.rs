@@ -13,7 +13,7 @@ use crate::cypher::value::CypherValue as V;
 use crate::Result;
 
 use super::context::{lindex_candidates, set, widened, BoxOp, Ctx, Operator, Row};
-use super::parallel::{slots_in, WorkerSeed};
+use super::parallel::{side_by_side, slots_in};
 
 /// Property-map values of a pattern, evaluated once per input row.
 pub(super) fn eval_prop_map(props: &[(String, CExpr)], row: &Row, ctx: &mut Ctx<'_>) -> Result<Vec<(String, V)>> {
@@ -409,14 +409,13 @@ impl NodeScan {
         let middle = first + n / 2;
         let (here, there) = (first..middle, middle..chunks.end);
         let mut other = self.test.clone();
-        let seed = WorkerSeed::of(ctx, reader);
         let test = &mut self.test;
-        let (mine, theirs) = std::thread::scope(|scope| {
-            let handle = scope.spawn(|| other.passing(candidates, there, slot, wanted, predicates, &mut seed.ctx()));
-            let mine = test.passing(candidates, here, slot, wanted, predicates, ctx);
-            // A panic there is a bug like one here: it goes on as one.
-            (mine, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let (mine, theirs) = side_by_side(
+            ctx,
+            reader,
+            |ctx| test.passing(candidates, here, slot, wanted, predicates, ctx),
+            |ctx| other.passing(candidates, there, slot, wanted, predicates, ctx),
+        );
         self.batch.passed.extend(mine?);
         self.batch.passed.extend(theirs?);
         Ok(())
