@@ -235,4 +235,119 @@ impl RegionTable {
     pub(crate) fn partition(&self, path: u32) -> Result<Vec<(u32, u32)>> {
         Ok(self.partitions(&[path])?.into_iter().map(|(pre, end, _)| (pre, end)).collect())
     }
+
+    /// Partition `path` in place, for searching it without copying it out.
+    fn view(&self, path: u32) -> Result<PartitionView<'_>> {
+        let (start, len) = self.directory()?.get(path as usize).copied().unwrap_or((0, 0));
+        Ok(PartitionView { table: self, path, start, len: u64::from(len), current: None })
+    }
+
+    /// Those of `pres` (sorted) that are nodes on one of `paths`, as `(pre, end, path)`
+    /// in document order. Each partition is searched forward from where the previous
+    /// node was found (galloping), so this costs about a logarithm of the gap per
+    /// node and never reads the whole partition.
+    pub(crate) fn locate(&self, paths: &[u32], pres: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
+        let mut out = Vec::new();
+        for &path in paths {
+            let mut view = self.view(path)?;
+            if view.len == 0 {
+                continue;
+            }
+            let (first, last) = (view.get(0)?.0, view.get(view.len - 1)?.0);
+            let within = &pres[pres.partition_point(|&p| p < first)..pres.partition_point(|&p| p <= last)];
+            let mut k = 0;
+            for &pre in within {
+                k = view.first_from(k, |r| r.0 >= pre)?;
+                if k == view.len {
+                    break;
+                }
+                let (at, end) = view.get(k)?;
+                if at == pre {
+                    out.push((pre, end, path));
+                }
+            }
+        }
+        if paths.len() > 1 {
+            out.sort_unstable();
+        }
+        Ok(out)
+    }
+
+    /// The regions of partition `path` that hold one of `pres` (sorted), each once,
+    /// in document order; searched as in [`Self::locate`]. Regions of one partition
+    /// never nest, so the one that holds a node is the last that starts at or
+    /// before it.
+    pub(crate) fn enclosing(&self, path: u32, pres: &[u32]) -> Result<Vec<(u32, u32)>> {
+        let mut view = self.view(path)?;
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        let mut k = 0;
+        for &pre in pres {
+            k = view.first_from(k, |r| r.0 > pre)?;
+            if k == 0 {
+                continue;
+            }
+            let region = view.get(k - 1)?;
+            if region.1 >= pre && out.last() != Some(&region) {
+                out.push(region);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One partition of a region table, read region by region from the cached segments
+/// that hold it (the segment in use kept at hand).
+struct PartitionView<'t> {
+    table: &'t RegionTable,
+    path: u32,
+    /// Position of the partition's first region in the table.
+    start: u64,
+    len: u64,
+    current: Option<(u32, Segment)>,
+}
+
+impl PartitionView<'_> {
+    /// Region `k` of the partition (`k < len`).
+    fn get(&mut self, k: u64) -> Result<(u32, u32)> {
+        let at = self.start + k;
+        let no = (at / SEGMENT_REGIONS as u64) as u32;
+        if self.current.as_ref().is_none_or(|(n, _)| *n != no) {
+            self.current = Some((no, self.table.segment(no)?));
+        }
+        self.current
+            .as_ref()
+            .and_then(|(_, segment)| segment.0.get((at % SEGMENT_REGIONS as u64) as usize).copied())
+            .ok_or_else(|| Error::corrupted("region table", format!("partition {} runs past its segment", self.path)))
+    }
+
+    /// The first index at or after `from` whose region satisfies `pred` (false, then
+    /// true, along the partition), or `len`: doubling steps from `from`, then a
+    /// binary search within the last step.
+    fn first_from(&mut self, from: u64, pred: impl Fn((u32, u32)) -> bool) -> Result<u64> {
+        if from >= self.len || pred(self.get(from)?) {
+            return Ok(from.min(self.len));
+        }
+        // Invariant: pred is false at `lo`, and true at `hi` or `hi == len`.
+        let (mut lo, mut step) = (from, 1u64);
+        let mut hi = loop {
+            let probe = lo + step;
+            if probe >= self.len {
+                break self.len;
+            }
+            if pred(self.get(probe)?) {
+                break probe;
+            }
+            lo = probe;
+            step *= 2;
+        };
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.get(mid)?) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(hi)
+    }
 }

@@ -485,15 +485,35 @@ mod tests {
         let single: Vec<bool> = pres.iter().map(|&p| test(&doc.string_value(p).unwrap())).collect();
         assert_eq!(bulk, single);
         assert!(bulk.iter().filter(|&&b| b).count() > 2_000);
-        // Parents of the f elements, two levels up: r for all of them.
+        // Region-table searches against node records: every third f element (the
+        // partition crosses region segments), found by pre, then its e parent and r.
         let fs: Vec<u32> = pres
             .iter()
             .copied()
             .filter(|&p| doc.node(p).unwrap().kind == NodeKind::Element && doc.node(p).unwrap().level == 3)
             .collect();
-        let up = doc.ancestors_at(&fs, 2).unwrap();
-        assert_eq!(up.len(), 20_000);
-        assert!(up.iter().all(|(pre, rec)| *pre == 1 && rec.end == doc.len() - 1 && rec.level == 1));
+        assert_eq!(fs.len(), 20_000);
+        let f_path = doc.node(fs[0]).unwrap().path;
+        let e_path = doc.node(2).unwrap().path;
+        let mut wanted: Vec<u32> = fs.iter().copied().step_by(3).collect();
+        wanted.extend([0, 2, doc.len() - 1]); // not f elements: left out
+        wanted.sort_unstable();
+        let found = doc.locate(&[e_path, f_path], &wanted).unwrap();
+        let expected: Vec<(u32, u32, u32)> = wanted
+            .iter()
+            .map(|&p| (p, doc.node(p).unwrap()))
+            .filter(|(_, rec)| rec.kind == NodeKind::Element)
+            .map(|(p, rec)| (p, rec.end, rec.path))
+            .collect();
+        assert_eq!(found.len(), 6_668); // 6,667 f elements and e at 2
+        assert_eq!(found, expected);
+        let parents: Vec<(u32, u32)> =
+            fs.iter().step_by(3).map(|&p| doc.node(p).unwrap().parent).map(|e| (e, doc.node(e).unwrap().end)).collect();
+        let f_pres: Vec<u32> = fs.iter().copied().step_by(3).collect();
+        assert_eq!(doc.enclosing(e_path, &f_pres).unwrap(), parents);
+        let r_path = doc.node(1).unwrap().path;
+        assert_eq!(doc.enclosing(r_path, &f_pres).unwrap(), vec![(1, doc.len() - 1)]);
+        assert_eq!(doc.enclosing(f_path, &[0, 1, 2]).unwrap(), vec![]);
         let mut reader = doc.reader();
         assert!(reader.any_attribute(&doc, 2, |_, v| v == "0").unwrap());
         assert!(!reader.any_attribute(&doc, 2, |_, v| v == "1").unwrap());

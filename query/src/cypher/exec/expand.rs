@@ -110,11 +110,14 @@ pub(crate) fn of_types<'a>(
 pub(super) struct IntoMemo {
     pub(super) last_target: Option<NodeId>,
     /// Each target's (other end, relationship) pairs, sorted.
-    pub(super) built: rustc_hash::FxHashMap<NodeId, Vec<(NodeId, RelId)>>,
+    pub(super) built: rustc_hash::FxHashMap<NodeId, TargetList>,
     pub(super) pairs: usize,
     /// The statement's write count when `built` was filled (a write empties it).
     pub(super) writes: u64,
 }
+
+/// A target's (other end, relationship) pairs, sorted, shared with the caller.
+pub(super) type TargetList = std::rc::Rc<[(NodeId, RelId)]>;
 
 /// Pairs an into-check memo keeps before it starts over (16 MiB).
 pub(super) const INTO_MEMO_PAIRS: usize = 1 << 20;
@@ -132,39 +135,63 @@ impl IntoMemo {
     ) -> Result<Option<Vec<(RelId, NodeId)>>> {
         let repeated = self.last_target == Some(to);
         self.last_target = Some(to);
-        let reverse = match dir {
-            ExpandDir::Out => Direction::Incoming,
-            ExpandDir::In => Direction::Outgoing,
-            ExpandDir::Both => return Ok(None),
-        };
+        self.forget_after_writes(ctx);
+        if !repeated && !self.built.contains_key(&to) {
+            return Ok(None);
+        }
+        let Some(pairs) = self.list_for(to, dir, tokens, ctx)? else { return Ok(None) };
+        Ok(Some(matching(&pairs, from).map(|r| (r, to)).collect()))
+    }
+
+    /// Empties the memo when the statement has written since it was filled.
+    fn forget_after_writes(&mut self, ctx: &Ctx<'_>) {
         let writes = ctx.stats.total();
         if writes != self.writes {
             self.built.clear();
             self.pairs = 0;
             self.writes = writes;
         }
-        if !self.built.contains_key(&to) {
-            if !repeated {
-                return Ok(None);
-            }
-            let list = list_of(to, reverse, tokens, ctx)?;
-            let mut pairs: Vec<(NodeId, RelId)> = of_types(&list, tokens)
-                .iter()
-                .filter(|e| tokens.as_ref().is_none_or(|t| t.contains(&e.type_token)))
-                .map(|e| (e.other, e.rel))
-                .collect();
-            pairs.sort_unstable();
-            if self.pairs + pairs.len() > INTO_MEMO_PAIRS {
-                self.built.clear();
-                self.pairs = 0;
-            }
-            self.pairs += pairs.len();
-            self.built.insert(to, pairs);
-        }
-        let Some(pairs) = self.built.get(&to) else { return Ok(None) };
-        let lo = pairs.partition_point(|(o, _)| *o < from);
-        Ok(Some(pairs[lo..].iter().take_while(|(o, _)| *o == from).map(|(_, r)| (*r, to)).collect()))
     }
+
+    /// `to`'s list from its side, built now if the memo does not hold it; `None`
+    /// for an undirected expansion (both lists would be needed).
+    fn list_for(
+        &mut self,
+        to: NodeId,
+        dir: ExpandDir,
+        tokens: &Option<Vec<u32>>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Option<TargetList>> {
+        let reverse = match dir {
+            ExpandDir::Out => Direction::Incoming,
+            ExpandDir::In => Direction::Outgoing,
+            ExpandDir::Both => return Ok(None),
+        };
+        if let Some(pairs) = self.built.get(&to) {
+            return Ok(Some(pairs.clone()));
+        }
+        let list = list_of(to, reverse, tokens, ctx)?;
+        let mut pairs: Vec<(NodeId, RelId)> = of_types(&list, tokens)
+            .iter()
+            .filter(|e| tokens.as_ref().is_none_or(|t| t.contains(&e.type_token)))
+            .map(|e| (e.other, e.rel))
+            .collect();
+        pairs.sort_unstable();
+        if self.pairs + pairs.len() > INTO_MEMO_PAIRS {
+            self.built.clear();
+            self.pairs = 0;
+        }
+        self.pairs += pairs.len();
+        let pairs: TargetList = pairs.into();
+        self.built.insert(to, pairs.clone());
+        Ok(Some(pairs))
+    }
+}
+
+/// The relationships of a target's sorted list whose other end is `from`.
+fn matching(pairs: &[(NodeId, RelId)], from: NodeId) -> impl Iterator<Item = RelId> + '_ {
+    let lo = pairs.partition_point(|(o, _)| *o < from);
+    pairs[lo..].iter().take_while(move |(o, _)| *o == from).map(|(_, r)| *r)
 }
 
 pub(super) fn used_rel(row: &Row, slots: &[usize], rel: RelId) -> bool {
@@ -205,6 +232,27 @@ pub(super) struct ExpandIntoCount {
     pub(super) then: Expand,
 }
 
+impl ExpandIntoCount {
+    /// The closing check's target list, when the check is a plain hop into a bound
+    /// node (no property maps, lengths or pruning): each intermediate node is then
+    /// found in it by binary search, with one memo lookup per row instead of one per
+    /// intermediate node.
+    fn target_list(&mut self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Option<TargetList>> {
+        let spec = &self.then.spec;
+        let plain = spec.to_bound
+            && spec.length.is_none()
+            && !spec.rel_bound
+            && spec.rel_props.is_empty()
+            && spec.to_props.is_empty()
+            && spec.to_prune.is_none();
+        let Some(V::Node(to)) = row.get(spec.to).filter(|_| plain) else { return Ok(None) };
+        let (to, dir) = (*to, spec.dir);
+        let tokens = self.then.tokens(ctx);
+        self.then.into_memo.forget_after_writes(ctx);
+        self.then.into_memo.list_for(to, dir, &tokens, ctx)
+    }
+}
+
 impl Operator for ExpandIntoCount {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         let (first_rel, first_to) = (self.first.spec.rel, self.first.spec.to);
@@ -216,8 +264,27 @@ impl Operator for ExpandIntoCount {
             // The row as the check sees it: the first hop's slots change per candidate.
             let mut scratch = widened(&row, widest);
             let mut total = 0i64;
+            let target_list = self.target_list(&row, ctx)?;
             let then = &mut self.then;
             self.first.single_hop(&row, from, tokens, ctx, |rel, mid, ctx| {
+                if let Some(pairs) = &target_list {
+                    let mut rels = matching(pairs, mid).peekable();
+                    if rels.peek().is_none() {
+                        return Ok(());
+                    }
+                    set(&mut scratch, first_rel, V::Rel(rel));
+                    set(&mut scratch, first_to, V::Node(mid));
+                    let Some((_, _)) = then.start_row(&scratch, ctx)? else { return Ok(()) };
+                    let to = then.spec.to;
+                    let Some(V::Node(to)) = scratch.get(to).cloned() else { return Ok(()) };
+                    for check_rel in rels {
+                        ctx.tick()?;
+                        if then.check_candidate(check_rel, to, &scratch, ctx)? {
+                            total += 1;
+                        }
+                    }
+                    return Ok(());
+                }
                 set(&mut scratch, first_rel, V::Rel(rel));
                 set(&mut scratch, first_to, V::Node(mid));
                 let Some((check_from, check_tokens)) = then.start_row(&scratch, ctx)? else { return Ok(()) };
@@ -384,16 +451,21 @@ impl Expand {
 
     /// What is the same for every candidate of `row`: the start node and the type
     /// tokens (`None`: the row has no node to start from).
-    fn start_row(&mut self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Option<(NodeId, Tokens)>> {
-        let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(None) };
-        let tokens = match &self.tokens {
+    /// The expansion's type tokens, looked up on first use.
+    fn tokens(&mut self, ctx: &Ctx<'_>) -> Tokens {
+        match &self.tokens {
             Some(t) => t.clone(),
             None => {
                 let t = std::rc::Rc::new(type_tokens(&self.spec.types, ctx));
                 self.tokens = Some(t.clone());
                 t
             }
-        };
+        }
+    }
+
+    fn start_row(&mut self, row: &Row, ctx: &mut Ctx<'_>) -> Result<Option<(NodeId, Tokens)>> {
+        let Some(V::Node(from)) = row.get(self.spec.from).cloned() else { return Ok(None) };
+        let tokens = self.tokens(ctx);
         if !self.spec.rel_props.is_empty() || !self.rel_wanted.is_empty() {
             self.rel_wanted = eval_prop_map(&self.spec.rel_props, row, ctx)?;
         }
@@ -520,6 +592,17 @@ impl Expand {
             }
         }
         Ok(())
+    }
+
+    /// Every check of one candidate found without walking the lists (after
+    /// [`Self::start_row`] for `row`).
+    fn check_candidate(&mut self, rel: RelId, other: NodeId, row: &Row, ctx: &mut Ctx<'_>) -> Result<bool> {
+        let plain_rel = self.spec.distinct_from.is_empty() && self.rel_wanted.is_empty();
+        let labels_only = self.to_wanted.is_empty();
+        if labels_only {
+            self.to_labels.prepare(ctx)?;
+        }
+        self.candidate_ok(rel, other, row, plain_rel, labels_only, ctx)
     }
 
     /// Labels, property maps, isomorphism and pushed-down predicates of one candidate.

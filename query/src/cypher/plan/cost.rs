@@ -11,8 +11,18 @@ use crate::cypher::plan::expr::CExpr;
 use crate::cypher::syntax::ast::CompareOp;
 use crate::cypher::value::CypherValue;
 
-/// The cost of testing one expansion candidate, relative to producing one row.
+/// The cost of testing one expansion candidate's labels, relative to producing one
+/// row (a bitmap probe).
 pub const EXAMINE_COST: f64 = 0.1;
+
+/// The cost of testing one expansion candidate's properties: a read of a node
+/// scattered over the graph, about as costly as producing a row. At 1M nodes,
+/// `(c:Company)<-[:WORKS_AT]-(p) WHERE p.age > 60` took 263 ns per candidate.
+pub const PROPERTY_TEST_COST: f64 = 1.0;
+
+/// The cost of testing one scanned node against a filter, relative to producing a
+/// row: scans test a chunk's column at a time (39 ns per node at 1M nodes).
+pub const SCAN_TEST_COST: f64 = 0.1;
 
 /// The share of rows a predicate keeps: an equality one in a hundred, anything else
 /// one in ten.

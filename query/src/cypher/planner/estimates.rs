@@ -128,6 +128,12 @@ impl Planner<'_> {
         labels * cost::property_map_factor(n.props.len()) * self.node_filter(n, conjuncts)
     }
 
+    /// Whether binding `n` tests its properties (a property map or WHERE conjuncts
+    /// of its own), not only its labels.
+    pub(super) fn tests_properties(&self, n: &PNode, conjuncts: &[(CExpr, Option<BTreeSet<usize>>)]) -> bool {
+        !n.props.is_empty() || !conjuncts_of(n.slot, conjuncts).is_empty()
+    }
+
     pub(super) fn estimate_scan(&mut self, labels: &[String], props: &[(String, CExpr)]) -> u64 {
         cost::scan_rows(self.graph, labels, props)
     }

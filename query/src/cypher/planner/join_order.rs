@@ -39,13 +39,21 @@ impl Planner<'_> {
                 (this.estimate_scan(&n.labels, &n.props) as f64 * filter).max(1.0)
             }
         };
+        // A filtered scan tests every node of the label, a column at a time.
+        let scan_cost = |this: &mut Self, n: &PNode, bound: &BTreeSet<usize>| -> f64 {
+            let rows = scan_rows(this, n, bound);
+            if bound.contains(&n.slot) || !this.tests_properties(n, conjuncts) {
+                return rows;
+            }
+            rows + crate::cypher::plan::cost::SCAN_TEST_COST * this.estimate_scan(&n.labels, &[]) as f64
+        };
         let mut rows = scan_rows(self, &nodes[start], &bound);
-        let mut cost = rows;
+        let mut cost = scan_cost(self, &nodes[start], &bound);
         steps.push(GreedyStep::Node(start));
         seen[start] = true;
         bound.insert(nodes[start].slot);
         loop {
-            // (output rows, candidates examined, edge, forward)
+            // (output rows, cost of the candidates examined, edge, forward)
             let mut pick: Option<(f64, f64, usize, bool)> = None;
             for (e, (r, a, b)) in edges.iter().enumerate() {
                 if done[e] {
@@ -63,8 +71,15 @@ impl Planner<'_> {
                     let dir = if forward { r.dir } else { r.dir.reversed() };
                     let examined = rows * self.degree(r, dir, &nodes[from].labels);
                     let est = examined * self.target_factor(r, dir, &nodes[from].labels, &nodes[to], &bound, conjuncts);
-                    // A check between bound nodes reads one list per row, whatever its length.
-                    let examined = if bound.contains(&nodes[to].slot) { 0.0 } else { examined };
+                    // A check between bound nodes reads one list per row, whatever its
+                    // length; a candidate costs a label test, or a property read when
+                    // the target has property tests.
+                    let per_candidate = if self.tests_properties(&nodes[to], conjuncts) {
+                        crate::cypher::plan::cost::PROPERTY_TEST_COST
+                    } else {
+                        crate::cypher::plan::cost::EXAMINE_COST
+                    };
+                    let examined = if bound.contains(&nodes[to].slot) { 0.0 } else { examined * per_candidate };
                     // Sampled estimates carry noise: leave the pattern's written
                     // order (the first option) only for a clear win.
                     if pick.is_none_or(|p| est < p.0 * 0.9) {
@@ -83,7 +98,7 @@ impl Planner<'_> {
                     bound.insert(r.slot);
                     rows = est.max(1.0);
                     // Every candidate costs a label or property test, passing or not.
-                    cost += rows + crate::cypher::plan::cost::EXAMINE_COST * examined;
+                    cost += rows + examined;
                     steps.push(GreedyStep::Expand(e, forward));
                 }
                 None => {
@@ -94,8 +109,9 @@ impl Planner<'_> {
                     }) else {
                         break;
                     };
-                    rows *= scan_rows(self, &nodes[next], &bound);
-                    cost += rows;
+                    let scanned = scan_rows(self, &nodes[next], &bound);
+                    cost += rows * (scan_cost(self, &nodes[next], &bound) - scanned) + rows * scanned;
+                    rows *= scanned;
                     seen[next] = true;
                     bound.insert(nodes[next].slot);
                     steps.push(GreedyStep::Node(next));

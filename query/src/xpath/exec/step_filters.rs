@@ -3,6 +3,10 @@
 //! every element with the branch's names), value tests on branch leaves, residual
 //! predicates per node, and SISJ's outermost-node filter before descendant edges.
 
+use std::collections::HashMap;
+
+use sprig_index::PathSummary;
+
 use super::navigate::{compare_string, Context, Eval};
 use crate::xpath::compile::Step;
 use crate::xpath::exec::joins::{ancestor_semijoin, descendants_at, Edge, LevelGap, Region};
@@ -108,16 +112,30 @@ impl Eval<'_, '_> {
         Ok(leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
     }
 
-    /// The distinct ancestors `depth` levels above `leaves`, in document order: the
-    /// nodes that have a branch leaf at that depth, found through parent labels.
-    fn ancestors_at(&self, doc: u32, leaves: &[Region], depth: u16) -> Result<Vec<(Region, u32)>> {
-        let pres: Vec<u32> = leaves.iter().map(|r| r.pre).collect();
-        let mut res: Vec<(Region, u32)> = self
-            .document(doc)?
-            .ancestors_at(&pres, depth)?
-            .into_iter()
-            .map(|(pre, rec)| (Region { pre, end: rec.end, level: rec.level }, rec.path))
-            .collect();
+    /// The distinct ancestors `depth` levels above `leaves` (`(pre, path)`, in
+    /// document order), in document order with their paths. A leaf's ancestor lies on
+    /// the path `depth` steps shorter than the leaf's, so it is found by searching
+    /// that partition of the region table: no node record is read.
+    fn ancestors_at(&self, doc: u32, leaves: &[(u32, u32)], depth: u16) -> Result<Vec<(Region, u32)>> {
+        let summary = self.nav.collection.paths();
+        let parents = summary.parent_ids();
+        let mut by_path: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &(pre, path) in leaves {
+            let mut up = path;
+            for _ in 0..depth {
+                up = parents.get(up as usize).copied().unwrap_or(PathSummary::NO_PARENT);
+            }
+            if up != PathSummary::NO_PARENT {
+                by_path.entry(up).or_default().push(pre);
+            }
+        }
+        let document = self.document(doc)?;
+        let mut res = Vec::new();
+        for (path, pres) in by_path {
+            let level = summary.get(path).map_or(0, |e| e.level);
+            let found = document.enclosing(path, &pres)?;
+            res.extend(found.into_iter().map(|(pre, end)| (Region { pre, end, level }, path)));
+        }
         res.sort_unstable_by_key(|(r, _)| r.pre);
         res.dedup_by_key(|(r, _)| r.pre);
         Ok(res)
@@ -136,22 +154,23 @@ impl Eval<'_, '_> {
     ) -> Result<(Vec<(Region, u32)>, u64)> {
         let branch = &plan.pattern.branches[i][b];
         let leaf_paths = &plan.partitions[i].branch_leaves[b];
-        let leaves = match seek_of(plan, i, b) {
+        let document = self.document(doc)?;
+        let leaves: Vec<(u32, u32)> = match seek_of(plan, i, b) {
             // The leaves the value index found, if they lie on the branch's paths.
             Some(seek) => {
-                let document = self.document(doc)?;
-                let mut leaves = Vec::new();
-                for pre in seek.per_doc.get(doc as usize).into_iter().flatten() {
-                    let rec = document.node(pre)?;
-                    if leaf_paths.binary_search(&rec.path).is_ok() {
-                        leaves.push(Region { pre, end: rec.end, level: rec.level });
-                    }
-                }
-                leaves
+                let found: Vec<u32> = seek.per_doc.get(doc as usize).into_iter().flatten().collect();
+                document.locate(leaf_paths, &found)?.into_iter().map(|(pre, _, path)| (pre, path)).collect()
             }
             None => {
-                let leaves = self.partitions(doc, leaf_paths)?;
-                self.filter_leaves(doc, branch, None, leaves)?
+                let leaves = document.regions_of(leaf_paths)?;
+                let keep = match &branch.value {
+                    None => vec![true; leaves.len()],
+                    Some(cmp) => {
+                        let pres: Vec<u32> = leaves.iter().map(|r| r.0).collect();
+                        document.string_values_pass(&pres, |s| compare_string(cmp.op, s, &cmp.literal, cmp.swapped))?
+                    }
+                };
+                leaves.into_iter().zip(keep).filter(|(_, k)| *k).map(|((pre, _, path), _)| (pre, path)).collect()
             }
         };
         let read = leaves.len() as u64;

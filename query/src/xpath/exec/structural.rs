@@ -214,7 +214,9 @@ impl Eval<'_, '_> {
                 };
                 current.insert(p, joined);
             }
-            if !plan.pattern.branches[i].is_empty() {
+            // A branch the candidates came from needs no join.
+            let sourced = usize::from(plan.branch_source[i].is_some());
+            if plan.pattern.branches[i].len() > sourced {
                 // One semi-join per branch over the whole step, then back to partitions.
                 let all = union_sorted(current.values().cloned().collect());
                 let (branched, leaves_read) = self.sisj_branches(doc, plan, i, all, false)?;
