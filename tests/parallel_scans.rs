@@ -4,7 +4,9 @@
 //! `DegreeAggregation` and `ColumnAggregation` to hand half of them to a second
 //! thread. Inside a write transaction that has changed the graph there is no second
 //! view of it, so the same statement runs on one thread: each query is run both
-//! ways, and also in a form the planner cannot run chunk-at-a-time.
+//! ways, and also in a form the planner cannot run chunk-at-a-time. Aggregations
+//! over a pipeline (scan, expansions, filters) split the pipeline in two
+//! (`SplitPipeline`) the same way.
 
 use std::fmt::Write as _;
 
@@ -49,7 +51,7 @@ fn rows(result: sprig::Result<sprig::Rows>) -> Vec<String> {
 }
 
 /// (query, the same question in a form that reads row by row).
-const QUERIES: [(&str, &str); 12] = [
+const QUERIES: [(&str, &str); 15] = [
     (
         "MATCH (p:Person) WHERE p.age < 20 RETURN count(p) AS c",
         "MATCH (p:Person) WITH p, p.age AS a WHERE a < 20 RETURN count(p) AS c",
@@ -97,6 +99,25 @@ const QUERIES: [(&str, &str); 12] = [
     (
         "MATCH (p:Person)-[:LIVES_IN]->(c:City) WHERE p.age < 19 RETURN DISTINCT c.name AS n",
         "MATCH (p:Person)-[:LIVES_IN]->(c:City) WITH p, c, p.age AS a WHERE a < 19 RETURN DISTINCT c.name AS n",
+    ),
+    // Aggregations over a whole pipeline (scan, expansions, filters) split in two:
+    // groups in the order one thread sees them, and every mergeable aggregate.
+    (
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WHERE p.age < 30 \
+         RETURN f.tag AS t, count(*) AS c, count(DISTINCT p) AS d, sum(f.age) AS s, min(f.score) AS lo, max(f.name) AS hi",
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WITH p, f, p.age AS a WHERE a < 30 \
+         RETURN f.tag AS t, count(*) AS c, count(DISTINCT p) AS d, sum(f.age) AS s, min(f.score) AS lo, max(f.name) AS hi",
+    ),
+    (
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:LIVES_IN]->(c:City) \
+         RETURN count(*) AS n, count(DISTINCT b) AS d, avg(a.age) AS m, sum(b.age) AS s",
+        "MATCH (a:Person)-[:KNOWS]->(b:Person) WITH a, b MATCH (b)-[:LIVES_IN]->(c:City) WITH a, b, c \
+         RETURN count(*) AS n, count(DISTINCT b) AS d, avg(a.age) AS m, sum(b.age) AS s",
+    ),
+    (
+        "MATCH (a:Person)-[:KNOWS]->(b:Person)-[:KNOWS]->(a) RETURN a.tag AS t, count(*) AS c",
+        "MATCH (a:Person)-[r:KNOWS]->(b:Person) WITH a, b, r MATCH (b)-[s:KNOWS]->(x) WHERE x = a AND s <> r \
+         RETURN a.tag AS t, count(*) AS c",
     ),
 ];
 

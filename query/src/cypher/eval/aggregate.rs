@@ -202,16 +202,29 @@ impl Accumulator {
     /// Whether two accumulators of `spec` over different rows can be combined into
     /// the one all the rows would give (counts, sums, averages, min and max).
     pub fn mergeable(spec: &AggSpec) -> bool {
-        !spec.distinct
-            && matches!(
-                spec.func,
-                AggFunc::CountStar | AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max
-            )
+        if spec.distinct {
+            // A distinct count adds the values the later one saw that this one did
+            // not; the order does not matter to a count.
+            return spec.func == AggFunc::Count;
+        }
+        matches!(
+            spec.func,
+            AggFunc::CountStar | AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max
+        )
     }
 
     /// Adds what `later` saw (the same aggregate over rows that come after this
     /// one's; see [`Accumulator::mergeable`]).
     pub fn merge(&mut self, later: Accumulator) -> Result<()> {
+        if let Some(seen) = later.seen {
+            if self.seen.is_none() || !matches!(self.state, State::Count(_)) {
+                return Err(Error::Static("aggregates that cannot be merged".into()));
+            }
+            for value in seen.into_iter() {
+                self.add(&[value.0])?;
+            }
+            return Ok(());
+        }
         match (&mut self.state, later.state) {
             (State::Count(n), State::Count(m)) => *n += m,
             (

@@ -13,6 +13,7 @@ use super::context::{BoxOp, Ctx, OpStats, Operator, Row};
 use super::expand::{Expand, ExpandIntoCount};
 use super::grouping::{Aggregate, Distinct};
 use super::order::{SkipLimit, Sort, Truncate, Union};
+use super::parallel::SplitPipeline;
 use super::rows::{BuildPath, Filter, Once, Optional, Project, Unwind};
 use super::scan::{CountFromStore, LabelTest, NodeCheck, NodeScan, NodeTest, ScanBatch};
 use super::schema::{Discard, SchemaOp};
@@ -63,6 +64,8 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
                 scratch: Vec::new(),
             },
             batch: ScanBatch::default(),
+            leaf: matches!(**input, LogicalOp::Start),
+            halved: false,
         }),
         LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
             input: child(input),
@@ -120,7 +123,9 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
             Box::new(Project { input: child(input), exprs: exprs.clone(), keep_input: *keep_input })
         }
         LogicalOp::Aggregate { input, keys, aggs } => {
-            Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone()))
+            // The input pipeline's top operator gets the next number.
+            let split = SplitPipeline::of(input, id + 1, profile);
+            Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone(), split))
         }
         LogicalOp::Distinct { input, width } => Box::new(Distinct {
             input: child(input),

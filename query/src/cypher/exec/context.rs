@@ -108,6 +108,9 @@ pub struct Ctx<'t> {
     pub xpath_answers: HashMap<(std::sync::Arc<str>, std::sync::Arc<str>), V>,
     /// What buffering operators and large lists may hold (see [`crate::cypher::exec::memory`]).
     pub memory: std::sync::Arc<crate::cypher::exec::memory::MemoryBudget>,
+    /// Set by a pipeline that runs as two halves (`SplitPipeline`, in `parallel.rs`):
+    /// the half of its scan this thread works; taken by that scan.
+    pub(super) scan_half: Option<ScanHalf>,
 }
 
 impl<'t> Ctx<'t> {
@@ -130,6 +133,7 @@ impl<'t> Ctx<'t> {
             memory: crate::cypher::exec::memory::MemoryBudget::new(crate::cypher::exec::memory::DEFAULT_MEMORY_LIMIT),
             rng: seed | 1,
             work_done: 0,
+            scan_half: None,
         }
     }
 
@@ -207,4 +211,25 @@ pub(crate) fn set(row: &mut Row, slot: usize, v: V) {
         row.resize(slot + 1, V::Null);
     }
     row[slot] = v;
+}
+
+/// Which half of its candidates the leaf scan of a split pipeline keeps. Both
+/// threads compute the same candidates and cut them at the same chunk boundary
+/// (the chunk of the middle candidate), so the halves cover them exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScanHalf {
+    First,
+    Second,
+}
+
+impl ScanHalf {
+    pub(super) fn keep(self, candidates: &mut roaring::RoaringTreemap) {
+        let len = sprig_index::graph::CHUNK_LEN as u64;
+        let Some(middle) = candidates.select(candidates.len() / 2) else { return };
+        let cut = middle / len * len;
+        match self {
+            ScanHalf::First => candidates.remove_range(cut..),
+            ScanHalf::Second => candidates.remove_range(..cut),
+        };
+    }
 }

@@ -45,6 +45,11 @@ impl GroupTable {
     }
 
     /// The number of groups.
+    /// Key values per group.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
     pub fn len(&self) -> usize {
         self.hashes.len()
     }

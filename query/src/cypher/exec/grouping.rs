@@ -13,6 +13,7 @@ use crate::Result;
 
 use super::context::{BoxOp, Ctx, Operator, Row};
 use super::expand::group_rows;
+use super::parallel::SplitPipeline;
 
 /// Nodes whose group an aggregation remembers, at most.
 pub(super) const NODE_GROUP_MEMO: usize = 1 << 16;
@@ -39,6 +40,15 @@ pub(super) fn node_key_slot(keys: &[CExpr]) -> Option<usize> {
 
 pub(super) struct Aggregate {
     pub(super) input: BoxOp,
+    pub(super) fold: Fold,
+    /// Set when the input pipeline can run as two halves, one per core.
+    pub(super) split: Option<SplitPipeline>,
+    pub(super) output: Option<VecDeque<Row>>,
+    pub(super) held: Option<Reservation>,
+}
+
+/// What an aggregation computes per row: group keys and aggregates.
+pub(super) struct Fold {
     pub(super) keys: Vec<CExpr>,
     pub(super) aggs: Vec<crate::cypher::plan::aggregate::AggSpec>,
     /// The distinct argument expressions of all aggregates (`avg(p.age)` and
@@ -49,12 +59,23 @@ pub(super) struct Aggregate {
     /// Per aggregate: whether it keeps the values it is given (collect, percentiles,
     /// DISTINCT), so that they count against the memory budget.
     pub(super) retains: Vec<bool>,
-    pub(super) output: Option<VecDeque<Row>>,
-    pub(super) held: Option<Reservation>,
+}
+
+/// The groups an aggregation has seen, with `aggs.len()` states per group in the
+/// order groups were first seen (the group table's numbering).
+pub(super) struct Folded {
+    groups: GroupTable,
+    states: Vec<Accumulator>,
+    held: Option<Reservation>,
 }
 
 impl Aggregate {
-    pub(super) fn new(input: BoxOp, keys: Vec<CExpr>, aggs: Vec<crate::cypher::plan::aggregate::AggSpec>) -> Self {
+    pub(super) fn new(
+        input: BoxOp,
+        keys: Vec<CExpr>,
+        aggs: Vec<crate::cypher::plan::aggregate::AggSpec>,
+        split: Option<SplitPipeline>,
+    ) -> Self {
         let mut args: Vec<CExpr> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let mut arg_index = Vec::with_capacity(aggs.len());
@@ -82,91 +103,144 @@ impl Aggregate {
                 a.distinct || matches!(a.func, F::Collect | F::PercentileCont | F::PercentileDisc)
             })
             .collect();
-        Aggregate { input, keys, aggs, args, arg_index, retains, output: None, held: None }
+        // Halves can be merged only when every aggregate can.
+        let split = split.filter(|_| aggs.iter().all(Accumulator::mergeable));
+        Aggregate { input, fold: Fold { keys, aggs, args, arg_index, retains }, split, output: None, held: None }
+    }
+}
+
+impl Fold {
+    /// Folds every row of `input` into groups.
+    fn consume(&self, input: &mut BoxOp, ctx: &mut Ctx<'_>) -> Result<Folded> {
+        let per_group = self.aggs.len();
+        let mut groups = GroupTable::new(self.keys.len());
+        let mut states: Vec<Accumulator> = Vec::new();
+        let mut held: Option<Reservation> = None;
+        if self.keys.is_empty() {
+            states.extend(self.aggs.iter().map(Accumulator::new));
+        }
+        // Buffers reused for every row: no allocation unless a group is new.
+        let mut probe: Vec<GroupKey> = Vec::with_capacity(self.keys.len());
+        let mut args: Vec<V> = Vec::new();
+        let mut values: Vec<V> = Vec::with_capacity(self.args.len());
+        // Keys that are all properties of one node: the node's group is
+        // remembered, so later rows of the same node read no property and hash
+        // no key (valid while the statement writes nothing).
+        let node_keys = node_key_slot(&self.keys);
+        let mut by_node: rustc_hash::FxHashMap<NodeId, usize> = Default::default();
+        let mut memo_writes = ctx.stats.total();
+        while let Some(row) = input.next(ctx)? {
+            let node = match (node_keys, &row) {
+                (Some(s), row) => match row.get(s) {
+                    Some(V::Node(n)) => Some(*n),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if node.is_some() && ctx.stats.total() != memo_writes {
+                by_node.clear();
+                memo_writes = ctx.stats.total();
+            }
+            let known = node.and_then(|n| by_node.get(&n).copied());
+            let group = if self.keys.is_empty() {
+                0
+            } else if let Some(g) = known {
+                g
+            } else {
+                probe.clear();
+                for k in &self.keys {
+                    probe.push(GroupKey(k.eval(&row, ctx)?));
+                }
+                let (group, new) = groups.find_or_insert(&mut probe);
+                if new {
+                    states.extend(self.aggs.iter().map(Accumulator::new));
+                    let key_bytes: usize = probe.iter().map(|k| value_bytes(&k.0)).sum();
+                    let held = held.get_or_insert_with(|| ctx.reservation());
+                    held.grow(key_bytes + per_group * std::mem::size_of::<Accumulator>() + 64)?;
+                }
+                if let Some(n) = node {
+                    if by_node.len() < NODE_GROUP_MEMO {
+                        by_node.insert(n, group);
+                    }
+                }
+                group
+            };
+            values.clear();
+            for a in &self.args {
+                values.push(a.eval(&row, ctx)?);
+            }
+            for (retains, index) in self.retains.iter().zip(&self.arg_index) {
+                if *retains {
+                    let bytes: usize = index.iter().map(|&k| value_bytes(&values[k])).sum();
+                    held.get_or_insert_with(|| ctx.reservation()).grow(bytes)?;
+                }
+            }
+            let accs = &mut states[group * per_group..(group + 1) * per_group];
+            for (acc, index) in accs.iter_mut().zip(&self.arg_index) {
+                match index.as_slice() {
+                    [] => acc.add(&[])?,
+                    [one] => acc.add(std::slice::from_ref(&values[*one]))?,
+                    many => {
+                        args.clear();
+                        args.extend(many.iter().map(|&k| values[k].clone()));
+                        acc.add(&args)?;
+                    }
+                }
+            }
+        }
+        Ok(Folded { groups, states, held })
+    }
+}
+
+impl Folded {
+    /// Adds `later`, the groups of rows that come after this one's: its groups
+    /// new here are appended in its order, so the groups keep the order one pass
+    /// over all rows gives.
+    fn merge(mut self, later: Folded, per_group: usize) -> Result<Folded> {
+        let mut states = later.states.into_iter();
+        if self.groups.width() == 0 {
+            for acc in self.states.iter_mut() {
+                if let Some(other) = states.next() {
+                    acc.merge(other)?;
+                }
+            }
+        } else {
+            for mut key in later.groups.into_key_vecs() {
+                let (group, new) = self.groups.find_or_insert(&mut key);
+                let theirs = states.by_ref().take(per_group);
+                if new {
+                    self.states.extend(theirs);
+                } else {
+                    for (acc, other) in self.states[group * per_group..(group + 1) * per_group].iter_mut().zip(theirs) {
+                        acc.merge(other)?;
+                    }
+                }
+            }
+        }
+        match (&mut self.held, later.held) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs),
+            (None, theirs) => self.held = theirs,
+            (Some(_), None) => {}
+        }
+        Ok(self)
     }
 }
 
 impl Operator for Aggregate {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         if self.output.is_none() {
-            // States of all groups in one vector, `aggs.len()` per group, in the
-            // order groups were first seen (the group table's numbering).
-            let per_group = self.aggs.len();
-            let mut groups = GroupTable::new(self.keys.len());
-            let mut states: Vec<Accumulator> = Vec::new();
-            if self.keys.is_empty() {
-                states.extend(self.aggs.iter().map(Accumulator::new));
-            }
-            // Buffers reused for every row: no allocation unless a group is new.
-            let mut probe: Vec<GroupKey> = Vec::with_capacity(self.keys.len());
-            let mut args: Vec<V> = Vec::new();
-            let mut values: Vec<V> = Vec::with_capacity(self.args.len());
-            // Keys that are all properties of one node: the node's group is
-            // remembered, so later rows of the same node read no property and hash
-            // no key (valid while the statement writes nothing).
-            let node_keys = node_key_slot(&self.keys);
-            let mut by_node: rustc_hash::FxHashMap<NodeId, usize> = Default::default();
-            let mut memo_writes = ctx.stats.total();
-            while let Some(row) = self.input.next(ctx)? {
-                let node = match (node_keys, &row) {
-                    (Some(s), row) => match row.get(s) {
-                        Some(V::Node(n)) => Some(*n),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                if node.is_some() && ctx.stats.total() != memo_writes {
-                    by_node.clear();
-                    memo_writes = ctx.stats.total();
-                }
-                let known = node.and_then(|n| by_node.get(&n).copied());
-                let group = if self.keys.is_empty() {
-                    0
-                } else if let Some(g) = known {
-                    g
-                } else {
-                    probe.clear();
-                    for k in &self.keys {
-                        probe.push(GroupKey(k.eval(&row, ctx)?));
-                    }
-                    let (group, new) = groups.find_or_insert(&mut probe);
-                    if new {
-                        states.extend(self.aggs.iter().map(Accumulator::new));
-                        let key_bytes: usize = probe.iter().map(|k| value_bytes(&k.0)).sum();
-                        let held = self.held.get_or_insert_with(|| ctx.reservation());
-                        held.grow(key_bytes + per_group * std::mem::size_of::<Accumulator>() + 64)?;
-                    }
-                    if let Some(n) = node {
-                        if by_node.len() < NODE_GROUP_MEMO {
-                            by_node.insert(n, group);
-                        }
-                    }
-                    group
-                };
-                values.clear();
-                for a in &self.args {
-                    values.push(a.eval(&row, ctx)?);
-                }
-                for (retains, index) in self.retains.iter().zip(&self.arg_index) {
-                    if *retains {
-                        let bytes: usize = index.iter().map(|&k| value_bytes(&values[k])).sum();
-                        self.held.get_or_insert_with(|| ctx.reservation()).grow(bytes)?;
-                    }
-                }
-                let accs = &mut states[group * per_group..(group + 1) * per_group];
-                for (acc, index) in accs.iter_mut().zip(&self.arg_index) {
-                    match index.as_slice() {
-                        [] => acc.add(&[])?,
-                        [one] => acc.add(std::slice::from_ref(&values[*one]))?,
-                        many => {
-                            args.clear();
-                            args.extend(many.iter().map(|&k| values[k].clone()));
-                            acc.add(&args)?;
-                        }
-                    }
-                }
-            }
-            self.output = Some(group_rows(groups, states, per_group, self.keys.is_empty())?);
+            let fold = &self.fold;
+            let (mine, theirs) = match &self.split {
+                Some(split) => split.run(&mut self.input, ctx, |input, ctx| fold.consume(input, ctx))?,
+                None => (fold.consume(&mut self.input, ctx)?, None),
+            };
+            let per_group = fold.aggs.len();
+            let folded = match theirs {
+                Some(later) => mine.merge(later, per_group)?,
+                None => mine,
+            };
+            self.held = folded.held;
+            self.output = Some(group_rows(folded.groups, folded.states, per_group, fold.keys.is_empty())?);
         }
         Ok(self.output.as_mut().and_then(|o| o.pop_front()))
     }

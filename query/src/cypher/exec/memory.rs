@@ -59,6 +59,13 @@ impl Reservation {
     }
 }
 
+impl Reservation {
+    /// Takes over what `other` holds (from the same budget).
+    pub fn absorb(&mut self, mut other: Reservation) {
+        self.bytes += std::mem::take(&mut other.bytes);
+    }
+}
+
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.budget.held.fetch_sub(self.bytes, Ordering::Relaxed);

@@ -6,14 +6,21 @@
 //!
 //! Only for work that reads committed data: a transaction that changed the graph
 //! gets no second view, and the whole scan runs on this thread.
+//!
+//! A whole pipeline can be split the same way ([`SplitPipeline`]): the streaming
+//! operators below an aggregation (a label scan, expansions, filters, projections)
+//! are built a second time for the second thread, and each copy's scan keeps half
+//! of its candidates ([`ScanHalf`]). The aggregation folds each half into a state of
+//! its own and merges the second into the first.
 
 use sprig_index::graph::{Overlay, CHUNK_LEN};
 
 use crate::common::stop::StopCheck;
-use crate::cypher::exec::context::{BoxOp, Ctx, GraphRef};
+use crate::cypher::exec::build::build_node;
+use crate::cypher::exec::context::{BoxOp, Ctx, GraphRef, OpStats, ScanHalf};
 use crate::cypher::exec::memory::MemoryBudget;
 use crate::cypher::plan::LogicalOp;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Below this many chunks a second thread costs more than it saves.
 const MIN_CHUNKS: usize = 64;
@@ -138,4 +145,101 @@ pub(super) fn side_by_side<A, B: Send>(
         // A panic there is a bug like one here: it goes on as one.
         (mine, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
+}
+
+/// A pipeline that can run as two halves: streaming operators over a label scan
+/// that reads its input once. Other operators (writes, OPTIONAL MATCH, shortest
+/// paths, nested scans) keep the pipeline on one thread.
+#[derive(Debug)]
+pub(super) struct SplitPipeline {
+    plan: LogicalOp,
+    /// The number of the pipeline's top operator (PROFILE numbers in pre-order).
+    first_id: usize,
+    profile: bool,
+    label: Option<String>,
+}
+
+impl SplitPipeline {
+    pub(super) fn of(plan: &LogicalOp, first_id: usize, profile: bool) -> Option<Self> {
+        let label = scanned_label(plan)?;
+        Some(SplitPipeline { plan: plan.clone(), first_id, profile, label })
+    }
+
+    /// Runs `work` over `local` (the pipeline built for this thread). When the scan
+    /// has enough chunks and a second view of the graph exists, `work` also runs on
+    /// another thread over a second copy of the pipeline, and each copy scans half of
+    /// the candidates; the second result is then `Some`. Rows counted by PROFILE on
+    /// the second thread are added to this thread's counts (times stay this
+    /// thread's).
+    pub(super) fn run<S: Send>(
+        &self,
+        local: &mut BoxOp,
+        ctx: &mut Ctx<'_>,
+        work: impl Fn(&mut BoxOp, &mut Ctx<'_>) -> Result<S> + Sync,
+    ) -> Result<(S, Option<S>)> {
+        let large = label_chunks(self.label.as_deref(), ctx)?.len() >= MIN_CHUNKS;
+        let reader = if large { ctx.graph.reader()? } else { None };
+        let Some(reader) = reader else { return Ok((work(local, ctx)?, None)) };
+        let work = &work;
+        let (mine, theirs) = side_by_side(
+            ctx,
+            reader,
+            |ctx| {
+                ctx.scan_half = Some(ScanHalf::First);
+                work(local, ctx).and_then(|r| halves_taken(ctx).map(|()| r))
+            },
+            |ctx| {
+                ctx.profile = self.profile.then(Vec::new);
+                ctx.scan_half = Some(ScanHalf::Second);
+                let mut id = self.first_id;
+                let mut op = build_node(&self.plan, self.profile, &mut id);
+                let res = work(&mut op, ctx).and_then(|r| halves_taken(ctx).map(|()| r));
+                (res, ctx.profile.take())
+            },
+        );
+        let (theirs, their_profile) = theirs;
+        let (mine, theirs) = (mine?, theirs?);
+        if let (Some(mine), Some(theirs)) = (ctx.profile.as_mut(), their_profile) {
+            add_rows(mine, &theirs);
+        }
+        Ok((mine, Some(theirs)))
+    }
+}
+
+/// The label a pipeline scans (`None`: all nodes) if it can be split.
+fn scanned_label(op: &LogicalOp) -> Option<Option<String>> {
+    use crate::cypher::plan::ScanSource;
+    match op {
+        LogicalOp::NodeScan { input, source, .. } if matches!(**input, LogicalOp::Start) => match source {
+            ScanSource::Label(l) => Some(Some(l.clone())),
+            ScanSource::AllNodes => Some(None),
+            _ => None,
+        },
+        LogicalOp::NodeCheck { input, .. }
+        | LogicalOp::Expand { input, .. }
+        | LogicalOp::ExpandCount { input, .. }
+        | LogicalOp::ExpandIntoCount { input, .. }
+        | LogicalOp::Filter { input, .. }
+        | LogicalOp::Project { input, .. }
+        | LogicalOp::BuildPath { input, .. } => scanned_label(input),
+        _ => None,
+    }
+}
+
+/// A split pipeline's scan must have taken its half: otherwise both threads would
+/// have scanned everything.
+fn halves_taken(ctx: &Ctx<'_>) -> Result<()> {
+    match ctx.scan_half {
+        None => Ok(()),
+        Some(_) => Err(Error::Static("a split pipeline ran without its scan taking its half".into())),
+    }
+}
+
+fn add_rows(mine: &mut Vec<OpStats>, theirs: &[OpStats]) {
+    if mine.len() < theirs.len() {
+        mine.resize(theirs.len(), OpStats::default());
+    }
+    for (m, t) in mine.iter_mut().zip(theirs) {
+        m.rows += t.rows;
+    }
 }

@@ -197,6 +197,12 @@ pub(super) struct NodeScan {
     pub(super) predicates: Vec<CExpr>,
     pub(super) test: NodeTest,
     pub(super) batch: ScanBatch,
+    /// The scan reads its input once (`Start` below): the leaf of a pipeline that
+    /// may run as two halves, each scanning half of the candidates.
+    pub(super) leaf: bool,
+    /// This scan works half of its candidates, beside a second thread: its batches
+    /// stay on this thread.
+    pub(super) halved: bool,
 }
 
 /// Candidates are tested a batch of chunks at a time: a few chunks first (a scan
@@ -396,7 +402,8 @@ impl NodeScan {
         let chunks = first..first.saturating_add(n);
         self.batch.from = chunks.end.saturating_mul(len);
         self.batch.chunks = (self.batch.chunks * 2).min(MAX_BATCH_CHUNKS);
-        let large = n as usize >= PARALLEL_BATCH_CHUNKS
+        let large = !self.halved
+            && n as usize >= PARALLEL_BATCH_CHUNKS
             && self.candidates.range_cardinality(first * len..self.batch.from)
                 >= PARALLEL_BATCH_CHUNKS as u64 * len / 2;
         let reader = if large { ctx.graph.reader()? } else { None };
@@ -439,6 +446,12 @@ impl Operator for NodeScan {
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
             self.candidates = self.candidates(&row, ctx)?;
+            if self.leaf {
+                if let Some(half) = ctx.scan_half.take() {
+                    half.keep(&mut self.candidates);
+                    self.halved = true;
+                }
+            }
             self.wanted = eval_prop_map(&self.props, &row, ctx)?;
             self.test.extra.reset();
             self.test.filter.start(&self.wanted);
