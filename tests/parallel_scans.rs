@@ -51,7 +51,7 @@ fn rows(result: sprig::Result<sprig::Rows>) -> Vec<String> {
 }
 
 /// (query, the same question in a form that reads row by row).
-const QUERIES: [(&str, &str); 15] = [
+const QUERIES: [(&str, &str); 18] = [
     (
         "MATCH (p:Person) WHERE p.age < 20 RETURN count(p) AS c",
         "MATCH (p:Person) WITH p, p.age AS a WHERE a < 20 RETURN count(p) AS c",
@@ -119,6 +119,28 @@ const QUERIES: [(&str, &str); 15] = [
         "MATCH (a:Person)-[r:KNOWS]->(b:Person) WITH a, b, r MATCH (b)-[s:KNOWS]->(x) WHERE x = a AND s <> r \
          RETURN a.tag AS t, count(*) AS c",
     ),
+    // Sorts and a DISTINCT below a sort split their pipelines too; ties keep the
+    // order one thread gives.
+    (
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WHERE p.age > 75 RETURN p.name AS n, f.age AS a ORDER BY a, n",
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WITH p, f, p.age AS x WHERE x > 75 RETURN p.name AS n, f.age AS a ORDER BY a, n",
+    ),
+    (
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) RETURN f.tag AS t, p.name AS n ORDER BY t DESC, n LIMIT 40",
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WITH p, f, f.tag AS t RETURN t, p.name AS n ORDER BY t DESC, n LIMIT 40",
+    ),
+    (
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WHERE f.age < 30 RETURN DISTINCT p.name AS n, f.tag AS t ORDER BY n, t",
+        "MATCH (p:Person)-[:KNOWS]->(f:Person) WITH p, f, f.age AS a WHERE a < 30 \
+         RETURN DISTINCT p.name AS n, f.tag AS t ORDER BY n, t",
+    ),
+];
+
+/// Sorts with many ties: rows that tie keep the order one thread gives them (the
+/// first half's before the second's), which a row-by-row plan need not share.
+const TIES: [&str; 2] = [
+    "MATCH (p:Person)-[:KNOWS]->(f:Person) WHERE p.age > 70 RETURN p.name AS n, f.tag AS t ORDER BY t",
+    "MATCH (p:Person)-[:KNOWS]->(f:Person) RETURN p.name AS n, f.tag AS t ORDER BY t DESC LIMIT 100",
 ];
 
 #[test]
@@ -141,6 +163,11 @@ fn scans_on_two_threads_agree_with_one_thread_and_with_row_by_row_plans() {
             fast.sort();
         }
         assert_eq!(fast, slow, "row by row: {query}");
+    }
+    for query in TIES {
+        let shared = rows(db.cypher(query, ()));
+        assert!(shared.len() >= 100, "{query}");
+        assert_eq!(shared, rows(tx.cypher(query, ())), "one thread: {query}");
     }
     tx.rollback();
 }

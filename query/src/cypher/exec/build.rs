@@ -20,6 +20,25 @@ use super::schema::{Discard, SchemaOp};
 use super::shortest::Shortest;
 use super::write::{Create, Delete, Eager, Merge, Update};
 
+fn distinct(input: BoxOp, width: usize, split: Option<SplitPipeline>) -> Distinct {
+    Distinct { input, width, seen: GroupTable::new(width), probe: Vec::new(), held: None, split, collected: None }
+}
+
+/// The input of a sort, which reads every row before it gives one: a DISTINCT
+/// right below may then collect its rows too, and so split its own input pipeline.
+fn sort_input(op: &LogicalOp, profile: bool, next_id: &mut usize) -> BoxOp {
+    let LogicalOp::Distinct { input, width } = op else { return build_node(op, profile, next_id) };
+    let id = *next_id;
+    *next_id += 1;
+    let split = SplitPipeline::of(input, id + 1, profile);
+    let built: BoxOp = Box::new(distinct(build_node(input, profile, next_id), *width, split));
+    if profile {
+        Box::new(Profiled { id, inner: built })
+    } else {
+        built
+    }
+}
+
 /// [`build`] without profiling: what subqueries run with.
 pub fn build_unprofiled(op: &LogicalOp) -> BoxOp {
     build(op, false)
@@ -120,25 +139,25 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
             Box::new(BuildPath { input: child(input), slot: *slot, steps: steps.clone() })
         }
         LogicalOp::Project { input, exprs, keep_input } => {
-            Box::new(Project { input: child(input), exprs: exprs.clone(), keep_input: *keep_input })
+            Box::new(Project::new(child(input), exprs.clone(), *keep_input))
         }
         LogicalOp::Aggregate { input, keys, aggs } => {
             // The input pipeline's top operator gets the next number.
             let split = SplitPipeline::of(input, id + 1, profile);
             Box::new(Aggregate::new(child(input), keys.clone(), aggs.clone(), split))
         }
-        LogicalOp::Distinct { input, width } => Box::new(Distinct {
-            input: child(input),
-            width: *width,
-            seen: GroupTable::new(*width),
-            probe: Vec::new(),
+        LogicalOp::Distinct { input, width } => Box::new(distinct(child(input), *width, None)),
+        LogicalOp::Sort { input, keys } => Box::new(Sort {
+            split: SplitPipeline::of(input, id + 1, profile),
+            input: sort_input(input, profile, next_id),
+            keys: keys.clone(),
+            limit: None,
+            output: None,
             held: None,
         }),
-        LogicalOp::Sort { input, keys } => {
-            Box::new(Sort { input: child(input), keys: keys.clone(), limit: None, output: None, held: None })
-        }
         LogicalOp::TopK { input, keys, limit } => Box::new(Sort {
-            input: child(input),
+            split: SplitPipeline::of(input, id + 1, profile),
+            input: sort_input(input, profile, next_id),
             keys: keys.clone(),
             limit: Some(limit.clone()),
             output: None,

@@ -257,18 +257,90 @@ pub(super) struct Distinct {
     pub(super) seen: GroupTable,
     pub(super) probe: Vec<GroupKey>,
     pub(super) held: Option<Reservation>,
+    /// Set below a sort, when the input pipeline can run as two halves: the rows
+    /// are then all collected (`collected`) before the first is passed on.
+    pub(super) split: Option<SplitPipeline>,
+    pub(super) collected: Option<VecDeque<Row>>,
+}
+
+/// The first row of each distinct key of `input`, in order.
+struct Firsts {
+    seen: GroupTable,
+    rows: Vec<Row>,
+    held: Option<Reservation>,
+}
+
+impl Distinct {
+    /// Whether `row` is the first with its key; counts it against the budget.
+    fn first_of_key(
+        seen: &mut GroupTable,
+        probe: &mut Vec<GroupKey>,
+        held: &mut Option<Reservation>,
+        width: usize,
+        row: &Row,
+        ctx: &Ctx<'_>,
+    ) -> Result<bool> {
+        probe.clear();
+        probe.extend(row.iter().take(width).cloned().map(GroupKey));
+        // Rows narrower than the width (never planned) still group consistently.
+        probe.resize(width, GroupKey(V::Null));
+        if !seen.find_or_insert(probe).1 {
+            return Ok(false);
+        }
+        let held = held.get_or_insert_with(|| ctx.reservation());
+        held.grow(row_bytes(&row[..width.min(row.len())]))?;
+        Ok(true)
+    }
+
+    fn firsts(width: usize, input: &mut BoxOp, ctx: &mut Ctx<'_>) -> Result<Firsts> {
+        let mut out = Firsts { seen: GroupTable::new(width), rows: Vec::new(), held: None };
+        let mut probe = Vec::with_capacity(width);
+        while let Some(row) = input.next(ctx)? {
+            if Self::first_of_key(&mut out.seen, &mut probe, &mut out.held, width, &row, ctx)? {
+                let held = out.held.get_or_insert_with(|| ctx.reservation());
+                held.grow(row_bytes(&row))?;
+                out.rows.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Both halves' first rows: the first half's, then the later half's whose key
+    /// the first did not have.
+    fn collect_split(&mut self, ctx: &mut Ctx<'_>) -> Result<VecDeque<Row>> {
+        let width = self.width;
+        let run = |input: &mut BoxOp, ctx: &mut Ctx<'_>| Self::firsts(width, input, ctx);
+        let (mut mine, theirs) = match &self.split {
+            Some(split) => split.run(&mut self.input, ctx, run)?,
+            None => (run(&mut self.input, ctx)?, None),
+        };
+        if let Some(later) = theirs {
+            for row in later.rows {
+                if Self::first_of_key(&mut mine.seen, &mut self.probe, &mut mine.held, width, &row, ctx)? {
+                    mine.rows.push(row);
+                }
+            }
+            match (&mut mine.held, later.held) {
+                (Some(m), Some(t)) => m.absorb(t),
+                (None, t) => mine.held = t,
+                (Some(_), None) => {}
+            }
+        }
+        self.held = mine.held;
+        Ok(mine.rows.into())
+    }
 }
 
 impl Operator for Distinct {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
+        if self.split.is_some() {
+            if self.collected.is_none() {
+                self.collected = Some(self.collect_split(ctx)?);
+            }
+            return Ok(self.collected.as_mut().and_then(|c| c.pop_front()));
+        }
         while let Some(row) = self.input.next(ctx)? {
-            self.probe.clear();
-            self.probe.extend(row.iter().take(self.width).cloned().map(GroupKey));
-            // Rows narrower than the width (never planned) still group consistently.
-            self.probe.resize(self.width, GroupKey(V::Null));
-            if self.seen.find_or_insert(&mut self.probe).1 {
-                let held = self.held.get_or_insert_with(|| ctx.reservation());
-                held.grow(row_bytes(&row[..self.width.min(row.len())]))?;
+            if Self::first_of_key(&mut self.seen, &mut self.probe, &mut self.held, self.width, &row, ctx)? {
                 return Ok(Some(row));
             }
         }
@@ -277,6 +349,7 @@ impl Operator for Distinct {
     fn reset(&mut self, arg: &Row) {
         self.seen = GroupTable::new(self.width);
         self.held = None;
+        self.collected = None;
         self.input.reset(arg);
     }
 }

@@ -8,6 +8,7 @@ use crate::cypher::value::{CypherValue as V, GroupKey, RowKey};
 use crate::{Error, Result};
 
 use super::context::{BoxOp, Ctx, Operator, Row};
+use super::parallel::SplitPipeline;
 
 pub(super) fn count_value(e: &CExpr, what: &str, ctx: &mut Ctx<'_>) -> Result<usize> {
     match e.eval(&Vec::new(), ctx)? {
@@ -42,7 +43,12 @@ pub(super) struct Sort {
     pub(super) limit: Option<CExpr>,
     pub(super) output: Option<VecDeque<Row>>,
     pub(super) held: Option<Reservation>,
+    /// Set when the input pipeline can run as two halves, one per core.
+    pub(super) split: Option<SplitPipeline>,
 }
+
+/// Rows with their sort keys, sorted.
+type Keyed = Vec<(Vec<V>, Row)>;
 
 impl Operator for Sort {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
@@ -52,57 +58,25 @@ impl Operator for Sort {
                 None => None,
             };
             let asc: Vec<bool> = self.keys.iter().map(|k| k.1).collect();
-            let mut rows: Vec<(Vec<V>, Row)> = Vec::new();
-            let mut key: Vec<V> = Vec::with_capacity(self.keys.len());
-            while let Some(row) = self.input.next(ctx)? {
-                key.clear();
-                // Top-k with a full buffer: keys are evaluated one at a time, and a
-                // row stops as soon as it cannot beat the last kept row (a second
-                // key is read only on a tie of the first).
-                let mut against = match limit {
-                    Some(k) if rows.len() == k => rows.last().map(|last: &(Vec<V>, Row)| last.0.as_slice()),
-                    _ => None,
-                };
-                let mut beaten = false;
-                for (i, (e, up)) in self.keys.iter().enumerate() {
-                    let v = e.eval(&row, ctx)?;
-                    if let Some(last) = against {
-                        let o = v.order(&last[i]);
-                        match if *up { o } else { o.reverse() } {
-                            std::cmp::Ordering::Greater => {
-                                beaten = true;
-                                break;
-                            }
-                            std::cmp::Ordering::Less => against = None,
-                            std::cmp::Ordering::Equal => {}
-                        }
+            let keys = &self.keys;
+            let sort = |input: &mut BoxOp, ctx: &mut Ctx<'_>| sorted(input, keys, &asc, limit, ctx);
+            let ((rows, held), theirs) = match &self.split {
+                Some(split) => split.run(&mut self.input, ctx, sort)?,
+                None => (sort(&mut self.input, ctx)?, None),
+            };
+            let (rows, held) = match theirs {
+                Some((later, their_held)) => {
+                    let mut held = held;
+                    match (&mut held, their_held) {
+                        (Some(mine), Some(theirs)) => mine.absorb(theirs),
+                        (None, theirs) => held = theirs,
+                        (Some(_), None) => {}
                     }
-                    key.push(v);
+                    (merge_sorted(rows, later, &asc, limit), held)
                 }
-                // Still tied with the last kept row on every key: ties keep input order.
-                if beaten || against.is_some() {
-                    continue;
-                }
-                match limit {
-                    // Top-k: a sorted buffer of at most k rows.
-                    Some(k) => {
-                        if k == 0 {
-                            continue;
-                        }
-                        let at = rows.partition_point(|r| compare_keys(&r.0, &key, &asc).is_le());
-                        rows.insert(at, (key.clone(), row));
-                        rows.truncate(k);
-                    }
-                    None => {
-                        let held = self.held.get_or_insert_with(|| ctx.reservation());
-                        held.grow(row_bytes(&row) + row_bytes(&key))?;
-                        rows.push((key.clone(), row));
-                    }
-                }
-            }
-            if limit.is_none() {
-                rows.sort_by(|a, b| compare_keys(&a.0, &b.0, &asc));
-            }
+                None => (rows, held),
+            };
+            self.held = held;
             self.output = Some(rows.into_iter().map(|r| r.1).collect());
         }
         Ok(self.output.as_mut().and_then(|o| o.pop_front()))
@@ -112,6 +86,87 @@ impl Operator for Sort {
         self.held = None;
         self.input.reset(arg);
     }
+}
+
+/// The rows of `input` with their keys, sorted (stable); the first `limit` only.
+fn sorted(
+    input: &mut BoxOp,
+    keys: &[(CExpr, bool)],
+    asc: &[bool],
+    limit: Option<usize>,
+    ctx: &mut Ctx<'_>,
+) -> Result<(Keyed, Option<Reservation>)> {
+    let mut held: Option<Reservation> = None;
+    let mut rows: Keyed = Vec::new();
+    let mut key: Vec<V> = Vec::with_capacity(keys.len());
+    while let Some(row) = input.next(ctx)? {
+        key.clear();
+        // Top-k with a full buffer: keys are evaluated one at a time, and a
+        // row stops as soon as it cannot beat the last kept row (a second
+        // key is read only on a tie of the first).
+        let mut against = match limit {
+            Some(k) if rows.len() == k => rows.last().map(|last: &(Vec<V>, Row)| last.0.as_slice()),
+            _ => None,
+        };
+        let mut beaten = false;
+        for (i, (e, up)) in keys.iter().enumerate() {
+            let v = e.eval(&row, ctx)?;
+            if let Some(last) = against {
+                let o = v.order(&last[i]);
+                match if *up { o } else { o.reverse() } {
+                    std::cmp::Ordering::Greater => {
+                        beaten = true;
+                        break;
+                    }
+                    std::cmp::Ordering::Less => against = None,
+                    std::cmp::Ordering::Equal => {}
+                }
+            }
+            key.push(v);
+        }
+        // Still tied with the last kept row on every key: ties keep input order.
+        if beaten || against.is_some() {
+            continue;
+        }
+        match limit {
+            // Top-k: a sorted buffer of at most k rows.
+            Some(k) => {
+                if k == 0 {
+                    continue;
+                }
+                let at = rows.partition_point(|r| compare_keys(&r.0, &key, asc).is_le());
+                rows.insert(at, (key.clone(), row));
+                rows.truncate(k);
+            }
+            None => {
+                let held = held.get_or_insert_with(|| ctx.reservation());
+                held.grow(row_bytes(&row) + row_bytes(&key))?;
+                rows.push((key.clone(), row));
+            }
+        }
+    }
+    if limit.is_none() {
+        rows.sort_by(|a, b| compare_keys(&a.0, &b.0, asc));
+    }
+    Ok((rows, held))
+}
+
+/// Two sorted lists as one, `first` winning ties (its rows came first), cut to
+/// `limit`: what sorting both in one list gives.
+fn merge_sorted(first: Keyed, later: Keyed, asc: &[bool], limit: Option<usize>) -> Keyed {
+    let total = first.len() + later.len();
+    let mut out = Vec::with_capacity(limit.map_or(total, |k| k.min(total)));
+    let (mut a, mut b) = (first.into_iter().peekable(), later.into_iter().peekable());
+    while limit.is_none_or(|k| out.len() < k) {
+        let take_first = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => compare_keys(&x.0, &y.0, asc).is_le(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_first { a.next() } else { b.next() });
+    }
+    out
 }
 
 pub(super) struct SkipLimit {

@@ -149,7 +149,9 @@ pub(super) fn side_by_side<A, B: Send>(
 
 /// A pipeline that can run as two halves: streaming operators over a label scan
 /// that reads its input once. Other operators (writes, OPTIONAL MATCH, shortest
-/// paths, nested scans) keep the pipeline on one thread.
+/// paths, nested scans) keep the pipeline on one thread. Used by the operators that
+/// read all their input before they give a row: aggregations, sorts, and a
+/// DISTINCT right below a sort.
 #[derive(Debug)]
 pub(super) struct SplitPipeline {
     plan: LogicalOp,
@@ -177,7 +179,10 @@ impl SplitPipeline {
         ctx: &mut Ctx<'_>,
         work: impl Fn(&mut BoxOp, &mut Ctx<'_>) -> Result<S> + Sync,
     ) -> Result<(S, Option<S>)> {
-        let large = label_chunks(self.label.as_deref(), ctx)?.len() >= MIN_CHUNKS;
+        // As many nodes as MIN_CHUNKS half-full chunks (counting is cheaper than
+        // listing the chunks, and small statements pay for it).
+        let nodes = ctx.graph.label_nodes(self.label.as_deref())?.len();
+        let large = nodes >= (MIN_CHUNKS * CHUNK_LEN / 2) as u64;
         let reader = if large { ctx.graph.reader()? } else { None };
         let Some(reader) = reader else { return Ok((work(local, ctx)?, None)) };
         let work = &work;

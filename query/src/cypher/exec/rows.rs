@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use sprig_index::graph::NodeId;
+
 use crate::cypher::eval::expr::passes;
 use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::*;
@@ -164,14 +166,53 @@ pub(super) struct Project {
     pub(super) input: BoxOp,
     pub(super) exprs: Vec<CExpr>,
     pub(super) keep_input: bool,
+    /// Per expression, for a node's property (`c.name`): the values read last, by
+    /// node id modulo [`PROPERTY_MEMO_SLOTS`]. Rows that come back to the same few
+    /// nodes (a city per person) then read each property once; the statement's
+    /// write count the values were read at empties it when it changes.
+    pub(super) memo: Vec<Option<Vec<Option<(NodeId, V)>>>>,
+    pub(super) memo_writes: u64,
+}
+
+/// Slots of a [`Project`] property memo.
+const PROPERTY_MEMO_SLOTS: usize = 1024;
+
+impl Project {
+    pub(super) fn new(input: BoxOp, exprs: Vec<CExpr>, keep_input: bool) -> Self {
+        let memo = exprs.iter().map(|e| matches!(e, CExpr::SlotProperty(..)).then(Vec::new)).collect();
+        Project { input, exprs, keep_input, memo, memo_writes: 0 }
+    }
 }
 
 impl Operator for Project {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Row>> {
         let Some(row) = self.input.next(ctx)? else { return Ok(None) };
         let mut out = Vec::with_capacity(self.exprs.len() + if self.keep_input { row.len() } else { 0 });
-        for e in &self.exprs {
-            out.push(e.eval(&row, ctx)?);
+        if ctx.stats.total() != self.memo_writes {
+            self.memo_writes = ctx.stats.total();
+            self.memo.iter_mut().flatten().for_each(Vec::clear);
+        }
+        for (e, memo) in self.exprs.iter().zip(&mut self.memo) {
+            let (Some(memo), &CExpr::SlotProperty(slot, _)) = (memo, e) else {
+                out.push(e.eval(&row, ctx)?);
+                continue;
+            };
+            let Some(V::Node(id)) = row.get(slot) else {
+                out.push(e.eval(&row, ctx)?);
+                continue;
+            };
+            if memo.is_empty() {
+                memo.resize(PROPERTY_MEMO_SLOTS, None);
+            }
+            let at = (*id % PROPERTY_MEMO_SLOTS as u64) as usize;
+            match &memo[at] {
+                Some((n, v)) if n == id => out.push(v.clone()),
+                _ => {
+                    let v = e.eval(&row, ctx)?;
+                    memo[at] = Some((*id, v.clone()));
+                    out.push(v);
+                }
+            }
         }
         if self.keep_input {
             out.extend(row);
