@@ -239,7 +239,10 @@ impl RegionTable {
     /// Partition `path` in place, for searching it without copying it out.
     fn view(&self, path: u32) -> Result<PartitionView<'_>> {
         let (start, len) = self.directory()?.get(path as usize).copied().unwrap_or((0, 0));
-        Ok(PartitionView { table: self, path, start, len: u64::from(len), current: None })
+        let first = start / SEGMENT_REGIONS as u64;
+        let last = (start + u64::from(len)).div_ceil(SEGMENT_REGIONS as u64);
+        let segments = vec![None; (last - first) as usize];
+        Ok(PartitionView { table: self, path, start, len: u64::from(len), first, segments })
     }
 
     /// Those of `pres` (sorted) that are nodes on one of `paths`, as `(pre, end, path)`
@@ -296,28 +299,34 @@ impl RegionTable {
 }
 
 /// One partition of a region table, read region by region from the cached segments
-/// that hold it (the segment in use kept at hand).
+/// that hold it. Every segment touched is kept at hand: a search probes back and
+/// forth between a few segments, and each probe should not cost a lookup in the
+/// shared cache.
 struct PartitionView<'t> {
     table: &'t RegionTable,
     path: u32,
     /// Position of the partition's first region in the table.
     start: u64,
     len: u64,
-    current: Option<(u32, Segment)>,
+    /// The number of the segment holding the first region.
+    first: u64,
+    /// The partition's segments, from `first`, as they are touched.
+    segments: Vec<Option<Segment>>,
 }
 
 impl PartitionView<'_> {
     /// Region `k` of the partition (`k < len`).
     fn get(&mut self, k: u64) -> Result<(u32, u32)> {
         let at = self.start + k;
-        let no = (at / SEGMENT_REGIONS as u64) as u32;
-        if self.current.as_ref().is_none_or(|(n, _)| *n != no) {
-            self.current = Some((no, self.table.segment(no)?));
+        let no = at / SEGMENT_REGIONS as u64;
+        let runs_past = || Error::corrupted("region table", format!("partition {} runs past its segment", self.path));
+        let slot = self.segments.get_mut((no - self.first) as usize).ok_or_else(runs_past)?;
+        if slot.is_none() {
+            *slot = Some(self.table.segment(no as u32)?);
         }
-        self.current
-            .as_ref()
-            .and_then(|(_, segment)| segment.0.get((at % SEGMENT_REGIONS as u64) as usize).copied())
-            .ok_or_else(|| Error::corrupted("region table", format!("partition {} runs past its segment", self.path)))
+        slot.as_ref()
+            .and_then(|segment| segment.0.get((at % SEGMENT_REGIONS as u64) as usize).copied())
+            .ok_or_else(runs_past)
     }
 
     /// The first index at or after `from` whose region satisfies `pred` (false, then

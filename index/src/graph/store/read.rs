@@ -22,6 +22,7 @@ impl Overlay {
             last_rels: None,
             last_adj: [None, None],
             last_typed: [None, None],
+            typed_blocks: Default::default(),
             columns: Default::default(),
             graph,
             writable,
@@ -458,6 +459,41 @@ impl Overlay {
             }
             _ => AdjList::Empty,
         })
+    }
+
+    /// Appends `node`'s entries of type `token` in `dir` to `out`: the list
+    /// [`Overlay::typed_adjacency`] gives, copied out. A chunk's type block is found
+    /// in this transaction's own table after its first use, so a lookup changes no
+    /// reference count: two threads expanding over the same chunks would otherwise
+    /// bounce those counts between their caches on every row.
+    pub fn typed_entries_into(
+        &mut self,
+        node: NodeId,
+        dir: Direction,
+        token: u32,
+        out: &mut Vec<AdjEntry>,
+    ) -> Result<()> {
+        if !self.adjacency.is_empty() {
+            if let Some(a) = self.adjacency.get(&(node, dir)) {
+                out.extend_from_slice(crate::graph::chunk::entries_of_type(a, token));
+                return Ok(());
+            }
+        }
+        let (chunk, slot) = chunk_of(node);
+        let key = (u8::from(dir == Direction::Incoming), chunk, token);
+        if let Some((data, block)) = self.typed_blocks.get(&key) {
+            out.extend_from_slice(block.list(data, slot));
+            return Ok(());
+        }
+        if let Some(Cached::Adj(c)) = self.chunk(adj_kind(dir), chunk)? {
+            let block = c.type_block(token);
+            out.extend_from_slice(block.list(&c, slot));
+            if self.typed_blocks.len() >= self.store.shared.cache.pin_limit() {
+                self.typed_blocks.clear();
+            }
+            self.typed_blocks.insert(key, (c, block));
+        }
+        Ok(())
     }
 
     /// The stored adjacency chunk `chunk` in `dir`, for operators that walk the lists

@@ -323,6 +323,8 @@ pub(super) struct Expand {
     pub(super) tokens: Option<Tokens>,
     /// Candidates of the current row, collected before their rows are built.
     pub(super) found: Vec<(RelId, NodeId)>,
+    /// The current row's adjacency entries of the expansion's one type.
+    pub(super) entries: Vec<sprig_index::graph::AdjEntry>,
     pub(super) to_labels: LabelTest,
     /// Reused row for checking `spec.predicates` before building a row.
     pub(super) scratch: Row,
@@ -354,6 +356,7 @@ impl Expand {
             to_wanted: Vec::new(),
             tokens: None,
             found: Vec::new(),
+            entries: Vec::new(),
             to_labels: LabelTest::new(&spec.to_labels),
             scratch: Vec::new(),
             scratch_fresh: false,
@@ -559,6 +562,24 @@ impl Expand {
                 }
                 return Ok(());
             }
+        }
+        // One type in one direction: the entries copied out of the type's block.
+        if let (Some([token]), ExpandDir::Out | ExpandDir::In) = (tokens.as_deref(), self.spec.dir) {
+            let dir = if self.spec.dir == ExpandDir::Out { Direction::Outgoing } else { Direction::Incoming };
+            let mut entries = std::mem::take(&mut self.entries);
+            entries.clear();
+            ctx.graph.typed_entries_into(from, dir, *token, &mut entries)?;
+            for e in &entries {
+                if bound.is_some_and(|to| to != e.other) {
+                    continue;
+                }
+                ctx.tick()?;
+                if self.candidate_ok(e.rel, e.other, row, plain_rel, labels_only, ctx)? {
+                    f(e.rel, e.other, ctx)?;
+                }
+            }
+            self.entries = entries;
+            return Ok(());
         }
         // Walk the adjacency lists in place (no per-row list of neighbours).
         let out_list = match self.spec.dir {
