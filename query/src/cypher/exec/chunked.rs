@@ -5,8 +5,6 @@
 //! stored chunk only when the transaction changed nothing in it, and falls back to
 //! reading entities one at a time otherwise.
 
-use std::collections::VecDeque;
-
 use sprig_index::graph::{Cell, Direction, NodeChunkView, NodeId, RelId, SharedColumn};
 
 use crate::cypher::eval::aggregate::Accumulator;
@@ -142,7 +140,9 @@ pub(super) struct DegreeAggregate {
     spec: ExpandSpec,
     keys: Vec<String>,
     aggs: Vec<AggSpec>,
-    output: Option<VecDeque<Row>>,
+    /// The groups' rows, made as they are pulled: an operator above that keeps
+    /// few of them (top-k) then never holds a row per group.
+    output: Option<Box<dyn Iterator<Item = Row> + Send + Sync>>,
 }
 
 /// What [`DegreeAggregate`] needs while it walks the chunks.
@@ -243,18 +243,17 @@ impl DegreeAggregate {
     }
 
     /// A row per group (one for no keys): its keys, then its count for each aggregate.
-    fn rows(&self, run: DegreeRun) -> VecDeque<Row> {
+    fn rows(&self, run: DegreeRun) -> impl Iterator<Item = Row> + Send + Sync + 'static {
         let width = self.aggs.len();
         let n = if self.keys.is_empty() { 1 } else { run.groups.len() };
         let mut keys = run.groups.into_keys(width);
-        let mut out = VecDeque::with_capacity(n);
-        for group in 0..n {
+        let counts = run.counts;
+        (0..n).map(move |group| {
             let mut row: Row = keys.next().unwrap_or_else(|| Vec::with_capacity(width));
-            let count = run.counts.get(group).copied().unwrap_or(0);
+            let count = counts.get(group).copied().unwrap_or(0);
             row.extend(std::iter::repeat_n(V::Int(count), width));
-            out.push_back(row);
-        }
-        out
+            row
+        })
     }
 }
 
@@ -304,9 +303,9 @@ impl Operator for DegreeAggregate {
             if let Some(other) = other {
                 self.merge(&mut run, other)?;
             }
-            self.output = Some(self.rows(run));
+            self.output = Some(Box::new(self.rows(run)));
         }
-        Ok(self.output.as_mut().and_then(|o| o.pop_front()))
+        Ok(self.output.as_mut().and_then(|o| o.next()))
     }
     fn reset(&mut self, _arg: &Row) {
         self.output = None;
