@@ -158,6 +158,40 @@ proptest! {
 
 /// Branches with few leaves: SISJ takes the candidates from the leaves' ancestors
 /// (the `ChooseBranchSource` rule), which the random documents rarely trigger.
+/// `a[b]` where the `b` leaves far outnumber the `a` candidates: SISJ searches each
+/// candidate's span in the leaf partitions instead of reading them. Some `a` have
+/// no `b`, some nest (so candidates overlap), and the first `a` of each section
+/// holds the section's first `b` (the partition's first region).
+#[test]
+fn every_join_agrees_when_existence_branches_are_searched() {
+    let mut xml = String::from("<root>");
+    for section in 0..3 {
+        xml.push_str(&format!("<s{section}>"));
+        for i in 0..60 {
+            xml.push_str("<a>");
+            if i % 7 != 3 {
+                xml.push_str(&"<b/>".repeat(12));
+            }
+            if i % 11 == 5 {
+                xml.push_str("<a><c/></a><a><b/><c/></a>");
+            }
+            xml.push_str("<c/></a>");
+        }
+        xml.push_str(&format!("</s{section}>"));
+    }
+    xml.push_str("</root>");
+    let db = Database::in_memory().unwrap();
+    db.load_xml("doc", xml.as_bytes()).unwrap();
+    let options = XPathOptions::default();
+    for query in ["//a[b]/c", "//a[b]//c", "/root/s1/a[b]", "//s2//a[b]/c"] {
+        let expected = eval(&db, "doc", query, &options, JoinAlgorithm::Navigate);
+        assert!(matches!(&expected, Ok(XPathValue::NodeSet(n)) if n.len() > 20), "{query} should select nodes");
+        for join in JOINS {
+            assert!(same(&expected, &eval(&db, "doc", query, &options, join)), "{} differs on {query}", join.name());
+        }
+    }
+}
+
 #[test]
 fn every_join_agrees_when_candidates_come_from_branch_leaves() {
     let mut xml = String::from("<root>");

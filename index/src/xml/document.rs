@@ -234,6 +234,12 @@ impl Document {
         self.regions.locate(paths, pres)
     }
 
+    /// For each of `within` (regions sorted by `pre`), whether a node on one of
+    /// `paths` lies inside it, found in the region table without reading it whole.
+    pub fn any_within(&self, paths: &[u32], within: &[(u32, u32)]) -> Result<Vec<bool>> {
+        self.regions.any_within(paths, within)
+    }
+
     /// The `(pre, end)` regions of partition `path` that hold one of `pres` (sorted):
     /// the ancestors on that path, each once, in document order.
     pub fn enclosing(&self, path: u32, pres: &[u32]) -> Result<Vec<(u32, u32)>> {

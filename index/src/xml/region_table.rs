@@ -276,6 +276,40 @@ impl RegionTable {
         Ok(out)
     }
 
+    /// For each of `within` (regions sorted by `pre`), whether a node on one of
+    /// `paths` lies inside it; searched as in [`Self::locate`], from the regions
+    /// that overlap each partition's span, so the partitions are never read whole.
+    pub(crate) fn any_within(&self, paths: &[u32], within: &[(u32, u32)]) -> Result<Vec<bool>> {
+        let mut found = vec![false; within.len()];
+        let disjoint = within.windows(2).all(|w| w[0].1 < w[1].0);
+        for &path in paths {
+            let mut view = self.view(path)?;
+            if view.len == 0 {
+                continue;
+            }
+            let (first, last) = (view.get(0)?.0, view.get(view.len - 1)?.0);
+            // Regions that start after the partition ends hold none of its nodes,
+            // nor, when they do not nest, those before the last that starts
+            // before it.
+            let from = if disjoint { within.partition_point(|r| r.0 < first).saturating_sub(1) } else { 0 };
+            let to = within.partition_point(|r| r.0 <= last);
+            let mut k = 0;
+            for (i, &(lo, hi)) in within.iter().enumerate().take(to).skip(from) {
+                if found[i] {
+                    continue;
+                }
+                k = view.first_from(k, |r| r.0 > lo)?;
+                if k == view.len {
+                    break;
+                }
+                if view.get(k)?.0 <= hi {
+                    found[i] = true;
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// The regions of partition `path` that hold one of `pres` (sorted), each once,
     /// in document order; searched as in [`Self::locate`]. Regions of one partition
     /// never nest, so the one that holds a node is the last that starts at or

@@ -189,7 +189,9 @@ pub fn union_sorted(mut lists: Vec<Vec<Region>>) -> Vec<Region> {
         1 => lists.pop().unwrap_or_default(),
         _ => {
             let mut all: Vec<Region> = lists.into_iter().flatten().collect();
-            all.sort_unstable_by_key(|r| r.pre);
+            // A radix sort: linear in the regions, where sorting was a seventh of
+            // `//open_auction[bidder]//keyword` on XMark f1x10.
+            radsort::sort_by_key(&mut all, |r| r.pre);
             all.dedup_by_key(|r| r.pre);
             all
         }

@@ -84,12 +84,59 @@ impl Eval<'_, '_> {
             if defer_values && is_deferred(plan, i, b) {
                 continue;
             }
+            if let (true, LevelGap::Exactly(depth)) =
+                (self.searches_beat_reading(plan, i, b, regions.len()), plan.pattern.branches[i][b].gap())
+            {
+                // An existence test with far more leaves than candidates: search
+                // each candidate's span in the leaf partitions instead of reading them.
+                let keep = self.having_leaves(doc, leaves, depth, &regions)?;
+                read += regions.len() as u64;
+                regions = regions.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect();
+                continue;
+            }
             let leaves = self.partitions(doc, leaves)?;
             read += leaves.len() as u64;
             let leaves = self.filter_leaves(doc, branch, seek_of(plan, i, b), leaves)?;
             regions = ancestor_semijoin(&regions, &leaves, branch.gap());
         }
         Ok((regions, read))
+    }
+
+    /// For each of `regions`, whether a leaf on one of `leaf_paths` lies `depth`
+    /// levels below it. A leaf inside a region whose level is the leaf's less
+    /// `depth` is such a descendant (the region is its ancestor at that level), so
+    /// the leaf partitions of each level are searched within the regions of the
+    /// level `depth` above, which never nest.
+    fn having_leaves(&self, doc: u32, leaf_paths: &[u32], depth: u16, regions: &[Region]) -> Result<Vec<bool>> {
+        let summary = self.nav.collection.paths();
+        let mut by_level: std::collections::BTreeMap<u16, Vec<u32>> = Default::default();
+        for &path in leaf_paths {
+            if let Some(entry) = summary.get(path) {
+                by_level.entry(entry.level).or_default().push(path);
+            }
+        }
+        let document = self.document(doc)?;
+        let mut keep = vec![false; regions.len()];
+        for (level, paths) in by_level {
+            let Some(above) = level.checked_sub(depth) else { continue };
+            let at: Vec<usize> = (0..regions.len()).filter(|&r| regions[r].level == above).collect();
+            let within: Vec<(u32, u32)> = at.iter().map(|&r| (regions[r].pre, regions[r].end)).collect();
+            for (r, found) in at.into_iter().zip(document.any_within(&paths, &within)?) {
+                keep[r] |= found;
+            }
+        }
+        Ok(keep)
+    }
+
+    /// Whether branch `b` of step `i` is an existence test (`a[b]`, `a[x/y]`: no value,
+    /// a fixed depth) whose leaves outnumber `candidates` so far that a search per
+    /// candidate beats reading the leaves (see [`Self::having_leaves`]).
+    fn searches_beat_reading(&self, plan: &PathPlan, i: usize, b: usize, candidates: usize) -> bool {
+        let branch = &plan.pattern.branches[i][b];
+        let leaves = plan.partitions[i].branch_leaf_nodes.get(b).copied().unwrap_or(0);
+        branch.value.is_none()
+            && matches!(branch.gap(), LevelGap::Exactly(_))
+            && (candidates as u64).saturating_mul(LEAF_SEARCH_PROBES) < leaves
     }
 
     /// The branch leaves that pass the branch's comparison with a literal, if any:
@@ -278,6 +325,9 @@ impl Eval<'_, '_> {
         Ok((regions, read))
     }
 }
+
+/// What a galloping search for one candidate costs, in regions read.
+const LEAF_SEARCH_PROBES: u64 = 4;
 
 /// A branch whose value test [`Eval::outermost_passing`] runs per node: a comparison
 /// with a leaf a fixed depth below (`[@a = 'v']`, `[x/y = 3]`) that the value index

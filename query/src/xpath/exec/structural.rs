@@ -222,7 +222,7 @@ impl Eval<'_, '_> {
                 let (branched, leaves_read) = self.sisj_branches(doc, plan, i, all, false)?;
                 read += leaves_read;
                 for regions in current.values_mut() {
-                    regions.retain(|r| branched.binary_search(r).is_ok());
+                    retain_sorted(regions, &branched);
                 }
             }
             for &p in &step_partitions.matched {
@@ -277,4 +277,16 @@ impl Eval<'_, '_> {
         self.record_stats(key, plan.pattern.len - 1, res.len(), read, started);
         Ok(res)
     }
+}
+
+/// Keeps the regions of `regions` that are in `keep`: both sorted by `pre`, so one
+/// merge (a binary search per region showed in profiles of `//a[b]//c`).
+fn retain_sorted(regions: &mut Vec<Region>, keep: &[Region]) {
+    let mut k = 0;
+    regions.retain(|r| {
+        while keep.get(k).is_some_and(|x| x.pre < r.pre) {
+            k += 1;
+        }
+        keep.get(k).is_some_and(|x| x.pre == r.pre)
+    });
 }
