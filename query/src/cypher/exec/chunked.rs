@@ -232,8 +232,7 @@ impl DegreeAggregate {
         if self.keys.is_empty() {
             return add_count(&mut run.counts, 0, other.counts.first().copied().unwrap_or(0));
         }
-        for (mut key, count) in other.groups.into_key_vecs().zip(other.counts) {
-            let (group, new) = run.groups.find_or_insert(&mut key);
+        for ((group, new), count) in run.groups.absorb(other.groups).into_iter().zip(other.counts) {
             if new {
                 run.counts.push(0);
             }

@@ -205,8 +205,7 @@ impl Folded {
                 }
             }
         } else {
-            for mut key in later.groups.into_key_vecs() {
-                let (group, new) = self.groups.find_or_insert(&mut key);
+            for (group, new) in self.groups.absorb(later.groups) {
                 let theirs = states.by_ref().take(per_group);
                 if new {
                     self.states.extend(theirs);
@@ -217,11 +216,7 @@ impl Folded {
                 }
             }
         }
-        match (&mut self.held, later.held) {
-            (Some(mine), Some(theirs)) => mine.absorb(theirs),
-            (None, theirs) => self.held = theirs,
-            (Some(_), None) => {}
-        }
+        self.held = Reservation::join(self.held.take(), later.held);
         Ok(self)
     }
 }
@@ -320,11 +315,7 @@ impl Distinct {
                     mine.rows.push(row);
                 }
             }
-            match (&mut mine.held, later.held) {
-                (Some(m), Some(t)) => m.absorb(t),
-                (None, t) => mine.held = t,
-                (Some(_), None) => {}
-            }
+            mine.held = Reservation::join(mine.held.take(), later.held);
         }
         self.held = mine.held;
         Ok(mine.rows.into())

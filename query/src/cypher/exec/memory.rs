@@ -60,9 +60,16 @@ impl Reservation {
 }
 
 impl Reservation {
-    /// Takes over what `other` holds (from the same budget).
-    pub fn absorb(&mut self, mut other: Reservation) {
-        self.bytes += std::mem::take(&mut other.bytes);
+    /// One reservation holding what both hold (from the same budget): the state
+    /// of two halves of a split pipeline, merged into one.
+    pub fn join(first: Option<Reservation>, later: Option<Reservation>) -> Option<Reservation> {
+        match (first, later) {
+            (Some(mut mine), Some(mut theirs)) => {
+                mine.bytes += std::mem::take(&mut theirs.bytes);
+                Some(mine)
+            }
+            (mine, theirs) => mine.or(theirs),
+        }
     }
 }
 

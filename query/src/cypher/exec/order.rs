@@ -66,13 +66,7 @@ impl Operator for Sort {
             };
             let (rows, held) = match theirs {
                 Some((later, their_held)) => {
-                    let mut held = held;
-                    match (&mut held, their_held) {
-                        (Some(mine), Some(theirs)) => mine.absorb(theirs),
-                        (None, theirs) => held = theirs,
-                        (Some(_), None) => {}
-                    }
-                    (merge_sorted(rows, later, &asc, limit), held)
+                    (merge_sorted(rows, later, &asc, limit), Reservation::join(held, their_held))
                 }
                 None => (rows, held),
             };
