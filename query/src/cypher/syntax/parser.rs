@@ -9,6 +9,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
 
 use super::ast::*;
+use super::expressions::*;
 use crate::common::{limits, SyntaxError, TextPosition};
 
 /// A parse error: how much input was left where it happened, and why.
@@ -38,31 +39,31 @@ impl<'a> ParseError<&'a str> for PError {
     }
 }
 
-type Res<'a, T> = IResult<&'a str, T, PError>;
+pub(super) type Res<'a, T> = IResult<&'a str, T, PError>;
 
-fn fail<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
+pub(super) fn fail<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
     Err(nom::Err::Error(PError { rest: input.len(), message: message.into(), fatal: false, detail: UNEXPECTED }))
 }
 
-fn fatal<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
+pub(super) fn fatal<T>(input: &str, message: impl Into<String>) -> Res<'_, T> {
     fatal_as(input, UNEXPECTED, message)
 }
 
 /// A fatal error with its own detail code (a literal that is well-formed but wrong).
-fn fatal_as<'a, T>(input: &'a str, detail: &'static str, message: impl Into<String>) -> Res<'a, T> {
+pub(super) fn fatal_as<'a, T>(input: &'a str, detail: &'static str, message: impl Into<String>) -> Res<'a, T> {
     Err(nom::Err::Failure(PError { rest: input.len(), message: message.into(), fatal: true, detail }))
 }
 
 const UNEXPECTED: &str = "UnexpectedSyntax";
 
 /// Enters one level of recursion (see [`limits`]); a fatal error past the limit.
-fn nest(input: &str) -> Result<limits::Nesting, nom::Err<PError>> {
+pub(super) fn nest(input: &str) -> Result<limits::Nesting, nom::Err<PError>> {
     limits::Nesting::enter()
         .map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true, detail: UNEXPECTED }))
 }
 
 /// Counts one operator wrapped around the tree so far (see [`limits`]).
-fn count_operator(input: &str) -> Result<(), nom::Err<PError>> {
+pub(super) fn count_operator(input: &str) -> Result<(), nom::Err<PError>> {
     limits::operator()
         .map_err(|message| nom::Err::Failure(PError { rest: input.len(), message, fatal: true, detail: UNEXPECTED }))
 }
@@ -105,7 +106,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
 // ---------------------------------------------------------------------------
 // Lexical pieces
 
-fn ws(mut i: &str) -> Res<'_, ()> {
+pub(super) fn ws(mut i: &str) -> Res<'_, ()> {
     loop {
         let trimmed = i.trim_start();
         if let Some(rest) = trimmed.strip_prefix("//") {
@@ -121,16 +122,16 @@ fn ws(mut i: &str) -> Res<'_, ()> {
     }
 }
 
-fn is_ident_start(c: char) -> bool {
+pub(super) fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
 
-fn is_ident_char(c: char) -> bool {
+pub(super) fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
 /// A keyword (any case) not followed by an identifier character, with whitespace before.
-fn kw<'a>(word: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
+pub(super) fn kw<'a>(word: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
     move |i: &'a str| {
         let (i, _) = ws(i)?;
         let (rest, _) = tag_no_case(word).parse(i)?;
@@ -142,7 +143,7 @@ fn kw<'a>(word: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
 }
 
 /// A symbol with whitespace before.
-fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
+pub(super) fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
     move |i: &'a str| {
         let (i, _) = ws(i)?;
         let (i, _) = tag(s).parse(i)?;
@@ -151,7 +152,7 @@ fn sym<'a>(s: &'static str) -> impl Fn(&'a str) -> Res<'a, ()> {
 }
 
 /// One or more `item`s separated by commas.
-fn comma_list<'a, T>(i: &'a str, item: impl Fn(&'a str) -> Res<'a, T>) -> Res<'a, Vec<T>> {
+pub(super) fn comma_list<'a, T>(i: &'a str, item: impl Fn(&'a str) -> Res<'a, T>) -> Res<'a, Vec<T>> {
     let (mut i, first) = item(i)?;
     let mut out = vec![first];
     while let Ok((rest, _)) = sym(",")(i) {
@@ -210,7 +211,7 @@ const RESERVED: &[&str] = &[
 ];
 
 /// A symbolic name: letters, digits and `_`, or anything between backticks.
-fn symbolic_name(i: &str) -> Res<'_, String> {
+pub(super) fn symbolic_name(i: &str) -> Res<'_, String> {
     let (i, _) = ws(i)?;
     if let Some(rest) = i.strip_prefix('`') {
         let mut out = String::new();
@@ -234,7 +235,7 @@ fn symbolic_name(i: &str) -> Res<'_, String> {
 }
 
 /// A name that may be a variable: not a reserved word.
-fn variable(i: &str) -> Res<'_, String> {
+pub(super) fn variable(i: &str) -> Res<'_, String> {
     let (start, _) = ws(i)?;
     let (rest, name) = symbolic_name(i)?;
     if !start.starts_with('`') && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&name)) {
@@ -243,7 +244,7 @@ fn variable(i: &str) -> Res<'_, String> {
     Ok((rest, name))
 }
 
-fn string_literal(i: &str) -> Res<'_, String> {
+pub(super) fn string_literal(i: &str) -> Res<'_, String> {
     let (i, _) = ws(i)?;
     let quote = match i.chars().next() {
         Some(q @ ('\'' | '"')) => q,
@@ -291,19 +292,19 @@ fn string_literal(i: &str) -> Res<'_, String> {
 /// A number as the lexer reads it. The integer 2^63 is its own token: it only fits as
 /// the operand of unary minus (`-9223372036854775808`), and must not be confused with
 /// the float `9223372036854775808.0`.
-enum NumberToken {
+pub(super) enum NumberToken {
     Literal(Literal),
     MinMagnitude,
 }
 
-const OVERFLOW: &str = "integer overflow: the literal does not fit in 64 bits";
+pub(super) const OVERFLOW: &str = "integer overflow: the literal does not fit in 64 bits";
 
-fn postfix_follows(i: &str) -> bool {
+pub(super) fn postfix_follows(i: &str) -> bool {
     let t = i.trim_start();
     t.starts_with('.') || t.starts_with('[') || t.starts_with('^')
 }
 
-fn parse_int_radix(digits: &str, radix: u32) -> Option<NumberToken> {
+pub(super) fn parse_int_radix(digits: &str, radix: u32) -> Option<NumberToken> {
     match u64::from_str_radix(digits, radix) {
         Ok(v) if v <= i64::MAX as u64 => Some(NumberToken::Literal(Literal::Int(v as i64))),
         Ok(v) if v == 1u64 << 63 => Some(NumberToken::MinMagnitude),
@@ -312,7 +313,7 @@ fn parse_int_radix(digits: &str, radix: u32) -> Option<NumberToken> {
 }
 
 /// A number literal where an operand is expected; 2^63 alone overflows.
-fn number_literal(i: &str) -> Res<'_, Literal> {
+pub(super) fn number_literal(i: &str) -> Res<'_, Literal> {
     let (start, _) = ws(i)?;
     match number_token(i)? {
         (rest, NumberToken::Literal(l)) => Ok((rest, l)),
@@ -320,7 +321,7 @@ fn number_literal(i: &str) -> Res<'_, Literal> {
     }
 }
 
-fn number_token(i: &str) -> Res<'_, NumberToken> {
+pub(super) fn number_token(i: &str) -> Res<'_, NumberToken> {
     let (i, _) = ws(i)?;
     let start = i;
     let res: Res<'_, NumberToken> = if let Some(rest) = i.strip_prefix("0x").or_else(|| i.strip_prefix("0X")) {
@@ -366,7 +367,7 @@ fn number_token(i: &str) -> Res<'_, NumberToken> {
 // ---------------------------------------------------------------------------
 // Statements and clauses
 
-fn statement(i: &str) -> Res<'_, Statement> {
+pub(super) fn statement(i: &str) -> Res<'_, Statement> {
     let (i, options) = opt(|i| {
         let (i, _) = kw("CYPHER")(i)?;
         let option = |i| {
@@ -393,7 +394,7 @@ fn statement(i: &str) -> Res<'_, Statement> {
     Ok((i, Statement { graph: graph.map(|g| g.1), queries, union_all, options: options.unwrap_or_default() }))
 }
 
-fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
+pub(super) fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
     // Subqueries (`CALL { ... }`, `EXISTS { ... }`) recurse through here.
     let _level = nest(i)?;
     let mut clauses = Vec::new();
@@ -420,11 +421,11 @@ fn single_query(mut i: &str) -> Res<'_, SingleQuery> {
     Ok((i, SingleQuery { clauses }))
 }
 
-fn starts_with_union(i: &str) -> bool {
+pub(super) fn starts_with_union(i: &str) -> bool {
     kw("UNION")(i).is_ok()
 }
 
-fn clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn clause(i: &str) -> Res<'_, Clause> {
     alt((
         match_clause,
         unwind_clause,
@@ -444,7 +445,7 @@ fn clause(i: &str) -> Res<'_, Clause> {
     .parse(i)
 }
 
-fn match_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn match_clause(i: &str) -> Res<'_, Clause> {
     let (i, optional) = opt(kw("OPTIONAL")).parse(i)?;
     let (i, _) = kw("MATCH")(i)?;
     let (i, pattern) = pattern(i)?;
@@ -452,12 +453,12 @@ fn match_clause(i: &str) -> Res<'_, Clause> {
     Ok((i, Clause::Match { optional: optional.is_some(), pattern, predicate }))
 }
 
-fn where_clause(i: &str) -> Res<'_, Expr> {
+pub(super) fn where_clause(i: &str) -> Res<'_, Expr> {
     let (i, _) = kw("WHERE")(i)?;
     expr(i)
 }
 
-fn unwind_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn unwind_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("UNWIND")(i)?;
     let (i, e) = expr(i)?;
     let (i, _) = kw("AS")(i)?;
@@ -465,7 +466,7 @@ fn unwind_clause(i: &str) -> Res<'_, Clause> {
     Ok((i, Clause::Unwind { expr: e, alias }))
 }
 
-fn projection_body<'a>(with: bool) -> impl Fn(&'a str) -> Res<'a, Projection> {
+pub(super) fn projection_body<'a>(with: bool) -> impl Fn(&'a str) -> Res<'a, Projection> {
     move |i: &'a str| {
         let (i, distinct) = opt(kw("DISTINCT")).parse(i)?;
         let (i, star) = opt(sym("*")).parse(i)?;
@@ -497,7 +498,7 @@ fn projection_body<'a>(with: bool) -> impl Fn(&'a str) -> Res<'a, Projection> {
     }
 }
 
-fn projection_item(i: &str) -> Res<'_, ProjectionItem> {
+pub(super) fn projection_item(i: &str) -> Res<'_, ProjectionItem> {
     let (i, _) = ws(i)?;
     let start = i;
     let (i, e) = expr(i)?;
@@ -506,12 +507,12 @@ fn projection_item(i: &str) -> Res<'_, ProjectionItem> {
     Ok((i, ProjectionItem { expr: e, alias: alias.map(|a| a.1), text }))
 }
 
-fn sort_items(i: &str) -> Res<'_, Vec<SortItem>> {
+pub(super) fn sort_items(i: &str) -> Res<'_, Vec<SortItem>> {
     let (i, items) = comma_list(i, sort_item)?;
     Ok((i, items))
 }
 
-fn sort_item(i: &str) -> Res<'_, SortItem> {
+pub(super) fn sort_item(i: &str) -> Res<'_, SortItem> {
     let (i, e) = expr(i)?;
     let (i, dir) = opt(alt((
         map(alt((kw("DESCENDING"), kw("DESC"))), |_| false),
@@ -521,7 +522,7 @@ fn sort_item(i: &str) -> Res<'_, SortItem> {
     Ok((i, SortItem { expr: e, ascending: dir.unwrap_or(true) }))
 }
 
-fn merge_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn merge_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("MERGE")(i)?;
     let (mut i, part) = pattern_part(i)?;
     let (mut on_create, mut on_match) = (Vec::new(), Vec::new());
@@ -540,12 +541,12 @@ fn merge_clause(i: &str) -> Res<'_, Clause> {
     Ok((i, Clause::Merge { part, on_create, on_match }))
 }
 
-fn set_items(i: &str) -> Res<'_, Vec<SetItem>> {
+pub(super) fn set_items(i: &str) -> Res<'_, Vec<SetItem>> {
     let (i, items) = comma_list(i, set_item)?;
     Ok((i, items))
 }
 
-fn set_item(i: &str) -> Res<'_, SetItem> {
+pub(super) fn set_item(i: &str) -> Res<'_, SetItem> {
     if let Ok((rest, (target, key))) = property_target(i) {
         let (rest, _) = sym("=")(rest)?;
         let (rest, value) = expr(rest)?;
@@ -568,7 +569,7 @@ fn set_item(i: &str) -> Res<'_, SetItem> {
 }
 
 /// `expr.key` where the expression ends in a property lookup.
-fn property_target(i: &str) -> Res<'_, (Expr, String)> {
+pub(super) fn property_target(i: &str) -> Res<'_, (Expr, String)> {
     let (rest, e) = postfix_expr(i)?;
     match e {
         Expr::Property(target, key) => Ok((rest, (*target, key))),
@@ -576,7 +577,7 @@ fn property_target(i: &str) -> Res<'_, (Expr, String)> {
     }
 }
 
-fn remove_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn remove_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("REMOVE")(i)?;
     let item = |i| -> Res<'_, RemoveItem> {
         if let Ok((rest, (target, key))) = property_target(i) {
@@ -593,19 +594,19 @@ fn remove_clause(i: &str) -> Res<'_, Clause> {
     Ok((i, Clause::Remove(items)))
 }
 
-fn delete_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn delete_clause(i: &str) -> Res<'_, Clause> {
     let (i, detach) = opt(kw("DETACH")).parse(i)?;
     let (i, _) = kw("DELETE")(i)?;
     let (i, exprs) = expr_list(i)?;
     Ok((i, Clause::Delete { detach: detach.is_some(), exprs }))
 }
 
-fn expr_list(i: &str) -> Res<'_, Vec<Expr>> {
+pub(super) fn expr_list(i: &str) -> Res<'_, Vec<Expr>> {
     let (i, out) = comma_list(i, expr)?;
     Ok((i, out))
 }
 
-fn qualified_name(i: &str) -> Res<'_, String> {
+pub(super) fn qualified_name(i: &str) -> Res<'_, String> {
     let (mut i, first) = symbolic_name(i)?;
     let mut name = first;
     loop {
@@ -618,7 +619,7 @@ fn qualified_name(i: &str) -> Res<'_, String> {
     Ok((i, name))
 }
 
-fn call_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn call_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("CALL")(i)?;
     let (i, procedure) = qualified_name(i)?;
     let (i, args) = opt(|i| {
@@ -637,7 +638,7 @@ fn call_clause(i: &str) -> Res<'_, Clause> {
 
 /// `[YIELD * | name [AS alias], ... [WHERE predicate]]` after a procedure call.
 #[allow(clippy::type_complexity)]
-fn yield_items(i: &str) -> Res<'_, (Option<Vec<(String, Option<String>)>>, Option<Expr>)> {
+pub(super) fn yield_items(i: &str) -> Res<'_, (Option<Vec<(String, Option<String>)>>, Option<Expr>)> {
     let (i, yields) = opt(|i| {
         let (i, _) = kw("YIELD")(i)?;
         if let Ok((rest, _)) = sym("*")(i) {
@@ -656,7 +657,7 @@ fn yield_items(i: &str) -> Res<'_, (Option<Vec<(String, Option<String>)>>, Optio
     Ok((i, (yields, predicate)))
 }
 
-fn create_index_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn create_index_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("CREATE")(i)?;
     let (i, _) = kw("INDEX")(i)?;
     let (i, name) = opt(|i| {
@@ -687,7 +688,7 @@ fn create_index_clause(i: &str) -> Res<'_, Clause> {
 
 /// `CREATE LINDEX name FOR (n:L) ON EACH [n.p, ...] [OPTIONS {hops: k}]` and
 /// `CREATE FULLTEXT INDEX name FOR (n:L) | ()-[r:T]-() ON EACH [n.p, ...] [OPTIONS {...}]`.
-fn create_text_index_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn create_text_index_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("CREATE")(i)?;
     let (i, lindex) = alt((map(kw("LINDEX"), |_| true), map((kw("FULLTEXT"), kw("INDEX")), |_| false))).parse(i)?;
     let (i, name) = symbolic_name(i)?;
@@ -749,630 +750,19 @@ fn create_text_index_clause(i: &str) -> Res<'_, Clause> {
 }
 
 /// `SHOW INDEX[ES] [YIELD ...]`: the `db.indexes` procedure.
-fn show_indexes_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn show_indexes_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("SHOW")(i)?;
     let (i, _) = alt((kw("INDEXES"), kw("INDEX"))).parse(i)?;
     let (i, (yields, predicate)) = yield_items(i)?;
     Ok((i, Clause::Call { procedure: "db.indexes".into(), args: Some(Vec::new()), yields, predicate }))
 }
 
-fn drop_index_clause(i: &str) -> Res<'_, Clause> {
+pub(super) fn drop_index_clause(i: &str) -> Res<'_, Clause> {
     let (i, _) = kw("DROP")(i)?;
     let (i, _) = kw("INDEX")(i)?;
     let (i, name) = symbolic_name(i)?;
     let (i, _) = opt((kw("IF"), kw("EXISTS"))).parse(i)?;
     Ok((i, Clause::DropIndex { name }))
-}
-
-// ---------------------------------------------------------------------------
-// Patterns
-
-fn pattern(i: &str) -> Res<'_, Vec<PatternPart>> {
-    let (i, parts) = comma_list(i, pattern_part)?;
-    Ok((i, parts))
-}
-
-fn pattern_part(i: &str) -> Res<'_, PatternPart> {
-    let (i, var) = opt(|i| {
-        let (i, v) = variable(i)?;
-        let (i, _) = sym("=")(i)?;
-        Ok((i, v))
-    })
-    .parse(i)?;
-    let shortest = |i| -> Res<'_, (PathKind, PatternElement)> {
-        let (i, kind) = alt((
-            map(kw("shortestPath"), |_| PathKind::Shortest),
-            map(kw("allShortestPaths"), |_| PathKind::AllShortest),
-        ))
-        .parse(i)?;
-        let (i, _) = sym("(")(i)?;
-        let (i, el) = pattern_element(i)?;
-        let (i, _) = sym(")")(i)?;
-        Ok((i, (kind, el)))
-    };
-    if let Ok((rest, (kind, element))) = shortest(i) {
-        return Ok((rest, PatternPart { variable: var, kind, element }));
-    }
-    let (i, element) = pattern_element(i)?;
-    Ok((i, PatternPart { variable: var, kind: PathKind::Normal, element }))
-}
-
-fn pattern_element(i: &str) -> Res<'_, PatternElement> {
-    let _level = nest(i)?;
-    // `((a)-->(b))`: a parenthesized element.
-    if let Ok((rest, _)) = sym("(")(i) {
-        if let Ok((rest, el)) = pattern_element(rest) {
-            if let Ok((rest, _)) = sym(")")(rest) {
-                if !el.chain.is_empty() {
-                    return Ok((rest, el));
-                }
-            }
-        }
-    }
-    let (mut i, start) = node_pattern(i)?;
-    let mut chain = Vec::new();
-    loop {
-        let (rest, rel) = match rel_pattern(i) {
-            Ok(r) => r,
-            Err(nom::Err::Failure(e)) => return Err(nom::Err::Failure(e)),
-            Err(_) => break,
-        };
-        let (rest, node) = node_pattern(rest)?;
-        chain.push((rel, node));
-        i = rest;
-    }
-    Ok((i, PatternElement { start, chain }))
-}
-
-fn node_labels(mut i: &str) -> Res<'_, Vec<String>> {
-    let mut labels = Vec::new();
-    loop {
-        let Ok((rest, _)) = sym(":")(i) else { break };
-        let (rest, l) = symbolic_name(rest)?;
-        labels.push(l);
-        i = rest;
-    }
-    Ok((i, labels))
-}
-
-fn properties(i: &str) -> Res<'_, Expr> {
-    let (i, _) = ws(i)?;
-    alt((map_literal, parameter)).parse(i)
-}
-
-fn node_pattern(i: &str) -> Res<'_, NodePattern> {
-    let (i, _) = sym("(")(i)?;
-    let (i, var) = opt(variable).parse(i)?;
-    let (i, labels) = node_labels(i)?;
-    let (i, props) = opt(properties).parse(i)?;
-    let (i, _) = sym(")")(i)?;
-    Ok((i, NodePattern { variable: var, labels, properties: props.map(Box::new) }))
-}
-
-fn rel_pattern(i: &str) -> Res<'_, RelPattern> {
-    let (i, left) = opt(sym("<")).parse(i)?;
-    let (i, _) = sym("-")(i)?;
-    let (i, detail) = opt(rel_detail).parse(i)?;
-    let (i, _) = sym("-")(i)?;
-    let (i, right) = opt(sym(">")).parse(i)?;
-    let direction = match (left.is_some(), right.is_some()) {
-        (true, false) => RelDirection::Left,
-        (false, true) => RelDirection::Right,
-        _ => RelDirection::Both,
-    };
-    let mut rel =
-        detail.unwrap_or(RelPattern { variable: None, types: Vec::new(), direction, length: None, properties: None });
-    rel.direction = direction;
-    Ok((i, rel))
-}
-
-fn rel_detail(i: &str) -> Res<'_, RelPattern> {
-    let (i, _) = sym("[")(i)?;
-    let (i, var) = opt(variable).parse(i)?;
-    let (mut i, mut types) = (i, Vec::new());
-    if let Ok((rest, _)) = sym(":")(i) {
-        let (rest, t) = symbolic_name(rest)?;
-        types.push(t);
-        i = rest;
-        loop {
-            let Ok((rest, _)) = sym("|")(i) else { break };
-            let (rest, _) = opt(sym(":")).parse(rest)?;
-            let (rest, t) = symbolic_name(rest)?;
-            types.push(t);
-            i = rest;
-        }
-    }
-    let (i, length) = opt(|i| {
-        let (i, _) = sym("*")(i)?;
-        let (i, _) = ws(i)?;
-        if i.starts_with('-') && i[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()) {
-            return fatal_as(i, "InvalidRelationshipPattern", "a variable-length bound cannot be negative");
-        }
-        let (i, min) = opt(map(digit1, |d: &str| d.parse::<u64>().ok())).parse(i)?;
-        let (i, range) = opt(|i| {
-            let (i, _) = sym("..")(i)?;
-            let (i, _) = ws(i)?;
-            opt(map(digit1, |d: &str| d.parse::<u64>().ok())).parse(i)
-        })
-        .parse(i)?;
-        let min = min.flatten();
-        Ok((
-            i,
-            match range {
-                None => match min {
-                    Some(m) => (Some(m), Some(m)),
-                    None => (None, None),
-                },
-                Some(max) => (min, max.flatten()),
-            },
-        ))
-    })
-    .parse(i)?;
-    let (i, props) = opt(properties).parse(i)?;
-    let (i, _) = sym("]")(i)?;
-    Ok((i, RelPattern { variable: var, types, direction: RelDirection::Both, length, properties: props.map(Box::new) }))
-}
-
-// ---------------------------------------------------------------------------
-// Expressions, lowest precedence first
-
-pub(crate) fn expr(i: &str) -> Res<'_, Expr> {
-    let _level = nest(i)?;
-    or_expr(i)
-}
-
-/// `next (op next)*`, left-associative. Every operator counts toward
-/// [`limits::MAX_OPERATORS`]: a chain is as deep as it is long.
-fn left_assoc<'a>(i: &'a str, next: fn(&'a str) -> Res<'a, Expr>, ops: &[(&'static str, BinaryOp)]) -> Res<'a, Expr> {
-    let (mut i, mut left) = next(i)?;
-    'outer: loop {
-        for (token, op) in ops {
-            if let Ok((rest, _)) = sym(token)(i) {
-                count_operator(i)?;
-                let (rest, right) = next(rest)?;
-                left = Expr::Binary(*op, Box::new(left), Box::new(right));
-                i = rest;
-                continue 'outer;
-            }
-        }
-        return Ok((i, left));
-    }
-}
-
-/// `next (op next)*` for an associative logical operator, built as a balanced tree:
-/// a `WHERE` of a thousand `OR`ed tests is then ten levels deep, not a thousand, and
-/// `AND`, `OR` and `XOR` give the same value whichever way they are grouped.
-fn balanced_chain<'a>(
-    i: &'a str,
-    next: fn(&'a str) -> Res<'a, Expr>,
-    word: &'static str,
-    op: BinaryOp,
-) -> Res<'a, Expr> {
-    let (mut i, first) = next(i)?;
-    let mut operands = vec![first];
-    while let Ok((rest, _)) = kw(word)(i) {
-        let (rest, right) = next(rest)?;
-        operands.push(right);
-        i = rest;
-    }
-    Ok((i, balance(op, operands)))
-}
-
-fn balance(op: BinaryOp, mut operands: Vec<Expr>) -> Expr {
-    if operands.len() == 1 {
-        return operands.pop().unwrap_or(Expr::Literal(Literal::Null));
-    }
-    let right = operands.split_off(operands.len().div_ceil(2));
-    Expr::Binary(op, Box::new(balance(op, operands)), Box::new(balance(op, right)))
-}
-
-fn or_expr(i: &str) -> Res<'_, Expr> {
-    balanced_chain(i, xor_expr, "OR", BinaryOp::Or)
-}
-
-fn xor_expr(i: &str) -> Res<'_, Expr> {
-    balanced_chain(i, and_expr, "XOR", BinaryOp::Xor)
-}
-
-fn and_expr(i: &str) -> Res<'_, Expr> {
-    balanced_chain(i, not_expr, "AND", BinaryOp::And)
-}
-
-fn not_expr(i: &str) -> Res<'_, Expr> {
-    if let Ok((rest, _)) = kw("NOT")(i) {
-        let _level = nest(i)?;
-        let (rest, e) = not_expr(rest)?;
-        return Ok((rest, Expr::Unary(UnaryOp::Not, Box::new(e))));
-    }
-    comparison(i)
-}
-
-fn compare_op(i: &str) -> Res<'_, CompareOp> {
-    let (i, _) = ws(i)?;
-    alt((
-        map(tag("<>"), |_| CompareOp::Ne),
-        map(tag("<="), |_| CompareOp::Le),
-        map(tag(">="), |_| CompareOp::Ge),
-        map(tag("="), |_| CompareOp::Eq),
-        map(tag("<"), |_| CompareOp::Lt),
-        map(tag(">"), |_| CompareOp::Gt),
-    ))
-    .parse(i)
-}
-
-fn comparison(i: &str) -> Res<'_, Expr> {
-    let (mut i, first) = predicate_expr(i)?;
-    let mut rest_ops = Vec::new();
-    loop {
-        // `=~` is a string predicate, not `=` followed by `~`.
-        if let Ok((_, _)) = sym("=~")(i) {
-            break;
-        }
-        let Ok((rest, op)) = compare_op(i) else { break };
-        let (rest, e) = predicate_expr(rest)?;
-        rest_ops.push((op, e));
-        i = rest;
-    }
-    if rest_ops.is_empty() {
-        Ok((i, first))
-    } else {
-        Ok((i, Expr::Compare(Box::new(first), rest_ops)))
-    }
-}
-
-fn predicate_expr(i: &str) -> Res<'_, Expr> {
-    let (mut i, mut e) = add_sub(i)?;
-    loop {
-        if let Ok((rest, _)) = (kw("STARTS"), kw("WITH")).parse(i) {
-            let (rest, r) = add_sub(rest)?;
-            e = Expr::Binary(BinaryOp::StartsWith, Box::new(e), Box::new(r));
-            i = rest;
-        } else if let Ok((rest, _)) = (kw("ENDS"), kw("WITH")).parse(i) {
-            let (rest, r) = add_sub(rest)?;
-            e = Expr::Binary(BinaryOp::EndsWith, Box::new(e), Box::new(r));
-            i = rest;
-        } else if let Ok((rest, _)) = kw("CONTAINS")(i) {
-            let (rest, r) = add_sub(rest)?;
-            e = Expr::Binary(BinaryOp::Contains, Box::new(e), Box::new(r));
-            i = rest;
-        } else if let Ok((rest, _)) = kw("IN")(i) {
-            let (rest, r) = add_sub(rest)?;
-            e = Expr::Binary(BinaryOp::In, Box::new(e), Box::new(r));
-            i = rest;
-        } else if let Ok((rest, _)) = sym("=~")(i) {
-            let (rest, r) = add_sub(rest)?;
-            e = Expr::Binary(BinaryOp::Regex, Box::new(e), Box::new(r));
-            i = rest;
-        } else if let Ok((rest, _)) = (kw("IS"), kw("NULL")).parse(i) {
-            e = Expr::IsNull { expr: Box::new(e), negated: false };
-            i = rest;
-        } else if let Ok((rest, _)) = (kw("IS"), kw("NOT"), kw("NULL")).parse(i) {
-            e = Expr::IsNull { expr: Box::new(e), negated: true };
-            i = rest;
-        } else {
-            return Ok((i, e));
-        }
-        count_operator(i)?;
-    }
-}
-
-fn add_sub(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, mul_div, &[("+", BinaryOp::Add), ("-", BinaryOp::Sub)])
-}
-
-fn mul_div(i: &str) -> Res<'_, Expr> {
-    let ops = [("*", BinaryOp::Mul), ("/", BinaryOp::Div), ("%", BinaryOp::Mod)];
-    left_assoc(i, power, &ops)
-}
-
-fn power(i: &str) -> Res<'_, Expr> {
-    left_assoc(i, unary, &[("^", BinaryOp::Pow)])
-}
-
-fn unary(i: &str) -> Res<'_, Expr> {
-    if let Ok((rest, _)) = sym("-")(i) {
-        // `-9223372036854775808` (in any radix) is the one literal whose magnitude
-        // does not fit: negate it before the overflow check.
-        if let Ok((after, NumberToken::MinMagnitude)) = number_token(rest) {
-            if !postfix_follows(after) {
-                return Ok((after, Expr::Literal(Literal::Int(i64::MIN))));
-            }
-        }
-        let _level = nest(i)?;
-        let (rest, e) = unary(rest)?;
-        // Fold `-literal` so that the smallest integer can be written; `--` of it
-        // does not fit again.
-        if let Expr::Literal(Literal::Int(i64::MIN)) = e {
-            return fatal_as(i, "IntegerOverflow", OVERFLOW);
-        }
-        return Ok((
-            rest,
-            match e {
-                Expr::Literal(Literal::Int(v)) => Expr::Literal(Literal::Int(-v)),
-                Expr::Literal(Literal::Float(f)) => Expr::Literal(Literal::Float(-f)),
-                other => Expr::Unary(UnaryOp::Neg, Box::new(other)),
-            },
-        ));
-    }
-    if let Ok((rest, _)) = sym("+")(i) {
-        let _level = nest(i)?;
-        let (rest, e) = unary(rest)?;
-        return Ok((rest, Expr::Unary(UnaryOp::Pos, Box::new(e))));
-    }
-    postfix_expr(i)
-}
-
-fn postfix_expr(i: &str) -> Res<'_, Expr> {
-    let (mut i, mut e) = atom(i)?;
-    // `n.name` is one level; each further access wraps the one before.
-    let mut first = true;
-    loop {
-        if let Ok((rest, _)) = sym(".")(i) {
-            if !rest.starts_with('.') {
-                let (rest, key) = symbolic_name(rest)?;
-                e = Expr::Property(Box::new(e), key);
-                i = rest;
-                if !std::mem::take(&mut first) {
-                    count_operator(i)?;
-                }
-                continue;
-            }
-        }
-        if let Ok((rest, _)) = sym("[")(i) {
-            if let Ok((rest2, _)) = sym("..")(rest) {
-                let (rest2, to) = opt(expr).parse(rest2)?;
-                let (rest2, _) = sym("]")(rest2)?;
-                e = Expr::Slice(Box::new(e), None, to.map(Box::new));
-                i = rest2;
-                if !std::mem::take(&mut first) {
-                    count_operator(i)?;
-                }
-                continue;
-            }
-            let (rest, from) = expr(rest)?;
-            if let Ok((rest2, _)) = sym("..")(rest) {
-                let (rest2, to) = opt(expr).parse(rest2)?;
-                let (rest2, _) = sym("]")(rest2)?;
-                e = Expr::Slice(Box::new(e), Some(Box::new(from)), to.map(Box::new));
-                i = rest2;
-                if !std::mem::take(&mut first) {
-                    count_operator(i)?;
-                }
-                continue;
-            }
-            let (rest, _) = sym("]")(rest)?;
-            e = Expr::Index(Box::new(e), Box::new(from));
-            i = rest;
-            if !std::mem::take(&mut first) {
-                count_operator(i)?;
-            }
-            continue;
-        }
-        if let Ok((rest, labels)) = node_labels(i) {
-            if !labels.is_empty() {
-                e = Expr::HasLabels(Box::new(e), labels);
-                i = rest;
-                if !std::mem::take(&mut first) {
-                    count_operator(i)?;
-                }
-                continue;
-            }
-        }
-        return Ok((i, e));
-    }
-}
-
-fn atom(i: &str) -> Res<'_, Expr> {
-    let (i, _) = ws(i)?;
-    alt((
-        map(number_literal, Expr::Literal),
-        map(string_literal, |s| Expr::Literal(Literal::String(s))),
-        parameter,
-        map(kw("TRUE"), |_| Expr::Literal(Literal::Bool(true))),
-        map(kw("FALSE"), |_| Expr::Literal(Literal::Bool(false))),
-        map(kw("NULL"), |_| Expr::Literal(Literal::Null)),
-        case_expr,
-        count_star,
-        exists_subquery,
-        quantified,
-        reduce_expr,
-        list_comprehension,
-        pattern_comprehension,
-        list_literal,
-        map_literal,
-        map(relationships_pattern, Expr::Pattern),
-        parenthesized,
-        function_call,
-        map(variable, Expr::Variable),
-    ))
-    .parse(i)
-}
-
-fn parameter(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("$")(i)?;
-    let (i, name) = alt((symbolic_name, map(digit1, |d: &str| d.to_string()))).parse(i)?;
-    Ok((i, Expr::Parameter(name)))
-}
-
-fn parenthesized(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("(")(i)?;
-    let (i, e) = expr(i)?;
-    let (i, _) = sym(")")(i)?;
-    Ok((i, e))
-}
-
-fn count_star(i: &str) -> Res<'_, Expr> {
-    let (i, _) = kw("COUNT")(i)?;
-    let (i, _) = sym("(")(i)?;
-    let (i, _) = sym("*")(i)?;
-    let (i, _) = sym(")")(i)?;
-    Ok((i, Expr::CountStar))
-}
-
-fn case_expr(i: &str) -> Res<'_, Expr> {
-    let (i, _) = kw("CASE")(i)?;
-    let (i, subject) = opt(|i| {
-        if kw("WHEN")(i).is_ok() {
-            return fail(i, "");
-        }
-        expr(i)
-    })
-    .parse(i)?;
-    let mut whens = Vec::new();
-    let mut i = i;
-    loop {
-        let Ok((rest, _)) = kw("WHEN")(i) else { break };
-        let (rest, w) = expr(rest)?;
-        let (rest, _) = kw("THEN")(rest)?;
-        let (rest, t) = expr(rest)?;
-        whens.push((w, t));
-        i = rest;
-    }
-    if whens.is_empty() {
-        return fail(i, "expected WHEN");
-    }
-    let (i, otherwise) = opt((kw("ELSE"), expr)).parse(i)?;
-    let (i, _) = kw("END")(i)?;
-    Ok((i, Expr::Case { subject: subject.map(Box::new), whens, otherwise: otherwise.map(|o| Box::new(o.1)) }))
-}
-
-fn list_literal(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("[")(i)?;
-    if let Ok((rest, _)) = sym("]")(i) {
-        return Ok((rest, Expr::List(Vec::new())));
-    }
-    let (i, items) = expr_list(i)?;
-    let (i, _) = sym("]")(i)?;
-    Ok((i, Expr::List(items)))
-}
-
-fn map_literal(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("{")(i)?;
-    if let Ok((rest, _)) = sym("}")(i) {
-        return Ok((rest, Expr::Map(Vec::new())));
-    }
-    let entry = |i| {
-        let (i, k) = symbolic_name(i)?;
-        let (i, _) = sym(":")(i)?;
-        let (i, v) = expr(i)?;
-        Ok((i, (k, v)))
-    };
-    let (i, entries) = comma_list(i, entry)?;
-    let (i, _) = sym("}")(i)?;
-    Ok((i, Expr::Map(entries)))
-}
-
-fn list_comprehension(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("[")(i)?;
-    let (i, var) = variable(i)?;
-    let (i, _) = kw("IN")(i)?;
-    let (i, list) = expr(i)?;
-    let (i, predicate) = opt(where_clause).parse(i)?;
-    let (i, mapping) = opt((sym("|"), expr)).parse(i)?;
-    let (i, _) = sym("]")(i)?;
-    Ok((
-        i,
-        Expr::ListComprehension {
-            variable: var,
-            list: Box::new(list),
-            predicate: predicate.map(Box::new),
-            map: mapping.map(|m| Box::new(m.1)),
-        },
-    ))
-}
-
-fn pattern_comprehension(i: &str) -> Res<'_, Expr> {
-    let (i, _) = sym("[")(i)?;
-    let (i, var) = opt(|i| {
-        let (i, v) = variable(i)?;
-        let (i, _) = sym("=")(i)?;
-        Ok((i, v))
-    })
-    .parse(i)?;
-    let (i, pattern) = relationships_pattern(i)?;
-    let (i, predicate) = opt(where_clause).parse(i)?;
-    let (i, _) = sym("|")(i)?;
-    let (i, mapping) = expr(i)?;
-    let (i, _) = sym("]")(i)?;
-    Ok((
-        i,
-        Expr::PatternComprehension {
-            variable: var,
-            pattern,
-            predicate: predicate.map(Box::new),
-            map: Box::new(mapping),
-        },
-    ))
-}
-
-/// A pattern with at least one relationship (usable as an expression).
-fn relationships_pattern(i: &str) -> Res<'_, PatternElement> {
-    let (i, el) = pattern_element(i)?;
-    if el.chain.is_empty() {
-        return fail(i, "");
-    }
-    Ok((i, el))
-}
-
-fn quantified(i: &str) -> Res<'_, Expr> {
-    let (i, q) = alt((
-        map(kw("ALL"), |_| Quantifier::All),
-        map(kw("ANY"), |_| Quantifier::Any),
-        map(kw("NONE"), |_| Quantifier::None),
-        map(kw("SINGLE"), |_| Quantifier::Single),
-    ))
-    .parse(i)?;
-    let (i, _) = sym("(")(i)?;
-    let (i, var) = variable(i)?;
-    let (i, _) = kw("IN")(i)?;
-    let (i, list) = expr(i)?;
-    let (i, _) = kw("WHERE")(i)?;
-    let (i, pred) = expr(i)?;
-    let (i, _) = sym(")")(i)?;
-    Ok((i, Expr::Quantified { quantifier: q, variable: var, list: Box::new(list), predicate: Box::new(pred) }))
-}
-
-fn reduce_expr(i: &str) -> Res<'_, Expr> {
-    let (i, _) = kw("REDUCE")(i)?;
-    let (i, _) = sym("(")(i)?;
-    let (i, acc) = variable(i)?;
-    let (i, _) = sym("=")(i)?;
-    let (i, init) = expr(i)?;
-    let (i, _) = sym(",")(i)?;
-    let (i, var) = variable(i)?;
-    let (i, _) = kw("IN")(i)?;
-    let (i, list) = expr(i)?;
-    let (i, _) = sym("|")(i)?;
-    let (i, e) = expr(i)?;
-    let (i, _) = sym(")")(i)?;
-    Ok((
-        i,
-        Expr::Reduce { accumulator: acc, init: Box::new(init), variable: var, list: Box::new(list), expr: Box::new(e) },
-    ))
-}
-
-fn exists_subquery(i: &str) -> Res<'_, Expr> {
-    let (i, _) = kw("EXISTS")(i)?;
-    let (i, _) = sym("{")(i)?;
-    let (i, _) = opt(kw("MATCH")).parse(i)?;
-    let (i, pattern) = pattern(i)?;
-    let (i, predicate) = opt(where_clause).parse(i)?;
-    let (i, _) = sym("}")(i)?;
-    Ok((i, Expr::Exists { pattern, predicate: predicate.map(Box::new) }))
-}
-
-fn function_call(i: &str) -> Res<'_, Expr> {
-    let (i, name) = qualified_name(i)?;
-    let (i, _) = sym("(")(i)?;
-    let (i, distinct) = opt(kw("DISTINCT")).parse(i)?;
-    let (i, args) = if let Ok((rest, _)) = sym(")")(i) {
-        (rest, Vec::new())
-    } else {
-        let (i, args) = expr_list(i)?;
-        let (i, _) = sym(")")(i)?;
-        (i, args)
-    };
-    Ok((i, Expr::Function { name, distinct: distinct.is_some(), args }))
 }
 
 #[cfg(test)]
