@@ -209,11 +209,10 @@ pub struct Overlay {
     columns: rustc_hash::FxHashMap<(bool, u64), ChunkColumns>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
-    /// The last type block read, per direction: (chunk, type token, block).
-    last_typed: [Option<(u64, u32, Arc<AdjChunk>, Arc<super::chunk::TypeBlock>)>; 2],
-    /// Type blocks read by [`Overlay::typed_entries_into`], by (direction, chunk,
-    /// type token), with their chunks: copied from in place, no reference count
-    /// changes per lookup. Emptied past the cache's pin limit, as `chunks` is.
+    /// Type blocks read by [`Overlay::typed_adjacency`] and
+    /// [`Overlay::typed_entries_into`], by (direction, chunk, type token), with their
+    /// chunks: found again without a reference count change. Emptied past the
+    /// cache's pin limit, as `chunks` is.
     typed_blocks: rustc_hash::FxHashMap<(u8, u64, u32), (Arc<AdjChunk>, Arc<super::chunk::TypeBlock>)>,
     graph: String,
     writable: bool,

@@ -21,7 +21,6 @@ impl Overlay {
             last_nodes: None,
             last_rels: None,
             last_adj: [None, None],
-            last_typed: [None, None],
             typed_blocks: Default::default(),
             columns: Default::default(),
             graph,
@@ -445,27 +444,16 @@ impl Overlay {
             }
         }
         let (chunk, slot) = chunk_of(node);
-        let memo = usize::from(dir == Direction::Incoming);
-        if let Some((c, t, data, block)) = &self.last_typed[memo] {
-            if *c == chunk && *t == token {
-                return Ok(AdjList::Typed(data.clone(), block.clone(), slot));
-            }
-        }
-        Ok(match self.chunk(adj_kind(dir), chunk)? {
-            Some(Cached::Adj(c)) => {
-                let block = c.type_block(token);
-                self.last_typed[memo] = Some((chunk, token, c.clone(), block.clone()));
-                AdjList::Typed(c, block, slot)
-            }
-            _ => AdjList::Empty,
+        Ok(match self.type_block(dir, chunk, token)? {
+            Some((data, block)) => AdjList::Typed(data.clone(), block.clone(), slot),
+            None => AdjList::Empty,
         })
     }
 
     /// Appends `node`'s entries of type `token` in `dir` to `out`: the list
-    /// [`Overlay::typed_adjacency`] gives, copied out. A chunk's type block is found
-    /// in this transaction's own table after its first use, so a lookup changes no
-    /// reference count: two threads expanding over the same chunks would otherwise
-    /// bounce those counts between their caches on every row.
+    /// [`Overlay::typed_adjacency`] gives, copied out without taking a reference to
+    /// the chunk: two threads expanding over the same chunks would otherwise bounce
+    /// its reference count between their caches on every row.
     pub fn typed_entries_into(
         &mut self,
         node: NodeId,
@@ -480,20 +468,32 @@ impl Overlay {
             }
         }
         let (chunk, slot) = chunk_of(node);
-        let key = (u8::from(dir == Direction::Incoming), chunk, token);
-        if let Some((data, block)) = self.typed_blocks.get(&key) {
+        if let Some((data, block)) = self.type_block(dir, chunk, token)? {
             out.extend_from_slice(block.list(data, slot));
-            return Ok(());
         }
-        if let Some(Cached::Adj(c)) = self.chunk(adj_kind(dir), chunk)? {
+        Ok(())
+    }
+
+    /// The stored adjacency chunk `chunk` in `dir` with its block of type `token`,
+    /// from the transaction's own table after the first use (a lookup there changes
+    /// no reference count); `None` when the chunk is not stored. The table is
+    /// emptied past the cache's pin limit, as `chunks` is.
+    fn type_block(
+        &mut self,
+        dir: Direction,
+        chunk: u64,
+        token: u32,
+    ) -> Result<Option<&(Arc<AdjChunk>, Arc<crate::graph::chunk::TypeBlock>)>> {
+        let key = (u8::from(dir == Direction::Incoming), chunk, token);
+        if !self.typed_blocks.contains_key(&key) {
+            let Some(Cached::Adj(c)) = self.chunk(adj_kind(dir), chunk)? else { return Ok(None) };
             let block = c.type_block(token);
-            out.extend_from_slice(block.list(&c, slot));
             if self.typed_blocks.len() >= self.store.shared.cache.pin_limit() {
                 self.typed_blocks.clear();
             }
             self.typed_blocks.insert(key, (c, block));
         }
-        Ok(())
+        Ok(self.typed_blocks.get(&key))
     }
 
     /// The stored adjacency chunk `chunk` in `dir`, for operators that walk the lists
