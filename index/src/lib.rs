@@ -27,6 +27,7 @@ mod error;
 mod fast_map;
 pub mod graph;
 mod keys;
+pub mod parallel;
 pub mod storage;
 
 pub mod xml;

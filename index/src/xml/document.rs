@@ -12,6 +12,7 @@ use super::region_table::RegionTable;
 use super::value_index::{self, ValueOwner, MAX_INDEXED_VALUE};
 use super::DocMeta;
 use crate::keys::xml as keys;
+use crate::parallel::split_work;
 use crate::storage::{Keyspace, Storage};
 use crate::{Error, Result};
 
@@ -132,20 +133,7 @@ impl Document {
                 })
                 .collect()
         };
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pres.len() / PARALLEL_MIN_NODES);
-        if workers <= 1 {
-            return run(pres);
-        }
-        let part = pres.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = pres.chunks(part).map(|p| scope.spawn(move || run(p))).collect();
-            let mut res = Vec::with_capacity(pres.len());
-            for handle in handles {
-                let part = handle.join().map_err(|_| Error::corrupted("value filter", "a worker panicked"))??;
-                res.extend(part);
-            }
-            Ok(res)
-        })
+        split_work(pres, run, run)
     }
 
     fn patched_end(&self, pre: u32) -> Result<u32> {
@@ -231,19 +219,27 @@ impl Document {
     /// Those of `pres` (sorted) that lie on one of `paths`, as `(pre, end, path)` in
     /// document order, found in the region table without reading node records.
     pub fn locate(&self, paths: &[u32], pres: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
-        self.regions.locate(paths, pres)
+        let run = |part: &[u32]| self.regions.locate(paths, part);
+        split_work(pres, run, run)
     }
 
     /// For each of `within` (regions sorted by `pre`), whether a node on one of
     /// `paths` lies inside it, found in the region table without reading it whole.
+    /// This and the other searches below split large inputs over the cores
+    /// ([`split_work`]).
     pub fn any_within(&self, paths: &[u32], within: &[(u32, u32)]) -> Result<Vec<bool>> {
-        self.regions.any_within(paths, within)
+        let run = |part: &[(u32, u32)]| self.regions.any_within(paths, part);
+        split_work(within, run, run)
     }
 
     /// The `(pre, end)` regions of partition `path` that hold one of `pres` (sorted):
     /// the ancestors on that path, each once, in document order.
     pub fn enclosing(&self, path: u32, pres: &[u32]) -> Result<Vec<(u32, u32)>> {
-        self.regions.enclosing(path, pres)
+        let run = |part: &[u32]| self.regions.enclosing(path, part);
+        let mut found = split_work(pres, run, run)?;
+        // Nodes on both sides of a cut may share their ancestor.
+        found.dedup();
+        Ok(found)
     }
 
     /// The regions of all nodes on any of `paths` as `(pre, end, path)`, in document order.
@@ -316,9 +312,6 @@ impl Document {
         }
     }
 }
-
-/// Below this many nodes per worker, a value filter runs on the calling thread.
-const PARALLEL_MIN_NODES: usize = 4096;
 
 /// A reader for many random accesses to one document's nodes (parents, attributes,
 /// string-values of scattered nodes): it keeps every chunk it touched at hand, by

@@ -11,6 +11,8 @@
 //! not per partition. Within a partition all nodes share a level, so regions never
 //! nest, and they are sorted by `pre`.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::{Arc, OnceLock};
 
 use super::cache::{Directory, Regions, XmlCache};
@@ -249,29 +251,44 @@ impl RegionTable {
     /// in document order. Each partition is searched forward from where the previous
     /// node was found (galloping), so this costs about a logarithm of the gap per
     /// node and never reads the whole partition.
+    ///
+    /// The partitions' spans may interleave (a document that repeats its content
+    /// interleaves every partition with the others ten times over), so a node is not
+    /// searched in every partition: the partitions wait in a heap by the start of the
+    /// region their search stands at, and a node moves only those that stand before
+    /// it. The one left standing at the node, if any, holds it.
     pub(crate) fn locate(&self, paths: &[u32], pres: &[u32]) -> Result<Vec<(u32, u32, u32)>> {
-        let mut out = Vec::new();
+        let mut views = Vec::with_capacity(paths.len());
+        let mut waiting = BinaryHeap::with_capacity(paths.len());
         for &path in paths {
             let mut view = self.view(path)?;
-            if view.len == 0 {
-                continue;
-            }
-            let (first, last) = (view.get(0)?.0, view.get(view.len - 1)?.0);
-            let within = &pres[pres.partition_point(|&p| p < first)..pres.partition_point(|&p| p <= last)];
-            let mut k = 0;
-            for &pre in within {
-                k = view.first_from(k, |r| r.0 >= pre)?;
-                if k == view.len {
-                    break;
-                }
-                let (at, end) = view.get(k)?;
-                if at == pre {
-                    out.push((pre, end, path));
-                }
+            if view.len > 0 {
+                waiting.push(Reverse((view.get(0)?.0, views.len())));
+                views.push((view, 0u64));
             }
         }
-        if paths.len() > 1 {
-            out.sort_unstable();
+        let mut out = Vec::new();
+        for &pre in pres {
+            while let Some(&Reverse((start, v))) = waiting.peek() {
+                if start >= pre {
+                    break;
+                }
+                waiting.pop();
+                let (view, k) = &mut views[v];
+                *k = view.first_from(*k, |r| r.0 >= pre)?;
+                if *k < view.len {
+                    waiting.push(Reverse((view.get(*k)?.0, v)));
+                }
+            }
+            match waiting.peek() {
+                Some(&Reverse((start, v))) if start == pre => {
+                    let (view, k) = &mut views[v];
+                    let (_, end) = view.get(*k)?;
+                    out.push((pre, end, view.path));
+                }
+                Some(_) => {}
+                None => break,
+            }
         }
         Ok(out)
     }

@@ -514,6 +514,20 @@ mod tests {
         let r_path = doc.node(1).unwrap().path;
         assert_eq!(doc.enclosing(r_path, &f_pres).unwrap(), vec![(1, doc.len() - 1)]);
         assert_eq!(doc.enclosing(f_path, &[0, 1, 2]).unwrap(), vec![]);
+        // Inputs large enough to split over workers: every element and attribute
+        // (the e and f partitions interleave), and one ancestor for all 20,000 f.
+        let found = doc.locate(&[e_path, f_path], &pres).unwrap();
+        let expected: Vec<(u32, u32, u32)> = pres
+            .iter()
+            .map(|&p| (p, doc.node(p).unwrap()))
+            .filter(|(_, rec)| rec.kind == NodeKind::Element && rec.level >= 2)
+            .map(|(p, rec)| (p, rec.end, rec.path))
+            .collect();
+        assert_eq!((found.len(), &found), (40_000, &expected));
+        assert_eq!(doc.enclosing(r_path, &fs).unwrap(), vec![(1, doc.len() - 1)]);
+        let within: Vec<(u32, u32)> = found.iter().map(|&(pre, end, _)| (pre, end)).collect();
+        let holds_f: Vec<bool> = found.iter().map(|&(_, _, path)| path == e_path).collect();
+        assert_eq!(doc.any_within(&[f_path], &within).unwrap(), holds_f);
         let mut reader = doc.reader();
         assert!(reader.any_attribute(&doc, 2, |_, v| v == "0").unwrap());
         assert!(!reader.any_attribute(&doc, 2, |_, v| v == "1").unwrap());

@@ -435,7 +435,8 @@ fn decode_block_where(stored: &[u8], keep: impl Fn(&[u8]) -> bool) -> Result<Vec
         let mut pre = 0u32;
         for _ in 0..n {
             pre = pre.checked_add(dec.u32()?).ok_or_else(|| crate::Error::corrupted(AREA, "node past the end"))?;
-            bitmap.insert(pre);
+            // Stored in increasing order: appending beats a search per node.
+            bitmap.try_push(pre).map_err(|_| crate::Error::corrupted(AREA, "nodes out of order"))?;
         }
         out.push((value.to_vec(), bitmap));
     }

@@ -7,6 +7,7 @@ mod explain;
 mod functions;
 pub mod joins;
 pub mod navigate;
+mod parallel;
 mod step_filters;
 mod structural;
 

@@ -38,7 +38,7 @@ pub struct Navigator<'c> {
     /// Descendant postings per (document, test index), read once per query.
     pub(super) postings: HashMap<(u32, usize), Rc<RoaringBitmap>>,
     /// The query's deadline and interrupt flag.
-    stop: StopCheck,
+    pub(super) stop: StopCheck,
     /// Per-operator counters when profiling, keyed by (path expression, pattern step).
     pub(super) profile: Option<HashMap<(usize, usize), OperatorStats>>,
 }

@@ -50,10 +50,34 @@ impl Eval<'_, '_> {
         if !residual {
             return Ok(regions);
         }
-        let mut kept = Vec::with_capacity(regions.len());
-        for r in regions {
-            if self.keep(doc, steps, plan, i, &r)? {
-                kept.push(r);
+        let keep = self.test_each(&regions, |eval, r| eval.keep(doc, steps, plan, i, r))?;
+        Ok(regions.into_iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r).collect())
+    }
+
+    /// [`Self::filter_residual`] over the regions of several partitions (`order`
+    /// lists the keys of `parts`), tested together so that a large step is split
+    /// over both cores once, whatever the sizes of its partitions. Returns the
+    /// number of regions kept.
+    pub(super) fn filter_residual_parts(
+        &mut self,
+        doc: u32,
+        steps: &[Step],
+        plan: &PathPlan,
+        i: usize,
+        parts: &mut HashMap<u32, Vec<Region>>,
+        order: &[u32],
+    ) -> Result<usize> {
+        let residual = (0..steps[i].predicates.len()).any(|p| plan.pattern.is_residual(i, p));
+        if !residual {
+            return Ok(parts.values().map(Vec::len).sum());
+        }
+        let all: Vec<Region> = order.iter().filter_map(|p| parts.get(p)).flatten().copied().collect();
+        let mut keep = self.test_each(&all, |eval, r| eval.keep(doc, steps, plan, i, r))?.into_iter();
+        let mut kept = 0;
+        for p in order {
+            if let Some(regions) = parts.get_mut(p) {
+                regions.retain(|_| keep.next().unwrap_or(false));
+                kept += regions.len();
             }
         }
         Ok(kept)
@@ -183,7 +207,7 @@ impl Eval<'_, '_> {
             let found = document.enclosing(path, &pres)?;
             res.extend(found.into_iter().map(|(pre, end)| (Region { pre, end, level }, path)));
         }
-        res.sort_unstable_by_key(|(r, _)| r.pre);
+        radsort::sort_by_key(&mut res, |(r, _)| r.pre);
         res.dedup_by_key(|(r, _)| r.pre);
         Ok(res)
     }

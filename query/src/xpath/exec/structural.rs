@@ -225,13 +225,7 @@ impl Eval<'_, '_> {
                     retain_sorted(regions, &branched);
                 }
             }
-            for &p in &step_partitions.matched {
-                if let Some(regions) = current.remove(&p) {
-                    let kept = self.filter_residual(doc, steps, plan, i, regions)?;
-                    rows += kept.len();
-                    current.insert(p, kept);
-                }
-            }
+            rows += self.filter_residual_parts(doc, steps, plan, i, &mut current, &step_partitions.matched)?;
             exact &= !plan.pattern.filtered[i];
             previous = current;
             self.record_stats(key, i, rows, read, started);
