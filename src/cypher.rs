@@ -370,19 +370,23 @@ impl<T: FromValue> FromValue for Option<T> {
 /// A transaction over several statements: all of them are committed together by
 /// [`WriteTransaction::commit`]; dropping it without commit rolls everything back.
 /// A statement that fails poisons the transaction (commit then returns an error).
-pub struct WriteTransaction<'db> {
+///
+/// It owns what it needs (a handle of the database), so it can be kept between
+/// requests and moved between threads, as `sprig serve` keeps a client's
+/// transaction.
+pub struct WriteTransaction {
     txn: GraphTxn,
-    db: &'db Database,
+    db: Database,
     failed: bool,
 }
 
-impl std::fmt::Debug for WriteTransaction<'_> {
+impl std::fmt::Debug for WriteTransaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriteTransaction").field("failed", &self.failed).finish()
     }
 }
 
-impl WriteTransaction<'_> {
+impl WriteTransaction {
     /// Runs a statement inside the transaction; its writes are visible to the next one.
     pub fn cypher(&mut self, query: &str, params: impl Into<Params>) -> Result<Rows> {
         let options = CypherOptions { params: params.into(), ..Default::default() };
@@ -395,7 +399,7 @@ impl WriteTransaction<'_> {
             return Err(Error::Usage("an earlier statement of this transaction failed; roll it back".into()));
         }
         let started = Instant::now();
-        match cypher::run_text(&mut self.txn, query, &options.query_options(self.db, false)) {
+        match cypher::run_text(&mut self.txn, query, &options.query_options(&self.db, false)) {
             Ok(out) => Ok(Rows::new(out, started.elapsed())),
             Err(e) => {
                 self.failed = true;
@@ -409,7 +413,7 @@ impl WriteTransaction<'_> {
         if self.failed {
             return Err(Error::Usage("an earlier statement of this transaction failed; nothing was committed".into()));
         }
-        crate::registry::commit(self.db, self.txn)
+        crate::registry::commit(&self.db, self.txn)
     }
 
     /// Discards every write (the same as dropping the transaction).
@@ -475,8 +479,8 @@ impl Database {
     /// assert_eq!(after, 1);
     /// # Ok::<_, sprig::Error>(())
     /// ```
-    pub fn begin_write(&self) -> Result<WriteTransaction<'_>> {
-        Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, db: self, failed: false })
+    pub fn begin_write(&self) -> Result<WriteTransaction> {
+        Ok(WriteTransaction { txn: self.inner.graphs.begin_write()?, db: self.clone(), failed: false })
     }
 
     /// The graphs that hold data.

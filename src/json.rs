@@ -1,9 +1,62 @@
-//! JSON and Cypher values, both ways: result values as SPEC section 4 prints them,
-//! and JSON (command-line parameters, registry records) as Cypher values.
+//! JSON and query values, both ways: XPath and Cypher results as SPEC section 4
+//! prints them (the command line and the server write the same), and JSON
+//! (command-line parameters, request bodies, registry records) as Cypher values.
 
 use serde_json::{json, Value as Json};
 
-use crate::{CypherValue, NodeValue, RelValue, ResultValue};
+use crate::{CypherValue, NodeInfo, NodeValue, RelValue, ResultValue, XPathValue};
+
+/// A JSON number, or the strings "NaN", "Infinity", "-Infinity"; integral values
+/// without a fraction (XPath has one number type, and `count()` reads best as `3`).
+pub fn number_json(n: f64) -> Json {
+    if n.is_nan() {
+        Json::from("NaN")
+    } else if n.is_infinite() {
+        Json::from(if n > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Json::from(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+/// The columns of an XPath node in row-shaped formats, and the keys of its JSON object.
+pub const XPATH_NODE_COLUMNS: [&str; 5] = ["doc", "type", "path", "name", "string"];
+
+/// An XPath node's cells, in the order of [`XPATH_NODE_COLUMNS`].
+pub fn xpath_node_row(n: &NodeInfo) -> Vec<Json> {
+    vec![json!(n.doc), json!(n.node_type.as_str()), json!(n.path), json!(n.name), json!(n.string)]
+}
+
+/// An XPath node as a JSON object keyed by [`XPATH_NODE_COLUMNS`].
+pub fn xpath_node_json(n: &NodeInfo) -> Json {
+    Json::Object(XPATH_NODE_COLUMNS.iter().map(|h| h.to_string()).zip(xpath_node_row(n)).collect())
+}
+
+/// An XPath result that is not a node-set: its kind, its JSON value, and its text.
+pub fn xpath_scalar(value: &XPathValue) -> Option<(&'static str, Json, String)> {
+    let text = |n: f64| match number_json(n) {
+        Json::String(s) => s,
+        other => other.to_string(),
+    };
+    match value {
+        XPathValue::Number(n) => Some(("number", number_json(*n), text(*n))),
+        XPathValue::String(s) => Some(("string", Json::from(s.clone()), s.clone())),
+        XPathValue::Boolean(b) => Some(("boolean", Json::from(*b), b.to_string())),
+        XPathValue::NodeSet(_) => None,
+    }
+}
+
+/// An XPath result as SPEC section 4's JSON: `{"kind", "value"}`, or for a node-set
+/// `{"kind": "nodeset", "count", "nodes": [...]}`.
+pub fn xpath_json(value: &XPathValue) -> crate::Result<Json> {
+    if let Some((kind, value, _)) = xpath_scalar(value) {
+        return Ok(json!({"kind": kind, "value": value}));
+    }
+    let XPathValue::NodeSet(nodes) = value else { return Ok(Json::Null) };
+    let described = nodes.iter().map(|n| n.map(|n| xpath_node_json(&n))).collect::<crate::Result<Vec<_>>>()?;
+    Ok(json!({"kind": "nodeset", "count": nodes.len(), "nodes": described}))
+}
 
 fn float_json(f: f64) -> Json {
     if f.is_nan() {

@@ -23,7 +23,9 @@ mod error;
 pub mod fixtures;
 pub mod json;
 pub mod registry;
+pub mod server;
 mod statements;
+mod xml_out;
 
 use std::fmt;
 use std::io::Read;
@@ -96,6 +98,15 @@ const _: () = {
     let _ = check;
 };
 
+/// The file in a database directory that names where `sprig serve` serves it.
+pub(crate) const SERVED_AT_FILE: &str = "served-at";
+
+/// Where `sprig serve` serves the database in `dir`, if it does.
+fn server_address(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(SERVED_AT_FILE)).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
 /// Options of one XPath evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct XPathOptions {
@@ -147,7 +158,12 @@ impl Database {
         }
         let storage = SledStorage::open(path).map_err(|e| match e {
             sprig_index::Error::Storage(s) => Error::Usage(format!("cannot open database '{}': {s}", path.display())),
-            sprig_index::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => Error::Usage(e.to_string()),
+            sprig_index::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Error::Usage(match server_address(path) {
+                    Some(url) => format!("{e}: `sprig serve` is serving it at {url}; send queries there over HTTP"),
+                    None => e.to_string(),
+                })
+            }
             other => other.into(),
         })?;
         Self::with_storage(Arc::new(storage), Some(path.to_path_buf()), options)
@@ -164,6 +180,11 @@ impl Database {
         let xml = Arc::new(XmlStore::open_with_cache(storage.clone(), cache.clone())?);
         let graphs = GraphStore::open_with_cache(storage, cache.clone());
         Ok(Database { inner: Arc::new(Inner { xml, graphs, cache, path }) })
+    }
+
+    /// The directory the database lives in (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
     }
 
     /// The read cache's counters since the database was opened, and what it holds.

@@ -97,7 +97,7 @@ fn check_all(
     Ok(())
 }
 
-fn change_things(tx: &mut WriteTransaction<'_>, seed: i64) {
+fn change_things(tx: &mut WriteTransaction, seed: i64) {
     tx.cypher(
         "MATCH (x:X) WHERE (x.i + $s) % 4 = 0 SET x.t = 'bcab ' + coalesce(toString(x.t), 'zz')",
         params! {"s" => seed},

@@ -5,6 +5,7 @@ mod line_editor;
 mod output;
 mod registry;
 mod repl;
+mod serve;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,8 @@ Examples:
   sprig check
   sprig --db other.db check --format json")]
     Check,
+    /// Serve the database over HTTP to other processes and tools (SPEC section 7).
+    Serve(serve::ServeArgs),
     /// The model registry: import records, list results, show a model's lineage.
     #[command(after_help = "Examples:
   sprig registry list --format markdown
@@ -297,7 +300,12 @@ fn default_db_path() -> PathBuf {
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
     let is_new = !path.exists();
-    let db = Database::open_with(&path, &OpenOptions { cache_mb: cli.cache_mb })?;
+    let open = OpenOptions { cache_mb: cli.cache_mb };
+    if let Some(Command::Serve(args)) = &cli.subcommand {
+        serve::run(args, &path, &open, cli.timeout, cli.memory_limit)?;
+        return Ok(exit::OK);
+    }
+    let db = Database::open_with(&path, &open)?;
     match cli.subcommand {
         Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
             load_xml(&db, &files, collection.as_deref(), cli.format)?;
@@ -386,6 +394,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             output::print_check(&report, cli.format)?;
             Ok(if report.is_ok() { exit::OK } else { exit::DATA })
         }
+        Some(Command::Serve(_)) => Ok(exit::OK), // served above, before the database opened
         Some(Command::Stats) => {
             let mut all = Vec::new();
             for c in db.collections()? {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use comfy_table::{presets, Table};
 use serde_json::{json, Value as Json};
-use sprig::{
-    CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue,
-};
+use sprig::json::XPATH_NODE_COLUMNS as NODE_COLUMNS;
+use sprig::json::{xpath_node_json as node_json, xpath_node_row as node_row, xpath_scalar as scalar};
+use sprig::{CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, PlanNode, XPathValue};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,48 +33,8 @@ impl Format {
     }
 }
 
-/// A JSON number, or the strings "NaN", "Infinity", "-Infinity".
-pub fn number_json(n: f64) -> Json {
-    if n.is_nan() {
-        Json::from("NaN")
-    } else if n.is_infinite() {
-        Json::from(if n > 0.0 { "Infinity" } else { "-Infinity" })
-    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        Json::from(n as i64)
-    } else {
-        json!(n)
-    }
-}
-
-/// The columns of a node in row-shaped formats, and the keys of its JSON object.
-const NODE_COLUMNS: [&str; 5] = ["doc", "type", "path", "name", "string"];
-
-fn node_row(n: &NodeInfo) -> Vec<Json> {
-    vec![json!(n.doc), json!(n.node_type.as_str()), json!(n.path), json!(n.name), json!(n.string)]
-}
-
 fn row_object(header: &[&str], row: Vec<Json>) -> Json {
     Json::Object(header.iter().map(|h| h.to_string()).zip(row).collect())
-}
-
-fn node_json(n: &NodeInfo) -> Json {
-    row_object(&NODE_COLUMNS, node_row(n))
-}
-
-fn scalar(value: &XPathValue) -> Option<(&'static str, Json, String)> {
-    match value {
-        XPathValue::Number(n) => Some(("number", number_json(*n), sprig_number_string(*n))),
-        XPathValue::String(s) => Some(("string", Json::from(s.clone()), s.clone())),
-        XPathValue::Boolean(b) => Some(("boolean", Json::from(*b), b.to_string())),
-        XPathValue::NodeSet(_) => None,
-    }
-}
-
-fn sprig_number_string(n: f64) -> String {
-    match number_json(n) {
-        Json::String(s) => s,
-        other => other.to_string(),
-    }
 }
 
 pub(crate) fn out() -> std::io::StdoutLock<'static> {

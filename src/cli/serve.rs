@@ -1,0 +1,68 @@
+//! `sprig serve`: the command line of the HTTP server (SPEC section 7).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use sprig::server::{serve, ServeOptions};
+use sprig::{Database, Error, OpenOptions};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sprig --db my.db serve                                   http://127.0.0.1:7474, loopback only
+  SPRIG_TOKEN=s3cret sprig --db my.db serve --listen 0.0.0.0:7474 --token-env SPRIG_TOKEN
+  curl -X POST 127.0.0.1:7474/db/default/query/v2 -H 'content-type: application/json' \\
+       -d '{\"statement\": \"MATCH (n) RETURN count(n) AS n\"}'
+  curl '127.0.0.1:7474/xml/auction?query=count(//item)'")]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port; the chosen address is
+    /// printed as `listening on http://ADDR`).
+    #[arg(long, default_value = "127.0.0.1:7474")]
+    listen: SocketAddr,
+    /// Require this environment variable's value as a token on every request
+    /// (`Authorization: Bearer TOKEN`, or Basic with the token as password).
+    /// Without a token only loopback addresses may be listened on.
+    #[arg(long, value_name = "NAME")]
+    token_env: Option<String>,
+    /// Roll back an explicit transaction that waits this many seconds for its next request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    transaction_timeout: f64,
+    /// Queries and loads that may run at once; more wait their turn.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_concurrent: usize,
+    /// The largest JSON request body, in MiB (document loads stream and have no limit).
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    max_body_mb: usize,
+}
+
+/// Serves the database at `path` until SIGTERM or Ctrl-C.
+pub fn run(
+    args: &ServeArgs,
+    path: &Path,
+    open: &OpenOptions,
+    timeout_ms: Option<u64>,
+    memory_limit_mib: Option<usize>,
+) -> Result<(), Error> {
+    let token = match &args.token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.is_empty() => Some(token),
+            _ => return Err(Error::Usage(format!("--token-env {name}: the environment variable is not set"))),
+        },
+        None => None,
+    };
+    if !(args.transaction_timeout > 0.0 && args.transaction_timeout.is_finite()) {
+        return Err(Error::Usage("--transaction-timeout must be a positive number of seconds".into()));
+    }
+    let options = ServeOptions {
+        listen: args.listen,
+        token,
+        transaction_timeout: Duration::from_secs_f64(args.transaction_timeout),
+        query_timeout: timeout_ms.map(Duration::from_millis),
+        memory_limit: memory_limit_mib.map(|mib| mib.saturating_mul(1 << 20)),
+        max_body: args.max_body_mb.saturating_mul(1 << 20),
+        max_concurrent: args.max_concurrent,
+    };
+    // Refused before the database is opened (or created).
+    sprig::server::check_listen(&options)?;
+    serve(Database::open_with(path, open)?, options)
+}

@@ -1,0 +1,303 @@
+//! `sprig serve`: one database shared over HTTP by many processes and tools (SPEC
+//! section 7). Cypher speaks the Neo4j Query API ([`query_api`]), XPath and
+//! document loads have endpoints of their own ([`xml_api`]), and `GET /metrics`
+//! reports in the Prometheus format ([`metrics`]).
+//!
+//! How a request goes: the gatekeeper middleware checks the token, then axum
+//! routes it to a handler; the handler parses the body and runs sprig's blocking
+//! call on tokio's blocking pool ([`blocking`]), holding a permit when the call is
+//! a query or a load, so that at most `max_concurrent` run at once; the answer (or
+//! the error as Neo4j writes it) goes back as JSON, and the gatekeeper counts it
+//! and logs one line.
+//!
+//! Shutdown (SIGTERM, Ctrl-C): the listener stops accepting, requests in flight
+//! finish, open transactions are rolled back, and the database closes.
+
+mod auth;
+mod metrics;
+mod neo4j_json;
+mod query_api;
+mod transactions;
+mod xml_api;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value as JsonValue};
+use tokio::sync::Semaphore;
+
+use crate::{Database, Error, Result};
+use neo4j_json::Failure;
+use transactions::Transactions;
+
+/// How `sprig serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The address to listen on (`127.0.0.1:7474`; port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The token every request must carry; `None` allows loopback addresses only.
+    pub token: Option<String>,
+    /// How long an explicit transaction may wait for its next request before it is
+    /// rolled back.
+    pub transaction_timeout: Duration,
+    /// Each query's time limit.
+    pub query_timeout: Option<Duration>,
+    /// Each Cypher statement's memory limit for intermediate results, in bytes.
+    pub memory_limit: Option<usize>,
+    /// The largest JSON request body, in bytes (a document load streams and has none).
+    pub max_body: usize,
+    /// Queries and loads running at once; more wait their turn.
+    pub max_concurrent: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7474)),
+            token: None,
+            transaction_timeout: Duration::from_secs(60),
+            query_timeout: None,
+            memory_limit: None,
+            max_body: 16 << 20,
+            max_concurrent: 64,
+        }
+    }
+}
+
+struct Limits {
+    query_timeout: Option<Duration>,
+    memory_limit: Option<usize>,
+}
+
+/// What every handler shares.
+pub(crate) struct ServerState {
+    db: Database,
+    token: Option<String>,
+    transactions: Transactions,
+    metrics: metrics::Metrics,
+    limits: Limits,
+    permits: Semaphore,
+}
+
+/// What a blocking call counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Permit {
+    /// A query: holds one of `max_concurrent` permits while it runs.
+    Query,
+    /// A document load or a drop: holds a permit, as a query does.
+    Load,
+    /// Work inside an explicit transaction: holds none. Only one transaction is
+    /// open at a time (sprig has one writer), and it must always be able to finish,
+    /// or queries waiting for the writer lock could hold every permit.
+    Transaction,
+}
+
+/// Runs `work` on the blocking pool with the database.
+pub(crate) async fn blocking<T, F>(state: &Arc<ServerState>, permit: Permit, work: F) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    F: FnOnce(&Database) -> Result<T, Failure> + Send + 'static,
+{
+    let _held = match permit {
+        Permit::Transaction => None,
+        Permit::Query | Permit::Load => Some(state.permits.acquire().await.map_err(|_| {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Neo.TransientError.General.DatabaseUnavailable",
+                "the server is shutting down",
+            )
+        })?),
+    };
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || work(&db)).await.map_err(|e| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Neo.DatabaseError.General.UnknownError",
+            format!("the request's worker stopped: {e}"),
+        )
+    })?
+}
+
+/// A handler's outcome as a response: the body with `status`, or the error.
+pub(crate) fn answer(status: StatusCode, outcome: Result<JsonValue, Failure>) -> Response {
+    match outcome {
+        Ok(body) => (status, Json(body)).into_response(),
+        Err(failure) => (failure.status, Json(failure.body())).into_response(),
+    }
+}
+
+/// The route pattern a path belongs to: the `endpoint` label of metrics and logs.
+fn endpoint_of(path: &str) -> &'static str {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [""] => "/",
+        ["metrics"] => "/metrics",
+        ["xml"] => "/xml",
+        ["xml", _] => "/xml/{collection}",
+        ["xml", _, _] => "/xml/{collection}/{document}",
+        ["db", _, "query", "v2"] => "/db/{graph}/query/v2",
+        ["db", _, "query", "v2", "tx"] => "/db/{graph}/query/v2/tx",
+        ["db", _, "query", "v2", "tx", _] => "/db/{graph}/query/v2/tx/{id}",
+        ["db", _, "query", "v2", "tx", _, "commit"] => "/db/{graph}/query/v2/tx/{id}/commit",
+        _ => "other",
+    }
+}
+
+/// Checks the token, then counts and logs the answered request.
+async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let endpoint = endpoint_of(&path);
+    let response = match &state.token {
+        Some(token) if !auth::authorized(request.headers(), token) => {
+            let failure = Failure::unauthorized();
+            let mut response = (failure.status, Json(failure.body())).into_response();
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"sprig\", Bearer"),
+            );
+            response
+        }
+        _ => next.run(request).await,
+    };
+    let status = response.status().as_u16();
+    let took = started.elapsed();
+    state.metrics.record(&method, endpoint, status, took);
+    tracing::info!(method = %method, path = %path, endpoint, status, ms = took.as_secs_f64() * 1e3, "request");
+    response
+}
+
+async fn discovery() -> Json<JsonValue> {
+    Json(json!({
+        "sprig": env!("CARGO_PKG_VERSION"),
+        "query": "/db/{graph}/query/v2",
+        "transaction": "/db/{graph}/query/v2/tx",
+        "xml": "/xml/{collection}",
+        "metrics": "/metrics",
+    }))
+}
+
+async fn metrics_text(State(state): State<Arc<ServerState>>) -> Response {
+    let text = state.metrics.render(state.transactions.open(), &state.db.cache_stats());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn no_route() -> Response {
+    let failure = Failure::not_found("Neo.ClientError.Request.Invalid", "no such endpoint (GET / lists them)");
+    (failure.status, Json(failure.body())).into_response()
+}
+
+fn router(state: Arc<ServerState>, max_body: usize) -> Router {
+    Router::new()
+        .route("/", get(discovery))
+        .route("/metrics", get(metrics_text))
+        .route("/db/{graph}/query/v2", post(query_api::run))
+        .route("/db/{graph}/query/v2/tx", post(query_api::open))
+        .route("/db/{graph}/query/v2/tx/{id}", post(query_api::statement_in).delete(query_api::rollback))
+        .route("/db/{graph}/query/v2/tx/{id}/commit", post(query_api::commit))
+        .route("/xml", get(xml_api::collections))
+        .route("/xml/{collection}", get(xml_api::query_get).post(xml_api::query_post).delete(xml_api::drop_collection))
+        .route("/xml/{collection}/{document}", axum::routing::put(xml_api::load))
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), gatekeeper))
+        .with_state(state)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// A usage error when `options` would listen on a public address without a token.
+pub fn check_listen(options: &ServeOptions) -> Result<()> {
+    auth::check_listen(&options.listen, options.token.as_deref()).map_err(Error::Usage)
+}
+
+/// Serves `db` until SIGTERM or Ctrl-C; prints `listening on http://ADDR` on stderr
+/// once requests are accepted.
+pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
+    check_listen(&options)?;
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let state = Arc::new(ServerState {
+        db,
+        token: options.token.clone(),
+        transactions: Transactions::new(options.transaction_timeout),
+        metrics: metrics::Metrics::default(),
+        limits: Limits { query_timeout: options.query_timeout, memory_limit: options.memory_limit },
+        permits: Semaphore::new(options.max_concurrent.max(1)),
+    });
+    let marker = state.db.path().map(|dir| dir.join(crate::SERVED_AT_FILE));
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        let bound = listener.local_addr()?;
+        // Named in the directory, so that a process that finds the database locked
+        // can say where it is served (a stale file only matters while it is locked).
+        if let Some(marker) = &marker {
+            std::fs::write(marker, format!("http://{bound}\n"))?;
+        }
+        eprintln!("listening on http://{bound}");
+        let reaper = tokio::spawn(reap_idle_transactions(Arc::clone(&state)));
+        let app = router(Arc::clone(&state), options.max_body);
+        axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+        reaper.abort();
+        Ok::<_, std::io::Error>(())
+    });
+    if let Some(marker) = &marker {
+        let _ = std::fs::remove_file(marker);
+    }
+    served?;
+    // Requests have finished: what is still open was abandoned.
+    let abandoned = state.transactions.drain();
+    drop(abandoned);
+    state.permits.close();
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Rolls back transactions idle past their timeout, once a second (or sooner with
+/// a short timeout).
+async fn reap_idle_transactions(state: Arc<ServerState>) {
+    let period = (state.transactions.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        let expired = state.transactions.expired(Instant::now());
+        if !expired.is_empty() {
+            tracing::info!(count = expired.len(), "rolled back idle transactions");
+            // Dropping rolls back and frees the writer lock: off the async threads.
+            let _ = tokio::task::spawn_blocking(move || drop(expired)).await;
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! XPath and documents over HTTP: `GET /xml` lists the collections,
+//! `GET /xml/{collection}?query=EXPR` (repeatable `var=name=value`, `ns=prefix=uri`)
+//! and `POST /xml/{collection}` with `{"query", "vars", "ns"}` evaluate an
+//! expression (SPEC section 4's JSON), `PUT /xml/{collection}/{document}` loads the
+//! body as the collection's one document, streamed and atomic, and
+//! `DELETE /xml/{collection}` drops a collection.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::{json, Map, Value as Json};
+
+use super::neo4j_json::Failure;
+use super::{answer, blocking, Permit, ServerState};
+use crate::{Database, XPathOptions};
+
+/// `GET /xml`: the collections, as `sprig collections --format json` lists them.
+pub async fn collections(State(state): State<Arc<ServerState>>) -> Response {
+    let outcome = blocking(&state, Permit::Query, |db: &Database| {
+        let all = db.collections().map_err(|e| Failure::from(&e))?;
+        Ok(Json::Array(
+            all.iter()
+                .map(|c| json!({"collection": c.name, "documents": c.documents, "nodes": c.nodes, "bytes": c.bytes}))
+                .collect(),
+        ))
+    })
+    .await;
+    answer(StatusCode::OK, outcome)
+}
+
+/// `name=value` bindings of a repeatable query parameter.
+fn binding(what: &str, text: &str) -> Result<(String, String), Failure> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| Failure::bad_request(format!("{what} must be NAME=VALUE, not '{text}'")))
+}
+
+/// An object of string bindings from a JSON body.
+fn bindings(fields: &Map<String, Json>, key: &str) -> Result<Vec<(String, String)>, Failure> {
+    match fields.get(key) {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Json::String(s) => Ok((k.clone(), s.clone())),
+                other => Ok((k.clone(), other.to_string())),
+            })
+            .collect(),
+        Some(_) => Err(Failure::bad_request(format!("\"{key}\" must be an object of names to strings"))),
+    }
+}
+
+/// Whether the client asked for XML rather than JSON.
+fn wants_xml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/xml") || accept.contains("text/xml"))
+}
+
+async fn evaluate(
+    state: Arc<ServerState>,
+    collection: String,
+    query: String,
+    options: XPathOptions,
+    xml: bool,
+) -> Response {
+    let outcome = blocking(&state, Permit::Query, move |db: &Database| {
+        let value = db.xpath_with(&collection, &query, &options).map_err(|e| Failure::from(&e))?;
+        if xml {
+            let text = value.to_xml().map_err(|e| Failure::from(&e))?;
+            return Ok(Err(text));
+        }
+        crate::json::xpath_json(&value).map(Ok).map_err(|e| Failure::from(&e))
+    })
+    .await;
+    match outcome {
+        Ok(Err(xml)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+        }
+        Ok(Ok(json)) => answer(StatusCode::OK, Ok(json)),
+        Err(failure) => answer(StatusCode::OK, Err(failure)),
+    }
+}
+
+/// `GET /xml/{collection}?query=EXPR&var=name=value&ns=prefix=uri`.
+pub async fn query_get(
+    State(state): State<Arc<ServerState>>,
+    Path(collection): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut query = None;
+    let mut options = XPathOptions { timeout: state.limits.query_timeout, ..Default::default() };
+    for (key, value) in params {
+        let bound = match key.as_str() {
+            "query" => {
+                query = Some(value);
+                Ok(())
+            }
+            "var" => binding("var", &value).map(|b| options.variables.push(b)),
+            "ns" => binding("ns", &value).map(|b| options.namespaces.push(b)),
+            other => Err(Failure::bad_request(format!("unknown parameter '{other}' (query, var, ns)"))),
+        };
+        if let Err(failure) = bound {
+            return answer(StatusCode::OK, Err(failure));
+        }
+    }
+    let Some(query) = query else {
+        return answer(StatusCode::OK, Err(Failure::bad_request("the request has no query (?query=EXPR)")));
+    };
+    evaluate(state, collection, query, options, wants_xml(&headers)).await
+}
+
+/// `POST /xml/{collection}` with `{"query", "vars", "ns"}`.
+pub async fn query_post(
+    State(state): State<Arc<ServerState>>,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = (|| {
+        let json: Json = serde_json::from_slice(&body).map_err(|e| Failure {
+            position: Some((e.line() as u64, e.column() as u64)),
+            ..Failure::bad_request(format!("bad JSON: {e}"))
+        })?;
+        let Json::Object(fields) = json else { return Err(Failure::bad_request("the body must be a JSON object")) };
+        let query = match fields.get("query") {
+            Some(Json::String(q)) => q.clone(),
+            _ => return Err(Failure::bad_request("the request has no \"query\" string")),
+        };
+        let options = XPathOptions {
+            variables: bindings(&fields, "vars")?,
+            namespaces: bindings(&fields, "ns")?,
+            timeout: state.limits.query_timeout,
+            ..Default::default()
+        };
+        Ok((query, options))
+    })();
+    match parsed {
+        Ok((query, options)) => evaluate(state, collection, query, options, wants_xml(&headers)).await,
+        Err(failure) => answer(StatusCode::OK, Err(failure)),
+    }
+}
+
+/// A blocking reader over a request body that arrives on the async side.
+struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(format!("the request body broke off: {e}"))),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// `PUT /xml/{collection}/{document}`: the body becomes the collection's one
+/// document, named `document`. The body streams into the load (it is never held
+/// whole), and the load commits only when the whole document parsed: a broken
+/// document or a client that disconnects mid-body leaves the database as it was.
+pub async fn load(
+    State(state): State<Arc<ServerState>>,
+    Path((collection, document)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let (send, chunks) = tokio::sync::mpsc::channel(8);
+    let reader = BodyReader { chunks, current: Bytes::new() };
+    let loading = blocking(&state, Permit::Load, move |db: &Database| {
+        let docs = vec![(document, Box::new(reader) as Box<dyn Read>)];
+        let stats = db.load_xml_documents(&collection, docs).map_err(|e| Failure::from(&e))?;
+        Ok(json!({"collection": collection, "nodes": stats.nodes, "elements": stats.elements,
+                  "bytes": stats.bytes}))
+    });
+    let feeding = async move {
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let chunk = match frame {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => Ok(data),
+                    Err(_) => continue, // trailers
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            let broke = chunk.is_err();
+            if send.send(chunk).await.is_err() || broke {
+                break; // the load stopped reading (it failed), or the body broke
+            }
+        }
+    };
+    let (outcome, ()) = tokio::join!(loading, feeding);
+    answer(StatusCode::CREATED, outcome)
+}
+
+/// `DELETE /xml/{collection}`.
+pub async fn drop_collection(State(state): State<Arc<ServerState>>, Path(collection): Path<String>) -> Response {
+    let outcome = blocking(&state, Permit::Load, move |db: &Database| {
+        match db.drop_collection(&collection).map_err(|e| Failure::from(&e))? {
+            true => Ok(json!({"dropped": collection})),
+            false => Err(Failure::not_found(
+                "Neo.ClientError.Database.DatabaseNotFound",
+                format!("there is no collection '{collection}'"),
+            )),
+        }
+    })
+    .await;
+    answer(StatusCode::OK, outcome)
+}

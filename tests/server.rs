@@ -1,0 +1,418 @@
+//! `sprig serve` end to end: the real binary on an ephemeral port, driven by a real
+//! HTTP client (ureq). Every endpoint, authentication, errors with positions,
+//! explicit transactions (commit, rollback, idle timeout), a locked database,
+//! shutdown on SIGTERM, and many clients at once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+
+/// A running `sprig serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Option<Child>,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+fn sprig() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("sprig"))
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sprig-server-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl Server {
+    fn start(db: &Path, token: Option<&str>, extra: &[&str]) -> Server {
+        let mut cmd = sprig();
+        cmd.arg("--db").arg(db).args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
+        if let Some(token) = token {
+            cmd.env("TEST_TOKEN", token).args(["--token-env", "TEST_TOKEN"]);
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("sprig serve starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready, address) = std::sync::mpsc::channel();
+        let lines = Arc::clone(&log);
+        // Read every line, always: a full pipe would block the server's logging.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = ready.send(url.to_string());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = address.recv_timeout(Duration::from_secs(60)).expect("the server prints its address");
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Server { child: Some(child), base, log, token: token.map(str::to_string), agent }
+    }
+
+    fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+            None => request,
+        }
+    }
+
+    fn post(&self, path: &str, body: &Json) -> (u16, Json) {
+        let request = self.auth(self.agent.post(&format!("{}{path}", self.base)));
+        reply(request.header("Content-Type", "application/json").send(body.to_string()))
+    }
+
+    fn post_raw(&self, path: &str, body: &str) -> (u16, Json) {
+        let request = self.auth(self.agent.post(&format!("{}{path}", self.base)));
+        reply(request.header("Content-Type", "application/json").send(body))
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Json) {
+        let mut request = self.auth(self.agent.get(&format!("{}{path}", self.base)));
+        for (k, v) in query {
+            request = request.query(k, v);
+        }
+        reply(request.call())
+    }
+
+    fn get_text(&self, path: &str, query: &[(&str, &str)], accept: &str) -> (u16, String) {
+        let mut request = self.auth(self.agent.get(&format!("{}{path}", self.base))).header("Accept", accept);
+        for (k, v) in query {
+            request = request.query(k, v);
+        }
+        let mut response = request.call().expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().expect("a text body"))
+    }
+
+    fn put(&self, path: &str, body: &str) -> (u16, Json) {
+        reply(self.auth(self.agent.put(&format!("{}{path}", self.base))).send(body))
+    }
+
+    fn delete(&self, path: &str) -> (u16, Json) {
+        reply(self.auth(self.agent.delete(&format!("{}{path}", self.base))).call())
+    }
+
+    /// A Cypher statement committed on its own; its rows.
+    fn cypher(&self, statement: &str, parameters: Json) -> Vec<Json> {
+        let (status, body) =
+            self.post("/db/default/query/v2", &json!({"statement": statement, "parameters": parameters}));
+        assert_eq!(status, 202, "{statement}: {body}");
+        body["data"]["values"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit code.
+    fn stop(mut self) -> i32 {
+        let mut child = self.child.take().expect("running");
+        terminate(&child);
+        let status = child.wait().expect("the server exits");
+        status.code().unwrap_or(-1)
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&child);
+            let _ = child.wait();
+        }
+    }
+}
+
+fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Json) {
+    let mut response = result.expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("a text body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, json)
+}
+
+fn error_code(body: &Json) -> &str {
+    body["errors"][0]["code"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn cypher_over_the_query_api() {
+    let db = temp_db("cypher");
+    let server = Server::start(&db, None, &[]);
+    let (status, about) = server.get("/", &[]);
+    assert_eq!((status, about["sprig"].as_str()), (200, Some(env!("CARGO_PKG_VERSION"))));
+
+    let (status, created) = server.post(
+        "/db/default/query/v2",
+        &json!({"statement": "CREATE (a:Person {name: $a})-[:KNOWS {since: 2020}]->(b:Person {name: 'Bo'}) RETURN a.name",
+                "parameters": {"a": "Ann"}}),
+    );
+    assert_eq!(status, 202, "{created}");
+    assert_eq!(created["data"], json!({"fields": ["a.name"], "values": [["Ann"]]}));
+    assert_eq!(created["counters"]["nodesCreated"], 2);
+    assert_eq!(created["counters"]["relationshipsCreated"], 1);
+    assert_eq!(created["counters"]["containsUpdates"], true);
+    assert!(created["bookmarks"].is_array());
+
+    let rows = server.cypher("MATCH p = (a:Person {name: 'Ann'})-[r:KNOWS]->(b) RETURN a, r, p", json!({}));
+    let [row] = rows.as_slice() else { panic!("one row: {rows:?}") };
+    let (a, r, p) = (&row[0], &row[1], &row[2]);
+    assert_eq!(a["labels"], json!(["Person"]));
+    assert_eq!(a["properties"], json!({"name": "Ann"}));
+    assert_eq!(r["type"], "KNOWS");
+    assert_eq!(r["properties"], json!({"since": 2020}));
+    assert_eq!(r["startNodeElementId"], a["elementId"]);
+    assert_eq!(p.as_array().map(Vec::len), Some(3));
+    assert_eq!((&p[0], &p[1]), (a, r));
+    // The element id is what elementId() gives inside a query.
+    let ids = server.cypher("MATCH (a:Person {name: 'Ann'}) RETURN elementId(a)", json!({}));
+    assert_eq!(ids[0][0], a["elementId"]);
+
+    // Errors: Neo4j's codes, the position of a syntax error, 400s.
+    let (status, body) = server.post("/db/default/query/v2", &json!({"statement": "MATCH (n RETURN n"}));
+    assert_eq!((status, error_code(&body)), (400, "Neo.ClientError.Statement.SyntaxError"));
+    assert_eq!(body["errors"][0]["position"], json!({"line": 1, "column": 10}));
+    let (status, body) = server.post("/db/default/query/v2", &json!({"statement": "RETURN $missing"}));
+    assert_eq!((status, error_code(&body)), (400, "Neo.ClientError.Statement.ParameterMissing"));
+    let (status, body) = server.post_raw("/db/default/query/v2", "{\"statement\": ");
+    assert_eq!((status, error_code(&body)), (400, "Neo.ClientError.Request.Invalid"));
+    assert!(body["errors"][0]["position"]["line"].is_u64(), "{body}");
+    let (status, body) = server.post("/db/default/query/v2", &json!({"parameters": {}}));
+    assert_eq!((status, error_code(&body)), (400, "Neo.ClientError.Request.Invalid"));
+    let (status, _) = server.get("/nowhere", &[]);
+    assert_eq!(status, 404);
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn transactions_commit_roll_back_and_time_out() {
+    let db = temp_db("tx");
+    let server = Server::start(&db, None, &["--transaction-timeout", "1"]);
+    let count = |server: &Server| server.cypher("MATCH (n:T) RETURN count(n)", json!({}))[0][0].as_i64();
+
+    // Commit: the statements see each other; others see nothing until the commit.
+    let (status, opened) =
+        server.post("/db/default/query/v2/tx", &json!({"statement": "CREATE (:T {k: 1}) RETURN 1 AS one"}));
+    assert_eq!(status, 202, "{opened}");
+    let id = opened["transaction"]["id"].as_str().expect("a transaction id").to_string();
+    assert!(opened["transaction"]["expires"].as_str().is_some_and(|e| e.ends_with("GMT")), "{opened}");
+    let (status, seen) =
+        server.post(&format!("/db/default/query/v2/tx/{id}"), &json!({"statement": "MATCH (n:T) RETURN count(n)"}));
+    assert_eq!((status, &seen["data"]["values"]), (202, &json!([[1]])));
+    assert_eq!(count(&server), Some(0));
+    let (status, done) = server.post(&format!("/db/default/query/v2/tx/{id}/commit"), &json!({}));
+    assert_eq!(status, 202, "{done}");
+    assert_eq!(count(&server), Some(1));
+    let (status, gone) = server.post(&format!("/db/default/query/v2/tx/{id}"), &json!({"statement": "RETURN 1"}));
+    assert_eq!((status, error_code(&gone)), (404, "Neo.ClientError.Transaction.TransactionNotFound"));
+
+    // Rollback.
+    let (_, opened) = server.post("/db/default/query/v2/tx", &json!({"statement": "CREATE (:T {k: 2})"}));
+    let id = opened["transaction"]["id"].as_str().expect("an id").to_string();
+    let (status, _) = server.delete(&format!("/db/default/query/v2/tx/{id}"));
+    assert_eq!(status, 200);
+    assert_eq!(count(&server), Some(1));
+
+    // A failed statement rolls the transaction back, as Neo4j does.
+    let (_, opened) = server.post("/db/default/query/v2/tx", &json!({"statement": "CREATE (:T {k: 3})"}));
+    let id = opened["transaction"]["id"].as_str().expect("an id").to_string();
+    let (status, _) = server.post(&format!("/db/default/query/v2/tx/{id}"), &json!({"statement": "RETURN 1/0"}));
+    assert_eq!(status, 400);
+    let (status, _) = server.post(&format!("/db/default/query/v2/tx/{id}/commit"), &json!({}));
+    assert_eq!(status, 404);
+    assert_eq!(count(&server), Some(1));
+
+    // Abandoned: rolled back after the idle timeout, and the writer lock is free again.
+    let (_, opened) = server.post("/db/default/query/v2/tx", &json!({"statement": "CREATE (:T {k: 4})"}));
+    let id = opened["transaction"]["id"].as_str().expect("an id").to_string();
+    std::thread::sleep(Duration::from_millis(2500));
+    let (status, _) = server.post(&format!("/db/default/query/v2/tx/{id}/commit"), &json!({}));
+    assert_eq!(status, 404);
+    server.cypher("CREATE (:T {k: 5})", json!({}));
+    assert_eq!(count(&server), Some(2));
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn xml_documents_and_xpath() {
+    let db = temp_db("xml");
+    let server = Server::start(&db, None, &[]);
+    let doc = "<shelf><book id='b1'><title>Dune</title><price>9.5</price></book>\
+               <book id='b2'><title>Emma &amp; Co</title><price>30</price><note/></book></shelf>";
+    let (status, loaded) = server.put("/xml/books/shelf.xml", doc);
+    assert_eq!(status, 201, "{loaded}");
+    assert_eq!(loaded["elements"], 8);
+    let (status, list) = server.get("/xml", &[]);
+    assert_eq!((status, &list[0]["collection"], &list[0]["documents"]), (200, &json!("books"), &json!(1)));
+
+    let (status, n) = server.get("/xml/books", &[("query", "count(//book)")]);
+    assert_eq!((status, n), (200, json!({"kind": "number", "value": 2})));
+    let (_, titles) = server.get("/xml/books", &[("query", "//book[price > $p]/title"), ("var", "p=10")]);
+    assert_eq!(titles["count"], 1);
+    assert_eq!(titles["nodes"][0]["string"], "Emma & Co");
+    let (status, posted) = server.post("/xml/books", &json!({"query": "string(//book[1]/@id)"}));
+    assert_eq!((status, posted), (200, json!({"kind": "string", "value": "b1"})));
+
+    // Serialized nodes for Accept: application/xml.
+    let (status, xml) = server.get_text("/xml/books", &[("query", "//book[2] | //book[1]/@id")], "application/xml");
+    assert_eq!(status, 200);
+    assert_eq!(
+        xml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<result kind=\"nodeset\" count=\"2\">id=\"b1\"\
+         <book id=\"b2\"><title>Emma &amp; Co</title><price>30</price><note/></book></result>\n"
+    );
+
+    // Errors with positions; a broken document leaves the collection as it was.
+    let (status, body) = server.get("/xml/books", &[("query", "//book[")]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errors"][0]["position"]["column"].is_u64(), "{body}");
+    let (status, body) = server.put("/xml/books/shelf.xml", "<shelf><book></shelf>");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["position"]["line"], 1);
+    assert_eq!(server.get("/xml/books", &[("query", "count(//book)")]).1["value"], 2);
+    let (status, _) = server.get("/xml/nothing", &[("query", "1")]);
+    assert_eq!(status, 404);
+    let (status, _) = server.delete("/xml/books");
+    assert_eq!(status, 200);
+    let (status, _) = server.get("/xml/books", &[("query", "count(//book)")]);
+    assert_eq!(status, 404);
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn every_request_needs_the_token_and_public_addresses_need_one() {
+    let db = temp_db("auth");
+    let server = Server::start(&db, Some("s3cret"), &[]);
+    let url = format!("{}/db/default/query/v2", server.base);
+    let body = json!({"statement": "RETURN 1 AS one"}).to_string();
+    let send = |auth: Option<&str>| {
+        let mut request = server.agent.post(&url).header("Content-Type", "application/json");
+        if let Some(a) = auth {
+            request = request.header("Authorization", a);
+        }
+        reply(request.send(&body))
+    };
+    let (status, refused) = send(None);
+    assert_eq!((status, error_code(&refused)), (401, "Neo.ClientError.Security.Unauthorized"));
+    assert_eq!(send(Some("Bearer wrong")).0, 401);
+    assert_eq!(send(Some("Bearer s3cret")).0, 202);
+    // neo4j:s3cret, as the drivers send basic credentials.
+    assert_eq!(send(Some("Basic bmVvNGo6czNjcmV0")).0, 202);
+    let unmatched = reply(server.agent.get(&format!("{}/anything", server.base)).call());
+    assert_eq!(unmatched.0, 401);
+    assert_eq!(server.stop(), 0);
+
+    let out = sprig()
+        .arg("--db")
+        .arg(temp_db("public"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .expect("sprig runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without authentication"));
+}
+
+#[test]
+fn a_served_database_is_shared_and_survives_sigterm() {
+    let db = temp_db("shared");
+    let server = Server::start(&db, None, &[]);
+    server.cypher("CREATE (:Kept {n: 1})", json!({}));
+    // Another process finds the database locked, and is told where it is served.
+    let out = sprig().arg("--db").arg(&db).args(["cypher", "RETURN 1"]).output().expect("sprig runs");
+    assert_eq!(out.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains(&server.base), "{message}");
+    // SIGTERM with a transaction open: the request finished, the transaction rolls back.
+    let (_, opened) = server.post("/db/default/query/v2/tx", &json!({"statement": "CREATE (:Lost)"}));
+    assert!(opened["transaction"]["id"].is_string(), "{opened}");
+    let log = Arc::clone(&server.log);
+    assert_eq!(server.stop(), 0);
+    assert!(log.lock().unwrap().iter().any(|l| l.contains("request") && l.contains("/db/default/query/v2")));
+    let out = sprig()
+        .arg("--db")
+        .arg(&db)
+        .args(["--format", "json", "cypher", "MATCH (k:Kept) OPTIONAL MATCH (l:Lost) RETURN count(k), count(l)"])
+        .output()
+        .expect("sprig runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rows["rows"], json!([[1, 0]]));
+}
+
+#[test]
+fn metrics_count_requests_by_endpoint_and_status() {
+    let db = temp_db("metrics");
+    let server = Server::start(&db, None, &[]);
+    server.cypher("RETURN 1", json!({}));
+    server.post("/db/default/query/v2", &json!({"statement": "RETURN"}));
+    let (status, text) = server.get_text("/metrics", &[], "text/plain");
+    assert_eq!(status, 200);
+    let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    let endpoint = "endpoint=\"/db/{graph}/query/v2\"";
+    assert_eq!(
+        line(&format!("sprig_http_requests_total{{method=\"POST\",{endpoint},status=\"202\"}}")),
+        Some(format!("sprig_http_requests_total{{method=\"POST\",{endpoint},status=\"202\"}} 1"))
+    );
+    assert!(line(&format!("sprig_http_requests_total{{method=\"POST\",{endpoint},status=\"400\"}}")).is_some());
+    assert!(
+        line(&format!("sprig_http_request_duration_seconds_count{{{endpoint}}}")).is_some_and(|l| l.ends_with(" 2"))
+    );
+    assert_eq!(line("sprig_open_transactions "), Some("sprig_open_transactions 0".into()));
+    assert!(text.contains("sprig_cache_capacity_bytes"));
+}
+
+/// 32 clients for two seconds: half read, half increment a counter in explicit
+/// read-modify-write transactions. No increment is lost (the counter ends at the
+/// number of commits) and no read sees half of one (both properties move together).
+#[test]
+fn many_clients_lose_no_update_and_see_no_torn_read() {
+    let db = temp_db("concurrent");
+    let server = Arc::new(Server::start(&db, None, &[]));
+    server.cypher("CREATE (:Counter {a: 0, b: 0})", json!({}));
+    let until = Instant::now() + Duration::from_secs(2);
+    let workers: Vec<_> = (0..32)
+        .map(|w| {
+            let server = Arc::clone(&server);
+            std::thread::spawn(move || {
+                let (mut commits, mut reads) = (0u64, 0u64);
+                while Instant::now() < until {
+                    if w % 2 == 0 {
+                        let rows = server.cypher("MATCH (c:Counter) RETURN c.a, c.b", json!({}));
+                        assert_eq!(rows[0][0], rows[0][1], "a torn read: {rows:?}");
+                        reads += 1;
+                        continue;
+                    }
+                    let (status, opened) = server
+                        .post("/db/default/query/v2/tx", &json!({"statement": "MATCH (c:Counter) RETURN c.a AS a"}));
+                    assert_eq!(status, 202, "{opened}");
+                    let id = opened["transaction"]["id"].as_str().expect("an id").to_string();
+                    let a = opened["data"]["values"][0][0].as_i64().expect("a number");
+                    let (status, set) = server.post(
+                        &format!("/db/default/query/v2/tx/{id}"),
+                        &json!({"statement": "MATCH (c:Counter) SET c.a = $n, c.b = $n", "parameters": {"n": a + 1}}),
+                    );
+                    assert_eq!(status, 202, "{set}");
+                    let (status, done) = server.post(&format!("/db/default/query/v2/tx/{id}/commit"), &json!({}));
+                    assert_eq!(status, 202, "{done}");
+                    commits += 1;
+                }
+                (commits, reads)
+            })
+        })
+        .collect();
+    let (mut commits, mut reads) = (0, 0);
+    for worker in workers {
+        let (c, r) = worker.join().expect("a client");
+        commits += c;
+        reads += r;
+    }
+    assert!(commits > 16 && reads > 16, "{commits} commits, {reads} reads");
+    let rows = server.cypher("MATCH (c:Counter) RETURN c.a, c.b", json!({}));
+    assert_eq!(rows[0], json!([commits, commits]));
+}
