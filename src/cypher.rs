@@ -146,6 +146,17 @@ impl Rows {
         Ok(Rows { columns, source, stats: WriteStats::default(), elapsed: started.elapsed() })
     }
 
+    /// Rows computed elsewhere (a server's answer to `sprig --connect`), to be read
+    /// and printed as a local result is.
+    pub fn from_values(
+        columns: Vec<String>,
+        rows: Vec<Vec<ResultValue>>,
+        stats: WriteStats,
+        elapsed: Duration,
+    ) -> Rows {
+        Rows { columns: Arc::new(columns), source: RowSource::Ready(rows.into_iter()), stats, elapsed }
+    }
+
     /// Reads a streaming result to the end (rows stay to be taken).
     fn materialize(&mut self) -> Result<()> {
         if let RowSource::Streaming(first, stream) = &mut self.source {

@@ -19,12 +19,56 @@ pub enum Error {
     /// A registry record that breaks a rule, or an unreadable registry file.
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    /// What a server answered a request with (`sprig --connect`): the error's kind,
+    /// message and position as the server's own `Error` gave them.
+    #[error("{message}")]
+    Remote {
+        /// The kind as [`Error::kind`] names it on the server.
+        kind: &'static str,
+        /// The message without its position.
+        message: String,
+        /// 1-based line and column.
+        position: Option<(u64, u64)>,
+    },
 }
+
+/// Every kind [`Error::kind`] gives, so that a kind read from a server's answer
+/// becomes the same `&'static str`.
+const KINDS: [&str; 22] = [
+    "xml",
+    "csv",
+    "collection",
+    "format",
+    "io",
+    "constraint",
+    "entity",
+    "usage",
+    "semantic",
+    "argument",
+    "arithmetic",
+    "storage",
+    "syntax",
+    "xpath",
+    "type",
+    "timeout",
+    "interrupted",
+    "memory",
+    "query",
+    "registry",
+    "auth",
+    "remote",
+];
 
 /// Result with sprig's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The kind named `name` (as a server's answer names it), or `remote` for a kind
+    /// this build does not know.
+    pub fn kind_named(name: &str) -> &'static str {
+        KINDS.iter().find(|k| **k == name).copied().unwrap_or("remote")
+    }
+
     /// The kind shown as `error[KIND]`.
     pub fn kind(&self) -> &'static str {
         use sprig_index::Error as I;
@@ -55,6 +99,7 @@ impl Error {
             Error::Query(_) => "query",
             Error::Usage(_) => "usage",
             Error::Registry(_) => "registry",
+            Error::Remote { kind, .. } => kind,
         }
     }
 
@@ -78,6 +123,7 @@ impl Error {
                 Some((e.position.line as u64 + 1, e.position.column as u64 + 1))
             }
             Error::Registry(e) => e.position,
+            Error::Remote { position, .. } => *position,
             _ => None,
         }
     }
@@ -88,6 +134,7 @@ impl Error {
             Error::Index(sprig_index::Error::Xml { message, .. }) => message.clone(),
             Error::Query(sprig_query::Error::Syntax(e)) => e.message.clone(),
             Error::Registry(e) => e.message.clone(),
+            Error::Remote { message, .. } => message.clone(),
             other => other.to_string(),
         }
     }
@@ -95,10 +142,11 @@ impl Error {
     /// True when a query ran past its time limit or was interrupted (exit code 3).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Query(sprig_query::Error::Timeout | sprig_query::Error::Interrupted))
+            || matches!(self, Error::Remote { kind: "timeout" | "interrupted", .. })
     }
 
     /// True for errors caused by how the program was called rather than by data.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Usage(_))
+        matches!(self, Error::Usage(_) | Error::Remote { kind: "usage", .. })
     }
 }

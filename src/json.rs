@@ -128,3 +128,103 @@ pub fn json_value(v: &serde_json::Value) -> CypherValue {
         J::Object(m) => CypherValue::map(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
     }
 }
+
+fn properties_of(m: &serde_json::Map<String, Json>) -> std::collections::BTreeMap<String, ResultValue> {
+    m.iter().filter(|(k, _)| !k.starts_with('~')).map(|(k, v)| (k.clone(), result_value(v))).collect()
+}
+
+fn node_of(m: &serde_json::Map<String, Json>) -> NodeValue {
+    NodeValue {
+        id: m.get("~id").and_then(Json::as_u64).unwrap_or_default(),
+        labels: m
+            .get("~labels")
+            .and_then(Json::as_array)
+            .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        properties: properties_of(m),
+    }
+}
+
+fn rel_of(m: &serde_json::Map<String, Json>) -> RelValue {
+    let id = |k: &str| m.get(k).and_then(Json::as_u64).unwrap_or_default();
+    RelValue {
+        id: id("~id"),
+        rel_type: m.get("~rel").and_then(Json::as_str).unwrap_or_default().to_string(),
+        start: id("~start"),
+        end: id("~end"),
+        properties: properties_of(m),
+    }
+}
+
+/// A result value read back from SPEC section 4's JSON ([`value_json`]'s inverse,
+/// for a client of `sprig serve`): objects marked `~type` are nodes,
+/// relationships and paths; numbers with a fraction or exponent are floats. The
+/// strings "NaN", "Infinity" and "-Infinity" stay strings (the JSON cannot tell
+/// them from floats).
+pub fn result_value(v: &Json) -> ResultValue {
+    match v {
+        Json::Null => ResultValue::Null,
+        Json::Bool(b) => ResultValue::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) if !n.is_f64() => ResultValue::Int(i),
+            _ => ResultValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => ResultValue::String(s.clone()),
+        Json::Array(items) => ResultValue::List(items.iter().map(result_value).collect()),
+        Json::Object(m) => match m.get("~type").and_then(Json::as_str) {
+            Some("node") => ResultValue::Node(node_of(m)),
+            Some("relationship") => ResultValue::Relationship(rel_of(m)),
+            Some("path") => {
+                let list = |k: &str| m.get(k).and_then(Json::as_array).cloned().unwrap_or_default();
+                let objects = |items: Vec<Json>| -> Vec<serde_json::Map<String, Json>> {
+                    items.into_iter().filter_map(|x| if let Json::Object(o) = x { Some(o) } else { None }).collect()
+                };
+                ResultValue::Path {
+                    nodes: objects(list("nodes")).iter().map(node_of).collect(),
+                    relationships: objects(list("relationships")).iter().map(rel_of).collect(),
+                }
+            }
+            _ => ResultValue::Map(m.iter().map(|(k, v)| (k.clone(), result_value(v))).collect()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn result_values_survive_a_round_trip_through_json() {
+        let node = NodeValue {
+            id: 7,
+            labels: vec!["Person".into(), "Admin".into()],
+            properties: BTreeMap::from([("name".into(), ResultValue::String("Ann".into()))]),
+        };
+        let rel = RelValue {
+            id: 3,
+            rel_type: "KNOWS".into(),
+            start: 7,
+            end: 9,
+            properties: BTreeMap::from([("w".into(), ResultValue::Float(0.5))]),
+        };
+        let other = NodeValue { id: 9, labels: vec![], properties: BTreeMap::new() };
+        let values = vec![
+            ResultValue::Null,
+            ResultValue::Bool(true),
+            ResultValue::Int(-4),
+            ResultValue::Float(1.0),
+            ResultValue::Float(2.5e300),
+            ResultValue::String("~type".into()),
+            ResultValue::List(vec![ResultValue::Int(1), ResultValue::String("x".into())]),
+            ResultValue::Map(BTreeMap::from([("k".into(), ResultValue::List(vec![]))])),
+            ResultValue::Node(node.clone()),
+            ResultValue::Relationship(rel.clone()),
+            ResultValue::Path { nodes: vec![node, other], relationships: vec![rel] },
+        ];
+        for v in values {
+            assert_eq!(result_value(&value_json(&v)), v, "{v:?}");
+        }
+    }
+}

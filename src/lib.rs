@@ -160,7 +160,9 @@ impl Database {
             sprig_index::Error::Storage(s) => Error::Usage(format!("cannot open database '{}': {s}", path.display())),
             sprig_index::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 Error::Usage(match server_address(path) {
-                    Some(url) => format!("{e}: `sprig serve` is serving it at {url}; send queries there over HTTP"),
+                    Some(url) => {
+                        format!("{e}: `sprig serve` is serving it at {url}; connect with `sprig --connect {url} ...`")
+                    }
                     None => e.to_string(),
                 })
             }

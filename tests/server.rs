@@ -416,3 +416,65 @@ fn many_clients_lose_no_update_and_see_no_torn_read() {
     let rows = server.cypher("MATCH (c:Counter) RETURN c.a, c.b", json!({}));
     assert_eq!(rows[0], json!([commits, commits]));
 }
+
+fn run_sprig(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = sprig();
+    cmd.args(args).env_remove("SPRIG_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("sprig runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `sprig --connect` prints what the same subcommand prints on the database itself.
+#[test]
+fn the_command_line_connects_and_prints_as_it_does_locally() {
+    let db = temp_db("connect");
+    let dir = std::env::temp_dir().join(format!("sprig-connect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("books.xml");
+    std::fs::write(&file, "<lib><book year='1965'>Dune</book><book year='1815'>Emma</book></lib>").unwrap();
+    let server = Server::start(&db, Some("tok"), &[]);
+    let url = server.base.clone();
+    let token = [("SPRIG_TOKEN", "tok")];
+    let (code, _, err) = run_sprig(&["--connect", &url, "load", "xml", file.to_str().unwrap()], &token);
+    assert_eq!(code, 0, "{err}");
+    let create = "CREATE (:P {name: 'Ann', n: 1.5})-[:R {w: 2}]->(:P {name: 'Bo'})";
+    assert_eq!(run_sprig(&["--connect", &url, "cypher", create], &token).0, 0);
+    let queries: [&[&str]; 6] = [
+        &["--format", "csv", "cypher", "MATCH p = (a:P)-[r]->(b) RETURN a.name, r.w, b.n, p ORDER BY a.name"],
+        &["--format", "json", "xpath", "//book[@year > 1900]"],
+        &["--format", "csv", "xpath", "--collection", "books", "count(//book)"],
+        &["--format", "markdown", "collections"],
+        &["--format", "json", "graphs"],
+        &["--format", "xml", "xpath", "//book/@year"],
+    ];
+    let mut remote = Vec::new();
+    for q in queries {
+        let args: Vec<&str> = ["--connect", url.as_str()].into_iter().chain(q.iter().copied()).collect();
+        let (code, out, err) = run_sprig(&args, &token);
+        assert_eq!(code, 0, "{q:?}: {err}");
+        remote.push(out);
+    }
+    // A syntax error prints as a local one: kind, position, caret, exit 1.
+    let (code, _, err) = run_sprig(&["--connect", &url, "cypher", "MATCH (n RETURN n"], &token);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error[syntax]: ") && err.contains("at line 1, column 10\n  MATCH (n RETURN n\n"), "{err}");
+    // Without the token: refused.
+    let (code, _, err) = run_sprig(&["--connect", &url, "graphs"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error[auth]"), "{err}");
+    assert_eq!(server.stop(), 0);
+
+    for (q, remote) in queries.iter().zip(remote) {
+        let args: Vec<&str> = ["--db", db.to_str().unwrap()].into_iter().chain(q.iter().copied()).collect();
+        let (code, local, err) = run_sprig(&args, &[]);
+        assert_eq!(code, 0, "{q:?}: {err}");
+        assert_eq!(remote, local, "{q:?}");
+    }
+}

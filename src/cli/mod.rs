@@ -4,6 +4,7 @@ mod cypher_output;
 mod line_editor;
 mod output;
 mod registry;
+mod remote;
 mod repl;
 mod serve;
 
@@ -49,6 +50,14 @@ pub struct Cli {
     /// quarter of the machine's memory, between 256 and 4096).
     #[arg(long, global = true, value_name = "MIB", env = "SPRIG_CACHE_MB")]
     cache_mb: Option<usize>,
+    /// Send the subcommand to `sprig serve` at this URL instead of opening a
+    /// database (cypher, xpath, load xml, collections, graphs).
+    #[arg(long, global = true, value_name = "URL")]
+    connect: Option<String>,
+    /// The environment variable that holds the server's token: `serve` requires it
+    /// on every request, `--connect` sends it (default for --connect: SPRIG_TOKEN).
+    #[arg(long, global = true, value_name = "NAME")]
+    token_env: Option<String>,
     /// Run one statement and exit.
     #[arg(short = 'c', value_name = "STATEMENT")]
     command: Option<String>,
@@ -293,6 +302,14 @@ impl From<Error> for Failure {
     }
 }
 
+/// The token in environment variable `name`.
+fn token_from(name: &str) -> Result<String, Error> {
+    match std::env::var(name) {
+        Ok(token) if !token.is_empty() => Ok(token),
+        _ => Err(Error::Usage(format!("--token-env {name}: the environment variable is not set"))),
+    }
+}
+
 fn default_db_path() -> PathBuf {
     PathBuf::from("sprig.db")
 }
@@ -302,8 +319,19 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let is_new = !path.exists();
     let open = OpenOptions { cache_mb: cli.cache_mb };
     if let Some(Command::Serve(args)) = &cli.subcommand {
-        serve::run(args, &path, &open, cli.timeout, cli.memory_limit)?;
+        let token = match &cli.token_env {
+            Some(name) => Some(token_from(name)?),
+            None => None,
+        };
+        serve::run(args, token, &path, &open, cli.timeout, cli.memory_limit)?;
         return Ok(exit::OK);
+    }
+    if let Some(url) = &cli.connect {
+        let token = match &cli.token_env {
+            Some(name) => Some(token_from(name)?),
+            None => std::env::var("SPRIG_TOKEN").ok().filter(|t| !t.is_empty()),
+        };
+        return remote::dispatch(&remote::Remote::new(url, token), cli.subcommand.as_ref(), cli.format);
     }
     let db = Database::open_with(&path, &open)?;
     match cli.subcommand {

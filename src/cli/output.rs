@@ -7,7 +7,9 @@ use comfy_table::{presets, Table};
 use serde_json::{json, Value as Json};
 use sprig::json::XPATH_NODE_COLUMNS as NODE_COLUMNS;
 use sprig::json::{xpath_node_json as node_json, xpath_node_row as node_row, xpath_scalar as scalar};
-use sprig::{CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, PlanNode, XPathValue};
+use sprig::{
+    CacheStats, CollectionInfo, CollectionStats, Detail, DocStats, Error, Explained, NodeInfo, PlanNode, XPathValue,
+};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,39 +47,57 @@ pub(crate) fn io(e: std::io::Error) -> Error {
     Error::Io(e)
 }
 
+/// An XPath result to print: a number, string or boolean (its kind, JSON value and
+/// text), or a node-set's size and its nodes, described one at a time.
+pub enum XPathOut<'a> {
+    Scalar(&'static str, Json, String),
+    Nodes(usize, Box<dyn Iterator<Item = Result<NodeInfo, Error>> + 'a>),
+}
+
 /// Prints an XPath result.
 pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
-    let mut w = out();
     if let Some((kind, json_value, text)) = scalar(value) {
-        match format {
-            Format::Json | Format::Jsonl => {
-                writeln!(w, "{}", json!({"kind": kind, "value": json_value})).map_err(io)?
-            }
-            Format::Csv => writeln!(w, "value\n{}", csv_field(&text)).map_err(io)?,
-            Format::Markdown => writeln!(w, "| value |\n|---|\n| {} |", markdown_cell(&text)).map_err(io)?,
-            Format::Xml => writeln!(w, "<result kind=\"{kind}\">{}</result>", xml_escape(&text)).map_err(io)?,
-            Format::Table => writeln!(w, "{text}").map_err(io)?,
-        }
-        return Ok(());
+        return print_xpath_out(XPathOut::Scalar(kind, json_value, text), format);
     }
     let XPathValue::NodeSet(nodes) = value else { return Ok(()) };
+    print_xpath_out(XPathOut::Nodes(nodes.len(), Box::new(nodes.iter())), format)
+}
+
+/// Prints an XPath result from wherever it came (a local query, a server's answer).
+pub fn print_xpath_out(value: XPathOut<'_>, format: Format) -> Result<(), Error> {
+    let mut w = out();
+    let (count, nodes) = match value {
+        XPathOut::Scalar(kind, json_value, text) => {
+            match format {
+                Format::Json | Format::Jsonl => {
+                    writeln!(w, "{}", json!({"kind": kind, "value": json_value})).map_err(io)?
+                }
+                Format::Csv => writeln!(w, "value\n{}", csv_field(&text)).map_err(io)?,
+                Format::Markdown => writeln!(w, "| value |\n|---|\n| {} |", markdown_cell(&text)).map_err(io)?,
+                Format::Xml => writeln!(w, "<result kind=\"{kind}\">{}</result>", xml_escape(&text)).map_err(io)?,
+                Format::Table => writeln!(w, "{text}").map_err(io)?,
+            }
+            return Ok(());
+        }
+        XPathOut::Nodes(count, nodes) => (count, nodes),
+    };
     match format {
         Format::Json => {
             // Streamed: the count is known up front, nodes are described one by one.
-            write!(w, "{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", nodes.len()).map_err(io)?;
-            for (i, n) in nodes.iter().enumerate() {
+            write!(w, "{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", count).map_err(io)?;
+            for (i, n) in nodes.enumerate() {
                 let n = n?;
                 write!(w, "{}{}", if i > 0 { "," } else { "" }, node_json(&n)).map_err(io)?;
             }
             writeln!(w, "]}}").map_err(io)?;
         }
         Format::Jsonl | Format::Csv | Format::Markdown => {
-            let rows = nodes.iter().map(|n| n.map(|n| node_row(&n)));
+            let rows = nodes.map(|n| n.map(|n| node_row(&n)));
             print_rows(&NODE_COLUMNS, rows, format)?;
         }
         Format::Xml => {
-            writeln!(w, "<result kind=\"nodeset\" count=\"{}\">", nodes.len()).map_err(io)?;
-            for n in nodes.iter() {
+            writeln!(w, "<result kind=\"nodeset\" count=\"{}\">", count).map_err(io)?;
+            for n in nodes {
                 let n = n?;
                 writeln!(
                     w,
@@ -94,7 +114,7 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
         }
         Format::Table => {
             let mut table = new_table(&["#", "type", "path", "name", "string"]);
-            for (i, n) in nodes.iter().enumerate() {
+            for (i, n) in nodes.enumerate() {
                 let n = n?;
                 table.add_row(vec![
                     (i + 1).to_string(),
@@ -105,7 +125,7 @@ pub fn print_xpath(value: &XPathValue, format: Format) -> Result<(), Error> {
                 ]);
             }
             writeln!(w, "{table}").map_err(io)?;
-            writeln!(w, "{} node{}", nodes.len(), if nodes.len() == 1 { "" } else { "s" }).map_err(io)?;
+            writeln!(w, "{} node{}", count, if count == 1 { "" } else { "s" }).map_err(io)?;
         }
     }
     Ok(())

@@ -19,11 +19,6 @@ pub struct ServeArgs {
     /// printed as `listening on http://ADDR`).
     #[arg(long, default_value = "127.0.0.1:7474")]
     listen: SocketAddr,
-    /// Require this environment variable's value as a token on every request
-    /// (`Authorization: Bearer TOKEN`, or Basic with the token as password).
-    /// Without a token only loopback addresses may be listened on.
-    #[arg(long, value_name = "NAME")]
-    token_env: Option<String>,
     /// Roll back an explicit transaction that waits this many seconds for its next request.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     transaction_timeout: f64,
@@ -35,21 +30,17 @@ pub struct ServeArgs {
     max_body_mb: usize,
 }
 
-/// Serves the database at `path` until SIGTERM or Ctrl-C.
+/// Serves the database at `path` until SIGTERM or Ctrl-C. With `token` (the value of
+/// the global `--token-env`), every request must carry it; without, only loopback
+/// addresses may be listened on.
 pub fn run(
     args: &ServeArgs,
+    token: Option<String>,
     path: &Path,
     open: &OpenOptions,
     timeout_ms: Option<u64>,
     memory_limit_mib: Option<usize>,
 ) -> Result<(), Error> {
-    let token = match &args.token_env {
-        Some(name) => match std::env::var(name) {
-            Ok(token) if !token.is_empty() => Some(token),
-            _ => return Err(Error::Usage(format!("--token-env {name}: the environment variable is not set"))),
-        },
-        None => None,
-    };
     if !(args.transaction_timeout > 0.0 && args.transaction_timeout.is_finite()) {
         return Err(Error::Usage("--transaction-timeout must be a positive number of seconds".into()));
     }

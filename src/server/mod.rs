@@ -35,6 +35,7 @@ use tokio::sync::Semaphore;
 
 use crate::{Database, Error, Result};
 use neo4j_json::Failure;
+pub use query_api::SPRIG_JSON;
 use transactions::Transactions;
 
 /// How `sprig serve` runs.
@@ -140,6 +141,7 @@ fn endpoint_of(path: &str) -> &'static str {
         [""] => "/",
         ["metrics"] => "/metrics",
         ["xml"] => "/xml",
+        ["db"] => "/db",
         ["xml", _] => "/xml/{collection}",
         ["xml", _, _] => "/xml/{collection}/{document}",
         ["db", _, "query", "v2"] => "/db/{graph}/query/v2",
@@ -178,6 +180,7 @@ async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, nex
 async fn discovery() -> Json<JsonValue> {
     Json(json!({
         "sprig": env!("CARGO_PKG_VERSION"),
+        "graphs": "/db",
         "query": "/db/{graph}/query/v2",
         "transaction": "/db/{graph}/query/v2/tx",
         "xml": "/xml/{collection}",
@@ -199,6 +202,7 @@ fn router(state: Arc<ServerState>, max_body: usize) -> Router {
     Router::new()
         .route("/", get(discovery))
         .route("/metrics", get(metrics_text))
+        .route("/db", get(query_api::graphs))
         .route("/db/{graph}/query/v2", post(query_api::run))
         .route("/db/{graph}/query/v2/tx", post(query_api::open))
         .route("/db/{graph}/query/v2/tx/{id}", post(query_api::statement_in).delete(query_api::rollback))

@@ -4,7 +4,7 @@
 //! with the HTTP status Neo4j answers them with.
 
 use axum::http::StatusCode;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::{Error, NodeValue, RelValue, ResultValue, WriteStats};
 
@@ -87,11 +87,13 @@ pub struct Failure {
     pub message: String,
     /// 1-based line and column in the query or document, when the error has one.
     pub position: Option<(u64, u64)>,
+    /// sprig's kind of the error (`syntax`, `collection`, ...), for sprig's clients.
+    pub kind: &'static str,
 }
 
 impl Failure {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
-        Failure { status, code: code.to_string(), message: message.into(), position: None }
+        Failure { status, code: code.to_string(), message: message.into(), position: None, kind: "usage" }
     }
 
     /// A request Neo4j would refuse as malformed (bad JSON, a missing field).
@@ -100,11 +102,12 @@ impl Failure {
     }
 
     pub fn unauthorized() -> Failure {
-        Failure::new(
+        let failure = Failure::new(
             StatusCode::UNAUTHORIZED,
             "Neo.ClientError.Security.Unauthorized",
             "a valid token is required (Authorization: Bearer TOKEN, or Basic with the token as password)",
-        )
+        );
+        Failure { kind: "auth", ..failure }
     }
 
     pub fn not_found(code: &str, message: impl Into<String>) -> Failure {
@@ -113,7 +116,7 @@ impl Failure {
 
     /// The body Neo4j answers an error with, and the position as a field of its own.
     pub fn body(&self) -> Json {
-        let mut error = json!({"code": self.code, "message": self.message});
+        let mut error = json!({"code": self.code, "message": self.message, "kind": self.kind});
         if let Some((line, column)) = self.position {
             error["position"] = json!({"line": line, "column": column});
         }
@@ -156,6 +159,18 @@ impl From<&Error> for Failure {
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "Neo.DatabaseError.General.UnknownError"),
             },
         };
-        Failure { position: e.position(), ..Failure::new(status, code, message) }
+        Failure { position: e.position(), kind: e.kind(), ..Failure::new(status, code, message) }
+    }
+}
+
+/// A request body that must be a JSON object; bad JSON is an error with its position.
+pub fn object_body(body: &[u8]) -> Result<Map<String, Json>, Failure> {
+    let json: Json = serde_json::from_slice(body).map_err(|e| Failure {
+        position: Some((e.line() as u64, e.column() as u64)),
+        ..Failure::bad_request(format!("bad JSON: {e}"))
+    })?;
+    match json {
+        Json::Object(fields) => Ok(fields),
+        _ => Err(Failure::bad_request("the body must be a JSON object")),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value as Json};
 
@@ -17,25 +17,52 @@ use super::neo4j_json::{self, Failure};
 use super::transactions::Taken;
 use super::{answer, blocking, Permit, ServerState};
 use crate::json::json_value;
-use crate::{CypherOptions, Database, Params, Rows, WriteTransaction};
+use crate::{CypherOptions, Database, Params, ResultValue, Rows, WriteTransaction};
+
+/// How result values are written: as Neo4j's Query API writes them (the default),
+/// or, for sprig's own clients (`Accept: application/vnd.sprig+json`), as SPEC
+/// section 4 writes them, which keeps paths apart from lists and ids as numbers.
+#[derive(Clone, Copy)]
+enum Values {
+    Neo4j,
+    Sprig,
+}
+
+impl Values {
+    fn of(headers: &HeaderMap) -> Values {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if accept.contains(SPRIG_JSON) {
+            Values::Sprig
+        } else {
+            Values::Neo4j
+        }
+    }
+
+    fn write(self, v: &ResultValue) -> Json {
+        match self {
+            Values::Neo4j => neo4j_json::value(v),
+            Values::Sprig => crate::json::value_json(v),
+        }
+    }
+}
+
+/// The media type sprig's own clients ask for.
+pub const SPRIG_JSON: &str = "application/vnd.sprig+json";
 
 /// A statement and its parameters, from a request body.
 struct Statement {
     text: String,
     params: Params,
+    values: Values,
 }
 
 /// The statement of a body; `None` for an empty body or one without `statement`
 /// when `required` is false (opening or committing a transaction needs none).
-fn statement(body: &Bytes, required: bool) -> Result<Option<Statement>, Failure> {
+fn statement(headers: &HeaderMap, body: &Bytes, required: bool) -> Result<Option<Statement>, Failure> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return if required { Err(Failure::bad_request("the request has no body")) } else { Ok(None) };
     }
-    let json: Json = serde_json::from_slice(body).map_err(|e| Failure {
-        position: Some((e.line() as u64, e.column() as u64)),
-        ..Failure::bad_request(format!("bad JSON: {e}"))
-    })?;
-    let Json::Object(fields) = json else { return Err(Failure::bad_request("the body must be a JSON object")) };
+    let fields = neo4j_json::object_body(body)?;
     let text = match fields.get("statement") {
         Some(Json::String(s)) => s.clone(),
         Some(_) => return Err(Failure::bad_request("\"statement\" must be a string")),
@@ -47,7 +74,7 @@ fn statement(body: &Bytes, required: bool) -> Result<Option<Statement>, Failure>
         Some(Json::Object(map)) => Params(map.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
         Some(_) => return Err(Failure::bad_request("\"parameters\" must be an object")),
     };
-    Ok(Some(Statement { text, params }))
+    Ok(Some(Statement { text, params, values: Values::of(headers) }))
 }
 
 impl ServerState {
@@ -63,25 +90,30 @@ impl ServerState {
 }
 
 /// The Query API's answer body for a result read to the end.
-fn result_json(rows: Rows) -> Result<Json, Failure> {
+fn result_json(rows: Rows, values: Values) -> Result<Json, Failure> {
     let fields = rows.columns().to_vec();
     let counters = neo4j_json::counters(rows.stats());
-    let mut values = Vec::new();
+    let mut out = Vec::new();
     for row in rows {
         let row = row.map_err(|e| Failure::from(&e))?;
-        values.push(Json::Array(row.values().iter().map(neo4j_json::value).collect()));
+        out.push(Json::Array(row.values().iter().map(|v| values.write(v)).collect()));
     }
-    Ok(json!({"data": {"fields": fields, "values": values}, "counters": counters, "bookmarks": []}))
+    Ok(json!({"data": {"fields": fields, "values": out}, "counters": counters, "bookmarks": []}))
 }
 
 /// `POST /db/{graph}/query/v2`: one statement, committed when it succeeds.
-pub async fn run(State(state): State<Arc<ServerState>>, Path(graph): Path<String>, body: Bytes) -> Response {
+pub async fn run(
+    State(state): State<Arc<ServerState>>,
+    Path(graph): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let Some(stmt) = statement(&body, true)? else { return Err(Failure::bad_request("no statement")) };
+        let Some(stmt) = statement(&headers, &body, true)? else { return Err(Failure::bad_request("no statement")) };
         let options = state.options(&graph, stmt.params);
         blocking(&state, Permit::Query, move |db: &Database| {
             let rows = db.cypher_with(&stmt.text, &options).map_err(|e| Failure::from(&e))?;
-            result_json(rows)
+            result_json(rows, stmt.values)
         })
         .await
     };
@@ -97,7 +129,7 @@ fn run_in(state: &ServerState, taken: &mut Taken, stmt: Option<Statement>) -> Re
         Some(stmt) => {
             let options = state.options(&taken.graph, stmt.params);
             let rows = taken.tx.cypher_with(&stmt.text, &options).map_err(|e| Failure::from(&e))?;
-            result_json(rows)
+            result_json(rows, stmt.values)
         }
     }
 }
@@ -153,9 +185,14 @@ async fn in_transaction(
 
 /// `POST /db/{graph}/query/v2/tx`: opens a transaction (waiting while another
 /// writer is open) and runs the body's statement in it, if there is one.
-pub async fn open(State(state): State<Arc<ServerState>>, Path(graph): Path<String>, body: Bytes) -> Response {
+pub async fn open(
+    State(state): State<Arc<ServerState>>,
+    Path(graph): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let stmt = statement(&body, false)?;
+        let stmt = statement(&headers, &body, false)?;
         let id = state.transactions.reserve();
         let opened_as = id.clone();
         in_transaction(&state, id, stmt, move |db: &Database| {
@@ -171,10 +208,11 @@ pub async fn open(State(state): State<Arc<ServerState>>, Path(graph): Path<Strin
 pub async fn statement_in(
     State(state): State<Arc<ServerState>>,
     Path((graph, id)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let stmt = statement(&body, false)?;
+        let stmt = statement(&headers, &body, false)?;
         let taken = state.transactions.take(&id, &graph)?;
         in_transaction(&state, id, stmt, move |_: &Database| Ok(taken)).await
     };
@@ -186,10 +224,11 @@ pub async fn statement_in(
 pub async fn commit(
     State(state): State<Arc<ServerState>>,
     Path((graph, id)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let stmt = statement(&body, false)?;
+        let stmt = statement(&headers, &body, false)?;
         let mut taken = state.transactions.take(&id, &graph)?;
         let worker = Arc::clone(&state);
         let done = blocking(&state, Permit::Transaction, move |_: &Database| {
@@ -217,4 +256,13 @@ pub async fn rollback(State(state): State<Arc<ServerState>>, Path((graph, id)): 
         .await
     };
     answer(StatusCode::OK, outcome.await)
+}
+
+/// `GET /db`: the graphs that hold data (sprig's own; Neo4j lists databases elsewhere).
+pub async fn graphs(State(state): State<Arc<ServerState>>) -> Response {
+    let outcome = blocking(&state, Permit::Query, |db: &Database| {
+        Ok(json!({"graphs": db.graphs().map_err(|e| Failure::from(&e))?}))
+    })
+    .await;
+    answer(StatusCode::OK, outcome)
 }

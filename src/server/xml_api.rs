@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value as Json};
 
-use super::neo4j_json::Failure;
+use super::neo4j_json::{object_body, Failure};
 use super::{answer, blocking, Permit, ServerState};
 use crate::{Database, XPathOptions};
 
@@ -125,11 +125,7 @@ pub async fn query_post(
     body: Bytes,
 ) -> Response {
     let parsed = (|| {
-        let json: Json = serde_json::from_slice(&body).map_err(|e| Failure {
-            position: Some((e.line() as u64, e.column() as u64)),
-            ..Failure::bad_request(format!("bad JSON: {e}"))
-        })?;
-        let Json::Object(fields) = json else { return Err(Failure::bad_request("the body must be a JSON object")) };
+        let fields = object_body(&body)?;
         let query = match fields.get("query") {
             Some(Json::String(q)) => q.clone(),
             _ => return Err(Failure::bad_request("the request has no \"query\" string")),

@@ -22,6 +22,21 @@ pub enum NodeType {
 }
 
 impl NodeType {
+    /// The type [`NodeType::as_str`] names, read back.
+    pub fn from_name(name: &str) -> Option<NodeType> {
+        [
+            NodeType::Root,
+            NodeType::Element,
+            NodeType::Attribute,
+            NodeType::Text,
+            NodeType::Comment,
+            NodeType::ProcessingInstruction,
+            NodeType::Namespace,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NodeType::Root => "root",

@@ -1,0 +1,270 @@
+//! `sprig --connect URL ...`: the subcommands against a database that `sprig serve`
+//! holds, over HTTP. Answers are read back into the values a local database gives
+//! (Cypher rows, XPath nodes), so every `--format` prints them as it prints local
+//! results, and a server's error prints as a local one would, with its kind,
+//! position and exit code.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+use sprig::json::result_value;
+use sprig::{CollectionInfo, Error, NodeInfo, NodeType, Rows, WriteStats};
+
+use super::output::{self, Format, XPathOut};
+use super::{cypher_output, exit, parse_bindings, Command, CypherArgs, Failure, LoadCommand, XPathArgs};
+
+/// A server and the token to send it.
+pub struct Remote {
+    base: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl Remote {
+    pub fn new(url: &str, token: Option<String>) -> Remote {
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Remote { base: url.trim_end_matches('/').to_string(), token, agent }
+    }
+
+    fn with_token<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+            None => request,
+        }
+    }
+
+    /// The body of a 2xx answer as JSON; an error answer as the error it carries.
+    fn answer(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Json, Error> {
+        let mut response = sent.map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
+        let status = response.status();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_string()
+            .map_err(|e| Error::Usage(format!("the server's answer broke off: {e}")))?;
+        let body: Json = serde_json::from_str(&text)
+            .map_err(|_| Error::Usage(format!("the server answered {status} with: {}", text.trim())))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(remote_error(&body, status.as_u16()))
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Json, Error> {
+        let mut request = self.with_token(self.agent.get(&format!("{}{path}", self.base)));
+        for (k, v) in query {
+            request = request.query(k, v);
+        }
+        self.answer(request.call())
+    }
+
+    fn post(&self, path: &str, body: &Json) -> Result<Json, Error> {
+        let request = self.with_token(self.agent.post(&format!("{}{path}", self.base)));
+        let request = request.header("Content-Type", "application/json").header("Accept", sprig::server::SPRIG_JSON);
+        self.answer(request.send(body.to_string()))
+    }
+}
+
+/// The error a server's answer carries (`{"errors": [{"kind", "message", "position"}]}`).
+fn remote_error(body: &Json, status: u16) -> Error {
+    let first = &body["errors"][0];
+    let position = first["position"]["line"].as_u64().zip(first["position"]["column"].as_u64());
+    let mut message = first["message"].as_str().unwrap_or("the server refused the request").to_string();
+    // The server adds the position to the message for clients that do not read it apart.
+    if let Some((line, column)) = position {
+        if let Some(bare) = message.strip_suffix(&format!(" (line {line}, column {column})")) {
+            message = bare.to_string();
+        }
+    }
+    let kind = match first["kind"].as_str() {
+        Some(kind) => Error::kind_named(kind),
+        None if status == 401 => "auth",
+        None => "remote",
+    };
+    Error::Remote { kind, message, position }
+}
+
+/// Runs one subcommand against the server.
+pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> Result<i32, Failure> {
+    match command {
+        Some(Command::Cypher(args)) => cypher(remote, args, format).map_err(|e| args.failure(e))?,
+        Some(Command::Xpath(args)) => xpath(remote, args, format).map_err(|e| args.failure(e))?,
+        Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
+            load_xml(remote, files, collection.as_deref(), format)?
+        }
+        Some(Command::Collections) => {
+            let list = remote.get("/xml", &[])?;
+            let all: Vec<CollectionInfo> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| CollectionInfo {
+                    name: c["collection"].as_str().unwrap_or_default().to_string(),
+                    generation: 0,
+                    documents: c["documents"].as_u64().unwrap_or_default() as u32,
+                    nodes: c["nodes"].as_u64().unwrap_or_default(),
+                    bytes: c["bytes"].as_u64().unwrap_or_default(),
+                })
+                .collect();
+            output::print_collections(&all, format)?;
+        }
+        Some(Command::Graphs) => {
+            let graphs = remote.get("/db", &[])?;
+            let rows = graphs["graphs"].as_array().cloned().unwrap_or_default().into_iter().map(|g| Ok(vec![g]));
+            output::print_table(&["graph"], rows, format)?;
+        }
+        _ => {
+            return Err(Error::Usage(
+                "over --connect: cypher, xpath, load xml, collections and graphs (the rest needs the database itself)"
+                    .into(),
+            )
+            .into())
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn stats_of(counters: &Json) -> WriteStats {
+    let n = |k: &str| counters[k].as_u64().unwrap_or_default();
+    WriteStats {
+        nodes_created: n("nodesCreated"),
+        nodes_deleted: n("nodesDeleted"),
+        relationships_created: n("relationshipsCreated"),
+        relationships_deleted: n("relationshipsDeleted"),
+        properties_set: n("propertiesSet"),
+        labels_added: n("labelsAdded"),
+        labels_removed: n("labelsRemoved"),
+        indexes_added: n("indexesAdded"),
+        indexes_removed: n("indexesRemoved"),
+    }
+}
+
+fn cypher(remote: &Remote, args: &CypherArgs, format: Format) -> Result<(), Error> {
+    let mut parameters = serde_json::Map::new();
+    for (name, text) in parse_bindings(&args.params, "--param").map_err(|f| f.error)? {
+        let value: Json =
+            serde_json::from_str(&text).map_err(|e| Error::Usage(format!("--param {name}: not JSON ({e}): {text}")))?;
+        parameters.insert(name, value);
+    }
+    let started = Instant::now();
+    let path = format!("/db/{}/query/v2", url_segment(&args.graph));
+    let body = remote.post(&path, &json!({"statement": args.query, "parameters": parameters}))?;
+    let columns = body["data"]["fields"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let rows = body["data"]["values"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| r.as_array().map(|r| r.iter().map(result_value).collect()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = Rows::from_values(columns, rows, stats_of(&body["counters"]), started.elapsed());
+    cypher_output::print_cypher(rows, format, true)
+}
+
+fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error> {
+    let collection = match &args.collection {
+        Some(c) => c.clone(),
+        None => {
+            let list = remote.get("/xml", &[])?;
+            match list.as_array().map(Vec::as_slice) {
+                Some([only]) => only["collection"].as_str().unwrap_or_default().to_string(),
+                _ => return Err(Error::Usage("name the collection with --collection".into())),
+            }
+        }
+    };
+    let mut query = vec![("query", args.expr.clone())];
+    query.extend(args.vars.iter().map(|v| ("var", v.clone())));
+    query.extend(args.namespaces.iter().map(|n| ("ns", n.clone())));
+    let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = remote.get(&format!("/xml/{}", url_segment(&collection)), &pairs)?;
+    if body["kind"] != "nodeset" {
+        let kind = match body["kind"].as_str() {
+            Some("number") => "number",
+            Some("boolean") => "boolean",
+            _ => "string",
+        };
+        let text = match &body["value"] {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        return output::print_xpath_out(XPathOut::Scalar(kind, body["value"].clone(), text), format);
+    }
+    let nodes: Vec<NodeInfo> = body["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| NodeInfo {
+            doc: n["doc"].as_str().unwrap_or_default().to_string(),
+            node_type: n["type"].as_str().and_then(NodeType::from_name).unwrap_or(NodeType::Element),
+            path: n["path"].as_str().unwrap_or_default().to_string(),
+            name: n["name"].as_str().unwrap_or_default().to_string(),
+            string: n["string"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    output::print_xpath_out(XPathOut::Nodes(nodes.len(), Box::new(nodes.into_iter().map(Ok))), format)
+}
+
+/// Each file becomes its collection's one document (the server replaces a
+/// collection whole); a directory's files would have to share one collection,
+/// which takes a local load.
+fn load_xml(
+    remote: &Remote,
+    files: &[std::path::PathBuf],
+    collection: Option<&str>,
+    format: Format,
+) -> Result<(), Error> {
+    if files.len() > 1 && collection.is_some() {
+        return Err(Error::Usage("over --connect, --collection takes one file".into()));
+    }
+    for file in files {
+        if file.is_dir() {
+            return Err(Error::Usage(format!(
+                "'{}' is a directory: over --connect each file is loaded as its own collection",
+                file.display()
+            )));
+        }
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("doc").to_string();
+        let name = collection.map_or(stem.clone(), str::to_string);
+        let document = file.file_name().and_then(|s| s.to_str()).unwrap_or("doc").to_string();
+        let started = Instant::now();
+        let mut input =
+            std::fs::File::open(file).map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
+        let path = format!("{}/xml/{}/{}", remote.base, url_segment(&name), url_segment(&document));
+        let request = remote.with_token(remote.agent.put(&path));
+        let loaded = remote.answer(request.send(ureq::SendBody::from_reader(&mut input)))?;
+        print_loaded(file, &name, &loaded, started.elapsed(), format);
+    }
+    Ok(())
+}
+
+fn print_loaded(file: &Path, collection: &str, loaded: &Json, took: Duration, format: Format) {
+    let nodes = loaded["nodes"].as_u64().unwrap_or_default();
+    let seconds = took.as_secs_f64();
+    if matches!(format, Format::Json | Format::Jsonl) {
+        println!(
+            "{}",
+            json!({"collection": collection, "file": file.display().to_string(), "nodes": nodes,
+                               "elements": loaded["elements"], "bytes": loaded["bytes"], "seconds": seconds})
+        );
+    } else {
+        println!("{}: {nodes} nodes into collection '{collection}' in {seconds:.2} s", file.display());
+    }
+}
+
+/// A name as one path segment of a URL.
+fn url_segment(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
