@@ -41,6 +41,14 @@ impl Storage for MemoryStorage {
             .collect())
     }
 
+    fn keys_in_range(&self, ks: Keyspace, from: &[u8], to: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let (start, end) = (full_key(ks, from), full_key(ks, to));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        Ok(self.read()?.range(start..end).map(|(k, _)| k[1..].to_vec()).collect())
+    }
+
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
         let map = self.read()?;
         let next = map.range(full_key(ks, from)..).next().map(|(k, _)| k.clone());
@@ -66,5 +74,66 @@ impl Storage for MemoryStorage {
 
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use crate::storage::{Storage, WriteBatch};
+
+    /// Answers through `next_key` only, to check the trait's default `keys_in_range`.
+    #[derive(Debug)]
+    struct NextKeyOnly(MemoryStorage);
+
+    impl Storage for NextKeyOnly {
+        fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.0.get(ks, key)
+        }
+        fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.0.scan_prefix(ks, prefix)
+        }
+        fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+            self.0.keys_with_prefix(ks, prefix)
+        }
+        fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.0.next_key(ks, from)
+        }
+        fn apply(&self, batch: WriteBatch) -> Result<()> {
+            self.0.apply(batch)
+        }
+        fn flush(&self) -> Result<()> {
+            self.0.flush()
+        }
+    }
+
+    #[test]
+    fn a_range_holds_the_keys_from_its_start_up_to_its_end() {
+        let memory = MemoryStorage::default();
+        let mut batch = WriteBatch::default();
+        for key in [&b"a"[..], b"ab", b"ab\x00", b"ab\xff", b"abc", b"b", b"\xff\xff"] {
+            batch.put(Keyspace::Ids, key.to_vec(), Vec::new());
+        }
+        batch.put(Keyspace::Regions, b"ab".to_vec(), Vec::new()); // another keyspace: never listed
+        memory.apply(batch).unwrap();
+        let fallback = NextKeyOnly(MemoryStorage::default());
+        let mut batch = WriteBatch::default();
+        for key in memory.keys_with_prefix(Keyspace::Ids, b"").unwrap() {
+            batch.put(Keyspace::Ids, key, Vec::new());
+        }
+        fallback.apply(batch).unwrap();
+        let cases: [(&[u8], &[u8], &[&[u8]]); 5] = [
+            // Byte order: "abc" sorts before "ab\xff".
+            (b"ab", b"abc", &[b"ab", b"ab\x00"]),
+            (b"ab\x00", b"b", &[b"ab\x00", b"abc", b"ab\xff"]),
+            (b"", b"\xff\xff\xff", &[b"a", b"ab", b"ab\x00", b"abc", b"ab\xff", b"b", b"\xff\xff"]),
+            (b"b", b"b", &[]),
+            (b"c", b"a", &[]),
+        ];
+        for (from, to, want) in cases {
+            let want: Vec<Vec<u8>> = want.iter().map(|k| k.to_vec()).collect();
+            assert_eq!(memory.keys_in_range(Keyspace::Ids, from, to).unwrap(), want, "{from:?}..{to:?}");
+            assert_eq!(fallback.keys_in_range(Keyspace::Ids, from, to).unwrap(), want, "{from:?}..{to:?}");
+        }
     }
 }

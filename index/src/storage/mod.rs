@@ -145,6 +145,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>>;
     /// The first key of `ks` that is `>= from`, if any.
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// The keys of `ks` from `from` (inclusive) to `to` (exclusive), in key order. By
+    /// default walked with [`Storage::next_key`], one probe per key.
+    fn keys_in_range(&self, ks: Keyspace, from: &[u8], to: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut at = from.to_vec();
+        while let Some(key) = self.next_key(ks, &at)? {
+            if key.as_slice() >= to {
+                break;
+            }
+            // The smallest key after `key`.
+            at.clone_from(&key);
+            at.push(0);
+            out.push(key);
+        }
+        Ok(out)
+    }
     /// Applies every write of `batch`, atomically.
     fn apply(&self, batch: WriteBatch) -> Result<()>;
     /// Writes `value`, meant for keyspace `ks`, ahead of the batch that will name it

@@ -242,6 +242,18 @@ impl Storage for SledStorage {
         Ok(res)
     }
 
+    fn keys_in_range(&self, ks: Keyspace, from: &[u8], to: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let (start, end) = (full_key(ks, from), full_key(ks, to));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut res = Vec::new();
+        for item in self.db.range(start..end).keys() {
+            res.push(item?[1..].to_vec());
+        }
+        Ok(res)
+    }
+
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.db.range(full_key(ks, from)..).keys().next() {
             Some(key) => {

@@ -524,12 +524,28 @@ impl Overlay {
             let id = key.get(key.len() - 8..)?;
             ok.then(|| u64::from_be_bytes(id.try_into().unwrap_or([0; 8])))
         };
-        let mut scan_prefix = prefix.clone();
-        if to.is_none() {
-            scan_prefix.extend_from_slice(from);
-        }
+        // Only the keys of the range are read: an equality seek on a large index
+        // used to read every key of it (a lookup per row grew with the index).
+        // A key is the prefix, the value and an 8-byte id, so every key whose value
+        // is below `to` sorts below `to` followed by 0xff bytes.
+        let start = [prefix.as_slice(), from].concat();
+        let end = match to {
+            Some(to) => [prefix.as_slice(), to, &[0xff; 9]].concat(),
+            None => {
+                // Every key that starts with `start`: up to its successor prefix.
+                let mut end = start.clone();
+                while end.last() == Some(&0xff) {
+                    end.pop();
+                }
+                match end.last_mut() {
+                    Some(last) => *last += 1,
+                    None => end = vec![0xff; start.len() + 9],
+                }
+                end
+            }
+        };
         let mut out = RoaringTreemap::new();
-        for key in self.storage.keys_with_prefix(KS, &scan_prefix)? {
+        for key in self.storage.keys_in_range(KS, &start, &end)? {
             if self.index_changes.get(&key) == Some(&false) {
                 continue;
             }
@@ -537,10 +553,7 @@ impl Overlay {
                 out.insert(id);
             }
         }
-        for (key, present) in self.index_changes.range(scan_prefix.clone()..) {
-            if !key.starts_with(&scan_prefix) {
-                break;
-            }
+        for (key, present) in self.index_changes.range(start.clone()..end) {
             if *present {
                 if let Some(id) = in_range(key) {
                     out.insert(id);
