@@ -478,3 +478,48 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
         assert_eq!(remote, local, "{q:?}");
     }
 }
+
+/// A large result streams whole; one that nobody reads is dropped after
+/// `--result-timeout`, so its open rows stop holding back a commit.
+#[test]
+fn results_stream_and_a_result_nobody_reads_lets_writers_through() {
+    use std::io::Write;
+    let db = temp_db("stream");
+    let server = Server::start(&db, None, &["--result-timeout", "1"]);
+    let rows = server.cypher("UNWIND range(1, 200000) AS i RETURN i, i * 2 AS twice", json!({}));
+    assert_eq!(rows.len(), 200_000);
+    assert_eq!(rows[199_999], json!([200_000, 400_000]));
+
+    // A raw connection asks for a result far larger than the socket buffers and
+    // never reads it.
+    let mut stalled = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).expect("connects");
+    let body = json!({"statement": "UNWIND range(1, 5000000) AS i RETURN i"}).to_string();
+    write!(
+        stalled,
+        "POST /db/default/query/v2 HTTP/1.1\r\nHost: sprig\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sent");
+    std::thread::sleep(Duration::from_millis(500));
+    // A commit waits for the open read, until the server gives the read up.
+    let patient: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let started = Instant::now();
+    let (status, created) = reply(
+        patient
+            .post(&format!("{}/db/default/query/v2", server.base))
+            .header("Content-Type", "application/json")
+            .send(json!({"statement": "CREATE (:W) RETURN 1"}).to_string()),
+    );
+    assert_eq!(status, 202, "{created}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the write waited {:?}", started.elapsed());
+    // What the stalled client gets now is cut short of the whole result.
+    stalled.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
+    let mut received = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stalled, &mut received);
+    assert!(received.len() < 5_000_000 * 8, "{} bytes", received.len());
+    assert_eq!(server.stop(), 0);
+}

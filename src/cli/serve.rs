@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Roll back an explicit transaction that waits this many seconds for its next request.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     transaction_timeout: f64,
+    /// Drop a streamed result whose client has not read on for this many seconds
+    /// (its open rows hold back commits).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    result_timeout: f64,
     /// Queries and loads that may run at once; more wait their turn.
     #[arg(long, value_name = "N", default_value_t = 64)]
     max_concurrent: usize,
@@ -41,14 +45,19 @@ pub fn run(
     timeout_ms: Option<u64>,
     memory_limit_mib: Option<usize>,
 ) -> Result<(), Error> {
-    if !(args.transaction_timeout > 0.0 && args.transaction_timeout.is_finite()) {
-        return Err(Error::Usage("--transaction-timeout must be a positive number of seconds".into()));
+    for (flag, seconds) in
+        [("--transaction-timeout", args.transaction_timeout), ("--result-timeout", args.result_timeout)]
+    {
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            return Err(Error::Usage(format!("{flag} must be a positive number of seconds")));
+        }
     }
     let options = ServeOptions {
         listen: args.listen,
         token,
         transaction_timeout: Duration::from_secs_f64(args.transaction_timeout),
         query_timeout: timeout_ms.map(Duration::from_millis),
+        result_timeout: Duration::from_secs_f64(args.result_timeout),
         memory_limit: memory_limit_mib.map(|mib| mib.saturating_mul(1 << 20)),
         max_body: args.max_body_mb.saturating_mul(1 << 20),
         max_concurrent: args.max_concurrent,

@@ -17,6 +17,7 @@ mod auth;
 mod metrics;
 mod neo4j_json;
 mod query_api;
+mod streaming;
 mod transactions;
 mod xml_api;
 
@@ -50,6 +51,9 @@ pub struct ServeOptions {
     pub transaction_timeout: Duration,
     /// Each query's time limit.
     pub query_timeout: Option<Duration>,
+    /// How long a streamed result may wait for its client to read on before it is
+    /// dropped (a read holds back commits while its rows are open).
+    pub result_timeout: Duration,
     /// Each Cypher statement's memory limit for intermediate results, in bytes.
     pub memory_limit: Option<usize>,
     /// The largest JSON request body, in bytes (a document load streams and has none).
@@ -65,6 +69,7 @@ impl Default for ServeOptions {
             token: None,
             transaction_timeout: Duration::from_secs(60),
             query_timeout: None,
+            result_timeout: streaming::RESULT_TIMEOUT,
             memory_limit: None,
             max_body: 16 << 20,
             max_concurrent: 64,
@@ -74,6 +79,7 @@ impl Default for ServeOptions {
 
 struct Limits {
     query_timeout: Option<Duration>,
+    result_timeout: Duration,
     memory_limit: Option<usize>,
 }
 
@@ -84,7 +90,7 @@ pub(crate) struct ServerState {
     transactions: Transactions,
     metrics: metrics::Metrics,
     limits: Limits,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 /// What a blocking call counts against.
@@ -100,6 +106,20 @@ pub(crate) enum Permit {
     Transaction,
 }
 
+/// One of the `max_concurrent` permits, for work that outlives its handler (a
+/// streamed result).
+pub(crate) async fn query_permit(state: &ServerState) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
+    Arc::clone(&state.permits).acquire_owned().await.map_err(|_| shutting_down())
+}
+
+fn shutting_down() -> Failure {
+    Failure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Neo.TransientError.General.DatabaseUnavailable",
+        "the server is shutting down",
+    )
+}
+
 /// Runs `work` on the blocking pool with the database.
 pub(crate) async fn blocking<T, F>(state: &Arc<ServerState>, permit: Permit, work: F) -> Result<T, Failure>
 where
@@ -108,13 +128,7 @@ where
 {
     let _held = match permit {
         Permit::Transaction => None,
-        Permit::Query | Permit::Load => Some(state.permits.acquire().await.map_err(|_| {
-            Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Neo.TransientError.General.DatabaseUnavailable",
-                "the server is shutting down",
-            )
-        })?),
+        Permit::Query | Permit::Load => Some(state.permits.acquire().await.map_err(|_| shutting_down())?),
     };
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || work(&db)).await.map_err(|e| {
@@ -259,8 +273,12 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
         token: options.token.clone(),
         transactions: Transactions::new(options.transaction_timeout),
         metrics: metrics::Metrics::default(),
-        limits: Limits { query_timeout: options.query_timeout, memory_limit: options.memory_limit },
-        permits: Semaphore::new(options.max_concurrent.max(1)),
+        limits: Limits {
+            query_timeout: options.query_timeout,
+            result_timeout: options.result_timeout,
+            memory_limit: options.memory_limit,
+        },
+        permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
     });
     let marker = state.db.path().map(|dir| dir.join(crate::SERVED_AT_FILE));
     let served = runtime.block_on(async {

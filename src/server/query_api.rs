@@ -15,9 +15,9 @@ use serde_json::{json, Value as Json};
 
 use super::neo4j_json::{self, Failure};
 use super::transactions::Taken;
-use super::{answer, blocking, Permit, ServerState};
+use super::{answer, blocking, query_permit, streaming, Permit, ServerState};
 use crate::json::json_value;
-use crate::{CypherOptions, Database, Params, ResultValue, Rows, WriteTransaction};
+use crate::{CypherOptions, Database, Params, Rows, WriteTransaction};
 
 /// How result values are written: as Neo4j's Query API writes them (the default),
 /// or, for sprig's own clients (`Accept: application/vnd.sprig+json`), as SPEC
@@ -38,10 +38,10 @@ impl Values {
         }
     }
 
-    fn write(self, v: &ResultValue) -> Json {
+    fn writer(self) -> streaming::Writer {
         match self {
-            Values::Neo4j => neo4j_json::value(v),
-            Values::Sprig => crate::json::value_json(v),
+            Values::Neo4j => neo4j_json::value,
+            Values::Sprig => crate::json::value_json,
         }
     }
 }
@@ -96,28 +96,30 @@ fn result_json(rows: Rows, values: Values) -> Result<Json, Failure> {
     let mut out = Vec::new();
     for row in rows {
         let row = row.map_err(|e| Failure::from(&e))?;
-        out.push(Json::Array(row.values().iter().map(|v| values.write(v)).collect()));
+        out.push(Json::Array(row.values().iter().map(values.writer()).collect()));
     }
     Ok(json!({"data": {"fields": fields, "values": out}, "counters": counters, "bookmarks": []}))
 }
 
-/// `POST /db/{graph}/query/v2`: one statement, committed when it succeeds.
+/// `POST /db/{graph}/query/v2`: one statement, committed when it succeeds; its rows
+/// stream as they are computed.
 pub async fn run(
     State(state): State<Arc<ServerState>>,
     Path(graph): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let outcome = async {
-        let Some(stmt) = statement(&headers, &body, true)? else { return Err(Failure::bad_request("no statement")) };
-        let options = state.options(&graph, stmt.params);
-        blocking(&state, Permit::Query, move |db: &Database| {
-            let rows = db.cypher_with(&stmt.text, &options).map_err(|e| Failure::from(&e))?;
-            result_json(rows, stmt.values)
-        })
-        .await
+    let stmt = match statement(&headers, &body, true) {
+        Ok(Some(stmt)) => stmt,
+        Ok(None) => return answer(StatusCode::ACCEPTED, Err(Failure::bad_request("no statement"))),
+        Err(failure) => return answer(StatusCode::ACCEPTED, Err(failure)),
     };
-    answer(StatusCode::ACCEPTED, outcome.await)
+    let permit = match query_permit(&state).await {
+        Ok(permit) => permit,
+        Err(failure) => return answer(StatusCode::ACCEPTED, Err(failure)),
+    };
+    let options = state.options(&graph, stmt.params);
+    streaming::run(&state, permit, stmt.text, options, stmt.values.writer()).await
 }
 
 /// Runs the body's statement, if any, in a taken transaction; the transaction comes

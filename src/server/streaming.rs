@@ -1,0 +1,167 @@
+//! Cypher results streamed as they are computed: the body is the Query API's JSON,
+//! written a few tens of kilobytes at a time from the blocking thread that pulls
+//! the rows, through a bounded channel to the connection. A read's rows hold the
+//! read gate (commits wait for them), so a client that stops reading must not hold
+//! it forever: when the channel stays full for the result timeout, the statement is
+//! dropped, which lets writers through, and the answer ends where it was.
+//!
+//! The status (202) goes out before the rows: an error after the first row ends the
+//! body with an `errors` member instead, as Neo4j's Query API does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+use super::neo4j_json::{self, Failure};
+use super::{answer, ServerState};
+use crate::{CypherOptions, Rows};
+
+/// About this many bytes of rows go out in one piece.
+const CHUNK: usize = 64 << 10;
+
+/// A piece of the answer's body; the last one closes the JSON document.
+struct Piece {
+    bytes: Bytes,
+    last: bool,
+}
+
+/// How a value is written (Neo4j's JSON or sprig's).
+pub type Writer = fn(&crate::ResultValue) -> Json;
+
+/// Runs `statement` on the blocking pool under `permit` and answers with its rows
+/// as they come; an error before the first row is an ordinary error answer.
+pub async fn run(
+    state: &Arc<ServerState>,
+    permit: OwnedSemaphorePermit,
+    statement: String,
+    options: CypherOptions,
+    write: Writer,
+) -> Response {
+    let (started, first) = oneshot::channel::<Result<(), Failure>>();
+    let (chunks, body) = mpsc::channel::<Piece>(4);
+    let db = state.db.clone();
+    let wait = state.limits.result_timeout;
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let rows = match db.cypher_with(&statement, &options) {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = started.send(Err(Failure::from(&e)));
+                return;
+            }
+        };
+        if started.send(Ok(())).is_ok() {
+            let send = |piece: String, last: bool| {
+                let piece = Piece { bytes: Bytes::from(piece), last };
+                runtime.block_on(chunks.send_timeout(piece, wait)).is_ok()
+            };
+            pour(rows, write, send);
+        }
+    });
+    match first.await {
+        Ok(Ok(())) => {
+            // A body that ends before its last piece ends in an error, so the
+            // connection breaks off rather than closing a cut JSON document cleanly.
+            let stream = futures_util::stream::unfold((body, false), |(mut body, done)| async move {
+                match body.recv().await {
+                    Some(piece) => Some((Ok(piece.bytes), (body, piece.last))),
+                    None if done => None,
+                    None => Some((Err(std::io::Error::other("the result was dropped unread")), (body, true))),
+                }
+            });
+            (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream))
+                .into_response()
+        }
+        Ok(Err(failure)) => answer(StatusCode::ACCEPTED, Err(failure)),
+        Err(_) => answer(
+            StatusCode::ACCEPTED,
+            Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Neo.DatabaseError.General.UnknownError",
+                "the statement's worker stopped",
+            )),
+        ),
+    }
+}
+
+/// Writes `rows` as the Query API's JSON, piece by piece, through `send`; stops
+/// (dropping the rows) as soon as `send` fails: the client left, or stopped reading
+/// for longer than the result timeout.
+fn pour(rows: Rows, write: Writer, mut send: impl FnMut(String, bool) -> bool) {
+    let counters = neo4j_json::counters(rows.stats());
+    let mut piece = format!("{{\"data\":{{\"fields\":{},\"values\":[", json!(rows.columns()));
+    let mut first = true;
+    for row in rows {
+        match row {
+            Ok(row) => {
+                if !first {
+                    piece.push(',');
+                }
+                first = false;
+                piece.push_str(&Json::Array(row.values().iter().map(write).collect()).to_string());
+                if piece.len() >= CHUNK && !send(std::mem::take(&mut piece), false) {
+                    return;
+                }
+            }
+            Err(e) => {
+                let errors = Failure::from(&e).body()["errors"].take();
+                piece.push_str(&format!("]}},\"errors\":{errors}}}"));
+                send(piece, true);
+                return;
+            }
+        }
+    }
+    piece.push_str(&format!("]}},\"counters\":{counters},\"bookmarks\":[]}}"));
+    send(piece, true);
+}
+
+/// How long a result may wait for its reader, by default.
+pub const RESULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Database;
+
+    fn poured(db: &Database, q: &str, limit: usize) -> (String, usize) {
+        let rows = db.cypher(q, ()).expect("runs");
+        let (mut out, mut pieces) = (String::new(), 0);
+        pour(rows, crate::json::value_json, |piece, _| {
+            out.push_str(&piece);
+            pieces += 1;
+            pieces < limit
+        });
+        (out, pieces)
+    }
+
+    #[test]
+    fn a_result_pours_out_in_pieces_as_one_json_document() {
+        let db = Database::in_memory().expect("db");
+        let (text, pieces) = poured(&db, "UNWIND range(1, 30000) AS i RETURN i, 'x' AS s", usize::MAX);
+        assert!(pieces > 3, "{pieces} pieces");
+        let body: Json = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(body["data"]["fields"], json!(["i", "s"]));
+        assert_eq!(body["data"]["values"].as_array().map(Vec::len), Some(30000));
+        assert_eq!(body["data"]["values"][29999], json!([30000, "x"]));
+        assert_eq!(body["counters"]["containsUpdates"], false);
+    }
+
+    #[test]
+    fn a_refused_piece_stops_the_result_and_an_error_ends_it() {
+        let db = Database::in_memory().expect("db");
+        let (text, pieces) = poured(&db, "UNWIND range(1, 300000) AS i RETURN i", 2);
+        assert_eq!(pieces, 2);
+        assert!(serde_json::from_str::<Json>(&text).is_err(), "cut short");
+        // A division by zero at the last row: the rows before it, then the error.
+        let (text, _) = poured(&db, "UNWIND range(-20000, 0) AS i RETURN 1 / (i + 0 * i) AS x", usize::MAX);
+        let body: Json = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(body["data"]["values"].as_array().map(Vec::len), Some(20000));
+        assert_eq!(body["errors"][0]["code"], "Neo.ClientError.Statement.ArithmeticError");
+    }
+}
