@@ -444,15 +444,26 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
     let token = [("SPRIG_TOKEN", "tok")];
     let (code, _, err) = run_sprig(&["--connect", &url, "load", "xml", file.to_str().unwrap()], &token);
     assert_eq!(code, 0, "{err}");
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/registry/seed.json");
+    let (code, out, err) = run_sprig(&["--connect", &url, "registry", "import", seed], &token);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(" models, "), "{out}");
     let create = "CREATE (:P {name: 'Ann', n: 1.5})-[:R {w: 2}]->(:P {name: 'Bo'})";
     assert_eq!(run_sprig(&["--connect", &url, "cypher", create], &token).0, 0);
-    let queries: [&[&str]; 6] = [
+    let (_, listed, _) = run_sprig(&["--connect", &url, "--format", "jsonl", "registry", "list"], &token);
+    let first: Json = serde_json::from_str(listed.lines().next().expect("a model")).expect("JSON");
+    let model = first["model"].as_str().expect("a model name").to_string();
+    let queries: [&[&str]; 10] = [
+        &["--format", "csv", "registry", "list"],
+        &["--format", "json", "registry", "show", &model],
+        &["registry", "show", &model],
+        &["--format", "xml", "registry", "export"],
         &["--format", "csv", "cypher", "MATCH p = (a:P)-[r]->(b) RETURN a.name, r.w, b.n, p ORDER BY a.name"],
-        &["--format", "json", "xpath", "//book[@year > 1900]"],
+        &["--format", "json", "xpath", "--collection", "books", "//book[@year > 1900]"],
         &["--format", "csv", "xpath", "--collection", "books", "count(//book)"],
         &["--format", "markdown", "collections"],
         &["--format", "json", "graphs"],
-        &["--format", "xml", "xpath", "//book/@year"],
+        &["--format", "xml", "xpath", "--collection", "books", "//book/@year"],
     ];
     let mut remote = Vec::new();
     for q in queries {

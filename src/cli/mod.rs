@@ -410,7 +410,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         Some(Command::Registry { what }) => {
-            registry::run(&db, what, cli.format)?;
+            registry::run(&db, &what, cli.format)?;
             Ok(exit::OK)
         }
         Some(Command::Collections) => {

@@ -36,51 +36,78 @@ pub enum RegistryCommand {
     Export,
 }
 
-pub fn run(db: &Database, command: RegistryCommand, format: Format) -> Result<(), Error> {
+/// Where the registry is: the database itself, or a server (`--connect`).
+pub trait RegistrySource {
+    /// Imports a file's text; the counts of what was added, as JSON.
+    fn import(&self, text: &str, kind: FileFormat) -> Result<serde_json::Value, Error>;
+    /// The list's rows, as JSON objects keyed like [`registry::ListEntry`].
+    fn list(&self) -> Result<Vec<serde_json::Value>, Error>;
+    /// A model's record and lineage.
+    fn show(&self, name: &str) -> Result<Option<serde_json::Value>, Error>;
+    /// Every record in an import format.
+    fn export(&self, xml: bool) -> Result<String, Error>;
+}
+
+impl RegistrySource for Database {
+    fn import(&self, text: &str, kind: FileFormat) -> Result<serde_json::Value, Error> {
+        let stats = self.registry_import_text(text, kind)?;
+        Ok(json!({"models": stats.models, "papers": stats.papers, "methods": stats.methods,
+                  "datasets": stats.datasets, "hardware": stats.hardware}))
+    }
+
+    fn list(&self) -> Result<Vec<serde_json::Value>, Error> {
+        self.registry_list()?
+            .into_iter()
+            .map(|e| serde_json::to_value(e).map_err(|e| Error::Usage(e.to_string())))
+            .collect()
+    }
+
+    fn show(&self, name: &str) -> Result<Option<serde_json::Value>, Error> {
+        self.registry_show(name)
+    }
+
+    fn export(&self, xml: bool) -> Result<String, Error> {
+        let records = self.registry()?;
+        Ok(if xml { registry::to_xml(&records) } else { registry::to_json(&records) })
+    }
+}
+
+pub fn run(source: &dyn RegistrySource, command: &RegistryCommand, format: Format) -> Result<(), Error> {
     match command {
         RegistryCommand::Import { file } => {
-            let kind = FileFormat::of_path(&file)
+            let kind = FileFormat::of_path(file)
                 .ok_or_else(|| Error::Usage(format!("'{}': a registry file ends in .json or .xml", file.display())))?;
-            let text = std::fs::read_to_string(&file)
+            let text = std::fs::read_to_string(file)
                 .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
-            let stats = db.registry_import_text(&text, kind)?;
+            let stats = source.import(&text, kind)?;
+            let n = |k: &str| stats[k].as_u64().unwrap_or_default();
             if matches!(format, Format::Json | Format::Jsonl) {
                 println!(
                     "{}",
-                    json!({"file": file.display().to_string(), "models": stats.models, "papers": stats.papers,
-                        "methods": stats.methods, "datasets": stats.datasets, "hardware": stats.hardware})
+                    json!({"file": file.display().to_string(), "models": n("models"), "papers": n("papers"),
+                        "methods": n("methods"), "datasets": n("datasets"), "hardware": n("hardware")})
                 );
             } else {
                 println!(
                     "{}: {} models, {} papers, {} methods, {} datasets, {} hardware added",
                     file.display(),
-                    stats.models,
-                    stats.papers,
-                    stats.methods,
-                    stats.datasets,
-                    stats.hardware
+                    n("models"),
+                    n("papers"),
+                    n("methods"),
+                    n("datasets"),
+                    n("hardware")
                 );
             }
         }
         RegistryCommand::List => {
             let header = ["model", "base", "method", "sparsity", "metric delta", "speed-up", "hardware"];
-            let rows = db.registry_list()?.into_iter().map(|e| {
-                Ok(vec![
-                    json!(e.model),
-                    json!(e.base),
-                    json!(e.method),
-                    json!(e.sparsity),
-                    json!(e.delta),
-                    json!(e.speedup),
-                    json!(e.hardware),
-                ])
-            });
+            let keys = ["model", "base", "method", "sparsity", "delta", "speedup", "hardware"];
+            let rows = source.list()?.into_iter().map(|e| Ok(keys.iter().map(|k| e[*k].clone()).collect()));
             output::print_table(&header, rows, format)?;
         }
         RegistryCommand::Show { name } => {
-            let shown = db
-                .registry_show(&name)?
-                .ok_or_else(|| Error::Usage(format!("no model named '{name}' in the registry")))?;
+            let shown =
+                source.show(name)?.ok_or_else(|| Error::Usage(format!("no model named '{name}' in the registry")))?;
             if matches!(format, Format::Json | Format::Jsonl) {
                 println!("{shown}");
             } else {
@@ -88,10 +115,10 @@ pub fn run(db: &Database, command: RegistryCommand, format: Format) -> Result<()
             }
         }
         RegistryCommand::Export => {
-            let records = db.registry()?;
+            let text = source.export(format == Format::Xml)?;
             match format {
-                Format::Xml => print!("{}", registry::to_xml(&records)),
-                _ => println!("{}", registry::to_json(&records)),
+                Format::Xml => print!("{text}"),
+                _ => println!("{text}"),
             }
         }
     }

@@ -110,6 +110,7 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
                 .collect();
             output::print_collections(&all, format)?;
         }
+        Some(Command::Registry { what }) => super::registry::run(remote, what, format)?,
         Some(Command::Graphs) => {
             let graphs = remote.get("/db", &[])?;
             let rows = graphs["graphs"].as_array().cloned().unwrap_or_default().into_iter().map(|g| Ok(vec![g]));
@@ -117,7 +118,8 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         }
         _ => {
             return Err(Error::Usage(
-                "over --connect: cypher, xpath, load xml, collections and graphs (the rest needs the database itself)"
+                "over --connect: cypher, xpath, load xml, collections, graphs and registry (the rest needs the \
+                 database itself)"
                     .into(),
             )
             .into())
@@ -267,4 +269,46 @@ fn url_segment(name: &str) -> String {
         }
     }
     out
+}
+
+impl super::registry::RegistrySource for Remote {
+    fn import(&self, text: &str, kind: sprig::registry::Format) -> Result<Json, Error> {
+        let content_type = match kind {
+            sprig::registry::Format::Xml => "application/xml",
+            sprig::registry::Format::Json => "application/json",
+        };
+        let request = self.with_token(self.agent.post(&format!("{}/registry", self.base)));
+        self.answer(request.header("Content-Type", content_type).send(text))
+    }
+
+    fn list(&self) -> Result<Vec<Json>, Error> {
+        Ok(self.get("/registry/models", &[])?.as_array().cloned().unwrap_or_default())
+    }
+
+    fn show(&self, name: &str) -> Result<Option<Json>, Error> {
+        match self.get(&format!("/registry/models/{}", url_segment(name)), &[]) {
+            Ok(shown) => Ok(Some(shown)),
+            Err(Error::Remote { kind: "usage", message, .. }) if message.starts_with("no model named") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn export(&self, xml: bool) -> Result<String, Error> {
+        let request = self.with_token(self.agent.get(&format!("{}/registry", self.base)));
+        let request = request.header("Accept", if xml { "application/xml" } else { "application/json" });
+        let mut response =
+            request.call().map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_string()
+            .map_err(|e| Error::Usage(format!("the server's answer broke off: {e}")))?;
+        if status >= 300 {
+            let body: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+            return Err(remote_error(&body, status));
+        }
+        Ok(text)
+    }
 }

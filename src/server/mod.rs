@@ -17,6 +17,7 @@ mod auth;
 mod metrics;
 mod neo4j_json;
 mod query_api;
+mod registry_api;
 mod streaming;
 mod transactions;
 mod xml_api;
@@ -156,6 +157,9 @@ fn endpoint_of(path: &str) -> &'static str {
         ["metrics"] => "/metrics",
         ["xml"] => "/xml",
         ["db"] => "/db",
+        ["registry"] => "/registry",
+        ["registry", "models"] => "/registry/models",
+        ["registry", "models", _] => "/registry/models/{name}",
         ["xml", _] => "/xml/{collection}",
         ["xml", _, _] => "/xml/{collection}/{document}",
         ["db", _, "query", "v2"] => "/db/{graph}/query/v2",
@@ -198,6 +202,7 @@ async fn discovery() -> Json<JsonValue> {
         "query": "/db/{graph}/query/v2",
         "transaction": "/db/{graph}/query/v2/tx",
         "xml": "/xml/{collection}",
+        "registry": "/registry",
         "metrics": "/metrics",
     }))
 }
@@ -221,6 +226,9 @@ fn router(state: Arc<ServerState>, max_body: usize) -> Router {
         .route("/db/{graph}/query/v2/tx", post(query_api::open))
         .route("/db/{graph}/query/v2/tx/{id}", post(query_api::statement_in).delete(query_api::rollback))
         .route("/db/{graph}/query/v2/tx/{id}/commit", post(query_api::commit))
+        .route("/registry", get(registry_api::export).post(registry_api::import))
+        .route("/registry/models", get(registry_api::list))
+        .route("/registry/models/{name}", get(registry_api::show))
         .route("/xml", get(xml_api::collections))
         .route("/xml/{collection}", get(xml_api::query_get).post(xml_api::query_post).delete(xml_api::drop_collection))
         .route("/xml/{collection}/{document}", axum::routing::put(xml_api::load))

@@ -56,7 +56,7 @@ fn bindings(fields: &Map<String, Json>, key: &str) -> Result<Vec<(String, String
 }
 
 /// Whether the client asked for XML rather than JSON.
-fn wants_xml(headers: &HeaderMap) -> bool {
+pub fn wants_xml(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
