@@ -534,3 +534,37 @@ fn results_stream_and_a_result_nobody_reads_lets_writers_through() {
     assert!(received.len() < 5_000_000 * 8, "{} bytes", received.len());
     assert_eq!(server.stop(), 0);
 }
+
+/// The shell with `--connect` runs a script as it runs on a local database.
+#[test]
+fn the_shell_connects_and_runs_a_script_as_it_does_locally() {
+    let dir = temp_db("shell-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("notes.xml");
+    std::fs::write(&file, "<notes><n k='a'>one</n><n k='b'>two</n></notes>").unwrap();
+    let setup = format!(":load xml {}\n", file.display());
+    let script = "CREATE (:T {x: 1})-[:R]->(:T {x: 2});\n\
+                  MATCH (a:T)-[r]->(b) RETURN a.x, b.x, r;\n\
+                  :param p => 40\n\
+                  RETURN $p + 2 AS y;\n\
+                  xpath notes //n[@k = 'b'];\n\
+                  :mode xpath\n\
+                  :use notes\n\
+                  count(//n);\n\
+                  :graphs\n\
+                  :collections\n\
+                  MATCH (n RETURN n;\n";
+    let remote_db = temp_db("shell-remote");
+    let server = Server::start(&remote_db, None, &[]);
+    let url = server.base.clone();
+    assert_eq!(run_sprig(&["--connect", &url, "-c", &setup], &[]).0, 0);
+    let remote = run_sprig(&["--connect", &url, "--format", "csv", "-c", script], &[]);
+    assert_eq!(server.stop(), 0);
+    let local_db = temp_db("shell-local");
+    let db = local_db.to_str().unwrap();
+    assert_eq!(run_sprig(&["--db", db, "--empty", "-c", &setup], &[]).0, 0);
+    let local = run_sprig(&["--db", db, "--format", "csv", "-c", script], &[]);
+    assert_eq!(remote.0, 1, "the last statement fails: {}", remote.2);
+    assert_eq!(remote, local);
+    assert!(remote.1.contains("a.x,b.x,r\n1,2,[:R]\n"), "{}", remote.1);
+}

@@ -12,7 +12,6 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
-use sprig::Database;
 
 /// Cypher keywords, upper case as people write them.
 pub const CYPHER_KEYWORDS: &[&str] = &[
@@ -153,13 +152,13 @@ pub struct CompletionScope {
 }
 
 pub struct ShellHelper {
-    db: Database,
+    target: super::target::Target,
     pub session: Arc<Mutex<CompletionScope>>,
 }
 
 impl ShellHelper {
-    pub fn new(db: Database, session: Arc<Mutex<CompletionScope>>) -> Self {
-        ShellHelper { db, session }
+    pub fn new(target: super::target::Target, session: Arc<Mutex<CompletionScope>>) -> Self {
+        ShellHelper { target, session }
     }
 
     /// Words from the live database: labels, relationship types and property keys of
@@ -169,7 +168,7 @@ impl ShellHelper {
         let mut words = BTreeSet::new();
         let options = sprig::CypherOptions { graph: Some(graph), ..Default::default() };
         for call in ["CALL db.labels()", "CALL db.relationshipTypes()", "CALL db.propertyKeys()"] {
-            if let Ok(rows) = self.db.cypher_with(call, &options) {
+            if let Ok(rows) = self.target.cypher(call, &options) {
                 for row in rows.flatten() {
                     if let Some(sprig::ResultValue::String(s)) = row.values().first() {
                         words.insert(s.clone());
@@ -177,8 +176,8 @@ impl ShellHelper {
                 }
             }
         }
-        words.extend(self.db.graphs().unwrap_or_default());
-        words.extend(self.db.collections().unwrap_or_default().into_iter().map(|c| c.name));
+        words.extend(self.target.graphs().unwrap_or_default());
+        words.extend(self.target.collections().unwrap_or_default().into_iter().map(|c| c.name));
         words
     }
 }

@@ -7,6 +7,7 @@ mod registry;
 mod remote;
 mod repl;
 mod serve;
+mod target;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -331,7 +332,11 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Some(name) => Some(token_from(name)?),
             None => std::env::var("SPRIG_TOKEN").ok().filter(|t| !t.is_empty()),
         };
-        return remote::dispatch(&remote::Remote::new(url, token), cli.subcommand.as_ref(), cli.format);
+        let remote = remote::Remote::new(url, token);
+        if cli.subcommand.is_none() {
+            return shell(target::Target::Remote(std::sync::Arc::new(remote)), &cli);
+        }
+        return remote::dispatch(&remote, cli.subcommand.as_ref(), cli.format);
     }
     let db = Database::open_with(&path, &open)?;
     match cli.subcommand {
@@ -435,24 +440,29 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             if is_new && !cli.empty {
                 sprig::fixtures::seed(&db)?;
             }
-            let mut session = repl::Session::new(db, cli.format, cli.timeout.map(std::time::Duration::from_millis));
-            session.memory_limit = cli.memory_limit.map(|mib| mib.saturating_mul(1 << 20));
-            if let Some(statement) = cli.command {
-                return Ok(session.run_script(&statement));
-            }
-            if let Some(file) = cli.file {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
-                return Ok(session.run_script(&text));
-            }
-            if std::io::stdin().is_terminal() {
-                Ok(session.interactive())
-            } else {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(Error::from)?;
-                Ok(session.run_script(&text))
-            }
+            shell(target::Target::Local(db), &cli)
         }
+    }
+}
+
+/// The shell over `target`: `-c`, `-f`, piped stdin, or a terminal.
+fn shell(target: target::Target, cli: &Cli) -> Result<i32, Failure> {
+    let mut session = repl::Session::new(target, cli.format, cli.timeout.map(std::time::Duration::from_millis));
+    session.memory_limit = cli.memory_limit.map(|mib| mib.saturating_mul(1 << 20));
+    if let Some(statement) = &cli.command {
+        return Ok(session.run_script(statement));
+    }
+    if let Some(file) = &cli.file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
+        return Ok(session.run_script(&text));
+    }
+    if std::io::stdin().is_terminal() {
+        Ok(session.interactive())
+    } else {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(Error::from)?;
+        Ok(session.run_script(&text))
     }
 }
 

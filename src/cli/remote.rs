@@ -5,11 +5,11 @@
 //! position and exit code.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{json, Value as Json};
 use sprig::json::result_value;
-use sprig::{CollectionInfo, Error, NodeInfo, NodeType, Rows, WriteStats};
+use sprig::{CollectionInfo, DocStats, Error, NodeInfo, NodeType, Rows, WriteStats};
 
 use super::output::{self, Format, XPathOut};
 use super::{cypher_output, exit, parse_bindings, Command, CypherArgs, Failure, LoadCommand, XPathArgs};
@@ -94,26 +94,10 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
             load_xml(remote, files, collection.as_deref(), format)?
         }
-        Some(Command::Collections) => {
-            let list = remote.get("/xml", &[])?;
-            let all: Vec<CollectionInfo> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| CollectionInfo {
-                    name: c["collection"].as_str().unwrap_or_default().to_string(),
-                    generation: 0,
-                    documents: c["documents"].as_u64().unwrap_or_default() as u32,
-                    nodes: c["nodes"].as_u64().unwrap_or_default(),
-                    bytes: c["bytes"].as_u64().unwrap_or_default(),
-                })
-                .collect();
-            output::print_collections(&all, format)?;
-        }
+        Some(Command::Collections) => output::print_collections(&remote.collections()?, format)?,
         Some(Command::Registry { what }) => super::registry::run(remote, what, format)?,
         Some(Command::Graphs) => {
-            let graphs = remote.get("/db", &[])?;
-            let rows = graphs["graphs"].as_array().cloned().unwrap_or_default().into_iter().map(|g| Ok(vec![g]));
+            let rows = remote.graphs()?.into_iter().map(|g| Ok(vec![json!(g)]));
             output::print_table(&["graph"], rows, format)?;
         }
         _ => {
@@ -150,66 +134,116 @@ fn cypher(remote: &Remote, args: &CypherArgs, format: Format) -> Result<(), Erro
             serde_json::from_str(&text).map_err(|e| Error::Usage(format!("--param {name}: not JSON ({e}): {text}")))?;
         parameters.insert(name, value);
     }
-    let started = Instant::now();
-    let path = format!("/db/{}/query/v2", url_segment(&args.graph));
-    let body = remote.post(&path, &json!({"statement": args.query, "parameters": parameters}))?;
-    let columns = body["data"]["fields"]
-        .as_array()
-        .map(|f| f.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    let rows = body["data"]["values"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|r| r.as_array().map(|r| r.iter().map(result_value).collect()).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default();
-    let rows = Rows::from_values(columns, rows, stats_of(&body["counters"]), started.elapsed());
+    let rows = remote.cypher_rows(&args.graph, &args.query, parameters)?;
     cypher_output::print_cypher(rows, format, true)
+}
+
+impl Remote {
+    /// Runs a statement on the server; its rows as a local statement gives them.
+    pub fn cypher_rows(
+        &self,
+        graph: &str,
+        query: &str,
+        parameters: serde_json::Map<String, Json>,
+    ) -> Result<Rows, Error> {
+        let started = Instant::now();
+        let path = format!("/db/{}/query/v2", url_segment(graph));
+        let body = self.post(&path, &json!({"statement": query, "parameters": parameters}))?;
+        if body["errors"].is_array() {
+            // The rows were cut short by an error after the first (the status was sent).
+            return Err(remote_error(&body, 400));
+        }
+        let columns = body["data"]["fields"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let rows = body["data"]["values"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.as_array().map(|r| r.iter().map(result_value).collect()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Rows::from_values(columns, rows, stats_of(&body["counters"]), started.elapsed()))
+    }
+
+    pub fn graphs(&self) -> Result<Vec<String>, Error> {
+        let graphs = self.get("/db", &[])?;
+        Ok(graphs["graphs"].as_array().into_iter().flatten().filter_map(|g| g.as_str().map(str::to_string)).collect())
+    }
+
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>, Error> {
+        let list = self.get("/xml", &[])?;
+        Ok(list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| CollectionInfo {
+                name: c["collection"].as_str().unwrap_or_default().to_string(),
+                generation: 0,
+                documents: c["documents"].as_u64().unwrap_or_default() as u32,
+                nodes: c["nodes"].as_u64().unwrap_or_default(),
+                bytes: c["bytes"].as_u64().unwrap_or_default(),
+            })
+            .collect())
+    }
 }
 
 fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error> {
     let collection = match &args.collection {
         Some(c) => c.clone(),
-        None => {
-            let list = remote.get("/xml", &[])?;
-            match list.as_array().map(Vec::as_slice) {
-                Some([only]) => only["collection"].as_str().unwrap_or_default().to_string(),
-                _ => return Err(Error::Usage("name the collection with --collection".into())),
-            }
-        }
+        None => match remote.collections()?.as_slice() {
+            [only] => only.name.clone(),
+            _ => return Err(Error::Usage("name the collection with --collection".into())),
+        },
     };
-    let mut query = vec![("query", args.expr.clone())];
-    query.extend(args.vars.iter().map(|v| ("var", v.clone())));
-    query.extend(args.namespaces.iter().map(|n| ("ns", n.clone())));
-    let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let body = remote.get(&format!("/xml/{}", url_segment(&collection)), &pairs)?;
-    if body["kind"] != "nodeset" {
-        let kind = match body["kind"].as_str() {
-            Some("number") => "number",
-            Some("boolean") => "boolean",
-            _ => "string",
-        };
-        let text = match &body["value"] {
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        return output::print_xpath_out(XPathOut::Scalar(kind, body["value"].clone(), text), format);
+    let vars = parse_bindings(&args.vars, "--var").map_err(|f| f.error)?;
+    let namespaces = parse_bindings(&args.namespaces, "--ns").map_err(|f| f.error)?;
+    remote.print_xpath(&collection, &args.expr, &vars, &namespaces, format)
+}
+
+impl Remote {
+    /// Evaluates an expression on the server and prints it as a local result.
+    pub fn print_xpath(
+        &self,
+        collection: &str,
+        expr: &str,
+        vars: &[(String, String)],
+        namespaces: &[(String, String)],
+        format: Format,
+    ) -> Result<(), Error> {
+        let mut query = vec![("query", expr.to_string())];
+        query.extend(vars.iter().map(|(k, v)| ("var", format!("{k}={v}"))));
+        query.extend(namespaces.iter().map(|(k, v)| ("ns", format!("{k}={v}"))));
+        let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = self.get(&format!("/xml/{}", url_segment(collection)), &pairs)?;
+        if body["kind"] != "nodeset" {
+            let kind = match body["kind"].as_str() {
+                Some("number") => "number",
+                Some("boolean") => "boolean",
+                _ => "string",
+            };
+            let text = match &body["value"] {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return output::print_xpath_out(XPathOut::Scalar(kind, body["value"].clone(), text), format);
+        }
+        let nodes: Vec<NodeInfo> = body["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| NodeInfo {
+                doc: n["doc"].as_str().unwrap_or_default().to_string(),
+                node_type: n["type"].as_str().and_then(NodeType::from_name).unwrap_or(NodeType::Element),
+                path: n["path"].as_str().unwrap_or_default().to_string(),
+                name: n["name"].as_str().unwrap_or_default().to_string(),
+                string: n["string"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        output::print_xpath_out(XPathOut::Nodes(nodes.len(), Box::new(nodes.into_iter().map(Ok))), format)
     }
-    let nodes: Vec<NodeInfo> = body["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| NodeInfo {
-            doc: n["doc"].as_str().unwrap_or_default().to_string(),
-            node_type: n["type"].as_str().and_then(NodeType::from_name).unwrap_or(NodeType::Element),
-            path: n["path"].as_str().unwrap_or_default().to_string(),
-            name: n["name"].as_str().unwrap_or_default().to_string(),
-            string: n["string"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect();
-    output::print_xpath_out(XPathOut::Nodes(nodes.len(), Box::new(nodes.into_iter().map(Ok))), format)
 }
 
 /// Each file becomes its collection's one document (the server replaces a
@@ -233,29 +267,31 @@ fn load_xml(
         }
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("doc").to_string();
         let name = collection.map_or(stem.clone(), str::to_string);
-        let document = file.file_name().and_then(|s| s.to_str()).unwrap_or("doc").to_string();
-        let started = Instant::now();
-        let mut input =
-            std::fs::File::open(file).map_err(|e| Error::Usage(format!("cannot read '{}': {e}", file.display())))?;
-        let path = format!("{}/xml/{}/{}", remote.base, url_segment(&name), url_segment(&document));
-        let request = remote.with_token(remote.agent.put(&path));
-        let loaded = remote.answer(request.send(ureq::SendBody::from_reader(&mut input)))?;
-        print_loaded(file, &name, &loaded, started.elapsed(), format);
+        remote.load_file(file, &name, format)?;
     }
     Ok(())
 }
 
-fn print_loaded(file: &Path, collection: &str, loaded: &Json, took: Duration, format: Format) {
-    let nodes = loaded["nodes"].as_u64().unwrap_or_default();
-    let seconds = took.as_secs_f64();
-    if matches!(format, Format::Json | Format::Jsonl) {
-        println!(
-            "{}",
-            json!({"collection": collection, "file": file.display().to_string(), "nodes": nodes,
-                               "elements": loaded["elements"], "bytes": loaded["bytes"], "seconds": seconds})
-        );
-    } else {
-        println!("{}: {nodes} nodes into collection '{collection}' in {seconds:.2} s", file.display());
+impl Remote {
+    /// Loads a file as collection `name`'s one document (named after the file's
+    /// stem, as a local load names it), streamed, and prints what was loaded.
+    pub fn load_file(&self, file: &Path, name: &str, format: Format) -> Result<(), Error> {
+        let document = file.file_stem().and_then(|s| s.to_str()).unwrap_or("collection").to_string();
+        let started = Instant::now();
+        let mut input =
+            std::fs::File::open(file).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", file.display())))?;
+        let path = format!("{}/xml/{}/{}", self.base, url_segment(name), url_segment(&document));
+        let request = self.with_token(self.agent.put(&path));
+        let loaded = self.answer(request.send(ureq::SendBody::from_reader(&mut input)))?;
+        let n = |k: &str| loaded[k].as_u64().unwrap_or_default();
+        let stats = DocStats {
+            nodes: n("nodes"),
+            elements: n("elements"),
+            attributes: n("attributes"),
+            texts: n("texts"),
+            bytes: n("bytes"),
+        };
+        output::print_load(name, 1, &stats, started.elapsed(), format)
     }
 }
 

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sprig::json::{json_value, value_json};
-use sprig::{CypherOptions, Database, Error, Params, XPathOptions};
+use sprig::{CypherOptions, Error, Params, XPathOptions};
 
 use super::exit;
 use super::line_editor::{self, CompletionScope, ShellHelper};
-use super::output::{print_collections, print_error, print_plan, print_xpath, Format};
+use super::output::{print_collections, print_error, print_plan, Format};
+use super::target::Target;
 
 /// Which language a bare statement is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +24,8 @@ enum Mode {
 }
 
 pub struct Session {
-    db: Database,
+    /// The database, or the server that holds it.
+    target: Target,
     format: Format,
     mode: Mode,
     /// The collection bare XPath statements run against (`:use NAME` in XPath mode).
@@ -72,7 +74,7 @@ enum Outcome {
 type Failed = (Error, Option<String>);
 
 impl Session {
-    pub fn new(db: Database, format: Format, timeout: Option<Duration>) -> Self {
+    pub fn new(target: Target, format: Format, timeout: Option<Duration>) -> Self {
         let graph = sprig::DEFAULT_GRAPH.to_string();
         let scope = Arc::new(Mutex::new(CompletionScope { graph: graph.clone() }));
         let interrupt = Arc::new(AtomicBool::new(false));
@@ -82,7 +84,7 @@ impl Session {
         // be installed in the same process; the first one serves.
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
         Session {
-            db,
+            target,
             format,
             mode: Mode::Cypher,
             collection: None,
@@ -176,7 +178,7 @@ impl Session {
                     return exit::USAGE;
                 }
             };
-        editor.set_helper(Some(ShellHelper::new(self.db.clone(), self.scope.clone())));
+        editor.set_helper(Some(ShellHelper::new(self.target.clone(), self.scope.clone())));
         let history = line_editor::history_path();
         if let Some(path) = &history {
             if let Some(dir) = path.parent() {
@@ -267,19 +269,17 @@ impl Session {
         let started = Instant::now();
         match self.xpath_target(statement)? {
             Some((collection, expr)) => {
-                let value = self
-                    .db
-                    .xpath_with(&collection, &expr, &self.xpath_options())
+                self.target
+                    .print_xpath(&collection, &expr, &self.xpath_options(), self.format)
                     .map_err(|e| (e, Some(expr.clone())))?;
-                print_xpath(&value, self.format).map_err(plain)?;
                 if self.timer && self.interactive && self.format == Format::Table {
                     println!("{} ms", (started.elapsed().as_secs_f64() * 1e6).round() / 1e3);
                 }
             }
             None => {
                 let rows = self
-                    .db
-                    .cypher_with(statement, &self.cypher_options())
+                    .target
+                    .cypher(statement, &self.cypher_options())
                     .map_err(|e| (e, Some(statement.to_string())))?;
                 super::cypher_output::print_cypher(rows, self.format, self.timer).map_err(plain)?;
             }
@@ -317,11 +317,11 @@ impl Session {
             ("timer", ["off"]) => self.timer = false,
             ("timer", _) => return usage(":timer on|off"),
             ("graphs", []) => {
-                let rows = self.db.graphs().map_err(plain)?.into_iter().map(|g| Ok(vec![serde_json::json!(g)]));
+                let rows = self.target.graphs().map_err(plain)?.into_iter().map(|g| Ok(vec![serde_json::json!(g)]));
                 super::output::print_table(&["graph"], rows, self.format).map_err(plain)?;
             }
             ("collections", []) => {
-                print_collections(&self.db.collections().map_err(plain)?, self.format).map_err(plain)?
+                print_collections(&self.target.collections().map_err(plain)?, self.format).map_err(plain)?
             }
             ("explain" | "profile", _) if !rest.is_empty() => {
                 self.explain(rest.trim_end_matches(';'), name == "profile")?
@@ -350,11 +350,7 @@ impl Session {
                     [c] => c.to_string(),
                     _ => return usage(":load xml FILE [COLLECTION]"),
                 };
-                let input =
-                    std::fs::File::open(file).map_err(|e| plain(Error::Usage(format!("cannot open '{file}': {e}"))))?;
-                let started = Instant::now();
-                let stats = self.db.load_xml(&collection, input).map_err(plain)?;
-                super::output::print_load(&collection, 1, &stats, started.elapsed(), self.format).map_err(plain)?;
+                self.target.load_xml(&collection, std::path::Path::new(file), self.format).map_err(plain)?;
             }
             ("load", ["graph", nodes, edges, rest @ ..]) => {
                 let graph = rest.first().map_or(self.graph.clone(), |g| g.to_string());
@@ -365,7 +361,9 @@ impl Session {
                 };
                 let started = Instant::now();
                 let stats = self
-                    .db
+                    .target
+                    .local(":load graph")
+                    .map_err(plain)?
                     .load_graph_csv(&graph, (nodes, open(nodes)?), (edges, open(edges)?), &mut |_| {})
                     .map_err(plain)?;
                 super::cypher_output::print_graph_load(&graph, &stats, started.elapsed().as_secs_f64(), self.format)
@@ -375,7 +373,8 @@ impl Session {
                 let graph = rest.first().map_or(self.graph.clone(), |g| g.to_string());
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| plain(Error::Usage(format!("cannot read '{file}': {e}"))))?;
-                let stats = self.db.load_cypher_script(&graph, &text).map_err(plain)?;
+                let db = self.target.local(":load cypher").map_err(plain)?;
+                let stats = db.load_cypher_script(&graph, &text).map_err(plain)?;
                 println!(
                     "{file}: {} nodes, {} relationships created",
                     stats.nodes_created, stats.relationships_created
@@ -394,24 +393,21 @@ impl Session {
     /// `:explain` / `:profile` of a query in the current mode (or `xpath C EXPR`).
     fn explain(&self, query: &str, profile: bool) -> Result<(), Failed> {
         let failed = |e: Error| (e, Some(query.to_string()));
+        let db = self.target.local(":explain and :profile").map_err(plain)?;
         let explained = match self.xpath_target(query)? {
             Some((collection, expr)) => {
                 let options = self.xpath_options();
                 if profile {
-                    self.db.profile_xpath(&collection, &expr, &options, 1)
+                    db.profile_xpath(&collection, &expr, &options, 1)
                 } else {
-                    self.db.explain_xpath(&collection, &expr, &options)
+                    db.explain_xpath(&collection, &expr, &options)
                 }
                 .map_err(|e| (e, Some(expr.clone())))?
             }
             None => {
                 let options = self.cypher_options();
-                if profile {
-                    self.db.profile_cypher(query, &options, 1)
-                } else {
-                    self.db.explain_cypher(query, &options)
-                }
-                .map_err(failed)?
+                if profile { db.profile_cypher(query, &options, 1) } else { db.explain_cypher(query, &options) }
+                    .map_err(failed)?
             }
         };
         print_plan(&explained, self.format).map_err(plain)
@@ -427,7 +423,7 @@ impl Session {
             return Err(plain(Error::Usage(format!("'{name}' is not a parameter name"))));
         }
         let query = format!("RETURN {} AS value", expr.trim().trim_end_matches(';'));
-        let mut rows = self.db.cypher_with(&query, &self.cypher_options()).map_err(|e| (e, Some(query.clone())))?;
+        let mut rows = self.target.cypher(&query, &self.cypher_options()).map_err(|e| (e, Some(query.clone())))?;
         let value = match rows.next() {
             Some(row) => row.map_err(plain)?.values().first().cloned().unwrap_or(sprig::ResultValue::Null),
             None => sprig::ResultValue::Null,
@@ -442,7 +438,7 @@ impl Session {
     fn schema(&self) -> Result<(), Failed> {
         let options = self.cypher_options();
         let column = |call: &str| -> Result<Vec<String>, Failed> {
-            let rows = self.db.cypher_with(call, &options).map_err(plain)?;
+            let rows = self.target.cypher(call, &options).map_err(plain)?;
             Ok(rows
                 .flatten()
                 .filter_map(|r| match r.values().first() {
@@ -464,12 +460,19 @@ impl Session {
                 serde_json::json!(column(call)?.join(", ")),
             ]));
         }
-        for c in self.db.collections().map_err(plain)? {
-            let stats = self.db.collection_stats(&c.name).map_err(plain)?;
+        for c in self.target.collections().map_err(plain)? {
+            // A server lists collections, not their path summaries.
+            let which = match &self.target {
+                Target::Local(db) => {
+                    let stats = db.collection_stats(&c.name).map_err(plain)?;
+                    format!("{} paths, {} names, {} documents", stats.paths, stats.names, c.documents)
+                }
+                Target::Remote(_) => format!("{} documents", c.documents),
+            };
             rows.push(Ok(vec![
                 serde_json::json!(format!("collection {}", c.name)),
                 serde_json::json!("path summary"),
-                serde_json::json!(format!("{} paths, {} names, {} documents", stats.paths, stats.names, c.documents)),
+                serde_json::json!(which),
             ]));
         }
         super::output::print_table(&["where", "what", "which"], rows.into_iter(), self.format).map_err(plain)

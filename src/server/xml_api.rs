@@ -181,7 +181,7 @@ pub async fn load(
         let docs = vec![(document, Box::new(reader) as Box<dyn Read>)];
         let stats = db.load_xml_documents(&collection, docs).map_err(|e| Failure::from(&e))?;
         Ok(json!({"collection": collection, "nodes": stats.nodes, "elements": stats.elements,
-                  "bytes": stats.bytes}))
+                  "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes}))
     });
     let feeding = async move {
         let mut body = body;

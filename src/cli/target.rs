@@ -1,0 +1,99 @@
+//! What the shell talks to: the database itself, or `sprig serve` (`--connect`).
+//! Statements, listings and document loads go to either; plans, profiles, bulk
+//! graph loads and path summaries need the database itself.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value as Json;
+use sprig::{CollectionInfo, CypherOptions, CypherValue, Database, Error, Rows, XPathOptions};
+
+use super::output::{print_xpath, Format};
+use super::remote::Remote;
+
+#[derive(Clone)]
+pub enum Target {
+    Local(Database),
+    Remote(Arc<Remote>),
+}
+
+impl Target {
+    /// The database, for what a server does not offer.
+    pub fn local(&self, what: &str) -> Result<&Database, Error> {
+        match self {
+            Target::Local(db) => Ok(db),
+            Target::Remote(_) => Err(Error::Usage(format!("{what} needs the database itself, not --connect"))),
+        }
+    }
+
+    pub fn cypher(&self, query: &str, options: &CypherOptions) -> Result<Rows, Error> {
+        match self {
+            Target::Local(db) => db.cypher_with(query, options),
+            Target::Remote(remote) => {
+                let params = options.params.0.iter().map(|(k, v)| (k.clone(), param_json(v))).collect();
+                let graph = options.graph.as_deref().unwrap_or(sprig::DEFAULT_GRAPH);
+                remote.cypher_rows(graph, query, params)
+            }
+        }
+    }
+
+    /// Evaluates and prints an XPath expression.
+    pub fn print_xpath(
+        &self,
+        collection: &str,
+        expr: &str,
+        options: &XPathOptions,
+        format: Format,
+    ) -> Result<(), Error> {
+        match self {
+            Target::Local(db) => print_xpath(&db.xpath_with(collection, expr, options)?, format),
+            Target::Remote(remote) => {
+                remote.print_xpath(collection, expr, &options.variables, &options.namespaces, format)
+            }
+        }
+    }
+
+    pub fn graphs(&self) -> Result<Vec<String>, Error> {
+        match self {
+            Target::Local(db) => db.graphs(),
+            Target::Remote(remote) => remote.graphs(),
+        }
+    }
+
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>, Error> {
+        match self {
+            Target::Local(db) => db.collections(),
+            Target::Remote(remote) => remote.collections(),
+        }
+    }
+
+    /// Loads one document as a collection and prints what was loaded.
+    pub fn load_xml(&self, collection: &str, file: &std::path::Path, format: Format) -> Result<(), Error> {
+        match self {
+            Target::Local(db) => {
+                let input = std::fs::File::open(file)
+                    .map_err(|e| Error::Usage(format!("cannot open '{}': {e}", file.display())))?;
+                let started = Instant::now();
+                let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("collection").to_string();
+                let stats =
+                    db.load_xml_documents(collection, vec![(stem, Box::new(input) as Box<dyn std::io::Read>)])?;
+                super::output::print_load(collection, 1, &stats, started.elapsed(), format)
+            }
+            Target::Remote(remote) => remote.load_file(file, collection, format),
+        }
+    }
+}
+
+/// A parameter's value as JSON, as a request body carries it.
+pub fn param_json(v: &CypherValue) -> Json {
+    match v {
+        CypherValue::Null => Json::Null,
+        CypherValue::Bool(b) => Json::from(*b),
+        CypherValue::Int(i) => Json::from(*i),
+        CypherValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        CypherValue::String(s) => Json::from(s.as_ref()),
+        CypherValue::List(items) => Json::Array(items.iter().map(param_json).collect()),
+        CypherValue::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), param_json(v))).collect()),
+        other => Json::from(format!("{other:?}")),
+    }
+}
