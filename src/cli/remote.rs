@@ -34,8 +34,8 @@ impl Remote {
         }
     }
 
-    /// The body of a 2xx answer as JSON; an error answer as the error it carries.
-    fn answer(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Json, Error> {
+    /// The body of a 2xx answer; an error answer as the error it carries.
+    fn answer_text(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<String, Error> {
         let mut response = sent.map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
         let status = response.status();
         let text = response
@@ -44,12 +44,19 @@ impl Remote {
             .limit(u64::MAX)
             .read_to_string()
             .map_err(|e| Error::Usage(format!("the server's answer broke off: {e}")))?;
-        let body: Json = serde_json::from_str(&text)
-            .map_err(|_| Error::Usage(format!("the server answered {status} with: {}", text.trim())))?;
         if status.is_success() {
-            return Ok(body);
+            return Ok(text);
         }
-        Err(remote_error(&body, status.as_u16()))
+        match serde_json::from_str::<Json>(&text) {
+            Ok(body) => Err(remote_error(&body, status.as_u16())),
+            Err(_) => Err(Error::Usage(format!("the server answered {status} with: {}", text.trim()))),
+        }
+    }
+
+    /// The JSON body of a 2xx answer; an error answer as the error it carries.
+    fn answer(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Json, Error> {
+        let text = self.answer_text(sent)?;
+        serde_json::from_str(&text).map_err(|_| Error::Usage(format!("the server answered with: {}", text.trim())))
     }
 
     fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Json, Error> {
@@ -332,19 +339,6 @@ impl super::registry::RegistrySource for Remote {
     fn export(&self, xml: bool) -> Result<String, Error> {
         let request = self.with_token(self.agent.get(&format!("{}/registry", self.base)));
         let request = request.header("Accept", if xml { "application/xml" } else { "application/json" });
-        let mut response =
-            request.call().map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_string()
-            .map_err(|e| Error::Usage(format!("the server's answer broke off: {e}")))?;
-        if status >= 300 {
-            let body: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
-            return Err(remote_error(&body, status));
-        }
-        Ok(text)
+        self.answer_text(request.call())
     }
 }
