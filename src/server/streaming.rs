@@ -33,6 +33,10 @@ struct Piece {
 /// How a value is written (Neo4j's JSON or sprig's).
 pub type Writer = fn(&crate::ResultValue) -> Json;
 
+/// What writes an answer's body piece by piece: it calls `send(piece, last)` and
+/// stops as soon as `send` returns false.
+pub type Pour = Box<dyn FnOnce(&mut dyn FnMut(String, bool) -> bool)>;
+
 /// Runs `statement` on the blocking pool under `permit` and answers with its rows
 /// as they come; an error before the first row is an ordinary error answer.
 pub async fn run(
@@ -42,6 +46,21 @@ pub async fn run(
     options: CypherOptions,
     write: Writer,
 ) -> Response {
+    stream(state, permit, StatusCode::ACCEPTED, move |db| {
+        let rows = db.cypher_with(&statement, &options).map_err(|e| Failure::from(&e))?;
+        Ok(Box::new(move |send: &mut dyn FnMut(String, bool) -> bool| pour(rows, write, send)) as Pour)
+    })
+    .await
+}
+
+/// Runs `work` on the blocking pool under `permit`; an error it returns is an
+/// ordinary error answer, and what it gives to pour streams as the body with
+/// `status`. Both run on the same thread, so what the pour holds (a read's rows
+/// and their gate) never crosses threads.
+pub async fn stream<W>(state: &Arc<ServerState>, permit: OwnedSemaphorePermit, status: StatusCode, work: W) -> Response
+where
+    W: FnOnce(&crate::Database) -> Result<Pour, Failure> + Send + 'static,
+{
     let (started, first) = oneshot::channel::<Result<(), Failure>>();
     let (chunks, body) = mpsc::channel::<Piece>(4);
     let db = state.db.clone();
@@ -49,19 +68,19 @@ pub async fn run(
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let rows = match db.cypher_with(&statement, &options) {
-            Ok(rows) => rows,
-            Err(e) => {
-                let _ = started.send(Err(Failure::from(&e)));
+        let pour = match work(&db) {
+            Ok(pour) => pour,
+            Err(failure) => {
+                let _ = started.send(Err(failure));
                 return;
             }
         };
         if started.send(Ok(())).is_ok() {
-            let send = |piece: String, last: bool| {
+            let mut send = |piece: String, last: bool| {
                 let piece = Piece { bytes: Bytes::from(piece), last };
                 runtime.block_on(chunks.send_timeout(piece, wait)).is_ok()
             };
-            pour(rows, write, send);
+            pour(&mut send);
         }
     });
     match first.await {
@@ -75,12 +94,11 @@ pub async fn run(
                     None => Some((Err(std::io::Error::other("the result was dropped unread")), (body, true))),
                 }
             });
-            (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream))
-                .into_response()
+            (status, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response()
         }
-        Ok(Err(failure)) => answer(StatusCode::ACCEPTED, Err(failure)),
+        Ok(Err(failure)) => answer(status, Err(failure)),
         Err(_) => answer(
-            StatusCode::ACCEPTED,
+            status,
             Err(Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Neo.DatabaseError.General.UnknownError",
@@ -93,7 +111,7 @@ pub async fn run(
 /// Writes `rows` as the Query API's JSON, piece by piece, through `send`; stops
 /// (dropping the rows) as soon as `send` fails: the client left, or stopped reading
 /// for longer than the result timeout.
-fn pour(rows: Rows, write: Writer, mut send: impl FnMut(String, bool) -> bool) {
+fn pour(rows: Rows, write: Writer, send: &mut dyn FnMut(String, bool) -> bool) {
     let counters = neo4j_json::counters(rows.stats());
     let mut piece = format!("{{\"data\":{{\"fields\":{},\"values\":[", json!(rows.columns()));
     let mut first = true;
@@ -132,7 +150,7 @@ mod tests {
     fn poured(db: &Database, q: &str, limit: usize) -> (String, usize) {
         let rows = db.cypher(q, ()).expect("runs");
         let (mut out, mut pieces) = (String::new(), 0);
-        pour(rows, crate::json::value_json, |piece, _| {
+        pour(rows, crate::json::value_json, &mut |piece, _| {
             out.push_str(&piece);
             pieces += 1;
             pieces < limit
@@ -153,6 +171,25 @@ mod tests {
     }
 
     #[test]
+    fn a_node_set_pours_out_as_the_json_it_would_be_whole() {
+        let db = Database::in_memory().expect("db");
+        let xml = format!("<r>{}</r>", "<n a='1'>text</n>".repeat(5000));
+        db.load_xml("c", xml.as_bytes()).expect("load");
+        for q in ["//n", "//n/@a", "count(//n)", "string(//n[1])", "//missing"] {
+            let value = db.xpath("c", q).expect("evaluates");
+            let (mut out, mut pieces) = (String::new(), 0);
+            pour_xpath(db.xpath("c", q).expect("evaluates"), &mut |piece, _| {
+                out.push_str(&piece);
+                pieces += 1;
+                true
+            });
+            let whole = crate::json::xpath_json(&value).expect("described");
+            assert_eq!(serde_json::from_str::<Json>(&out).expect("one JSON document"), whole, "{q}");
+            assert!(pieces > 1 || !q.starts_with("//n"), "{q}: {pieces} pieces");
+        }
+    }
+
+    #[test]
     fn a_refused_piece_stops_the_result_and_an_error_ends_it() {
         let db = Database::in_memory().expect("db");
         let (text, pieces) = poured(&db, "UNWIND range(1, 300000) AS i RETURN i", 2);
@@ -164,4 +201,36 @@ mod tests {
         assert_eq!(body["data"]["values"].as_array().map(Vec::len), Some(20000));
         assert_eq!(body["errors"][0]["code"], "Neo.ClientError.Statement.ArithmeticError");
     }
+}
+
+/// An XPath value as SPEC section 4's JSON, a node-set's nodes described and sent a
+/// piece at a time.
+pub fn pour_xpath(value: crate::XPathValue, send: &mut dyn FnMut(String, bool) -> bool) {
+    let crate::XPathValue::NodeSet(nodes) = &value else {
+        let json = crate::json::xpath_json(&value).unwrap_or(Json::Null);
+        send(json.to_string(), true);
+        return;
+    };
+    let mut piece = format!("{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        match node {
+            Ok(node) => {
+                if i > 0 {
+                    piece.push(',');
+                }
+                piece.push_str(&crate::json::xpath_node_json(&node).to_string());
+                if piece.len() >= CHUNK && !send(std::mem::take(&mut piece), false) {
+                    return;
+                }
+            }
+            Err(e) => {
+                let errors = Failure::from(&e).body()["errors"].take();
+                piece.push_str(&format!("],\"errors\":{errors}}}"));
+                send(piece, true);
+                return;
+            }
+        }
+    }
+    piece.push_str("]}");
+    send(piece, true);
 }

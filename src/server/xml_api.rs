@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Map, Value as Json};
 
 use super::neo4j_json::{object_body, Failure};
-use super::{answer, blocking, Permit, ServerState};
+use super::{answer, blocking, query_permit, streaming, Permit, ServerState};
 use crate::{Database, XPathOptions};
 
 /// `GET /xml`: the collections, as `sprig collections --format json` lists them.
@@ -70,20 +70,26 @@ async fn evaluate(
     options: XPathOptions,
     xml: bool,
 ) -> Response {
+    if !xml {
+        // JSON streams: a node-set's nodes are described as they are sent.
+        let permit = match query_permit(&state).await {
+            Ok(permit) => permit,
+            Err(failure) => return answer(StatusCode::OK, Err(failure)),
+        };
+        return streaming::stream(&state, permit, StatusCode::OK, move |db: &Database| {
+            let value = db.xpath_with(&collection, &query, &options).map_err(|e| Failure::from(&e))?;
+            Ok(Box::new(move |send: &mut dyn FnMut(String, bool) -> bool| streaming::pour_xpath(value, send))
+                as streaming::Pour)
+        })
+        .await;
+    }
     let outcome = blocking(&state, Permit::Query, move |db: &Database| {
         let value = db.xpath_with(&collection, &query, &options).map_err(|e| Failure::from(&e))?;
-        if xml {
-            let text = value.to_xml().map_err(|e| Failure::from(&e))?;
-            return Ok(Err(text));
-        }
-        crate::json::xpath_json(&value).map(Ok).map_err(|e| Failure::from(&e))
+        value.to_xml().map_err(|e| Failure::from(&e))
     })
     .await;
     match outcome {
-        Ok(Err(xml)) => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
-        }
-        Ok(Ok(json)) => answer(StatusCode::OK, Ok(json)),
+        Ok(xml) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response(),
         Err(failure) => answer(StatusCode::OK, Err(failure)),
     }
 }
