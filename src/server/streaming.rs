@@ -113,30 +113,59 @@ where
 /// for longer than the result timeout.
 fn pour(rows: Rows, write: Writer, send: &mut dyn FnMut(String, bool) -> bool) {
     let counters = neo4j_json::counters(rows.stats());
-    let mut piece = format!("{{\"data\":{{\"fields\":{},\"values\":[", json!(rows.columns()));
-    let mut first = true;
-    for row in rows {
-        match row {
-            Ok(row) => {
-                if !first {
+    let head = format!("{{\"data\":{{\"fields\":{},\"values\":[", json!(rows.columns()));
+    let tail = format!(",\"counters\":{counters},\"bookmarks\":[]}}");
+    let items = rows.map(|row| row.map(|row| Json::Array(row.values().iter().map(write).collect())));
+    pour_array(head, items, "]}", &tail, send);
+}
+
+/// Writes `head`, then `items` as the elements of a JSON array, then `close` and
+/// `tail`, a piece of about [`CHUNK`] bytes at a time. An item that fails ends the
+/// document after `close` with an `errors` member instead of `tail`; a piece that
+/// `send` refuses ends it there.
+fn pour_array(
+    head: String,
+    items: impl Iterator<Item = crate::Result<Json>>,
+    close: &str,
+    tail: &str,
+    send: &mut dyn FnMut(String, bool) -> bool,
+) {
+    let mut piece = head;
+    for (i, item) in items.enumerate() {
+        match item {
+            Ok(item) => {
+                if i > 0 {
                     piece.push(',');
                 }
-                first = false;
-                piece.push_str(&Json::Array(row.values().iter().map(write).collect()).to_string());
+                piece.push_str(&item.to_string());
                 if piece.len() >= CHUNK && !send(std::mem::take(&mut piece), false) {
                     return;
                 }
             }
             Err(e) => {
                 let errors = Failure::from(&e).body()["errors"].take();
-                piece.push_str(&format!("]}},\"errors\":{errors}}}"));
+                piece.push_str(&format!("{close},\"errors\":{errors}}}"));
                 send(piece, true);
                 return;
             }
         }
     }
-    piece.push_str(&format!("]}},\"counters\":{counters},\"bookmarks\":[]}}"));
+    piece.push_str(close);
+    piece.push_str(tail);
     send(piece, true);
+}
+
+/// An XPath value as SPEC section 4's JSON, a node-set's nodes described and sent a
+/// piece at a time.
+pub fn pour_xpath(value: crate::XPathValue, send: &mut dyn FnMut(String, bool) -> bool) {
+    let crate::XPathValue::NodeSet(nodes) = &value else {
+        let json = crate::json::xpath_json(&value).unwrap_or(Json::Null);
+        send(json.to_string(), true);
+        return;
+    };
+    let head = format!("{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", nodes.len());
+    let items = nodes.iter().map(|node| node.map(|node| crate::json::xpath_node_json(&node)));
+    pour_array(head, items, "]", "}", send);
 }
 
 /// How long a result may wait for its reader, by default.
@@ -201,36 +230,4 @@ mod tests {
         assert_eq!(body["data"]["values"].as_array().map(Vec::len), Some(20000));
         assert_eq!(body["errors"][0]["code"], "Neo.ClientError.Statement.ArithmeticError");
     }
-}
-
-/// An XPath value as SPEC section 4's JSON, a node-set's nodes described and sent a
-/// piece at a time.
-pub fn pour_xpath(value: crate::XPathValue, send: &mut dyn FnMut(String, bool) -> bool) {
-    let crate::XPathValue::NodeSet(nodes) = &value else {
-        let json = crate::json::xpath_json(&value).unwrap_or(Json::Null);
-        send(json.to_string(), true);
-        return;
-    };
-    let mut piece = format!("{{\"kind\":\"nodeset\",\"count\":{},\"nodes\":[", nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        match node {
-            Ok(node) => {
-                if i > 0 {
-                    piece.push(',');
-                }
-                piece.push_str(&crate::json::xpath_node_json(&node).to_string());
-                if piece.len() >= CHUNK && !send(std::mem::take(&mut piece), false) {
-                    return;
-                }
-            }
-            Err(e) => {
-                let errors = Failure::from(&e).body()["errors"].take();
-                piece.push_str(&format!("],\"errors\":{errors}}}"));
-                send(piece, true);
-                return;
-            }
-        }
-    }
-    piece.push_str("]}");
-    send(piece, true);
 }
