@@ -3,7 +3,7 @@
 //! explicit transactions (commit, rollback, idle timeout), a locked database,
 //! shutdown on SIGTERM, and many clients at once.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -306,6 +306,22 @@ fn every_request_needs_the_token_and_public_addresses_need_one() {
     assert_eq!(send(Some("Basic bmVvNGo6czNjcmV0")).0, 202);
     let unmatched = reply(server.agent.get(&format!("{}/anything", server.base)).call());
     assert_eq!(unmatched.0, 401);
+    // A refusal given before the body arrived closes the connection, and says so, so
+    // that a client does not reuse it.
+    let mut slow = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).expect("connects");
+    write!(
+        slow,
+        "POST /db/default/query/v2 HTTP/1.1\r\nHost: sprig\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("sent");
+    let mut head = String::new();
+    let mut reader = BufReader::new(&slow);
+    while reader.read_line(&mut head).expect("a response") > 2 && !head.ends_with("\r\n\r\n") {}
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    drop(reader);
+    let _ = slow.write_all(body.as_bytes());
     assert_eq!(server.stop(), 0);
 
     let out = sprig()
@@ -494,7 +510,6 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
 /// `--result-timeout`, so its open rows stop holding back a commit.
 #[test]
 fn results_stream_and_a_result_nobody_reads_lets_writers_through() {
-    use std::io::Write;
     let db = temp_db("stream");
     let server = Server::start(&db, None, &["--result-timeout", "1"]);
     let rows = server.cypher("UNWIND range(1, 200000) AS i RETURN i, i * 2 AS twice", json!({}));

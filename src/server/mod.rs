@@ -176,7 +176,7 @@ async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, nex
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
     let endpoint = endpoint_of(&path);
-    let response = match &state.token {
+    let mut response = match &state.token {
         Some(token) if !auth::authorized(request.headers(), token) => {
             let failure = Failure::unauthorized();
             let mut response = (failure.status, Json(failure.body())).into_response();
@@ -188,11 +188,28 @@ async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, nex
         }
         _ => next.run(request).await,
     };
+    if answered_unread(response.status(), endpoint) {
+        // hyper closes a connection whose request body it has not read, without saying so;
+        // a client that pooled it would fail its next request. Saying so lets it reconnect.
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
     let status = response.status().as_u16();
     let took = started.elapsed();
     state.metrics.record(&method, endpoint, status, took);
     tracing::info!(method = %method, path = %path, endpoint, status, ms = took.as_secs_f64() * 1e3, "request");
     response
+}
+
+/// Responses given before the request body was read: refused credentials, an unknown
+/// address or method, a body over the limit.
+fn answered_unread(status: StatusCode, endpoint: &str) -> bool {
+    endpoint == "other"
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE
+        )
 }
 
 async fn discovery() -> Json<JsonValue> {
