@@ -218,6 +218,23 @@ impl Database {
         Ok(load.commit()?)
     }
 
+    /// Puts one document into `collection`: it replaces the document named `document`
+    /// in its place, or is added after the others, or makes a new collection; the
+    /// other documents stay. Streams the input; on any error the database is left as
+    /// it was. Returns the document's stats and whether it replaced one.
+    pub fn put_xml_document(&self, collection: &str, document: &str, input: impl Read) -> Result<(DocStats, bool)> {
+        validate_collection_name(collection)?;
+        refuse_registry(collection)?;
+        self.inner.xml.put_document(collection, document, input).map_err(|e| {
+            Error::Index(match e {
+                sprig_index::Error::Xml { message, line, column } => {
+                    sprig_index::Error::Xml { message: format!("{document}: {message}"), line, column }
+                }
+                other => other,
+            })
+        })
+    }
+
     /// Removes a collection; false if there was none.
     pub fn drop_collection(&self, collection: &str) -> Result<bool> {
         refuse_registry(collection)?;

@@ -276,6 +276,26 @@ fn xml_documents_and_xpath() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["position"]["line"], 1);
     assert_eq!(server.get("/xml/books", &[("query", "count(//book)")]).1["value"], 2);
+
+    // A second document joins the first; putting it again replaces it in its place;
+    // ?replace=collection leaves it alone in the collection.
+    let (status, added) = server.put("/xml/books/more", "<shelf><book id='b3'/></shelf>");
+    assert_eq!((status, &added["replaced"]), (201, &json!(false)), "{added}");
+    let (status, replaced) = server.put("/xml/books/more", "<shelf><book id='b4'/><book id='b5'/></shelf>");
+    assert_eq!((status, &replaced["replaced"]), (200, &json!(true)), "{replaced}");
+    let (_, ids) = server.get("/xml/books", &[("query", "//book/@id")]);
+    let ids: Vec<(&Json, &Json)> = ids["nodes"].as_array().expect("nodes").iter().map(|n| (&n["doc"], &n["string"])).collect();
+    let shelf = json!("shelf.xml");
+    let more = json!("more");
+    let expected = [("b1", &shelf), ("b2", &shelf), ("b4", &more), ("b5", &more)].map(|(id, doc)| (doc.clone(), json!(id)));
+    assert_eq!(ids, expected.iter().map(|(d, i)| (d, i)).collect::<Vec<_>>());
+    let (status, body) = server.put("/xml/books/more?replace=everything", "<x/>");
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = server.put("/xml/books/only?replace=collection", "<shelf><book/></shelf>");
+    assert_eq!(status, 201);
+    let (_, list) = server.get("/xml", &[]);
+    assert_eq!(list[0]["documents"], 1, "{list}");
+
     let (status, _) = server.get("/xml/nothing", &[("query", "1")]);
     assert_eq!(status, 404);
     let (status, _) = server.delete("/xml/books");
@@ -460,6 +480,16 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
     let token = [("SPRIG_TOKEN", "tok")];
     let (code, _, err) = run_sprig(&["--connect", &url, "load", "xml", file.to_str().unwrap()], &token);
     assert_eq!(code, 0, "{err}");
+    // A directory's files make one collection, over --connect as locally.
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("a.xml"), "<lib><book year='2001'>A</book></lib>").unwrap();
+    std::fs::write(lib.join("b.xml"), "<lib><book>B</book><book>C</book></lib>").unwrap();
+    for _ in 0..2 {
+        let (code, out, err) = run_sprig(&["--connect", &url, "load", "xml", lib.to_str().unwrap()], &token);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("│ lib ") && out.contains("┆ 2 "), "{out}");
+    }
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/registry/seed.json");
     let (code, out, err) = run_sprig(&["--connect", &url, "registry", "import", seed], &token);
     assert_eq!(code, 0, "{err}");
@@ -504,6 +534,20 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
         assert_eq!(code, 0, "{q:?}: {err}");
         assert_eq!(remote, local, "{q:?}");
     }
+    // The directory loaded over --connect twice is the directory loaded locally once.
+    let fresh = temp_db("connect-fresh");
+    let (code, _, err) = run_sprig(&["--db", fresh.to_str().unwrap(), "load", "xml", lib.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let books = ["--format", "json", "xpath", "--collection", "lib", "//book"];
+    let answers: Vec<String> = [&db, &fresh]
+        .iter()
+        .map(|d| {
+            let args: Vec<&str> = ["--db", d.to_str().unwrap()].into_iter().chain(books).collect();
+            run_sprig(&args, &[]).1
+        })
+        .collect();
+    assert!(answers[0].contains("\"count\": 3") || answers[0].contains("\"count\":3"), "{}", answers[0]);
+    assert_eq!(answers[0], answers[1]);
 }
 
 /// A large result streams whole; one that nobody reads is dropped after
@@ -582,4 +626,48 @@ fn the_shell_connects_and_runs_a_script_as_it_does_locally() {
     assert_eq!(remote.0, 1, "the last statement fails: {}", remote.2);
     assert_eq!(remote, local);
     assert!(remote.1.contains("a.x,b.x,r\n1,2,[:R]\n"), "{}", remote.1);
+}
+
+/// With `--tls-cert` and `--tls-key` the server speaks HTTPS: a client that trusts the
+/// certificate (an agent given it, the CLI through `SSL_CERT_FILE`) is answered, one
+/// that does not is refused, and plain HTTP gets nothing.
+#[test]
+fn tls_serves_clients_that_trust_its_certificate() {
+    let db = temp_db("tls");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a certificate");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, generated.cert.pem()).expect("written");
+    std::fs::write(&key, generated.signing_key.serialize_pem()).expect("written");
+    let (cert_arg, key_arg) = (cert.to_str().expect("a UTF-8 path"), key.to_str().expect("a UTF-8 path"));
+
+    let (code, _, err) = run_sprig(&["--db", db.to_str().expect("UTF-8"), "serve", "--tls-cert", cert_arg], &[]);
+    assert_eq!(code, 2, "--tls-cert alone: {err}");
+
+    let mut server = Server::start(&db, Some("tok"), &["--tls-cert", cert_arg, "--tls-key", key_arg]);
+    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    let port = server.base.rsplit(':').next().expect("a port").to_string();
+    let plain = server.agent.get(&format!("http://127.0.0.1:{port}/")).call();
+    assert!(plain.is_err() || plain.is_ok_and(|r| r.status() == 400), "plain HTTP on the TLS port");
+
+    server.base = format!("https://localhost:{port}");
+    let roots = ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_der(generated.cert.der()).to_owned()]);
+    server.agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .into();
+    assert_eq!(server.cypher("CREATE (:T {n: 41}) RETURN 1", json!({})), vec![json!([1])]);
+
+    let query = ["--connect", &server.base, "--format", "csv", "cypher", "MATCH (t:T) RETURN t.n + 1 AS n"];
+    let (code, out, err) = run_sprig(&query, &[("SPRIG_TOKEN", "tok"), ("SSL_CERT_FILE", cert_arg)]);
+    assert_eq!((code, out.as_str()), (0, "n\n42\n"), "{err}");
+    let (code, out, err) = run_sprig(&query, &[("SPRIG_TOKEN", "tok")]);
+    assert_ne!(code, 0, "a certificate nobody vouches for is accepted: {out}");
+    assert!(err.contains("cannot reach the server"), "{err}");
+    let (code, _, err) = run_sprig(&query, &[("SPRIG_TOKEN", "tok"), ("SSL_CERT_FILE", key_arg)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SSL_CERT_FILE") && err.contains("no PEM certificate"), "{err}");
+    assert_eq!(server.stop(), 0);
 }

@@ -332,7 +332,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Some(name) => Some(token_from(name)?),
             None => std::env::var("SPRIG_TOKEN").ok().filter(|t| !t.is_empty()),
         };
-        let remote = remote::Remote::new(url, token);
+        let remote = remote::Remote::new(url, token)?;
         if cli.subcommand.is_none() {
             return shell(target::Target::Remote(std::sync::Arc::new(remote)), &cli);
         }
@@ -533,7 +533,10 @@ fn parse_bindings(items: &[String], flag: &str) -> Result<Vec<(String, String)>,
 
 /// `load xml`: each file its own collection (named by its stem), a directory one
 /// collection of its `.xml` files, or everything into `--collection`.
-fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: Format) -> Result<(), Failure> {
+/// The collections `sprig load xml FILES [--collection C]` makes, in order, each
+/// with its files: a file is its own collection (named after its stem), a
+/// directory's `.xml` files make one, and `--collection` puts everything in one.
+pub(crate) fn load_groups(files: &[PathBuf], collection: Option<&str>) -> Result<Vec<(String, Vec<PathBuf>)>, Error> {
     let mut groups: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for f in files {
         let members = if f.is_dir() {
@@ -547,7 +550,7 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
         } else if f.is_file() {
             vec![f.clone()]
         } else {
-            return Err(Error::Usage(format!("no such file or directory: '{}'", f.display())).into());
+            return Err(Error::Usage(format!("no such file or directory: '{}'", f.display())));
         };
         let name = match collection {
             Some(c) => c.to_string(),
@@ -558,6 +561,11 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
             None => groups.push((name, members)),
         }
     }
+    Ok(groups)
+}
+
+fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: Format) -> Result<(), Failure> {
+    let groups = load_groups(files, collection)?;
     for (name, members) in groups {
         let start = std::time::Instant::now();
         let mut docs: Vec<(String, Box<dyn std::io::Read>)> = Vec::new();
@@ -593,7 +601,7 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
     Ok(())
 }
 
-fn stem(path: &Path) -> String {
+pub(crate) fn stem(path: &Path) -> String {
     path.file_stem().and_then(|s| s.to_str()).unwrap_or("collection").to_string()
 }
 

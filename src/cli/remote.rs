@@ -22,9 +22,20 @@ pub struct Remote {
 }
 
 impl Remote {
-    pub fn new(url: &str, token: Option<String>) -> Remote {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Remote { base: url.trim_end_matches('/').to_string(), token, agent }
+    /// A client of the server at `url` (`http://` or `https://`). An `https://` server's
+    /// certificate is checked against the webpki roots, or, when `SSL_CERT_FILE` names
+    /// a PEM file (as for curl and OpenSSL), against the certificates in it.
+    pub fn new(url: &str, token: Option<String>) -> Result<Remote, Error> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Usage(format!("--connect {url}: the address must begin with http:// or https://")));
+        }
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(trusted(&file)?)).build(),
+            );
+        }
+        Ok(Remote { base: url.trim_end_matches('/').to_string(), token, agent: config.build().into() })
     }
 
     fn with_token<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -75,6 +86,22 @@ impl Remote {
 }
 
 /// The error a server's answer carries (`{"errors": [{"kind", "message", "position"}]}`).
+/// The certificates in the PEM file `SSL_CERT_FILE` names.
+fn trusted(file: &std::ffi::OsStr) -> Result<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>, Error> {
+    let unreadable = |e: &dyn std::fmt::Display| Error::Usage(format!("SSL_CERT_FILE {}: {e}", file.to_string_lossy()));
+    let pem = std::fs::read(file).map_err(|e| unreadable(&e))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(cert) = item.map_err(|e| unreadable(&e))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(unreadable(&"no PEM certificate in it"));
+    }
+    Ok(std::sync::Arc::new(certs))
+}
+
 fn remote_error(body: &Json, status: u16) -> Error {
     let first = &body["errors"][0];
     let position = first["position"]["line"].as_u64().zip(first["position"]["column"].as_u64());
@@ -253,56 +280,78 @@ impl Remote {
     }
 }
 
-/// Each file becomes its collection's one document (the server replaces a
-/// collection whole); a directory's files would have to share one collection,
-/// which takes a local load.
+/// Loads as a local `load xml` does: each collection named by [`super::load_groups`]
+/// is replaced by its files. The first file replaces the collection
+/// (`?replace=collection`) and each later one is added to it, so each step is
+/// atomic but the group is not: a failure part way leaves the files before it.
 fn load_xml(
     remote: &Remote,
     files: &[std::path::PathBuf],
     collection: Option<&str>,
     format: Format,
 ) -> Result<(), Error> {
-    if files.len() > 1 && collection.is_some() {
-        return Err(Error::Usage("over --connect, --collection takes one file".into()));
-    }
-    for file in files {
-        if file.is_dir() {
-            return Err(Error::Usage(format!(
-                "'{}' is a directory: over --connect each file is loaded as its own collection",
-                file.display()
-            )));
+    for (name, members) in super::load_groups(files, collection)? {
+        let started = Instant::now();
+        let mut total = DocStats::default();
+        let mut documents: Vec<String> = Vec::new();
+        for (i, file) in members.iter().enumerate() {
+            let document = super::stem(file);
+            if documents.contains(&document) {
+                return Err(Error::Usage(format!(
+                    "two files named '{document}' for collection '{name}': over --connect a document's name \
+                     must be unique in its collection"
+                )));
+            }
+            let stats = remote.put_document(file, &name, &document, i == 0)?;
+            documents.push(document);
+            total.nodes += stats.nodes;
+            total.elements += stats.elements;
+            total.attributes += stats.attributes;
+            total.texts += stats.texts;
+            total.bytes += stats.bytes;
         }
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("doc").to_string();
-        let name = collection.map_or(stem.clone(), str::to_string);
-        remote.load_file(file, &name, format)?;
+        output::print_load(&name, members.len(), &total, started.elapsed(), format)?;
     }
     Ok(())
 }
 
 impl Remote {
-    /// Loads a file as collection `name`'s one document (named after the file's
-    /// stem, as a local load names it), streamed, and prints what was loaded.
-    pub fn load_file(&self, file: &Path, name: &str, format: Format) -> Result<(), Error> {
-        let document = file.file_stem().and_then(|s| s.to_str()).unwrap_or("collection").to_string();
-        let started = Instant::now();
+    /// Streams a file to the server as document `document` of collection `name`,
+    /// replacing the collection first when `replace_collection`.
+    pub fn put_document(
+        &self,
+        file: &Path,
+        name: &str,
+        document: &str,
+        replace_collection: bool,
+    ) -> Result<DocStats, Error> {
         let mut input =
             std::fs::File::open(file).map_err(|e| Error::Usage(format!("cannot open '{}': {e}", file.display())))?;
-        let path = format!("{}/xml/{}/{}", self.base, url_segment(name), url_segment(&document));
-        let request = self.with_token(self.agent.put(&path));
+        let path = format!("{}/xml/{}/{}", self.base, url_segment(name), url_segment(document));
+        let mut request = self.with_token(self.agent.put(&path));
+        if replace_collection {
+            request = request.query("replace", "collection");
+        }
         let loaded = self.answer(request.send(ureq::SendBody::from_reader(&mut input)))?;
         let n = |k: &str| loaded[k].as_u64().unwrap_or_default();
-        let stats = DocStats {
+        Ok(DocStats {
             nodes: n("nodes"),
             elements: n("elements"),
             attributes: n("attributes"),
             texts: n("texts"),
             bytes: n("bytes"),
-        };
+        })
+    }
+
+    /// Loads a file as collection `name`'s one document (named after the file's
+    /// stem, as a local load names it), streamed, and prints what was loaded.
+    pub fn load_file(&self, file: &Path, name: &str, format: Format) -> Result<(), Error> {
+        let started = Instant::now();
+        let stats = self.put_document(file, name, &super::stem(file), true)?;
         output::print_load(name, 1, &stats, started.elapsed(), format)
     }
 }
 
-/// A name as one path segment of a URL.
 fn url_segment(name: &str) -> String {
     let mut out = String::new();
     for b in name.bytes() {

@@ -1,10 +1,10 @@
 //! `sprig serve`: the command line of the HTTP server (SPEC section 7).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sprig::server::{serve, ServeOptions};
+use sprig::server::{serve, ServeOptions, TlsFiles};
 use sprig::{Database, Error, OpenOptions};
 
 #[derive(Debug, clap::Args)]
@@ -13,7 +13,8 @@ use sprig::{Database, Error, OpenOptions};
   SPRIG_TOKEN=s3cret sprig --db my.db serve --listen 0.0.0.0:7474 --token-env SPRIG_TOKEN
   curl -X POST 127.0.0.1:7474/db/default/query/v2 -H 'content-type: application/json' \\
        -d '{\"statement\": \"MATCH (n) RETURN count(n) AS n\"}'
-  curl '127.0.0.1:7474/xml/auction?query=count(//item)'")]
+  curl '127.0.0.1:7474/xml/auction?query=count(//item)'
+  sprig --db my.db serve --tls-cert cert.pem --tls-key key.pem   https://127.0.0.1:7474")]
 pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free port; the chosen address is
     /// printed as `listening on http://ADDR`).
@@ -32,6 +33,12 @@ pub struct ServeArgs {
     /// The largest JSON request body, in MiB (document loads stream and have no limit).
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     max_body_mb: usize,
+    /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Serves the database at `path` until SIGTERM or Ctrl-C. With `token` (the value of
@@ -61,6 +68,10 @@ pub fn run(
         memory_limit: memory_limit_mib.map(|mib| mib.saturating_mul(1 << 20)),
         max_body: args.max_body_mb.saturating_mul(1 << 20),
         max_concurrent: args.max_concurrent,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+            _ => None,
+        },
     };
     // Refused before the database is opened (or created).
     sprig::server::check_listen(&options)?;

@@ -19,6 +19,7 @@ mod neo4j_json;
 mod query_api;
 mod registry_api;
 mod streaming;
+mod tls;
 mod transactions;
 mod xml_api;
 
@@ -61,6 +62,17 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Queries and loads running at once; more wait their turn.
     pub max_concurrent: usize,
+    /// Serve HTTPS with this PEM certificate chain and PEM private key.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files `--tls-cert` and `--tls-key` name.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// The private key of the leaf certificate.
+    pub key: std::path::PathBuf,
 }
 
 impl Default for ServeOptions {
@@ -74,6 +86,7 @@ impl Default for ServeOptions {
             memory_limit: None,
             max_body: 16 << 20,
             max_concurrent: 64,
+            tls: None,
         }
     }
 }
@@ -282,10 +295,14 @@ pub fn check_listen(options: &ServeOptions) -> Result<()> {
     auth::check_listen(&options.listen, options.token.as_deref()).map_err(Error::Usage)
 }
 
-/// Serves `db` until SIGTERM or Ctrl-C; prints `listening on http://ADDR` on stderr
-/// once requests are accepted.
+/// Serves `db` until SIGTERM or Ctrl-C; prints `listening on http://ADDR` (or
+/// `https://` with TLS) on stderr once requests are accepted.
 pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
     check_listen(&options)?;
+    let acceptor = match &options.tls {
+        Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
+        None => None,
+    };
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -309,15 +326,25 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
         let bound = listener.local_addr()?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         // Named in the directory, so that a process that finds the database locked
         // can say where it is served (a stale file only matters while it is locked).
         if let Some(marker) = &marker {
-            std::fs::write(marker, format!("http://{bound}\n"))?;
+            std::fs::write(marker, format!("{scheme}://{bound}\n"))?;
         }
-        eprintln!("listening on http://{bound}");
         let reaper = tokio::spawn(reap_idle_transactions(Arc::clone(&state)));
         let app = router(Arc::clone(&state), options.max_body);
-        axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+        match acceptor {
+            Some(acceptor) => {
+                let listener = tls::TlsListener::new(listener, acceptor)?;
+                eprintln!("listening on {scheme}://{bound}");
+                axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+            }
+            None => {
+                eprintln!("listening on {scheme}://{bound}");
+                axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+            }
+        }
         reaper.abort();
         Ok::<_, std::io::Error>(())
     });

@@ -1,9 +1,10 @@
 //! XPath and documents over HTTP: `GET /xml` lists the collections,
 //! `GET /xml/{collection}?query=EXPR` (repeatable `var=name=value`, `ns=prefix=uri`)
 //! and `POST /xml/{collection}` with `{"query", "vars", "ns"}` evaluate an
-//! expression (SPEC section 4's JSON), `PUT /xml/{collection}/{document}` loads the
-//! body as the collection's one document, streamed and atomic, and
-//! `DELETE /xml/{collection}` drops a collection.
+//! expression (SPEC section 4's JSON), `PUT /xml/{collection}/{document}` puts the
+//! body into the collection as that document (streamed and atomic; the other
+//! documents stay, unless `?replace=collection`), and `DELETE /xml/{collection}`
+//! drops a collection.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -172,22 +173,51 @@ impl Read for BodyReader {
     }
 }
 
-/// `PUT /xml/{collection}/{document}`: the body becomes the collection's one
-/// document, named `document`. The body streams into the load (it is never held
-/// whole), and the load commits only when the whole document parsed: a broken
-/// document or a client that disconnects mid-body leaves the database as it was.
+/// How `PUT /xml/{collection}/{document}` treats the collection's other documents.
+#[derive(Debug, serde::Deserialize)]
+pub struct PutParams {
+    /// `collection`: the document replaces the whole collection, as a local
+    /// `sprig load xml` of one file does.
+    replace: Option<String>,
+}
+
+/// `PUT /xml/{collection}/{document}`: the body becomes document `document` of the
+/// collection: it replaces the document of that name in its place (200), or is
+/// added after the others, making the collection if need be (201). With
+/// `?replace=collection` it becomes the collection's one document (201). The body
+/// streams into the load (it is never held whole), and the load commits only when
+/// the whole document parsed: a broken document or a client that disconnects
+/// mid-body leaves the database as it was.
 pub async fn load(
     State(state): State<Arc<ServerState>>,
     Path((collection, document)): Path<(String, String)>,
+    Query(params): Query<PutParams>,
     body: Body,
 ) -> Response {
+    let whole = match params.replace.as_deref() {
+        None => false,
+        Some("collection") => true,
+        Some(other) => {
+            let failure = Failure::bad_request(format!("replace={other}: only replace=collection is known"));
+            return (failure.status, axum::Json(failure.body())).into_response();
+        }
+    };
     let (send, chunks) = tokio::sync::mpsc::channel(8);
     let reader = BodyReader { chunks, current: Bytes::new() };
     let loading = blocking(&state, Permit::Load, move |db: &Database| {
-        let docs = vec![(document, Box::new(reader) as Box<dyn Read>)];
-        let stats = db.load_xml_documents(&collection, docs).map_err(|e| Failure::from(&e))?;
-        Ok(json!({"collection": collection, "nodes": stats.nodes, "elements": stats.elements,
-                  "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes}))
+        if document.is_empty() {
+            return Err(Failure::bad_request("a document needs a name"));
+        }
+        let (stats, replaced) = if whole {
+            let docs = vec![(document.clone(), Box::new(reader) as Box<dyn Read>)];
+            (db.load_xml_documents(&collection, docs).map_err(|e| Failure::from(&e))?, false)
+        } else {
+            db.put_xml_document(&collection, &document, reader).map_err(|e| Failure::from(&e))?
+        };
+        let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
+        Ok((status, json!({"collection": collection, "document": document, "replaced": replaced,
+                  "nodes": stats.nodes, "elements": stats.elements,
+                  "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes})))
     });
     let feeding = async move {
         let mut body = body;
@@ -206,7 +236,10 @@ pub async fn load(
         }
     };
     let (outcome, ()) = tokio::join!(loading, feeding);
-    answer(StatusCode::CREATED, outcome)
+    match outcome {
+        Ok((status, body)) => (status, axum::Json(body)).into_response(),
+        Err(failure) => (failure.status, axum::Json(failure.body())).into_response(),
+    }
 }
 
 /// `DELETE /xml/{collection}`.

@@ -35,6 +35,11 @@ pub fn doc_meta(gen: u64, doc: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u8(b'd').u32(doc).build()
 }
 
+/// The prefix of every key of one document in the Nodes, Postings, Ids and Regions keyspaces.
+pub fn document(gen: u64, doc: u32) -> Vec<u8> {
+    KeyBuilder::default().u64(gen).u32(doc).build()
+}
+
 pub fn chunk(gen: u64, doc: u32, chunk: u32) -> Vec<u8> {
     KeyBuilder::default().u64(gen).u32(doc).u32(chunk).build()
 }

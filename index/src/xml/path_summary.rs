@@ -98,6 +98,14 @@ impl PathSummary {
         self.label_counts.take();
     }
 
+    /// Counts `n` fewer nodes on path `id` (a document taken out of the collection).
+    pub(crate) fn uncount(&mut self, id: u32, n: u64) {
+        if let Some(e) = self.entries.get_mut(id as usize) {
+            e.count = e.count.saturating_sub(n);
+        }
+        self.label_counts.take();
+    }
+
     fn label_counts(&self) -> &HashMap<(NodeKind, u32), u64> {
         self.label_counts.get_or_init(|| {
             let mut totals = HashMap::new();

@@ -96,6 +96,22 @@ impl<'s> TableWriter<'s> {
     }
 }
 
+/// One document's region directory: per path id, its first region and how many
+/// regions (nodes on that path) the document has.
+pub(crate) fn read_directory(storage: &dyn Storage, gen: u64, doc: u32) -> Result<Vec<(u64, u32)>> {
+    let mut spans = Vec::new();
+    if let Some(stored) = storage.get(Keyspace::Regions, &keys::region_directory(gen, doc))? {
+        let raw = decompress(&stored, "region directory")?;
+        let mut dec = Decoder::new(&raw, "region directory");
+        let n = dec.u32()?;
+        spans.reserve(n as usize);
+        for _ in 0..n {
+            spans.push((dec.u64()?, dec.u32()?));
+        }
+    }
+    Ok(spans)
+}
+
 /// Reads partitions of one document's region table, caching decoded segments.
 #[derive(Debug)]
 pub(crate) struct RegionTable {
@@ -118,16 +134,7 @@ impl RegionTable {
         }
         let key = self.cache.directory_key(self.gen, self.doc);
         let spans = self.cache.get_or_load(key, || {
-            let mut spans = Vec::new();
-            if let Some(stored) = self.storage.get(Keyspace::Regions, &keys::region_directory(self.gen, self.doc))? {
-                let raw = decompress(&stored, "region directory")?;
-                let mut dec = Decoder::new(&raw, "region directory");
-                let n = dec.u32()?;
-                spans.reserve(n as usize);
-                for _ in 0..n {
-                    spans.push((dec.u64()?, dec.u32()?));
-                }
-            }
+            let spans = read_directory(self.storage.as_ref(), self.gen, self.doc)?;
             let size = spans.len() * 16;
             Ok((Directory(spans), size))
         })?;

@@ -202,6 +202,35 @@ impl XmlStore {
         })
     }
 
+    /// Puts document `doc_name` into collection `name`: it replaces the document of
+    /// that name in its place, or comes after the others, or makes a new collection.
+    /// The other documents are kept; readers keep their snapshot, and on any error
+    /// the collection is left as it was. Returns the document's stats and whether it
+    /// replaced one.
+    pub fn put_document(&self, name: &str, doc_name: &str, input: impl Read) -> Result<(DocStats, bool)> {
+        let mut load = self.begin_load(name)?;
+        // The writer lock is held: no commit can retire the old generation meanwhile.
+        let old = self
+            .storage
+            .get(Keyspace::Catalog, name.as_bytes())?
+            .map(|v| decode_catalog_entry(name.to_string(), &v))
+            .transpose()?;
+        let Some(old) = old else {
+            let stats = load.add_document(doc_name, input)?;
+            load.commit()?;
+            return Ok((stats, false));
+        };
+        let meta = self.read_collection_meta(&old)?;
+        let replaced = meta.docs.iter().position(|(doc, _)| doc.name == doc_name);
+        load.copy_from(&old, &meta, replaced)?;
+        let stats = match replaced {
+            Some(doc) => load.ingest(doc as u32, doc_name, input)?,
+            None => load.add_document(doc_name, input)?,
+        };
+        load.commit()?;
+        Ok((stats, replaced.is_some()))
+    }
+
     /// Removes collection `name`. Returns false when there was none.
     pub fn drop_collection(&self, name: &str) -> Result<bool> {
         let _guard = self.writer.lock().map_err(|_| Error::corrupted("writer lock", "lock poisoned"))?;
@@ -233,6 +262,9 @@ impl XmlStore {
         Ok(())
     }
 }
+
+/// How many bytes of copied keys and values a document copy writes at a time.
+const COPY_BATCH_BYTES: usize = 16 << 20;
 
 /// The keyspaces whose keys start with a generation.
 const DATA_KEYSPACES: [Keyspace; 5] =
@@ -301,15 +333,76 @@ impl CollectionLoad<'_> {
     /// Streams one document into the collection, as its next document.
     pub fn add_document(&mut self, doc_name: &str, input: impl Read) -> Result<DocStats> {
         let doc = self.doc_names.len() as u32;
+        let stats = self.ingest(doc, doc_name, input)?;
+        self.doc_names.push(doc_name.to_string());
+        Ok(stats)
+    }
+
+    /// Streams one document in as document number `doc`.
+    fn ingest(&mut self, doc: u32, doc_name: &str, input: impl Read) -> Result<DocStats> {
         let ingest = DocumentIngest::new(self.store.storage.as_ref(), self.gen, doc, &mut self.names, &mut self.paths)?;
         let stats = ingest.run(doc_name, input)?;
-        self.doc_names.push(doc_name.to_string());
+        self.count(&stats);
+        Ok(stats)
+    }
+
+    fn count(&mut self, stats: &DocStats) {
         self.stats.nodes += stats.nodes;
         self.stats.elements += stats.elements;
         self.stats.attributes += stats.attributes;
         self.stats.texts += stats.texts;
         self.stats.bytes += stats.bytes;
-        Ok(stats)
+    }
+
+    /// Starts from collection `old`: its names and path summary, and its documents
+    /// copied key by key into this generation at the same numbers (the values hold
+    /// no generation or document number, so they copy as they are), except document
+    /// `skip`. Copying reads no XML; it costs a read and a write per key.
+    fn copy_from(&mut self, old: &CollectionInfo, meta: &CollectionMeta, skip: Option<usize>) -> Result<()> {
+        self.names = (*meta.names).clone();
+        self.paths = (*meta.paths).clone();
+        let storage = self.store.storage.as_ref();
+        for (doc, (doc_meta, _)) in meta.docs.iter().enumerate() {
+            self.doc_names.push(doc_meta.name.clone());
+            if Some(doc) == skip {
+                // Its nodes leave the path counts; its names and paths stay (unused ids
+                // cost nothing, and renumbering would mean rewriting every document).
+                let spans = super::region_table::read_directory(storage, old.generation, doc as u32)?;
+                for (path, (_, regions)) in spans.into_iter().enumerate() {
+                    self.paths.uncount(path as u32, u64::from(regions));
+                }
+                continue;
+            }
+            self.count(&doc_meta.stats);
+            let doc = doc as u32;
+            let mut batch = WriteBatch::default();
+            let mut batch_bytes = 0usize;
+            let copy = |ks: Keyspace, key: &[u8], batch: &mut WriteBatch| -> Result<usize> {
+                let value = storage
+                    .get(ks, key)?
+                    .ok_or_else(|| Error::corrupted("document copy", format!("a key of '{}' vanished", old.name)))?;
+                let mut moved = keys::generation(self.gen);
+                moved.extend_from_slice(key.get(8..).unwrap_or_default());
+                let size = moved.len() + value.len();
+                batch.put(ks, moved, value);
+                Ok(size)
+            };
+            batch_bytes += copy(Keyspace::DocMeta, &keys::doc_meta(old.generation, doc), &mut batch)?;
+            let prefix = keys::document(old.generation, doc);
+            for ks in [Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids, Keyspace::Regions] {
+                for key in storage.keys_with_prefix(ks, &prefix)? {
+                    batch_bytes += copy(ks, &key, &mut batch)?;
+                    // The new generation is unreachable until commit: it may be
+                    // written in pieces, which bounds the memory a copy holds.
+                    if batch_bytes >= COPY_BATCH_BYTES {
+                        storage.apply(std::mem::take(&mut batch))?;
+                        batch_bytes = 0;
+                    }
+                }
+            }
+            storage.apply(batch)?;
+        }
+        Ok(())
     }
 
     /// Publishes the collection, replacing the previous one of that name atomically.
