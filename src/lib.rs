@@ -22,6 +22,7 @@ mod cypher;
 mod error;
 pub mod fixtures;
 pub mod json;
+pub mod plan_json;
 pub mod registry;
 pub mod server;
 mod statements;

@@ -155,6 +155,24 @@ fn cypher_over_the_query_api() {
     );
     assert_eq!(status, 202, "{created}");
     assert_eq!(created["data"], json!({"fields": ["a.name"], "values": [["Ann"]]}));
+
+    // EXPLAIN and PROFILE as Neo4j's clients send them: a plan, and no rows.
+    let (status, explained) =
+        server.post("/db/default/query/v2", &json!({"statement": "explain\nMATCH (p:Person) RETURN p.name"}));
+    assert_eq!(status, 202, "{explained}");
+    assert_eq!(explained["data"]["values"], json!([]));
+    assert!(explained["queryPlan"]["operatorType"].is_string(), "{explained}");
+    assert!(explained.get("profiledQueryPlan").is_none());
+    let (status, profiled) =
+        server.post("/db/default/query/v2", &json!({"statement": " PROFILE MATCH (p:Person) RETURN p.name", "runs": 2}));
+    assert_eq!(status, 202, "{profiled}");
+    assert_eq!(profiled["profiledQueryPlan"]["records"], 2, "the rows: {profiled}");
+    assert!(profiled["profile"]["elapsed"].is_u64(), "{profiled}");
+    let (status, refused) =
+        server.post("/db/default/query/v2", &json!({"statement": "PROFILE RETURN 1", "runs": 0}));
+    assert_eq!(status, 400, "{refused}");
+    let (status, broken) = server.post("/db/default/query/v2", &json!({"statement": "EXPLAIN MATCH (n RETURN n"}));
+    assert_eq!((status, &broken["errors"][0]["position"]), (400, &json!({"line": 1, "column": 18})), "{broken}");
     assert_eq!(created["counters"]["nodesCreated"], 2);
     assert_eq!(created["counters"]["relationshipsCreated"], 1);
     assert_eq!(created["counters"]["containsUpdates"], true);
@@ -499,7 +517,7 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
     let (_, listed, _) = run_sprig(&["--connect", &url, "--format", "jsonl", "registry", "list"], &token);
     let first: Json = serde_json::from_str(listed.lines().next().expect("a model")).expect("JSON");
     let model = first["model"].as_str().expect("a model name").to_string();
-    let queries: [&[&str]; 10] = [
+    let queries: [&[&str]; 14] = [
         &["--format", "csv", "registry", "list"],
         &["--format", "json", "registry", "show", &model],
         &["registry", "show", &model],
@@ -510,6 +528,10 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
         &["--format", "markdown", "collections"],
         &["--format", "json", "graphs"],
         &["--format", "xml", "xpath", "--collection", "books", "//book/@year"],
+        &["explain", "cypher", "MATCH (a:P)-[r:R]->(b) WHERE a.name STARTS WITH $p RETURN b", "--param", "p=\"A\""],
+        &["--format", "json", "explain", "cypher", "MATCH (a:P) RETURN count(a)"],
+        &["explain", "xpath", "--collection", "books", "//book[@year > 1900]", "--join", "navigate"],
+        &["--format", "json", "explain", "xpath", "--collection", "lib", "//lib//book"],
     ];
     let mut remote = Vec::new();
     for q in queries {
@@ -522,6 +544,19 @@ fn the_command_line_connects_and_prints_as_it_does_locally() {
     let (code, _, err) = run_sprig(&["--connect", &url, "cypher", "MATCH (n RETURN n"], &token);
     assert_eq!(code, 1);
     assert!(err.starts_with("error[syntax]: ") && err.contains("at line 1, column 10\n  MATCH (n RETURN n\n"), "{err}");
+    let (code, _, err) = run_sprig(&["--connect", &url, "explain", "cypher", "MATCH (n RETURN n"], &token);
+    assert_eq!(code, 1);
+    assert!(err.contains("at line 1, column 10\n  MATCH (n RETURN n\n"), "{err}");
+    // Profiles run on the server: the plan with rows and times, as locally.
+    for profile in [
+        &["profile", "cypher", "MATCH (a:P)-[:R]->(b) RETURN b.name", "--runs", "3"][..],
+        &["profile", "xpath", "--collection", "lib", "//book"],
+    ] {
+        let args: Vec<&str> = ["--connect", url.as_str()].into_iter().chain(profile.iter().copied()).collect();
+        let (code, out, err) = run_sprig(&args, &token);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("rows ") && out.contains("elapsed ") && out.contains("cache: "), "{out}");
+    }
     // Without the token: refused.
     let (code, _, err) = run_sprig(&["--connect", &url, "graphs"], &[]);
     assert_eq!(code, 1, "{err}");

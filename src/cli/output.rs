@@ -1,5 +1,6 @@
 //! Rendering results and errors in the formats of SPEC section 4.
 
+use sprig::plan_json::{explained_json, millis};
 use std::io::Write;
 use std::time::Duration;
 
@@ -284,36 +285,6 @@ pub fn print_load(
     print_rows(&header, std::iter::once(Ok(row)), format)
 }
 
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn plan_json(node: &PlanNode) -> Json {
-    let details: serde_json::Map<String, Json> = node
-        .details
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Detail::Int(n) => json!(n),
-                Detail::Text(s) => json!(s),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let mut obj = serde_json::Map::new();
-    obj.insert("operator".into(), json!(node.operator));
-    obj.insert("details".into(), Json::Object(details));
-    obj.insert("estimated_rows".into(), node.estimated_rows.map_or(Json::Null, |n| json!(n)));
-    if let Some(rows) = node.rows {
-        obj.insert("rows".into(), json!(rows));
-    }
-    if let Some(time) = node.time {
-        obj.insert("time_ms".into(), json!(millis(time)));
-    }
-    obj.insert("children".into(), Json::Array(node.children.iter().map(plan_json).collect()));
-    Json::Object(obj)
-}
-
 fn plan_text(node: &PlanNode, prefix: &str, last: bool, root: bool, out: &mut String) {
     let (branch, next) = match (root, last) {
         (true, _) => ("", String::new()),
@@ -357,18 +328,7 @@ pub fn print_plan(explained: &Explained, format: Format) -> Result<(), Error> {
     let mut w = out();
     match format {
         Format::Json | Format::Jsonl => {
-            let mut obj = serde_json::Map::new();
-            obj.insert("plan".into(), plan_json(&explained.plan));
-            if let Some(e) = explained.elapsed {
-                obj.insert("elapsed_ms".into(), json!(millis(e)));
-            }
-            if let Some(f) = explained.first {
-                obj.insert("first_ms".into(), json!(millis(f)));
-            }
-            if let Some(c) = &explained.cache {
-                obj.insert("cache".into(), cache_json(c));
-            }
-            writeln!(w, "{}", Json::Object(obj)).map_err(io)?;
+            writeln!(w, "{}", explained_json(explained)).map_err(io)?;
         }
         _ => {
             let mut text = String::new();
@@ -387,16 +347,6 @@ pub fn print_plan(explained: &Explained, format: Format) -> Result<(), Error> {
 
 /// The read cache during a profiled run: `{"hits", "misses", "hit_rate", "evictions",
 /// "bytes", "budget_bytes", "spaces": {NAME: {"hits", "misses", "evictions"}}}`.
-fn cache_json(c: &CacheStats) -> Json {
-    let spaces: serde_json::Map<String, Json> = c
-        .spaces
-        .iter()
-        .map(|s| (s.space.name().to_string(), json!({"hits": s.hits, "misses": s.misses, "evictions": s.evictions})))
-        .collect();
-    json!({"hits": c.hits(), "misses": c.misses(), "hit_rate": c.hit_rate(), "evictions": c.evictions(),
-        "bytes": c.bytes, "budget_bytes": c.capacity, "spaces": spaces})
-}
-
 /// One line: `cache: 97.1% hits (1204 of 1240 lookups), 0 evictions, 812 of 1024 MiB held`.
 fn cache_text(c: &CacheStats) -> String {
     let lookups = c.hits() + c.misses();

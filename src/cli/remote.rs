@@ -9,10 +9,13 @@ use std::time::Instant;
 
 use serde_json::{json, Value as Json};
 use sprig::json::result_value;
-use sprig::{CollectionInfo, DocStats, Error, NodeInfo, NodeType, Rows, WriteStats};
+use sprig::plan_json::explained_from_answer;
+use sprig::{
+    CollectionInfo, DocStats, Error, Explained, JoinAlgorithm, NodeInfo, NodeType, Rows, WriteStats, XPathOptions,
+};
 
 use super::output::{self, Format, XPathOut};
-use super::{cypher_output, exit, parse_bindings, Command, CypherArgs, Failure, LoadCommand, XPathArgs};
+use super::{cypher_output, exit, parse_bindings, Command, CypherArgs, Failure, LoadCommand, QueryCommand, XPathArgs};
 
 /// A server and the token to send it.
 pub struct Remote {
@@ -128,6 +131,8 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
             load_xml(remote, files, collection.as_deref(), format)?
         }
+        Some(Command::Explain { what }) => plan(remote, what, None, format)?,
+        Some(Command::Profile { what, runs }) => plan(remote, what, Some(*runs), format)?,
         Some(Command::Collections) => output::print_collections(&remote.collections()?, format)?,
         Some(Command::Registry { what }) => super::registry::run(remote, what, format)?,
         Some(Command::Graphs) => {
@@ -136,8 +141,8 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         }
         _ => {
             return Err(Error::Usage(
-                "over --connect: cypher, xpath, load xml, collections, graphs and registry (the rest needs the \
-                 database itself)"
+                "over --connect: cypher, xpath, explain, profile, load xml, collections, graphs and registry (the \
+                 rest needs the database itself)"
                     .into(),
             )
             .into())
@@ -161,14 +166,19 @@ fn stats_of(counters: &Json) -> WriteStats {
     }
 }
 
-fn cypher(remote: &Remote, args: &CypherArgs, format: Format) -> Result<(), Error> {
+/// `--param name=JSON` bindings as a request body's `parameters`.
+fn parameters(args: &CypherArgs) -> Result<serde_json::Map<String, Json>, Error> {
     let mut parameters = serde_json::Map::new();
     for (name, text) in parse_bindings(&args.params, "--param").map_err(|f| f.error)? {
         let value: Json =
             serde_json::from_str(&text).map_err(|e| Error::Usage(format!("--param {name}: not JSON ({e}): {text}")))?;
         parameters.insert(name, value);
     }
-    let rows = remote.cypher_rows(&args.graph, &args.query, parameters)?;
+    Ok(parameters)
+}
+
+fn cypher(remote: &Remote, args: &CypherArgs, format: Format) -> Result<(), Error> {
+    let rows = remote.cypher_rows(&args.graph, &args.query, parameters(args)?)?;
     cypher_output::print_cypher(rows, format, true)
 }
 
@@ -224,7 +234,8 @@ impl Remote {
     }
 }
 
-fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error> {
+/// The collection and options of an XPath subcommand, as a local one resolves them.
+fn xpath_request(remote: &Remote, args: &XPathArgs) -> Result<(String, XPathOptions), Error> {
     let collection = match &args.collection {
         Some(c) => c.clone(),
         None => match remote.collections()?.as_slice() {
@@ -232,26 +243,99 @@ fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error>
             _ => return Err(Error::Usage("name the collection with --collection".into())),
         },
     };
-    let vars = parse_bindings(&args.vars, "--var").map_err(|f| f.error)?;
-    let namespaces = parse_bindings(&args.namespaces, "--ns").map_err(|f| f.error)?;
-    remote.print_xpath(&collection, &args.expr, &vars, &namespaces, format)
+    let options = XPathOptions {
+        variables: parse_bindings(&args.vars, "--var").map_err(|f| f.error)?,
+        namespaces: parse_bindings(&args.namespaces, "--ns").map_err(|f| f.error)?,
+        join: JoinAlgorithm::from_name(&args.join)
+            .ok_or_else(|| Error::Usage(format!("unknown join algorithm '{}'", args.join)))?,
+        ..Default::default()
+    };
+    Ok((collection, options))
+}
+
+fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error> {
+    let (collection, options) = xpath_request(remote, args)?;
+    remote.print_xpath(&collection, &args.expr, &options, format)
+}
+
+/// `explain|profile xpath|cypher` over `--connect`: the server's plan, printed as a
+/// local plan prints.
+fn plan(remote: &Remote, what: &QueryCommand, runs: Option<usize>, format: Format) -> Result<(), Failure> {
+    let explained = match what {
+        QueryCommand::Cypher(args) => remote
+            .cypher_plan(&args.graph, &args.query, parameters(args)?, runs)
+            .map_err(|e| args.failure(e))?,
+        QueryCommand::Xpath(args) => {
+            let (collection, options) = xpath_request(remote, args)?;
+            remote.xpath_plan(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?
+        }
+    };
+    Ok(output::print_plan(&explained, format)?)
 }
 
 impl Remote {
-    /// Evaluates an expression on the server and prints it as a local result.
-    pub fn print_xpath(
+    /// `GET /xml/{collection}` with the expression, its options and `extra` parameters.
+    fn xpath_get(
         &self,
         collection: &str,
         expr: &str,
-        vars: &[(String, String)],
-        namespaces: &[(String, String)],
-        format: Format,
-    ) -> Result<(), Error> {
+        options: &XPathOptions,
+        extra: &[(&'static str, String)],
+    ) -> Result<Json, Error> {
         let mut query = vec![("query", expr.to_string())];
-        query.extend(vars.iter().map(|(k, v)| ("var", format!("{k}={v}"))));
-        query.extend(namespaces.iter().map(|(k, v)| ("ns", format!("{k}={v}"))));
+        query.extend(options.variables.iter().map(|(k, v)| ("var", format!("{k}={v}"))));
+        query.extend(options.namespaces.iter().map(|(k, v)| ("ns", format!("{k}={v}"))));
+        if options.join != JoinAlgorithm::Auto {
+            query.push(("join", options.join.name().to_string()));
+        }
+        query.extend(extra.iter().cloned());
         let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let body = self.get(&format!("/xml/{}", url_segment(collection)), &pairs)?;
+        self.get(&format!("/xml/{}", url_segment(collection)), &pairs)
+    }
+
+    /// The plan of an XPath expression (`runs` for a profile), as the server made it.
+    pub fn xpath_plan(
+        &self,
+        collection: &str,
+        expr: &str,
+        options: &XPathOptions,
+        runs: Option<usize>,
+    ) -> Result<Explained, Error> {
+        let extra = match runs {
+            None => vec![("plan", "explain".to_string())],
+            Some(n) => vec![("plan", "profile".to_string()), ("runs", n.to_string())],
+        };
+        let body = self.xpath_get(collection, expr, options, &extra)?;
+        explained_from_answer(&body)?.ok_or_else(|| Error::Usage("the server answered without a plan".into()))
+    }
+
+    /// The plan of a Cypher statement (`runs` for a profile), asked for as Neo4j's
+    /// clients do, with `EXPLAIN` or `PROFILE` before the statement.
+    pub fn cypher_plan(
+        &self,
+        graph: &str,
+        query: &str,
+        parameters: serde_json::Map<String, Json>,
+        runs: Option<usize>,
+    ) -> Result<Explained, Error> {
+        let keyword = if runs.is_some() { "PROFILE " } else { "EXPLAIN " };
+        let path = format!("/db/{}/query/v2", url_segment(graph));
+        let request = json!({"statement": format!("{keyword}{query}"), "parameters": parameters, "runs": runs});
+        let body = self.post(&path, &request).map_err(|e| match e {
+            // Positions count from the keyword on the first line; the user wrote none.
+            Error::Remote { kind, message, position: Some((1, column)) } => Error::Remote {
+                kind,
+                message,
+                position: Some((1, column.saturating_sub(keyword.len() as u64).max(1))),
+            },
+            other => other,
+        })?;
+        explained_from_answer(&body)?.ok_or_else(|| Error::Usage("the server answered without a plan".into()))
+    }
+
+    /// Evaluates an expression on the server and prints it as a local result.
+    pub fn print_xpath(&self, collection: &str, expr: &str, options: &XPathOptions, format: Format) -> Result<(), Error> {
+        let body = self.xpath_get(collection, expr, options, &[])?;
         if body["kind"] != "nodeset" {
             let kind = match body["kind"].as_str() {
                 Some("number") => "number",

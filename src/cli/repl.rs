@@ -392,23 +392,16 @@ impl Session {
 impl Session {
     /// `:explain` / `:profile` of a query in the current mode (or `xpath C EXPR`).
     fn explain(&self, query: &str, profile: bool) -> Result<(), Failed> {
-        let failed = |e: Error| (e, Some(query.to_string()));
-        let db = self.target.local(":explain and :profile").map_err(plain)?;
+        let runs = profile.then_some(1);
         let explained = match self.xpath_target(query)? {
-            Some((collection, expr)) => {
-                let options = self.xpath_options();
-                if profile {
-                    db.profile_xpath(&collection, &expr, &options, 1)
-                } else {
-                    db.explain_xpath(&collection, &expr, &options)
-                }
-                .map_err(|e| (e, Some(expr.clone())))?
-            }
-            None => {
-                let options = self.cypher_options();
-                if profile { db.profile_cypher(query, &options, 1) } else { db.explain_cypher(query, &options) }
-                    .map_err(failed)?
-            }
+            Some((collection, expr)) => self
+                .target
+                .xpath_plan(&collection, &expr, &self.xpath_options(), runs)
+                .map_err(|e| (e, Some(expr.clone())))?,
+            None => self
+                .target
+                .cypher_plan(query, &self.cypher_options(), runs)
+                .map_err(|e| (e, Some(query.to_string())))?,
         };
         print_plan(&explained, self.format).map_err(plain)
     }

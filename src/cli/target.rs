@@ -1,12 +1,12 @@
 //! What the shell talks to: the database itself, or `sprig serve` (`--connect`).
-//! Statements, listings and document loads go to either; plans, profiles, bulk
-//! graph loads and path summaries need the database itself.
+//! Statements, plans, listings and document loads go to either; bulk graph loads
+//! and path summaries need the database itself.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value as Json;
-use sprig::{CollectionInfo, CypherOptions, CypherValue, Database, Error, Rows, XPathOptions};
+use sprig::{CollectionInfo, CypherOptions, CypherValue, Database, Error, Explained, Rows, XPathOptions};
 
 use super::output::{print_xpath, Format};
 use super::remote::Remote;
@@ -47,9 +47,35 @@ impl Target {
     ) -> Result<(), Error> {
         match self {
             Target::Local(db) => print_xpath(&db.xpath_with(collection, expr, options)?, format),
-            Target::Remote(remote) => {
-                remote.print_xpath(collection, expr, &options.variables, &options.namespaces, format)
+            Target::Remote(remote) => remote.print_xpath(collection, expr, options, format),
+        }
+    }
+
+    /// The plan of a Cypher statement; with `runs`, profiled.
+    pub fn cypher_plan(&self, query: &str, options: &CypherOptions, runs: Option<usize>) -> Result<Explained, Error> {
+        match (self, runs) {
+            (Target::Local(db), None) => db.explain_cypher(query, options),
+            (Target::Local(db), Some(runs)) => db.profile_cypher(query, options, runs),
+            (Target::Remote(remote), runs) => {
+                let params = options.params.0.iter().map(|(k, v)| (k.clone(), param_json(v))).collect();
+                let graph = options.graph.as_deref().unwrap_or(sprig::DEFAULT_GRAPH);
+                remote.cypher_plan(graph, query, params, runs)
             }
+        }
+    }
+
+    /// The plan of an XPath expression; with `runs`, profiled.
+    pub fn xpath_plan(
+        &self,
+        collection: &str,
+        expr: &str,
+        options: &XPathOptions,
+        runs: Option<usize>,
+    ) -> Result<Explained, Error> {
+        match (self, runs) {
+            (Target::Local(db), None) => db.explain_xpath(collection, expr, options),
+            (Target::Local(db), Some(runs)) => db.profile_xpath(collection, expr, options, runs),
+            (Target::Remote(remote), runs) => remote.xpath_plan(collection, expr, options, runs),
         }
     }
 

@@ -114,12 +114,63 @@ pub async fn run(
         Ok(None) => return answer(StatusCode::ACCEPTED, Err(Failure::bad_request("no statement"))),
         Err(failure) => return answer(StatusCode::ACCEPTED, Err(failure)),
     };
+    if let Some((profile, text)) = plan_request(&stmt.text) {
+        let runs = match runs(&body) {
+            Ok(runs) => runs,
+            Err(failure) => return answer(StatusCode::ACCEPTED, Err(failure)),
+        };
+        let options = state.options(&graph, stmt.params);
+        let outcome = blocking(&state, Permit::Query, move |db: &Database| {
+            let explained = match profile {
+                true => db.profile_cypher(&text, &options, runs),
+                false => db.explain_cypher(&text, &options),
+            }
+            .map_err(|e| Failure::from(&e))?;
+            let mut body = json!({"data": {"fields": [], "values": []},
+                                  "counters": neo4j_json::counters(&Default::default()), "bookmarks": []});
+            if let Json::Object(fields) = &mut body {
+                fields.extend(crate::plan_json::plan_answer(&explained));
+            }
+            Ok(body)
+        })
+        .await;
+        return answer(StatusCode::ACCEPTED, outcome);
+    }
     let permit = match query_permit(&state).await {
         Ok(permit) => permit,
         Err(failure) => return answer(StatusCode::ACCEPTED, Err(failure)),
     };
     let options = state.options(&graph, stmt.params);
     streaming::run(&state, permit, stmt.text, options, stmt.values.writer()).await
+}
+
+/// A statement that begins with `EXPLAIN` or `PROFILE`, as Neo4j takes them: whether
+/// it is a profile, and the statement with the keyword blanked out (so that an
+/// error's column still counts from the start of what the client sent).
+fn plan_request(text: &str) -> Option<(bool, String)> {
+    let start = text.len() - text.trim_start().len();
+    let rest = &text[start..];
+    for (keyword, profile) in [("EXPLAIN", false), ("PROFILE", true)] {
+        let Some(head) = rest.get(..keyword.len()) else { continue };
+        let after = rest[keyword.len()..].chars().next();
+        if head.eq_ignore_ascii_case(keyword) && after.is_some_and(char::is_whitespace) {
+            let blanked = format!("{}{}{}", &text[..start], " ".repeat(keyword.len()), &rest[keyword.len()..]);
+            return Some((profile, blanked));
+        }
+    }
+    None
+}
+
+/// How many times a PROFILE runs (sprig's `"runs"`, as `sprig profile --runs`).
+fn runs(body: &Bytes) -> Result<usize, Failure> {
+    match neo4j_json::object_body(body)?.get("runs") {
+        None | Some(Json::Null) => Ok(1),
+        Some(n) => n
+            .as_u64()
+            .filter(|n| (1..=1000).contains(n))
+            .map(|n| n as usize)
+            .ok_or_else(|| Failure::bad_request("\"runs\" must be a whole number from 1 to 1000")),
+    }
 }
 
 /// Runs the body's statement, if any, in a taken transaction; the transaction comes

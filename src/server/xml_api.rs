@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::neo4j_json::{object_body, Failure};
 use super::{answer, blocking, query_permit, streaming, Permit, ServerState};
-use crate::{Database, XPathOptions};
+use crate::{Database, JoinAlgorithm, XPathOptions};
 
 /// `GET /xml`: the collections, as `sprig collections --format json` lists them.
 pub async fn collections(State(state): State<Arc<ServerState>>) -> Response {
@@ -64,13 +64,61 @@ pub fn wants_xml(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("application/xml") || accept.contains("text/xml"))
 }
 
-async fn evaluate(
-    state: Arc<ServerState>,
-    collection: String,
+/// What a plan request asks for: `plan=explain`, or `plan=profile` with `runs`.
+#[derive(Debug, Clone, Copy)]
+enum PlanAsked {
+    Explain,
+    Profile(usize),
+}
+
+/// An XPath request, from the query string or a JSON body.
+struct XPathRequest {
     query: String,
     options: XPathOptions,
-    xml: bool,
-) -> Response {
+    plan: Option<PlanAsked>,
+}
+
+impl XPathRequest {
+    /// `plan` (`explain` or `profile`) and `runs` as they came; `None` for absent.
+    fn plan_of(plan: Option<&str>, runs: Option<&str>) -> Result<Option<PlanAsked>, Failure> {
+        let runs = match runs {
+            None => 1,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| Failure::bad_request(format!("runs must be a whole number from 1 to 1000, not '{text}'")))?,
+        };
+        match plan {
+            None => Ok(None),
+            Some("explain") => Ok(Some(PlanAsked::Explain)),
+            Some("profile") => Ok(Some(PlanAsked::Profile(runs))),
+            Some(other) => Err(Failure::bad_request(format!("plan must be explain or profile, not '{other}'"))),
+        }
+    }
+
+    fn join(options: &mut XPathOptions, name: &str) -> Result<(), Failure> {
+        options.join = JoinAlgorithm::from_name(name).ok_or_else(|| {
+            Failure::bad_request(format!("unknown join algorithm '{name}' (auto, sisj, twigstack, stacktree, navigate)"))
+        })?;
+        Ok(())
+    }
+}
+
+async fn evaluate(state: Arc<ServerState>, collection: String, request: XPathRequest, xml: bool) -> Response {
+    let XPathRequest { query, options, plan } = request;
+    if let Some(plan) = plan {
+        let outcome = blocking(&state, Permit::Query, move |db: &Database| {
+            let explained = match plan {
+                PlanAsked::Explain => db.explain_xpath(&collection, &query, &options),
+                PlanAsked::Profile(runs) => db.profile_xpath(&collection, &query, &options, runs),
+            }
+            .map_err(|e| Failure::from(&e))?;
+            Ok(Json::Object(crate::plan_json::plan_answer(&explained)))
+        })
+        .await;
+        return answer(StatusCode::OK, outcome);
+    }
     if !xml {
         // JSON streams: a node-set's nodes are described as they are sent.
         let permit = match query_permit(&state).await {
@@ -95,36 +143,44 @@ async fn evaluate(
     }
 }
 
-/// `GET /xml/{collection}?query=EXPR&var=name=value&ns=prefix=uri`.
+/// `GET /xml/{collection}?query=EXPR&var=name=value&ns=prefix=uri`, and optionally
+/// `join=ALGORITHM`, `plan=explain|profile` and `runs=N`.
 pub async fn query_get(
     State(state): State<Arc<ServerState>>,
     Path(collection): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut query = None;
-    let mut options = XPathOptions { timeout: state.limits.query_timeout, ..Default::default() };
-    for (key, value) in params {
-        let bound = match key.as_str() {
-            "query" => {
-                query = Some(value);
-                Ok(())
+    let parsed = (|| {
+        let mut query = None;
+        let (mut plan, mut runs) = (None, None);
+        let mut options = XPathOptions { timeout: state.limits.query_timeout, ..Default::default() };
+        for (key, value) in &params {
+            match key.as_str() {
+                "query" => query = Some(value.clone()),
+                "var" => options.variables.push(binding("var", value)?),
+                "ns" => options.namespaces.push(binding("ns", value)?),
+                "join" => XPathRequest::join(&mut options, value)?,
+                "plan" => plan = Some(value.as_str()),
+                "runs" => runs = Some(value.as_str()),
+                other => {
+                    return Err(Failure::bad_request(format!(
+                        "unknown parameter '{other}' (query, var, ns, join, plan, runs)"
+                    )))
+                }
             }
-            "var" => binding("var", &value).map(|b| options.variables.push(b)),
-            "ns" => binding("ns", &value).map(|b| options.namespaces.push(b)),
-            other => Err(Failure::bad_request(format!("unknown parameter '{other}' (query, var, ns)"))),
-        };
-        if let Err(failure) = bound {
-            return answer(StatusCode::OK, Err(failure));
         }
+        let query = query.ok_or_else(|| Failure::bad_request("the request has no query (?query=EXPR)"))?;
+        Ok(XPathRequest { query, options, plan: XPathRequest::plan_of(plan, runs)? })
+    })();
+    match parsed {
+        Ok(request) => evaluate(state, collection, request, wants_xml(&headers)).await,
+        Err(failure) => answer(StatusCode::OK, Err(failure)),
     }
-    let Some(query) = query else {
-        return answer(StatusCode::OK, Err(Failure::bad_request("the request has no query (?query=EXPR)")));
-    };
-    evaluate(state, collection, query, options, wants_xml(&headers)).await
 }
 
-/// `POST /xml/{collection}` with `{"query", "vars", "ns"}`.
+/// `POST /xml/{collection}` with `{"query", "vars", "ns"}`, and optionally `"join"`,
+/// `"plan"` and `"runs"`.
 pub async fn query_post(
     State(state): State<Arc<ServerState>>,
     Path(collection): Path<String>,
@@ -137,16 +193,26 @@ pub async fn query_post(
             Some(Json::String(q)) => q.clone(),
             _ => return Err(Failure::bad_request("the request has no \"query\" string")),
         };
-        let options = XPathOptions {
+        let mut options = XPathOptions {
             variables: bindings(&fields, "vars")?,
             namespaces: bindings(&fields, "ns")?,
             timeout: state.limits.query_timeout,
             ..Default::default()
         };
-        Ok((query, options))
+        let text = |key: &str| match fields.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(Failure::bad_request(format!("\"{key}\" must be a string"))),
+        };
+        if let Some(join) = text("join")? {
+            XPathRequest::join(&mut options, &join)?;
+        }
+        let plan = XPathRequest::plan_of(text("plan")?.as_deref(), text("runs")?.as_deref())?;
+        Ok(XPathRequest { query, options, plan })
     })();
     match parsed {
-        Ok((query, options)) => evaluate(state, collection, query, options, wants_xml(&headers)).await,
+        Ok(request) => evaluate(state, collection, request, wants_xml(&headers)).await,
         Err(failure) => answer(StatusCode::OK, Err(failure)),
     }
 }
