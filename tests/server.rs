@@ -706,3 +706,86 @@ fn tls_serves_clients_that_trust_its_certificate() {
     assert!(err.contains("SSL_CERT_FILE") && err.contains("no PEM certificate"), "{err}");
     assert_eq!(server.stop(), 0);
 }
+
+/// `load graph` and `load cypher` over `--connect` load what the same files load
+/// locally, and a broken file is refused with the error a local load gives, having
+/// changed nothing.
+#[test]
+fn graph_and_script_loads_over_connect_match_local_loads() {
+    let served = temp_db("graph-load");
+    let local = temp_db("graph-load-local");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let nodes = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graph/nodes.csv");
+    let edges = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graph/edges.csv");
+    let script = dir.path().join("more.cypher");
+    std::fs::write(&script, "CREATE (:City {name: 'Oslo'});\nMATCH (c:City) CREATE (:Person {name: 'Ola'})-[:LIVES_IN]->(c);")
+        .expect("written");
+    let script = script.to_str().expect("UTF-8");
+    let loads: [&[&str]; 2] = [
+        &["--format", "json", "load", "graph", "--nodes", nodes, "--edges", edges, "--graph", "g"],
+        &["--format", "json", "load", "cypher", script, "--graph", "g"],
+    ];
+    // A load streams past the JSON body limit.
+    let server = Server::start(&served, Some("tok"), &["--max-body-mb", "1"]);
+    let token = [("SPRIG_TOKEN", "tok")];
+    let many = dir.path().join("many.csv");
+    let rows: String = (0..60_000).map(|i| format!("n{i},Many,name number {i}\n")).collect();
+    std::fs::write(&many, format!("id,label,name\n{rows}")).expect("written");
+    let no_edges = dir.path().join("none.csv");
+    std::fs::write(&no_edges, "src,dst,type\n").expect("written");
+    let (code, out, err) = run_sprig(
+        &["--connect", &server.base, "--format", "csv", "load", "graph", "--graph", "many", "--nodes",
+          many.to_str().expect("UTF-8"), "--edges", no_edges.to_str().expect("UTF-8")],
+        &token,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("graph many: 60000 nodes, 0 relationships loaded"), "{out}");
+    let drop_seconds = |out: &str| -> Json {
+        let mut json: Json = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        json.as_object_mut().expect("an object").remove("seconds");
+        json
+    };
+    let mut answers = Vec::new();
+    for load in loads {
+        let args: Vec<&str> = ["--connect", server.base.as_str()].into_iter().chain(load.iter().copied()).collect();
+        let (code, out, err) = run_sprig(&args, &token);
+        assert_eq!(code, 0, "{load:?}: {err}");
+        answers.push(drop_seconds(&out));
+    }
+    // Broken files: the local error, and nothing loaded.
+    let broken_nodes = dir.path().join("n.csv");
+    std::fs::write(&broken_nodes, "id,label,name\nx,Thing,X\ny,Thing\n").expect("written");
+    let broken = broken_nodes.to_str().expect("UTF-8");
+    let (code, _, err) =
+        run_sprig(&["--connect", &server.base, "load", "graph", "--nodes", broken, "--edges", edges, "--graph", "h"], &token);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[csv]:") && err.contains("n.csv:3: expected 3 fields, found 2"), "{err}");
+    let bad_script = dir.path().join("bad.cypher");
+    std::fs::write(&bad_script, "CREATE (:T);\nCREATE (:T RETURN 1;").expect("written");
+    let (code, _, err) = run_sprig(
+        &["--connect", &server.base, "load", "cypher", bad_script.to_str().expect("UTF-8"), "--graph", "g"],
+        &token,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[syntax]"), "{err}");
+    let everything = "MATCH (a) OPTIONAL MATCH (a)-[r]->(b) RETURN labels(a), a.name, type(r), r.since, b.name \
+                      ORDER BY a.name, type(r), b.name";
+    let (_, remote_rows, _) =
+        run_sprig(&["--connect", &server.base, "--format", "csv", "cypher", "--graph", "g", everything], &token);
+    let (_, nothing, _) =
+        run_sprig(&["--connect", &server.base, "--format", "csv", "cypher", "--graph", "g", "MATCH (t:T) RETURN count(t)"], &token);
+    assert_eq!(nothing, "count(t)\n0\n");
+    assert_eq!(run_sprig(&["--connect", &server.base, "--format", "csv", "graphs"], &token).1, "graph\ng\nmany\n");
+    assert_eq!(server.stop(), 0);
+
+    for (load, remote) in loads.iter().zip(&answers) {
+        let args: Vec<&str> = ["--db", local.to_str().expect("UTF-8")].into_iter().chain(load.iter().copied()).collect();
+        let (code, out, err) = run_sprig(&args, &[]);
+        assert_eq!(code, 0, "{load:?}: {err}");
+        assert_eq!(&drop_seconds(&out), remote, "{load:?}");
+    }
+    let (_, local_rows, _) =
+        run_sprig(&["--db", local.to_str().expect("UTF-8"), "--format", "csv", "cypher", "--graph", "g", everything], &[]);
+    assert_eq!(remote_rows, local_rows);
+    assert!(remote_rows.lines().count() > 15, "{remote_rows}");
+}

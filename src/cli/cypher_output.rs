@@ -202,3 +202,30 @@ pub fn print_graph_load(graph: &str, stats: &BulkLoadStats, seconds: f64, format
     }
     Ok(())
 }
+
+/// What `load cypher` prints: the script's created nodes and relationships.
+pub fn print_script_load(
+    script: &std::path::Path,
+    graph: &str,
+    stats: &WriteStats,
+    seconds: f64,
+    format: Format,
+) -> Result<(), Error> {
+    let mut w = out();
+    match format {
+        Format::Json | Format::Jsonl => {
+            let obj = json!({"graph": graph, "nodes_created": stats.nodes_created,
+                "relationships_created": stats.relationships_created, "seconds": seconds});
+            writeln!(w, "{obj}").map_err(io)?;
+        }
+        _ => writeln!(
+            w,
+            "{}: {} nodes, {} relationships created in {seconds:.2} s",
+            script.display(),
+            stats.nodes_created,
+            stats.relationships_created
+        )
+        .map_err(io)?,
+    }
+    Ok(())
+}

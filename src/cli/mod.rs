@@ -5,6 +5,7 @@ mod line_editor;
 mod output;
 mod registry;
 mod remote;
+mod remote_graph;
 mod repl;
 mod serve;
 mod target;
@@ -349,26 +350,10 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         Some(Command::Load { what: LoadCommand::Cypher { script, graph } }) => {
-            let text = std::fs::read_to_string(&script)
-                .map_err(|e| Error::Usage(format!("cannot read '{}': {e}", script.display())))?;
+            let text = read_script(&script)?;
             let started = std::time::Instant::now();
             let stats = db.load_cypher_script(&graph, &text)?;
-            let elapsed = started.elapsed().as_secs_f64();
-            let line = format!(
-                "{}: {} nodes, {} relationships created in {elapsed:.2} s",
-                script.display(),
-                stats.nodes_created,
-                stats.relationships_created
-            );
-            if matches!(cli.format, Format::Json | Format::Jsonl) {
-                println!(
-                    "{}",
-                    serde_json::json!({"graph": graph, "nodes_created": stats.nodes_created,
-                        "relationships_created": stats.relationships_created, "seconds": elapsed})
-                );
-            } else {
-                println!("{line}");
-            }
+            cypher_output::print_script_load(&script, &graph, &stats, started.elapsed().as_secs_f64(), cli.format)?;
             Ok(exit::OK)
         }
         Some(Command::Cypher(args)) => {
@@ -599,6 +584,11 @@ fn load_xml(db: &Database, files: &[PathBuf], collection: Option<&str>, format: 
         output::print_load(&name, members.len(), &stats, start.elapsed(), format)?;
     }
     Ok(())
+}
+
+/// The text of a Cypher script named on the command line.
+pub(crate) fn read_script(script: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(script).map_err(|e| Error::Usage(format!("cannot read '{}': {e}", script.display())))
 }
 
 pub(crate) fn stem(path: &Path) -> String {

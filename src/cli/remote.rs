@@ -19,9 +19,9 @@ use super::{cypher_output, exit, parse_bindings, Command, CypherArgs, Failure, L
 
 /// A server and the token to send it.
 pub struct Remote {
-    base: String,
+    pub(super) base: String,
     token: Option<String>,
-    agent: ureq::Agent,
+    pub(super) agent: ureq::Agent,
 }
 
 impl Remote {
@@ -41,7 +41,7 @@ impl Remote {
         Ok(Remote { base: url.trim_end_matches('/').to_string(), token, agent: config.build().into() })
     }
 
-    fn with_token<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    pub(super) fn with_token<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
             Some(token) => request.header("Authorization", &format!("Bearer {token}")),
             None => request,
@@ -49,7 +49,7 @@ impl Remote {
     }
 
     /// The body of a 2xx answer; an error answer as the error it carries.
-    fn answer_text(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<String, Error> {
+    pub(super) fn answer_text(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<String, Error> {
         let mut response = sent.map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
         let status = response.status();
         let text = response
@@ -68,12 +68,12 @@ impl Remote {
     }
 
     /// The JSON body of a 2xx answer; an error answer as the error it carries.
-    fn answer(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Json, Error> {
+    pub(super) fn answer(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Json, Error> {
         let text = self.answer_text(sent)?;
         serde_json::from_str(&text).map_err(|_| Error::Usage(format!("the server answered with: {}", text.trim())))
     }
 
-    fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Json, Error> {
+    pub(super) fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Json, Error> {
         let mut request = self.with_token(self.agent.get(&format!("{}{path}", self.base)));
         for (k, v) in query {
             request = request.query(k, v);
@@ -81,14 +81,13 @@ impl Remote {
         self.answer(request.call())
     }
 
-    fn post(&self, path: &str, body: &Json) -> Result<Json, Error> {
+    pub(super) fn post(&self, path: &str, body: &Json) -> Result<Json, Error> {
         let request = self.with_token(self.agent.post(&format!("{}{path}", self.base)));
         let request = request.header("Content-Type", "application/json").header("Accept", sprig::server::SPRIG_JSON);
         self.answer(request.send(body.to_string()))
     }
 }
 
-/// The error a server's answer carries (`{"errors": [{"kind", "message", "position"}]}`).
 /// The certificates in the PEM file `SSL_CERT_FILE` names.
 fn trusted(file: &std::ffi::OsStr) -> Result<std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>, Error> {
     let unreadable = |e: &dyn std::fmt::Display| Error::Usage(format!("SSL_CERT_FILE {}: {e}", file.to_string_lossy()));
@@ -105,6 +104,7 @@ fn trusted(file: &std::ffi::OsStr) -> Result<std::sync::Arc<Vec<ureq::tls::Certi
     Ok(std::sync::Arc::new(certs))
 }
 
+/// The error a server's answer carries (`{"errors": [{"kind", "message", "position"}]}`).
 fn remote_error(body: &Json, status: u16) -> Error {
     let first = &body["errors"][0];
     let position = first["position"]["line"].as_u64().zip(first["position"]["column"].as_u64());
@@ -131,6 +131,17 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         Some(Command::Load { what: LoadCommand::Xml { files, collection } }) => {
             load_xml(remote, files, collection.as_deref(), format)?
         }
+        Some(Command::Load { what: LoadCommand::Graph { nodes, edges, graph } }) => {
+            let started = Instant::now();
+            let stats = remote.load_graph(graph, nodes, edges)?;
+            cypher_output::print_graph_load(graph, &stats, started.elapsed().as_secs_f64(), format)?;
+        }
+        Some(Command::Load { what: LoadCommand::Cypher { script, graph } }) => {
+            let text = super::read_script(script)?;
+            let started = Instant::now();
+            let stats = remote.load_cypher(graph, &text)?;
+            cypher_output::print_script_load(script, graph, &stats, started.elapsed().as_secs_f64(), format)?;
+        }
         Some(Command::Explain { what }) => plan(remote, what, None, format)?,
         Some(Command::Profile { what, runs }) => plan(remote, what, Some(*runs), format)?,
         Some(Command::Collections) => output::print_collections(&remote.collections()?, format)?,
@@ -141,8 +152,8 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
         }
         _ => {
             return Err(Error::Usage(
-                "over --connect: cypher, xpath, explain, profile, load xml, collections, graphs and registry (the \
-                 rest needs the database itself)"
+                "over --connect: cypher, xpath, explain, profile, load, collections, graphs and registry (the rest \
+                 needs the database itself)"
                     .into(),
             )
             .into())
@@ -436,7 +447,7 @@ impl Remote {
     }
 }
 
-fn url_segment(name: &str) -> String {
+pub(super) fn url_segment(name: &str) -> String {
     let mut out = String::new();
     for b in name.bytes() {
         match b {

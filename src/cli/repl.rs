@@ -354,27 +354,18 @@ impl Session {
             }
             ("load", ["graph", nodes, edges, rest @ ..]) => {
                 let graph = rest.first().map_or(self.graph.clone(), |g| g.to_string());
-                let open = |p: &str| -> Result<Box<dyn std::io::Read>, Failed> {
-                    let f =
-                        std::fs::File::open(p).map_err(|e| plain(Error::Usage(format!("cannot open '{p}': {e}"))))?;
-                    Ok(Box::new(std::io::BufReader::new(f)))
-                };
                 let started = Instant::now();
                 let stats = self
                     .target
-                    .local(":load graph")
-                    .map_err(plain)?
-                    .load_graph_csv(&graph, (nodes, open(nodes)?), (edges, open(edges)?), &mut |_| {})
+                    .load_graph(&graph, std::path::Path::new(nodes), std::path::Path::new(edges))
                     .map_err(plain)?;
                 super::cypher_output::print_graph_load(&graph, &stats, started.elapsed().as_secs_f64(), self.format)
                     .map_err(plain)?;
             }
             ("load", ["cypher", file, rest @ ..]) => {
                 let graph = rest.first().map_or(self.graph.clone(), |g| g.to_string());
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| plain(Error::Usage(format!("cannot read '{file}': {e}"))))?;
-                let db = self.target.local(":load cypher").map_err(plain)?;
-                let stats = db.load_cypher_script(&graph, &text).map_err(plain)?;
+                let text = super::read_script(std::path::Path::new(file)).map_err(plain)?;
+                let stats = self.target.load_cypher(&graph, &text).map_err(plain)?;
                 println!(
                     "{file}: {} nodes, {} relationships created",
                     stats.nodes_created, stats.relationships_created

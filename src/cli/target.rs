@@ -1,12 +1,14 @@
 //! What the shell talks to: the database itself, or `sprig serve` (`--connect`).
-//! Statements, plans, listings and document loads go to either; bulk graph loads
-//! and path summaries need the database itself.
+//! Statements, plans, listings and loads go to either; path summaries need the
+//! database itself.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value as Json;
-use sprig::{CollectionInfo, CypherOptions, CypherValue, Database, Error, Explained, Rows, XPathOptions};
+use sprig::{
+    BulkLoadStats, CollectionInfo, CypherOptions, CypherValue, Database, Error, Explained, Rows, WriteStats, XPathOptions,
+};
 
 use super::output::{print_xpath, Format};
 use super::remote::Remote;
@@ -18,14 +20,6 @@ pub enum Target {
 }
 
 impl Target {
-    /// The database, for what a server does not offer.
-    pub fn local(&self, what: &str) -> Result<&Database, Error> {
-        match self {
-            Target::Local(db) => Ok(db),
-            Target::Remote(_) => Err(Error::Usage(format!("{what} needs the database itself, not --connect"))),
-        }
-    }
-
     pub fn cypher(&self, query: &str, options: &CypherOptions) -> Result<Rows, Error> {
         match self {
             Target::Local(db) => db.cypher_with(query, options),
@@ -76,6 +70,30 @@ impl Target {
             (Target::Local(db), None) => db.explain_xpath(collection, expr, options),
             (Target::Local(db), Some(runs)) => db.profile_xpath(collection, expr, options, runs),
             (Target::Remote(remote), runs) => remote.xpath_plan(collection, expr, options, runs),
+        }
+    }
+
+    /// Bulk-loads two CSV files into `graph`.
+    pub fn load_graph(&self, graph: &str, nodes: &std::path::Path, edges: &std::path::Path) -> Result<BulkLoadStats, Error> {
+        match self {
+            Target::Local(db) => {
+                let open = |p: &std::path::Path| -> Result<Box<dyn std::io::Read>, Error> {
+                    let f = std::fs::File::open(p)
+                        .map_err(|e| Error::Usage(format!("cannot open '{}': {e}", p.display())))?;
+                    Ok(Box::new(std::io::BufReader::new(f)))
+                };
+                let (n, e) = (nodes.display().to_string(), edges.display().to_string());
+                db.load_graph_csv(graph, (&n, open(nodes)?), (&e, open(edges)?), &mut |_| {})
+            }
+            Target::Remote(remote) => remote.load_graph(graph, nodes, edges),
+        }
+    }
+
+    /// Runs a Cypher script in one transaction.
+    pub fn load_cypher(&self, graph: &str, script: &str) -> Result<WriteStats, Error> {
+        match self {
+            Target::Local(db) => db.load_cypher_script(graph, script),
+            Target::Remote(remote) => remote.load_cypher(graph, script),
         }
     }
 

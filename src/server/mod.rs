@@ -14,6 +14,8 @@
 //! finish, open transactions are rolled back, and the database closes.
 
 mod auth;
+mod body_reader;
+mod graph_api;
 mod metrics;
 mod neo4j_json;
 mod query_api;
@@ -176,6 +178,7 @@ fn endpoint_of(path: &str) -> &'static str {
         ["xml", _] => "/xml/{collection}",
         ["xml", _, _] => "/xml/{collection}/{document}",
         ["db", _, "query", "v2"] => "/db/{graph}/query/v2",
+        ["db", _, "load", "csv"] => "/db/{graph}/load/csv",
         ["db", _, "query", "v2", "tx"] => "/db/{graph}/query/v2/tx",
         ["db", _, "query", "v2", "tx", _] => "/db/{graph}/query/v2/tx/{id}",
         ["db", _, "query", "v2", "tx", _, "commit"] => "/db/{graph}/query/v2/tx/{id}/commit",
@@ -253,6 +256,8 @@ fn router(state: Arc<ServerState>, max_body: usize) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/db", get(query_api::graphs))
         .route("/db/{graph}/query/v2", post(query_api::run))
+        // A bulk load streams, however large: no body limit.
+        .route("/db/{graph}/load/csv", post(graph_api::load_csv).layer(DefaultBodyLimit::disable()))
         .route("/db/{graph}/query/v2/tx", post(query_api::open))
         .route("/db/{graph}/query/v2/tx/{id}", post(query_api::statement_in).delete(query_api::rollback))
         .route("/db/{graph}/query/v2/tx/{id}/commit", post(query_api::commit))

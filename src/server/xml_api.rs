@@ -13,11 +13,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde_json::{json, Map, Value as Json};
 
 use super::neo4j_json::{object_body, Failure};
-use super::{answer, blocking, query_permit, streaming, Permit, ServerState};
+use super::{answer, blocking, body_reader, query_permit, streaming, Permit, ServerState};
 use crate::{Database, JoinAlgorithm, XPathOptions};
 
 /// `GET /xml`: the collections, as `sprig collections --format json` lists them.
@@ -217,28 +216,6 @@ pub async fn query_post(
     }
 }
 
-/// A blocking reader over a request body that arrives on the async side.
-struct BodyReader {
-    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
-    current: Bytes,
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(std::io::Error::other(format!("the request body broke off: {e}"))),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
-    }
-}
-
 /// How `PUT /xml/{collection}/{document}` treats the collection's other documents.
 #[derive(Debug, serde::Deserialize)]
 pub struct PutParams {
@@ -268,8 +245,7 @@ pub async fn load(
             return (failure.status, axum::Json(failure.body())).into_response();
         }
     };
-    let (send, chunks) = tokio::sync::mpsc::channel(8);
-    let reader = BodyReader { chunks, current: Bytes::new() };
+    let (send, reader) = body_reader::channel();
     let loading = blocking(&state, Permit::Load, move |db: &Database| {
         if document.is_empty() {
             return Err(Failure::bad_request("a document needs a name"));
@@ -285,22 +261,7 @@ pub async fn load(
                   "nodes": stats.nodes, "elements": stats.elements,
                   "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes})))
     });
-    let feeding = async move {
-        let mut body = body;
-        while let Some(frame) = body.frame().await {
-            let chunk = match frame {
-                Ok(frame) => match frame.into_data() {
-                    Ok(data) => Ok(data),
-                    Err(_) => continue, // trailers
-                },
-                Err(e) => Err(e.to_string()),
-            };
-            let broke = chunk.is_err();
-            if send.send(chunk).await.is_err() || broke {
-                break; // the load stopped reading (it failed), or the body broke
-            }
-        }
-    };
+    let feeding = body_reader::feed(body.into_data_stream(), send);
     let (outcome, ()) = tokio::join!(loading, feeding);
     match outcome {
         Ok((status, body)) => (status, axum::Json(body)).into_response(),
