@@ -14,7 +14,8 @@ use sprig::{Database, Error, OpenOptions};
   curl -X POST 127.0.0.1:7474/db/default/query/v2 -H 'content-type: application/json' \\
        -d '{\"statement\": \"MATCH (n) RETURN count(n) AS n\"}'
   curl '127.0.0.1:7474/xml/auction?query=count(//item)'
-  sprig --db my.db serve --tls-cert cert.pem --tls-key key.pem   https://127.0.0.1:7474")]
+  sprig --db my.db serve --tls-cert cert.pem --tls-key key.pem   https://127.0.0.1:7474
+  sprig --db my.db serve --bolt 127.0.0.1:7687             and Neo4j's drivers on bolt://127.0.0.1:7687")]
 pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free port; the chosen address is
     /// printed as `listening on http://ADDR`).
@@ -36,6 +37,10 @@ pub struct ServeArgs {
     /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+    /// Also speak Bolt, for Neo4j's drivers (bolt:// and neo4j://), on this address
+    /// (alone: 127.0.0.1:7687).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7687")]
+    bolt: Option<SocketAddr>,
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
@@ -68,6 +73,7 @@ pub fn run(
         memory_limit: memory_limit_mib.map(|mib| mib.saturating_mul(1 << 20)),
         max_body: args.max_body_mb.saturating_mul(1 << 20),
         max_concurrent: args.max_concurrent,
+        bolt: args.bolt,
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
             _ => None,

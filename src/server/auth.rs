@@ -38,6 +38,11 @@ pub fn authorized(headers: &HeaderMap, token: &str) -> bool {
     false
 }
 
+/// Whether a credential is the token (Bolt's `credentials`), compared in constant time.
+pub fn same(credential: &str, token: &str) -> bool {
+    constant_time_eq(credential.as_bytes(), token.as_bytes())
+}
+
 /// Compares without returning early at the first difference, so the time taken
 /// does not tell how much of a guessed token was right.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -14,6 +14,7 @@
 //! finish, open transactions are rolled back, and the database closes.
 
 mod auth;
+mod bolt;
 mod body_reader;
 mod graph_api;
 mod metrics;
@@ -66,6 +67,8 @@ pub struct ServeOptions {
     pub max_concurrent: usize,
     /// Serve HTTPS with this PEM certificate chain and PEM private key.
     pub tls: Option<TlsFiles>,
+    /// Also speak Bolt (Neo4j's drivers) on this address.
+    pub bolt: Option<SocketAddr>,
 }
 
 /// The PEM files `--tls-cert` and `--tls-key` name.
@@ -89,6 +92,7 @@ impl Default for ServeOptions {
             max_body: 16 << 20,
             max_concurrent: 64,
             tls: None,
+            bolt: None,
         }
     }
 }
@@ -297,7 +301,10 @@ async fn stop_signal() {
 
 /// A usage error when `options` would listen on a public address without a token.
 pub fn check_listen(options: &ServeOptions) -> Result<()> {
-    auth::check_listen(&options.listen, options.token.as_deref()).map_err(Error::Usage)
+    for address in std::iter::once(&options.listen).chain(&options.bolt) {
+        auth::check_listen(address, options.token.as_deref()).map_err(Error::Usage)?;
+    }
+    Ok(())
 }
 
 /// Serves `db` until SIGTERM or Ctrl-C; prints `listening on http://ADDR` (or
@@ -337,6 +344,27 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
         if let Some(marker) = &marker {
             std::fs::write(marker, format!("{scheme}://{bound}\n"))?;
         }
+        let bolt = match options.bolt {
+            Some(address) => {
+                let shared = bolt::Shared::new(
+                    state.db.clone(),
+                    options.token.clone(),
+                    bolt::BoltLimits {
+                        query_timeout: options.query_timeout,
+                        result_timeout: options.result_timeout,
+                        transaction_timeout: options.transaction_timeout,
+                        memory_limit: options.memory_limit,
+                        max_message: options.max_body,
+                    },
+                    Arc::clone(&state.permits),
+                    tokio::runtime::Handle::current(),
+                );
+                let server = bolt::BoltServer::start(std::net::TcpListener::bind(address)?, shared)?;
+                eprintln!("listening on bolt://{}", server.address());
+                Some(server)
+            }
+            None => None,
+        };
         let reaper = tokio::spawn(reap_idle_transactions(Arc::clone(&state)));
         let app = router(Arc::clone(&state), options.max_body);
         match acceptor {
@@ -351,6 +379,10 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
             }
         }
         reaper.abort();
+        if let Some(bolt) = bolt {
+            // Its connections finish on threads of their own; wait off the runtime's.
+            let _ = tokio::task::spawn_blocking(move || bolt.stop()).await;
+        }
         Ok::<_, std::io::Error>(())
     });
     if let Some(marker) = &marker {
