@@ -33,7 +33,7 @@ use crate::Database;
 /// What `HELLO` answers as the server: drivers and tools check that it begins with
 /// `Neo4j/` and read a version after it.
 pub fn server_agent() -> String {
-    format!("Neo4j/5.4.0 sprig/{}", env!("CARGO_PKG_VERSION"))
+    format!("Neo4j/{} sprig/{}", sprig_query::cypher::plan::NEO4J_COMPATIBLE_VERSION, env!("CARGO_PKG_VERSION"))
 }
 
 /// The graph a `db` field names: Neo4j's default database `neo4j` (or none) is

@@ -124,6 +124,11 @@ impl ProcedureCall {
                     .collect()
             }
             Procedure::Indexes => index_rows(ctx)?,
+            Procedure::Components => vec![vec![
+                V::string("Neo4j Kernel"),
+                V::List(std::sync::Arc::new(vec![V::string(crate::cypher::plan::NEO4J_COMPATIBLE_VERSION)])),
+                V::string("community"),
+            ]],
         })
     }
 }

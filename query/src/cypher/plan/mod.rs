@@ -192,7 +192,14 @@ pub enum Procedure {
     FulltextRelationships,
     /// `db.indexes()`, also `SHOW INDEXES`.
     Indexes,
+    /// `dbms.components()`: what tools that connect through Neo4j's drivers ask
+    /// first, to learn the server's version and edition.
+    Components,
 }
+
+/// The Neo4j version whose Bolt and Cypher surface sprig answers as (the Bolt
+/// server's agent says the same).
+pub const NEO4J_COMPATIBLE_VERSION: &str = "5.4.0";
 
 impl Procedure {
     pub fn lookup(name: &str) -> Option<Procedure> {
@@ -203,6 +210,7 @@ impl Procedure {
             "db.index.fulltext.querynodes" => Some(Procedure::FulltextNodes),
             "db.index.fulltext.queryrelationships" => Some(Procedure::FulltextRelationships),
             "db.indexes" => Some(Procedure::Indexes),
+            "dbms.components" => Some(Procedure::Components),
             _ => None,
         }
     }
@@ -226,6 +234,7 @@ impl Procedure {
                 "documents",
                 "sizeBytes",
             ],
+            Procedure::Components => &["name", "versions", "edition"],
         }
     }
 
@@ -245,6 +254,7 @@ impl Procedure {
             Procedure::FulltextNodes => "db.index.fulltext.queryNodes",
             Procedure::FulltextRelationships => "db.index.fulltext.queryRelationships",
             Procedure::Indexes => "db.indexes",
+            Procedure::Components => "dbms.components",
         }
     }
 }
