@@ -76,7 +76,8 @@ def tally(output):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sprig", default=str(ROOT / "target" / "debug" / "sprig"))
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    parser.add_argument("--sprig", default=str(target / "debug" / "sprig"))
     args = parser.parse_args()
     sprig = Path(args.sprig)
     if not sprig.exists():
