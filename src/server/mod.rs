@@ -375,6 +375,12 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
             }
             None => {
                 eprintln!("listening on {scheme}://{bound}");
+                // A streamed answer goes out as a head and then pieces: without
+                // TCP_NODELAY, Nagle's algorithm holds a piece back until the client's
+                // delayed ACK, 40 ms later.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
             }
         }

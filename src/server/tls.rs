@@ -90,6 +90,7 @@ async fn accept_and_handshake(
                 continue;
             }
         };
+        let _ = tcp.set_nodelay(true); // as for plain HTTP (see `serve`)
         let acceptor = acceptor.clone();
         let ready = ready.clone();
         tokio::spawn(async move {
