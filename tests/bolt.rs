@@ -495,3 +495,27 @@ fn a_result_nobody_pulls_lets_writers_through() {
     drop(driver);
     assert_eq!(served.stop(), 0);
 }
+
+/// A transaction its client abandons is rolled back after the transaction timeout,
+/// which frees the writer for others.
+#[test]
+fn an_abandoned_transaction_rolls_back_and_frees_the_writer() {
+    let dir = temp_db("abandoned");
+    let served = Served::start(&dir.path().join("db"), None, &["--transaction-timeout", "1"]);
+    let mut wire = Wire::open(&served.bolt, 5, 0);
+    wire.hello("");
+    wire.send(BEGIN, vec![map(vec![])]);
+    wire.expect(0x70);
+    wire.send(RUN, vec![s("CREATE (:Abandoned)"), map(vec![]), map(vec![])]);
+    wire.expect(0x70);
+    wire.send(PULL, vec![map(vec![])]);
+    wire.expect(0x70);
+    let started = std::time::Instant::now();
+    let driver = served.driver("");
+    let written = query(&driver, "CREATE (:Other) WITH 1 AS one MATCH (a:Abandoned) RETURN count(a)", HashMap::new());
+    assert_eq!(written.expect("written"), vec![vec![ValueReceive::Integer(0)]]);
+    assert!(started.elapsed() < Duration::from_secs(30), "the write waited {:?}", started.elapsed());
+    assert!(wire.closed(), "the abandoned connection is closed");
+    drop(driver);
+    assert_eq!(served.stop(), 0);
+}

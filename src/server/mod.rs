@@ -355,6 +355,8 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
                         transaction_timeout: options.transaction_timeout,
                         memory_limit: options.memory_limit,
                         max_message: options.max_body,
+                        idle_timeout: bolt::IDLE_TIMEOUT,
+                        max_connections: options.max_concurrent.saturating_mul(4).max(64),
                     },
                     Arc::clone(&state.permits),
                     tokio::runtime::Handle::current(),

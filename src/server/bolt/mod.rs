@@ -16,6 +16,8 @@ mod framing;
 mod message;
 mod packstream;
 mod session;
+
+pub use session::IDLE_TIMEOUT;
 mod values;
 
 use std::collections::HashMap;
@@ -54,6 +56,10 @@ pub struct BoltLimits {
     pub memory_limit: Option<usize>,
     /// The largest message once authenticated.
     pub max_message: usize,
+    /// How long an authenticated connection with nothing open may stay silent.
+    pub idle_timeout: Duration,
+    /// Connections open at once; more are closed as they come.
+    pub max_connections: usize,
 }
 
 /// What every connection shares.
@@ -124,20 +130,28 @@ impl BoltServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    let open = connections.lock().map_or(0, |all| all.len());
+                    if open >= shared.limits.max_connections {
+                        tracing::warn!(open, "bolt connection refused: too many open");
+                        continue; // dropping the stream closes it
+                    }
                     next_id += 1;
                     let id = next_id;
                     let (Ok(registered), shared, all) = (stream.try_clone(), Arc::clone(&shared), Arc::clone(&connections))
                     else {
                         continue;
                     };
+                    // Registered under the lock the connection takes to leave, so that
+                    // it cannot leave before it is registered.
+                    let Ok(mut open) = connections.lock() else { continue };
                     let spawned = std::thread::Builder::new().name(format!("bolt-{id}")).spawn(move || {
                         serve_connection(stream, &shared, id);
                         if let Ok(mut all) = all.lock() {
                             all.remove(&id);
                         }
                     });
-                    if let (Ok(handle), Ok(mut all)) = (spawned, connections.lock()) {
-                        all.insert(id, (registered, handle));
+                    if let Ok(handle) = spawned {
+                        open.insert(id, (registered, handle));
                     }
                 }
             })?

@@ -35,6 +35,9 @@ const UNAUTHENTICATED_MAX_MESSAGE: usize = 64 << 10;
 const AUTHENTICATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the rest of a message may take once its first byte came.
 const MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an authenticated connection with nothing open may stay silent before
+/// it is closed (drivers test a pooled connection, or retry, before reusing it).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -145,7 +148,7 @@ impl<'a> Session<'a> {
                 State::Streaming if self.result.as_ref().is_some_and(|r| r.rows.is_some()) => {
                     Some(self.shared.limits.result_timeout)
                 }
-                _ => None,
+                _ => Some(self.shared.limits.idle_timeout),
             };
             self.stream.set_read_timeout(limit)?;
             let mut first = [0u8; 1];
@@ -165,7 +168,10 @@ impl<'a> Session<'a> {
                             tracing::info!(connection = self.id, "bolt transaction rolled back: idle");
                             return Ok(false);
                         }
-                        _ => return Ok(false),
+                        _ => {
+                            tracing::info!(connection = self.id, "bolt connection closed: idle");
+                            return Ok(false);
+                        }
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
