@@ -312,6 +312,8 @@ impl Database {
             let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
             let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
             let mut nav = navigator(&coll, options)?.with_profile();
+            // Splits an earlier query left on this thread are not this one's.
+            sprig_index::parallel::take_workers_used();
             let value = nav.evaluate(&plan)?;
             let elapsed = started.elapsed();
             times.push(elapsed);

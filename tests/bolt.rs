@@ -45,10 +45,14 @@ impl Served {
         Served { child: Some(child), bolt }
     }
 
+    /// A driver with basic credentials, or with none (scheme `none`) for "".
     fn driver(&self, password: &str) -> Driver {
         let (host, port) = self.bolt.rsplit_once(':').expect("host:port");
         let address = Address::from((host, port.parse::<u16>().expect("a port")));
-        let auth = AuthToken::new_basic_auth("neo4j", password);
+        let auth = match password {
+            "" => AuthToken::new_none_auth(),
+            password => AuthToken::new_basic_auth("neo4j", password),
+        };
         Driver::new(ConnectionConfig::new(address), DriverConfig::new().with_auth(Arc::new(auth)))
     }
 
@@ -93,6 +97,8 @@ fn a_driver_authenticates_sends_and_reads_every_value_and_transacts() {
     let served = Served::start(&dir.path().join("db"), Some("s3cret"), &[]);
 
     let refused = query(&served.driver("wrong"), "RETURN 1", HashMap::new()).expect_err("a wrong token");
+    assert_eq!(server_error(&refused).0, "Neo.ClientError.Security.Unauthorized");
+    let refused = query(&served.driver(""), "RETURN 1", HashMap::new()).expect_err("no credentials");
     assert_eq!(server_error(&refused).0, "Neo.ClientError.Security.Unauthorized");
 
     let driver = served.driver("s3cret");

@@ -273,4 +273,25 @@ fn every_join_agrees_when_large_steps_are_split_over_cores() {
             assert!(same(&expected, &eval(&db, "doc", query, &options, join)), "{} differs on {query}", join.name());
         }
     }
+    // PROFILE says which steps split: with two cores or more, some operator of this
+    // query (a residual predicate over 20,000 items) ran on several; never more than
+    // the machine has.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let profiled = db.profile_xpath("doc", "//item[contains(description, 'gold')]/name", &options, 1).unwrap();
+    fn most_workers(node: &sprig::PlanNode) -> u64 {
+        let own = node
+            .details
+            .iter()
+            .find(|(k, _)| k == "workers")
+            .map_or(1, |(_, v)| if let sprig::Detail::Int(n) = v { *n } else { 0 });
+        node.children.iter().map(most_workers).fold(own, u64::max)
+    }
+    let workers = most_workers(&profiled.plan);
+    if cores >= 2 {
+        assert!((2..=cores as u64).contains(&workers), "{workers} workers on {cores} cores: {:?}", profiled.plan);
+    } else {
+        assert_eq!(workers, 1);
+    }
+    let small = db.profile_xpath("doc", "(//item)[1]/name", &options, 1).unwrap();
+    assert_eq!(most_workers(&small.plan), 1, "a one-row query splits nothing");
 }

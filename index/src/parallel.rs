@@ -18,6 +18,22 @@ pub fn workers_for(len: usize) -> usize {
     cores().min(len / MIN_ITEMS_PER_WORKER)
 }
 
+thread_local! {
+    /// The most workers one split of this thread used since [`take_workers_used`].
+    static WORKERS_USED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn note_workers(workers: usize) {
+    WORKERS_USED.with(|used| used.set(used.get().max(workers)));
+}
+
+/// The most workers a split on this thread used since the last call (0 when none
+/// ran), and starts counting anew: PROFILE reports it per operator, so a plan
+/// shows which steps ran on several cores.
+pub fn take_workers_used() -> usize {
+    WORKERS_USED.with(|used| used.replace(0))
+}
+
 /// The machine's cores, asked once: `available_parallelism` reads the cgroup's
 /// limits from files on every call (tens of microseconds).
 fn cores() -> usize {
@@ -40,6 +56,7 @@ where
     E: Send,
 {
     let workers = workers_for(items.len());
+    note_workers(workers);
     if workers <= 1 {
         return first(items);
     }

@@ -42,6 +42,13 @@ def _():
                 expect(s.run("RETURN 1 AS one").single()["one"], 1, scheme)
 
 
+@check("the token as a bearer credential is accepted")
+def _():
+    with GraphDatabase.driver(f"bolt://{address}", auth=neo4j.bearer_auth(token)) as d:
+        with d.session() as s:
+            expect(s.run("RETURN 'bearer' AS via").single()["via"], "bearer", "bearer")
+
+
 @check("a wrong token is refused")
 def _():
     with driver(password="wrong") as d:

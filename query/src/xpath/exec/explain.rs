@@ -180,6 +180,9 @@ impl Eval<'_, '_> {
             node.rows = Some(stats.rows);
             node.time = Some(stats.time);
             node = node.detail("labels_read", stats.labels_read);
+            if stats.workers > 1 {
+                node = node.detail("workers", stats.workers as u64);
+            }
         }
         node
     }

@@ -52,6 +52,8 @@ pub struct OperatorStats {
     /// Region labels it read from the index.
     pub labels_read: u64,
     pub time: std::time::Duration,
+    /// The most cores one of its executions split its work over (1 or 0: one).
+    pub workers: usize,
 }
 
 impl<'c> Navigator<'c> {

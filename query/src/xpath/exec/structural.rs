@@ -105,6 +105,7 @@ impl Eval<'_, '_> {
             stats.rows += rows as u64;
             stats.labels_read += labels_read;
             stats.time += started.elapsed();
+            stats.workers = stats.workers.max(sprig_index::parallel::take_workers_used());
         }
     }
 
