@@ -4,6 +4,8 @@
 //! for another engine (as tantivy's `Directory` hides the file system).
 
 mod bulk_files;
+#[cfg(test)]
+mod conformance;
 mod file_pointer;
 mod memory;
 mod segments;
@@ -131,11 +133,17 @@ impl WriteBatch {
 /// Contract:
 /// - [`Storage::apply`] is atomic: after a crash either every write of the batch is
 ///   visible or none is; it is durable once [`Storage::flush`] has returned.
-/// - Reads see every batch applied before them. The store itself offers no snapshots:
+/// - Reads see every batch applied before them; a read beside an apply may see some
+///   of its writes and not others. The store itself offers no snapshots:
 ///   sprig gets snapshot reads by never modifying published data in place (a load
 ///   writes a fresh generation and publishes it with one catalog write; see
 ///   `docs/ARCHITECTURE.md`).
+/// - Keys of the keyspaces that hold a collection generation's data (`DocMeta`,
+///   `Nodes`, `Postings`, `Ids`, `Regions`) begin with the generation, 8 bytes big
+///   endian; a backend may group them by it (sled's bulk files do).
 /// - Implementations are shared between threads and must not panic on any input.
+///
+/// `storage/conformance.rs` checks these on every backend.
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The value of `key` in `ks`.
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>>;

@@ -1,0 +1,238 @@
+//! What every `Storage` backend must do, checked the same way on each: the memory
+//! map, sled with its bulk and segment files, and the trait's own defaults. A new
+//! backend (a distributed store) passes these before anything is built on it.
+
+use std::sync::Arc;
+
+use super::{Keyspace, Storage, WriteBatch};
+
+/// Keys chosen where byte order and prefixes go wrong: empty, zero bytes, 0xFF
+/// bytes (a prefix's end computed by incrementing its last byte), and keys that
+/// are prefixes of others.
+const KEYS: [&[u8]; 9] = [b"", b"\x00", b"a", b"ab", b"ab\x00", b"ab\xff", b"abc", b"b", b"\xff\xff"];
+
+/// Every keyspace, including the ones sled keeps in files of their own.
+const SPACES: [Keyspace; 9] = [
+    Keyspace::Meta,
+    Keyspace::Catalog,
+    Keyspace::DocMeta,
+    Keyspace::Nodes,
+    Keyspace::Postings,
+    Keyspace::Ids,
+    Keyspace::Regions,
+    Keyspace::Graph,
+    Keyspace::GraphChunks,
+];
+
+/// The keyspaces whose keys begin with an 8-byte generation (the trait's contract;
+/// sled keeps the bulk ones in a file per generation).
+const GENERATION_KEYED: [Keyspace; 5] =
+    [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids, Keyspace::Regions];
+
+/// `key` as keyspace `ks` holds it: after a generation where the contract asks for one.
+fn k(ks: Keyspace, key: &[u8]) -> Vec<u8> {
+    let mut full = if GENERATION_KEYED.contains(&ks) { 7u64.to_be_bytes().to_vec() } else { Vec::new() };
+    full.extend_from_slice(key);
+    full
+}
+
+fn value_of(ks: Keyspace, key: &[u8]) -> Vec<u8> {
+    let mut v = vec![ks.tag()];
+    v.extend_from_slice(key);
+    v
+}
+
+/// Runs every check on a fresh, empty store.
+pub fn check(storage: &Arc<dyn Storage>) {
+    empty(storage.as_ref());
+    keys_order_and_keyspaces(storage.as_ref());
+    batches_apply_in_order(storage.as_ref());
+    values_of_every_size(storage.as_ref());
+    readers_beside_a_writer_see_writes_in_order(storage);
+    empty(storage.as_ref());
+}
+
+fn empty(s: &dyn Storage) {
+    for ks in SPACES {
+        assert_eq!(s.get(ks, b"a").expect("get"), None);
+        assert!(s.scan_prefix(ks, b"").expect("scan").is_empty());
+        assert_eq!(s.next_key(ks, b"").expect("next"), None);
+    }
+}
+
+fn keys_order_and_keyspaces(s: &dyn Storage) {
+    let mut batch = WriteBatch::default();
+    // Written in reverse, in every keyspace but the last, so that order is the store's.
+    for ks in &SPACES[..SPACES.len() - 1] {
+        for key in KEYS.iter().rev() {
+            batch.put(*ks, k(*ks, key), value_of(*ks, key));
+        }
+    }
+    s.apply(batch).expect("applied");
+    let last = SPACES[SPACES.len() - 1];
+    for ks in &SPACES[..SPACES.len() - 1] {
+        let ks = *ks;
+        let sorted: Vec<Vec<u8>> = {
+            let mut keys: Vec<Vec<u8>> = KEYS.iter().map(|key| k(ks, key)).collect();
+            keys.sort();
+            keys
+        };
+        for key in KEYS {
+            assert_eq!(s.get(ks, &k(ks, key)).expect("get"), Some(value_of(ks, key)), "{ks:?} {key:?}");
+        }
+        let all = s.scan_prefix(ks, b"").expect("scan");
+        assert_eq!(all.iter().map(|(key, _)| key.clone()).collect::<Vec<_>>(), sorted, "{ks:?}: key order");
+        assert!(all.iter().all(|(key, v)| *v == value_of(ks, &key[k(ks, b"").len()..])), "{ks:?}: own values");
+        for prefix in [&b"ab"[..], b"ab\xff", b"\xff", b"\x00", b"abcd"] {
+            let prefix = k(ks, prefix);
+            let want: Vec<Vec<u8>> = sorted.iter().filter(|key| key.starts_with(&prefix)).cloned().collect();
+            assert_eq!(s.keys_with_prefix(ks, &prefix).expect("keys"), want, "{ks:?} prefix {prefix:?}");
+            let scanned: Vec<Vec<u8>> =
+                s.scan_prefix(ks, &prefix).expect("scan").into_iter().map(|(key, _)| key).collect();
+            assert_eq!(scanned, want, "{ks:?} scan {prefix:?}");
+        }
+        // next_key: exact, between, and past the last key, which must not find the
+        // next keyspace's first key.
+        assert_eq!(s.next_key(ks, &k(ks, b"ab")).expect("next"), Some(k(ks, b"ab")));
+        assert_eq!(s.next_key(ks, &k(ks, b"ab\x01")).expect("next"), Some(k(ks, b"abc")));
+        assert_eq!(s.next_key(ks, &[0xFF; 12]).expect("next"), None, "{ks:?}: past the end");
+        let range = s.keys_in_range(ks, &k(ks, b"ab"), &k(ks, b"b")).expect("range");
+        assert_eq!(range, [&b"ab"[..], b"ab\x00", b"abc", b"ab\xff"].map(|key| k(ks, key)).to_vec(), "{ks:?}");
+        assert!(s.keys_in_range(ks, &k(ks, b"b"), &k(ks, b"a")).expect("range").is_empty());
+    }
+    assert!(s.scan_prefix(last, b"").expect("scan").is_empty(), "a keyspace nobody wrote is empty");
+    // Clean up for the next check.
+    let mut batch = WriteBatch::default();
+    for ks in SPACES {
+        for key in KEYS {
+            batch.delete(ks, k(ks, key));
+        }
+    }
+    s.apply(batch).expect("applied");
+    empty(s);
+}
+
+fn batches_apply_in_order(s: &dyn Storage) {
+    let ks = Keyspace::Graph;
+    let mut batch = WriteBatch::default();
+    batch.put(ks, b"k".to_vec(), b"1".to_vec());
+    batch.put(ks, b"k".to_vec(), b"2".to_vec()); // the later write of a key wins
+    batch.put(ks, b"gone".to_vec(), b"x".to_vec());
+    batch.delete(ks, b"gone".to_vec());
+    batch.delete(ks, b"never".to_vec()); // deleting what is not there is no error
+    s.apply(batch).expect("applied");
+    assert_eq!(s.get(ks, b"k").expect("get"), Some(b"2".to_vec()));
+    assert_eq!(s.get(ks, b"gone").expect("get"), None);
+    let mut batch = WriteBatch::default();
+    batch.delete(ks, b"k".to_vec());
+    batch.put(ks, b"k".to_vec(), b"3".to_vec());
+    s.apply(batch).expect("applied");
+    assert_eq!(s.get(ks, b"k").expect("get"), Some(b"3".to_vec()));
+    s.apply(WriteBatch::default()).expect("an empty batch");
+    let mut batch = WriteBatch::default();
+    batch.delete(ks, b"k".to_vec());
+    s.apply(batch).expect("applied");
+    s.flush().expect("flushed");
+    empty(s);
+}
+
+fn values_of_every_size(s: &dyn Storage) {
+    let sizes = [0usize, 1, 255, 65_536, 5 << 20];
+    for ks in [Keyspace::Meta, Keyspace::Nodes, Keyspace::Regions, Keyspace::GraphChunks] {
+        let mut batch = WriteBatch::default();
+        for (i, size) in sizes.iter().enumerate() {
+            let value: Vec<u8> = (0..*size).map(|b| (b * 31 + i) as u8).collect();
+            batch.put(ks, k(ks, &[i as u8]), value);
+        }
+        // A value written ahead of its batch, as the graph bulk load writes them.
+        let staged = s.stage(ks, vec![7; 100_000]).expect("staged");
+        batch.put_staged(ks, k(ks, b"staged"), staged);
+        s.apply(batch).expect("applied");
+        for (i, size) in sizes.iter().enumerate() {
+            let value = s.get(ks, &k(ks, &[i as u8])).expect("get").expect("present");
+            assert_eq!(value.len(), *size, "{ks:?}");
+            assert!(value.iter().enumerate().all(|(b, v)| *v == (b * 31 + i) as u8), "{ks:?} value {i}");
+        }
+        assert_eq!(s.get(ks, &k(ks, b"staged")).expect("get"), Some(vec![7; 100_000]));
+        let mut batch = WriteBatch::default();
+        for key in s.keys_with_prefix(ks, b"").expect("keys") {
+            batch.delete(ks, key);
+        }
+        s.apply(batch).expect("applied");
+    }
+    empty(s);
+}
+
+/// A reader beside a writer sees, key by key, only values that were written, in the
+/// order they were written, and at the end the last batch whole. (A scan beside an
+/// apply may see some of the batch's writes and not others: the contract promises
+/// atomicity against crashes, not isolation, which sprig gets by never reading what
+/// a commit is changing.)
+fn readers_beside_a_writer_see_writes_in_order(storage: &Arc<dyn Storage>) {
+    const KEYS_PER_BATCH: u32 = 500;
+    const ROUNDS: u32 = 20;
+    let ks = Keyspace::Graph;
+    let writer = {
+        let storage = Arc::clone(storage);
+        std::thread::spawn(move || {
+            for round in 1..=ROUNDS {
+                let mut batch = WriteBatch::default();
+                for key in 0..KEYS_PER_BATCH {
+                    batch.put(ks, key.to_be_bytes().to_vec(), round.to_be_bytes().to_vec());
+                }
+                storage.apply(batch).expect("applied");
+            }
+        })
+    };
+    let mut latest = vec![0u32; KEYS_PER_BATCH as usize];
+    loop {
+        let finished = writer.is_finished();
+        for (key, value) in storage.scan_prefix(ks, b"").expect("scan") {
+            let key = u32::from_be_bytes(key.try_into().expect("a 4-byte key")) as usize;
+            let round = u32::from_be_bytes(value.try_into().expect("a 4-byte value"));
+            assert!((1..=ROUNDS).contains(&round), "a value nobody wrote");
+            assert!(round >= latest[key], "key {key} went back from round {} to {round}", latest[key]);
+            latest[key] = round;
+        }
+        if finished {
+            break;
+        }
+    }
+    writer.join().expect("the writer");
+    assert!(latest.iter().all(|&round| round == ROUNDS), "the last batch whole at the end");
+    let mut batch = WriteBatch::default();
+    for key in 0..KEYS_PER_BATCH {
+        batch.delete(ks, key.to_be_bytes().to_vec());
+    }
+    storage.apply(batch).expect("applied");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{MemoryStorage, SledStorage};
+
+    #[test]
+    fn memory_storage_conforms() {
+        check(&(Arc::new(MemoryStorage::default()) as Arc<dyn Storage>));
+    }
+
+    #[test]
+    fn sled_storage_conforms_and_keeps_what_it_flushed() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        {
+            let sled: Arc<dyn Storage> = Arc::new(SledStorage::open(dir.path()).expect("opened"));
+            check(&sled);
+            let mut batch = WriteBatch::default();
+            for ks in SPACES {
+                batch.put(ks, k(ks, b"kept"), value_of(ks, b"kept"));
+            }
+            sled.apply(batch).expect("applied");
+            sled.flush().expect("flushed");
+        }
+        let sled = SledStorage::open(dir.path()).expect("reopened");
+        for ks in SPACES {
+            assert_eq!(sled.get(ks, &k(ks, b"kept")).expect("get"), Some(value_of(ks, b"kept")), "{ks:?}");
+        }
+    }
+}
