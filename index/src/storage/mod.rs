@@ -4,8 +4,6 @@
 //! for another engine (as tantivy's `Directory` hides the file system).
 
 mod bulk_files;
-#[cfg(test)]
-mod conformance;
 mod file_pointer;
 mod memory;
 mod segments;
@@ -143,7 +141,7 @@ impl WriteBatch {
 ///   endian; a backend may group them by it (sled's bulk files do).
 /// - Implementations are shared between threads and must not panic on any input.
 ///
-/// `storage/conformance.rs` checks these on every backend.
+/// `index/tests/storage_conformance.rs` checks these on every backend.
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The value of `key` in `ks`.
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>>;

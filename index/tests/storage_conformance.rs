@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Keyspace, Storage, WriteBatch};
+use sprig_index::storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};
 
 /// Keys chosen where byte order and prefixes go wrong: empty, zero bytes, 0xFF
 /// bytes (a prefix's end computed by incrementing its last byte), and keys that
@@ -43,7 +43,7 @@ fn value_of(ks: Keyspace, key: &[u8]) -> Vec<u8> {
 }
 
 /// Runs every check on a fresh, empty store.
-pub fn check(storage: &Arc<dyn Storage>) {
+fn check(storage: &Arc<dyn Storage>) {
     empty(storage.as_ref());
     keys_order_and_keyspaces(storage.as_ref());
     batches_apply_in_order(storage.as_ref());
@@ -207,32 +207,26 @@ fn readers_beside_a_writer_see_writes_in_order(storage: &Arc<dyn Storage>) {
     storage.apply(batch).expect("applied");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::{MemoryStorage, SledStorage};
+#[test]
+fn memory_storage_conforms() {
+    check(&(Arc::new(MemoryStorage::default()) as Arc<dyn Storage>));
+}
 
-    #[test]
-    fn memory_storage_conforms() {
-        check(&(Arc::new(MemoryStorage::default()) as Arc<dyn Storage>));
-    }
-
-    #[test]
-    fn sled_storage_conforms_and_keeps_what_it_flushed() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        {
-            let sled: Arc<dyn Storage> = Arc::new(SledStorage::open(dir.path()).expect("opened"));
-            check(&sled);
-            let mut batch = WriteBatch::default();
-            for ks in SPACES {
-                batch.put(ks, k(ks, b"kept"), value_of(ks, b"kept"));
-            }
-            sled.apply(batch).expect("applied");
-            sled.flush().expect("flushed");
-        }
-        let sled = SledStorage::open(dir.path()).expect("reopened");
+#[test]
+fn sled_storage_conforms_and_keeps_what_it_flushed() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    {
+        let sled: Arc<dyn Storage> = Arc::new(SledStorage::open(dir.path()).expect("opened"));
+        check(&sled);
+        let mut batch = WriteBatch::default();
         for ks in SPACES {
-            assert_eq!(sled.get(ks, &k(ks, b"kept")).expect("get"), Some(value_of(ks, b"kept")), "{ks:?}");
+            batch.put(ks, k(ks, b"kept"), value_of(ks, b"kept"));
         }
+        sled.apply(batch).expect("applied");
+        sled.flush().expect("flushed");
+    }
+    let sled = SledStorage::open(dir.path()).expect("reopened");
+    for ks in SPACES {
+        assert_eq!(sled.get(ks, &k(ks, b"kept")).expect("get"), Some(value_of(ks, b"kept")), "{ks:?}");
     }
 }
