@@ -176,7 +176,10 @@ fn cypher_over_the_query_api() {
     assert_eq!(created["counters"]["nodesCreated"], 2);
     assert_eq!(created["counters"]["relationshipsCreated"], 1);
     assert_eq!(created["counters"]["containsUpdates"], true);
-    assert!(created["bookmarks"].is_array());
+    // Bookmarks: a write makes a new one, a read gives the latest.
+    assert_eq!(created["bookmarks"], json!(["sprig:1"]), "{created}");
+    let (_, read) = server.post("/db/default/query/v2", &json!({"statement": "MATCH (n) RETURN count(n)"}));
+    assert_eq!(read["bookmarks"], json!(["sprig:1"]), "{read}");
 
     let rows = server.cypher("MATCH p = (a:Person {name: 'Ann'})-[r:KNOWS]->(b) RETURN a, r, p", json!({}));
     let [row] = rows.as_slice() else { panic!("one row: {rows:?}") };
@@ -226,6 +229,8 @@ fn transactions_commit_roll_back_and_time_out() {
     assert_eq!(count(&server), Some(0));
     let (status, done) = server.post(&format!("/db/default/query/v2/tx/{id}/commit"), &json!({}));
     assert_eq!(status, 202, "{done}");
+    let bookmark = done["bookmarks"][0].as_str().expect("a bookmark after a commit");
+    assert!(bookmark.starts_with("sprig:"), "{done}");
     assert_eq!(count(&server), Some(1));
     let (status, gone) = server.post(&format!("/db/default/query/v2/tx/{id}"), &json!({"statement": "RETURN 1"}));
     assert_eq!((status, error_code(&gone)), (404, "Neo.ClientError.Transaction.TransactionNotFound"));

@@ -103,6 +103,21 @@ struct Limits {
     memory_limit: Option<usize>,
 }
 
+/// Bookmarks, HTTP's and Bolt's alike: `sprig:N` after the server's Nth commit. One
+/// server serves every read from the latest commit, so a client's bookmark is
+/// always satisfied; drivers pass them along and read them back.
+#[derive(Debug, Default)]
+pub(crate) struct Bookmarks(std::sync::atomic::AtomicU64);
+
+impl Bookmarks {
+    /// After a commit, a new bookmark; else the latest.
+    pub(crate) fn after(&self, committed: bool) -> String {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = if committed { self.0.fetch_add(1, SeqCst) + 1 } else { self.0.load(SeqCst) };
+        format!("sprig:{n}")
+    }
+}
+
 /// What every handler shares.
 pub(crate) struct ServerState {
     db: Database,
@@ -111,6 +126,7 @@ pub(crate) struct ServerState {
     metrics: metrics::Metrics,
     limits: Limits,
     permits: Arc<Semaphore>,
+    bookmarks: Arc<Bookmarks>,
 }
 
 /// What a blocking call counts against.
@@ -333,6 +349,7 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
             memory_limit: options.memory_limit,
         },
         permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
+        bookmarks: Arc::default(),
     });
     let marker = state.db.path().map(|dir| dir.join(crate::SERVED_AT_FILE));
     let served = runtime.block_on(async {
@@ -360,6 +377,7 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
                     },
                     Arc::clone(&state.permits),
                     tokio::runtime::Handle::current(),
+                    Arc::clone(&state.bookmarks),
                 );
                 let server = bolt::BoltServer::start(std::net::TcpListener::bind(address)?, shared)?;
                 eprintln!("listening on bolt://{}", server.address());

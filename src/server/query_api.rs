@@ -285,8 +285,9 @@ pub async fn commit(
         let mut taken = state.transactions.take(&id, &graph)?;
         let worker = Arc::clone(&state);
         let done = blocking(&state, Permit::Transaction, move |_: &Database| {
-            let answer = run_in(&worker, &mut taken, stmt)?;
+            let mut answer = run_in(&worker, &mut taken, stmt)?;
             taken.tx.commit().map_err(|e| Failure::from(&e))?;
+            answer["bookmarks"] = json!([worker.bookmarks.after(true)]);
             Ok(answer)
         })
         .await;

@@ -46,9 +46,12 @@ pub async fn run(
     options: CypherOptions,
     write: Writer,
 ) -> Response {
+    let bookmarks = Arc::clone(&state.bookmarks);
     stream(state, permit, StatusCode::ACCEPTED, move |db| {
         let rows = db.cypher_with(&statement, &options).map_err(|e| Failure::from(&e))?;
-        Ok(Box::new(move |send: &mut dyn FnMut(String, bool) -> bool| pour(rows, write, send)) as Pour)
+        // A write has committed by now; its rows are what it returned.
+        let bookmark = bookmarks.after(rows.stats().total() > 0);
+        Ok(Box::new(move |send: &mut dyn FnMut(String, bool) -> bool| pour(rows, write, &bookmark, send)) as Pour)
     })
     .await
 }
@@ -111,10 +114,10 @@ where
 /// Writes `rows` as the Query API's JSON, piece by piece, through `send`; stops
 /// (dropping the rows) as soon as `send` fails: the client left, or stopped reading
 /// for longer than the result timeout.
-fn pour(rows: Rows, write: Writer, send: &mut dyn FnMut(String, bool) -> bool) {
+fn pour(rows: Rows, write: Writer, bookmark: &str, send: &mut dyn FnMut(String, bool) -> bool) {
     let counters = neo4j_json::counters(rows.stats());
     let head = format!("{{\"data\":{{\"fields\":{},\"values\":[", json!(rows.columns()));
-    let tail = format!(",\"counters\":{counters},\"bookmarks\":[]}}");
+    let tail = format!(",\"counters\":{counters},\"bookmarks\":{}}}", json!([bookmark]));
     let items = rows.map(|row| row.map(|row| Json::Array(row.values().iter().map(write).collect())));
     pour_array(head, items, "]}", &tail, send);
 }
@@ -179,7 +182,7 @@ mod tests {
     fn poured(db: &Database, q: &str, limit: usize) -> (String, usize) {
         let rows = db.cypher(q, ()).expect("runs");
         let (mut out, mut pieces) = (String::new(), 0);
-        pour(rows, crate::json::value_json, &mut |piece, _| {
+        pour(rows, crate::json::value_json, "sprig:7", &mut |piece, _| {
             out.push_str(&piece);
             pieces += 1;
             pieces < limit
@@ -197,6 +200,7 @@ mod tests {
         assert_eq!(body["data"]["values"].as_array().map(Vec::len), Some(30000));
         assert_eq!(body["data"]["values"][29999], json!([30000, "x"]));
         assert_eq!(body["counters"]["containsUpdates"], false);
+        assert_eq!(body["bookmarks"], json!(["sprig:7"]));
     }
 
     #[test]

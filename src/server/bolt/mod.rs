@@ -22,7 +22,7 @@ mod values;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -69,8 +69,7 @@ pub struct Shared {
     limits: BoltLimits,
     permits: Arc<Semaphore>,
     runtime: tokio::runtime::Handle,
-    /// Commits seen, for bookmarks.
-    commits: AtomicU64,
+    bookmarks: Arc<super::Bookmarks>,
 }
 
 impl Shared {
@@ -80,8 +79,9 @@ impl Shared {
         limits: BoltLimits,
         permits: Arc<Semaphore>,
         runtime: tokio::runtime::Handle,
+        bookmarks: Arc<super::Bookmarks>,
     ) -> Shared {
-        Shared { db, token, limits, permits, runtime, commits: AtomicU64::new(0) }
+        Shared { db, token, limits, permits, runtime, bookmarks }
     }
 
     /// Checks HELLO's (before 5.1) or LOGON's credentials: scheme `bearer` with the

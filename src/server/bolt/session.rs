@@ -18,7 +18,6 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::framing::{self, ReadError, Version};
@@ -399,7 +398,7 @@ impl<'a> Session<'a> {
                     let started = result.started;
                     self.result = None;
                     self.state = State::Ready;
-                    let bookmark = self.shared.bookmark(stats.total() > 0);
+                    let bookmark = self.shared.bookmarks.after(stats.total() > 0);
                     let mut meta = summary(&stats, started);
                     meta.push(("bookmark", Value::string(bookmark)));
                     self.reply(&Reply::success(meta));
@@ -499,7 +498,7 @@ impl<'a> Session<'a> {
         match tx.tx.commit() {
             Ok(()) => {
                 self.state = State::Ready;
-                let bookmark = self.shared.bookmark(true);
+                let bookmark = self.shared.bookmarks.after(true);
                 self.reply(&Reply::success([("bookmark", Value::string(bookmark))]));
                 Next::Continue
             }
@@ -537,16 +536,4 @@ fn summary(stats: &WriteStats, started: Instant) -> Vec<(&'static str, Value)> {
         meta.push(("stats", Value::Map(written)));
     }
     meta
-}
-
-impl Shared {
-    /// The next bookmark: after a commit, a new one; else the latest.
-    fn bookmark(&self, committed: bool) -> String {
-        let n = if committed {
-            self.commits.fetch_add(1, Ordering::SeqCst) + 1
-        } else {
-            self.commits.load(Ordering::SeqCst)
-        };
-        format!("sprig:{n}")
-    }
 }
