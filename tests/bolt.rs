@@ -472,6 +472,53 @@ fn malformed_messages_get_a_failure_or_a_closed_connection() {
     let _ = stream.read_to_end(&mut answer);
     assert!(answer.is_empty(), "{answer:02X?}");
 
+    // Valid messages with bytes flipped, cut or repeated at random (a fixed seed):
+    // whatever each gets, the server stays up and answers the next client.
+    let mut valid = Vec::new();
+    for (tag, fields) in [
+        (RUN, vec![s("UNWIND range(1, 3) AS i RETURN i, {a: [i, 'x']}"), map(vec![("p", Raw::Int(7))]), map(vec![])]),
+        (PULL, vec![map(vec![("n", Raw::Int(2)), ("qid", Raw::Int(-1))])]),
+        (BEGIN, vec![map(vec![("db", s("neo4j")), ("mode", s("w"))])]),
+    ] {
+        let mut bytes = Vec::new();
+        pack(&Raw::Struct(tag, fields), &mut bytes);
+        valid.push(bytes);
+    }
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..150 {
+        let mut bytes = valid[round % valid.len()].clone();
+        match next() % 3 {
+            0 => {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] ^= (next() as u8) | 1;
+            }
+            1 => bytes.truncate((next() as usize) % bytes.len()),
+            _ => {
+                let at = (next() as usize) % bytes.len();
+                let piece = bytes[at..].to_vec();
+                bytes.extend(piece);
+            }
+        }
+        let mut wire = Wire::open(&served.bolt, 5, 4);
+        wire.send(HELLO, vec![map(vec![])]);
+        wire.expect(0x70);
+        wire.send(LOGON, vec![map(vec![("scheme", s("basic")), ("principal", s("x")), ("credentials", s("tok"))])]);
+        wire.expect(0x70);
+        wire.send_bytes(&bytes);
+        while let Some((tag, _)) = wire.reply() {
+            assert!(matches!(tag, 0x70 | 0x71 | 0x7E | 0x7F), "round {round}: reply 0x{tag:02X}");
+            if tag != 0x71 {
+                break;
+            }
+        }
+    }
+
     let driver = served.driver("tok");
     assert_eq!(query(&driver, "RETURN 42", HashMap::new()).expect("still serving"), vec![vec![ValueReceive::Integer(42)]]);
     drop(driver);
