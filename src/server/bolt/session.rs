@@ -478,9 +478,6 @@ impl<'a> Session<'a> {
                 Reply::Record(row.iter().map(|v| values::value(v, ids)).collect()).write(&mut self.out);
             }
         }
-        if discard && n < 0 {
-            result.rows.clear();
-        }
         if !result.rows.is_empty() {
             self.reply(&Reply::success([("has_more", Value::Bool(true))]));
             return Next::Continue;
