@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sprig_index::storage::{Keyspace, MemoryStorage, SledStorage, Storage, WriteBatch};
+use sprig_index::storage::{Keyspace, MemoryStorage, RedisClusterStorage, SledStorage, Storage, WriteBatch};
 
 /// Keys chosen where byte order and prefixes go wrong: empty, zero bytes, 0xFF
 /// bytes (a prefix's end computed by incrementing its last byte), and keys that
@@ -228,5 +228,37 @@ fn sled_storage_conforms_and_keeps_what_it_flushed() {
     let sled = SledStorage::open(dir.path()).expect("reopened");
     for ks in SPACES {
         assert_eq!(sled.get(ks, &k(ks, b"kept")).expect("get"), Some(value_of(ks, b"kept")), "{ks:?}");
+    }
+}
+
+/// The same checks on a Redis Cluster of nine nodes on loopback, started here with
+/// `scripts/redis-cluster.sh` (it needs `redis-server`, which `.ci/run` installs).
+#[test]
+fn redis_cluster_storage_conforms() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/redis-cluster.sh");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let cluster_dir = dir.path().join("cluster");
+    let started = std::process::Command::new("bash")
+        .arg(script)
+        .arg("start")
+        .arg(&cluster_dir)
+        .env("REDIS_CLUSTER_PORT", "7300")
+        .output()
+        .expect("the cluster script runs");
+    assert!(started.status.success(), "the cluster did not start: {}", String::from_utf8_lossy(&started.stderr));
+    let seeds: Vec<String> = String::from_utf8_lossy(&started.stdout).trim().split(',').map(str::to_string).collect();
+    let outcome = std::panic::catch_unwind(|| {
+        let name = format!("conformance-{}", std::process::id());
+        let storage: Arc<dyn Storage> = Arc::new(RedisClusterStorage::open(&seeds, &name).expect("connected"));
+        check(&storage);
+    });
+    let _ = std::process::Command::new("bash")
+        .arg(script)
+        .arg("stop")
+        .arg(&cluster_dir)
+        .env("REDIS_CLUSTER_PORT", "7300")
+        .status();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
     }
 }

@@ -6,10 +6,12 @@
 mod bulk_files;
 mod file_pointer;
 mod memory;
+mod redis_cluster;
 mod segments;
 mod sled_backend;
 
 pub use memory::MemoryStorage;
+pub use redis_cluster::RedisClusterStorage;
 pub use sled_backend::SledStorage;
 
 use crate::Result;
@@ -54,6 +56,24 @@ impl Keyspace {
             Keyspace::Graph => b'G',
             Keyspace::GraphChunks => b'K',
         }
+    }
+
+    /// Every keyspace.
+    pub const ALL: [Keyspace; 9] = [
+        Keyspace::Meta,
+        Keyspace::Catalog,
+        Keyspace::DocMeta,
+        Keyspace::Nodes,
+        Keyspace::Postings,
+        Keyspace::Ids,
+        Keyspace::Regions,
+        Keyspace::Graph,
+        Keyspace::GraphChunks,
+    ];
+
+    /// The keyspace whose [`Keyspace::tag`] is `tag`.
+    pub fn from_tag(tag: u8) -> Option<Keyspace> {
+        Keyspace::ALL.into_iter().find(|ks| ks.tag() == tag)
     }
 }
 

@@ -1,0 +1,306 @@
+//! `Storage` on a Redis Cluster (issue 23, first version).
+//!
+//! Layout, all keys of one database under `sprig:` and its name:
+//! - a key's *group* is what must stay together in one hash slot: for the
+//!   generation-keyed data keyspaces the generation and document (12 bytes), for
+//!   `DocMeta` the generation, for the rest the whole keyspace;
+//! - `sprig:{DB:KS:GROUP}:v:KEY` holds a value, `sprig:{DB:KS:GROUP}:i` is the sorted
+//!   set of the group's keys (all scored 0, so ordered by bytes), both in the
+//!   group's slot; keys and groups are written in hex, whose order is the bytes';
+//! - `sprig:{DB:KS}:groups` is the sorted set of a keyspace's groups, so that a scan
+//!   walks the groups in key order.
+//!
+//! `apply` first writes the whole batch as one redo record (`sprig:{DB:log}:N`, one
+//! slot, one SET), then applies it group by group, each group in one Lua call (atomic
+//! within its slot), in the order the batch first names them, then deletes the
+//! record. Opening replays records a crashed writer left, so a batch is all or
+//! nothing after a crash, as the trait promises; readers beside an apply may see
+//! some groups done and not others, which the trait allows.
+
+use std::sync::Mutex;
+
+use redis::cluster::{ClusterClient, ClusterConnection};
+
+use super::{Keyspace, Storage, Write, WriteBatch};
+use crate::{Error, Result};
+
+const APPLY_GROUP: &str = r#"
+local idx = KEYS[1]
+for i = 2, #KEYS do
+  local op, member = ARGV[2 * i - 3], ARGV[2 * i - 2]
+  if op == 'p' then
+    redis.call('SET', KEYS[i], ARGV[#KEYS * 2 - 2 + i - 1])
+    redis.call('ZADD', idx, 0, member)
+  else
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', idx, member)
+  end
+end
+return #KEYS - 1
+"#;
+
+/// A database on a Redis Cluster.
+pub struct RedisClusterStorage {
+    name: String,
+    conn: Mutex<ClusterConnection>,
+    apply_group: redis::Script,
+}
+
+impl std::fmt::Debug for RedisClusterStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisClusterStorage({})", self.name)
+    }
+}
+
+fn redis_error(e: redis::RedisError) -> Error {
+    Error::Io(std::io::Error::other(format!("redis cluster: {e}")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| Error::corrupted("redis cluster", format!("'{text}' is not a hex key")))
+        })
+        .collect()
+}
+
+/// How many leading bytes of a key make its group.
+fn group_len(ks: Keyspace, key: &[u8]) -> usize {
+    match ks {
+        Keyspace::Nodes | Keyspace::Postings | Keyspace::Ids | Keyspace::Regions => key.len().min(12),
+        Keyspace::DocMeta => key.len().min(8),
+        _ => 0,
+    }
+}
+
+impl RedisClusterStorage {
+    /// Connects to the cluster through `seeds` (`HOST:PORT`) and opens database
+    /// `name`, replaying any batch a crashed writer left half applied.
+    pub fn open(seeds: &[String], name: &str) -> Result<Self> {
+        let urls: Vec<String> = seeds.iter().map(|s| format!("redis://{s}")).collect();
+        let client = ClusterClient::new(urls).map_err(redis_error)?;
+        let conn = client.get_connection().map_err(redis_error)?;
+        let storage =
+            RedisClusterStorage { name: name.to_string(), conn: Mutex::new(conn), apply_group: redis::Script::new(APPLY_GROUP) };
+        storage.replay()?;
+        Ok(storage)
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, ClusterConnection>> {
+        self.conn.lock().map_err(|_| Error::corrupted("redis cluster", "connection lock poisoned"))
+    }
+
+    fn tag(&self, ks: Keyspace, group: &str) -> String {
+        format!("sprig:{{{}:{}:{group}}}", self.name, ks.tag() as char)
+    }
+
+    fn groups_key(&self, ks: Keyspace) -> String {
+        format!("sprig:{{{}:{}}}:groups", self.name, ks.tag() as char)
+    }
+
+    fn log_key(&self, suffix: &str) -> String {
+        format!("sprig:{{{}:log}}:{suffix}", self.name)
+    }
+
+    /// The keyspace's groups a key with `prefix` can be in, in key order.
+    fn groups_for(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<String>> {
+        let all: Vec<String> =
+            redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(&mut *self.conn()?).map_err(redis_error)?;
+        let prefix = hex(prefix);
+        Ok(all.into_iter().filter(|g| g.starts_with(&prefix) || prefix.starts_with(g.as_str())).collect())
+    }
+
+    /// The keys of one group in `[from, to)` (hex), at most `limit` (0: all).
+    fn group_keys(&self, ks: Keyspace, group: &str, from: &str, to: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(format!("{}:i", self.tag(ks, group)))
+            .arg(format!("[{from}"))
+            .arg(to.map_or("+".to_string(), |t| format!("({t}")))
+            .arg("BYLEX");
+        if limit > 0 {
+            cmd.arg("LIMIT").arg(0).arg(limit);
+        }
+        cmd.query(&mut *self.conn()?).map_err(redis_error)
+    }
+
+    fn value_key(&self, ks: Keyspace, key: &[u8]) -> String {
+        let group = hex(&key[..group_len(ks, key)]);
+        format!("{}:v:{}", self.tag(ks, &group), hex(key))
+    }
+
+    /// Applies the redo records a crashed writer left.
+    fn replay(&self) -> Result<()> {
+        let pattern = self.log_key("*");
+        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut *self.conn()?).map_err(redis_error)?;
+        let mut records: Vec<(u64, String)> = keys
+            .into_iter()
+            .filter_map(|k| k.rsplit(':').next().and_then(|n| n.parse().ok()).map(|n| (n, k)))
+            .collect();
+        records.sort();
+        for (_, key) in records {
+            let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query(&mut *self.conn()?).map_err(redis_error)?;
+            if let Some(bytes) = bytes {
+                self.apply_groups(&decode_record(&bytes)?)?;
+            }
+            redis::cmd("DEL").arg(&key).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `ops` group by group, each group in one Lua call.
+    fn apply_groups(&self, ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+        let mut order: Vec<(Keyspace, String)> = Vec::new();
+        for (ks, key, _) in ops {
+            let group = (*ks, hex(&key[..group_len(*ks, key)]));
+            if !order.contains(&group) {
+                order.push(group);
+            }
+        }
+        let mut conn = self.conn()?;
+        for (ks, group) in &order {
+            redis::cmd("ZADD").arg(self.groups_key(*ks)).arg(0).arg(group).query::<()>(&mut *conn).map_err(redis_error)?;
+        }
+        for (ks, group) in order {
+            let mut invocation = self.apply_group.prepare_invoke();
+            invocation.key(format!("{}:i", self.tag(ks, &group)));
+            let mut values = Vec::new();
+            for (op_ks, key, value) in ops {
+                if *op_ks != ks || hex(&key[..group_len(ks, key)]) != group {
+                    continue;
+                }
+                invocation.key(self.value_key(ks, key));
+                invocation.arg(if value.is_some() { "p" } else { "d" }).arg(hex(key));
+                values.push(value.clone().unwrap_or_default());
+            }
+            for value in values {
+                invocation.arg(value);
+            }
+            invocation.invoke::<i64>(&mut *conn).map_err(redis_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// A batch's writes: keyspace, key, and the value (`None` to delete).
+fn encode_record(ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (ks, key, value) in ops {
+        out.push(ks.tag());
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+        match value {
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+            None => out.push(0),
+        }
+    }
+    out
+}
+
+fn decode_record(bytes: &[u8]) -> Result<Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>> {
+    let broken = || Error::corrupted("redis cluster", "a redo record does not decode");
+    let mut ops = Vec::new();
+    let mut at = 0usize;
+    let take = |n: usize, at: &mut usize| -> Result<&[u8]> {
+        let slice = bytes.get(*at..*at + n).ok_or_else(broken)?;
+        *at += n;
+        Ok(slice)
+    };
+    while at < bytes.len() {
+        let tag = take(1, &mut at)?[0];
+        let ks = Keyspace::from_tag(tag).ok_or_else(broken)?;
+        let len = u32::from_be_bytes(take(4, &mut at)?.try_into().map_err(|_| broken())?) as usize;
+        let key = take(len, &mut at)?.to_vec();
+        let value = match take(1, &mut at)?[0] {
+            1 => {
+                let len = u32::from_be_bytes(take(4, &mut at)?.try_into().map_err(|_| broken())?) as usize;
+                Some(take(len, &mut at)?.to_vec())
+            }
+            _ => None,
+        };
+        ops.push((ks, key, value));
+    }
+    Ok(ops)
+}
+
+impl Storage for RedisClusterStorage {
+    fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        redis::cmd("GET").arg(self.value_key(ks, key)).query(&mut *self.conn()?).map_err(redis_error)
+    }
+
+    fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let keys = self.keys_with_prefix(ks, prefix)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(value) = self.get(ks, &key)? {
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
+    fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let from = hex(prefix);
+        let mut out = Vec::new();
+        for group in self.groups_for(ks, prefix)? {
+            for key in self.group_keys(ks, &group, &from, None, 0)? {
+                if !key.starts_with(&from) {
+                    break;
+                }
+                out.push(unhex(&key)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
+        let from_hex = hex(from);
+        let all: Vec<String> =
+            redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(&mut *self.conn()?).map_err(redis_error)?;
+        for group in all {
+            // A group whose keys are all below `from` is passed over.
+            if group.as_str() < from_hex.get(..group.len()).unwrap_or(&from_hex) {
+                continue;
+            }
+            if let Some(key) = self.group_keys(ks, &group, &from_hex, None, 1)?.into_iter().next() {
+                return Ok(Some(unhex(&key)?));
+            }
+        }
+        Ok(None)
+    }
+
+    fn apply(&self, batch: WriteBatch) -> Result<()> {
+        let ops: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)> = batch
+            .ops
+            .into_iter()
+            .map(|(ks, key, write)| match write {
+                Write::Put(v) => (ks, key, Some(v)),
+                Write::Staged(staged) => (ks, key, Some(staged.bytes)),
+                Write::Delete => (ks, key, None),
+            })
+            .collect();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let n: u64 = redis::cmd("INCR").arg(self.log_key("seq")).query(&mut *self.conn()?).map_err(redis_error)?;
+        let record = self.log_key(&n.to_string());
+        redis::cmd("SET").arg(&record).arg(encode_record(&ops)).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
+        self.apply_groups(&ops)?;
+        redis::cmd("DEL").arg(&record).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
