@@ -154,6 +154,9 @@ impl Database {
     /// ```
     pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Database> {
         let path = path.as_ref();
+        if let Some(cluster) = path.to_str().and_then(|p| p.strip_prefix("redis://")) {
+            return Self::open_redis_cluster(cluster, options);
+        }
         if path.exists() && !path.is_dir() {
             return Err(Error::Usage(format!("'{}' is not a database directory", path.display())));
         }
@@ -170,6 +173,21 @@ impl Database {
             other => other.into(),
         })?;
         Self::with_storage(Arc::new(storage), Some(path.to_path_buf()), options)
+    }
+
+    /// A database on a Redis Cluster: `HOST:PORT[,HOST:PORT...][/NAME]` (the seed
+    /// nodes, and the database's name on the cluster, `sprig` by default). Several
+    /// processes may open the same one.
+    pub fn open_redis_cluster(address: &str, options: &OpenOptions) -> Result<Database> {
+        let (seeds, name) = address.split_once('/').unwrap_or((address, "sprig"));
+        let seeds: Vec<String> = seeds.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        if seeds.is_empty() || name.is_empty() || name.contains(['{', '}', ':']) {
+            return Err(Error::Usage(format!(
+                "redis://{address}: expected redis://HOST:PORT[,HOST:PORT...][/NAME], NAME without '{{', '}}' or ':'"
+            )));
+        }
+        let storage = sprig_index::storage::RedisClusterStorage::open(&seeds, name)?;
+        Self::with_storage(Arc::new(storage), None, options)
     }
 
     /// A database held in memory, gone when the last handle is dropped.
