@@ -241,10 +241,25 @@ impl Storage for RedisClusterStorage {
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let keys = self.keys_with_prefix(ks, prefix)?;
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(value) = self.get(ks, &key)? {
-                out.push((key, value));
+        // One MGET per group (a group is one slot), in pieces of bounded size.
+        let mut start = 0;
+        while start < keys.len() {
+            let group = &keys[start][..group_len(ks, &keys[start])];
+            let mut end = start + 1;
+            while end < keys.len() && end - start < 1000 && keys[end][..group_len(ks, &keys[end])] == *group {
+                end += 1;
             }
+            let mut mget = redis::cmd("MGET");
+            for key in &keys[start..end] {
+                mget.arg(self.value_key(ks, key));
+            }
+            let values: Vec<Option<Vec<u8>>> = mget.query(&mut *self.conn()?).map_err(redis_error)?;
+            for (key, value) in keys[start..end].iter().zip(values) {
+                if let Some(value) = value {
+                    out.push((key.clone(), value));
+                }
+            }
+            start = end;
         }
         Ok(out)
     }
