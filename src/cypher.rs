@@ -577,16 +577,7 @@ impl Database {
         let options = CypherOptions { graph: Some(graph.to_string()), ..Default::default() };
         for statement in crate::split_statements(script) {
             let rows = tx.cypher_with(&statement, &options)?;
-            let s = rows.stats();
-            total.nodes_created += s.nodes_created;
-            total.nodes_deleted += s.nodes_deleted;
-            total.relationships_created += s.relationships_created;
-            total.relationships_deleted += s.relationships_deleted;
-            total.properties_set += s.properties_set;
-            total.labels_added += s.labels_added;
-            total.labels_removed += s.labels_removed;
-            total.indexes_added += s.indexes_added;
-            total.indexes_removed += s.indexes_removed;
+            total.add(rows.stats());
         }
         tx.commit()?;
         Ok(total)

@@ -226,13 +226,7 @@ impl Database {
         refuse_registry(collection)?;
         let mut load = self.inner.xml.begin_load(collection)?;
         for (name, input) in docs {
-            load.add_document(&name, input).map_err(|e| match e {
-                // Say which document of the collection is malformed.
-                sprig_index::Error::Xml { message, line, column } => {
-                    sprig_index::Error::Xml { message: format!("{name}: {message}"), line, column }
-                }
-                other => other,
-            })?;
+            load.add_document(&name, input).map_err(|e| naming_document(&name, e))?;
         }
         Ok(load.commit()?)
     }
@@ -244,14 +238,7 @@ impl Database {
     pub fn put_xml_document(&self, collection: &str, document: &str, input: impl Read) -> Result<(DocStats, bool)> {
         validate_collection_name(collection)?;
         refuse_registry(collection)?;
-        self.inner.xml.put_document(collection, document, input).map_err(|e| {
-            Error::Index(match e {
-                sprig_index::Error::Xml { message, line, column } => {
-                    sprig_index::Error::Xml { message: format!("{document}: {message}"), line, column }
-                }
-                other => other,
-            })
-        })
+        Ok(self.inner.xml.put_document(collection, document, input).map_err(|e| naming_document(document, e))?)
     }
 
     /// Removes a collection; false if there was none.
@@ -390,6 +377,16 @@ fn refuse_registry(collection: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A malformed document's error, saying which document of the collection it is.
+fn naming_document(document: &str, e: sprig_index::Error) -> sprig_index::Error {
+    match e {
+        sprig_index::Error::Xml { message, line, column } => {
+            sprig_index::Error::Xml { message: format!("{document}: {message}"), line, column }
+        }
+        other => other,
+    }
 }
 
 fn validate_collection_name(name: &str) -> Result<()> {

@@ -162,7 +162,7 @@ pub fn dispatch(remote: &Remote, command: Option<&Command>, format: Format) -> R
     Ok(exit::OK)
 }
 
-fn stats_of(counters: &Json) -> WriteStats {
+pub(super) fn stats_of(counters: &Json) -> WriteStats {
     let n = |k: &str| counters[k].as_u64().unwrap_or_default();
     WriteStats {
         nodes_created: n("nodesCreated"),
@@ -399,11 +399,7 @@ fn load_xml(
             }
             let stats = remote.put_document(file, &name, &document, i == 0)?;
             documents.push(document);
-            total.nodes += stats.nodes;
-            total.elements += stats.elements;
-            total.attributes += stats.attributes;
-            total.texts += stats.texts;
-            total.bytes += stats.bytes;
+            total.add(&stats);
         }
         output::print_load(&name, members.len(), &total, started.elapsed(), format)?;
     }

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value as Json};
 use sprig::{split_statements, BulkLoadStats, Error, WriteStats};
 
-use super::remote::{url_segment, Remote};
+use super::remote::{stats_of, url_segment, Remote};
 
 /// A multipart boundary no CSV file is likely to hold.
 fn boundary() -> String {
@@ -77,16 +77,7 @@ impl Remote {
         for statement in split_statements(script) {
             // A failed statement rolls the transaction back on the server.
             let answer = self.post(&at, &json!({"statement": statement}))?;
-            let c = &answer["counters"];
-            total.nodes_created += count(c, "nodesCreated");
-            total.nodes_deleted += count(c, "nodesDeleted");
-            total.relationships_created += count(c, "relationshipsCreated");
-            total.relationships_deleted += count(c, "relationshipsDeleted");
-            total.properties_set += count(c, "propertiesSet");
-            total.labels_added += count(c, "labelsAdded");
-            total.labels_removed += count(c, "labelsRemoved");
-            total.indexes_added += count(c, "indexesAdded");
-            total.indexes_removed += count(c, "indexesRemoved");
+            total.add(&stats_of(&answer["counters"]));
         }
         self.post(&format!("{at}/commit"), &json!({}))?;
         Ok(total)

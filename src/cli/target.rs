@@ -24,8 +24,7 @@ impl Target {
         match self {
             Target::Local(db) => db.cypher_with(query, options),
             Target::Remote(remote) => {
-                let params = options.params.0.iter().map(|(k, v)| (k.clone(), param_json(v))).collect();
-                let graph = options.graph.as_deref().unwrap_or(sprig::DEFAULT_GRAPH);
+                let (graph, params) = remote_statement(options);
                 remote.cypher_rows(graph, query, params)
             }
         }
@@ -51,8 +50,7 @@ impl Target {
             (Target::Local(db), None) => db.explain_cypher(query, options),
             (Target::Local(db), Some(runs)) => db.profile_cypher(query, options, runs),
             (Target::Remote(remote), runs) => {
-                let params = options.params.0.iter().map(|(k, v)| (k.clone(), param_json(v))).collect();
-                let graph = options.graph.as_deref().unwrap_or(sprig::DEFAULT_GRAPH);
+                let (graph, params) = remote_statement(options);
                 remote.cypher_plan(graph, query, params, runs)
             }
         }
@@ -126,6 +124,12 @@ impl Target {
             Target::Remote(remote) => remote.load_file(file, collection, format),
         }
     }
+}
+
+/// The graph and the parameters of a statement, as a request to the server carries them.
+fn remote_statement(options: &CypherOptions) -> (&str, serde_json::Map<String, Json>) {
+    let params = options.params.0.iter().map(|(k, v)| (k.clone(), param_json(v))).collect();
+    (options.graph.as_deref().unwrap_or(sprig::DEFAULT_GRAPH), params)
 }
 
 /// A parameter's value as JSON, as a request body carries it.

@@ -363,10 +363,10 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
         }
         let bolt = match options.bolt {
             Some(address) => {
-                let shared = bolt::Shared::new(
-                    state.db.clone(),
-                    options.token.clone(),
-                    bolt::BoltLimits {
+                let shared = bolt::Shared {
+                    db: state.db.clone(),
+                    token: options.token.clone(),
+                    limits: bolt::BoltLimits {
                         query_timeout: options.query_timeout,
                         result_timeout: options.result_timeout,
                         transaction_timeout: options.transaction_timeout,
@@ -375,10 +375,10 @@ pub fn serve(db: Database, options: ServeOptions) -> Result<()> {
                         idle_timeout: bolt::IDLE_TIMEOUT,
                         max_connections: options.max_concurrent.saturating_mul(4).max(64),
                     },
-                    Arc::clone(&state.permits),
-                    tokio::runtime::Handle::current(),
-                    Arc::clone(&state.bookmarks),
-                );
+                    permits: Arc::clone(&state.permits),
+                    runtime: tokio::runtime::Handle::current(),
+                    bookmarks: Arc::clone(&state.bookmarks),
+                };
                 let server = bolt::BoltServer::start(std::net::TcpListener::bind(address)?, shared)?;
                 eprintln!("listening on bolt://{}", server.address());
                 Some(server)

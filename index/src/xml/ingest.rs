@@ -72,6 +72,17 @@ pub struct DocStats {
     pub bytes: u64,
 }
 
+impl DocStats {
+    /// Adds `other`'s counts to these (documents of one collection, summed).
+    pub fn add(&mut self, other: &DocStats) {
+        self.nodes += other.nodes;
+        self.elements += other.elements;
+        self.attributes += other.attributes;
+        self.texts += other.texts;
+        self.bytes += other.bytes;
+    }
+}
+
 struct OpenElement {
     pre: u32,
     name: u32,

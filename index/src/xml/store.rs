@@ -342,16 +342,8 @@ impl CollectionLoad<'_> {
     fn ingest(&mut self, doc: u32, doc_name: &str, input: impl Read) -> Result<DocStats> {
         let ingest = DocumentIngest::new(self.store.storage.as_ref(), self.gen, doc, &mut self.names, &mut self.paths)?;
         let stats = ingest.run(doc_name, input)?;
-        self.count(&stats);
+        self.stats.add(&stats);
         Ok(stats)
-    }
-
-    fn count(&mut self, stats: &DocStats) {
-        self.stats.nodes += stats.nodes;
-        self.stats.elements += stats.elements;
-        self.stats.attributes += stats.attributes;
-        self.stats.texts += stats.texts;
-        self.stats.bytes += stats.bytes;
     }
 
     /// Starts from collection `old`: its names and path summary, and its documents
@@ -373,7 +365,7 @@ impl CollectionLoad<'_> {
                 }
                 continue;
             }
-            self.count(&doc_meta.stats);
+            self.stats.add(&doc_meta.stats);
             let doc = doc as u32;
             let mut batch = WriteBatch::default();
             let mut batch_bytes = 0usize;

@@ -64,26 +64,17 @@ pub struct BoltLimits {
 
 /// What every connection shares.
 pub struct Shared {
-    db: Database,
-    token: Option<String>,
-    limits: BoltLimits,
-    permits: Arc<Semaphore>,
-    runtime: tokio::runtime::Handle,
-    bookmarks: Arc<super::Bookmarks>,
+    pub(in crate::server) db: Database,
+    pub(in crate::server) token: Option<String>,
+    pub(in crate::server) limits: BoltLimits,
+    /// The server's query permits, shared with HTTP.
+    pub(in crate::server) permits: Arc<Semaphore>,
+    /// The server's runtime, to wait for a permit from a connection's thread.
+    pub(in crate::server) runtime: tokio::runtime::Handle,
+    pub(in crate::server) bookmarks: Arc<super::Bookmarks>,
 }
 
 impl Shared {
-    pub fn new(
-        db: Database,
-        token: Option<String>,
-        limits: BoltLimits,
-        permits: Arc<Semaphore>,
-        runtime: tokio::runtime::Handle,
-        bookmarks: Arc<super::Bookmarks>,
-    ) -> Shared {
-        Shared { db, token, limits, permits, runtime, bookmarks }
-    }
-
     /// Checks HELLO's (before 5.1) or LOGON's credentials: scheme `bearer` with the
     /// token, or `basic` with any principal and the token as credentials. Without a
     /// token every scheme (`none` included) is welcome.

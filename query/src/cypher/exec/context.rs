@@ -47,6 +47,19 @@ pub struct WriteStats {
 }
 
 impl WriteStats {
+    /// Adds `other`'s counts to these (a script's statements, summed).
+    pub fn add(&mut self, other: &WriteStats) {
+        self.nodes_created += other.nodes_created;
+        self.nodes_deleted += other.nodes_deleted;
+        self.relationships_created += other.relationships_created;
+        self.relationships_deleted += other.relationships_deleted;
+        self.properties_set += other.properties_set;
+        self.labels_added += other.labels_added;
+        self.labels_removed += other.labels_removed;
+        self.indexes_added += other.indexes_added;
+        self.indexes_removed += other.indexes_removed;
+    }
+
     /// Every change counted, a number that grows with each write.
     pub fn total(&self) -> u64 {
         self.nodes_created
