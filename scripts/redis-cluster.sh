@@ -6,12 +6,16 @@
 #   scripts/redis-cluster.sh start [DIR]   # prints the seed list once every link is up
 #   scripts/redis-cluster.sh stop [DIR]
 #   scripts/redis-cluster.sh status [DIR]
+#   scripts/redis-cluster.sh master-of KEY [DIR]   # the port of the master serving KEY
+#   scripts/redis-cluster.sh kill PORT [DIR]       # SIGKILL one node (failover drills)
 #
 # REDIS_CLUSTER_PORT (default 7100) is the first of the nine consecutive ports.
 # Needs redis-server and redis-cli 7 (Debian: apt-get install redis-server).
 set -euo pipefail
 
 cmd=${1:-}
+arg=""
+case "$cmd" in master-of | kill) arg=${2:-}; shift || true ;; esac
 dir=${2:-${TMPDIR:-/tmp}/sprig-redis-cluster}
 base=${REDIS_CLUSTER_PORT:-7100}
 masters=3
@@ -94,6 +98,27 @@ case "$cmd" in
     ;;
   status)
     if ready; then echo "ready: $(seeds)"; else echo "not ready"; exit 1; fi
+    ;;
+  master-of)
+    [ -n "$arg" ] || { echo "master-of needs a key" >&2; exit 2; }
+    for p in "${ports[@]}"; do
+      slot=$(cli "$p" cluster keyslot "$arg" 2>/dev/null) || continue
+      # "id host:port@bus flags master ping pong epoch state slot-range..."
+      cli "$p" cluster nodes | awk -v slot="$slot" '
+        $3 ~ /master/ && $3 !~ /fail/ {
+          for (i = 9; i <= NF; i++) {
+            n = split($i, r, "-"); lo = r[1]; hi = (n > 1) ? r[2] : r[1]
+            if (slot + 0 >= lo + 0 && slot + 0 <= hi + 0) { split($2, a, "[:@]"); print a[2]; exit }
+          }
+        }'
+      exit 0
+    done
+    echo "no node answers" >&2
+    exit 1
+    ;;
+  kill)
+    [ -f "$dir/$arg/redis.pid" ] || { echo "no node on port '$arg' in $dir" >&2; exit 2; }
+    kill -9 "$(cat "$dir/$arg/redis.pid")"
     ;;
   *)
     sed -n '2,12p' "$0" >&2

@@ -176,8 +176,9 @@ impl Database {
     }
 
     /// A database on a Redis Cluster: `HOST:PORT[,HOST:PORT...][/NAME]` (the seed
-    /// nodes, and the database's name on the cluster, `sprig` by default). Several
-    /// processes may open the same one.
+    /// nodes, and the database's name on the cluster, `sprig` by default). One
+    /// process at a time opens a database: a second open waits for the first one's
+    /// lease for a few seconds, then fails (docs/SCALE-OUT.md).
     pub fn open_redis_cluster(address: &str, options: &OpenOptions) -> Result<Database> {
         let (seeds, name) = address.split_once('/').unwrap_or((address, "sprig"));
         let seeds: Vec<String> = seeds.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();

@@ -16,13 +16,29 @@
 //! record. Opening replays records a crashed writer left, so a batch is all or
 //! nothing after a crash, as the trait promises; readers beside an apply may see
 //! some groups done and not others, which the trait allows.
+//!
+//! Durability through failover: a master acknowledges a write before its replicas
+//! have it, and a failover loses what no replica had. So every step of `apply`
+//! (the record, each group, the record's removal) is followed by `WAIT 1` on the
+//! master of that slot, and `apply` returns only once a replica holds the whole
+//! batch; a batch that returns Ok survives the loss of any one master. Every
+//! command is idempotent (SET, DEL, ZADD, ZREM, a group's script, reads), so each
+//! is retried through redirections, failovers (`CLUSTERDOWN`, `TRYAGAIN`,
+//! `NOREPLICAS`, dropped connections) and timeouts for up to [`RETRY_FOR`], with
+//! a fresh connection after a failure.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use redis::cluster::{ClusterClient, ClusterConnection};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
 
 use super::{Keyspace, Storage, Write, WriteBatch};
 use crate::{Error, Result};
+
+mod lease;
+pub use lease::{LEASE_TTL, LEASE_WAIT};
 
 const APPLY_GROUP: &str = r#"
 local idx = KEYS[1]
@@ -39,11 +55,25 @@ end
 return #KEYS - 1
 "#;
 
+/// How long a command is retried through a failover before its error is returned.
+pub const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// How long one `WAIT` gives the replicas (milliseconds); it is repeated until
+/// [`RETRY_FOR`] has passed.
+const WAIT_MS: u64 = 2000;
+
 /// A database on a Redis Cluster.
 pub struct RedisClusterStorage {
     name: String,
-    conn: Mutex<ClusterConnection>,
+    client: ClusterClient,
+    /// The connection; `None` after a failure, made again on the next command.
+    conn: Mutex<Option<ClusterConnection>>,
     apply_group: redis::Script,
+    /// Replicas a write must reach before `apply` returns: 1, or 0 on a cluster
+    /// without replicas (where a failover cannot happen anyway).
+    wait_for: u32,
+    /// This process's hold on the database; `None` only while opening.
+    lease: Option<lease::Lease>,
 }
 
 impl std::fmt::Debug for RedisClusterStorage {
@@ -52,8 +82,31 @@ impl std::fmt::Debug for RedisClusterStorage {
     }
 }
 
-fn redis_error(e: redis::RedisError) -> Error {
+fn redis_error(e: RedisError) -> Error {
     Error::Io(std::io::Error::other(format!("redis cluster: {e}")))
+}
+
+/// Errors a failover or a resharding causes for a while, after which the same
+/// command succeeds.
+fn transient(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+        || e.is_cluster_error()
+        || matches!(
+            e.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::MasterDown | ServerErrorKind::ReadOnly | ServerErrorKind::BusyLoading
+                )
+        )
+        // A master refusing writes while it has no replica (min-replicas-to-write).
+        || e.code() == Some("NOREPLICAS")
+}
+
+/// The route to the master of `key`'s slot.
+fn master_of(key: &str) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_slot(Slot::for_key(key), SlotAddr::Master)))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -85,16 +138,81 @@ impl RedisClusterStorage {
     /// `name`, replaying any batch a crashed writer left half applied.
     pub fn open(seeds: &[String], name: &str) -> Result<Self> {
         let urls: Vec<String> = seeds.iter().map(|s| format!("redis://{s}")).collect();
-        let client = ClusterClient::new(urls).map_err(redis_error)?;
-        let conn = client.get_connection().map_err(redis_error)?;
-        let storage =
-            RedisClusterStorage { name: name.to_string(), conn: Mutex::new(conn), apply_group: redis::Script::new(APPLY_GROUP) };
+        let client = ClusterClient::builder(urls)
+            .connection_timeout(Duration::from_secs(2))
+            .response_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(redis_error)?;
+        let mut storage = RedisClusterStorage {
+            name: name.to_string(),
+            client,
+            conn: Mutex::new(None),
+            apply_group: redis::Script::new(APPLY_GROUP),
+            wait_for: 0,
+            lease: None,
+        };
+        storage.lease = Some(lease::Lease::take(&storage.client, &storage.log_key("owner"))?);
+        let nodes: String = storage.run(|c| redis::cmd("CLUSTER").arg("NODES").query(c))?;
+        storage.wait_for = u32::from(nodes.lines().any(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))));
         storage.replay()?;
         Ok(storage)
     }
 
-    fn conn(&self) -> Result<std::sync::MutexGuard<'_, ClusterConnection>> {
-        self.conn.lock().map_err(|_| Error::corrupted("redis cluster", "connection lock poisoned"))
+    /// Runs `command` on the cluster, again (on a new connection, after a pause that
+    /// grows) while it fails with a [`transient`] error, for up to [`RETRY_FOR`].
+    /// Only idempotent commands go through here.
+    fn run<T>(&self, mut command: impl FnMut(&mut ClusterConnection) -> RedisResult<T>) -> Result<T> {
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let result = {
+                let mut slot = self.conn.lock().map_err(|_| Error::corrupted("redis cluster", "connection lock poisoned"))?;
+                let result = match slot.as_mut() {
+                    Some(conn) => command(conn),
+                    None => self.client.get_connection().and_then(|mut conn| {
+                        let result = command(&mut conn);
+                        *slot = Some(conn);
+                        result
+                    }),
+                };
+                if result.is_err() {
+                    // Its view of the slots may be stale, or its sockets dead.
+                    *slot = None;
+                }
+                result
+            };
+            match result {
+                Ok(value) => return Ok(value),
+                Err(e) if transient(&e) && Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(redis_error(e)),
+            }
+        }
+    }
+
+    /// Runs `write`, then `WAIT` on the master of `key`'s slot, on one connection
+    /// and as one retried unit: on a new connection `WAIT` would not cover what the
+    /// old one wrote, so the (idempotent) writes are sent again.
+    fn write_replicated(&self, key: &str, mut write: impl FnMut(&mut ClusterConnection) -> RedisResult<()>) -> Result<()> {
+        let wait_for = self.wait_for;
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(wait_for).arg(WAIT_MS);
+        self.run(|c| {
+            write(c)?;
+            if wait_for == 0 {
+                return Ok(());
+            }
+            let acked: i64 = redis::from_redis_value(c.route_command(&wait, master_of(key))?)?;
+            if acked < i64::from(wait_for) {
+                return Err(RedisError::from((
+                    ErrorKind::Io,
+                    "no replica acknowledged a write in time (it is on its master, and may or may not survive a failover)",
+                )));
+            }
+            Ok(())
+        })
     }
 
     fn tag(&self, ks: Keyspace, group: &str) -> String {
@@ -112,7 +230,7 @@ impl RedisClusterStorage {
     /// The keyspace's groups a key with `prefix` can be in, in key order.
     fn groups_for(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<String>> {
         let all: Vec<String> =
-            redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(&mut *self.conn()?).map_err(redis_error)?;
+            self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
         let prefix = hex(prefix);
         Ok(all.into_iter().filter(|g| g.starts_with(&prefix) || prefix.starts_with(g.as_str())).collect())
     }
@@ -127,7 +245,7 @@ impl RedisClusterStorage {
         if limit > 0 {
             cmd.arg("LIMIT").arg(0).arg(limit);
         }
-        cmd.query(&mut *self.conn()?).map_err(redis_error)
+        self.run(|c| cmd.query(c))
     }
 
     fn value_key(&self, ks: Keyspace, key: &[u8]) -> String {
@@ -138,23 +256,24 @@ impl RedisClusterStorage {
     /// Applies the redo records a crashed writer left.
     fn replay(&self) -> Result<()> {
         let pattern = self.log_key("*");
-        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut *self.conn()?).map_err(redis_error)?;
+        let keys: Vec<String> = self.run(|c| redis::cmd("KEYS").arg(&pattern).query(c))?;
         let mut records: Vec<(u64, String)> = keys
             .into_iter()
             .filter_map(|k| k.rsplit(':').next().and_then(|n| n.parse().ok()).map(|n| (n, k)))
             .collect();
         records.sort();
         for (_, key) in records {
-            let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query(&mut *self.conn()?).map_err(redis_error)?;
+            let bytes: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&key).query(c))?;
             if let Some(bytes) = bytes {
                 self.apply_groups(&decode_record(&bytes)?)?;
             }
-            redis::cmd("DEL").arg(&key).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
+            self.write_replicated(&key, |c| redis::cmd("DEL").arg(&key).query(c))?;
         }
         Ok(())
     }
 
-    /// Applies `ops` group by group, each group in one Lua call.
+    /// Applies `ops` group by group, each group in one Lua call, each replicated
+    /// before the next.
     fn apply_groups(&self, ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
         let mut order: Vec<(Keyspace, String)> = Vec::new();
         for (ks, key, _) in ops {
@@ -163,13 +282,21 @@ impl RedisClusterStorage {
                 order.push(group);
             }
         }
-        let mut conn = self.conn()?;
-        for (ks, group) in &order {
-            redis::cmd("ZADD").arg(self.groups_key(*ks)).arg(0).arg(group).query::<()>(&mut *conn).map_err(redis_error)?;
+        let mut keyspaces: Vec<Keyspace> = order.iter().map(|(ks, _)| *ks).collect();
+        keyspaces.dedup();
+        for ks in keyspaces {
+            let registry = self.groups_key(ks);
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&registry);
+            for (_, group) in order.iter().filter(|(k, _)| *k == ks) {
+                zadd.arg(0).arg(group);
+            }
+            self.write_replicated(&registry, |c| zadd.query(c))?;
         }
         for (ks, group) in order {
+            let index = format!("{}:i", self.tag(ks, &group));
             let mut invocation = self.apply_group.prepare_invoke();
-            invocation.key(format!("{}:i", self.tag(ks, &group)));
+            invocation.key(&index);
             let mut values = Vec::new();
             for (op_ks, key, value) in ops {
                 if *op_ks != ks || hex(&key[..group_len(ks, key)]) != group {
@@ -177,12 +304,12 @@ impl RedisClusterStorage {
                 }
                 invocation.key(self.value_key(ks, key));
                 invocation.arg(if value.is_some() { "p" } else { "d" }).arg(hex(key));
-                values.push(value.clone().unwrap_or_default());
+                values.push(value.as_deref().unwrap_or_default());
             }
             for value in values {
                 invocation.arg(value);
             }
-            invocation.invoke::<i64>(&mut *conn).map_err(redis_error)?;
+            self.write_replicated(&index, |c| invocation.invoke::<i64>(c).map(drop))?;
         }
         Ok(())
     }
@@ -235,7 +362,7 @@ fn decode_record(bytes: &[u8]) -> Result<Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>
 
 impl Storage for RedisClusterStorage {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        redis::cmd("GET").arg(self.value_key(ks, key)).query(&mut *self.conn()?).map_err(redis_error)
+        self.run(|c| redis::cmd("GET").arg(self.value_key(ks, key)).query(c))
     }
 
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -253,7 +380,7 @@ impl Storage for RedisClusterStorage {
             for key in &keys[start..end] {
                 mget.arg(self.value_key(ks, key));
             }
-            let values: Vec<Option<Vec<u8>>> = mget.query(&mut *self.conn()?).map_err(redis_error)?;
+            let values: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
             for (key, value) in keys[start..end].iter().zip(values) {
                 if let Some(value) = value {
                     out.push((key.clone(), value));
@@ -281,7 +408,7 @@ impl Storage for RedisClusterStorage {
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
         let from_hex = hex(from);
         let all: Vec<String> =
-            redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(&mut *self.conn()?).map_err(redis_error)?;
+            self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
         for group in all {
             // A group whose keys are all below `from` is passed over.
             if group.as_str() < from_hex.get(..group.len()).unwrap_or(&from_hex) {
@@ -307,12 +434,18 @@ impl Storage for RedisClusterStorage {
         if ops.is_empty() {
             return Ok(());
         }
-        let n: u64 = redis::cmd("INCR").arg(self.log_key("seq")).query(&mut *self.conn()?).map_err(redis_error)?;
+        if let Some(lease) = &self.lease {
+            lease.check()?;
+        }
+        // A retried INCR may skip a number; records only need distinct, rising ones.
+        let n: u64 = self.run(|c| redis::cmd("INCR").arg(self.log_key("seq")).query(c))?;
         let record = self.log_key(&n.to_string());
-        redis::cmd("SET").arg(&record).arg(encode_record(&ops)).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
+        let bytes = encode_record(&ops);
+        self.write_replicated(&record, |c| redis::cmd("SET").arg(&record).arg(&bytes).query(c))?;
         self.apply_groups(&ops)?;
-        redis::cmd("DEL").arg(&record).query::<()>(&mut *self.conn()?).map_err(redis_error)?;
-        Ok(())
+        // Replicated before the next batch: a record a failover brought back would be
+        // replayed over newer writes.
+        self.write_replicated(&record, |c| redis::cmd("DEL").arg(&record).query(c))
     }
 
     fn flush(&self) -> Result<()> {

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""sprig on a Redis Cluster against sprig on sled, in one run.
+
+Starts a 9-node cluster on loopback with scripts/redis-cluster.sh (3 masters with 2
+replicas each, AOF with fsync on every write, every commit waits for a replica)
+and measures, for the same data on both backends:
+- load: XMark (sprig load xml) in MB/s, and a graph (sprig load graph) in seconds;
+- queries: XPath and Cypher in-engine times from `profile --runs N`: the first run
+  of a fresh process (cold: nothing cached in sprig) and the median of the runs (warm);
+- commits: small write transactions per second (a script of N single-row CREATEs,
+  each its own transaction).
+
+usage: benches/peers/redis_cluster.py [--xml xmark-f0.1] [--nodes 100000] [--runs 5]
+                                      [--commits 300] [--port 7700]
+"""
+import argparse, gzip, json, os, shutil, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+SPRIG = os.path.join(ROOT, "target", "release", "sprig")
+SCRIPT = os.path.join(ROOT, "scripts", "redis-cluster.sh")
+
+sys.path.insert(0, HERE)
+from run import XMARK_QUERIES  # noqa: E402
+
+XPATH = XMARK_QUERIES + [
+    "count(//item[contains(description, 'gold')]/name)",
+    "/site/people/person[@id='person0']/name/text()",
+]
+CYPHER = {
+    "Q01 point lookup": "MATCH (p:Person {name: 'p4242'}) RETURN p.name, p.age",
+    "Q03 two hops": "MATCH (p:Person {name: 'p17'})-[:KNOWS]->(:Person)-[:KNOWS]->(f:Person) RETURN count(DISTINCT f)",
+    "Q07 top out-degree": "MATCH (p:Person)-[:KNOWS]->(:Person) RETURN p.name, count(*) AS d ORDER BY d DESC, p.name LIMIT 10",
+    "Q27 cities of the young": "MATCH (p:Person)-[:LIVES_IN]->(c:City) WHERE p.age < 20 RETURN DISTINCT c.name ORDER BY c.name",
+}
+
+
+def sprig(db, *args):
+    res = subprocess.run([SPRIG, "--db", db, *args], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"sprig {' '.join(args)}: {res.stderr.strip()}")
+    return res.stdout
+
+
+def timed(db, *args):
+    start = time.perf_counter()
+    out = sprig(db, *args)
+    return time.perf_counter() - start, out
+
+
+def profile(db, lang, query, runs, extra=()):
+    out = json.loads(sprig(db, "--format", "json", "profile", lang, *extra, query, "--runs", str(runs)))
+    return out["first_ms"], out["elapsed_ms"]
+
+
+def cluster(cmd, port, home):
+    env = dict(os.environ, REDIS_CLUSTER_PORT=str(port))
+    res = subprocess.run(["bash", SCRIPT, cmd, home], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise RuntimeError(f"redis-cluster.sh {cmd}: {res.stderr.strip()}")
+    return res.stdout.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xml", default="xmark-f0.1")
+    ap.add_argument("--nodes", type=int, default=100000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--commits", type=int, default=300)
+    ap.add_argument("--port", type=int, default=7700)
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="sprig-redis-bench-")
+    home = os.path.join(work, "cluster")
+    seeds = cluster("start", args.port, home)
+    try:
+        xml = os.path.join(work, f"{args.xml}.xml")
+        with gzip.open(os.path.join(SHARED, "xml", f"{args.xml}.xml.gz")) as src, open(xml, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        mb = os.path.getsize(xml) / 1e6
+        graph = os.path.join(work, "graph")
+        subprocess.run([sys.executable, os.path.join(SHARED, "graph", "gen_graph.py"), str(args.nodes), "10", "3", graph],
+                       check=True, capture_output=True)
+        commits = os.path.join(work, "commits.cypher")
+        with open(commits, "w") as f:
+            for i in range(args.commits):
+                f.write(f"CREATE (:Commit {{i: {i}}});\n")
+        backends = {"sled": os.path.join(work, "sled.db"), "cluster": f"redis://{seeds}/bench"}
+        res = {}
+        for name, db in backends.items():
+            r = res[name] = {}
+            secs, _ = timed(db, "--empty", "load", "xml", xml, "--collection", "x")
+            r["xml_load_s"], r["xml_mb_s"] = secs, mb / secs
+            secs, _ = timed(db, "load", "graph", "--nodes", os.path.join(graph, "nodes.csv"),
+                            "--edges", os.path.join(graph, "edges.csv"))
+            r["graph_load_s"] = secs
+            r["xpath"] = {q: profile(db, "xpath", q, args.runs, ("--collection", "x")) for q in XPATH}
+            r["cypher"] = {q: profile(db, "cypher", c, args.runs) for q, c in CYPHER.items()}
+            secs, _ = timed(db, "-f", commits)
+            r["commits_s"] = args.commits / secs
+        print(report(res, args, mb))
+    finally:
+        cluster("stop", args.port, home)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(res, args, mb):
+    s, c = res["sled"], res["cluster"]
+    lines = [
+        f"2 cores; {args.xml} ({mb:.1f} MB); graph of {args.nodes} nodes; profile --runs {args.runs}",
+        "",
+        "| measure | sled | cluster | cluster / sled |",
+        "|---|---|---|---|",
+        f"| XML load MB/s | {s['xml_mb_s']:.1f} | {c['xml_mb_s']:.1f} | {c['xml_mb_s'] / s['xml_mb_s']:.2f} |",
+        f"| graph load s | {s['graph_load_s']:.2f} | {c['graph_load_s']:.2f} | {c['graph_load_s'] / s['graph_load_s']:.2f} |",
+        f"| commits/s (one CREATE each) | {s['commits_s']:.0f} | {c['commits_s']:.0f} | {c['commits_s'] / s['commits_s']:.2f} |",
+        "",
+        "| query | sled cold ms | cluster cold ms | ratio | sled warm ms | cluster warm ms | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("xpath", "cypher"):
+        for q, (s_cold, s_warm) in s[kind].items():
+            c_cold, c_warm = c[kind][q]
+            lines.append(f"| `{q}` | {s_cold:.2f} | {c_cold:.2f} | {c_cold / max(s_cold, 1e-3):.1f} | "
+                         f"{s_warm:.2f} | {c_warm:.2f} | {c_warm / max(s_warm, 1e-3):.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
