@@ -207,6 +207,10 @@ pub struct Overlay {
     last_rels: Option<(u64, Arc<RecordChunk<RelRecord>>)>,
     /// Property columns this transaction has used, by (relationships?, chunk), then key.
     columns: rustc_hash::FxHashMap<(bool, u64), ChunkColumns>,
+    /// The last column read, with its (relationships?, chunk, key): a scan or a sort
+    /// reads one column for many rows in a row, and this spares each a hash lookup
+    /// and a reference count change.
+    last_column: Option<(bool, u64, Box<str>, SharedColumn)>,
     /// The last adjacency chunk read, per direction (outgoing, incoming).
     last_adj: [Option<(u64, Arc<AdjChunk>)>; 2],
     /// Type blocks read by [`Overlay::typed_adjacency`] and

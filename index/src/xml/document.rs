@@ -1,8 +1,10 @@
 //! Read access to one stored document: node records by pre-order number, through the
 //! store's shared read cache, plus its region table, posting lists and ID index.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
@@ -25,10 +27,19 @@ pub struct Document {
     meta: Arc<DocMeta>,
     patches: Arc<HashMap<u32, u32>>,
     cache: XmlCache,
-    /// The chunk read last: navigation mostly stays within one chunk, and this saves
-    /// a hashed lookup in the shared cache per node.
-    recent: Mutex<Option<(u32, Arc<Chunk>)>>,
+    /// Names this reader for [`RECENT`] (never reused in the process).
+    instance: u64,
     regions: RegionTable,
+}
+
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The chunk this thread read last, with its reader's instance and chunk number:
+    /// navigation mostly stays within one chunk, and this saves a hashed lookup in
+    /// the shared cache per node. Per thread, because threads that share a reader (a
+    /// step split over cores) would otherwise evict each other's chunk on every node.
+    static RECENT: RefCell<Option<(u64, u32, Arc<Chunk>)>> = const { RefCell::new(None) };
 }
 
 impl Document {
@@ -41,7 +52,8 @@ impl Document {
         patches: Arc<HashMap<u32, u32>>,
     ) -> Self {
         let regions = RegionTable::new(storage.clone(), cache.clone(), gen, doc);
-        Document { storage, gen, doc, meta, patches, cache, recent: Mutex::new(None), regions }
+        let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        Document { storage, gen, doc, meta, patches, cache, instance, regions }
     }
 
     /// The document's index within its collection.
@@ -71,20 +83,25 @@ impl Document {
     }
 
     /// Runs `f` on the chunk holding `pre` and `pre`'s index in it, without taking a
-    /// reference to the chunk: one uncontended lock per call where [`Self::chunk`]
-    /// adds a reference count up and down, which showed in profiles of per-node
+    /// reference to the chunk when this thread read the same chunk last ([`RECENT`]):
+    /// [`Self::chunk`]'s reference count up and down showed in profiles of per-node
     /// navigation.
     fn in_chunk<R>(&self, pre: u32, f: impl FnOnce(&Arc<Chunk>, usize) -> Result<R>) -> Result<R> {
         let no = pre / CHUNK_NODES;
         let idx = (pre % CHUNK_NODES) as usize;
-        let mut recent = self.recent.lock().map_err(|_| Error::corrupted("chunk cache", "lock poisoned"))?;
-        match recent.as_ref() {
-            Some((n, chunk)) if *n == no => f(chunk, idx),
-            _ => {
+        let mut f = Some(f);
+        // `f` runs inside the borrow: it must not read chunks itself (none does).
+        let hit = RECENT.with_borrow(|recent| match (recent, f.take()) {
+            (Some((instance, n, chunk)), Some(f)) if *instance == self.instance && *n == no => Ok(f(chunk, idx)),
+            (_, f) => Err(f),
+        });
+        match hit {
+            Ok(result) => result,
+            Err(f) => {
                 let chunk = self.shared_chunk(no)?;
-                let res = f(&chunk, idx);
-                *recent = Some((no, chunk));
-                res
+                let result = f.map(|f| f(&chunk, idx));
+                RECENT.set(Some((self.instance, no, chunk)));
+                result.unwrap_or_else(|| Err(Error::corrupted("chunk cache", "a chunk reader ran twice")))
             }
         }
     }

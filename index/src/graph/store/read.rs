@@ -23,6 +23,7 @@ impl Overlay {
             last_adj: [None, None],
             typed_blocks: Default::default(),
             columns: Default::default(),
+            last_column: None,
             graph,
             writable,
             dirty: false,
@@ -241,6 +242,23 @@ impl Overlay {
         Ok(Some(col))
     }
 
+    /// The column of property `key` in the chunk of `id`, memoized as `last_column`.
+    fn column_memo(&mut self, rel: bool, id: u64, key: &str) -> Result<Option<&crate::graph::chunk::PropertyColumn>> {
+        let (c, _) = chunk_of(id);
+        let hit = matches!(&self.last_column, Some((r, lc, k, _)) if *r == rel && *lc == c && **k == *key);
+        if !hit {
+            match self.column(rel, id, key)? {
+                // The same key in the next chunk (a scan): no new key to allocate.
+                Some(col) => match &mut self.last_column {
+                    Some((r, lc, k, last)) if **k == *key => (*r, *lc, *last) = (rel, c, col),
+                    last => *last = Some((rel, c, key.into(), col)),
+                },
+                None => self.last_column = None,
+            }
+        }
+        Ok(self.last_column.as_ref().and_then(|(_, _, _, col)| col.as_ref().as_ref()))
+    }
+
     /// Property `key` of node (or relationship, with `rel`) `id` as a stored value
     /// (`None` inside when it lacks it); `Ok(None)` when it does not exist. Strings
     /// are shared with the chunk's column, not copied.
@@ -248,9 +266,9 @@ impl Overlay {
         if let Some(changed) = self.changed_properties(rel, id) {
             return Ok(changed.map(|props| props.get(key).cloned()));
         }
-        if let Some(col) = self.column(rel, id, key)? {
+        if let Some(col) = self.column_memo(rel, id, key)? {
             let (_, slot) = chunk_of(id);
-            match col.as_ref().as_ref().map(|c| c.get(slot)) {
+            match Some(col.get(slot)) {
                 Some(Cell::Int(i)) => return Ok(Some(Some(PropertyValue::Int(i)))),
                 Some(Cell::Float(x)) => return Ok(Some(Some(PropertyValue::Float(x)))),
                 Some(Cell::Bool(b)) => return Ok(Some(Some(PropertyValue::Bool(b)))),
@@ -309,15 +327,13 @@ impl Overlay {
             return Ok(changed.map(|props| f(props.get(key).map(RawValue::of))));
         }
         let (c, slot) = chunk_of(id);
-        if let Some(col) = self.column(rel, id, key)? {
-            if let Some(cells) = col.as_ref() {
-                match cells.get(slot) {
-                    Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(i))))),
-                    Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(x))))),
-                    Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(b))))),
-                    Cell::Str(s) => return Ok(Some(f(Some(RawValue::Str(s))))),
-                    Cell::Absent | Cell::Other => {}
-                }
+        if let Some(cells) = self.column_memo(rel, id, key)? {
+            match cells.get(slot) {
+                Cell::Int(i) => return Ok(Some(f(Some(RawValue::Int(i))))),
+                Cell::Float(x) => return Ok(Some(f(Some(RawValue::Float(x))))),
+                Cell::Bool(b) => return Ok(Some(f(Some(RawValue::Bool(b))))),
+                Cell::Str(s) => return Ok(Some(f(Some(RawValue::Str(s))))),
+                Cell::Absent | Cell::Other => {}
             }
         }
         if rel {
