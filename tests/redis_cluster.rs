@@ -127,6 +127,11 @@ fn sprig_on_a_redis_cluster_answers_as_sprig_in_memory() {
     assert_eq!(cypher_answers(&on_cluster, &cypher), expected);
     let report = on_cluster.check().expect("checked");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // One process at a time: a second open waits for the lease, then gives up.
+    match Database::open(format!("redis://{}/differential", cluster.seeds)) {
+        Err(e) => assert!(e.to_string().contains("open in another process"), "{e}"),
+        Ok(_) => panic!("a second open of a database in use succeeded"),
+    }
     drop(on_cluster);
 
     // Another process's view: a second open sees the same data.
@@ -135,6 +140,11 @@ fn sprig_on_a_redis_cluster_answers_as_sprig_in_memory() {
     assert_eq!(cypher_answers(&again, &cypher), cypher_answers(&in_memory, &cypher));
     assert_eq!(xpath_answers(&again, "big", &big), xpath_answers(&in_memory, "big", &big));
     assert!(Database::open("redis:///x").is_err(), "no seeds");
+}
+
+/// An XPath number as `xpath_answers` gives it.
+fn number(n: u64) -> String {
+    format!("{{\"kind\":\"number\",\"value\":{n}}}")
 }
 
 fn count_rows(db: &Database, query: &str) -> Vec<Vec<i64>> {
@@ -202,6 +212,9 @@ fn acknowledged_commits_survive_masters_killed_mid_write() {
     let acked: std::collections::BTreeSet<i64> = outcomes.iter().filter(|o| o.1).map(|o| o.0).collect();
     let after_kill = outcomes.iter().filter(|(_, ok, t)| *ok && *t > killed_at).count();
     assert!(after_kill >= 30, "commits did not resume after master {killed} was killed: {after_kill}");
+    // A commit was under way through the failover: the kill landed mid-write.
+    let stalled = outcomes.windows(2).map(|w| w[1].2.duration_since(w[0].2)).max().unwrap_or_default();
+    assert!(stalled >= Duration::from_millis(500), "no commit waited for the failover (longest {stalled:?})");
 
     // An XML load while the master of the catalog's slot is killed.
     let items: String = (0..20_000).map(|i| format!("<item n='{i}'><v>{}</v></item>", i % 13)).collect();
@@ -230,7 +243,7 @@ fn acknowledged_commits_survive_masters_killed_mid_write() {
     assert_eq!(indexed, vec![vec![if present.contains(&7) { 2 } else { 0 }]]);
     let answer = xpath_answers(&db, "big", &["count(//item)", "sum(//item/@n)"]);
     match loaded {
-        Ok(()) => assert_eq!(answer, vec!["20000", "199990000"], "after killing {killed_too}"),
+        Ok(()) => assert_eq!(answer, vec![number(20000), number(199990000)], "after killing {killed_too}"),
         Err(e) => assert!(answer.iter().all(|a| a.starts_with("error")), "a failed load left {answer:?}: {e}"),
     }
     let report = db.check().expect("checked");
@@ -250,7 +263,9 @@ fn a_load_killed_mid_way_leaves_the_previous_collection() {
     let file = dir.path().join("c.xml");
     let items: String = (0..400_000).map(|i| format!("<item n='{i}'><v>{}</v></item>", i % 13)).collect();
     std::fs::write(&file, format!("<r>{items}</r>")).expect("written");
-    for wait_ms in [300u64, 900, 1800] {
+    // A killed process keeps its lease until it expires: each reopen waits for it.
+    let mut interrupted = 0;
+    for wait_ms in [400u64, 1500] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sprig"))
             .args(["--db", &url, "load", "xml"])
             .arg(&file)
@@ -261,14 +276,16 @@ fn a_load_killed_mid_way_leaves_the_previous_collection() {
         std::thread::sleep(std::time::Duration::from_millis(wait_ms));
         let _ = child.kill();
         let finished = child.wait().expect("waited").success();
+        interrupted += usize::from(!finished);
         let db = Database::open(&url).expect("reopened");
         let count = xpath_answers(&db, "c", &["count(//item)"]);
         if finished {
-            assert_eq!(count, vec!["400000"]);
+            assert_eq!(count, vec![number(400000)]);
         } else {
-            assert!(count == vec!["1"] || count == vec!["400000"], "killed after {wait_ms} ms: {count:?}");
+            assert!(count == vec![number(1)] || count == vec![number(400000)], "killed after {wait_ms} ms: {count:?}");
         }
         let report = db.check().expect("checked");
         assert!(report.problems.is_empty(), "killed after {wait_ms} ms: {:?}", report.problems);
     }
+    assert!(interrupted > 0, "every load finished before it was killed");
 }

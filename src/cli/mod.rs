@@ -318,7 +318,10 @@ fn default_db_path() -> PathBuf {
 
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
-    let is_new = !path.exists();
+    // A directory is new when it does not exist yet; a database on a cluster when it
+    // holds nothing (checked once it is open).
+    let on_cluster = path.to_str().is_some_and(|p| p.starts_with("redis://"));
+    let is_new = !on_cluster && !path.exists();
     let open = OpenOptions { cache_mb: cli.cache_mb };
     if let Some(Command::Serve(args)) = &cli.subcommand {
         let token = match &cli.token_env {
@@ -422,6 +425,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(exit::OK)
         }
         None => {
+            let is_new = is_new || (on_cluster && db.collections()?.is_empty() && db.graphs()?.is_empty());
             if is_new && !cli.empty {
                 sprig::fixtures::seed(&db)?;
             }

@@ -6,10 +6,15 @@
 //! live ([`LEASE_TTL`]), a thread renews it, and dropping the database removes it. A
 //! second open waits for the lease up to [`LEASE_WAIT`] and then fails naming the
 //! holder; a process that dies without removing it loses it after [`LEASE_TTL`].
-//! A process that could not renew in time (stalled past the time to live) may have
-//! been replaced, so its writes fail from then on.
+//!
+//! The lease is also the fence of every batch: the script that writes a batch's redo
+//! record (in the same slot) refuses unless this process holds it. A lease that
+//! expired while its master failed over is taken back only if the batch counter
+//! `sprig:{DB:log}:seq` still stands where this process left it, that is when no
+//! other process wrote in between; otherwise the lease is lost and every later
+//! write fails.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,14 +24,21 @@ use redis::cluster::ClusterClient;
 
 use crate::{Error, Result};
 
-/// How long a lease outlives its last renewal.
-pub const LEASE_TTL: Duration = Duration::from_secs(5);
+/// How long a lease outlives its last renewal: longer than a failover takes.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
 /// How long an open waits for another process's lease.
-pub const LEASE_WAIT: Duration = Duration::from_secs(7);
+pub const LEASE_WAIT: Duration = Duration::from_secs(12);
 
+/// KEYS: owner, seq. ARGV: token, time to live (ms), the batch counter as this
+/// process last left it.
 const RENEW: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder and tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 "#;
@@ -41,6 +53,10 @@ return 0
 /// A held owner lease; released on drop.
 #[derive(Debug)]
 pub struct Lease {
+    /// The token the lease holds, which each batch's fence checks.
+    pub token: String,
+    /// The batch counter as this process last left it (the storage sets it).
+    pub seq: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
     stop: Option<mpsc::Sender<()>>,
     renewer: Option<JoinHandle<()>>,
@@ -48,8 +64,8 @@ pub struct Lease {
 
 impl Lease {
     /// Takes the lease `key` for this process, waiting up to [`LEASE_WAIT`] for
-    /// another holder's to end.
-    pub fn take(client: &ClusterClient, key: &str) -> Result<Lease> {
+    /// another holder's to end. `seq_key` is the batch counter.
+    pub fn take(client: &ClusterClient, key: &str, seq_key: &str) -> Result<Lease> {
         let failed = |e: redis::RedisError| Error::Io(std::io::Error::other(format!("redis cluster: {e}")));
         let mut conn = client.get_connection().map_err(failed)?;
         let token = format!("pid {} at {:?}", std::process::id(), std::time::SystemTime::now());
@@ -80,61 +96,66 @@ impl Lease {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        let seq: Option<u64> = redis::cmd("GET").arg(seq_key).query(&mut conn).map_err(failed)?;
+        let seq = Arc::new(AtomicU64::new(seq.unwrap_or(0)));
         let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<()>();
         let renewer = {
-            let (lost, key) = (lost.clone(), key.to_string());
+            let keys = [key.to_string(), seq_key.to_string()];
+            let (lost, seq, token, client) = (lost.clone(), seq.clone(), token.clone(), client.clone());
             std::thread::Builder::new()
                 .name("sprig-lease".into())
-                .spawn(move || renew_until_stopped(conn, &key, &token, &lost, &stopped))
+                .spawn(move || renew_until_stopped(&client, conn, &keys, &token, &seq, &lost, &stopped))
                 .map_err(Error::Io)?
         };
-        Ok(Lease { lost, stop: Some(stop), renewer: Some(renewer) })
+        Ok(Lease { token, seq, lost, stop: Some(stop), renewer: Some(renewer) })
     }
 
     /// Fails once the lease may have passed to another process.
     pub fn check(&self) -> Result<()> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(Error::Io(std::io::Error::other(
-                "redis cluster: this process lost the database's lease (it could not renew it within 5 s), \
-                 so another process may own the database now; reopen it",
+                "redis cluster: this process lost the database's lease to another process; reopen the database",
             )));
         }
         Ok(())
     }
 }
 
-/// Renews the lease three times per time to live until told to stop, then removes it.
+/// Renews the lease five times per time to live until told to stop, then removes it.
+/// While the cluster cannot be reached the lease is neither renewed nor lost: no
+/// batch can be written then either, since its fence lives in the lease's slot.
 fn renew_until_stopped(
+    client: &ClusterClient,
     mut conn: redis::cluster::ClusterConnection,
-    key: &str,
+    keys: &[String; 2],
     token: &str,
+    seq: &AtomicU64,
     lost: &AtomicBool,
     stopped: &mpsc::Receiver<()>,
 ) {
     let renew = redis::Script::new(RENEW);
     let ttl_ms = LEASE_TTL.as_millis() as u64;
-    let mut renewed = Instant::now();
     loop {
-        match stopped.recv_timeout(LEASE_TTL / 3) {
+        match stopped.recv_timeout(LEASE_TTL / 5) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Dropped, or told to stop.
             _ => break,
         }
-        let now = Instant::now();
-        match renew.key(key).arg(token).arg(ttl_ms).invoke::<i64>(&mut conn) {
-            Ok(1) => renewed = now,
-            // Gone or someone else's: no write of this process may land any more.
+        let mut call = renew.key(&keys[0]);
+        call.key(&keys[1]).arg(token).arg(ttl_ms).arg(seq.load(Ordering::SeqCst));
+        match call.invoke::<i64>(&mut conn) {
+            Ok(1) => {}
             Ok(_) => lost.store(true, Ordering::SeqCst),
-            // Not reachable for now (a failover); lost once the time to live has passed.
+            // A failover under way: a new connection next time.
             Err(_) => {
-                if now.duration_since(renewed) >= LEASE_TTL {
-                    lost.store(true, Ordering::SeqCst);
+                if let Ok(fresh) = client.get_connection() {
+                    conn = fresh;
                 }
             }
         }
     }
-    let _ = redis::Script::new(RELEASE).key(key).arg(token).invoke::<i64>(&mut conn);
+    let _ = redis::Script::new(RELEASE).key(&keys[0]).arg(token).invoke::<i64>(&mut conn);
 }
 
 impl Drop for Lease {

@@ -38,7 +38,6 @@ use super::{Keyspace, Storage, Write, WriteBatch};
 use crate::{Error, Result};
 
 mod lease;
-pub use lease::{LEASE_TTL, LEASE_WAIT};
 
 const APPLY_GROUP: &str = r#"
 local idx = KEYS[1]
@@ -55,6 +54,26 @@ end
 return #KEYS - 1
 "#;
 
+/// Writes batch N's redo record, fenced by the owner lease (same slot). KEYS: owner,
+/// seq, record. ARGV: token, N, record. Idempotent: a retry after a lost reply finds
+/// the counter at N already.
+const WRITE_RECORD: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('SPRIGLEASE this process does not hold the database lease')
+end
+local at = tonumber(redis.call('GET', KEYS[2]) or '0')
+local n = tonumber(ARGV[2])
+if at == n then
+  return n
+end
+if at ~= n - 1 then
+  return redis.error_reply('SPRIGSEQ another process wrote to the database')
+end
+redis.call('SET', KEYS[3], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return n
+"#;
+
 /// How long a command is retried through a failover before its error is returned.
 pub const RETRY_FOR: Duration = Duration::from_secs(30);
 
@@ -69,6 +88,10 @@ pub struct RedisClusterStorage {
     /// The connection; `None` after a failure, made again on the next command.
     conn: Mutex<Option<ClusterConnection>>,
     apply_group: redis::Script,
+    write_record: redis::Script,
+    /// Batches go one at a time (the XML and graph stores commit independently): each
+    /// takes the next number of the batch counter, which its fence checks.
+    applying: Mutex<()>,
     /// Replicas a write must reach before `apply` returns: 1, or 0 on a cluster
     /// without replicas (where a failover cannot happen anyway).
     wait_for: u32,
@@ -148,10 +171,12 @@ impl RedisClusterStorage {
             client,
             conn: Mutex::new(None),
             apply_group: redis::Script::new(APPLY_GROUP),
+            write_record: redis::Script::new(WRITE_RECORD),
+            applying: Mutex::new(()),
             wait_for: 0,
             lease: None,
         };
-        storage.lease = Some(lease::Lease::take(&storage.client, &storage.log_key("owner"))?);
+        storage.lease = Some(lease::Lease::take(&storage.client, &storage.log_key("owner"), &storage.log_key("seq"))?);
         let nodes: String = storage.run(|c| redis::cmd("CLUSTER").arg("NODES").query(c))?;
         storage.wait_for = u32::from(nodes.lines().any(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))));
         storage.replay()?;
@@ -255,7 +280,7 @@ impl RedisClusterStorage {
 
     /// Applies the redo records a crashed writer left.
     fn replay(&self) -> Result<()> {
-        let pattern = self.log_key("*");
+        let pattern = self.log_key("rec:*");
         let keys: Vec<String> = self.run(|c| redis::cmd("KEYS").arg(&pattern).query(c))?;
         let mut records: Vec<(u64, String)> = keys
             .into_iter()
@@ -434,14 +459,17 @@ impl Storage for RedisClusterStorage {
         if ops.is_empty() {
             return Ok(());
         }
-        if let Some(lease) = &self.lease {
-            lease.check()?;
-        }
-        // A retried INCR may skip a number; records only need distinct, rising ones.
-        let n: u64 = self.run(|c| redis::cmd("INCR").arg(self.log_key("seq")).query(c))?;
-        let record = self.log_key(&n.to_string());
+        let _one_at_a_time =
+            self.applying.lock().map_err(|_| Error::corrupted("redis cluster", "apply lock poisoned"))?;
+        let lease = self.lease.as_ref().ok_or_else(|| Error::corrupted("redis cluster", "written before it was opened"))?;
+        lease.check()?;
+        let n = lease.seq.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        let record = self.log_key(&format!("rec:{n}"));
         let bytes = encode_record(&ops);
-        self.write_replicated(&record, |c| redis::cmd("SET").arg(&record).arg(&bytes).query(c))?;
+        let mut write = self.write_record.key(self.log_key("owner"));
+        write.key(self.log_key("seq")).key(&record).arg(&lease.token).arg(n).arg(&bytes);
+        self.write_replicated(&record, |c| write.invoke::<u64>(c).map(drop))?;
+        lease.seq.store(n, std::sync::atomic::Ordering::SeqCst);
         self.apply_groups(&ops)?;
         // Replicated before the next batch: a record a failover brought back would be
         // replayed over newer writes.
