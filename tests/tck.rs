@@ -8,6 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+#[path = "common/redis.rs"]
+mod redis;
+
 use sprig::{CypherOptions, CypherValue, Database, Params, ResultValue};
 
 // ---------------------------------------------------------------------------
@@ -543,8 +546,11 @@ enum Outcome {
     Skip(String),
 }
 
-fn run_scenario(sc: &Scenario, graphs_dir: &Path) -> Outcome {
-    let mut db = match Database::in_memory() {
+/// Opens an empty database for a scenario (in memory, or on a cluster).
+type OpenEmpty<'a> = &'a (dyn Fn() -> sprig::Result<Database> + Sync);
+
+fn run_scenario(sc: &Scenario, graphs_dir: &Path, open: OpenEmpty<'_>) -> Outcome {
+    let mut db = match open() {
         Ok(db) => db,
         Err(e) => return Outcome::Fail(format!("open: {e}")),
     };
@@ -554,7 +560,7 @@ fn run_scenario(sc: &Scenario, graphs_dir: &Path) -> Outcome {
     let mut after = GraphState::default();
     for step in &sc.steps {
         match step {
-            Step::EmptyGraph => match Database::in_memory() {
+            Step::EmptyGraph => match open() {
                 Ok(d) => db = d,
                 Err(e) => return Outcome::Fail(format!("open: {e}")),
             },
@@ -705,8 +711,16 @@ fn features(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn opencypher_tck() {
+/// The scenarios' counts: passed, failed, skipped.
+struct Tally {
+    pass: usize,
+    fail: usize,
+    skip: usize,
+}
+
+/// Runs every scenario (or those SPRIG_TCK_FILTER names) on databases from `open`
+/// and prints the table by feature group and `N passed, N failed, N skipped`.
+fn run_tck(open: OpenEmpty<'_>) -> Tally {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var("SPRIG_TCK_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("tests/tck/public"));
     let graphs = dir.join("../graphs");
@@ -727,7 +741,7 @@ fn opencypher_tck() {
             }
             let group = rel.rsplit_once('/').map_or(rel.clone(), |(d, _)| d.to_string());
             let entry = per_feature.entry(group).or_default();
-            let outcome = std::panic::catch_unwind(|| run_scenario(&sc, &graphs))
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_scenario(&sc, &graphs, open)))
                 .unwrap_or_else(|_| Outcome::Fail("panicked".to_string()));
             match outcome {
                 Outcome::Pass => {
@@ -770,9 +784,44 @@ fn opencypher_tck() {
         }
     }
     println!("{pass} passed, {fail} failed, {skip} skipped");
-    let floor: usize =
-        std::fs::read_to_string(root.join("tests/tck/FLOOR")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-    if filter.is_none() {
-        assert!(pass >= floor, "{pass} scenarios passed, below the floor of {floor}");
+    Tally { pass, fail, skip }
+}
+
+/// The floor (tests/tck/FLOOR) when every scenario ran, else none.
+fn floor() -> Option<usize> {
+    if std::env::var("SPRIG_TCK_FILTER").is_ok() {
+        return None;
     }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tck/FLOOR");
+    Some(std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0))
+}
+
+#[test]
+fn opencypher_tck() {
+    let tally = run_tck(&Database::in_memory);
+    if let Some(floor) = floor() {
+        assert!(tally.pass >= floor, "{} scenarios passed, below the floor of {floor}", tally.pass);
+    }
+}
+
+/// The same scenarios with each database on a Redis Cluster (a new database name per
+/// scenario): the same count passes as in memory.
+#[test]
+fn opencypher_tck_on_a_redis_cluster() {
+    if !redis::cluster_tests_run() {
+        return;
+    }
+    let cluster = redis::Cluster::start("7900");
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let open = || {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Database::open(format!("redis://{}/tck{n}", cluster.seeds))
+    };
+    let on_cluster = run_tck(&open);
+    let in_memory = run_tck(&Database::in_memory);
+    assert_eq!(
+        (on_cluster.pass, on_cluster.fail, on_cluster.skip),
+        (in_memory.pass, in_memory.fail, in_memory.skip),
+        "the TCK on the cluster differs from the TCK in memory"
+    );
 }

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
+#[path = "common/redis.rs"]
+mod redis;
+
 use sprig::{Database, XPathOptions, XPathValue};
 
 fn collection_name(doc: &str) -> String {
@@ -99,8 +102,9 @@ fn compare(expected: &Json, actual: &Json) -> Result<(), String> {
     }
 }
 
-#[test]
-fn xpath_conformance() {
+/// Runs every case on `db` (loading each case's document into it once) and prints
+/// the failures and `N passed, N failed`; returns the numbers.
+fn run_cases(db: &Database) -> (usize, usize) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/xpath");
     // The public cases, and those that differential fuzzing and hold-out checks found.
     let case_files = match std::env::var("SPRIG_XPATH_CASES") {
@@ -113,7 +117,6 @@ fn xpath_conformance() {
         text += &std::fs::read_to_string(f).expect("read the case file");
         text.push('\n');
     }
-    let db = Database::in_memory().expect("in-memory database");
     let mut loaded: HashMap<String, Result<(), String>> = HashMap::new();
     let (mut passed, mut failed) = (0, 0);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -154,5 +157,24 @@ fn xpath_conformance() {
         }
     }
     println!("{passed} passed, {failed} failed");
+    (passed, failed)
+}
+
+#[test]
+fn xpath_conformance() {
+    let (_, failed) = run_cases(&Database::in_memory().expect("in-memory database"));
     assert_eq!(failed, 0, "{failed} XPath conformance cases failed");
+}
+
+/// The same cases with the documents on a Redis Cluster.
+#[test]
+fn xpath_conformance_on_a_redis_cluster() {
+    if !redis::cluster_tests_run() {
+        return;
+    }
+    let cluster = redis::Cluster::start("8000");
+    let db = Database::open(format!("redis://{}/xpath", cluster.seeds)).expect("opened on the cluster");
+    let (passed, failed) = run_cases(&db);
+    assert_eq!(failed, 0, "{failed} XPath conformance cases failed on the cluster");
+    assert_eq!((passed, failed), run_cases(&Database::in_memory().expect("in-memory database")));
 }

@@ -48,6 +48,7 @@ fn check(storage: &Arc<dyn Storage>) {
     keys_order_and_keyspaces(storage.as_ref());
     batches_apply_in_order(storage.as_ref());
     values_of_every_size(storage.as_ref());
+    graph_chunks_in_order(storage.as_ref());
     readers_beside_a_writer_see_writes_in_order(storage);
     empty(storage.as_ref());
 }
@@ -106,6 +107,50 @@ fn keys_order_and_keyspaces(s: &dyn Storage) {
     for ks in SPACES {
         for key in KEYS {
             batch.delete(ks, k(ks, key));
+        }
+    }
+    s.apply(batch).expect("applied");
+    empty(s);
+}
+
+/// Graph chunk keys as the graph store writes them (`G 0 kind chunk:u64`), far apart
+/// (a store may place runs of chunks apart, as the cluster does by 256), come back in
+/// key order from every kind of scan.
+fn graph_chunks_in_order(s: &dyn Storage) {
+    let key = |graph: &str, kind: u8, chunk: u64| {
+        let mut key = graph.as_bytes().to_vec();
+        key.extend_from_slice(&[0, kind]);
+        key.extend_from_slice(&chunk.to_be_bytes());
+        key
+    };
+    let chunks = [70_000u64, 0, 511, 256, 1, 300, 255, 512];
+    let mut batch = WriteBatch::default();
+    for graph in ["g2", "g"] {
+        for kind in [b'r', b'n'] {
+            for c in chunks {
+                batch.put(Keyspace::GraphChunks, key(graph, kind, c), c.to_be_bytes().to_vec());
+            }
+        }
+    }
+    s.apply(batch).expect("applied");
+    let mut sorted = chunks.to_vec();
+    sorted.sort();
+    let want: Vec<Vec<u8>> = sorted.iter().map(|&c| key("g", b'r', c)).collect();
+    let prefix = key("g", b'r', 0)[..3].to_vec();
+    assert_eq!(s.keys_with_prefix(Keyspace::GraphChunks, &prefix).expect("keys"), want);
+    let scanned = s.scan_prefix(Keyspace::GraphChunks, &prefix).expect("scan");
+    assert_eq!(scanned.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), want);
+    assert!(scanned.iter().all(|(k, v)| k[3..] == v[..]), "each chunk's own value");
+    assert_eq!(s.next_key(Keyspace::GraphChunks, &key("g", b'r', 257)).expect("next"), Some(key("g", b'r', 300)));
+    assert_eq!(s.next_key(Keyspace::GraphChunks, &key("g", b'r', 70_001)).expect("next"), Some(key("g2", b'n', 0)));
+    let range = s.keys_in_range(Keyspace::GraphChunks, &key("g", b'r', 200), &key("g", b'r', 512)).expect("range");
+    assert_eq!(range, [255, 256, 300, 511].map(|c| key("g", b'r', c)).to_vec());
+    let mut batch = WriteBatch::default();
+    for graph in ["g2", "g"] {
+        for kind in [b'r', b'n'] {
+            for c in chunks {
+                batch.delete(Keyspace::GraphChunks, key(graph, kind, c));
+            }
         }
     }
     s.apply(batch).expect("applied");

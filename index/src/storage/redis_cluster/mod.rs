@@ -3,7 +3,8 @@
 //! Layout, all keys of one database under `sprig:` and its name:
 //! - a key's *group* is what must stay together in one hash slot: for the
 //!   generation-keyed data keyspaces the generation and document (12 bytes), for
-//!   `DocMeta` the generation, for the rest the whole keyspace;
+//!   `DocMeta` the generation, for graph chunks 256 consecutive chunks of one graph
+//!   and kind, for the rest the whole keyspace;
 //! - `sprig:{DB:KS:GROUP}:v:KEY` holds a value, `sprig:{DB:KS:GROUP}:i` is the sorted
 //!   set of the group's keys (all scored 0, so ordered by bytes), both in the
 //!   group's slot; keys and groups are written in hex, whose order is the bytes';
@@ -147,11 +148,21 @@ fn unhex(text: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
-/// How many leading bytes of a key make its group.
+/// How many leading bytes of a key make its group. A group is always a prefix of
+/// its keys, and shorter than another key's group only when it is its whole key:
+/// then groups sort as their keys do, and a scan that walks the groups in order
+/// walks the keys in order.
 fn group_len(ks: Keyspace, key: &[u8]) -> usize {
     match ks {
+        // Generation (8 bytes) and document (4).
         Keyspace::Nodes | Keyspace::Postings | Keyspace::Ids | Keyspace::Regions => key.len().min(12),
         Keyspace::DocMeta => key.len().min(8),
+        // `G 0 kind chunk:u64 ...`: 256 consecutive chunks of one kind share a slot,
+        // so a large graph spreads over the masters.
+        Keyspace::GraphChunks => match key.iter().position(|&b| b == 0) {
+            Some(nul) => (nul + 2 + 7).min(key.len()),
+            None => key.len(),
+        },
         _ => 0,
     }
 }
@@ -478,5 +489,44 @@ impl Storage for RedisClusterStorage {
 
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scans walk groups in order and each group's keys in order, which is key order
+    /// only if a key's group never sorts before a smaller key's group.
+    #[test]
+    fn groups_sort_as_their_keys() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let alphabet = [0u8, 1, 2, b'a', b'n', 0xff];
+        let mut keys: Vec<Vec<u8>> = (0..3000)
+            .map(|_| (0..next(16)).map(|_| alphabet[next(alphabet.len() as u64) as usize]).collect())
+            .collect();
+        keys.sort();
+        for ks in Keyspace::ALL {
+            for pair in keys.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                let (ga, gb) = (&a[..group_len(ks, a)], &b[..group_len(ks, b)]);
+                assert!(ga <= gb, "{ks:?}: {a:?} < {b:?} but group {ga:?} > {gb:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn graph_chunks_share_a_group_by_256() {
+        let key = |chunk: u64| crate::keys::graph::chunk_key("g", crate::graph::chunk::ChunkKind::Rels, chunk);
+        let group = |chunk: u64| key(chunk)[..group_len(Keyspace::GraphChunks, &key(chunk))].to_vec();
+        assert_eq!(group(0), group(255));
+        assert_ne!(group(255), group(256));
+        assert_eq!(group(256), group(511));
     }
 }
