@@ -12,17 +12,7 @@ use sprig_index::storage::{Keyspace, MemoryStorage, RedisClusterStorage, SledSto
 const KEYS: [&[u8]; 9] = [b"", b"\x00", b"a", b"ab", b"ab\x00", b"ab\xff", b"abc", b"b", b"\xff\xff"];
 
 /// Every keyspace, including the ones sled keeps in files of their own.
-const SPACES: [Keyspace; 9] = [
-    Keyspace::Meta,
-    Keyspace::Catalog,
-    Keyspace::DocMeta,
-    Keyspace::Nodes,
-    Keyspace::Postings,
-    Keyspace::Ids,
-    Keyspace::Regions,
-    Keyspace::Graph,
-    Keyspace::GraphChunks,
-];
+const SPACES: [Keyspace; 9] = Keyspace::ALL;
 
 /// The keyspaces whose keys begin with an 8-byte generation (the trait's contract;
 /// sled keeps the bulk ones in a file per generation).
