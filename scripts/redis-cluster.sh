@@ -8,6 +8,7 @@
 #   scripts/redis-cluster.sh status [DIR]
 #   scripts/redis-cluster.sh master-of KEY [DIR]   # the port of the master serving KEY
 #   scripts/redis-cluster.sh kill PORT [DIR]       # SIGKILL one node (failover drills)
+#   scripts/redis-cluster.sh settle [DIR]          # wait until every replica has caught up
 #
 # REDIS_CLUSTER_PORT (default 7100) is the first of the nine consecutive ports.
 # Needs redis-server and redis-cli 7 (Debian: apt-get install redis-server).
@@ -114,6 +115,25 @@ case "$cmd" in
       exit 0
     done
     echo "no node answers" >&2
+    exit 1
+    ;;
+  settle)
+    # Every live master's replicas at its replication offset (after a large load the
+    # replicas and their AOF lag behind, and take the machine's cores meanwhile).
+    for _ in $(seq 1 600); do
+      behind=0
+      for p in "${ports[@]}"; do
+        info=$(cli "$p" info replication 2>/dev/null) || continue
+        grep -q '^role:master' <<<"$info" || continue
+        offset=$(awk -F: '/^master_repl_offset/ { print $2 }' <<<"$info" | tr -d '\r')
+        while read -r replica; do
+          [ "$replica" = "$offset" ] || behind=1
+        done < <(grep -o 'offset=[0-9]*' <<<"$info" | cut -d= -f2)
+      done
+      [ "$behind" = 0 ] && exit 0
+      sleep 0.1
+    done
+    echo "the replicas did not catch up within 60 s" >&2
     exit 1
     ;;
   kill)
