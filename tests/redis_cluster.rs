@@ -61,8 +61,7 @@ fn sprig_on_a_redis_cluster_answers_as_sprig_in_memory() {
         return;
     }
     let cluster = Cluster::start("7400");
-    let on_cluster =
-        Database::open(format!("redis://{}/differential", cluster.seeds)).expect("opened on the cluster");
+    let on_cluster = Database::open(format!("redis://{}/differential", cluster.seeds)).expect("opened on the cluster");
     let in_memory = Database::in_memory().expect("a database");
     work(&on_cluster);
     work(&in_memory);

@@ -270,7 +270,8 @@ fn sled_storage_conforms_and_keeps_what_it_flushed() {
 /// they must (SPRIG_REQUIRE_REDIS), so that a missing server fails there, while a plain
 /// `cargo test` on a machine without Redis passes and says what it left out.
 fn cluster_tests_run() -> bool {
-    let installed = std::process::Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
+    let installed =
+        std::process::Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
     if !installed && std::env::var_os("SPRIG_REQUIRE_REDIS").is_none() {
         eprintln!("redis-server is not installed: the Redis Cluster checks did not run (.ci/run installs it)");
         return false;

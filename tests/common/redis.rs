@@ -13,7 +13,8 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/redis-cluster
 /// they must (SPRIG_REQUIRE_REDIS), so that a missing server fails there, while a plain
 /// `cargo test` on a machine without Redis passes and says what it left out.
 pub fn cluster_tests_run() -> bool {
-    let installed = std::process::Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
+    let installed =
+        std::process::Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
     if !installed && std::env::var_os("SPRIG_REQUIRE_REDIS").is_none() {
         eprintln!("redis-server is not installed: the Redis Cluster tests did not run (.ci/run installs it)");
         return false;
@@ -61,4 +62,3 @@ impl Drop for Cluster {
             .status();
     }
 }
-

@@ -202,7 +202,8 @@ impl RedisClusterStorage {
         let mut pause = Duration::from_millis(50);
         loop {
             let result = {
-                let mut slot = self.conn.lock().map_err(|_| Error::corrupted("redis cluster", "connection lock poisoned"))?;
+                let mut slot =
+                    self.conn.lock().map_err(|_| Error::corrupted("redis cluster", "connection lock poisoned"))?;
                 let result = match slot.as_mut() {
                     Some(conn) => command(conn),
                     None => self.client.get_connection().and_then(|mut conn| {
@@ -231,7 +232,11 @@ impl RedisClusterStorage {
     /// Runs `write`, then `WAIT` on the master of `key`'s slot, on one connection
     /// and as one retried unit: on a new connection `WAIT` would not cover what the
     /// old one wrote, so the (idempotent) writes are sent again.
-    fn write_replicated(&self, key: &str, mut write: impl FnMut(&mut ClusterConnection) -> RedisResult<()>) -> Result<()> {
+    fn write_replicated(
+        &self,
+        key: &str,
+        mut write: impl FnMut(&mut ClusterConnection) -> RedisResult<()>,
+    ) -> Result<()> {
         let wait_for = self.wait_for;
         let mut wait = redis::cmd("WAIT");
         wait.arg(wait_for).arg(WAIT_MS);
@@ -265,8 +270,7 @@ impl RedisClusterStorage {
 
     /// The keyspace's groups a key with `prefix` can be in, in key order.
     fn groups_for(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<String>> {
-        let all: Vec<String> =
-            self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
+        let all: Vec<String> = self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
         let prefix = hex(prefix);
         Ok(all.into_iter().filter(|g| g.starts_with(&prefix) || prefix.starts_with(g.as_str())).collect())
     }
@@ -311,39 +315,39 @@ impl RedisClusterStorage {
     /// Applies `ops` group by group, each group in one Lua call, each replicated
     /// before the next.
     fn apply_groups(&self, ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-        let mut order: Vec<(Keyspace, String)> = Vec::new();
-        for (ks, key, _) in ops {
+        // Each group's operations, the groups in the order the batch first names them.
+        let mut order: Vec<((Keyspace, String), Vec<usize>)> = Vec::new();
+        let mut at: std::collections::HashMap<(Keyspace, String), usize> = std::collections::HashMap::new();
+        for (i, (ks, key, _)) in ops.iter().enumerate() {
             let group = (*ks, hex(&key[..group_len(*ks, key)]));
-            if !order.contains(&group) {
-                order.push(group);
-            }
+            let slot = *at.entry(group.clone()).or_insert_with(|| {
+                order.push((group, Vec::new()));
+                order.len() - 1
+            });
+            order[slot].1.push(i);
         }
-        let mut keyspaces: Vec<Keyspace> = order.iter().map(|(ks, _)| *ks).collect();
-        keyspaces.dedup();
+        let keyspaces: Vec<Keyspace> =
+            Keyspace::ALL.into_iter().filter(|ks| order.iter().any(|((k, _), _)| k == ks)).collect();
         for ks in keyspaces {
             let registry = self.groups_key(ks);
             let mut zadd = redis::cmd("ZADD");
             zadd.arg(&registry);
-            for (_, group) in order.iter().filter(|(k, _)| *k == ks) {
+            for ((_, group), _) in order.iter().filter(|((k, _), _)| *k == ks) {
                 zadd.arg(0).arg(group);
             }
             self.write_replicated(&registry, |c| zadd.query(c))?;
         }
-        for (ks, group) in order {
+        for ((ks, group), members) in order {
             let index = format!("{}:i", self.tag(ks, &group));
             let mut invocation = self.apply_group.prepare_invoke();
             invocation.key(&index);
-            let mut values = Vec::new();
-            for (op_ks, key, value) in ops {
-                if *op_ks != ks || hex(&key[..group_len(ks, key)]) != group {
-                    continue;
-                }
+            for &i in &members {
+                let (_, key, value) = &ops[i];
                 invocation.key(self.value_key(ks, key));
                 invocation.arg(if value.is_some() { "p" } else { "d" }).arg(hex(key));
-                values.push(value.as_deref().unwrap_or_default());
             }
-            for value in values {
-                invocation.arg(value);
+            for &i in &members {
+                invocation.arg(ops[i].2.as_deref().unwrap_or_default());
             }
             self.write_replicated(&index, |c| invocation.invoke::<i64>(c).map(drop))?;
         }
@@ -443,8 +447,7 @@ impl Storage for RedisClusterStorage {
 
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
         let from_hex = hex(from);
-        let all: Vec<String> =
-            self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
+        let all: Vec<String> = self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
         for group in all {
             // A group whose keys are all below `from` is passed over.
             if group.as_str() < from_hex.get(..group.len()).unwrap_or(&from_hex) {
@@ -472,7 +475,8 @@ impl Storage for RedisClusterStorage {
         }
         let _one_at_a_time =
             self.applying.lock().map_err(|_| Error::corrupted("redis cluster", "apply lock poisoned"))?;
-        let lease = self.lease.as_ref().ok_or_else(|| Error::corrupted("redis cluster", "written before it was opened"))?;
+        let lease =
+            self.lease.as_ref().ok_or_else(|| Error::corrupted("redis cluster", "written before it was opened"))?;
         lease.check()?;
         let n = lease.seq.load(std::sync::atomic::Ordering::SeqCst) + 1;
         let record = self.log_key(&format!("rec:{n}"));
