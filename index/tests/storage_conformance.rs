@@ -2,6 +2,9 @@
 //! map, sled with its bulk and segment files, and the trait's own defaults. A new
 //! backend (a distributed store) passes these before anything is built on it.
 
+#[path = "../../tests/common/redis.rs"]
+mod redis;
+
 use std::sync::Arc;
 
 use sprig_index::storage::{Keyspace, MemoryStorage, RedisClusterStorage, SledStorage, Storage, WriteBatch};
@@ -266,50 +269,16 @@ fn sled_storage_conforms_and_keeps_what_it_flushed() {
     }
 }
 
-/// Whether the cluster tests run: `redis-server` is installed, or `.ci/run` said
-/// they must (SPRIG_REQUIRE_REDIS), so that a missing server fails there, while a plain
-/// `cargo test` on a machine without Redis passes and says what it left out.
-fn cluster_tests_run() -> bool {
-    let installed =
-        std::process::Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !installed && std::env::var_os("SPRIG_REQUIRE_REDIS").is_none() {
-        eprintln!("redis-server is not installed: the Redis Cluster checks did not run (.ci/run installs it)");
-        return false;
-    }
-    true
-}
-
 /// The same checks on a Redis Cluster of nine nodes on loopback, started here with
 /// `scripts/redis-cluster.sh` (it needs `redis-server`, which `.ci/run` installs).
 #[test]
 fn redis_cluster_storage_conforms() {
-    if !cluster_tests_run() {
+    if !redis::cluster_tests_run() {
         return;
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/redis-cluster.sh");
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let cluster_dir = dir.path().join("cluster");
-    let started = std::process::Command::new("bash")
-        .arg(script)
-        .arg("start")
-        .arg(&cluster_dir)
-        .env("REDIS_CLUSTER_PORT", "7300")
-        .output()
-        .expect("the cluster script runs");
-    assert!(started.status.success(), "the cluster did not start: {}", String::from_utf8_lossy(&started.stderr));
-    let seeds: Vec<String> = String::from_utf8_lossy(&started.stdout).trim().split(',').map(str::to_string).collect();
-    let outcome = std::panic::catch_unwind(|| {
-        let name = format!("conformance-{}", std::process::id());
-        let storage: Arc<dyn Storage> = Arc::new(RedisClusterStorage::open(&seeds, &name).expect("connected"));
-        check(&storage);
-    });
-    let _ = std::process::Command::new("bash")
-        .arg(script)
-        .arg("stop")
-        .arg(&cluster_dir)
-        .env("REDIS_CLUSTER_PORT", "7300")
-        .status();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let cluster = redis::Cluster::start("7300");
+    let seeds: Vec<String> = cluster.seeds.split(',').map(str::to_string).collect();
+    let name = format!("conformance-{}", std::process::id());
+    let storage: Arc<dyn Storage> = Arc::new(RedisClusterStorage::open(&seeds, &name).expect("connected"));
+    check(&storage);
 }

@@ -7,7 +7,15 @@ pub struct Cluster {
     pub seeds: String,
 }
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/redis-cluster.sh");
+/// `scripts/redis-cluster.sh`, found from whichever crate's tests include this file.
+fn script() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("scripts/redis-cluster.sh"))
+        .find(|path| path.exists())
+        .expect("scripts/redis-cluster.sh in the workspace")
+}
 
 /// Whether the cluster tests run: `redis-server` is installed, or `.ci/run` said
 /// they must (SPRIG_REQUIRE_REDIS), so that a missing server fails there, while a plain
@@ -33,7 +41,7 @@ impl Cluster {
 
     fn script(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("bash")
-            .arg(SCRIPT)
+            .arg(script())
             .args(args)
             .arg(self.dir.path().join("cluster"))
             .env("REDIS_CLUSTER_PORT", self.port)
@@ -56,7 +64,8 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = std::process::Command::new("bash")
-            .args([SCRIPT, "stop"])
+            .arg(script())
+            .arg("stop")
             .arg(self.dir.path().join("cluster"))
             .env("REDIS_CLUSTER_PORT", self.port)
             .status();

@@ -89,21 +89,15 @@ impl Document {
     fn in_chunk<R>(&self, pre: u32, f: impl FnOnce(&Arc<Chunk>, usize) -> Result<R>) -> Result<R> {
         let no = pre / CHUNK_NODES;
         let idx = (pre % CHUNK_NODES) as usize;
-        let mut f = Some(f);
-        // `f` runs inside the borrow: it must not read chunks itself (none does).
-        let hit = RECENT.with_borrow(|recent| match (recent, f.take()) {
-            (Some((instance, n, chunk)), Some(f)) if *instance == self.instance && *n == no => Ok(f(chunk, idx)),
-            (_, f) => Err(f),
-        });
-        match hit {
-            Ok(result) => result,
-            Err(f) => {
-                let chunk = self.shared_chunk(no)?;
-                let result = f.map(|f| f(&chunk, idx));
-                RECENT.set(Some((self.instance, no, chunk)));
-                result.unwrap_or_else(|| Err(Error::corrupted("chunk cache", "a chunk reader ran twice")))
-            }
+        let cached = RECENT.with_borrow(|recent| matches!(recent, Some((i, n, _)) if *i == self.instance && *n == no));
+        if !cached {
+            RECENT.set(Some((self.instance, no, self.shared_chunk(no)?)));
         }
+        // `f` runs inside the borrow: it must not read chunks itself (none does).
+        RECENT.with_borrow(|recent| match recent {
+            Some((_, _, chunk)) => f(chunk, idx),
+            None => Err(Error::corrupted("chunk cache", "the chunk just read is gone")),
+        })
     }
 
     fn shared_chunk(&self, no: u32) -> Result<Arc<Chunk>> {

@@ -268,13 +268,13 @@ impl Overlay {
         }
         if let Some(col) = self.column_memo(rel, id, key)? {
             let (_, slot) = chunk_of(id);
-            match Some(col.get(slot)) {
-                Some(Cell::Int(i)) => return Ok(Some(Some(PropertyValue::Int(i)))),
-                Some(Cell::Float(x)) => return Ok(Some(Some(PropertyValue::Float(x)))),
-                Some(Cell::Bool(b)) => return Ok(Some(Some(PropertyValue::Bool(b)))),
-                Some(Cell::Str(s)) => return Ok(Some(Some(PropertyValue::String(s.clone())))),
+            match col.get(slot) {
+                Cell::Int(i) => return Ok(Some(Some(PropertyValue::Int(i)))),
+                Cell::Float(x) => return Ok(Some(Some(PropertyValue::Float(x)))),
+                Cell::Bool(b) => return Ok(Some(Some(PropertyValue::Bool(b)))),
+                Cell::Str(s) => return Ok(Some(Some(PropertyValue::String(s.clone())))),
                 // Absent in the column: the record may still be gone.
-                Some(Cell::Absent | Cell::Other) | None => {}
+                Cell::Absent | Cell::Other => {}
             }
         }
         self.with_property(rel, id, key, |raw| raw.map(|r| r.to_owned()))

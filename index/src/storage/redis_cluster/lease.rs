@@ -66,7 +66,7 @@ impl Lease {
     /// Takes the lease `key` for this process, waiting up to [`LEASE_WAIT`] for
     /// another holder's to end. `seq_key` is the batch counter.
     pub fn take(client: &ClusterClient, key: &str, seq_key: &str) -> Result<Lease> {
-        let failed = |e: redis::RedisError| Error::Io(std::io::Error::other(format!("redis cluster: {e}")));
+        let failed = super::redis_error;
         let mut conn = client.get_connection().map_err(failed)?;
         let token = format!("pid {} at {:?}", std::process::id(), std::time::SystemTime::now());
         let ttl_ms = LEASE_TTL.as_millis() as u64;
