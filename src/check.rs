@@ -32,7 +32,7 @@ impl Database {
     /// Reads everything once; a database of a few GB takes minutes.
     pub fn check(&self) -> Result<CheckReport> {
         let mut report = CheckReport::default();
-        for info in self.inner.xml.collections()? {
+        for info in self.xml()?.collections()? {
             let collection = self.inner.xml.collection(&info.name)?;
             let c = sprig_index::xml::check::check_collection(&collection)?;
             report.checked.push(format!(

@@ -458,7 +458,7 @@ impl Database {
         // Parsed once; planned once, in the transaction it runs in.
         let stmt = cypher::parse(query)?;
         if !stmt.writes() {
-            let gate = store.owned_read_gate();
+            let gate = store.owned_read_gate()?;
             let mut txn = store.begin_read();
             let plan = cypher::prepare(&mut txn, &stmt, &qopts)?;
             return Rows::streaming(cypher::stream(txn, plan, &qopts, gate)?, started);

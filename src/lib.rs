@@ -176,9 +176,9 @@ impl Database {
     }
 
     /// A database on a Redis Cluster: `HOST:PORT[,HOST:PORT...][/NAME]` (the seed
-    /// nodes, and the database's name on the cluster, `sprig` by default). One
-    /// process at a time opens a database: a second open waits for the first one's
-    /// lease for a few seconds, then fails (docs/SCALE-OUT.md).
+    /// nodes, and the database's name on the cluster, `sprig` by default). Any
+    /// number of processes open one database; each statement reads the newest
+    /// version published when it starts, and writers take turns (docs/SCALE-OUT.md).
     pub fn open_redis_cluster(address: &str, options: &OpenOptions) -> Result<Database> {
         let (seeds, name) = address.split_once('/').unwrap_or((address, "sprig"));
         let seeds: Vec<String> = seeds.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
@@ -204,6 +204,13 @@ impl Database {
         Ok(Database { inner: Arc::new(Inner { xml, graphs, cache, path }) })
     }
 
+    /// The XML collections as of the newest version: on a cluster another process
+    /// may have loaded or dropped some since this one last looked.
+    fn xml(&self) -> Result<&XmlStore> {
+        self.inner.graphs.catch_up()?;
+        Ok(&self.inner.xml)
+    }
+
     /// The directory the database lives in (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
@@ -225,6 +232,7 @@ impl Database {
     pub fn load_xml_documents(&self, collection: &str, docs: Vec<(String, Box<dyn Read + '_>)>) -> Result<DocStats> {
         validate_collection_name(collection)?;
         refuse_registry(collection)?;
+        let _turn = self.inner.graphs.write_turn()?;
         let mut load = self.inner.xml.begin_load(collection)?;
         for (name, input) in docs {
             load.add_document(&name, input).map_err(|e| naming_document(&name, e))?;
@@ -239,23 +247,25 @@ impl Database {
     pub fn put_xml_document(&self, collection: &str, document: &str, input: impl Read) -> Result<(DocStats, bool)> {
         validate_collection_name(collection)?;
         refuse_registry(collection)?;
+        let _turn = self.inner.graphs.write_turn()?;
         Ok(self.inner.xml.put_document(collection, document, input).map_err(|e| naming_document(document, e))?)
     }
 
     /// Removes a collection; false if there was none.
     pub fn drop_collection(&self, collection: &str) -> Result<bool> {
         refuse_registry(collection)?;
+        let _turn = self.inner.graphs.write_turn()?;
         Ok(self.inner.xml.drop_collection(collection)?)
     }
 
     /// The collections, by name.
     pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
-        Ok(self.inner.xml.collections()?)
+        Ok(self.xml()?.collections()?)
     }
 
     /// Statistics about one collection.
     pub fn collection_stats(&self, collection: &str) -> Result<CollectionStats> {
-        let coll = self.inner.xml.collection(collection)?;
+        let coll = self.xml()?.collection(collection)?;
         let mut stats = CollectionStats {
             info: coll.info().clone(),
             names: coll.names().len(),
@@ -278,7 +288,7 @@ impl Database {
     pub fn xpath_with(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<XPathValue> {
         // Parse first: a broken query is reported as such even for an unknown collection.
         let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
-        let coll = self.inner.xml.collection(collection)?;
+        let coll = self.xml()?.collection(collection)?;
         let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
         let value = navigator(&coll, options)?.evaluate(&plan)?;
         Ok(match value {
@@ -292,7 +302,7 @@ impl Database {
     /// The plan of an XPath expression, without running it.
     pub fn explain_xpath(&self, collection: &str, expr: &str, options: &XPathOptions) -> Result<Explained> {
         let plan = sprig_query::prepare_xpath(expr, &compile_options(options))?;
-        let coll = self.inner.xml.collection(collection)?;
+        let coll = self.xml()?.collection(collection)?;
         let plan = sprig_query::xpath::plan::plan(plan, &coll, options.join);
         let tree = navigator(&coll, options)?.explain(&plan);
         Ok(Explained { plan: tree, elapsed: None, first: None, cache: None })
@@ -308,7 +318,7 @@ impl Database {
         options: &XPathOptions,
         runs: usize,
     ) -> Result<Explained> {
-        let coll = self.inner.xml.collection(collection)?;
+        let coll = self.xml()?.collection(collection)?;
         let mut times = Vec::new();
         let mut tree = PlanNode::default();
         let mut cache = None;

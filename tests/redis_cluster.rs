@@ -85,14 +85,9 @@ fn sprig_on_a_redis_cluster_answers_as_sprig_in_memory() {
     assert_eq!(cypher_answers(&on_cluster, &cypher), expected);
     let report = on_cluster.check().expect("checked");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    // One process at a time: a second open waits for the lease, then gives up.
-    match Database::open(format!("redis://{}/differential", cluster.seeds)) {
-        Err(e) => assert!(e.to_string().contains("open in another process"), "{e}"),
-        Ok(_) => panic!("a second open of a database in use succeeded"),
-    }
     drop(on_cluster);
 
-    // Another process's view: a second open sees the same data.
+    // Another process's view: a new open sees the same data.
     let again = Database::open_with(format!("redis://{}/differential", cluster.seeds), &OpenOptions::default())
         .expect("reopened");
     assert_eq!(cypher_answers(&again, &cypher), cypher_answers(&in_memory, &cypher));
@@ -229,7 +224,7 @@ fn a_load_killed_mid_way_leaves_the_previous_collection() {
     let file = dir.path().join("c.xml");
     let items: String = (0..400_000).map(|i| format!("<item n='{i}'><v>{}</v></item>", i % 13)).collect();
     std::fs::write(&file, format!("<r>{items}</r>")).expect("written");
-    // A killed process keeps its lease until it expires: each reopen waits for it.
+    // A killed process keeps its writer lease until it expires: the next write waits.
     let mut interrupted = 0;
     for wait_ms in [400u64, 1500] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sprig"))

@@ -8,10 +8,14 @@ and measures, for the same data on both backends:
 - queries: XPath and Cypher in-engine times from `profile --runs N`: the first run
   of a fresh process (cold: nothing cached in sprig) and the median of the runs (warm);
 - commits: small write transactions per second (a script of N single-row CREATEs,
-  each its own transaction).
+  each its own transaction);
+- query processes (cluster only; sled opens in one process): a script of --reads
+  statements (point lookups through the property index and two-hop counts, each its
+  own statement) run by one sprig process, then split over two processes running
+  at once on the same database; statements per second of each.
 
 usage: benches/peers/redis_cluster.py [--xml xmark-f0.1] [--nodes 100000] [--runs 5]
-                                      [--commits 300] [--port 7700]
+                                      [--commits 300] [--reads 4000] [--port 7700]
 """
 import argparse, gzip, json, os, shutil, subprocess, sys, tempfile, time
 
@@ -68,6 +72,7 @@ def main():
     ap.add_argument("--nodes", type=int, default=100000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--commits", type=int, default=300)
+    ap.add_argument("--reads", type=int, default=4000)
     ap.add_argument("--port", type=int, default=7700)
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
@@ -104,10 +109,39 @@ def main():
             r["cypher"] = {q: profile(db, "cypher", c, args.runs) for q, c in CYPHER.items()}
             secs, _ = timed(db, "-f", commits)
             r["commits_s"] = args.commits / secs
+        res["processes"] = query_processes(backends["cluster"], work, args.reads, args.nodes)
         print(report(res, args, mb))
     finally:
         cluster("stop", args.port, home)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def query_processes(db, work, reads, nodes):
+    """Statements per second of `reads` read statements in one process, and split
+    over two processes at once (each opens the database, so its cold start counts)."""
+    def script(name, count, offset):
+        path = os.path.join(work, name)
+        with open(path, "w") as f:
+            for i in range(offset, offset + count):
+                person = (i * 7919) % nodes
+                if i % 4 == 3:
+                    f.write(f"MATCH (p:Person {{name: 'p{person}'}})-[:KNOWS]->(f) RETURN count(f);\n")
+                else:
+                    f.write(f"MATCH (p:Person {{name: 'p{person}'}}) RETURN p.age;\n")
+        return path
+    whole = script("reads-all.cypher", reads, 0)
+    halves = [script("reads-1.cypher", reads // 2, 0), script("reads-2.cypher", reads - reads // 2, reads // 2)]
+    out = {}
+    for label, scripts in (("one process", [whole]), ("two processes", halves), ("one process again", [whole])):
+        start = time.perf_counter()
+        procs = [subprocess.Popen([SPRIG, "--db", db, "-f", s], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for s in scripts]
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode != 0:
+                raise RuntimeError(f"a reader failed: {err.decode().strip()}")
+        out[label] = reads / (time.perf_counter() - start)
+    return out
 
 
 def report(res, args, mb):
@@ -129,6 +163,17 @@ def report(res, args, mb):
             c_cold, c_warm = c[kind][q]
             lines.append(f"| `{q}` | {s_cold:.2f} | {c_cold:.2f} | {c_cold / max(s_cold, 1e-3):.1f} | "
                          f"{s_warm:.2f} | {c_warm:.2f} | {c_warm / max(s_warm, 1e-3):.2f} |")
+    p = res["processes"]
+    base = (p["one process"] + p["one process again"]) / 2
+    lines += [
+        "",
+        f"Query processes on the cluster database ({args.reads} read statements: 3 point lookups to 1 two-hop count):",
+        "",
+        "| processes | statements/s | / one process |",
+        "|---|---|---|",
+    ]
+    for label, rate in p.items():
+        lines.append(f"| {label} | {rate:.0f} | {rate / base:.2f} |")
     return "\n".join(lines)
 
 

@@ -282,3 +282,65 @@ fn redis_cluster_storage_conforms() {
     let storage: Arc<dyn Storage> = Arc::new(RedisClusterStorage::open(&seeds, &name).expect("connected"));
     check(&storage);
 }
+
+/// Two handles on one cluster database, as two processes: each reads at the version
+/// it pinned until it moves, whatever the other writes meanwhile, and old versions
+/// are collected once no handle reads below them.
+#[test]
+fn redis_cluster_handles_read_the_version_they_pinned() {
+    if !redis::cluster_tests_run() {
+        return;
+    }
+    let cluster = redis::Cluster::start("7350");
+    let seeds: Vec<String> = cluster.seeds.split(',').map(str::to_string).collect();
+    let name = format!("versions-{}", std::process::id());
+    let writer = RedisClusterStorage::open(&seeds, &name).expect("connected");
+    let ks = Keyspace::Graph;
+    let put = |pairs: &[(&[u8], Option<&[u8]>)]| {
+        let mut batch = WriteBatch::default();
+        for (key, value) in pairs {
+            match value {
+                Some(v) => batch.put(ks, key.to_vec(), v.to_vec()),
+                None => batch.delete(ks, key.to_vec()),
+            }
+        }
+        writer.apply(batch).expect("applied");
+    };
+    put(&[(b"x", Some(b"1")), (b"y", Some(b"1"))]);
+    let reader = RedisClusterStorage::open(&seeds, &name).expect("a second handle");
+    assert_eq!(reader.newer_version().expect("asked"), None);
+    put(&[(b"x", Some(b"2")), (b"y", None), (b"z", Some(b"3"))]);
+    put(&[(b"x", Some(b"4"))]);
+    // The reader still sees the version it pinned, in every kind of read.
+    let pairs = |s: &RedisClusterStorage| -> Vec<(Vec<u8>, Vec<u8>)> { s.scan_prefix(ks, b"").expect("scanned") };
+    let owned =
+        |v: &[(&[u8], &[u8])]| -> Vec<(Vec<u8>, Vec<u8>)> { v.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect() };
+    assert_eq!(pairs(&reader), owned(&[(b"x", b"1"), (b"y", b"1")]));
+    assert_eq!(reader.get(ks, b"y").expect("read"), Some(b"1".to_vec()));
+    assert_eq!(reader.get(ks, b"z").expect("read"), None);
+    assert_eq!(reader.keys_with_prefix(ks, b"").expect("keys"), vec![b"x".to_vec(), b"y".to_vec()]);
+    assert_eq!(reader.next_key(ks, b"y\x00").expect("next"), None);
+    assert_eq!(pairs(&writer), owned(&[(b"x", b"4"), (b"z", b"3")]));
+    assert_eq!(writer.next_key(ks, b"y").expect("next"), Some(b"z".to_vec()));
+    // Moving on shows every write, and only then.
+    let newest = reader.newer_version().expect("asked").expect("a newer version");
+    assert!(reader.read_at(newest).expect("moved"));
+    assert!(!reader.read_at(newest).expect("there already"));
+    assert_eq!(pairs(&reader), owned(&[(b"x", b"4"), (b"z", b"3")]));
+    // With both handles at the newest version, the next batches collect what they
+    // replaced: x's older versions and the deleted y.
+    put(&[(b"w", Some(b"5"))]);
+    put(&[(b"w", Some(b"6"))]);
+    let client = ::redis::cluster::ClusterClient::new(seeds.iter().map(|s| format!("redis://{s}")).collect::<Vec<_>>())
+        .expect("a client");
+    let mut conn = client.get_connection().expect("connected");
+    let key = |kind: &str, hex_key: &str| format!("sprig:{{{name}:G:}}:{kind}:{hex_key}");
+    let exists = |conn: &mut ::redis::cluster::ClusterConnection, k: String| -> bool {
+        ::redis::cmd("EXISTS").arg(k).query::<i64>(conn).expect("asked") == 1
+    };
+    assert!(exists(&mut conn, key("v", "78")), "x is there");
+    assert!(!exists(&mut conn, key("h", "78")), "x's old versions are collected");
+    assert!(!exists(&mut conn, key("v", "79")), "the deleted y is collected");
+    assert!(!exists(&mut conn, key("h", "79")));
+    assert_eq!(reader.get(ks, b"x").expect("read"), Some(b"4".to_vec()));
+}

@@ -567,6 +567,11 @@ impl ChunkCache {
         (self.shared.capacity() / 2 / (256 << 10)).max(128)
     }
 
+    /// Drops every chunk this store cached (another process changed the graphs).
+    pub fn evict_all(&self) {
+        self.shared.retain(|k| k.owner != self.owner);
+    }
+
     pub fn evict(&self, keys: &[CacheKey]) {
         let keys: Vec<SharedKey> = keys.iter().map(|k| self.key(k)).collect();
         self.shared.evict(&keys);

@@ -14,6 +14,6 @@ pub use chunk::{
 };
 pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, RelId, RelRecord};
 pub use store::{
-    validate_graph_name, GraphCheck, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate,
+    validate_graph_name, GraphCheck, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate, WriteTurn,
 };
 pub use value::{infer_value, string_prefix_key, Properties, PropertyValue, RawValue};

@@ -50,7 +50,7 @@ mod txn;
 mod write;
 
 use gate::held_rows_error;
-pub use gate::{OwnedReadGate, ReadGate};
+pub use gate::{OwnedReadGate, ReadGate, WriteTurn};
 pub use read::NodeChunkView;
 use txn::TextCommit;
 

@@ -199,6 +199,35 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     }
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
+
+    /// True when other processes may write this store at the same time (a
+    /// database on a cluster). Such a store reads at a version this handle pins,
+    /// which moves only when asked ([`Storage::read_at`]); writes go to the newest
+    /// version, so a writer must first hold the right to write
+    /// ([`Storage::begin_writes`]) and catch up.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// The newest version other processes published, when it is newer than the one
+    /// this handle reads at (or when what it reads at may have been collected).
+    fn newer_version(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// Moves this handle's reads to `version` (from [`Storage::newer_version`]).
+    /// Returns false when they were there already. The caller keeps this process's
+    /// readers out meanwhile and drops what it cached from older versions.
+    fn read_at(&self, version: u64) -> Result<bool> {
+        let _ = version;
+        Ok(false)
+    }
+    /// Takes the right to write for this process, waiting for another process's
+    /// writer; nested calls within the process share it until the matching
+    /// [`Storage::end_writes`]. Batches applied without it take it for themselves.
+    fn begin_writes(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Gives back what [`Storage::begin_writes`] took.
+    fn end_writes(&self) {}
 }
 
 pub(crate) fn full_key(ks: Keyspace, key: &[u8]) -> Vec<u8> {

@@ -76,12 +76,19 @@ impl XmlStore {
             }
         }
         let store = XmlStore { storage, cache: XmlCache::new(cache), writer: Mutex::new(()), registry: Arc::default() };
-        store.collect_garbage()?;
+        // Where other processes write too, a generation no catalog entry names may be
+        // a load under way: only a writer collects (see `begin_load`).
+        if !store.storage.shared() {
+            store.collect_garbage()?;
+        }
         Ok(store)
     }
 
+    /// Removes generations that no catalog entry references and no reader of this
+    /// process uses (readers of other processes keep reading the versions they pin).
     fn collect_garbage(&self) -> Result<()> {
-        let live: HashSet<u64> = self.collections()?.into_iter().map(|c| c.generation).collect();
+        let mut live: HashSet<u64> = self.collections()?.into_iter().map(|c| c.generation).collect();
+        live.extend(self.lock_registry()?.pins.keys().copied());
         let mut dead = HashSet::new();
         // Visit one key per generation (seeking past each), not every key: opening a
         // large database must not read its data.
@@ -182,6 +189,11 @@ impl XmlStore {
     /// [`CollectionLoad::commit`]. Only one load runs at a time.
     pub fn begin_load(&self, name: &str) -> Result<CollectionLoad<'_>> {
         let guard = self.writer.lock().map_err(|_| Error::corrupted("writer lock", "lock poisoned"))?;
+        if self.storage.shared() {
+            // This process holds the right to write: no other load is under way, and
+            // what a load that died left behind goes now.
+            self.collect_garbage()?;
+        }
         let gen = match self.storage.get(Keyspace::Meta, keys::NEXT_GEN)? {
             Some(v) => Decoder::new(&v, "generation counter").u64()?,
             None => 1,

@@ -4,11 +4,35 @@
 
 use super::*;
 
+/// The right to write among processes ([`GraphStore::write_turn`]); given back on drop.
+#[derive(Debug)]
+pub struct WriteTurn {
+    storage: Arc<dyn Storage>,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        self.storage.end_writes();
+    }
+}
+
 /// Held by a reader for the length of a query: no commit is applied meanwhile.
-pub type ReadGate<'a> = RwLockReadGuard<'a, ()>;
+#[derive(Debug)]
+pub struct ReadGate<'a> {
+    _guard: RwLockReadGuard<'a, ()>,
+    /// Not `Send`: the count of shares is per thread.
+    _here: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for ReadGate<'_> {
+    fn drop(&mut self) {
+        HELD_GATES.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 thread_local! {
-    /// Owned read gates this thread holds (streaming results not yet dropped).
+    /// Shares of the read gate this thread holds (queries running, streaming results
+    /// not yet dropped).
     static HELD_GATES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -39,39 +63,93 @@ impl Drop for OwnedReadGate {
 }
 
 impl GraphStore {
-    /// Taken by a query for its whole run: commits wait until it is released.
+    /// Taken by a query for its whole run: commits wait until it is released. On a
+    /// store other processes write, the query reads the newest published version.
     pub fn read_gate(&self) -> Result<ReadGate<'_>> {
+        self.catch_up()?;
         // A thread that already holds a share (an open streaming result) takes another
         // even while a commit waits; a fair lock would make it wait for itself.
-        Ok(if HELD_GATES.with(std::cell::Cell::get) > 0 {
+        let guard = if HELD_GATES.with(std::cell::Cell::get) > 0 {
             self.shared.gate.read_recursive()
         } else {
             self.shared.gate.read()
-        })
+        };
+        HELD_GATES.with(|n| n.set(n.get() + 1));
+        Ok(ReadGate { _guard: guard, _here: std::marker::PhantomData })
     }
 
     /// A share of the read gate that outlives this borrow, for a result that streams.
-    pub fn owned_read_gate(&self) -> OwnedReadGate {
+    pub fn owned_read_gate(&self) -> Result<OwnedReadGate> {
+        self.catch_up()?;
         let guard = if HELD_GATES.with(std::cell::Cell::get) > 0 {
             self.shared.gate.read_arc_recursive()
         } else {
             self.shared.gate.read_arc()
         };
         HELD_GATES.with(|n| n.set(n.get() + 1));
-        OwnedReadGate { _guard: guard, _here: std::marker::PhantomData }
+        Ok(OwnedReadGate { _guard: guard, _here: std::marker::PhantomData })
+    }
+
+    /// On a store that other processes write too, moves this process's reads to the
+    /// newest version they published and forgets what was cached from older ones
+    /// (chunks, planning statistics, loaded text indexes). It waits for this
+    /// process's running queries, as a commit does; a thread that still holds rows
+    /// of a query goes on reading the version those rows came from.
+    pub fn catch_up(&self) -> Result<()> {
+        let Some(version) = self.storage.newer_version()? else { return Ok(()) };
+        if HELD_GATES.with(std::cell::Cell::get) > 0 {
+            return Ok(());
+        }
+        let _exclusive = self.shared.gate.write();
+        if self.storage.read_at(version)? {
+            self.shared.cache.evict_all();
+            if let Ok(mut remembered) = self.shared.statistics.lock() {
+                remembered.clear();
+            }
+            if let Ok(mut text) = self.shared.text.lock() {
+                text.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// The right to write for as long as the turn lives: on a store other processes
+    /// write too, waits for theirs to end, then catches up. Graph writers take it
+    /// themselves; XML loads take it through this.
+    pub fn write_turn(&self) -> Result<WriteTurn> {
+        self.storage.begin_writes()?;
+        let turn = WriteTurn { storage: self.storage.clone() };
+        self.catch_up()?;
+        Ok(turn)
     }
 
     pub(in crate::graph) fn acquire_writer(&self) -> Result<()> {
         let poisoned = |_| Error::corrupted("graph store", "lock poisoned");
-        let mut active = self.shared.writer_active.lock().map_err(poisoned)?;
-        while *active {
-            active = self.shared.writer_done.wait(active).map_err(poisoned)?;
+        {
+            let mut active = self.shared.writer_active.lock().map_err(poisoned)?;
+            while *active {
+                active = self.shared.writer_done.wait(active).map_err(poisoned)?;
+            }
+            *active = true;
         }
-        *active = true;
+        // Then the right to write among processes, reading what the last writer left.
+        if let Err(e) = self.storage.begin_writes() {
+            self.release_local_writer();
+            return Err(e);
+        }
+        if let Err(e) = self.catch_up() {
+            self.release_writer();
+            return Err(e);
+        }
         Ok(())
     }
 
     pub(in crate::graph) fn release_writer(&self) {
+        self.storage.end_writes();
+        self.release_local_writer();
+    }
+
+    fn release_local_writer(&self) {
         if let Ok(mut active) = self.shared.writer_active.lock() {
             *active = false;
             self.shared.writer_done.notify_one();

@@ -1,32 +1,36 @@
-//! `Storage` on a Redis Cluster (issue 23, first version).
+//! `Storage` on a Redis Cluster, shared by any number of sprig processes.
 //!
 //! Layout, all keys of one database under `sprig:` and its name:
 //! - a key's *group* is what must stay together in one hash slot: for the
 //!   generation-keyed data keyspaces the generation and document (12 bytes), for
 //!   `DocMeta` the generation, for graph chunks 256 consecutive chunks of one graph
 //!   and kind, for the rest the whole keyspace;
-//! - `sprig:{DB:KS:GROUP}:v:KEY` holds a value, `sprig:{DB:KS:GROUP}:i` is the sorted
-//!   set of the group's keys (all scored 0, so ordered by bytes), both in the
-//!   group's slot; keys and groups are written in hex, whose order is the bytes';
+//! - `sprig:{DB:KS:GROUP}:v:KEY` holds a key's newest version, `...:h:KEY` older
+//!   versions readers may still need, `...:i` is the sorted set of the group's keys
+//!   (all scored 0, so ordered by bytes), all in the group's slot; keys and groups
+//!   are written in hex, whose order is the bytes';
 //! - `sprig:{DB:KS}:groups` is the sorted set of a keyspace's groups, so that a scan
-//!   walks the groups in key order.
+//!   walks the groups in key order;
+//! - `sprig:{DB:log}:...` (one slot) holds the published version `seq`, the writer
+//!   lease, the processes' pins, redo records and what to collect.
 //!
-//! `apply` first writes the whole batch as one redo record (`sprig:{DB:log}:N`, one
-//! slot, one SET), then applies it group by group, each group in one Lua call (atomic
-//! within its slot), in the order the batch first names them, then deletes the
-//! record. Opening replays records a crashed writer left, so a batch is all or
-//! nothing after a crash, as the trait promises; readers beside an apply may see
-//! some groups done and not others, which the trait allows.
+//! Versions (multiversion concurrency): every batch is one version. The writer
+//! writes batch N's redo record, then each group in one Lua call that stores the new
+//! values at version N beside the old ones, then publishes N (the counter moves from
+//! N - 1 to N and the record goes, in one script). A process reads at its pin, a
+//! published version, so it never sees part of a batch, whatever the slots; it moves
+//! its pin forward between statements ([`Storage::newer_version`]). Versions no pin
+//! can reach are collected after later batches. A batch whose writer died before
+//! publishing is finished (replayed from its record) by the next writer.
 //!
 //! Durability through failover: a master acknowledges a write before its replicas
 //! have it, and a failover loses what no replica had. So every step of `apply`
-//! (the record, each group, the record's removal) is followed by `WAIT 1` on the
-//! master of that slot, and `apply` returns only once a replica holds the whole
-//! batch; a batch that returns Ok survives the loss of any one master. Every
-//! command is idempotent (SET, DEL, ZADD, ZREM, a group's script, reads), so each
-//! is retried through redirections, failovers (`CLUSTERDOWN`, `TRYAGAIN`,
-//! `NOREPLICAS`, dropped connections) and timeouts for up to [`RETRY_FOR`], with
-//! a fresh connection after a failure.
+//! (the record, each group, the publication) is followed by `WAIT 1` on the master
+//! of that slot, and `apply` returns only once a replica holds the whole batch; a
+//! batch that returns Ok survives the loss of any one master. Every command is
+//! idempotent, so each is retried through redirections, failovers (`CLUSTERDOWN`,
+//! `TRYAGAIN`, `NOREPLICAS`, dropped connections) and timeouts for up to
+//! [`RETRY_FOR`], with a fresh connection after a failure.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -38,42 +42,10 @@ use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
 use super::{Keyspace, Storage, Write, WriteBatch};
 use crate::{Error, Result};
 
-mod lease;
+mod presence;
+mod scripts;
 
-const APPLY_GROUP: &str = r#"
-local idx = KEYS[1]
-for i = 2, #KEYS do
-  local op, member = ARGV[2 * i - 3], ARGV[2 * i - 2]
-  if op == 'p' then
-    redis.call('SET', KEYS[i], ARGV[#KEYS * 2 - 2 + i - 1])
-    redis.call('ZADD', idx, 0, member)
-  else
-    redis.call('DEL', KEYS[i])
-    redis.call('ZREM', idx, member)
-  end
-end
-return #KEYS - 1
-"#;
-
-/// Writes batch N's redo record, fenced by the owner lease (same slot). KEYS: owner,
-/// seq, record. ARGV: token, N, record. Idempotent: a retry after a lost reply finds
-/// the counter at N already.
-const WRITE_RECORD: &str = r#"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('SPRIGLEASE this process does not hold the database lease')
-end
-local at = tonumber(redis.call('GET', KEYS[2]) or '0')
-local n = tonumber(ARGV[2])
-if at == n then
-  return n
-end
-if at ~= n - 1 then
-  return redis.error_reply('SPRIGSEQ another process wrote to the database')
-end
-redis.call('SET', KEYS[3], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[2])
-return n
-"#;
+use presence::{LogKeys, Presence, LEASE_TTL, WRITER_WAIT};
 
 /// How long a command is retried through a failover before its error is returned.
 pub const RETRY_FOR: Duration = Duration::from_secs(30);
@@ -82,22 +54,40 @@ pub const RETRY_FOR: Duration = Duration::from_secs(30);
 /// [`RETRY_FOR`] has passed.
 const WAIT_MS: u64 = 2000;
 
+/// How many keys one read script reads (a group's keys are read in pieces).
+const READ_PIECE: usize = 512;
+
+/// How many published garbage records one batch collects after it is published.
+const COLLECT_PER_BATCH: usize = 4;
+
+/// One operation of a batch: keyspace, key, and the value (`None` to delete).
+type Op = (Keyspace, Vec<u8>, Option<Vec<u8>>);
+
+/// The scripts, loaded once per connection (`EVALSHA`, loaded again on `NOSCRIPT`).
+struct Scripts {
+    apply_group: redis::Script,
+    read_at: redis::Script,
+    compact: redis::Script,
+    write_record: redis::Script,
+    publish: redis::Script,
+    pin: redis::Script,
+    take_lease: redis::Script,
+    release_lease: redis::Script,
+}
+
 /// A database on a Redis Cluster.
 pub struct RedisClusterStorage {
     name: String,
     client: ClusterClient,
     /// The connection; `None` after a failure, made again on the next command.
     conn: Mutex<Option<ClusterConnection>>,
-    apply_group: redis::Script,
-    write_record: redis::Script,
-    /// Batches go one at a time (the XML and graph stores commit independently): each
-    /// takes the next number of the batch counter, which its fence checks.
+    scripts: Scripts,
+    /// Batches of this process go one at a time: each is the next version.
     applying: Mutex<()>,
     /// Replicas a write must reach before `apply` returns: 1, or 0 on a cluster
     /// without replicas (where a failover cannot happen anyway).
     wait_for: u32,
-    /// This process's hold on the database; `None` only while opening.
-    lease: Option<lease::Lease>,
+    presence: Presence,
 }
 
 impl std::fmt::Debug for RedisClusterStorage {
@@ -148,6 +138,11 @@ fn unhex(text: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
+/// A version as the scripts compare them: 16 hex digits.
+fn version_text(version: u64) -> String {
+    format!("{version:016x}")
+}
+
 /// How many leading bytes of a key make its group. A group is always a prefix of
 /// its keys, and shorter than another key's group only when it is its whole key:
 /// then groups sort as their keys do, and a scan that walks the groups in order
@@ -167,9 +162,41 @@ fn group_len(ks: Keyspace, key: &[u8]) -> usize {
     }
 }
 
+/// `keys` (of one keyspace, in key order) in runs of one group, at most `piece` long.
+fn runs_by_group(ks: Keyspace, keys: &[Vec<u8>], piece: usize) -> Vec<&[Vec<u8>]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < keys.len() {
+        let group = &keys[start][..group_len(ks, &keys[start])];
+        let mut end = start + 1;
+        while end < keys.len() && end - start < piece && keys[end][..group_len(ks, &keys[end])] == *group {
+            end += 1;
+        }
+        out.push(&keys[start..end]);
+        start = end;
+    }
+    out
+}
+
+/// Each group's operations (indexes into `ops`), the groups in the order `ops`
+/// first names them.
+fn by_group<T>(ops: &[(Keyspace, Vec<u8>, T)]) -> Vec<((Keyspace, String), Vec<usize>)> {
+    let mut order: Vec<((Keyspace, String), Vec<usize>)> = Vec::new();
+    let mut at: std::collections::HashMap<(Keyspace, String), usize> = std::collections::HashMap::new();
+    for (i, (ks, key, _)) in ops.iter().enumerate() {
+        let group = (*ks, hex(&key[..group_len(*ks, key)]));
+        let slot = *at.entry(group.clone()).or_insert_with(|| {
+            order.push((group, Vec::new()));
+            order.len() - 1
+        });
+        order[slot].1.push(i);
+    }
+    order
+}
+
 impl RedisClusterStorage {
     /// Connects to the cluster through `seeds` (`HOST:PORT`) and opens database
-    /// `name`, replaying any batch a crashed writer left half applied.
+    /// `name`, reading at its newest published version.
     pub fn open(seeds: &[String], name: &str) -> Result<Self> {
         let urls: Vec<String> = seeds.iter().map(|s| format!("redis://{s}")).collect();
         let client = ClusterClient::builder(urls)
@@ -177,20 +204,30 @@ impl RedisClusterStorage {
             .response_timeout(Duration::from_secs(10))
             .build()
             .map_err(redis_error)?;
+        let log_key = |suffix: &str| format!("sprig:{{{name}:log}}:{suffix}");
+        let keys =
+            LogKeys { owner: log_key("owner"), seq: log_key("seq"), pins: log_key("pins"), pinexp: log_key("pinexp") };
+        let presence = Presence::start(&client, keys)?;
         let mut storage = RedisClusterStorage {
             name: name.to_string(),
             client,
             conn: Mutex::new(None),
-            apply_group: redis::Script::new(APPLY_GROUP),
-            write_record: redis::Script::new(WRITE_RECORD),
+            scripts: Scripts {
+                apply_group: redis::Script::new(scripts::APPLY_GROUP),
+                read_at: redis::Script::new(scripts::READ_AT),
+                compact: redis::Script::new(scripts::COMPACT),
+                write_record: redis::Script::new(&scripts::write_record()),
+                publish: redis::Script::new(scripts::PUBLISH),
+                pin: redis::Script::new(scripts::PIN),
+                take_lease: redis::Script::new(scripts::TAKE_LEASE),
+                release_lease: redis::Script::new(scripts::RELEASE_LEASE),
+            },
             applying: Mutex::new(()),
             wait_for: 0,
-            lease: None,
+            presence,
         };
-        storage.lease = Some(lease::Lease::take(&storage.client, &storage.log_key("owner"), &storage.log_key("seq"))?);
         let nodes: String = storage.run(|c| redis::cmd("CLUSTER").arg("NODES").query(c))?;
         storage.wait_for = u32::from(nodes.lines().any(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))));
-        storage.replay()?;
         Ok(storage)
     }
 
@@ -232,18 +269,18 @@ impl RedisClusterStorage {
     /// Runs `write`, then `WAIT` on the master of `key`'s slot, on one connection
     /// and as one retried unit: on a new connection `WAIT` would not cover what the
     /// old one wrote, so the (idempotent) writes are sent again.
-    fn write_replicated(
+    fn write_replicated<T>(
         &self,
         key: &str,
-        mut write: impl FnMut(&mut ClusterConnection) -> RedisResult<()>,
-    ) -> Result<()> {
+        mut write: impl FnMut(&mut ClusterConnection) -> RedisResult<T>,
+    ) -> Result<T> {
         let wait_for = self.wait_for;
         let mut wait = redis::cmd("WAIT");
         wait.arg(wait_for).arg(WAIT_MS);
         self.run(|c| {
-            write(c)?;
+            let written = write(c)?;
             if wait_for == 0 {
-                return Ok(());
+                return Ok(written);
             }
             let acked: i64 = redis::from_redis_value(c.route_command(&wait, master_of(key))?)?;
             if acked < i64::from(wait_for) {
@@ -252,7 +289,7 @@ impl RedisClusterStorage {
                     "no replica acknowledged a write in time (it is on its master, and may or may not survive a failover)",
                 )));
             }
-            Ok(())
+            Ok(written)
         })
     }
 
@@ -275,57 +312,162 @@ impl RedisClusterStorage {
         Ok(all.into_iter().filter(|g| g.starts_with(&prefix) || prefix.starts_with(g.as_str())).collect())
     }
 
-    /// The keys of one group in `[from, to)` (hex), at most `limit` (0: all).
-    fn group_keys(&self, ks: Keyspace, group: &str, from: &str, to: Option<&str>, limit: usize) -> Result<Vec<String>> {
+    /// The keys of one group from `from` (inclusive, hex), at most `limit` (0: all),
+    /// whether or not they exist at this handle's version.
+    fn group_keys(&self, ks: Keyspace, group: &str, from: &str, limit: usize) -> Result<Vec<String>> {
         let mut cmd = redis::cmd("ZRANGE");
-        cmd.arg(format!("{}:i", self.tag(ks, group)))
-            .arg(format!("[{from}"))
-            .arg(to.map_or("+".to_string(), |t| format!("({t}")))
-            .arg("BYLEX");
+        cmd.arg(format!("{}:i", self.tag(ks, group))).arg(format!("[{from}")).arg("+").arg("BYLEX");
         if limit > 0 {
             cmd.arg("LIMIT").arg(0).arg(limit);
         }
         self.run(|c| cmd.query(c))
     }
 
-    fn value_key(&self, ks: Keyspace, key: &[u8]) -> String {
-        let group = hex(&key[..group_len(ks, key)]);
-        format!("{}:v:{}", self.tag(ks, &group), hex(key))
+    /// A key's value key and history key.
+    fn version_keys(&self, ks: Keyspace, key: &[u8]) -> (String, String) {
+        let tag = self.tag(ks, &hex(&key[..group_len(ks, key)]));
+        let key = hex(key);
+        (format!("{tag}:v:{key}"), format!("{tag}:h:{key}"))
     }
 
-    /// Applies the redo records a crashed writer left.
-    fn replay(&self) -> Result<()> {
-        let pattern = self.log_key("rec:*");
-        let keys: Vec<String> = self.run(|c| redis::cmd("KEYS").arg(&pattern).query(c))?;
-        let mut records: Vec<(u64, String)> = keys
-            .into_iter()
-            .filter_map(|k| k.rsplit(':').next().and_then(|n| n.parse().ok()).map(|n| (n, k)))
-            .collect();
-        records.sort();
-        for (_, key) in records {
-            let bytes: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&key).query(c))?;
-            if let Some(bytes) = bytes {
-                self.apply_groups(&decode_record(&bytes)?)?;
+    /// The values (`values`) or presence (`Some(empty)`) of `keys`, all of one group,
+    /// at this handle's version.
+    fn read_group(&self, ks: Keyspace, keys: &[Vec<u8>], values: bool) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut invocation = self.scripts.read_at.prepare_invoke();
+        let names: Vec<(String, String)> = keys.iter().map(|k| self.version_keys(ks, k)).collect();
+        for (value, _) in &names {
+            invocation.key(value);
+        }
+        for (_, history) in &names {
+            invocation.key(history);
+        }
+        invocation.arg(version_text(self.pinned())).arg(if values { "1" } else { "0" });
+        self.run(|c| invocation.invoke(c))
+    }
+
+    /// The keys of `ks` with `prefix` at this handle's version, with their values
+    /// when `values`.
+    fn read_prefix(&self, ks: Keyspace, prefix: &[u8], values: bool) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let from = hex(prefix);
+        let mut candidates = Vec::new();
+        for group in self.groups_for(ks, prefix)? {
+            for key in self.group_keys(ks, &group, &from, 0)? {
+                if !key.starts_with(&from) {
+                    break;
+                }
+                candidates.push(unhex(&key)?);
             }
-            self.write_replicated(&key, |c| redis::cmd("DEL").arg(&key).query(c))?;
+        }
+        let mut out = Vec::with_capacity(candidates.len());
+        for run in runs_by_group(ks, &candidates, READ_PIECE) {
+            for (key, value) in run.iter().zip(self.read_group(ks, run, values)?) {
+                if let Some(value) = value {
+                    out.push((key.clone(), if values { value } else { Vec::new() }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest published version.
+    fn published(&self) -> Result<u64> {
+        let published: Option<u64> = self.run(|c| redis::cmd("GET").arg(self.log_key("seq")).query(c))?;
+        Ok(published.unwrap_or(0))
+    }
+
+    fn pinned(&self) -> u64 {
+        self.presence.pin.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Takes the writer lease for this process, waiting up to [`WRITER_WAIT`] for
+    /// another process's writer, then finishes a batch a dead writer left unpublished.
+    fn take_lease(&self) -> Result<()> {
+        let deadline = Instant::now() + WRITER_WAIT;
+        let mut pause = Duration::from_millis(1);
+        let owner = self.log_key("owner");
+        let ttl = LEASE_TTL.as_millis() as u64;
+        let published = loop {
+            let mut take = self.scripts.take_lease.key(&owner);
+            take.key(self.log_key("seq")).arg(&self.presence.token).arg(ttl);
+            let (held, what): (i64, String) = self.run(|c| take.invoke(c))?;
+            if held == 1 {
+                break what.parse::<u64>().map_err(|e| Error::corrupted("redis cluster", e))?;
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "redis cluster: another process ({what}) has been writing to the database for {} s; \
+                         its transaction or load must end first",
+                        WRITER_WAIT.as_secs()
+                    ),
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        };
+        use std::sync::atomic::Ordering::SeqCst;
+        self.presence.lease_lost.store(false, SeqCst);
+        self.presence.writing.store(true, SeqCst);
+        let next = published + 1;
+        let record = self.log_key(&format!("rec:{next}"));
+        let left: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&record).query(c))?;
+        if let Some(bytes) = left {
+            self.publish_batch(next, &decode_record(&bytes)?, &bytes)?;
         }
         Ok(())
     }
 
-    /// Applies `ops` group by group, each group in one Lua call, each replicated
-    /// before the next.
-    fn apply_groups(&self, ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-        // Each group's operations, the groups in the order the batch first names them.
-        let mut order: Vec<((Keyspace, String), Vec<usize>)> = Vec::new();
-        let mut at: std::collections::HashMap<(Keyspace, String), usize> = std::collections::HashMap::new();
-        for (i, (ks, key, _)) in ops.iter().enumerate() {
-            let group = (*ks, hex(&key[..group_len(*ks, key)]));
-            let slot = *at.entry(group.clone()).or_insert_with(|| {
-                order.push((group, Vec::new()));
-                order.len() - 1
-            });
-            order[slot].1.push(i);
-        }
+    fn release_lease(&self) {
+        let owner = self.log_key("owner");
+        let mut release = self.scripts.release_lease.key(&owner);
+        release.arg(&self.presence.token);
+        self.presence.writing.store(false, std::sync::atomic::Ordering::SeqCst);
+        // A lease that cannot be released now lapses after its time to live.
+        let _ = self.run(|c| release.invoke::<i64>(c));
+    }
+
+    /// Writes batch `n` (`ops`, `record` encoded) and publishes it: the redo record,
+    /// the groups at version `n`, then the version counter, each replicated.
+    fn publish_batch(&self, n: u64, ops: &[Op], record: &[u8]) -> Result<()> {
+        let record_key = self.log_key(&format!("rec:{n}"));
+        let token = &self.presence.token;
+        let mut write = self.scripts.write_record.key(self.log_key("owner"));
+        write
+            .key(self.log_key("seq"))
+            .key(&record_key)
+            .key(self.log_key("pins"))
+            .key(self.log_key("pinexp"))
+            .arg(token)
+            .arg(n)
+            .arg(record);
+        let low: u64 = self.write_replicated(&record_key, |c| write.invoke(c))?;
+        let garbage = self.apply_groups(n, low, ops)?;
+        self.presence.check_lease()?;
+        let garbage_key = self.log_key(&format!("gc:{n}"));
+        let mut publish = self.scripts.publish.key(self.log_key("owner"));
+        publish
+            .key(self.log_key("seq"))
+            .key(&record_key)
+            .key(&garbage_key)
+            .key(self.log_key("gcs"))
+            .key(self.log_key("pins"))
+            .arg(token)
+            .arg(n)
+            .arg(encode_record(&garbage));
+        self.write_replicated(&record_key, |c| publish.invoke::<u64>(c))?;
+        self.presence.pin.store(n, std::sync::atomic::Ordering::SeqCst);
+        // Collecting is housekeeping: the batch is published whatever happens here,
+        // and what is left is collected after a later batch.
+        let _ = self.collect(low);
+        Ok(())
+    }
+
+    /// Writes `ops` at version `n`, group by group, each group in one Lua call,
+    /// each replicated before the next. `low` is the low-water mark. Returns the keys
+    /// that now have older versions or are deleted.
+    fn apply_groups(&self, n: u64, low: u64, ops: &[Op]) -> Result<Vec<Op>> {
+        let order = by_group(ops);
         let keyspaces: Vec<Keyspace> =
             Keyspace::ALL.into_iter().filter(|ks| order.iter().any(|((k, _), _)| k == ks)).collect();
         for ks in keyspaces {
@@ -335,28 +477,82 @@ impl RedisClusterStorage {
             for ((_, group), _) in order.iter().filter(|((k, _), _)| *k == ks) {
                 zadd.arg(0).arg(group);
             }
-            self.write_replicated(&registry, |c| zadd.query(c))?;
+            self.write_replicated(&registry, |c| zadd.query::<i64>(c))?;
         }
+        let (version, low) = (version_text(n), version_text(low));
+        let mut garbage = Vec::new();
         for ((ks, group), members) in order {
+            // Checked before each group: a writer that lost its lease stops soon.
+            self.presence.check_lease()?;
             let index = format!("{}:i", self.tag(ks, &group));
-            let mut invocation = self.apply_group.prepare_invoke();
+            let mut invocation = self.scripts.apply_group.prepare_invoke();
             invocation.key(&index);
             for &i in &members {
+                let (value, history) = self.version_keys(ks, &ops[i].1);
+                invocation.key(value).key(history);
+            }
+            invocation.arg(&version).arg(&low);
+            for &i in &members {
                 let (_, key, value) = &ops[i];
-                invocation.key(self.value_key(ks, key));
                 invocation.arg(if value.is_some() { "p" } else { "d" }).arg(hex(key));
             }
             for &i in &members {
-                invocation.arg(ops[i].2.as_deref().unwrap_or_default());
+                if let Some(value) = &ops[i].2 {
+                    invocation.arg(value.as_slice());
+                }
             }
-            self.write_replicated(&index, |c| invocation.invoke::<i64>(c).map(drop))?;
+            let kept: Vec<String> = self.write_replicated(&index, |c| invocation.invoke(c))?;
+            for member in kept {
+                garbage.push((ks, unhex(&member)?, None));
+            }
+        }
+        Ok(garbage)
+    }
+
+    /// Collects the garbage of published batches no pin is below (`low`): a few
+    /// records per call, oldest first.
+    fn collect(&self, low: u64) -> Result<()> {
+        let index = self.log_key("gcs");
+        let due: Vec<String> = self.run(|c| {
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(&index)
+                .arg("-inf")
+                .arg(low)
+                .arg("LIMIT")
+                .arg(0)
+                .arg(COLLECT_PER_BATCH)
+                .query(c)
+        })?;
+        let low_text = version_text(low);
+        for n in due {
+            let record = self.log_key(&format!("gc:{n}"));
+            let bytes: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&record).query(c))?;
+            let keys = match bytes {
+                Some(bytes) => decode_record(&bytes)?,
+                None => Vec::new(),
+            };
+            for ((ks, group), members) in by_group(&keys) {
+                let mut invocation = self.scripts.compact.prepare_invoke();
+                invocation.key(format!("{}:i", self.tag(ks, &group)));
+                for &i in &members {
+                    let (value, history) = self.version_keys(ks, &keys[i].1);
+                    invocation.key(value).key(history);
+                }
+                invocation.arg(&low_text);
+                for &i in &members {
+                    invocation.arg(hex(&keys[i].1));
+                }
+                self.run(|c| invocation.invoke::<i64>(c))?;
+            }
+            self.run(|c| redis::cmd("DEL").arg(&record).query::<i64>(c))?;
+            self.run(|c| redis::cmd("ZREM").arg(&index).arg(&n).query::<i64>(c))?;
         }
         Ok(())
     }
 }
 
 /// A batch's writes: keyspace, key, and the value (`None` to delete).
-fn encode_record(ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
+fn encode_record(ops: &[Op]) -> Vec<u8> {
     let mut out = Vec::new();
     for (ks, key, value) in ops {
         out.push(ks.tag());
@@ -374,7 +570,7 @@ fn encode_record(ops: &[(Keyspace, Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
     out
 }
 
-fn decode_record(bytes: &[u8]) -> Result<Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>> {
+fn decode_record(bytes: &[u8]) -> Result<Vec<Op>> {
     let broken = || Error::corrupted("redis cluster", "a redo record does not decode");
     let mut ops = Vec::new();
     let mut at = 0usize;
@@ -402,47 +598,15 @@ fn decode_record(bytes: &[u8]) -> Result<Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>
 
 impl Storage for RedisClusterStorage {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.run(|c| redis::cmd("GET").arg(self.value_key(ks, key)).query(c))
+        Ok(self.read_group(ks, &[key.to_vec()], true)?.pop().flatten())
     }
 
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let keys = self.keys_with_prefix(ks, prefix)?;
-        let mut out = Vec::with_capacity(keys.len());
-        // One MGET per group (a group is one slot), in pieces of bounded size.
-        let mut start = 0;
-        while start < keys.len() {
-            let group = &keys[start][..group_len(ks, &keys[start])];
-            let mut end = start + 1;
-            while end < keys.len() && end - start < 1000 && keys[end][..group_len(ks, &keys[end])] == *group {
-                end += 1;
-            }
-            let mut mget = redis::cmd("MGET");
-            for key in &keys[start..end] {
-                mget.arg(self.value_key(ks, key));
-            }
-            let values: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
-            for (key, value) in keys[start..end].iter().zip(values) {
-                if let Some(value) = value {
-                    out.push((key.clone(), value));
-                }
-            }
-            start = end;
-        }
-        Ok(out)
+        self.read_prefix(ks, prefix, true)
     }
 
     fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
-        let from = hex(prefix);
-        let mut out = Vec::new();
-        for group in self.groups_for(ks, prefix)? {
-            for key in self.group_keys(ks, &group, &from, None, 0)? {
-                if !key.starts_with(&from) {
-                    break;
-                }
-                out.push(unhex(&key)?);
-            }
-        }
-        Ok(out)
+        Ok(self.read_prefix(ks, prefix, false)?.into_iter().map(|(key, _)| key).collect())
     }
 
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -453,15 +617,27 @@ impl Storage for RedisClusterStorage {
             if group.as_str() < from_hex.get(..group.len()).unwrap_or(&from_hex) {
                 continue;
             }
-            if let Some(key) = self.group_keys(ks, &group, &from_hex, None, 1)?.into_iter().next() {
-                return Ok(Some(unhex(&key)?));
+            // Keys deleted (or not yet written) at this version are passed over too.
+            let mut at = from_hex.clone();
+            loop {
+                let page = self.group_keys(ks, &group, &at, 16)?;
+                let keys = page.iter().map(|k| unhex(k)).collect::<Result<Vec<_>>>()?;
+                let present = self.read_group(ks, &keys, false)?;
+                if let Some(found) = keys.iter().zip(present).find_map(|(k, p)| p.map(|_| k.clone())) {
+                    return Ok(Some(found));
+                }
+                match page.last() {
+                    // The smallest key after the last one.
+                    Some(last) if page.len() == 16 => at = format!("{last}00"),
+                    _ => break,
+                }
             }
         }
         Ok(None)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<()> {
-        let ops: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)> = batch
+        let ops: Vec<Op> = batch
             .ops
             .into_iter()
             .map(|(ks, key, write)| match write {
@@ -473,26 +649,82 @@ impl Storage for RedisClusterStorage {
         if ops.is_empty() {
             return Ok(());
         }
-        let _one_at_a_time =
-            self.applying.lock().map_err(|_| Error::corrupted("redis cluster", "apply lock poisoned"))?;
-        let lease =
-            self.lease.as_ref().ok_or_else(|| Error::corrupted("redis cluster", "written before it was opened"))?;
-        lease.check()?;
-        let n = lease.seq.load(std::sync::atomic::Ordering::SeqCst) + 1;
-        let record = self.log_key(&format!("rec:{n}"));
-        let bytes = encode_record(&ops);
-        let mut write = self.write_record.key(self.log_key("owner"));
-        write.key(self.log_key("seq")).key(&record).arg(&lease.token).arg(n).arg(&bytes);
-        self.write_replicated(&record, |c| write.invoke::<u64>(c).map(drop))?;
-        lease.seq.store(n, std::sync::atomic::Ordering::SeqCst);
-        self.apply_groups(&ops)?;
-        // Replicated before the next batch: a record a failover brought back would be
-        // replayed over newer writes.
-        self.write_replicated(&record, |c| redis::cmd("DEL").arg(&record).query(c))
+        // A write outside a transaction (`begin_writes`) holds the lease for itself.
+        let own = !self.presence.writing.load(std::sync::atomic::Ordering::SeqCst);
+        if own {
+            self.begin_writes()?;
+        }
+        let result = (|| {
+            let _one_at_a_time =
+                self.applying.lock().map_err(|_| Error::corrupted("redis cluster", "apply lock poisoned"))?;
+            self.presence.check_lease()?;
+            // A batch of a transaction builds on what the transaction read, at the
+            // version it caught up to when it took the lease; the record's fence
+            // checks that. One outside a transaction is checked here, to say why.
+            let published = if own { self.published()? } else { self.pinned() };
+            if published != self.pinned() {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "redis cluster: another process changed the database (version {published}) since this one \
+                     read it (version {}); run the statement again",
+                    self.pinned()
+                ))));
+            }
+            self.publish_batch(self.pinned() + 1, &ops, &encode_record(&ops))
+        })();
+        if own {
+            self.end_writes();
+        }
+        result
     }
 
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+
+    fn newer_version(&self) -> Result<Option<u64>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let lapsed = self.presence.pin_lapsed.load(SeqCst);
+        let published = self.published()?;
+        Ok((published > self.pinned() || lapsed).then_some(published))
+    }
+
+    fn read_at(&self, version: u64) -> Result<bool> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if version <= self.pinned() && !self.presence.pin_lapsed.load(SeqCst) {
+            return Ok(false);
+        }
+        let mut pin = self.scripts.pin.key(self.log_key("seq"));
+        pin.key(self.log_key("pins"))
+            .key(self.log_key("pinexp"))
+            .arg(&self.presence.token)
+            .arg(version)
+            .arg(presence::PIN_TTL.as_millis() as u64);
+        let _: (u64, i64) = self.run(|c| pin.invoke(c))?;
+        self.presence.pin.fetch_max(version, SeqCst);
+        self.presence.pin_lapsed.store(false, SeqCst);
+        Ok(true)
+    }
+
+    fn begin_writes(&self) -> Result<()> {
+        let mut writers =
+            self.presence.writers.lock().map_err(|_| Error::corrupted("redis cluster", "writer count poisoned"))?;
+        if *writers == 0 {
+            self.take_lease()?;
+        }
+        *writers += 1;
+        Ok(())
+    }
+
+    fn end_writes(&self) {
+        let Ok(mut writers) = self.presence.writers.lock() else { return };
+        *writers = writers.saturating_sub(1);
+        if *writers == 0 {
+            self.release_lease();
+        }
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }
 
