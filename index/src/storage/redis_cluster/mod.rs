@@ -331,8 +331,50 @@ impl RedisClusterStorage {
     }
 
     /// The values (`values`) or presence (`Some(empty)`) of `keys`, all of one group,
-    /// at this handle's version.
+    /// at this handle's version. Values are read with one `MGET`, and only those
+    /// written after the pin are looked up again in their history, by a script: a
+    /// script returning a large value costs a copy of it per step (a graph chunk read
+    /// that way took 0.3 ms instead of 0.01).
     fn read_group(&self, ks: Keyspace, keys: &[Vec<u8>], values: bool) -> Result<Vec<Option<Vec<u8>>>> {
+        if !values {
+            return self.read_group_at(ks, keys, false);
+        }
+        let mut mget = redis::cmd("MGET");
+        for key in keys {
+            mget.arg(self.version_keys(ks, key).0);
+        }
+        let raw: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
+        let pin = self.pinned();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut newer = Vec::new();
+        for (i, raw) in raw.into_iter().enumerate() {
+            out.push(match raw {
+                None => None,
+                Some(mut stored) => {
+                    let (version, live) = stored_header(&stored)?;
+                    if version > pin {
+                        newer.push(i);
+                        None
+                    } else if live {
+                        stored.drain(..17);
+                        Some(stored)
+                    } else {
+                        None
+                    }
+                }
+            });
+        }
+        if !newer.is_empty() {
+            let again: Vec<Vec<u8>> = newer.iter().map(|&i| keys[i].clone()).collect();
+            for (i, value) in newer.into_iter().zip(self.read_group_at(ks, &again, true)?) {
+                out[i] = value;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`read_group`](Self::read_group) by the script that looks into history.
+    fn read_group_at(&self, ks: Keyspace, keys: &[Vec<u8>], values: bool) -> Result<Vec<Option<Vec<u8>>>> {
         let mut invocation = self.scripts.read_at.prepare_invoke();
         let names: Vec<(String, String)> = keys.iter().map(|k| self.version_keys(ks, k)).collect();
         for (value, _) in &names {
@@ -542,12 +584,30 @@ impl RedisClusterStorage {
                 for &i in &members {
                     invocation.arg(hex(&keys[i].1));
                 }
-                self.run(|c| invocation.invoke::<i64>(c))?;
+                let left: i64 = self.run(|c| invocation.invoke(c))?;
+                if left == 0 {
+                    // Scans walk the registry's groups: an empty one would cost each a
+                    // round trip. A later write of the group adds it again.
+                    self.run(|c| redis::cmd("ZREM").arg(self.groups_key(ks)).arg(&group).query::<i64>(c))?;
+                }
             }
             self.run(|c| redis::cmd("DEL").arg(&record).query::<i64>(c))?;
             self.run(|c| redis::cmd("ZREM").arg(&index).arg(&n).query::<i64>(c))?;
         }
         Ok(())
+    }
+}
+
+/// The version a stored value was written at, and whether it is a value (not a
+/// deletion): its first 17 bytes (see `scripts.rs`).
+fn stored_header(stored: &[u8]) -> Result<(u64, bool)> {
+    let broken = || Error::corrupted("redis cluster", "a stored value has no version (written by an older sprig?)");
+    let version = stored.get(..16).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(broken)?;
+    let version = u64::from_str_radix(version, 16).map_err(|_| broken())?;
+    match stored.get(16) {
+        Some(b'v') => Ok((version, true)),
+        Some(b'd') => Ok((version, false)),
+        _ => Err(broken()),
     }
 }
 

@@ -96,7 +96,8 @@ return out
 /// KEYS: the group's index, then per key its value key and history key. ARGV: the
 /// low-water mark, then the keys' members. A key deleted at or below the mark goes
 /// entirely; a key written at or below it loses its history; a key written above it
-/// keeps the newest history version at or below the mark and those above.
+/// keeps the newest history version at or below the mark and those above. Returns
+/// how many keys the group has left (none: it can leave its keyspace's registry).
 pub const COMPACT: &str = r#"
 local idx, low = KEYS[1], ARGV[1]
 local n = (#KEYS - 1) / 2
@@ -122,7 +123,7 @@ for j = 1, n do
     end
   end
 end
-return n
+return redis.call('ZCARD', idx)
 "#;
 
 /// The low-water mark: the smallest version a live process reads at, and at most
