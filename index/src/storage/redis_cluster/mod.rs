@@ -57,8 +57,33 @@ const WAIT_MS: u64 = 2000;
 /// How many keys one read script reads (a group's keys are read in pieces).
 const READ_PIECE: usize = 512;
 
-/// How many published garbage records one batch collects after it is published.
-const COLLECT_PER_BATCH: usize = 4;
+/// Garbage records are collected when this many are due (or at every this many
+/// batches, whatever is due), together: their keys of one group in one script call.
+const COLLECT_AT_ONCE: u64 = 8;
+/// At most this many records at a time.
+const COLLECT_AT_MOST: usize = 64;
+
+/// Values up to this size read by `get` are kept for the next read of the same key
+/// (a label bitmap of 100,000 nodes is 16 KB), but for the keyspaces whose values
+/// sprig keeps decoded in its own cache (XML node chunks and region segments, graph
+/// chunks).
+const CACHED_VALUE_MAX: usize = 256 << 10;
+/// The most bytes of such values kept (all are dropped when it is reached).
+const CACHED_BYTES_MAX: usize = 64 << 20;
+
+/// Small values read by `get` at the pinned version, with absent keys: label bitmaps,
+/// property index entries, graph metadata, `id()` entries, value index blocks,
+/// catalog entries, which queries
+/// read on every run and which would otherwise cost a round trip each. Valid for
+/// the version the handle reads at: emptied when the pin moves, and the keys of this
+/// process's own batches dropped when they are published.
+#[derive(Default)]
+struct ReadCache {
+    /// Moves at every invalidation: a read that began before one is not kept.
+    epoch: u64,
+    values: std::collections::HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
+    bytes: usize,
+}
 
 /// One operation of a batch: keyspace, key, and the value (`None` to delete).
 type Op = (Keyspace, Vec<u8>, Option<Vec<u8>>);
@@ -73,6 +98,7 @@ struct Scripts {
     pin: redis::Script,
     take_lease: redis::Script,
     release_lease: redis::Script,
+    forget_garbage: redis::Script,
 }
 
 /// A database on a Redis Cluster.
@@ -88,6 +114,14 @@ pub struct RedisClusterStorage {
     /// without replicas (where a failover cannot happen anyway).
     wait_for: u32,
     presence: Presence,
+    /// The published version as this process last saw it while holding the lease
+    /// (then nobody else publishes, so it need not ask).
+    published_seen: std::sync::atomic::AtomicU64,
+    /// Groups known to be in their keyspace's registry: a batch adds only others.
+    /// Valid while no other process wrote (only a writer collects, which removes
+    /// empty groups), so forgotten when another did.
+    registered: Mutex<std::collections::HashSet<(Keyspace, String)>>,
+    cache: Mutex<ReadCache>,
 }
 
 impl std::fmt::Debug for RedisClusterStorage {
@@ -221,10 +255,14 @@ impl RedisClusterStorage {
                 pin: redis::Script::new(scripts::PIN),
                 take_lease: redis::Script::new(scripts::TAKE_LEASE),
                 release_lease: redis::Script::new(scripts::RELEASE_LEASE),
+                forget_garbage: redis::Script::new(scripts::FORGET_GARBAGE),
             },
             applying: Mutex::new(()),
             wait_for: 0,
             presence,
+            published_seen: std::sync::atomic::AtomicU64::new(0),
+            registered: Mutex::default(),
+            cache: Mutex::default(),
         };
         let nodes: String = storage.run(|c| redis::cmd("CLUSTER").arg("NODES").query(c))?;
         storage.wait_for = u32::from(nodes.lines().any(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("slave"))));
@@ -428,12 +466,19 @@ impl RedisClusterStorage {
         let mut pause = Duration::from_millis(1);
         let owner = self.log_key("owner");
         let ttl = LEASE_TTL.as_millis() as u64;
-        let published = loop {
+        let records = self.log_key("rec:");
+        let (published, left) = loop {
             let mut take = self.scripts.take_lease.key(&owner);
-            take.key(self.log_key("seq")).arg(&self.presence.token).arg(ttl);
-            let (held, what): (i64, String) = self.run(|c| take.invoke(c))?;
+            take.key(self.log_key("seq")).arg(&self.presence.token).arg(ttl).arg(&records);
+            let reply: Vec<redis::Value> = self.run(|c| take.invoke(c))?;
+            let field = |i: usize| reply.get(i).cloned().unwrap_or(redis::Value::Nil);
+            let held: i64 = redis::from_redis_value(field(0)).map_err(|e| Error::corrupted("redis cluster", e))?;
+            let what: String = redis::from_redis_value(field(1)).map_err(|e| Error::corrupted("redis cluster", e))?;
             if held == 1 {
-                break what.parse::<u64>().map_err(|e| Error::corrupted("redis cluster", e))?;
+                let published = what.parse::<u64>().map_err(|e| Error::corrupted("redis cluster", e))?;
+                let left: Option<Vec<u8>> =
+                    redis::from_redis_value(field(2)).map_err(|e| Error::corrupted("redis cluster", e))?;
+                break (published, left);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Io(std::io::Error::new(
@@ -451,11 +496,12 @@ impl RedisClusterStorage {
         use std::sync::atomic::Ordering::SeqCst;
         self.presence.lease_lost.store(false, SeqCst);
         self.presence.writing.store(true, SeqCst);
-        let next = published + 1;
-        let record = self.log_key(&format!("rec:{next}"));
-        let left: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&record).query(c))?;
+        if published != self.pinned() || left.is_some() {
+            self.registered.lock().map_err(|_| Error::corrupted("redis cluster", "group registry poisoned"))?.clear();
+        }
+        self.published_seen.store(published, SeqCst);
         if let Some(bytes) = left {
-            self.publish_batch(next, &decode_record(&bytes)?, &bytes)?;
+            self.publish_batch(published + 1, &decode_record(&bytes)?, &bytes)?;
         }
         Ok(())
     }
@@ -480,10 +526,11 @@ impl RedisClusterStorage {
             .key(&record_key)
             .key(self.log_key("pins"))
             .key(self.log_key("pinexp"))
+            .key(self.log_key("gcs"))
             .arg(token)
             .arg(n)
             .arg(record);
-        let low: u64 = self.write_replicated(&record_key, |c| write.invoke(c))?;
+        let (low, due): (u64, u64) = self.write_replicated(&record_key, |c| write.invoke(c))?;
         let garbage = self.apply_groups(n, low, ops)?;
         self.presence.check_lease()?;
         let garbage_key = self.log_key(&format!("gc:{n}"));
@@ -498,10 +545,20 @@ impl RedisClusterStorage {
             .arg(n)
             .arg(encode_record(&garbage));
         self.write_replicated(&record_key, |c| publish.invoke::<u64>(c))?;
+        // The pin first: a read that finds the cache's new epoch reads at version n.
         self.presence.pin.store(n, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.epoch += 1;
+            for (ks, key, _) in ops {
+                cache.values.remove(&(*ks, key.clone()));
+            }
+        }
+        self.published_seen.store(n, std::sync::atomic::Ordering::SeqCst);
         // Collecting is housekeeping: the batch is published whatever happens here,
         // and what is left is collected after a later batch.
-        let _ = self.collect(low);
+        if due >= COLLECT_AT_ONCE || (due > 0 && n % COLLECT_AT_ONCE == 0) {
+            let _ = self.collect(low);
+        }
         Ok(())
     }
 
@@ -512,14 +569,27 @@ impl RedisClusterStorage {
         let order = by_group(ops);
         let keyspaces: Vec<Keyspace> =
             Keyspace::ALL.into_iter().filter(|ks| order.iter().any(|((k, _), _)| k == ks)).collect();
+        let poisoned = || Error::corrupted("redis cluster", "group registry poisoned");
         for ks in keyspaces {
+            let new: Vec<&String> = {
+                let known = self.registered.lock().map_err(|_| poisoned())?;
+                order
+                    .iter()
+                    .filter(|((k, g), _)| *k == ks && !known.contains(&(ks, g.clone())))
+                    .map(|((_, g), _)| g)
+                    .collect()
+            };
+            if new.is_empty() {
+                continue;
+            }
             let registry = self.groups_key(ks);
             let mut zadd = redis::cmd("ZADD");
             zadd.arg(&registry);
-            for ((_, group), _) in order.iter().filter(|((k, _), _)| *k == ks) {
-                zadd.arg(0).arg(group);
+            for group in &new {
+                zadd.arg(0).arg(*group);
             }
             self.write_replicated(&registry, |c| zadd.query::<i64>(c))?;
+            self.registered.lock().map_err(|_| poisoned())?.extend(new.into_iter().map(|g| (ks, g.clone())));
         }
         let (version, low) = (version_text(n), version_text(low));
         let mut garbage = Vec::new();
@@ -551,49 +621,50 @@ impl RedisClusterStorage {
         Ok(garbage)
     }
 
-    /// Collects the garbage of published batches no pin is below (`low`): a few
-    /// records per call, oldest first.
+    /// Collects the garbage of published batches no pin is below (`low`), oldest
+    /// first: their keys merged, one script call per group.
     fn collect(&self, low: u64) -> Result<()> {
         let index = self.log_key("gcs");
         let due: Vec<String> = self.run(|c| {
-            redis::cmd("ZRANGEBYSCORE")
-                .arg(&index)
-                .arg("-inf")
-                .arg(low)
-                .arg("LIMIT")
-                .arg(0)
-                .arg(COLLECT_PER_BATCH)
-                .query(c)
+            redis::cmd("ZRANGEBYSCORE").arg(&index).arg("-inf").arg(low).arg("LIMIT").arg(0).arg(COLLECT_AT_MOST).query(c)
         })?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<String> = due.iter().map(|n| self.log_key(&format!("gc:{n}"))).collect();
+        let mut mget = redis::cmd("MGET");
+        mget.arg(&records);
+        let lists: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
+        let mut keys = std::collections::HashSet::new();
+        for list in lists.into_iter().flatten() {
+            keys.extend(decode_record(&list)?.into_iter().map(|(ks, key, _)| (ks, key)));
+        }
+        let keys: Vec<(Keyspace, Vec<u8>, ())> = keys.into_iter().map(|(ks, key)| (ks, key, ())).collect();
         let low_text = version_text(low);
-        for n in due {
-            let record = self.log_key(&format!("gc:{n}"));
-            let bytes: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&record).query(c))?;
-            let keys = match bytes {
-                Some(bytes) => decode_record(&bytes)?,
-                None => Vec::new(),
-            };
-            for ((ks, group), members) in by_group(&keys) {
-                let mut invocation = self.scripts.compact.prepare_invoke();
-                invocation.key(format!("{}:i", self.tag(ks, &group)));
-                for &i in &members {
-                    let (value, history) = self.version_keys(ks, &keys[i].1);
-                    invocation.key(value).key(history);
-                }
-                invocation.arg(&low_text);
-                for &i in &members {
-                    invocation.arg(hex(&keys[i].1));
-                }
-                let left: i64 = self.run(|c| invocation.invoke(c))?;
-                if left == 0 {
-                    // Scans walk the registry's groups: an empty one would cost each a
-                    // round trip. A later write of the group adds it again.
-                    self.run(|c| redis::cmd("ZREM").arg(self.groups_key(ks)).arg(&group).query::<i64>(c))?;
+        for ((ks, group), members) in by_group(&keys) {
+            let mut invocation = self.scripts.compact.prepare_invoke();
+            invocation.key(format!("{}:i", self.tag(ks, &group)));
+            for &i in &members {
+                let (value, history) = self.version_keys(ks, &keys[i].1);
+                invocation.key(value).key(history);
+            }
+            invocation.arg(&low_text);
+            for &i in &members {
+                invocation.arg(hex(&keys[i].1));
+            }
+            let left: i64 = self.run(|c| invocation.invoke(c))?;
+            if left == 0 {
+                // Scans walk the registry's groups: an empty one would cost each a
+                // round trip. A later write of the group adds it again.
+                self.run(|c| redis::cmd("ZREM").arg(self.groups_key(ks)).arg(&group).query::<i64>(c))?;
+                if let Ok(mut known) = self.registered.lock() {
+                    known.remove(&(ks, group));
                 }
             }
-            self.run(|c| redis::cmd("DEL").arg(&record).query::<i64>(c))?;
-            self.run(|c| redis::cmd("ZREM").arg(&index).arg(&n).query::<i64>(c))?;
         }
+        let mut forget = self.scripts.forget_garbage.key(&index);
+        forget.key(&records).arg(&due);
+        self.run(|c| forget.invoke::<i64>(c))?;
         Ok(())
     }
 }
@@ -658,7 +729,28 @@ fn decode_record(bytes: &[u8]) -> Result<Vec<Op>> {
 
 impl Storage for RedisClusterStorage {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.read_group(ks, &[key.to_vec()], true)?.pop().flatten())
+        let poisoned = || Error::corrupted("redis cluster", "read cache poisoned");
+        let epoch = {
+            let cache = self.cache.lock().map_err(|_| poisoned())?;
+            if let Some(value) = cache.values.get(&(ks, key.to_vec())) {
+                return Ok(value.clone());
+            }
+            cache.epoch
+        };
+        let value = self.read_group(ks, &[key.to_vec()], true)?.pop().flatten();
+        let size = key.len() + value.as_ref().map_or(0, Vec::len);
+        if size <= CACHED_VALUE_MAX && !matches!(ks, Keyspace::Nodes | Keyspace::Regions | Keyspace::GraphChunks) {
+            let mut cache = self.cache.lock().map_err(|_| poisoned())?;
+            if cache.epoch == epoch {
+                if cache.bytes + size > CACHED_BYTES_MAX {
+                    cache.values.clear();
+                    cache.bytes = 0;
+                }
+                cache.bytes += size;
+                cache.values.insert((ks, key.to_vec()), value.clone());
+            }
+        }
+        Ok(value)
     }
 
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -744,7 +836,9 @@ impl Storage for RedisClusterStorage {
     fn newer_version(&self) -> Result<Option<u64>> {
         use std::sync::atomic::Ordering::SeqCst;
         let lapsed = self.presence.pin_lapsed.load(SeqCst);
-        let published = self.published()?;
+        // While this process holds the lease nobody else publishes.
+        let published =
+            if self.presence.writing.load(SeqCst) { self.published_seen.load(SeqCst) } else { self.published()? };
         Ok((published > self.pinned() || lapsed).then_some(published))
     }
 
@@ -760,7 +854,11 @@ impl Storage for RedisClusterStorage {
             .arg(version)
             .arg(presence::PIN_TTL.as_millis() as u64);
         let _: (u64, i64) = self.run(|c| pin.invoke(c))?;
+        // The pin first: a read that finds the cache's new epoch reads at the new pin.
         self.presence.pin.fetch_max(version, SeqCst);
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = ReadCache { epoch: cache.epoch + 1, ..ReadCache::default() };
+        }
         self.presence.pin_lapsed.store(false, SeqCst);
         Ok(true)
     }

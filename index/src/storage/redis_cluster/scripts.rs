@@ -146,8 +146,9 @@ end
 "#;
 
 /// Writes batch N's redo record, fenced by the writer lease (all in the log slot).
-/// KEYS: owner, seq, record, pins, pinexp. ARGV: token, N, record. The published
-/// version must be N - 1. Returns the low-water mark. Idempotent.
+/// KEYS: owner, seq, record, pins, pinexp, garbage index. ARGV: token, N, record.
+/// The published version must be N - 1. Returns the low-water mark and how many
+/// garbage records are due (published at or below it). Idempotent.
 pub fn write_record() -> String {
     format!(
         r#"
@@ -161,7 +162,7 @@ end
 redis.call('SET', KEYS[3], ARGV[3])
 local pins, pinexp = KEYS[4], KEYS[5]
 {LOW_WATER}
-return low
+return {{low, redis.call('ZCOUNT', KEYS[6], '-inf', low)}}
 "#
     )
 }
@@ -220,6 +221,16 @@ redis.call('HSET', KEYS[2], ARGV[1], now + tonumber(ARGV[2]))
 return 1
 "#;
 
+/// Removes garbage records once collected. KEYS: garbage index, then the records.
+/// ARGV: their versions.
+pub const FORGET_GARBAGE: &str = r#"
+for i = 2, #KEYS do
+  redis.call('DEL', KEYS[i])
+end
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+return #ARGV
+"#;
+
 /// Forgets this process's pin. KEYS: pins, pinexp. ARGV: token.
 pub const UNPIN: &str = r#"
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -228,13 +239,17 @@ return 1
 "#;
 
 /// Takes the writer lease, or renews it when this process holds it. KEYS: owner,
-/// seq. ARGV: token, time to live (ms). Returns {1, published version} when held,
-/// {0, holder} when another process holds it.
+/// seq. ARGV: token, time to live (ms), the prefix of redo record keys (`...:rec:`,
+/// in this slot). Returns {1, published version, the redo record of the next version
+/// if a writer died before publishing it} when held, {0, holder} when another
+/// process holds it.
 pub const TAKE_LEASE: &str = r#"
 local holder = redis.call('GET', KEYS[1])
 if not holder or holder == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return {1, redis.call('GET', KEYS[2]) or '0'}
+  local at = redis.call('GET', KEYS[2]) or '0'
+  local left = redis.call('GET', ARGV[3] .. tostring(tonumber(at) + 1))
+  return {1, at, left}
 end
 return {0, holder}
 "#;
