@@ -151,11 +151,13 @@ impl WriteBatch {
 /// Contract:
 /// - [`Storage::apply`] is atomic: after a crash either every write of the batch is
 ///   visible or none is; it is durable once [`Storage::flush`] has returned.
-/// - Reads see every batch applied before them; a read beside an apply may see some
-///   of its writes and not others. The store itself offers no snapshots:
+/// - Reads see every batch this handle applied before them; a read beside an apply
+///   may see some of its writes and not others. A local store offers no snapshots:
 ///   sprig gets snapshot reads by never modifying published data in place (a load
 ///   writes a fresh generation and publishes it with one catalog write; see
-///   `docs/ARCHITECTURE.md`).
+///   `docs/ARCHITECTURE.md`). A store other processes write too ([`Storage::shared`])
+///   reads at a version this handle pins, which holds whole batches only, and sees
+///   other processes' batches once [`Storage::read_at`] moves it.
 /// - Keys of the keyspaces that hold a collection generation's data (`DocMeta`,
 ///   `Nodes`, `Postings`, `Ids`, `Regions`) begin with the generation, 8 bytes big
 ///   endian; a backend may group them by it (sled's bulk files do).

@@ -43,9 +43,13 @@ use super::{Keyspace, Storage, Write, WriteBatch};
 use crate::{Error, Result};
 
 mod presence;
+mod reads;
 mod scripts;
+mod writes;
 
 use presence::{LogKeys, Presence, LEASE_TTL, WRITER_WAIT};
+use reads::{Answer, Read, ReadCache};
+use writes::encode_record;
 
 /// How long a command is retried through a failover before its error is returned.
 pub const RETRY_FOR: Duration = Duration::from_secs(30);
@@ -53,37 +57,6 @@ pub const RETRY_FOR: Duration = Duration::from_secs(30);
 /// How long one `WAIT` gives the replicas (milliseconds); it is repeated until
 /// [`RETRY_FOR`] has passed.
 const WAIT_MS: u64 = 2000;
-
-/// How many keys one read script reads (a group's keys are read in pieces).
-const READ_PIECE: usize = 512;
-
-/// Garbage records are collected when this many are due (or at every this many
-/// batches, whatever is due), together: their keys of one group in one script call.
-const COLLECT_AT_ONCE: u64 = 8;
-/// At most this many records at a time.
-const COLLECT_AT_MOST: usize = 64;
-
-/// Values up to this size read by `get` are kept for the next read of the same key
-/// (a label bitmap of 100,000 nodes is 16 KB), but for the keyspaces whose values
-/// sprig keeps decoded in its own cache (XML node chunks and region segments, graph
-/// chunks).
-const CACHED_VALUE_MAX: usize = 256 << 10;
-/// The most bytes of such values kept (all are dropped when it is reached).
-const CACHED_BYTES_MAX: usize = 64 << 20;
-
-/// Small values read by `get` at the pinned version, with absent keys: label bitmaps,
-/// property index entries, graph metadata, `id()` entries, value index blocks,
-/// catalog entries, which queries
-/// read on every run and which would otherwise cost a round trip each. Valid for
-/// the version the handle reads at: emptied when the pin moves, and the keys of this
-/// process's own batches dropped when they are published.
-#[derive(Default)]
-struct ReadCache {
-    /// Moves at every invalidation: a read that began before one is not kept.
-    epoch: u64,
-    values: std::collections::HashMap<(Keyspace, Vec<u8>), Option<Vec<u8>>>,
-    bytes: usize,
-}
 
 /// One operation of a batch: keyspace, key, and the value (`None` to delete).
 type Op = (Keyspace, Vec<u8>, Option<Vec<u8>>);
@@ -194,38 +167,6 @@ fn group_len(ks: Keyspace, key: &[u8]) -> usize {
         },
         _ => 0,
     }
-}
-
-/// `keys` (of one keyspace, in key order) in runs of one group, at most `piece` long.
-fn runs_by_group(ks: Keyspace, keys: &[Vec<u8>], piece: usize) -> Vec<&[Vec<u8>]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < keys.len() {
-        let group = &keys[start][..group_len(ks, &keys[start])];
-        let mut end = start + 1;
-        while end < keys.len() && end - start < piece && keys[end][..group_len(ks, &keys[end])] == *group {
-            end += 1;
-        }
-        out.push(&keys[start..end]);
-        start = end;
-    }
-    out
-}
-
-/// Each group's operations (indexes into `ops`), the groups in the order `ops`
-/// first names them.
-fn by_group<T>(ops: &[(Keyspace, Vec<u8>, T)]) -> Vec<((Keyspace, String), Vec<usize>)> {
-    let mut order: Vec<((Keyspace, String), Vec<usize>)> = Vec::new();
-    let mut at: std::collections::HashMap<(Keyspace, String), usize> = std::collections::HashMap::new();
-    for (i, (ks, key, _)) in ops.iter().enumerate() {
-        let group = (*ks, hex(&key[..group_len(*ks, key)]));
-        let slot = *at.entry(group.clone()).or_insert_with(|| {
-            order.push((group, Vec::new()));
-            order.len() - 1
-        });
-        order[slot].1.push(i);
-    }
-    order
 }
 
 impl RedisClusterStorage {
@@ -361,94 +302,6 @@ impl RedisClusterStorage {
         self.run(|c| cmd.query(c))
     }
 
-    /// A key's value key and history key.
-    fn version_keys(&self, ks: Keyspace, key: &[u8]) -> (String, String) {
-        let tag = self.tag(ks, &hex(&key[..group_len(ks, key)]));
-        let key = hex(key);
-        (format!("{tag}:v:{key}"), format!("{tag}:h:{key}"))
-    }
-
-    /// The values (`values`) or presence (`Some(empty)`) of `keys`, all of one group,
-    /// at this handle's version. Values are read with one `MGET`, and only those
-    /// written after the pin are looked up again in their history, by a script: a
-    /// script returning a large value costs a copy of it per step (a graph chunk read
-    /// that way took 0.3 ms instead of 0.01).
-    fn read_group(&self, ks: Keyspace, keys: &[Vec<u8>], values: bool) -> Result<Vec<Option<Vec<u8>>>> {
-        if !values {
-            return self.read_group_at(ks, keys, false);
-        }
-        let mut mget = redis::cmd("MGET");
-        for key in keys {
-            mget.arg(self.version_keys(ks, key).0);
-        }
-        let raw: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
-        let pin = self.pinned();
-        let mut out = Vec::with_capacity(keys.len());
-        let mut newer = Vec::new();
-        for (i, raw) in raw.into_iter().enumerate() {
-            out.push(match raw {
-                None => None,
-                Some(mut stored) => {
-                    let (version, live) = stored_header(&stored)?;
-                    if version > pin {
-                        newer.push(i);
-                        None
-                    } else if live {
-                        stored.drain(..17);
-                        Some(stored)
-                    } else {
-                        None
-                    }
-                }
-            });
-        }
-        if !newer.is_empty() {
-            let again: Vec<Vec<u8>> = newer.iter().map(|&i| keys[i].clone()).collect();
-            for (i, value) in newer.into_iter().zip(self.read_group_at(ks, &again, true)?) {
-                out[i] = value;
-            }
-        }
-        Ok(out)
-    }
-
-    /// [`read_group`](Self::read_group) by the script that looks into history.
-    fn read_group_at(&self, ks: Keyspace, keys: &[Vec<u8>], values: bool) -> Result<Vec<Option<Vec<u8>>>> {
-        let mut invocation = self.scripts.read_at.prepare_invoke();
-        let names: Vec<(String, String)> = keys.iter().map(|k| self.version_keys(ks, k)).collect();
-        for (value, _) in &names {
-            invocation.key(value);
-        }
-        for (_, history) in &names {
-            invocation.key(history);
-        }
-        invocation.arg(version_text(self.pinned())).arg(if values { "1" } else { "0" });
-        self.run(|c| invocation.invoke(c))
-    }
-
-    /// The keys of `ks` with `prefix` at this handle's version, with their values
-    /// when `values`.
-    fn read_prefix(&self, ks: Keyspace, prefix: &[u8], values: bool) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let from = hex(prefix);
-        let mut candidates = Vec::new();
-        for group in self.groups_for(ks, prefix)? {
-            for key in self.group_keys(ks, &group, &from, 0)? {
-                if !key.starts_with(&from) {
-                    break;
-                }
-                candidates.push(unhex(&key)?);
-            }
-        }
-        let mut out = Vec::with_capacity(candidates.len());
-        for run in runs_by_group(ks, &candidates, READ_PIECE) {
-            for (key, value) in run.iter().zip(self.read_group(ks, run, values)?) {
-                if let Some(value) = value {
-                    out.push((key.clone(), if values { value } else { Vec::new() }));
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// The newest published version.
     fn published(&self) -> Result<u64> {
         let published: Option<u64> = self.run(|c| redis::cmd("GET").arg(self.log_key("seq")).query(c))?;
@@ -458,334 +311,38 @@ impl RedisClusterStorage {
     fn pinned(&self) -> u64 {
         self.presence.pin.load(std::sync::atomic::Ordering::SeqCst)
     }
-
-    /// Takes the writer lease for this process, waiting up to [`WRITER_WAIT`] for
-    /// another process's writer, then finishes a batch a dead writer left unpublished.
-    fn take_lease(&self) -> Result<()> {
-        let deadline = Instant::now() + WRITER_WAIT;
-        let mut pause = Duration::from_millis(1);
-        let owner = self.log_key("owner");
-        let ttl = LEASE_TTL.as_millis() as u64;
-        let records = self.log_key("rec:");
-        let (published, left) = loop {
-            let mut take = self.scripts.take_lease.key(&owner);
-            take.key(self.log_key("seq")).arg(&self.presence.token).arg(ttl).arg(&records);
-            let reply: Vec<redis::Value> = self.run(|c| take.invoke(c))?;
-            let field = |i: usize| reply.get(i).cloned().unwrap_or(redis::Value::Nil);
-            let held: i64 = redis::from_redis_value(field(0)).map_err(|e| Error::corrupted("redis cluster", e))?;
-            let what: String = redis::from_redis_value(field(1)).map_err(|e| Error::corrupted("redis cluster", e))?;
-            if held == 1 {
-                let published = what.parse::<u64>().map_err(|e| Error::corrupted("redis cluster", e))?;
-                let left: Option<Vec<u8>> =
-                    redis::from_redis_value(field(2)).map_err(|e| Error::corrupted("redis cluster", e))?;
-                break (published, left);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::WouldBlock,
-                    format!(
-                        "redis cluster: another process ({what}) has been writing to the database for {} s; \
-                         its transaction or load must end first",
-                        WRITER_WAIT.as_secs()
-                    ),
-                )));
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
-        };
-        use std::sync::atomic::Ordering::SeqCst;
-        self.presence.lease_lost.store(false, SeqCst);
-        self.presence.writing.store(true, SeqCst);
-        if published != self.pinned() || left.is_some() {
-            self.registered.lock().map_err(|_| Error::corrupted("redis cluster", "group registry poisoned"))?.clear();
-        }
-        self.published_seen.store(published, SeqCst);
-        if let Some(bytes) = left {
-            self.publish_batch(published + 1, &decode_record(&bytes)?, &bytes)?;
-        }
-        Ok(())
-    }
-
-    fn release_lease(&self) {
-        let owner = self.log_key("owner");
-        let mut release = self.scripts.release_lease.key(&owner);
-        release.arg(&self.presence.token);
-        self.presence.writing.store(false, std::sync::atomic::Ordering::SeqCst);
-        // A lease that cannot be released now lapses after its time to live.
-        let _ = self.run(|c| release.invoke::<i64>(c));
-    }
-
-    /// Writes batch `n` (`ops`, `record` encoded) and publishes it: the redo record,
-    /// the groups at version `n`, then the version counter, each replicated.
-    fn publish_batch(&self, n: u64, ops: &[Op], record: &[u8]) -> Result<()> {
-        let record_key = self.log_key(&format!("rec:{n}"));
-        let token = &self.presence.token;
-        let mut write = self.scripts.write_record.key(self.log_key("owner"));
-        write
-            .key(self.log_key("seq"))
-            .key(&record_key)
-            .key(self.log_key("pins"))
-            .key(self.log_key("pinexp"))
-            .key(self.log_key("gcs"))
-            .arg(token)
-            .arg(n)
-            .arg(record);
-        let (low, due): (u64, u64) = self.write_replicated(&record_key, |c| write.invoke(c))?;
-        let garbage = self.apply_groups(n, low, ops)?;
-        self.presence.check_lease()?;
-        let garbage_key = self.log_key(&format!("gc:{n}"));
-        let mut publish = self.scripts.publish.key(self.log_key("owner"));
-        publish
-            .key(self.log_key("seq"))
-            .key(&record_key)
-            .key(&garbage_key)
-            .key(self.log_key("gcs"))
-            .key(self.log_key("pins"))
-            .arg(token)
-            .arg(n)
-            .arg(encode_record(&garbage));
-        self.write_replicated(&record_key, |c| publish.invoke::<u64>(c))?;
-        // The pin first: a read that finds the cache's new epoch reads at version n.
-        self.presence.pin.store(n, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.epoch += 1;
-            for (ks, key, _) in ops {
-                cache.values.remove(&(*ks, key.clone()));
-            }
-        }
-        self.published_seen.store(n, std::sync::atomic::Ordering::SeqCst);
-        // Collecting is housekeeping: the batch is published whatever happens here,
-        // and what is left is collected after a later batch.
-        if due >= COLLECT_AT_ONCE || (due > 0 && n % COLLECT_AT_ONCE == 0) {
-            let _ = self.collect(low);
-        }
-        Ok(())
-    }
-
-    /// Writes `ops` at version `n`, group by group, each group in one Lua call,
-    /// each replicated before the next. `low` is the low-water mark. Returns the keys
-    /// that now have older versions or are deleted.
-    fn apply_groups(&self, n: u64, low: u64, ops: &[Op]) -> Result<Vec<Op>> {
-        let order = by_group(ops);
-        let keyspaces: Vec<Keyspace> =
-            Keyspace::ALL.into_iter().filter(|ks| order.iter().any(|((k, _), _)| k == ks)).collect();
-        let poisoned = || Error::corrupted("redis cluster", "group registry poisoned");
-        for ks in keyspaces {
-            let new: Vec<&String> = {
-                let known = self.registered.lock().map_err(|_| poisoned())?;
-                order
-                    .iter()
-                    .filter(|((k, g), _)| *k == ks && !known.contains(&(ks, g.clone())))
-                    .map(|((_, g), _)| g)
-                    .collect()
-            };
-            if new.is_empty() {
-                continue;
-            }
-            let registry = self.groups_key(ks);
-            let mut zadd = redis::cmd("ZADD");
-            zadd.arg(&registry);
-            for group in &new {
-                zadd.arg(0).arg(*group);
-            }
-            self.write_replicated(&registry, |c| zadd.query::<i64>(c))?;
-            self.registered.lock().map_err(|_| poisoned())?.extend(new.into_iter().map(|g| (ks, g.clone())));
-        }
-        let (version, low) = (version_text(n), version_text(low));
-        let mut garbage = Vec::new();
-        for ((ks, group), members) in order {
-            // Checked before each group: a writer that lost its lease stops soon.
-            self.presence.check_lease()?;
-            let index = format!("{}:i", self.tag(ks, &group));
-            let mut invocation = self.scripts.apply_group.prepare_invoke();
-            invocation.key(&index);
-            for &i in &members {
-                let (value, history) = self.version_keys(ks, &ops[i].1);
-                invocation.key(value).key(history);
-            }
-            invocation.arg(&version).arg(&low);
-            for &i in &members {
-                let (_, key, value) = &ops[i];
-                invocation.arg(if value.is_some() { "p" } else { "d" }).arg(hex(key));
-            }
-            for &i in &members {
-                if let Some(value) = &ops[i].2 {
-                    invocation.arg(value.as_slice());
-                }
-            }
-            let kept: Vec<String> = self.write_replicated(&index, |c| invocation.invoke(c))?;
-            for member in kept {
-                garbage.push((ks, unhex(&member)?, None));
-            }
-        }
-        Ok(garbage)
-    }
-
-    /// Collects the garbage of published batches no pin is below (`low`), oldest
-    /// first: their keys merged, one script call per group.
-    fn collect(&self, low: u64) -> Result<()> {
-        let index = self.log_key("gcs");
-        let due: Vec<String> = self.run(|c| {
-            redis::cmd("ZRANGEBYSCORE").arg(&index).arg("-inf").arg(low).arg("LIMIT").arg(0).arg(COLLECT_AT_MOST).query(c)
-        })?;
-        if due.is_empty() {
-            return Ok(());
-        }
-        let records: Vec<String> = due.iter().map(|n| self.log_key(&format!("gc:{n}"))).collect();
-        let mut mget = redis::cmd("MGET");
-        mget.arg(&records);
-        let lists: Vec<Option<Vec<u8>>> = self.run(|c| mget.query(c))?;
-        let mut keys = std::collections::HashSet::new();
-        for list in lists.into_iter().flatten() {
-            keys.extend(decode_record(&list)?.into_iter().map(|(ks, key, _)| (ks, key)));
-        }
-        let keys: Vec<(Keyspace, Vec<u8>, ())> = keys.into_iter().map(|(ks, key)| (ks, key, ())).collect();
-        let low_text = version_text(low);
-        for ((ks, group), members) in by_group(&keys) {
-            let mut invocation = self.scripts.compact.prepare_invoke();
-            invocation.key(format!("{}:i", self.tag(ks, &group)));
-            for &i in &members {
-                let (value, history) = self.version_keys(ks, &keys[i].1);
-                invocation.key(value).key(history);
-            }
-            invocation.arg(&low_text);
-            for &i in &members {
-                invocation.arg(hex(&keys[i].1));
-            }
-            let left: i64 = self.run(|c| invocation.invoke(c))?;
-            if left == 0 {
-                // Scans walk the registry's groups: an empty one would cost each a
-                // round trip. A later write of the group adds it again.
-                self.run(|c| redis::cmd("ZREM").arg(self.groups_key(ks)).arg(&group).query::<i64>(c))?;
-                if let Ok(mut known) = self.registered.lock() {
-                    known.remove(&(ks, group));
-                }
-            }
-        }
-        let mut forget = self.scripts.forget_garbage.key(&index);
-        forget.key(&records).arg(&due);
-        self.run(|c| forget.invoke::<i64>(c))?;
-        Ok(())
-    }
-}
-
-/// The version a stored value was written at, and whether it is a value (not a
-/// deletion): its first 17 bytes (see `scripts.rs`).
-fn stored_header(stored: &[u8]) -> Result<(u64, bool)> {
-    let broken = || Error::corrupted("redis cluster", "a stored value has no version (written by an older sprig?)");
-    let version = stored.get(..16).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(broken)?;
-    let version = u64::from_str_radix(version, 16).map_err(|_| broken())?;
-    match stored.get(16) {
-        Some(b'v') => Ok((version, true)),
-        Some(b'd') => Ok((version, false)),
-        _ => Err(broken()),
-    }
-}
-
-/// A batch's writes: keyspace, key, and the value (`None` to delete).
-fn encode_record(ops: &[Op]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (ks, key, value) in ops {
-        out.push(ks.tag());
-        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
-        out.extend_from_slice(key);
-        match value {
-            Some(v) => {
-                out.push(1);
-                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                out.extend_from_slice(v);
-            }
-            None => out.push(0),
-        }
-    }
-    out
-}
-
-fn decode_record(bytes: &[u8]) -> Result<Vec<Op>> {
-    let broken = || Error::corrupted("redis cluster", "a redo record does not decode");
-    let mut ops = Vec::new();
-    let mut at = 0usize;
-    let take = |n: usize, at: &mut usize| -> Result<&[u8]> {
-        let slice = bytes.get(*at..*at + n).ok_or_else(broken)?;
-        *at += n;
-        Ok(slice)
-    };
-    while at < bytes.len() {
-        let tag = take(1, &mut at)?[0];
-        let ks = Keyspace::from_tag(tag).ok_or_else(broken)?;
-        let len = u32::from_be_bytes(take(4, &mut at)?.try_into().map_err(|_| broken())?) as usize;
-        let key = take(len, &mut at)?.to_vec();
-        let value = match take(1, &mut at)?[0] {
-            1 => {
-                let len = u32::from_be_bytes(take(4, &mut at)?.try_into().map_err(|_| broken())?) as usize;
-                Some(take(len, &mut at)?.to_vec())
-            }
-            _ => None,
-        };
-        ops.push((ks, key, value));
-    }
-    Ok(ops)
 }
 
 impl Storage for RedisClusterStorage {
     fn get(&self, ks: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let poisoned = || Error::corrupted("redis cluster", "read cache poisoned");
-        let epoch = {
-            let cache = self.cache.lock().map_err(|_| poisoned())?;
-            if let Some(value) = cache.values.get(&(ks, key.to_vec())) {
-                return Ok(value.clone());
-            }
-            cache.epoch
-        };
-        let value = self.read_group(ks, &[key.to_vec()], true)?.pop().flatten();
-        let size = key.len() + value.as_ref().map_or(0, Vec::len);
-        if size <= CACHED_VALUE_MAX && !matches!(ks, Keyspace::Nodes | Keyspace::Regions | Keyspace::GraphChunks) {
-            let mut cache = self.cache.lock().map_err(|_| poisoned())?;
-            if cache.epoch == epoch {
-                if cache.bytes + size > CACHED_BYTES_MAX {
-                    cache.values.clear();
-                    cache.bytes = 0;
-                }
-                cache.bytes += size;
-                cache.values.insert((ks, key.to_vec()), value.clone());
-            }
+        match self.cached(Read::Get, ks, key, || {
+            Ok(Answer::Value(self.read_group(ks, &[key.to_vec()], true)?.pop().flatten()))
+        })? {
+            Answer::Value(value) => Ok(value),
+            _ => Err(Error::corrupted("redis cluster", "read cache mixed up its answers")),
         }
-        Ok(value)
     }
 
     fn scan_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.read_prefix(ks, prefix, true)
+        match self.cached(Read::Scan, ks, prefix, || Ok(Answer::Pairs(self.read_prefix(ks, prefix, true)?)))? {
+            Answer::Pairs(pairs) => Ok(pairs),
+            _ => Err(Error::corrupted("redis cluster", "read cache mixed up its answers")),
+        }
     }
 
     fn keys_with_prefix(&self, ks: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
-        Ok(self.read_prefix(ks, prefix, false)?.into_iter().map(|(key, _)| key).collect())
+        let load = || Ok(Answer::Keys(self.read_prefix(ks, prefix, false)?.into_iter().map(|(key, _)| key).collect()));
+        match self.cached(Read::Keys, ks, prefix, load)? {
+            Answer::Keys(keys) => Ok(keys),
+            _ => Err(Error::corrupted("redis cluster", "read cache mixed up its answers")),
+        }
     }
 
     fn next_key(&self, ks: Keyspace, from: &[u8]) -> Result<Option<Vec<u8>>> {
-        let from_hex = hex(from);
-        let all: Vec<String> = self.run(|c| redis::cmd("ZRANGE").arg(self.groups_key(ks)).arg(0).arg(-1).query(c))?;
-        for group in all {
-            // A group whose keys are all below `from` is passed over.
-            if group.as_str() < from_hex.get(..group.len()).unwrap_or(&from_hex) {
-                continue;
-            }
-            // Keys deleted (or not yet written) at this version are passed over too.
-            let mut at = from_hex.clone();
-            loop {
-                let page = self.group_keys(ks, &group, &at, 16)?;
-                let keys = page.iter().map(|k| unhex(k)).collect::<Result<Vec<_>>>()?;
-                let present = self.read_group(ks, &keys, false)?;
-                if let Some(found) = keys.iter().zip(present).find_map(|(k, p)| p.map(|_| k.clone())) {
-                    return Ok(Some(found));
-                }
-                match page.last() {
-                    // The smallest key after the last one.
-                    Some(last) if page.len() == 16 => at = format!("{last}00"),
-                    _ => break,
-                }
-            }
+        match self.cached(Read::Next, ks, from, || Ok(Answer::Value(self.find_next_key(ks, from)?)))? {
+            Answer::Value(key) => Ok(key),
+            _ => Err(Error::corrupted("redis cluster", "read cache mixed up its answers")),
         }
-        Ok(None)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<()> {
