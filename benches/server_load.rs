@@ -141,8 +141,7 @@ fn main() {
     let driver = {
         let (host, port) = bolt.rsplit_once(':').expect("host:port");
         let address = Address::from((host, port.parse::<u16>().expect("a port")));
-        let config =
-            DriverConfig::new().with_auth(Arc::new(AuthToken::new_none_auth())).with_max_connection_pool_size(64);
+        let config = DriverConfig::new().with_auth(Arc::new(AuthToken::new_none_auth())).with_max_connection_pool_size(64);
         Arc::new(Driver::new(ConnectionConfig::new(address), config))
     };
     let url = format!("{base}/db/default/query/v2");
@@ -182,8 +181,7 @@ fn main() {
         let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         value["data"]["values"].as_array().map_or(0, Vec::len)
     };
-    let bolt =
-        |statement: &str| -> usize { driver.execute_query(statement).run().expect("a Bolt answer").records.len() };
+    let bolt = |statement: &str| -> usize { driver.execute_query(statement).run().expect("a Bolt answer").records.len() };
     for (via, run) in [("HTTP", &http as &dyn Fn(&str) -> usize), ("Bolt", &bolt)] {
         for (what, p50, rate) in time_paths(seconds, run) {
             path_rows.push((what, via, p50, rate));

@@ -279,13 +279,11 @@ fn every_join_agrees_when_large_steps_are_split_over_cores() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let profiled = db.profile_xpath("doc", "//item[contains(description, 'gold')]/name", &options, 1).unwrap();
     fn most_workers(node: &sprig::PlanNode) -> u64 {
-        let own = node.details.iter().find(|(k, _)| k == "workers").map_or(1, |(_, v)| {
-            if let sprig::Detail::Int(n) = v {
-                *n
-            } else {
-                0
-            }
-        });
+        let own = node
+            .details
+            .iter()
+            .find(|(k, _)| k == "workers")
+            .map_or(1, |(_, v)| if let sprig::Detail::Int(n) = v { *n } else { 0 });
         node.children.iter().map(most_workers).fold(own, u64::max)
     }
     let workers = most_workers(&profiled.plan);

@@ -163,12 +163,13 @@ fn cypher_over_the_query_api() {
     assert_eq!(explained["data"]["values"], json!([]));
     assert!(explained["queryPlan"]["operatorType"].is_string(), "{explained}");
     assert!(explained.get("profiledQueryPlan").is_none());
-    let (status, profiled) = server
-        .post("/db/default/query/v2", &json!({"statement": " PROFILE MATCH (p:Person) RETURN p.name", "runs": 2}));
+    let (status, profiled) =
+        server.post("/db/default/query/v2", &json!({"statement": " PROFILE MATCH (p:Person) RETURN p.name", "runs": 2}));
     assert_eq!(status, 202, "{profiled}");
     assert_eq!(profiled["profiledQueryPlan"]["records"], 2, "the rows: {profiled}");
     assert!(profiled["profile"]["elapsed"].is_u64(), "{profiled}");
-    let (status, refused) = server.post("/db/default/query/v2", &json!({"statement": "PROFILE RETURN 1", "runs": 0}));
+    let (status, refused) =
+        server.post("/db/default/query/v2", &json!({"statement": "PROFILE RETURN 1", "runs": 0}));
     assert_eq!(status, 400, "{refused}");
     let (status, broken) = server.post("/db/default/query/v2", &json!({"statement": "EXPLAIN MATCH (n RETURN n"}));
     assert_eq!((status, &broken["errors"][0]["position"]), (400, &json!({"line": 1, "column": 18})), "{broken}");
@@ -306,12 +307,10 @@ fn xml_documents_and_xpath() {
     let (status, replaced) = server.put("/xml/books/more", "<shelf><book id='b4'/><book id='b5'/></shelf>");
     assert_eq!((status, &replaced["replaced"]), (200, &json!(true)), "{replaced}");
     let (_, ids) = server.get("/xml/books", &[("query", "//book/@id")]);
-    let ids: Vec<(&Json, &Json)> =
-        ids["nodes"].as_array().expect("nodes").iter().map(|n| (&n["doc"], &n["string"])).collect();
+    let ids: Vec<(&Json, &Json)> = ids["nodes"].as_array().expect("nodes").iter().map(|n| (&n["doc"], &n["string"])).collect();
     let shelf = json!("shelf.xml");
     let more = json!("more");
-    let expected =
-        [("b1", &shelf), ("b2", &shelf), ("b4", &more), ("b5", &more)].map(|(id, doc)| (doc.clone(), json!(id)));
+    let expected = [("b1", &shelf), ("b2", &shelf), ("b4", &more), ("b5", &more)].map(|(id, doc)| (doc.clone(), json!(id)));
     assert_eq!(ids, expected.iter().map(|(d, i)| (d, i)).collect::<Vec<_>>());
     let (status, body) = server.put("/xml/books/more?replace=everything", "<x/>");
     assert_eq!(status, 400, "{body}");
@@ -693,8 +692,7 @@ fn tls_serves_clients_that_trust_its_certificate() {
     assert!(plain.is_err() || plain.is_ok_and(|r| r.status() == 400), "plain HTTP on the TLS port");
 
     server.base = format!("https://localhost:{port}");
-    let roots =
-        ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_der(generated.cert.der()).to_owned()]);
+    let roots = ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_der(generated.cert.der()).to_owned()]);
     server.agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
@@ -725,11 +723,8 @@ fn graph_and_script_loads_over_connect_match_local_loads() {
     let nodes = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graph/nodes.csv");
     let edges = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graph/edges.csv");
     let script = dir.path().join("more.cypher");
-    std::fs::write(
-        &script,
-        "CREATE (:City {name: 'Oslo'});\nMATCH (c:City) CREATE (:Person {name: 'Ola'})-[:LIVES_IN]->(c);",
-    )
-    .expect("written");
+    std::fs::write(&script, "CREATE (:City {name: 'Oslo'});\nMATCH (c:City) CREATE (:Person {name: 'Ola'})-[:LIVES_IN]->(c);")
+        .expect("written");
     let script = script.to_str().expect("UTF-8");
     let loads: [&[&str]; 2] = [
         &["--format", "json", "load", "graph", "--nodes", nodes, "--edges", edges, "--graph", "g"],
@@ -744,20 +739,8 @@ fn graph_and_script_loads_over_connect_match_local_loads() {
     let no_edges = dir.path().join("none.csv");
     std::fs::write(&no_edges, "src,dst,type\n").expect("written");
     let (code, out, err) = run_sprig(
-        &[
-            "--connect",
-            &server.base,
-            "--format",
-            "csv",
-            "load",
-            "graph",
-            "--graph",
-            "many",
-            "--nodes",
-            many.to_str().expect("UTF-8"),
-            "--edges",
-            no_edges.to_str().expect("UTF-8"),
-        ],
+        &["--connect", &server.base, "--format", "csv", "load", "graph", "--graph", "many", "--nodes",
+          many.to_str().expect("UTF-8"), "--edges", no_edges.to_str().expect("UTF-8")],
         &token,
     );
     assert_eq!(code, 0, "{err}");
@@ -778,10 +761,8 @@ fn graph_and_script_loads_over_connect_match_local_loads() {
     let broken_nodes = dir.path().join("n.csv");
     std::fs::write(&broken_nodes, "id,label,name\nx,Thing,X\ny,Thing\n").expect("written");
     let broken = broken_nodes.to_str().expect("UTF-8");
-    let (code, _, err) = run_sprig(
-        &["--connect", &server.base, "load", "graph", "--nodes", broken, "--edges", edges, "--graph", "h"],
-        &token,
-    );
+    let (code, _, err) =
+        run_sprig(&["--connect", &server.base, "load", "graph", "--nodes", broken, "--edges", edges, "--graph", "h"], &token);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("error[csv]:") && err.contains("n.csv:3: expected 3 fields, found 2"), "{err}");
     let bad_script = dir.path().join("bad.cypher");
@@ -796,25 +777,20 @@ fn graph_and_script_loads_over_connect_match_local_loads() {
                       ORDER BY a.name, type(r), b.name";
     let (_, remote_rows, _) =
         run_sprig(&["--connect", &server.base, "--format", "csv", "cypher", "--graph", "g", everything], &token);
-    let (_, nothing, _) = run_sprig(
-        &["--connect", &server.base, "--format", "csv", "cypher", "--graph", "g", "MATCH (t:T) RETURN count(t)"],
-        &token,
-    );
+    let (_, nothing, _) =
+        run_sprig(&["--connect", &server.base, "--format", "csv", "cypher", "--graph", "g", "MATCH (t:T) RETURN count(t)"], &token);
     assert_eq!(nothing, "count(t)\n0\n");
     assert_eq!(run_sprig(&["--connect", &server.base, "--format", "csv", "graphs"], &token).1, "graph\ng\nmany\n");
     assert_eq!(server.stop(), 0);
 
     for (load, remote) in loads.iter().zip(&answers) {
-        let args: Vec<&str> =
-            ["--db", local.to_str().expect("UTF-8")].into_iter().chain(load.iter().copied()).collect();
+        let args: Vec<&str> = ["--db", local.to_str().expect("UTF-8")].into_iter().chain(load.iter().copied()).collect();
         let (code, out, err) = run_sprig(&args, &[]);
         assert_eq!(code, 0, "{load:?}: {err}");
         assert_eq!(&drop_seconds(&out), remote, "{load:?}");
     }
-    let (_, local_rows, _) = run_sprig(
-        &["--db", local.to_str().expect("UTF-8"), "--format", "csv", "cypher", "--graph", "g", everything],
-        &[],
-    );
+    let (_, local_rows, _) =
+        run_sprig(&["--db", local.to_str().expect("UTF-8"), "--format", "csv", "cypher", "--graph", "g", everything], &[]);
     assert_eq!(remote_rows, local_rows);
     assert!(remote_rows.lines().count() > 15, "{remote_rows}");
 }

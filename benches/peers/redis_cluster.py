@@ -12,7 +12,8 @@ and measures, for the same data on both backends:
 - query processes (cluster only; sled opens in one process): a script of --reads
   statements (point lookups through the property index and two-hop counts, each its
   own statement) run by one sprig process, then split over two processes running
-  at once on the same database; statements per second of each.
+  at once on the same database; statements per second of each, and how many cores
+  the sprig processes and the redis servers kept busy meanwhile.
 
 usage: benches/peers/redis_cluster.py [--xml xmark-f0.1] [--nodes 100000] [--runs 5]
                                       [--commits 300] [--reads 4000] [--port 7700]
@@ -133,6 +134,7 @@ def query_processes(db, work, reads, nodes):
     halves = [script("reads-1.cypher", reads // 2, 0), script("reads-2.cypher", reads - reads // 2, reads // 2)]
     out = {}
     for label, scripts in (("one process", [whole]), ("two processes", halves), ("one process again", [whole])):
+        before_sprig, before_redis = children_cpu(), redis_cpu()
         start = time.perf_counter()
         procs = [subprocess.Popen([SPRIG, "--db", db, "-f", s], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for s in scripts]
@@ -140,8 +142,34 @@ def query_processes(db, work, reads, nodes):
             _, err = p.communicate()
             if p.returncode != 0:
                 raise RuntimeError(f"a reader failed: {err.decode().strip()}")
-        out[label] = reads / (time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        sprig_cpu, redis_cpu_s = children_cpu() - before_sprig, redis_cpu() - before_redis
+        out[label] = (reads / wall, sprig_cpu / wall, redis_cpu_s / wall)
     return out
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes so far."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def redis_cpu():
+    """CPU seconds of every redis-server process so far (from /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)
+            if not open(f"/proc/{pid}/comm").read().startswith("redis-server"):
+                continue
+            rest = fields[1].split()
+            total += (int(rest[11]) + int(rest[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def report(res, args, mb):
@@ -164,16 +192,16 @@ def report(res, args, mb):
             lines.append(f"| `{q}` | {s_cold:.2f} | {c_cold:.2f} | {c_cold / max(s_cold, 1e-3):.1f} | "
                          f"{s_warm:.2f} | {c_warm:.2f} | {c_warm / max(s_warm, 1e-3):.2f} |")
     p = res["processes"]
-    base = (p["one process"] + p["one process again"]) / 2
+    base = (p["one process"][0] + p["one process again"][0]) / 2
     lines += [
         "",
         f"Query processes on the cluster database ({args.reads} read statements: 3 point lookups to 1 two-hop count):",
         "",
-        "| processes | statements/s | / one process |",
-        "|---|---|---|",
+        "| processes | statements/s | / one process | cores busy: sprig | cores busy: redis |",
+        "|---|---|---|---|---|",
     ]
-    for label, rate in p.items():
-        lines.append(f"| {label} | {rate:.0f} | {rate / base:.2f} |")
+    for label, (rate, sprig_cores, redis_cores) in p.items():
+        lines.append(f"| {label} | {rate:.0f} | {rate / base:.2f} | {sprig_cores:.2f} | {redis_cores:.2f} |")
     return "\n".join(lines)
 
 

@@ -49,10 +49,7 @@ impl Remote {
     }
 
     /// The body of a 2xx answer; an error answer as the error it carries.
-    pub(super) fn answer_text(
-        &self,
-        sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<String, Error> {
+    pub(super) fn answer_text(&self, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<String, Error> {
         let mut response = sent.map_err(|e| Error::Usage(format!("cannot reach the server at {}: {e}", self.base)))?;
         let status = response.status();
         let text = response
@@ -276,9 +273,9 @@ fn xpath(remote: &Remote, args: &XPathArgs, format: Format) -> Result<(), Error>
 /// local plan prints.
 fn plan(remote: &Remote, what: &QueryCommand, runs: Option<usize>, format: Format) -> Result<(), Failure> {
     let explained = match what {
-        QueryCommand::Cypher(args) => {
-            remote.cypher_plan(&args.graph, &args.query, parameters(args)?, runs).map_err(|e| args.failure(e))?
-        }
+        QueryCommand::Cypher(args) => remote
+            .cypher_plan(&args.graph, &args.query, parameters(args)?, runs)
+            .map_err(|e| args.failure(e))?,
         QueryCommand::Xpath(args) => {
             let (collection, options) = xpath_request(remote, args)?;
             remote.xpath_plan(&collection, &args.expr, &options, runs).map_err(|e| args.failure(e))?
@@ -337,22 +334,18 @@ impl Remote {
         let request = json!({"statement": format!("{keyword}{query}"), "parameters": parameters, "runs": runs});
         let body = self.post(&path, &request).map_err(|e| match e {
             // Positions count from the keyword on the first line; the user wrote none.
-            Error::Remote { kind, message, position: Some((1, column)) } => {
-                Error::Remote { kind, message, position: Some((1, column.saturating_sub(keyword.len() as u64).max(1))) }
-            }
+            Error::Remote { kind, message, position: Some((1, column)) } => Error::Remote {
+                kind,
+                message,
+                position: Some((1, column.saturating_sub(keyword.len() as u64).max(1))),
+            },
             other => other,
         })?;
         explained_from_answer(&body)?.ok_or_else(|| Error::Usage("the server answered without a plan".into()))
     }
 
     /// Evaluates an expression on the server and prints it as a local result.
-    pub fn print_xpath(
-        &self,
-        collection: &str,
-        expr: &str,
-        options: &XPathOptions,
-        format: Format,
-    ) -> Result<(), Error> {
+    pub fn print_xpath(&self, collection: &str, expr: &str, options: &XPathOptions, format: Format) -> Result<(), Error> {
         let body = self.xpath_get(collection, expr, options, &[])?;
         if body["kind"] != "nodeset" {
             let kind = match body["kind"].as_str() {

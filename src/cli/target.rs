@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 use sprig::{
-    BulkLoadStats, CollectionInfo, CypherOptions, CypherValue, Database, Error, Explained, Rows, WriteStats,
-    XPathOptions,
+    BulkLoadStats, CollectionInfo, CypherOptions, CypherValue, Database, Error, Explained, Rows, WriteStats, XPathOptions,
 };
 
 use super::output::{print_xpath, Format};
@@ -73,12 +72,7 @@ impl Target {
     }
 
     /// Bulk-loads two CSV files into `graph`.
-    pub fn load_graph(
-        &self,
-        graph: &str,
-        nodes: &std::path::Path,
-        edges: &std::path::Path,
-    ) -> Result<BulkLoadStats, Error> {
+    pub fn load_graph(&self, graph: &str, nodes: &std::path::Path, edges: &std::path::Path) -> Result<BulkLoadStats, Error> {
         match self {
             Target::Local(db) => {
                 let open = |p: &std::path::Path| -> Result<Box<dyn std::io::Read>, Error> {

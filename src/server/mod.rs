@@ -14,8 +14,8 @@
 //! finish, open transactions are rolled back, and the database closes.
 
 mod auth;
-mod body_reader;
 mod bolt;
+mod body_reader;
 mod graph_api;
 mod metrics;
 mod neo4j_json;
@@ -227,7 +227,9 @@ async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, nex
     if answered_unread(response.status(), endpoint) {
         // hyper closes a connection whose request body it has not read, without saying so;
         // a client that pooled it would fail its next request. Saying so lets it reconnect.
-        response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     }
     let status = response.status().as_u16();
     let took = started.elapsed();
@@ -240,7 +242,10 @@ async fn gatekeeper(State(state): State<Arc<ServerState>>, request: Request, nex
 /// address or method, a body over the limit.
 fn answered_unread(status: StatusCode, endpoint: &str) -> bool {
     endpoint == "other"
-        || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE)
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE
+        )
 }
 
 async fn discovery() -> Json<JsonValue> {

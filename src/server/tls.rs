@@ -27,8 +27,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server's side of TLS, from a PEM certificate chain and a PEM private key
 /// (PKCS#8, PKCS#1 or SEC1). Bad files are usage errors naming the file.
 pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
-    let unreadable =
-        |flag: &str, file: &Path, e: &dyn std::fmt::Display| Error::Usage(format!("{flag} {}: {e}", file.display()));
+    let unreadable = |flag: &str, file: &Path, e: &dyn std::fmt::Display| {
+        Error::Usage(format!("{flag} {}: {e}", file.display()))
+    };
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| unreadable("--tls-cert", cert, &e))?
         .collect::<std::result::Result<Vec<_>, _>>()

@@ -82,9 +82,11 @@ impl XPathRequest {
     fn plan_of(plan: Option<&str>, runs: Option<&str>) -> Result<Option<PlanAsked>, Failure> {
         let runs = match runs {
             None => 1,
-            Some(text) => text.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-                Failure::bad_request(format!("runs must be a whole number from 1 to 1000, not '{text}'"))
-            })?,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| Failure::bad_request(format!("runs must be a whole number from 1 to 1000, not '{text}'")))?,
         };
         match plan {
             None => Ok(None),
@@ -96,9 +98,7 @@ impl XPathRequest {
 
     fn join(options: &mut XPathOptions, name: &str) -> Result<(), Failure> {
         options.join = JoinAlgorithm::from_name(name).ok_or_else(|| {
-            Failure::bad_request(format!(
-                "unknown join algorithm '{name}' (auto, sisj, twigstack, stacktree, navigate)"
-            ))
+            Failure::bad_request(format!("unknown join algorithm '{name}' (auto, sisj, twigstack, stacktree, navigate)"))
         })?;
         Ok(())
     }
@@ -257,12 +257,9 @@ pub async fn load(
             db.put_xml_document(&collection, &document, reader).map_err(|e| Failure::from(&e))?
         };
         let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-        Ok((
-            status,
-            json!({"collection": collection, "document": document, "replaced": replaced,
+        Ok((status, json!({"collection": collection, "document": document, "replaced": replaced,
                   "nodes": stats.nodes, "elements": stats.elements,
-                  "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes}),
-        ))
+                  "attributes": stats.attributes, "texts": stats.texts, "bytes": stats.bytes})))
     });
     let feeding = body_reader::feed(body.into_data_stream(), send);
     let (outcome, ()) = tokio::join!(loading, feeding);

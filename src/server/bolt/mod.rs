@@ -128,8 +128,7 @@ impl BoltServer {
                     }
                     next_id += 1;
                     let id = next_id;
-                    let (Ok(registered), shared, all) =
-                        (stream.try_clone(), Arc::clone(&shared), Arc::clone(&connections))
+                    let (Ok(registered), shared, all) = (stream.try_clone(), Arc::clone(&shared), Arc::clone(&connections))
                     else {
                         continue;
                     };

@@ -301,10 +301,9 @@ mod tests {
         assert_eq!(bytes(&Value::Float(1.1)), [0xC1, 0x3F, 0xF1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9A]);
         assert_eq!(bytes(&Value::string("A")), [0x81, 0x41]);
         assert_eq!(bytes(&Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])), [0x93, 1, 2, 3]);
-        assert_eq!(
-            bytes(&Value::map([("one", Value::string("eins"))])),
-            [0xA1, 0x83, 0x6F, 0x6E, 0x65, 0x84, 0x65, 0x69, 0x6E, 0x73]
-        );
+        assert_eq!(bytes(&Value::map([("one", Value::string("eins"))])), [
+            0xA1, 0x83, 0x6F, 0x6E, 0x65, 0x84, 0x65, 0x69, 0x6E, 0x73
+        ]);
         assert_eq!(bytes(&Value::Struct(0x4E, vec![Value::Int(1)])), [0xB1, 0x4E, 0x01]);
         let long: String = "x".repeat(300);
         assert_eq!(bytes(&Value::string(long.clone()))[..3], [0xD1, 0x01, 0x2C]);
@@ -314,15 +313,8 @@ mod tests {
     #[test]
     fn every_value_comes_back_as_it_went() {
         let nested = Value::map([
-            (
-                "ints",
-                Value::List(
-                    [0, -1, -16, -17, 127, 128, -128, -129, 40000, -40000, i64::MAX, i64::MIN]
-                        .into_iter()
-                        .map(Value::Int)
-                        .collect(),
-                ),
-            ),
+            ("ints", Value::List([0, -1, -16, -17, 127, 128, -128, -129, 40000, -40000, i64::MAX, i64::MIN]
+                .into_iter().map(Value::Int).collect())),
             ("floats", Value::List(vec![Value::Float(-0.0), Value::Float(f64::INFINITY), Value::Float(1e-300)])),
             ("bytes", Value::Bytes((0..=255).collect())),
             ("text", Value::string("héllo \u{1F600}")),
@@ -338,14 +330,8 @@ mod tests {
         assert_eq!(decode(&[]), Err(DecodeError::Truncated(0)));
         assert_eq!(decode(&[0xC9, 0x01]), Err(DecodeError::Truncated(1)));
         assert_eq!(decode(&[0xD7]), Err(DecodeError::Marker { marker: 0xD7, at: 0 }));
-        assert_eq!(
-            decode(&[0xD6, 0xFF, 0xFF, 0xFF, 0xFF]),
-            Err(DecodeError::Oversized { claimed: u32::MAX as u64, at: 0 })
-        );
-        assert_eq!(
-            decode(&[0xDA, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01]),
-            Err(DecodeError::Oversized { claimed: 2, at: 0 })
-        );
+        assert_eq!(decode(&[0xD6, 0xFF, 0xFF, 0xFF, 0xFF]), Err(DecodeError::Oversized { claimed: u32::MAX as u64, at: 0 }));
+        assert_eq!(decode(&[0xDA, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01]), Err(DecodeError::Oversized { claimed: 2, at: 0 }));
         assert_eq!(decode(&[0xA1, 0x01, 0x01]), Err(DecodeError::KeyNotString(1)));
         assert_eq!(decode(&[0x82, 0xC3, 0x28]), Err(DecodeError::NotUtf8(1)));
         assert_eq!(decode(&[0x01, 0x02]), Err(DecodeError::Trailing(1)));

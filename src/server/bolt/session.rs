@@ -268,10 +268,7 @@ impl<'a> Session<'a> {
             (State::Ready, Request::Route { db }) => {
                 let address = self.stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
                 let servers = ["WRITE", "READ", "ROUTE"].map(|role| {
-                    Value::map([
-                        ("addresses", Value::List(vec![Value::string(address.clone())])),
-                        ("role", Value::string(role)),
-                    ])
+                    Value::map([("addresses", Value::List(vec![Value::string(address.clone())])), ("role", Value::string(role))])
                 });
                 let rt = Value::map([
                     ("ttl", Value::Int(300)),
