@@ -41,6 +41,17 @@ fn two_handles_see_each_others_commits_whole_and_take_turns_to_write() {
         return;
     }
     let cluster = Cluster::start("8100");
+    // Processes that open a new database at once: one writes its format version,
+    // the others read it.
+    let opening: Vec<_> = (0..4)
+        .map(|_| {
+            let url = format!("redis://{}/fresh", cluster.seeds);
+            std::thread::spawn(move || Database::open(&url).map(drop))
+        })
+        .collect();
+    for open in opening {
+        open.join().expect("an opening thread").expect("every process opens the new database");
+    }
     let url = format!("redis://{}/shared", cluster.seeds);
     let a = Database::open(&url).expect("opened");
     let b = Database::open(&url).expect("a second process opens it too");

@@ -61,18 +61,36 @@ impl XmlStore {
     /// [`open`](Self::open), keeping decoded data in `cache` (which the database's
     /// other stores share, so that one budget bounds them all).
     pub fn open_with_cache(storage: Arc<dyn Storage>, cache: Arc<SharedCache>) -> Result<Self> {
-        match storage.get(Keyspace::Meta, keys::FORMAT)? {
-            Some(v) => {
-                let found = Decoder::new(&v, "format version").u32()?;
-                if found != FORMAT_VERSION {
-                    return Err(Error::FormatVersion { found, expected: FORMAT_VERSION });
-                }
+        let format = storage.get(Keyspace::Meta, keys::FORMAT)?;
+        let format = match format {
+            // A new database, which another process may be creating too: the first
+            // writer writes the version, the others read it (nothing is cached yet, so
+            // this handle may move to the newest version here).
+            None if storage.shared() => {
+                storage.begin_writes()?;
+                let written = (|| {
+                    if let Some(newest) = storage.newer_version()? {
+                        storage.read_at(newest)?;
+                    }
+                    let format = storage.get(Keyspace::Meta, keys::FORMAT)?;
+                    if format.is_none() {
+                        write_format(storage.as_ref())?;
+                    }
+                    Ok::<_, Error>(format)
+                })();
+                storage.end_writes();
+                written?
             }
             None => {
-                let mut batch = WriteBatch::default();
-                batch.put(Keyspace::Meta, keys::FORMAT.to_vec(), FORMAT_VERSION.to_le_bytes().to_vec());
-                storage.apply(batch)?;
-                storage.flush()?;
+                write_format(storage.as_ref())?;
+                None
+            }
+            found => found,
+        };
+        if let Some(v) = format {
+            let found = Decoder::new(&v, "format version").u32()?;
+            if found != FORMAT_VERSION {
+                return Err(Error::FormatVersion { found, expected: FORMAT_VERSION });
             }
         }
         let store = XmlStore { storage, cache: XmlCache::new(cache), writer: Mutex::new(()), registry: Arc::default() };
@@ -281,6 +299,14 @@ const COPY_BATCH_BYTES: usize = 16 << 20;
 /// The keyspaces whose keys start with a generation.
 const DATA_KEYSPACES: [Keyspace; 5] =
     [Keyspace::DocMeta, Keyspace::Nodes, Keyspace::Postings, Keyspace::Ids, Keyspace::Regions];
+
+/// Marks a new database with the format version.
+fn write_format(storage: &dyn Storage) -> Result<()> {
+    let mut batch = WriteBatch::default();
+    batch.put(Keyspace::Meta, keys::FORMAT.to_vec(), FORMAT_VERSION.to_le_bytes().to_vec());
+    storage.apply(batch)?;
+    storage.flush()
+}
 
 fn decode_catalog_entry(name: String, value: &[u8]) -> Result<CollectionInfo> {
     let mut dec = Decoder::new(value, "catalog");
