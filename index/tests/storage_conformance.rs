@@ -344,4 +344,28 @@ fn redis_cluster_handles_read_the_version_they_pinned() {
     assert!(!exists(&mut conn, key("v", "79")), "the deleted y is collected");
     assert!(!exists(&mut conn, key("h", "79")));
     assert_eq!(reader.get(ks, b"x").expect("read"), Some(b"4".to_vec()));
+
+    // A group emptied and collected by one writer leaves its keyspace's registry; the
+    // other writer, which registered it once, adds it again when it writes there.
+    let group = [0u8, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1];
+    let key = |tail: &[u8]| [&group[..], tail].concat();
+    let mut batch = WriteBatch::default();
+    batch.put(Keyspace::Nodes, key(b"a"), b"1".to_vec());
+    writer.apply(batch).expect("applied");
+    reader.read_at(reader.newer_version().expect("asked").expect("newer")).expect("moved");
+    let mut batch = WriteBatch::default();
+    batch.delete(Keyspace::Nodes, key(b"a"));
+    reader.apply(batch).expect("applied");
+    writer.read_at(writer.newer_version().expect("asked").expect("newer")).expect("moved");
+    for round in 0..10u8 {
+        let mut batch = WriteBatch::default();
+        batch.put(ks, b"w".to_vec(), vec![round]);
+        reader.apply(batch).expect("applied");
+    }
+    writer.read_at(writer.newer_version().expect("asked").expect("newer")).expect("moved");
+    let mut batch = WriteBatch::default();
+    batch.put(Keyspace::Nodes, key(b"b"), b"2".to_vec());
+    writer.apply(batch).expect("applied");
+    assert_eq!(writer.scan_prefix(Keyspace::Nodes, &group).expect("scanned"), vec![(key(b"b"), b"2".to_vec())]);
+    assert_eq!(reader.next_key(Keyspace::Nodes, &group).expect("next"), None, "the reader's pin is older");
 }

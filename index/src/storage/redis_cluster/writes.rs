@@ -47,7 +47,9 @@ impl RedisClusterStorage {
         use std::sync::atomic::Ordering::SeqCst;
         self.presence.lease_lost.store(false, SeqCst);
         self.presence.writing.store(true, SeqCst);
-        if published != self.pinned() || left.is_some() {
+        // Another writer may have collected an empty group out of its registry (its
+        // process's reads moving this one's pin tells nothing of that).
+        if published != self.published_seen.load(SeqCst) || left.is_some() {
             self.registered.lock().map_err(|_| Error::corrupted("redis cluster", "group registry poisoned"))?.clear();
         }
         self.published_seen.store(published, SeqCst);
