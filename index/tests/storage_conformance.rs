@@ -277,10 +277,34 @@ fn redis_cluster_storage_conforms() {
         return;
     }
     let cluster = redis::Cluster::start("7300");
-    let seeds: Vec<String> = cluster.seeds.split(',').map(str::to_string).collect();
-    let name = format!("conformance-{}", std::process::id());
-    let storage: Arc<dyn Storage> = Arc::new(RedisClusterStorage::open(&seeds, &name).expect("connected"));
+    let storage: Arc<dyn Storage> = Arc::new(open_on(&cluster, "conformance"));
     check(&storage);
+}
+
+/// A handle on database `name` of `cluster` (each call a new one, as another
+/// process would open it).
+fn open_on(cluster: &redis::Cluster, name: &str) -> RedisClusterStorage {
+    let seeds: Vec<String> = cluster.seeds.split(',').map(str::to_string).collect();
+    RedisClusterStorage::open(&seeds, name).expect("connected")
+}
+
+/// Applies `pairs` (a value, or `None` to delete) to `ks` as one batch.
+fn write(storage: &dyn Storage, ks: Keyspace, pairs: &[(&[u8], Option<&[u8]>)]) {
+    let mut batch = WriteBatch::default();
+    for (key, value) in pairs {
+        match value {
+            Some(v) => batch.put(ks, key.to_vec(), v.to_vec()),
+            None => batch.delete(ks, key.to_vec()),
+        }
+    }
+    storage.apply(batch).expect("applied");
+}
+
+/// Moves `storage` to the newest version, which must be newer than its own; returns it.
+fn move_on(storage: &RedisClusterStorage) -> u64 {
+    let newest = storage.newer_version().expect("asked").expect("a newer version");
+    assert!(storage.read_at(newest).expect("moved"));
+    newest
 }
 
 /// Two handles on one cluster database, as two processes: each reads at the version
@@ -292,22 +316,12 @@ fn redis_cluster_handles_read_the_version_they_pinned() {
         return;
     }
     let cluster = redis::Cluster::start("7350");
-    let seeds: Vec<String> = cluster.seeds.split(',').map(str::to_string).collect();
-    let name = format!("versions-{}", std::process::id());
-    let writer = RedisClusterStorage::open(&seeds, &name).expect("connected");
+    let name = "versions";
+    let writer = open_on(&cluster, name);
     let ks = Keyspace::Graph;
-    let put = |pairs: &[(&[u8], Option<&[u8]>)]| {
-        let mut batch = WriteBatch::default();
-        for (key, value) in pairs {
-            match value {
-                Some(v) => batch.put(ks, key.to_vec(), v.to_vec()),
-                None => batch.delete(ks, key.to_vec()),
-            }
-        }
-        writer.apply(batch).expect("applied");
-    };
+    let put = |pairs: &[(&[u8], Option<&[u8]>)]| write(&writer, ks, pairs);
     put(&[(b"x", Some(b"1")), (b"y", Some(b"1"))]);
-    let reader = RedisClusterStorage::open(&seeds, &name).expect("a second handle");
+    let reader = open_on(&cluster, name);
     assert_eq!(reader.newer_version().expect("asked"), None);
     put(&[(b"x", Some(b"2")), (b"y", None), (b"z", Some(b"3"))]);
     put(&[(b"x", Some(b"4"))]);
@@ -323,8 +337,7 @@ fn redis_cluster_handles_read_the_version_they_pinned() {
     assert_eq!(pairs(&writer), owned(&[(b"x", b"4"), (b"z", b"3")]));
     assert_eq!(writer.next_key(ks, b"y").expect("next"), Some(b"z".to_vec()));
     // Moving on shows every write, and only then.
-    let newest = reader.newer_version().expect("asked").expect("a newer version");
-    assert!(reader.read_at(newest).expect("moved"));
+    let newest = move_on(&reader);
     assert!(!reader.read_at(newest).expect("there already"));
     assert_eq!(pairs(&reader), owned(&[(b"x", b"4"), (b"z", b"3")]));
     // With both handles at the newest version, later batches collect what they
@@ -332,8 +345,10 @@ fn redis_cluster_handles_read_the_version_they_pinned() {
     for round in 0..10u8 {
         put(&[(b"w", Some(&[round]))]);
     }
-    let client = ::redis::cluster::ClusterClient::new(seeds.iter().map(|s| format!("redis://{s}")).collect::<Vec<_>>())
-        .expect("a client");
+    let client = ::redis::cluster::ClusterClient::new(
+        cluster.seeds.split(',').map(|s| format!("redis://{s}")).collect::<Vec<_>>(),
+    )
+    .expect("a client");
     let mut conn = client.get_connection().expect("connected");
     let key = |kind: &str, hex_key: &str| format!("sprig:{{{name}:G:}}:{kind}:{hex_key}");
     let exists = |conn: &mut ::redis::cluster::ClusterConnection, k: String| -> bool {
@@ -349,23 +364,15 @@ fn redis_cluster_handles_read_the_version_they_pinned() {
     // other writer, which registered it once, adds it again when it writes there.
     let group = [0u8, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1];
     let key = |tail: &[u8]| [&group[..], tail].concat();
-    let mut batch = WriteBatch::default();
-    batch.put(Keyspace::Nodes, key(b"a"), b"1".to_vec());
-    writer.apply(batch).expect("applied");
-    reader.read_at(reader.newer_version().expect("asked").expect("newer")).expect("moved");
-    let mut batch = WriteBatch::default();
-    batch.delete(Keyspace::Nodes, key(b"a"));
-    reader.apply(batch).expect("applied");
-    writer.read_at(writer.newer_version().expect("asked").expect("newer")).expect("moved");
+    write(&writer, Keyspace::Nodes, &[(&key(b"a"), Some(b"1"))]);
+    move_on(&reader);
+    write(&reader, Keyspace::Nodes, &[(&key(b"a"), None)]);
+    move_on(&writer);
     for round in 0..10u8 {
-        let mut batch = WriteBatch::default();
-        batch.put(ks, b"w".to_vec(), vec![round]);
-        reader.apply(batch).expect("applied");
+        write(&reader, ks, &[(b"w", Some(&[round]))]);
     }
-    writer.read_at(writer.newer_version().expect("asked").expect("newer")).expect("moved");
-    let mut batch = WriteBatch::default();
-    batch.put(Keyspace::Nodes, key(b"b"), b"2".to_vec());
-    writer.apply(batch).expect("applied");
+    move_on(&writer);
+    write(&writer, Keyspace::Nodes, &[(&key(b"b"), Some(b"2"))]);
     assert_eq!(writer.scan_prefix(Keyspace::Nodes, &group).expect("scanned"), vec![(key(b"b"), b"2".to_vec())]);
     assert_eq!(reader.next_key(Keyspace::Nodes, &group).expect("next"), None, "the reader's pin is older");
 }

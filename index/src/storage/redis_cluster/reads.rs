@@ -179,6 +179,9 @@ impl RedisClusterStorage {
             let mut at = from_hex.clone();
             loop {
                 let page = self.group_keys(ks, &group, &at, 16)?;
+                if page.is_empty() {
+                    break;
+                }
                 let keys = page.iter().map(|k| unhex(k)).collect::<Result<Vec<_>>>()?;
                 let present = self.read_group(ks, &keys, false)?;
                 if let Some(found) = keys.iter().zip(present).find_map(|(k, p)| p.map(|_| k.clone())) {

@@ -22,14 +22,14 @@ impl RedisClusterStorage {
             let mut take = self.scripts.take_lease.key(&owner);
             take.key(self.log_key("seq")).arg(&self.presence.token).arg(ttl).arg(&records);
             let reply: Vec<redis::Value> = self.run(|c| take.invoke(c))?;
-            let field = |i: usize| reply.get(i).cloned().unwrap_or(redis::Value::Nil);
-            let held: i64 = redis::from_redis_value(field(0)).map_err(|e| Error::corrupted("redis cluster", e))?;
-            let what: String = redis::from_redis_value(field(1)).map_err(|e| Error::corrupted("redis cluster", e))?;
+            fn field<T: redis::FromRedisValue>(reply: &[redis::Value], i: usize) -> Result<T> {
+                let value = reply.get(i).cloned().unwrap_or(redis::Value::Nil);
+                redis::from_redis_value(value).map_err(|e| Error::corrupted("redis cluster", e))
+            }
+            let (held, what): (i64, String) = (field(&reply, 0)?, field(&reply, 1)?);
             if held == 1 {
                 let published = what.parse::<u64>().map_err(|e| Error::corrupted("redis cluster", e))?;
-                let left: Option<Vec<u8>> =
-                    redis::from_redis_value(field(2)).map_err(|e| Error::corrupted("redis cluster", e))?;
-                break (published, left);
+                break (published, field::<Option<Vec<u8>>>(&reply, 2)?);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Io(std::io::Error::new(
@@ -147,12 +147,8 @@ impl RedisClusterStorage {
             // Checked before each group: a writer that lost its lease stops soon.
             self.presence.check_lease()?;
             let index = format!("{}:i", self.tag(ks, &group));
-            let mut invocation = self.scripts.apply_group.prepare_invoke();
-            invocation.key(&index);
-            for &i in &members {
-                let (value, history) = self.version_keys(ks, &ops[i].1);
-                invocation.key(value).key(history);
-            }
+            let mut invocation =
+                self.group_call(&self.scripts.apply_group, ks, &group, members.iter().map(|&i| &ops[i].1));
             invocation.arg(&version).arg(&low);
             for &i in &members {
                 let (_, key, value) = &ops[i];
@@ -169,6 +165,24 @@ impl RedisClusterStorage {
             }
         }
         Ok(garbage)
+    }
+
+    /// A call of a script that works on keys of one group: KEYS are the group's index,
+    /// then each key's value key and history key (see `scripts.rs`).
+    fn group_call<'s>(
+        &self,
+        script: &'s redis::Script,
+        ks: Keyspace,
+        group: &str,
+        keys: impl Iterator<Item = &'s Vec<u8>>,
+    ) -> redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(format!("{}:i", self.tag(ks, group)));
+        for key in keys {
+            let (value, history) = self.version_keys(ks, key);
+            invocation.key(value).key(history);
+        }
+        invocation
     }
 
     /// Collects the garbage of published batches no pin is below (`low`), oldest
@@ -199,12 +213,8 @@ impl RedisClusterStorage {
         let keys: Vec<(Keyspace, Vec<u8>, ())> = keys.into_iter().map(|(ks, key)| (ks, key, ())).collect();
         let low_text = version_text(low);
         for ((ks, group), members) in by_group(&keys) {
-            let mut invocation = self.scripts.compact.prepare_invoke();
-            invocation.key(format!("{}:i", self.tag(ks, &group)));
-            for &i in &members {
-                let (value, history) = self.version_keys(ks, &keys[i].1);
-                invocation.key(value).key(history);
-            }
+            let mut invocation =
+                self.group_call(&self.scripts.compact, ks, &group, members.iter().map(|&i| &keys[i].1));
             invocation.arg(&low_text);
             for &i in &members {
                 invocation.arg(hex(&keys[i].1));
