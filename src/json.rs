@@ -110,6 +110,7 @@ pub fn value_json(v: &ResultValue) -> Json {
             "nodes": nodes.iter().map(node_json).collect::<Vec<_>>(),
             "relationships": relationships.iter().map(rel_json).collect::<Vec<_>>(),
         }),
+        ResultValue::Temporal(t) => json!(ResultValue::temporal_string(t)),
     }
 }
 

@@ -44,6 +44,7 @@ pub use cypher::{
 };
 pub use error::{Error, Result};
 pub use sprig_index::cache::{CacheSpace, SpaceStats};
+pub use sprig_index::graph::{Duration, Temporal};
 pub use sprig_index::{default_cache_mb, CacheStats, CollectionInfo, DocStats};
 pub use sprig_query::common::explain::{Detail, PlanNode};
 pub use sprig_query::xpath::plan::JoinAlgorithm;

@@ -34,6 +34,7 @@ pub fn value_text(v: &ResultValue) -> String {
         ResultValue::Int(i) => i.to_string(),
         ResultValue::Float(f) => sprig_query::cypher::eval::functions::format_float(*f),
         ResultValue::String(s) => format!("{s:?}"),
+        ResultValue::Temporal(t) => ResultValue::temporal_string(t),
         ResultValue::List(l) => format!("[{}]", l.iter().map(value_text).collect::<Vec<_>>().join(", ")),
         ResultValue::Map(m) => {
             format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}: {}", value_text(v))).collect::<Vec<_>>().join(", "))

@@ -81,7 +81,7 @@ impl PropertyColumn {
                 self.strings.push(s.into());
                 (TAG_STR, (self.strings.len() - 1) as u64)
             }
-            Some(RawValue::List(_)) => (TAG_OTHER, 0),
+            Some(RawValue::List(_) | RawValue::Temporal(_)) => (TAG_OTHER, 0),
         };
         self.tags.push(tag);
         self.words.push(word);

@@ -5,6 +5,7 @@ pub(crate) mod bulk;
 pub(crate) mod chunk;
 mod record;
 mod store;
+pub mod temporal;
 pub mod text;
 mod value;
 
@@ -16,4 +17,5 @@ pub use record::{AdjEntry, Direction, GraphMeta, IndexDef, NodeId, NodeRecord, R
 pub use store::{
     validate_graph_name, GraphCheck, GraphStore, GraphTxn, NodeChunkView, Overlay, OwnedReadGate, ReadGate, WriteTurn,
 };
+pub use temporal::{Duration, Temporal, NANOS_PER_DAY, NANOS_PER_SECOND};
 pub use value::{infer_value, string_prefix_key, Properties, PropertyValue, RawValue};

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{Decoder, Encoder};
+use crate::graph::temporal::Temporal;
 use crate::Result;
 
 /// A value that can be stored as a node or relationship property (openCypher's
@@ -16,6 +17,8 @@ pub enum PropertyValue {
     /// Shared, so that reading a string property into a query value copies nothing.
     String(std::sync::Arc<str>),
     List(Vec<PropertyValue>),
+    /// A date, time, date-time or duration.
+    Temporal(Temporal),
 }
 
 /// Properties of one entity, by key. Absent keys mean null.
@@ -26,6 +29,7 @@ const INT: u8 = 2;
 const FLOAT: u8 = 3;
 const STRING: u8 = 4;
 const LIST: u8 = 5;
+const TEMPORAL: u8 = 6;
 
 impl PropertyValue {
     pub(crate) fn encode(&self, enc: &mut Encoder) {
@@ -48,6 +52,10 @@ impl PropertyValue {
                     item.encode(enc);
                 }
             }
+            PropertyValue::Temporal(t) => {
+                enc.u8(TEMPORAL);
+                t.encode(enc);
+            }
         }
     }
 
@@ -65,6 +73,7 @@ impl PropertyValue {
                 }
                 PropertyValue::List(items)
             }
+            TEMPORAL => PropertyValue::Temporal(Temporal::decode(dec)?),
             other => return Err(crate::Error::corrupted("graph property", format!("unknown value tag {other}"))),
         })
     }
@@ -103,6 +112,7 @@ impl PropertyValue {
                 out.extend_from_slice(&[0, 0]);
             }
             PropertyValue::List(_) => return None,
+            PropertyValue::Temporal(t) => return t.index_key(),
         }
         Some(out)
     }
@@ -150,6 +160,7 @@ pub enum RawValue<'a> {
     Str(&'a str),
     /// Lists are decoded (they are rare).
     List(Vec<PropertyValue>),
+    Temporal(Temporal),
 }
 
 impl<'a> RawValue<'a> {
@@ -161,6 +172,7 @@ impl<'a> RawValue<'a> {
             PropertyValue::Float(f) => RawValue::Float(*f),
             PropertyValue::String(s) => RawValue::Str(s),
             PropertyValue::List(l) => RawValue::List(l.clone()),
+            PropertyValue::Temporal(t) => RawValue::Temporal(t.clone()),
         }
     }
 
@@ -172,6 +184,7 @@ impl<'a> RawValue<'a> {
             RawValue::Float(f) => PropertyValue::Float(*f),
             RawValue::Str(s) => PropertyValue::String((*s).into()),
             RawValue::List(l) => PropertyValue::List(l.clone()),
+            RawValue::Temporal(t) => PropertyValue::Temporal(t.clone()),
         }
     }
 }
@@ -192,6 +205,7 @@ fn skip_value(dec: &mut Decoder<'_>) -> Result<()> {
                 skip_value(dec)?;
             }
         }
+        TEMPORAL => Temporal::skip(dec)?,
         other => return Err(crate::Error::corrupted("graph property", format!("unknown value tag {other}"))),
     }
     Ok(())
@@ -222,6 +236,7 @@ pub(crate) fn find_raw_property<'a>(dec: &mut Decoder<'a>, key: &str) -> Result<
                 }
                 RawValue::List(items)
             }
+            TEMPORAL => RawValue::Temporal(Temporal::decode(dec)?),
             other => return Err(crate::Error::corrupted("graph property", format!("unknown value tag {other}"))),
         }));
     }

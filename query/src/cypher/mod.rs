@@ -9,6 +9,7 @@ pub mod planner;
 pub mod result;
 pub mod rules;
 pub mod syntax;
+pub mod temporal;
 mod text_prune;
 pub mod value;
 

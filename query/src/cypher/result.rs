@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sprig_index::graph::{NodeId, RelId};
+use sprig_index::graph::{NodeId, RelId, Temporal};
 
 use crate::cypher::exec::Ctx;
 use crate::cypher::value::CypherValue as V;
@@ -38,6 +38,9 @@ pub enum ResultValue {
     Node(NodeValue),
     Relationship(RelValue),
     Path { nodes: Vec<NodeValue>, relationships: Vec<RelValue> },
+    /// A date, time, date-time or duration; text formats write its ISO 8601 form
+    /// ([`ResultValue::temporal_string`]).
+    Temporal(Temporal),
 }
 
 fn props(p: &sprig_index::graph::Properties) -> BTreeMap<String, ResultValue> {
@@ -52,6 +55,7 @@ fn plain(v: &V) -> ResultValue {
         V::Float(f) => ResultValue::Float(*f),
         V::String(s) => ResultValue::String(s.to_string()),
         V::List(l) => ResultValue::List(l.iter().map(plain).collect()),
+        V::Temporal(t) => ResultValue::Temporal((**t).clone()),
         _ => ResultValue::Null,
     }
 }
@@ -114,6 +118,13 @@ impl ResultValue {
                 V::map(r.properties.iter().map(|(k, v)| (k.clone(), v.to_parameter())).collect())
             }
             ResultValue::Path { .. } => V::Null,
+            ResultValue::Temporal(t) => V::Temporal(std::sync::Arc::new(t.clone())),
         }
+    }
+
+    /// The ISO 8601 form of a temporal value (`1984-10-11`, `P1DT2H`), as `toString`
+    /// gives it.
+    pub fn temporal_string(t: &Temporal) -> String {
+        crate::cypher::temporal::to_string(t)
     }
 }

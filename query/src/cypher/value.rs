@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use sprig_index::graph::{NodeId, PropertyValue, RawValue, RelId};
+use sprig_index::graph::{NodeId, PropertyValue, RawValue, RelId, Temporal};
+
+use crate::cypher::temporal;
 
 /// A path: nodes and the relationships between them (`rels.len() + 1 == nodes.len()`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,6 +30,8 @@ pub enum CypherValue {
     Node(NodeId),
     Rel(RelId),
     Path(Arc<PathValue>),
+    /// A date, time, date-time or duration (shared: it is larger than the others).
+    Temporal(Arc<Temporal>),
 }
 
 impl CypherValue {
@@ -60,6 +64,7 @@ impl CypherValue {
             CypherValue::Node(_) => "Node",
             CypherValue::Rel(_) => "Relationship",
             CypherValue::Path(_) => "Path",
+            CypherValue::Temporal(t) => t.type_name(),
         }
     }
 
@@ -83,6 +88,7 @@ impl CypherValue {
             (V::Node(a), V::Node(b)) => Some(a == b),
             (V::Rel(a), V::Rel(b)) => Some(a == b),
             (V::Path(a), V::Path(b)) => Some(a == b),
+            (V::Temporal(a), V::Temporal(b)) => Some(temporal::equals(a, b)),
             (V::List(a), V::List(b)) => {
                 if a.len() != b.len() {
                     return Some(false);
@@ -108,6 +114,7 @@ impl CypherValue {
             (V::Int(_) | V::Float(_), V::Int(_) | V::Float(_)) => num_cmp(self, other),
             (V::String(a), V::String(b)) => Some(a.cmp(b)),
             (V::Bool(a), V::Bool(b)) => Some(a.cmp(b)),
+            (V::Temporal(a), V::Temporal(b)) => temporal::compare(a, b),
             (V::List(a), V::List(b)) => {
                 for (x, y) in a.iter().zip(b.iter()) {
                     match x.compare(y)? {
@@ -128,10 +135,11 @@ impl CypherValue {
             CypherValue::Rel(_) => 2,
             CypherValue::List(_) => 3,
             CypherValue::Path(_) => 4,
-            CypherValue::String(_) => 5,
-            CypherValue::Bool(_) => 6,
-            CypherValue::Int(_) | CypherValue::Float(_) => 7,
-            CypherValue::Null => 9,
+            CypherValue::Temporal(t) => 5 + temporal::order_rank(t),
+            CypherValue::String(_) => 11,
+            CypherValue::Bool(_) => 12,
+            CypherValue::Int(_) | CypherValue::Float(_) => 13,
+            CypherValue::Null => 15,
         }
     }
 
@@ -167,6 +175,7 @@ impl CypherValue {
                 a.len().cmp(&b.len())
             }
             (V::Path(a), V::Path(b)) => a.nodes.cmp(&b.nodes).then(a.rels.cmp(&b.rels)),
+            (V::Temporal(a), V::Temporal(b)) => temporal::order(a, b),
             (V::Map(a), V::Map(b)) => {
                 for ((ka, va), (kb, vb)) in a.iter().zip(b.iter()) {
                     match ka.cmp(kb).then_with(|| va.order(vb)) {
@@ -188,6 +197,7 @@ impl CypherValue {
             PropertyValue::Float(f) => CypherValue::Float(*f),
             PropertyValue::String(s) => CypherValue::String(s.clone()),
             PropertyValue::List(items) => CypherValue::list(items.iter().map(CypherValue::from_property).collect()),
+            PropertyValue::Temporal(t) => CypherValue::Temporal(Arc::new(t.clone())),
         }
     }
 
@@ -200,6 +210,7 @@ impl CypherValue {
             CypherValue::Int(i) => PropertyValue::Int(*i),
             CypherValue::Float(f) => PropertyValue::Float(*f),
             CypherValue::String(s) => PropertyValue::String(s.clone()),
+            CypherValue::Temporal(t) => PropertyValue::Temporal((**t).clone()),
             CypherValue::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items.iter() {
@@ -229,6 +240,7 @@ pub fn from_raw(raw: RawValue<'_>) -> CypherValue {
         RawValue::Float(f) => CypherValue::Float(f),
         RawValue::Str(s) => CypherValue::string(s),
         RawValue::List(items) => CypherValue::list(items.iter().map(CypherValue::from_property).collect()),
+        RawValue::Temporal(t) => CypherValue::Temporal(Arc::new(t)),
     }
 }
 
@@ -241,6 +253,7 @@ pub fn raw_equals(stored: &RawValue<'_>, value: &CypherValue) -> Option<bool> {
         (RawValue::Bool(a), CypherValue::Bool(b)) => Some(a == b),
         (RawValue::Int(a), CypherValue::Float(_)) => CypherValue::Int(*a).equals(value),
         (RawValue::Float(a), CypherValue::Int(_) | CypherValue::Float(_)) => CypherValue::Float(*a).equals(value),
+        (RawValue::Temporal(a), CypherValue::Temporal(b)) => Some(temporal::equals(a, b)),
         (RawValue::List(items), _) => {
             CypherValue::list(items.iter().map(CypherValue::from_property).collect()).equals(value)
         }
@@ -256,6 +269,7 @@ pub fn property_equals(stored: &PropertyValue, value: &CypherValue) -> Option<bo
         (PropertyValue::Int(a), CypherValue::Int(b)) => Some(a == b),
         (PropertyValue::Bool(a), CypherValue::Bool(b)) => Some(a == b),
         (PropertyValue::List(_), _) => CypherValue::from_property(stored).equals(value),
+        (PropertyValue::Temporal(a), CypherValue::Temporal(b)) => Some(temporal::equals(a, b)),
         (PropertyValue::Int(_) | PropertyValue::Float(_), CypherValue::Int(_) | CypherValue::Float(_)) => {
             CypherValue::from_property(stored).equals(value)
         }
@@ -351,6 +365,17 @@ fn hash_value<H: Hasher>(v: &CypherValue, state: &mut H) {
         V::Node(n) => (6u8, n).hash(state),
         V::Rel(r) => (7u8, r).hash(state),
         V::Path(p) => (8u8, p).hash(state),
+        V::Temporal(t) => hash_temporal(t, state),
+    }
+}
+
+/// Temporal values hash so that equal ones (the same instant in two zones) meet.
+fn hash_temporal<H: Hasher>(t: &Temporal, state: &mut H) {
+    9u8.hash(state);
+    match t {
+        Temporal::DateTime { seconds, nanos, .. } => (0u8, seconds, nanos).hash(state),
+        Temporal::Time { nanos, offset } => (1u8, nanos - i64::from(*offset) * 1_000_000_000).hash(state),
+        other => other.hash(state),
     }
 }
 

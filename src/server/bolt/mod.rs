@@ -16,6 +16,7 @@ mod framing;
 mod message;
 mod packstream;
 mod session;
+mod temporal;
 
 pub use session::IDLE_TIMEOUT;
 mod values;

@@ -319,7 +319,7 @@ impl<'a> Session<'a> {
         let mut params = Params::default();
         if let Value::Map(entries) = parameters {
             for (name, v) in entries {
-                let value = values::parameter(v).map_err(|what| {
+                let value = values::parameter(v, self.version.at_least(5, 0)).map_err(|what| {
                     Failure::new(
                         axum::http::StatusCode::BAD_REQUEST,
                         "Neo.ClientError.Statement.TypeError",

@@ -1,7 +1,7 @@
 //! sprig's values as Bolt writes them (Node, Relationship, UnboundRelationship and
 //! Path structures, with element ids from 5.0), and parameters read back into
-//! Cypher values. A parameter of a type sprig does not have (bytes, dates, times,
-//! durations, points) is refused by name, never changed into something else.
+//! Cypher values (temporal values in `temporal.rs`). A parameter of a type sprig does
+//! not have (bytes, points) is refused by name, never changed into something else.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -105,6 +105,7 @@ pub fn value(v: &ResultValue, ids: ElementIds) -> Value {
         ResultValue::Node(n) => node(n, ids),
         ResultValue::Relationship(r) => relationship(r, ids),
         ResultValue::Path { nodes, relationships } => path(nodes, relationships, ids),
+        ResultValue::Temporal(t) => super::temporal::structure(t, ids.0),
     }
 }
 
@@ -122,8 +123,9 @@ fn structure_name(tag: u8) -> &'static str {
     }
 }
 
-/// A parameter's value; `Err` names what sprig has no type for.
-pub fn parameter(v: &Value) -> Result<CypherValue, String> {
+/// A parameter's value; `Err` names what sprig has no type for. `utc`: the client
+/// speaks Bolt 5 (date-times carry their instant).
+pub fn parameter(v: &Value, utc: bool) -> Result<CypherValue, String> {
     Ok(match v {
         Value::Null => CypherValue::Null,
         Value::Bool(b) => CypherValue::Bool(*b),
@@ -131,11 +133,19 @@ pub fn parameter(v: &Value) -> Result<CypherValue, String> {
         Value::Float(f) => CypherValue::Float(*f),
         Value::String(s) => CypherValue::string(s.as_str()),
         Value::Bytes(_) => return Err("a byte array".into()),
-        Value::List(items) => CypherValue::List(Arc::new(items.iter().map(parameter).collect::<Result<_, _>>()?)),
+        Value::List(items) => {
+            CypherValue::List(Arc::new(items.iter().map(|i| parameter(i, utc)).collect::<Result<_, _>>()?))
+        }
         Value::Map(entries) => CypherValue::Map(Arc::new(
-            entries.iter().map(|(k, v)| Ok((k.clone(), parameter(v)?))).collect::<Result<_, String>>()?,
+            entries.iter().map(|(k, v)| Ok((k.clone(), parameter(v, utc)?))).collect::<Result<_, String>>()?,
         )),
-        Value::Struct(tag, _) => return Err(structure_name(*tag).into()),
+        Value::Struct(tag, fields) => {
+            let t = match super::temporal::zoned_from_structure(*tag, fields) {
+                Some(t) => t?,
+                None => super::temporal::from_structure(*tag, fields, utc).ok_or_else(|| structure_name(*tag))?,
+            };
+            CypherValue::Temporal(Arc::new(t))
+        }
     })
 }
 
@@ -173,11 +183,31 @@ mod tests {
 
     #[test]
     fn parameters_sprig_has_no_type_for_are_refused_by_name() {
-        let date = Value::Struct(b'D', vec![Value::Int(19000)]);
-        assert_eq!(parameter(&date).err(), Some("a date".to_string()));
+        let point = Value::Struct(b'X', vec![Value::Int(7203), Value::Float(1.0), Value::Float(2.0)]);
+        assert_eq!(parameter(&point, true).err(), Some("a point".to_string()));
+        let bad_date = Value::Struct(b'D', vec![Value::String("x".into())]);
+        assert_eq!(parameter(&bad_date, true).err(), Some("a date".to_string()));
         let bytes = Value::List(vec![Value::Int(1), Value::Bytes(vec![1])]);
-        assert_eq!(parameter(&bytes).err(), Some("a byte array".to_string()));
+        assert_eq!(parameter(&bytes, true).err(), Some("a byte array".to_string()));
         let ok = Value::map([("a", Value::List(vec![Value::Int(1), Value::Float(2.5), Value::Null]))]);
-        assert!(matches!(parameter(&ok), Ok(CypherValue::Map(_))));
+        assert!(matches!(parameter(&ok, true), Ok(CypherValue::Map(_))));
+    }
+
+    #[test]
+    fn temporal_values_go_both_ways() {
+        use sprig_index::graph::Temporal;
+        let values = [
+            Temporal::Date { days: 19000 },
+            Temporal::Time { nanos: 5, offset: 3600 },
+            Temporal::DateTime { seconds: 1000, nanos: 7, offset: 7200, zone: Some("Europe/Stockholm".into()) },
+            Temporal::DateTime { seconds: 1000, nanos: 7, offset: -3600, zone: None },
+        ];
+        for utc in [true, false] {
+            for t in &values {
+                let back = parameter(&value(&ResultValue::Temporal(t.clone()), ElementIds(utc)), utc).unwrap();
+                let CypherValue::Temporal(got) = back else { panic!("{back:?}") };
+                assert_eq!(*got, *t, "utc {utc}");
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use sprig_index::graph::Temporal;
 use crate::cypher::eval::functions::call_function;
 use crate::cypher::exec::context::{Ctx, Row};
 use crate::cypher::plan::expr::CExpr;
@@ -328,6 +329,7 @@ pub fn property(base: &V, key: &str, ctx: &mut Ctx<'_>) -> Result<V> {
             .ok_or_else(|| Error::EntityNotFound(format!("relationship {id} was deleted")))?
             .map_or(V::Null, |p| V::from_property(&p)),
         V::Map(m) => m.get(key).cloned().unwrap_or(V::Null),
+        V::Temporal(t) => crate::cypher::temporal::component(t, key)?,
         other => {
             return Err(Error::type_error_as(
                 "PropertyAccessOnNonMap",
@@ -495,6 +497,7 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
             (V::Int(_) | V::Float(_), V::String(y)) => {
                 V::string(format!("{}{y}", crate::cypher::eval::functions::to_string(a)))
             }
+            (V::Temporal(x), V::Temporal(y)) => temporal_sum(x, y, false)?,
             (V::List(x), V::List(y)) => V::list(x.iter().chain(y.iter()).cloned().collect()),
             (V::List(x), other) => V::list(x.iter().cloned().chain(std::iter::once(other.clone())).collect()),
             (other, V::List(y)) => V::list(std::iter::once(other.clone()).chain(y.iter().cloned()).collect()),
@@ -527,10 +530,45 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
                     _ => x.powf(y),
                 })
             }
+            (V::Temporal(x), V::Temporal(y)) if op == B::Sub => temporal_sum(x, y, true)?,
+            (V::Temporal(x), n @ (V::Int(_) | V::Float(_))) if matches!(op, B::Mul | B::Div) => {
+                let Temporal::Duration(d) = &**x else { return Err(type_error(op_symbol(op), a, b)) };
+                let d = if op == B::Mul {
+                    crate::cypher::temporal::multiply_duration(d, n)?
+                } else {
+                    crate::cypher::temporal::divide_duration(d, n)?
+                };
+                V::Temporal(std::sync::Arc::new(Temporal::Duration(d)))
+            }
+            (n @ (V::Int(_) | V::Float(_)), V::Temporal(x)) if op == B::Mul => match &**x {
+                Temporal::Duration(d) => {
+                    V::Temporal(std::sync::Arc::new(Temporal::Duration(crate::cypher::temporal::multiply_duration(d, n)?)))
+                }
+                _ => return Err(type_error(op_symbol(op), a, b)),
+            },
             _ => return Err(type_error(op_symbol(op), a, b)),
         },
         _ => V::Null,
     })
+}
+
+/// `x + y` or `x - y` where both are temporal: a value plus or minus a duration
+/// (either side of `+`), or the sum or difference of two durations.
+fn temporal_sum(x: &Temporal, y: &Temporal, subtract: bool) -> Result<V> {
+    use crate::cypher::temporal::add_duration;
+    let symbol = if subtract { "-" } else { "+" };
+    let t = match (x, y) {
+        (_, Temporal::Duration(d)) => add_duration(x, d, subtract)?,
+        (Temporal::Duration(d), _) if !subtract => add_duration(y, d, false)?,
+        _ => {
+            return Err(Error::type_error(format!(
+                "cannot compute {} {symbol} {}",
+                x.type_name(),
+                y.type_name()
+            )))
+        }
+    };
+    Ok(V::Temporal(std::sync::Arc::new(t)))
 }
 
 fn op_symbol(op: BinaryOp) -> &'static str {

@@ -22,6 +22,7 @@ pub fn to_string(v: &V) -> String {
         V::Float(f) => format_float(*f),
         V::String(s) => s.to_string(),
         V::Bool(b) => b.to_string(),
+        V::Temporal(t) => crate::cypher::temporal::to_string(t),
         _ => String::new(),
     }
 }
@@ -85,6 +86,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
         }
     };
     Ok(match f {
+        F::Temporal(t) => return crate::cypher::temporal::call(t, &args, ctx.statement_time),
         F::Id => match a0 {
             V::Node(id) | V::Rel(id) => V::Int(id as i64),
             V::Null => V::Null,
@@ -239,7 +241,7 @@ pub fn call_function(f: Function, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<V> 
         },
         F::ToString => match a0 {
             V::Null => V::Null,
-            V::Int(_) | V::Float(_) | V::String(_) | V::Bool(_) => V::string(to_string(&a0)),
+            V::Int(_) | V::Float(_) | V::String(_) | V::Bool(_) | V::Temporal(_) => V::string(to_string(&a0)),
             other => return Err(arg_type(f, &other)),
         },
         F::ToBoolean => match a0 {

@@ -124,6 +124,8 @@ pub struct Ctx<'t> {
     /// Set by a pipeline that runs as two halves (`SplitPipeline`, in `parallel.rs`):
     /// the half of its scan this thread works; taken by that scan.
     pub(super) scan_half: Option<ScanHalf>,
+    /// When the statement started: the clock of `date()`, `datetime.statement()`, ...
+    pub statement_time: jiff::Timestamp,
 }
 
 impl<'t> Ctx<'t> {
@@ -147,6 +149,7 @@ impl<'t> Ctx<'t> {
             rng: seed | 1,
             work_done: 0,
             scan_half: None,
+            statement_time: jiff::Timestamp::now(),
         }
     }
 

@@ -1,11 +1,17 @@
 //! Scalar functions as the planner resolves them: lookup by name (case-insensitive),
 //! arity, determinism. `eval::functions` evaluates them.
 
+use crate::cypher::temporal::TemporalFunction;
+
 macro_rules! functions {
     ($($variant:ident => $name:literal, $min:literal..=$max:literal;)*) => {
         /// A scalar function.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Function { $($variant),* }
+        pub enum Function {
+            $($variant,)*
+            /// The temporal constructors and functions (`date`, `duration.between`, ...).
+            Temporal(TemporalFunction),
+        }
 
         impl Function {
             /// Every function's name, in lower case.
@@ -16,17 +22,23 @@ macro_rules! functions {
                 let lower = name.to_ascii_lowercase();
                 match lower.as_str() {
                     $($name => Some(Function::$variant),)*
-                    _ => None,
+                    other => TemporalFunction::lookup(other).map(Function::Temporal),
                 }
             }
 
             /// The least and most arguments it takes.
             pub fn arity(self) -> (usize, usize) {
-                match self { $(Function::$variant => ($min, $max)),* }
+                match self {
+                    $(Function::$variant => ($min, $max),)*
+                    Function::Temporal(t) => t.arity(),
+                }
             }
 
             pub fn name(self) -> &'static str {
-                match self { $(Function::$variant => $name),* }
+                match self {
+                    $(Function::$variant => $name,)*
+                    Function::Temporal(t) => t.name(),
+                }
             }
         }
     };
@@ -90,6 +102,10 @@ functions! {
 
 impl Function {
     pub fn is_nondeterministic(self) -> bool {
-        matches!(self, Function::Rand)
+        match self {
+            Function::Rand => true,
+            Function::Temporal(t) => t.is_nondeterministic(),
+            _ => false,
+        }
     }
 }

@@ -1,0 +1,337 @@
+//! openCypher's temporal types: `date`, `localtime`, `time`, `localdatetime`,
+//! `datetime` and `duration`.
+//!
+//! A value is stored as [`Temporal`] (plain numbers, in the index crate). Here it is
+//! taken apart into [`Parts`] (a calendar date, a time of day, a zone), worked on,
+//! and put back together; calendars and time zones are jiff's. The submodules:
+//! `parse` reads ISO 8601 strings, `format` writes them, `construct` builds values
+//! from maps, strings, other values and clocks (and truncates), `duration` does the
+//! arithmetic, `access` reads components (`d.year`, `d.offset`, ...).
+
+mod access;
+mod construct;
+mod duration;
+mod format;
+mod parse;
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use jiff::tz::{Offset, TimeZone};
+use sprig_index::graph::{Duration, Temporal, NANOS_PER_DAY, NANOS_PER_SECOND};
+
+use crate::{Error, Result};
+
+pub use access::component;
+pub use construct::{call, TemporalFunction};
+pub use duration::{add_duration, divide_duration, duration_sum, multiply_duration, negate};
+pub use format::to_string;
+
+/// The temporal kinds, as constructors name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Date,
+    LocalTime,
+    Time,
+    LocalDateTime,
+    DateTime,
+    Duration,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Date => "date",
+            Kind::LocalTime => "localtime",
+            Kind::Time => "time",
+            Kind::LocalDateTime => "localdatetime",
+            Kind::DateTime => "datetime",
+            Kind::Duration => "duration",
+        }
+    }
+
+    fn has_date(self) -> bool {
+        matches!(self, Kind::Date | Kind::LocalDateTime | Kind::DateTime)
+    }
+
+    fn has_time(self) -> bool {
+        matches!(self, Kind::LocalTime | Kind::Time | Kind::LocalDateTime | Kind::DateTime)
+    }
+
+    fn has_zone(self) -> bool {
+        matches!(self, Kind::Time | Kind::DateTime)
+    }
+}
+
+/// The kind of a value.
+pub(crate) fn kind_of(t: &Temporal) -> Kind {
+    match t {
+        Temporal::Date { .. } => Kind::Date,
+        Temporal::LocalTime { .. } => Kind::LocalTime,
+        Temporal::Time { .. } => Kind::Time,
+        Temporal::LocalDateTime { .. } => Kind::LocalDateTime,
+        Temporal::DateTime { .. } => Kind::DateTime,
+        Temporal::Duration(_) => Kind::Duration,
+    }
+}
+
+/// A zone: a fixed offset (seconds east of UTC) or a named IANA zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Zone {
+    Offset(i32),
+    Named(Arc<str>),
+}
+
+impl Zone {
+    /// The zone called `name`: `Z`, `+01:00`, `-0130`, `+05`, or an IANA name.
+    fn parse(name: &str) -> Result<Zone> {
+        if let Some(offset) = parse::offset(name) {
+            return Ok(Zone::Offset(offset));
+        }
+        time_zone(name)?;
+        Ok(Zone::Named(name.into()))
+    }
+
+    /// The offset of this zone at the local date-time `local_seconds` (seconds since
+    /// 1970-01-01T00:00 in local time); a local time that a change of offset skips
+    /// or repeats takes the offset before the change, as Java's ZonedDateTime does.
+    fn offset_at_local(&self, local_seconds: i64) -> Result<i32> {
+        match self {
+            Zone::Offset(o) => Ok(*o),
+            Zone::Named(name) => {
+                let tz = time_zone(name)?;
+                let dt = local_datetime(local_seconds)?;
+                let ts = tz.to_ambiguous_timestamp(dt).compatible().map_err(range_error)?;
+                Ok(tz.to_offset(ts).seconds())
+            }
+        }
+    }
+
+    /// The offset of this zone at the instant `utc_seconds`.
+    fn offset_at_instant(&self, utc_seconds: i64) -> Result<i32> {
+        match self {
+            Zone::Offset(o) => Ok(*o),
+            Zone::Named(name) => {
+                let ts = jiff::Timestamp::from_second(utc_seconds).map_err(range_error)?;
+                Ok(time_zone(name)?.to_offset(ts).seconds())
+            }
+        }
+    }
+}
+
+fn time_zone(name: &str) -> Result<TimeZone> {
+    TimeZone::get(name)
+        .map_err(|_| Error::argument("InvalidArgumentValue", format!("unknown time zone '{name}'")))
+}
+
+fn local_datetime(local_seconds: i64) -> Result<jiff::civil::DateTime> {
+    let ts = jiff::Timestamp::from_second(local_seconds).map_err(range_error)?;
+    Ok(Offset::UTC.to_datetime(ts))
+}
+
+/// A value out of the supported range (years -9999 to 9999).
+fn range_error(e: impl std::fmt::Display) -> Error {
+    Error::argument("InvalidArgumentValue", format!("temporal value out of range: {e}"))
+}
+
+/// A value taken apart: a calendar date, nanoseconds since midnight and a zone, each
+/// present when the kind has it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Parts {
+    pub date: Option<Date>,
+    pub time: Option<i64>,
+    pub zone: Option<Zone>,
+}
+
+const EPOCH: Date = Date::constant(1970, 1, 1);
+
+pub(crate) fn date_from_days(days: i64) -> Result<Date> {
+    let span = jiff::Span::new().try_days(days).map_err(range_error)?;
+    EPOCH.checked_add(span).map_err(range_error)
+}
+
+pub(crate) fn days_from_date(d: Date) -> i64 {
+    d.duration_since(EPOCH).as_secs().div_euclid(86_400)
+}
+
+impl Parts {
+    /// Takes a value apart (a duration has no parts).
+    pub fn of(t: &Temporal) -> Result<Parts> {
+        Ok(match t {
+            Temporal::Date { days } => Parts { date: Some(date_from_days(*days)?), ..Parts::default() },
+            Temporal::LocalTime { nanos } => Parts { time: Some(*nanos), ..Parts::default() },
+            Temporal::Time { nanos, offset } => {
+                Parts { time: Some(*nanos), zone: Some(Zone::Offset(*offset)), ..Parts::default() }
+            }
+            Temporal::LocalDateTime { seconds, nanos } => Parts::local(*seconds, *nanos)?,
+            Temporal::DateTime { seconds, nanos, offset, zone } => {
+                let mut p = Parts::local(seconds + i64::from(*offset), *nanos)?;
+                p.zone = Some(match zone {
+                    Some(name) => Zone::Named(name.clone()),
+                    None => Zone::Offset(*offset),
+                });
+                p
+            }
+            Temporal::Duration(_) => Parts::default(),
+        })
+    }
+
+    fn local(seconds: i64, nanos: u32) -> Result<Parts> {
+        let days = seconds.div_euclid(86_400);
+        let time = seconds.rem_euclid(86_400) * NANOS_PER_SECOND + i64::from(nanos);
+        Ok(Parts { date: Some(date_from_days(days)?), time: Some(time), zone: None })
+    }
+
+    /// Seconds since 1970-01-01T00:00 in local time, and the fraction.
+    fn local_seconds(&self) -> (i64, u32) {
+        let days = self.date.map_or(0, days_from_date);
+        let time = self.time.unwrap_or(0);
+        (days * 86_400 + time / NANOS_PER_SECOND, (time % NANOS_PER_SECOND) as u32)
+    }
+
+    /// Puts the parts together as a value of `kind`; missing parts are midnight and
+    /// UTC, a date is required where the kind has one.
+    pub fn build(&self, kind: Kind) -> Result<Temporal> {
+        let need_date = || {
+            self.date.ok_or_else(|| {
+                Error::argument("InvalidArgumentValue", format!("{}() needs a date", kind.name()))
+            })
+        };
+        let offset_now = |zone: &Option<Zone>| -> Result<i32> {
+            match zone {
+                Some(Zone::Offset(o)) => Ok(*o),
+                // A time has no date to resolve a named zone at: today's offset.
+                Some(z @ Zone::Named(_)) => z.offset_at_instant(jiff::Timestamp::now().as_second()),
+                None => Ok(0),
+            }
+        };
+        Ok(match kind {
+            Kind::Date => Temporal::Date { days: days_from_date(need_date()?) },
+            Kind::LocalTime => Temporal::LocalTime { nanos: self.time.unwrap_or(0) },
+            Kind::Time => Temporal::Time { nanos: self.time.unwrap_or(0), offset: offset_now(&self.zone)? },
+            Kind::LocalDateTime => {
+                need_date()?;
+                let (seconds, nanos) = self.local_seconds();
+                Temporal::LocalDateTime { seconds, nanos }
+            }
+            Kind::DateTime => {
+                need_date()?;
+                let (local, nanos) = self.local_seconds();
+                let zone = self.zone.clone().unwrap_or(Zone::Offset(0));
+                let offset = zone.offset_at_local(local)?;
+                let name = match zone {
+                    Zone::Named(n) => Some(n),
+                    Zone::Offset(_) => None,
+                };
+                Temporal::DateTime { seconds: local - i64::from(offset), nanos, offset, zone: name }
+            }
+            Kind::Duration => return Err(Error::type_error("a duration has no date or time parts")),
+        })
+    }
+}
+
+/// A date-time in the zone called `zone`: at the instant `seconds` since the epoch,
+/// or (`local`) at that local date-time.
+pub fn zoned_datetime(seconds: i64, nanos: u32, zone: &str, local: bool) -> Result<Temporal> {
+    let z = Zone::parse(zone)?;
+    let utc = if local { seconds - i64::from(z.offset_at_local(seconds)?) } else { seconds };
+    let t = Temporal::DateTime { seconds: utc, nanos, offset: 0, zone: None };
+    let t = in_zone(&t, &z)?;
+    Parts::of(&t)?;
+    Ok(t)
+}
+
+/// A date-time in `zone` at the same instant as `t` (a date-time).
+fn in_zone(t: &Temporal, zone: &Zone) -> Result<Temporal> {
+    match t {
+        Temporal::DateTime { seconds, nanos, .. } => {
+            let offset = zone.offset_at_instant(*seconds)?;
+            let name = match zone {
+                Zone::Named(n) => Some(n.clone()),
+                Zone::Offset(_) => None,
+            };
+            Ok(Temporal::DateTime { seconds: *seconds, nanos: *nanos, offset, zone: name })
+        }
+        Temporal::Time { nanos, offset } => {
+            let new = match zone {
+                Zone::Offset(o) => *o,
+                z => z.offset_at_instant(jiff::Timestamp::now().as_second())?,
+            };
+            let shifted = (nanos + i64::from(new - offset) * NANOS_PER_SECOND).rem_euclid(NANOS_PER_DAY);
+            Ok(Temporal::Time { nanos: shifted, offset: new })
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// Compares two values of one kind (times and date-times by their instant);
+/// `None` for different kinds and for durations, which have no order.
+pub fn compare(a: &Temporal, b: &Temporal) -> Option<Ordering> {
+    use Temporal as T;
+    match (a, b) {
+        (T::Date { days: x }, T::Date { days: y }) => Some(x.cmp(y)),
+        (T::LocalTime { nanos: x }, T::LocalTime { nanos: y }) => Some(x.cmp(y)),
+        (T::Time { nanos: x, offset: ox }, T::Time { nanos: y, offset: oy }) => {
+            Some(utc_nanos(*x, *ox).cmp(&utc_nanos(*y, *oy)))
+        }
+        (T::LocalDateTime { seconds: x, nanos: nx }, T::LocalDateTime { seconds: y, nanos: ny })
+        | (T::DateTime { seconds: x, nanos: nx, .. }, T::DateTime { seconds: y, nanos: ny, .. }) => {
+            Some(x.cmp(y).then(nx.cmp(ny)))
+        }
+        _ => None,
+    }
+}
+
+fn utc_nanos(nanos: i64, offset: i32) -> i64 {
+    nanos - i64::from(offset) * NANOS_PER_SECOND
+}
+
+/// openCypher equality: the same instant for times and date-times, the same
+/// components for durations; values of different kinds are not equal.
+pub fn equals(a: &Temporal, b: &Temporal) -> bool {
+    match (a, b) {
+        (Temporal::Duration(x), Temporal::Duration(y)) => x == y,
+        _ => compare(a, b) == Some(Ordering::Equal),
+    }
+}
+
+/// The rank of a kind in ORDER BY's order across types (after paths, before strings).
+pub fn order_rank(t: &Temporal) -> u8 {
+    match t {
+        Temporal::DateTime { .. } => 0,
+        Temporal::LocalDateTime { .. } => 1,
+        Temporal::Date { .. } => 2,
+        Temporal::Time { .. } => 3,
+        Temporal::LocalTime { .. } => 4,
+        Temporal::Duration(_) => 5,
+    }
+}
+
+/// ORDER BY's total order within one kind: as [`compare`], durations by their
+/// average length, then by components.
+pub fn order(a: &Temporal, b: &Temporal) -> Ordering {
+    if let Some(o) = compare(a, b) {
+        return o;
+    }
+    match (a, b) {
+        (Temporal::Duration(x), Temporal::Duration(y)) => average_nanos(x)
+            .cmp(&average_nanos(y))
+            .then(x.months.cmp(&y.months))
+            .then(x.days.cmp(&y.days))
+            .then(x.seconds.cmp(&y.seconds))
+            .then(x.nanos.cmp(&y.nanos)),
+        _ => order_rank(a).cmp(&order_rank(b)),
+    }
+}
+
+/// Seconds in an average Gregorian month (365.2425 / 12 days), as openCypher uses to
+/// turn fractions of months into days.
+const AVERAGE_MONTH_SECONDS: i64 = 2_629_746;
+
+fn average_nanos(d: &Duration) -> i128 {
+    let seconds = i128::from(d.months) * i128::from(AVERAGE_MONTH_SECONDS)
+        + i128::from(d.days) * 86_400
+        + i128::from(d.seconds);
+    seconds * i128::from(NANOS_PER_SECOND) + i128::from(d.nanos)
+}
