@@ -77,6 +77,7 @@ impl CypherOptions {
             xml: Some(db.inner.xml.clone()),
             interrupt: self.interrupt.clone(),
             memory_limit: self.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
+            procedures: db.inner.procedures.read().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
 }
@@ -429,6 +430,38 @@ impl WriteTransaction {
 
     /// Discards every write (the same as dropping the transaction).
     pub fn rollback(self) {}
+}
+
+impl Database {
+    /// Declares a procedure that `CALL` reaches from this database's statements, with
+    /// its signature in Neo4j's form; `body` gets the arguments (checked against the
+    /// signature, an INTEGER passed as a FLOAT made a float) and returns rows of
+    /// output values in the signature's order. An error it returns fails the
+    /// statement. Built-in procedures cannot be replaced.
+    ///
+    /// ```
+    /// use sprig::CypherValue;
+    /// let db = sprig::Database::in_memory()?;
+    /// db.register_procedure("my.double(x :: INTEGER?) :: (doubled :: INTEGER?)", |args| match &args[0] {
+    ///     CypherValue::Int(i) => Ok(vec![vec![CypherValue::Int(i * 2)]]),
+    ///     _ => Ok(vec![]),
+    /// })?;
+    /// let n: i64 = db.cypher("CALL my.double(21) YIELD doubled RETURN doubled", ())?.single()?.get("doubled")?;
+    /// assert_eq!(n, 42);
+    /// # Ok::<(), sprig::Error>(())
+    /// ```
+    pub fn register_procedure(
+        &self,
+        signature: &str,
+        body: impl Fn(&[CypherValue]) -> std::result::Result<Vec<Vec<CypherValue>>, String> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let signature = sprig_query::cypher::procedure::Signature::parse(signature)?;
+        let mut current = self.inner.procedures.write().unwrap_or_else(|e| e.into_inner());
+        let mut registry = (**current).clone();
+        registry.declare(signature, Arc::new(body))?;
+        *current = Arc::new(registry);
+        Ok(())
+    }
 }
 
 impl Database {

@@ -73,6 +73,10 @@ struct Inner {
     /// Every read cache of the database, under one budget (`OpenOptions::cache_mb`).
     cache: Arc<SharedCache>,
     path: Option<PathBuf>,
+    /// The procedures `CALL` reaches: the built-in ones and those declared with
+    /// [`Database::register_procedure`] (replaced whole on each declaration, so a
+    /// running statement keeps the registry it was planned with).
+    procedures: std::sync::RwLock<Arc<sprig_query::cypher::procedure::Registry>>,
 }
 
 /// How to open a database.
@@ -202,7 +206,8 @@ impl Database {
         let cache = Arc::new(SharedCache::new(mb.saturating_mul(1024 * 1024)));
         let xml = Arc::new(XmlStore::open_with_cache(storage.clone(), cache.clone())?);
         let graphs = GraphStore::open_with_cache(storage, cache.clone());
-        Ok(Database { inner: Arc::new(Inner { xml, graphs, cache, path }) })
+        let procedures = std::sync::RwLock::default();
+        Ok(Database { inner: Arc::new(Inner { xml, graphs, cache, path, procedures }) })
     }
 
     /// The XML collections as of the newest version: on a cluster another process

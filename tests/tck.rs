@@ -38,6 +38,11 @@ enum Step {
         phase: String,
         detail: String,
     },
+    /// `there exists a procedure SIGNATURE:` with the table of its inputs and outputs.
+    Procedure {
+        signature: String,
+        table: Vec<Vec<String>>,
+    },
     Unknown(String),
 }
 
@@ -178,6 +183,8 @@ fn to_step(line: &str, doc: Option<String>, table: Vec<Vec<String>>) -> Step {
         Step::NamedGraph(rest.to_string())
     } else if body.starts_with("having executed") {
         Step::Execute(doc)
+    } else if let Some(signature) = body.strip_prefix("there exists a procedure ") {
+        Step::Procedure { signature: signature.trim().trim_end_matches(':').trim().to_string(), table }
     } else if body.starts_with("parameters are") {
         Step::Parameters(table)
     } else if body.starts_with("executing query") {
@@ -694,10 +701,41 @@ fn run_scenario(sc: &Scenario, graphs_dir: &Path, open: OpenEmpty<'_>) -> Outcom
                 }
                 None => return Outcome::Fail("no query".into()),
             },
+            Step::Procedure { signature, table } => {
+                if let Err(why) = declare_procedure(&db, signature, table) {
+                    return Outcome::Fail(format!("declaring {signature}: {why}"));
+                }
+            }
             Step::Unknown(line) => return Outcome::Skip(format!("unknown step {line}")),
         }
     }
     Outcome::Pass
+}
+
+/// Declares a TCK test procedure: its table's rows, the inputs' columns first, are
+/// its answers; a call returns the outputs of the rows whose inputs equal the
+/// arguments (null matching null), in the table's order.
+fn declare_procedure(db: &Database, signature: &str, table: &[Vec<String>]) -> Result<(), String> {
+    let open = signature.find('(').ok_or("no '('")?;
+    let close = signature[open..].find(')').ok_or("no ')'")? + open;
+    let inputs = signature[open + 1..close].split(',').filter(|f| !f.trim().is_empty()).count();
+    let mut rows = Vec::new();
+    for row in table.iter().skip(1) {
+        let mut values = Vec::new();
+        for cell in row {
+            values.push(to_param(&parse_tval(cell).ok_or_else(|| format!("cannot read {cell}"))?));
+        }
+        rows.push(values);
+    }
+    let matches = |a: &CypherValue, b: &CypherValue| a.equals(b) == Some(true) || (a.is_null() && b.is_null());
+    db.register_procedure(signature, move |args| {
+        Ok(rows
+            .iter()
+            .filter(|r| r.len() >= inputs && r[..inputs].iter().zip(args).all(|(x, y)| matches(x, y)))
+            .map(|r| r[inputs..].to_vec())
+            .collect())
+    })
+    .map_err(|e| e.to_string())
 }
 
 fn features(dir: &Path, out: &mut Vec<PathBuf>) {

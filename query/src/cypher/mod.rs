@@ -5,6 +5,7 @@ pub mod eval;
 pub mod exec;
 pub mod explain;
 pub mod plan;
+pub mod procedure;
 pub mod planner;
 pub mod result;
 pub mod rules;
@@ -44,6 +45,9 @@ pub struct CypherOptions {
     pub xml: Option<std::sync::Arc<sprig_index::XmlStore>>,
     /// Bytes the statement's intermediate results may hold (see [`exec::memory`]).
     pub memory_limit: usize,
+    /// The procedures `CALL` can reach (the built-in ones unless the embedding
+    /// program declared more).
+    pub procedures: std::sync::Arc<procedure::Registry>,
 }
 
 impl Default for CypherOptions {
@@ -57,6 +61,7 @@ impl Default for CypherOptions {
             xml: None,
             interrupt: None,
             memory_limit: exec::memory::DEFAULT_MEMORY_LIMIT,
+            procedures: std::sync::Arc::default(),
         }
     }
 }
@@ -139,7 +144,7 @@ fn plan_statement(txn: &mut GraphTxn, stmt: &syntax::ast::Statement, options: &C
         }
     };
     let mut plan =
-        planner::Planner::new(&options.params, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(stmt)?;
+        planner::Planner::new(&options.params, &options.procedures, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(stmt)?;
     rules::optimize(&mut plan.root, graph, lindex, selection);
     Ok(plan)
 }

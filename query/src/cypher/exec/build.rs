@@ -197,7 +197,7 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
         LogicalOp::ProcedureCall { input, procedure, args, outputs } => {
             Box::new(crate::cypher::exec::procedures::ProcedureCall::new(
                 child(input),
-                *procedure,
+                procedure.clone(),
                 args.clone(),
                 outputs.clone(),
             ))

@@ -1,4 +1,6 @@
-//! `CALL` of the built-in procedures: one output row per result, for each input row.
+//! `CALL`: the built-in procedures' bodies, and the operator that runs any procedure
+//! of the registry (`crate::cypher::procedure`): one output row per result, for each
+//! input row; a procedure that yields nothing passes each input row on once.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -7,19 +9,20 @@ use sprig_index::graph::text::TextIndexKind;
 use crate::cypher::exec::{set, BoxOp, Ctx, Operator, Row};
 use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::Procedure;
+use crate::cypher::procedure::{Body, ProcedureDef};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
 pub(super) struct ProcedureCall {
     input: BoxOp,
-    procedure: Procedure,
+    procedure: ProcedureDef,
     args: Vec<CExpr>,
     outputs: Vec<(usize, usize)>,
     pending: VecDeque<Row>,
 }
 
 impl ProcedureCall {
-    pub(super) fn new(input: BoxOp, procedure: Procedure, args: Vec<CExpr>, outputs: Vec<(usize, usize)>) -> Self {
+    pub(super) fn new(input: BoxOp, procedure: ProcedureDef, args: Vec<CExpr>, outputs: Vec<(usize, usize)>) -> Self {
         ProcedureCall { input, procedure, args, outputs, pending: VecDeque::new() }
     }
 }
@@ -91,8 +94,49 @@ impl ProcedureCall {
         for a in &self.args {
             args.push(a.eval(row, ctx)?);
         }
+        let builtin = match &self.procedure.body {
+            Body::BuiltIn(p) => *p,
+            Body::Declared(f) => return self.declared(f.as_ref(), args),
+        };
+        built_in(builtin, args, ctx)
+    }
+
+    /// Runs a declared procedure's body on arguments checked against its signature.
+    fn declared(&self, body: &crate::cypher::procedure::ProcedureFn, args: Vec<V>) -> Result<Vec<Vec<V>>> {
+        let sig = &self.procedure.signature;
+        let mut checked = Vec::with_capacity(args.len());
+        for (v, (name, ty)) in args.into_iter().zip(&sig.inputs) {
+            if !ty.accepts(&v) {
+                return Err(Error::type_error(format!(
+                    "{}: '{name}' takes {ty:?}, not a {}",
+                    sig.name,
+                    v.type_name()
+                )));
+            }
+            checked.push(ty.coerce(v));
+        }
+        let rows = body(&checked).map_err(|message| Error::Runtime {
+            class: "ProcedureError",
+            detail: "ProcedureCallFailed",
+            message: format!("{} failed: {message}", sig.name),
+        })?;
+        for row in &rows {
+            if row.len() != sig.outputs.len() {
+                return Err(Error::Runtime {
+                    class: "ProcedureError",
+                    detail: "ProcedureCallFailed",
+                    message: format!("{} gave a row of {} values for {} outputs", sig.name, row.len(), sig.outputs.len()),
+                });
+            }
+        }
+        Ok(rows)
+    }
+}
+
+fn built_in(procedure: Procedure, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<Vec<Vec<V>>> {
+    {
         let single = |values: Vec<String>| values.into_iter().map(|v| vec![V::string(v)]).collect();
-        Ok(match self.procedure {
+        Ok(match procedure {
             Procedure::Labels => {
                 let labels: Vec<String> = ctx.graph.meta().labels.iter().cloned().collect();
                 let mut live = Vec::new();
@@ -112,9 +156,9 @@ impl ProcedureCall {
             }
             Procedure::PropertyKeys => single(ctx.graph.meta().property_keys.iter().cloned().collect()),
             Procedure::FulltextNodes | Procedure::FulltextRelationships => {
-                let name = string_arg(self.procedure, 0, &args[0])?;
-                let query = string_arg(self.procedure, 1, &args[1])?;
-                let rels = self.procedure == Procedure::FulltextRelationships;
+                let name = string_arg(procedure, 0, &args[0])?;
+                let query = string_arg(procedure, 1, &args[1])?;
+                let rels = procedure == Procedure::FulltextRelationships;
                 let hits = ctx.graph.fulltext_query(&name, &query, rels).map_err(|e| match e {
                     sprig_index::Error::TextQuery(m) => Error::argument("InvalidArgumentValue", m),
                     other => Error::Index(other),
@@ -140,7 +184,12 @@ impl Operator for ProcedureCall {
                 return Ok(Some(r));
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
-            for values in self.results(&row, ctx)? {
+            let results = self.results(&row, ctx)?;
+            if self.procedure.signature.outputs.is_empty() {
+                self.pending.push_back(row);
+                continue;
+            }
+            for values in results {
                 let mut out = row.clone();
                 for (pos, slot) in &self.outputs {
                     set(&mut out, *slot, values[*pos].clone());

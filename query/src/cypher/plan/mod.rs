@@ -202,18 +202,16 @@ pub enum Procedure {
 pub const NEO4J_COMPATIBLE_VERSION: &str = "5.4.0";
 
 impl Procedure {
-    pub fn lookup(name: &str) -> Option<Procedure> {
-        match name.to_ascii_lowercase().as_str() {
-            "db.labels" => Some(Procedure::Labels),
-            "db.relationshiptypes" => Some(Procedure::RelationshipTypes),
-            "db.propertykeys" => Some(Procedure::PropertyKeys),
-            "db.index.fulltext.querynodes" => Some(Procedure::FulltextNodes),
-            "db.index.fulltext.queryrelationships" => Some(Procedure::FulltextRelationships),
-            "db.indexes" => Some(Procedure::Indexes),
-            "dbms.components" => Some(Procedure::Components),
-            _ => None,
-        }
-    }
+    /// Every built-in procedure (the registry's first entries).
+    pub const ALL: [Procedure; 7] = [
+        Procedure::Labels,
+        Procedure::RelationshipTypes,
+        Procedure::PropertyKeys,
+        Procedure::FulltextNodes,
+        Procedure::FulltextRelationships,
+        Procedure::Indexes,
+        Procedure::Components,
+    ];
 
     /// The names of the columns it yields.
     pub fn outputs(self) -> &'static [&'static str] {
@@ -235,14 +233,6 @@ impl Procedure {
                 "sizeBytes",
             ],
             Procedure::Components => &["name", "versions", "edition"],
-        }
-    }
-
-    /// How many arguments it takes.
-    pub fn arity(self) -> usize {
-        match self {
-            Procedure::FulltextNodes | Procedure::FulltextRelationships => 2,
-            _ => 0,
         }
     }
 
@@ -433,9 +423,9 @@ pub enum LogicalOp {
     },
     ProcedureCall {
         input: Box<LogicalOp>,
-        procedure: Procedure,
+        procedure: crate::cypher::procedure::ProcedureDef,
         args: Vec<CExpr>,
-        /// (index into [`Procedure::outputs`], slot) of each yielded column.
+        /// (index into the signature's outputs, slot) of each yielded column.
         outputs: Vec<(usize, usize)>,
     },
     CreateTextIndex {

@@ -76,6 +76,47 @@ pub(super) fn calls_rand(e: &Expr) -> bool {
     }
 }
 
+/// A quantifier over a literal list of strings or booleans whose predicate does
+/// arithmetic on the element (`any(x IN ['a'] WHERE x % 2 = 0)`) cannot succeed:
+/// openCypher reports it at compile time.
+fn check_element_arithmetic(variable: &str, list: &Expr, predicate: &Expr) -> Result<()> {
+    let Expr::List(items) = list else { return Ok(()) };
+    let class = |e: &Expr| match e {
+        Expr::Literal(Literal::String(_)) => Some("String"),
+        Expr::Literal(Literal::Bool(_)) => Some("Boolean"),
+        _ => None,
+    };
+    let Some(first) = items.first().and_then(class) else { return Ok(()) };
+    if !items.iter().all(|e| class(e) == Some(first)) {
+        return Ok(());
+    }
+    fn uses_in_arithmetic(e: &Expr, variable: &str) -> bool {
+        if let Expr::Binary(op, a, b) = e {
+            let arithmetic = matches!(op, BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Pow);
+            let is_var = |x: &Expr| matches!(x, Expr::Variable(v) if v == variable);
+            if arithmetic && (is_var(a) || is_var(b)) {
+                return true;
+            }
+        }
+        // An inner scope that rebinds the name hides the element.
+        if let Expr::Quantified { variable: v, .. } | Expr::ListComprehension { variable: v, .. } = e {
+            if v == variable {
+                return false;
+            }
+        }
+        let mut found = false;
+        for_each_child(e, &mut |c| found = found || uses_in_arithmetic(c, variable));
+        found
+    }
+    if uses_in_arithmetic(predicate, variable) {
+        return Err(semantic(
+            "InvalidArgumentType",
+            format!("'{variable}' is a {first}, which arithmetic cannot take"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn contains_aggregate(e: &Expr) -> bool {
     match e {
         Expr::CountStar => true,
@@ -177,7 +218,7 @@ macro_rules! define_for_each_child {
                     }
                     f(map);
                 }
-                Expr::Pattern(_) | Expr::Exists { .. } => {}
+                Expr::Pattern(_) | Expr::Exists { .. } | Expr::ExistsQuery(_) => {}
             }
         }
     };
@@ -364,6 +405,7 @@ impl Planner<'_> {
                 CExpr::ListComprehension { slot, list, predicate, map }
             }
             Expr::Quantified { quantifier, variable, list, predicate } => {
+                check_element_arithmetic(variable, list, predicate)?;
                 let list = self.boxed(list, scope)?;
                 let mark = scope.len();
                 let slot = scope.add(variable, Kind::Any);
@@ -385,6 +427,10 @@ impl Planner<'_> {
             Expr::Exists { pattern, predicate } => {
                 let mut inner = scope.clone();
                 let plan = self.plan_match(LogicalOp::Argument, &mut inner, pattern, predicate.as_deref())?;
+                CExpr::Exists(Arc::new(plan))
+            }
+            Expr::ExistsQuery(query) => {
+                let (plan, _) = self.plan_single_from(query, LogicalOp::Argument, scope.clone())?;
                 CExpr::Exists(Arc::new(plan))
             }
             Expr::PatternComprehension { variable, pattern, predicate, map } => {

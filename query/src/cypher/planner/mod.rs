@@ -11,6 +11,7 @@ use crate::cypher::syntax::ast::*;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
+mod call;
 mod estimates;
 mod join_order;
 mod lower;
@@ -62,6 +63,7 @@ fn text_index_def(clause: &Clause) -> Result<TextIndexDef> {
 /// Plans statements against one graph (whose statistics guide the choices).
 pub struct Planner<'a> {
     params: &'a HashMap<String, V>,
+    procedures: &'a crate::cypher::procedure::Registry,
     graph: &'a mut Overlay,
     writes: bool,
     /// Estimate text predicates with LIndex lookups (off with `--no-lindex`).
@@ -80,9 +82,14 @@ const AGG_PREFIX: &str = "\u{0}agg";
 const KEY_PREFIX: &str = "\u{0}key";
 
 impl<'a> Planner<'a> {
-    pub fn new(params: &'a HashMap<String, V>, graph: &'a mut Overlay) -> Self {
+    pub fn new(
+        params: &'a HashMap<String, V>,
+        procedures: &'a crate::cypher::procedure::Registry,
+        graph: &'a mut Overlay,
+    ) -> Self {
         Planner {
             params,
+            procedures,
             graph,
             writes: false,
             lindex: false,
@@ -129,8 +136,17 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_single(&mut self, q: &SingleQuery) -> Result<(LogicalOp, Vec<String>)> {
-        let mut plan = LogicalOp::Start;
-        let mut scope = Scope::default();
+        self.plan_single_from(q, LogicalOp::Start, Scope::default())
+    }
+
+    /// Plans `q` on top of `plan`, whose rows bind `scope` (a subquery starts from
+    /// the outer row: `LogicalOp::Argument` and the outer scope).
+    fn plan_single_from(
+        &mut self,
+        q: &SingleQuery,
+        mut plan: LogicalOp,
+        mut scope: Scope,
+    ) -> Result<(LogicalOp, Vec<String>)> {
         let mut columns = Vec::new();
         let n = q.clauses.len();
         let mut writing = false;
@@ -224,58 +240,19 @@ impl<'a> Planner<'a> {
                     plan = LogicalOp::Delete { input: Box::new(plan), exprs: compiled, detach: *detach };
                 }
                 Clause::Call { procedure, args, yields, predicate } => {
-                    let proc = Procedure::lookup(procedure)
-                        .ok_or_else(|| semantic("ProcedureNotFound", format!("there is no procedure '{procedure}'")))?;
-                    let given = args.as_ref().map_or(0, |a| a.len());
-                    if given != proc.arity() {
-                        return Err(semantic(
-                            "InvalidNumberOfArguments",
-                            format!("{} takes {} argument(s), not {given}", proc.name(), proc.arity()),
-                        ));
-                    }
-                    let mut compiled = Vec::new();
-                    for a in args.iter().flatten() {
-                        compiled.push(self.expr(a, &scope)?);
-                    }
-                    let names = proc.outputs();
-                    let chosen: Vec<(usize, String)> = match yields {
-                        None if n != 1 => {
-                            return Err(semantic("UnexpectedSyntax", "CALL inside a query needs YIELD"));
-                        }
-                        None => names.iter().enumerate().map(|(i, o)| (i, o.to_string())).collect(),
-                        Some(items) if items.is_empty() => {
-                            names.iter().enumerate().map(|(i, o)| (i, o.to_string())).collect()
-                        }
-                        Some(items) => {
-                            let mut out = Vec::new();
-                            for (name, alias) in items {
-                                let Some(pos) = names.iter().position(|o| o == name) else {
-                                    return Err(semantic(
-                                        "UndefinedVariable",
-                                        format!("{} yields {}, not '{name}'", proc.name(), names.join(", ")),
-                                    ));
-                                };
-                                out.push((pos, alias.clone().unwrap_or_else(|| name.clone())));
-                            }
-                            out
-                        }
-                    };
-                    let mut outputs = Vec::new();
-                    for (pos, alias) in &chosen {
-                        let kind = match (proc, names[*pos]) {
-                            (Procedure::FulltextNodes, "node") => Kind::Node,
-                            (Procedure::FulltextRelationships, "relationship") => Kind::Rel,
-                            _ => Kind::Value,
-                        };
-                        outputs.push((*pos, scope.add(alias, kind)));
-                    }
-                    plan = LogicalOp::ProcedureCall { input: Box::new(plan), procedure: proc, args: compiled, outputs };
+                    let standalone = n == 1;
+                    let call = self.plan_call(plan, &mut scope, procedure, args.as_deref(), yields.as_deref(), standalone)?;
+                    plan = call.0;
                     if let Some(p) = predicate {
                         let predicate = self.expr(p, &scope)?;
                         plan = LogicalOp::Filter { input: Box::new(plan), predicate };
                     }
                     if last {
-                        columns = chosen.into_iter().map(|(_, a)| a).collect();
+                        columns = call.1;
+                        if columns.is_empty() {
+                            // A procedure that yields nothing returns no rows of its own.
+                            plan = LogicalOp::Discard { input: Box::new(plan) };
+                        }
                     }
                 }
                 Clause::CreateTextIndex { if_not_exists, .. } => {

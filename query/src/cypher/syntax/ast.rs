@@ -276,6 +276,9 @@ pub enum Expr {
         pattern: Vec<PatternPart>,
         predicate: Option<Box<Expr>>,
     },
+    /// `EXISTS { MATCH ... WITH ... RETURN ... }`: true when the query, run with the
+    /// outer row's variables, returns a row.
+    ExistsQuery(Box<SingleQuery>),
 }
 
 impl Clause {

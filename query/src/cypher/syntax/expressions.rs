@@ -604,11 +604,19 @@ pub(super) fn reduce_expr(i: &str) -> Res<'_, Expr> {
 pub(super) fn exists_subquery(i: &str) -> Res<'_, Expr> {
     let (i, _) = kw("EXISTS")(i)?;
     let (i, _) = sym("{")(i)?;
-    let (i, _) = opt(kw("MATCH")).parse(i)?;
-    let (i, pattern) = pattern(i)?;
-    let (i, predicate) = opt(where_clause).parse(i)?;
+    let simple = |i| -> Res<'_, Expr> {
+        let (i, _) = opt(kw("MATCH")).parse(i)?;
+        let (i, pattern) = pattern(i)?;
+        let (i, predicate) = opt(where_clause).parse(i)?;
+        let (i, _) = sym("}")(i)?;
+        Ok((i, Expr::Exists { pattern, predicate: predicate.map(Box::new) }))
+    };
+    if let Ok(found) = simple(i) {
+        return Ok(found);
+    }
+    let (i, query) = super::parser::single_query(i)?;
     let (i, _) = sym("}")(i)?;
-    Ok((i, Expr::Exists { pattern, predicate: predicate.map(Box::new) }))
+    Ok((i, Expr::ExistsQuery(Box::new(query))))
 }
 
 pub(super) fn function_call(i: &str) -> Res<'_, Expr> {
