@@ -19,17 +19,17 @@ pub fn component(t: &Temporal, key: &str) -> Result<V> {
     }
     let parts = Parts::of(t)?;
     if let Some(d) = parts.date {
-        let iso = d.iso_week_date();
-        let quarter = (i64::from(d.month()) - 1) / 3 + 1;
+        let (week_year, week) = d.iso_week();
+        let quarter = (d.month() - 1) / 3 + 1;
         let v = match key {
-            "year" => Some(i64::from(d.year())),
+            "year" => Some(d.year()),
             "quarter" => Some(quarter),
-            "month" => Some(i64::from(d.month())),
-            "week" => Some(i64::from(iso.week())),
-            "weekYear" => Some(i64::from(iso.year())),
-            "day" => Some(i64::from(d.day())),
-            "ordinalDay" => Some(i64::from(d.day_of_year())),
-            "weekDay" | "dayOfWeek" => Some(i64::from(d.weekday().to_monday_one_offset())),
+            "month" => Some(d.month()),
+            "week" => Some(week),
+            "weekYear" => Some(week_year),
+            "day" => Some(d.day()),
+            "ordinalDay" => Some(d.day_of_year()),
+            "weekDay" | "dayOfWeek" => Some(d.weekday()),
             "dayOfQuarter" => Some(quarter_day(d, quarter)),
             _ => None,
         };

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use jiff::civil::Date;
 use sprig_index::graph::{Temporal, NANOS_PER_SECOND};
 
 use super::duration::{approximate, between, Between};
-use super::{kind_of, parse, range_error, Kind, Parts, Zone};
+use super::{kind_of, parse, range_error, CivilDate, Kind, Parts, Zone};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
@@ -328,12 +327,11 @@ fn assemble(kind: Kind, m: &BTreeMap<String, V>, base: Parts, zone: Option<Zone>
     }
 }
 
-fn date_fields(m: &BTreeMap<String, V>, base: Option<Date>) -> Result<Date> {
+fn date_fields(m: &BTreeMap<String, V>, base: Option<CivilDate>) -> Result<CivilDate> {
     let f = |k| int_field(m, k);
     let (year, month, day) = (f("year")?, f("month")?, f("day")?);
     let (week, day_of_week, ordinal) = (f("week")?, f("dayOfWeek")?, f("ordinalDay")?);
     let (quarter, day_of_quarter) = (f("quarter")?, f("dayOfQuarter")?);
-    let to_year = |y: i64| i16::try_from(y).map_err(range_error);
     if year.is_none() && base.is_none() {
         if [month, day, week, day_of_week, ordinal, quarter, day_of_quarter].iter().any(Option::is_some) {
             return Err(invalid("a date needs a year"));
@@ -348,28 +346,22 @@ fn date_fields(m: &BTreeMap<String, V>, base: Option<Date>) -> Result<Date> {
     mixed(weekly, ordinal.is_some() || quarterly)?;
     mixed(ordinal.is_some(), quarterly)?;
     if weekly {
-        let iso = base.map(|d| d.iso_week_date());
-        let y = match year {
-            Some(y) => to_year(y)?,
-            None => iso.map_or(1970, |w| w.year()),
-        };
-        let w = week.or(iso.map(|w| i64::from(w.week()))).unwrap_or(1);
-        let d = day_of_week.or(iso.map(|w| i64::from(w.weekday().to_monday_one_offset()))).unwrap_or(1);
+        let iso = base.map(CivilDate::iso_week);
+        let y = year.or(iso.map(|(y, _)| y)).unwrap_or(1970);
+        let w = week.or(iso.map(|(_, w)| w)).unwrap_or(1);
+        let d = day_of_week.or(base.map(CivilDate::weekday)).unwrap_or(1);
         if week.is_none() && base.is_none() {
             return Err(invalid("dayOfWeek needs a week"));
         }
-        return parse::week_date(y, w, d);
+        return CivilDate::from_iso_week(y, w, d);
     }
-    let y = match year {
-        Some(y) => to_year(y)?,
-        None => base.map_or(1970, |d| d.year()),
-    };
+    let y = year.or(base.map(CivilDate::year)).unwrap_or(1970);
     if let Some(o) = ordinal {
-        return parse::ordinal_date(y, o);
+        return CivilDate::from_ordinal(y, o);
     }
     if quarterly {
         let (bq, bd) = base.map_or((1, 1), |d| {
-            let q = (i64::from(d.month()) - 1) / 3 + 1;
+            let q = (d.month() - 1) / 3 + 1;
             (q, quarter_day(d, q))
         });
         let q = quarter.unwrap_or(bq);
@@ -377,25 +369,24 @@ fn date_fields(m: &BTreeMap<String, V>, base: Option<Date>) -> Result<Date> {
         if !(1..=4).contains(&q) || !(1..=92).contains(&day) {
             return Err(invalid("quarter or dayOfQuarter out of range"));
         }
-        let start = parse::calendar_date(y, (q - 1) * 3 + 1, 1)?;
-        let date = start.checked_add(jiff::Span::new().days(day - 1)).map_err(range_error)?;
-        if (i64::from(date.month()) - 1) / 3 + 1 != q {
+        let date = CivilDate::from_ymd(y, (q - 1) * 3 + 1, 1)?.plus_days(day - 1)?;
+        if (date.month() - 1) / 3 + 1 != q {
             return Err(invalid("dayOfQuarter past the end of the quarter"));
         }
         return Ok(date);
     }
-    let mo = month.or(base.map(|d| i64::from(d.month()))).unwrap_or(1);
-    let da = day.or(base.map(|d| i64::from(d.day()))).unwrap_or(1);
+    let mo = month.or(base.map(CivilDate::month)).unwrap_or(1);
+    let da = day.or(base.map(CivilDate::day)).unwrap_or(1);
     if day.is_some() && month.is_none() && base.is_none() {
         return Err(invalid("day needs a month"));
     }
-    parse::calendar_date(y, mo, da)
+    CivilDate::from_ymd(y, mo, da)
 }
 
 /// The day of its quarter (1-based) of `d`, in quarter `q`.
-pub(super) fn quarter_day(d: Date, q: i64) -> i64 {
-    let start = Date::new(d.year(), ((q - 1) * 3 + 1) as i8, 1).unwrap_or(d);
-    super::days_from_date(d) - super::days_from_date(start) + 1
+pub(super) fn quarter_day(d: CivilDate, q: i64) -> i64 {
+    let start = CivilDate::from_ymd(d.year(), (q - 1) * 3 + 1, 1).unwrap_or(d);
+    d.days() - start.days() + 1
 }
 
 fn time_fields(m: &BTreeMap<String, V>, base: Option<i64>) -> Result<i64> {
@@ -549,21 +540,18 @@ fn truncate(kind: Kind, unit: &str, t: &Temporal, fields: &BTreeMap<String, V>) 
     Ok(result)
 }
 
-fn truncate_date(d: Date, unit: &str) -> Result<Date> {
-    let year = i64::from(d.year());
-    let first_of_year = |y: i64| parse::calendar_date(i16::try_from(y).map_err(range_error)?, 1, 1);
+fn truncate_date(d: CivilDate, unit: &str) -> Result<CivilDate> {
+    let year = d.year();
+    let first_of_year = |y: i64| CivilDate::from_ymd(y, 1, 1);
     match unit {
         "millennium" => first_of_year(year.div_euclid(1000) * 1000),
         "century" => first_of_year(year.div_euclid(100) * 100),
         "decade" => first_of_year(year.div_euclid(10) * 10),
         "year" => first_of_year(year),
-        "weekyear" => parse::week_date(d.iso_week_date().year(), 1, 1),
-        "quarter" => parse::calendar_date(d.year(), (i64::from(d.month()) - 1) / 3 * 3 + 1, 1),
+        "weekyear" => CivilDate::from_iso_week(d.iso_week().0, 1, 1),
+        "quarter" => CivilDate::from_ymd(year, (d.month() - 1) / 3 * 3 + 1, 1),
         "month" => Ok(d.first_of_month()),
-        "week" => {
-            let back = i64::from(d.weekday().to_monday_zero_offset());
-            d.checked_sub(jiff::Span::new().days(back)).map_err(range_error)
-        }
+        "week" => d.plus_days(1 - d.weekday()),
         _ => Ok(d),
     }
 }

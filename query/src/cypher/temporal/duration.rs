@@ -2,10 +2,9 @@
 //! adding them to dates and times, and the duration between two values
 //! (`duration.between`, `inMonths`, `inDays`, `inSeconds`), as openCypher defines them.
 
-use jiff::civil::Date;
 use sprig_index::graph::{Duration, Temporal, NANOS_PER_DAY, NANOS_PER_SECOND};
 
-use super::{date_from_days, days_from_date, in_zone, Kind, Parts, Zone, AVERAGE_MONTH_SECONDS};
+use super::{in_zone, CivilDate, Kind, Parts, Zone, AVERAGE_MONTH_SECONDS};
 use crate::{Error, Result};
 
 fn overflow() -> Error {
@@ -95,9 +94,8 @@ pub fn add_duration(t: &Temporal, d: &Duration, subtract: bool) -> Result<Tempor
         Temporal::LocalTime { nanos } => Temporal::LocalTime { nanos: wrap(*nanos) },
         Temporal::Time { nanos, offset } => Temporal::Time { nanos: wrap(*nanos), offset: *offset },
         Temporal::Date { days } => {
-            let date = plus_months_days(date_from_days(*days)?, d.months, d.days)?;
-            let extra = d.seconds / 86_400;
-            Temporal::Date { days: days_from_date(date).checked_add(extra).ok_or_else(overflow)? }
+            let date = plus_months_days(CivilDate::from_days(*days)?, d.months, d.days)?;
+            Temporal::Date { days: date.plus_days(d.seconds / 86_400)?.days() }
         }
         Temporal::LocalDateTime { .. } | Temporal::DateTime { .. } => {
             let mut parts = Parts::of(t)?;
@@ -112,12 +110,9 @@ pub fn add_duration(t: &Temporal, d: &Duration, subtract: bool) -> Result<Tempor
     })
 }
 
-fn plus_months_days(date: Date, months: i64, days: i64) -> Result<Date> {
-    // Months first, clamping the day to the month's end, then days (as Java's plus);
-    // two steps, since a jiff span holds units of one sign.
-    let months = jiff::Span::new().try_months(months).map_err(super::range_error)?;
-    let days = jiff::Span::new().try_days(days).map_err(super::range_error)?;
-    date.checked_add(months).and_then(|d| d.checked_add(days)).map_err(super::range_error)
+/// Months first, clamping the day to the month's end, then days (as Java's plus).
+fn plus_months_days(date: CivilDate, months: i64, days: i64) -> Result<CivilDate> {
+    date.plus_months(months)?.plus_days(days)
 }
 
 /// A date-time moved by `nanos` on the time line (for a local date-time, in local time).
@@ -131,7 +126,7 @@ fn shift_instant(t: &Temporal, nanos: i128) -> Result<Temporal> {
     Ok(match t {
         Temporal::LocalDateTime { seconds, nanos: frac } => {
             let (seconds, nanos) = total(*seconds, *frac)?;
-            date_from_days(seconds.div_euclid(86_400))?;
+            CivilDate::from_days(seconds.div_euclid(86_400))?;
             Temporal::LocalDateTime { seconds, nanos }
         }
         Temporal::DateTime { seconds, nanos: frac, zone, offset } => {
@@ -176,7 +171,7 @@ pub(super) fn between(a: &Temporal, b: &Temporal, unit: Between) -> Result<Durat
         pb.date = pa.date;
     }
     // Values with neither a date are compared on one arbitrary day.
-    let day = Date::constant(1970, 1, 1);
+    let day = CivilDate::from_days(0)?;
     pa.date = pa.date.or(Some(day));
     pb.date = pb.date.or(Some(day));
     match (&pa.zone, &pb.zone) {
@@ -209,8 +204,9 @@ pub(super) fn between(a: &Temporal, b: &Temporal, unit: Between) -> Result<Durat
         return Ok(Duration { months, days, ..Duration::default() });
     }
     let nanos = instant_nanos(&tb) - instant_nanos(&from);
-    let nanos = i64::try_from(nanos).map_err(|_| overflow())?;
-    Duration::normalized(months, days, 0, nanos).ok_or_else(overflow)
+    let per_second = i128::from(NANOS_PER_SECOND);
+    let seconds = i64::try_from(nanos.div_euclid(per_second)).map_err(|_| overflow())?;
+    Duration::normalized(months, days, seconds, nanos.rem_euclid(per_second) as i64).ok_or_else(overflow)
 }
 
 fn instant_nanos(t: &Temporal) -> i128 {
@@ -227,21 +223,21 @@ fn instant_nanos(t: &Temporal) -> i128 {
 fn months_until(a: &Parts, b: &Parts) -> i64 {
     let (Some(da), Some(db)) = (a.date, b.date) else { return 0 };
     let db = adjusted_end(da, a.time, db, b.time);
-    let packed = |d: Date| (i64::from(d.year()) * 12 + i64::from(d.month()) - 1) * 32 + i64::from(d.day());
+    let packed = |d: CivilDate| (d.year() * 12 + d.month() - 1) * 32 + d.day();
     (packed(db) - packed(da)) / 32
 }
 
 fn days_until(a: &Parts, b: &Parts) -> i64 {
     let (Some(da), Some(db)) = (a.date, b.date) else { return 0 };
-    days_from_date(adjusted_end(da, a.time, db, b.time)) - days_from_date(da)
+    adjusted_end(da, a.time, db, b.time).days() - da.days()
 }
 
-fn adjusted_end(da: Date, ta: Option<i64>, db: Date, tb: Option<i64>) -> Date {
+fn adjusted_end(da: CivilDate, ta: Option<i64>, db: CivilDate, tb: Option<i64>) -> CivilDate {
     let (ta, tb) = (ta.unwrap_or(0), tb.unwrap_or(0));
     if db > da && tb < ta {
-        db.yesterday().unwrap_or(db)
+        db.plus_days(-1).unwrap_or(db)
     } else if db < da && tb > ta {
-        db.tomorrow().unwrap_or(db)
+        db.plus_days(1).unwrap_or(db)
     } else {
         db
     }

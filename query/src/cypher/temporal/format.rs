@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use sprig_index::graph::{Duration, Temporal, NANOS_PER_SECOND};
 
-use super::{date_from_days, Parts};
+use super::{CivilDate, Parts};
 
 /// `1984-10-11`, `12:31:14.645`, `12:31+01:00`, `1984-10-11T12:31Z[Europe/London]`,
 /// `P1Y2M3DT4H5M6.7S`.
@@ -23,7 +23,7 @@ pub fn to_string(t: &Temporal) -> String {
             // Out-of-range values cannot be built, so taking apart cannot fail.
             let parts = Parts::of(t).unwrap_or_default();
             if let Some(d) = parts.date {
-                date(&mut out, super::days_from_date(d));
+                date(&mut out, d.days());
             }
             out.push('T');
             time(&mut out, parts.time.unwrap_or(0));
@@ -39,11 +39,11 @@ pub fn to_string(t: &Temporal) -> String {
 }
 
 fn date(out: &mut String, days: i64) {
-    let Ok(d) = date_from_days(days) else {
+    let Ok(d) = CivilDate::from_days(days) else {
         let _ = write!(out, "{days}");
         return;
     };
-    let year = i32::from(d.year());
+    let year = d.year();
     if year > 9999 {
         let _ = write!(out, "+{year}");
     } else if year < 0 {

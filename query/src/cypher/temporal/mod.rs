@@ -9,6 +9,7 @@
 //! arithmetic, `access` reads components (`d.year`, `d.offset`, ...).
 
 mod access;
+mod calendar;
 mod construct;
 mod duration;
 mod format;
@@ -17,11 +18,12 @@ mod parse;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use jiff::civil::Date;
 use jiff::tz::{Offset, TimeZone};
 use sprig_index::graph::{Duration, Temporal, NANOS_PER_DAY, NANOS_PER_SECOND};
 
 use crate::{Error, Result};
+
+pub(crate) use calendar::CivilDate;
 
 pub use access::component;
 pub use construct::{call, TemporalFunction};
@@ -113,8 +115,7 @@ impl Zone {
         match self {
             Zone::Offset(o) => Ok(*o),
             Zone::Named(name) => {
-                let ts = jiff::Timestamp::from_second(utc_seconds).map_err(range_error)?;
-                Ok(time_zone(name)?.to_offset(ts).seconds())
+                Ok(time_zone(name)?.to_offset(timestamp(utc_seconds)?).seconds())
             }
         }
     }
@@ -125,12 +126,20 @@ fn time_zone(name: &str) -> Result<TimeZone> {
         .map_err(|_| Error::argument("InvalidArgumentValue", format!("unknown time zone '{name}'")))
 }
 
+/// A local date-time as jiff has it; past jiff's years (-9999 to 9999) the nearest
+/// it has, whose zone rules are the ones that hold that far out.
 fn local_datetime(local_seconds: i64) -> Result<jiff::civil::DateTime> {
-    let ts = jiff::Timestamp::from_second(local_seconds).map_err(range_error)?;
-    Ok(Offset::UTC.to_datetime(ts))
+    Ok(Offset::UTC.to_datetime(timestamp(local_seconds)?))
 }
 
-/// A value out of the supported range (years -9999 to 9999).
+/// The instant `seconds` after the epoch, clamped to jiff's range (a day inside it, so
+/// that an offset applied later stays inside).
+fn timestamp(seconds: i64) -> Result<jiff::Timestamp> {
+    let (min, max) = (jiff::Timestamp::MIN.as_second() + 86_400, jiff::Timestamp::MAX.as_second() - 86_400);
+    jiff::Timestamp::from_second(seconds.clamp(min, max)).map_err(range_error)
+}
+
+/// A value out of the supported range (years -999,999,999 to 999,999,999).
 fn range_error(e: impl std::fmt::Display) -> Error {
     Error::argument("InvalidArgumentValue", format!("temporal value out of range: {e}"))
 }
@@ -139,27 +148,16 @@ fn range_error(e: impl std::fmt::Display) -> Error {
 /// present when the kind has it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Parts {
-    pub date: Option<Date>,
+    pub date: Option<CivilDate>,
     pub time: Option<i64>,
     pub zone: Option<Zone>,
-}
-
-const EPOCH: Date = Date::constant(1970, 1, 1);
-
-pub(crate) fn date_from_days(days: i64) -> Result<Date> {
-    let span = jiff::Span::new().try_days(days).map_err(range_error)?;
-    EPOCH.checked_add(span).map_err(range_error)
-}
-
-pub(crate) fn days_from_date(d: Date) -> i64 {
-    d.duration_since(EPOCH).as_secs().div_euclid(86_400)
 }
 
 impl Parts {
     /// Takes a value apart (a duration has no parts).
     pub fn of(t: &Temporal) -> Result<Parts> {
         Ok(match t {
-            Temporal::Date { days } => Parts { date: Some(date_from_days(*days)?), ..Parts::default() },
+            Temporal::Date { days } => Parts { date: Some(CivilDate::from_days(*days)?), ..Parts::default() },
             Temporal::LocalTime { nanos } => Parts { time: Some(*nanos), ..Parts::default() },
             Temporal::Time { nanos, offset } => {
                 Parts { time: Some(*nanos), zone: Some(Zone::Offset(*offset)), ..Parts::default() }
@@ -180,12 +178,12 @@ impl Parts {
     fn local(seconds: i64, nanos: u32) -> Result<Parts> {
         let days = seconds.div_euclid(86_400);
         let time = seconds.rem_euclid(86_400) * NANOS_PER_SECOND + i64::from(nanos);
-        Ok(Parts { date: Some(date_from_days(days)?), time: Some(time), zone: None })
+        Ok(Parts { date: Some(CivilDate::from_days(days)?), time: Some(time), zone: None })
     }
 
     /// Seconds since 1970-01-01T00:00 in local time, and the fraction.
     fn local_seconds(&self) -> (i64, u32) {
-        let days = self.date.map_or(0, days_from_date);
+        let days = self.date.map_or(0, CivilDate::days);
         let time = self.time.unwrap_or(0);
         (days * 86_400 + time / NANOS_PER_SECOND, (time % NANOS_PER_SECOND) as u32)
     }
@@ -207,7 +205,7 @@ impl Parts {
             }
         };
         Ok(match kind {
-            Kind::Date => Temporal::Date { days: days_from_date(need_date()?) },
+            Kind::Date => Temporal::Date { days: need_date()?.days() },
             Kind::LocalTime => Temporal::LocalTime { nanos: self.time.unwrap_or(0) },
             Kind::Time => Temporal::Time { nanos: self.time.unwrap_or(0), offset: offset_now(&self.zone)? },
             Kind::LocalDateTime => {

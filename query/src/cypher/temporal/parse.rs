@@ -4,11 +4,10 @@
 //! nine digits; offsets (`Z`, `+01`, `+0100`, `+01:00`) and zone names
 //! (`[Europe/Stockholm]`); durations (`P1Y2M3.5DT4H`, `P2012-02-02T14:37:21.545`).
 
-use jiff::civil::{Date, ISOWeekDate, Weekday};
 use sprig_index::graph::{Duration, NANOS_PER_SECOND};
 
 use super::duration::approximate;
-use super::{range_error, Kind, Parts, Zone};
+use super::{CivilDate, Kind, Parts, Zone};
 use crate::{Error, Result};
 
 fn invalid(text: &str, what: &str) -> Error {
@@ -81,7 +80,7 @@ fn offset_at(c: &mut Cursor<'_>) -> Option<i32> {
     Some(sign * (hours * 3600 + minutes * 60 + seconds) as i32)
 }
 
-fn date_at(c: &mut Cursor<'_>, text: &str) -> Result<Date> {
+fn date_at(c: &mut Cursor<'_>, text: &str) -> Result<CivilDate> {
     let bad = || invalid(text, "date");
     let year = match c.peek() {
         Some(sign @ (b'+' | b'-')) => {
@@ -96,50 +95,33 @@ fn date_at(c: &mut Cursor<'_>, text: &str) -> Result<Date> {
         }
         _ => c.number(4).ok_or_else(bad)?,
     };
-    let year = i16::try_from(year).map_err(range_error)?;
     let dash = c.eat(b'-');
     let date = if c.eat(b'W') {
         let week = c.number(2).ok_or_else(bad)?;
         let has_day = if dash { c.eat(b'-') } else { c.digits_ahead() >= 1 };
         let day = if has_day { c.number(1).ok_or_else(bad)? } else { 1 };
-        week_date(year, week, day)?
+        CivilDate::from_iso_week(year, week, day)?
     } else {
         match (dash, c.digits_ahead()) {
-            (_, 0) if !dash => Date::new(year, 1, 1).map_err(range_error)?,
+            (_, 0) if !dash => CivilDate::from_ymd(year, 1, 1)?,
             (true, 3) | (false, 3) => {
                 let ordinal = c.number(3).ok_or_else(bad)?;
-                ordinal_date(year, ordinal)?
+                CivilDate::from_ordinal(year, ordinal)?
             }
             (true, 2) => {
                 let month = c.number(2).ok_or_else(bad)?;
                 let day = if c.eat(b'-') { c.number(2).ok_or_else(bad)? } else { 1 };
-                calendar_date(year, month, day)?
+                CivilDate::from_ymd(year, month, day)?
             }
-            (false, 2) => calendar_date(year, c.number(2).ok_or_else(bad)?, 1)?,
+            (false, 2) => CivilDate::from_ymd(year, c.number(2).ok_or_else(bad)?, 1)?,
             (false, 4) => {
                 let month = c.number(2).ok_or_else(bad)?;
-                calendar_date(year, month, c.number(2).ok_or_else(bad)?)?
+                CivilDate::from_ymd(year, month, c.number(2).ok_or_else(bad)?)?
             }
             _ => return Err(bad()),
         }
     };
     Ok(date)
-}
-
-pub(super) fn calendar_date(year: i16, month: i64, day: i64) -> Result<Date> {
-    let (m, d) = (i8::try_from(month).map_err(range_error)?, i8::try_from(day).map_err(range_error)?);
-    Date::new(year, m, d).map_err(range_error)
-}
-
-pub(super) fn week_date(year: i16, week: i64, day: i64) -> Result<Date> {
-    let weekday = Weekday::from_monday_one_offset(i8::try_from(day).map_err(range_error)?).map_err(range_error)?;
-    let week = i8::try_from(week).map_err(range_error)?;
-    Ok(ISOWeekDate::new(year, week, weekday).map_err(range_error)?.date())
-}
-
-pub(super) fn ordinal_date(year: i16, ordinal: i64) -> Result<Date> {
-    let day = i16::try_from(ordinal).map_err(range_error)?;
-    Date::new(year, 1, 1).map_err(range_error)?.with().day_of_year(day).build().map_err(range_error)
 }
 
 /// Nanoseconds since midnight.
