@@ -455,7 +455,7 @@ impl Database {
         signature: &str,
         body: impl Fn(&[CypherValue]) -> std::result::Result<Vec<Vec<CypherValue>>, String> + Send + Sync + 'static,
     ) -> Result<()> {
-        let signature = sprig_query::cypher::procedure::Signature::parse(signature)?;
+        let signature = sprig_query::cypher::plan::procedure::Signature::parse(signature)?;
         let mut current = self.inner.procedures.write().unwrap_or_else(|e| e.into_inner());
         let mut registry = (**current).clone();
         registry.declare(signature, Arc::new(body))?;

@@ -76,7 +76,7 @@ struct Inner {
     /// The procedures `CALL` reaches: the built-in ones and those declared with
     /// [`Database::register_procedure`] (replaced whole on each declaration, so a
     /// running statement keeps the registry it was planned with).
-    procedures: std::sync::RwLock<Arc<sprig_query::cypher::procedure::Registry>>,
+    procedures: std::sync::RwLock<Arc<sprig_query::cypher::plan::procedure::Registry>>,
 }
 
 /// How to open a database.

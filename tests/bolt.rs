@@ -126,12 +126,39 @@ fn a_driver_authenticates_sends_and_reads_every_value_and_transacts() {
     ];
     assert_eq!(rows, vec![expected]);
 
-    // A parameter sprig has no type for is refused, by name.
+    // Temporal values go both ways as the driver's own types, and sprig computes on them.
     let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).expect("a date");
-    let refused = query(&driver, "RETURN $d", [("d".to_string(), ValueSend::Date(date))].into()).expect_err("a date");
+    let moment = chrono::DateTime::parse_from_rfc3339("2024-01-02T10:30:00.5+05:30").expect("a date-time");
+    let local = date.and_hms_opt(23, 59, 59).expect("a local date-time");
+    let span = neo4j::value::time::Duration::new(14, 3, 7200, 5).expect("a duration");
+    let sent: HashMap<String, ValueSend> = [
+        ("d".to_string(), ValueSend::Date(date)),
+        ("m".to_string(), ValueSend::DateTimeFixed(moment)),
+        ("l".to_string(), ValueSend::LocalDateTime(local)),
+        ("s".to_string(), ValueSend::Duration(span)),
+    ]
+    .into();
+    let rows = query(&driver, "RETURN $d, $m, $l, $s, $d + duration('P1D'), toString($m), $m.offsetMinutes", sent)
+        .expect("temporal parameters");
+    let next_day = chrono::NaiveDate::from_ymd_opt(2024, 1, 3).expect("a date");
+    let expected = vec![
+        ValueReceive::Date(date),
+        ValueReceive::DateTimeFixed(moment),
+        ValueReceive::LocalDateTime(local),
+        ValueReceive::Duration(span),
+        ValueReceive::Date(next_day),
+        ValueReceive::String("2024-01-02T10:30:00.500+05:30".into()),
+        ValueReceive::Integer(330),
+    ];
+    assert_eq!(rows, vec![expected]);
+
+    // A parameter sprig has no type for is refused, by name.
+    let point = neo4j::value::spatial::Cartesian2D::new(1.0, 2.0);
+    let refused =
+        query(&driver, "RETURN $p", [("p".to_string(), ValueSend::Cartesian2D(point))].into()).expect_err("a point");
     let (code, message) = server_error(&refused);
     assert_eq!(code, "Neo.ClientError.Statement.TypeError");
-    assert!(message.contains("$d is a date"), "{message}");
+    assert!(message.contains("$p is a point"), "{message}");
 
     // Nodes, relationships and a path.
     let created = driver

@@ -85,11 +85,29 @@ check('parameters of every type come back as they went', async () => {
   }
 })
 
+check('temporal values go both ways and are computed on', async () => {
+  await withSession(async (s) => {
+    const d = new neo4j.types.Date(2024, 1, 2)
+    const m = new neo4j.types.DateTime(2024, 1, 2, 10, 30, 0, 500000000, 19800)
+    const span = new neo4j.types.Duration(14, 3, 7200, 5)
+    const r = await s.run("RETURN $d AS d, $m AS m, $s AS s, $d + duration('P1D') AS next, toString($m) AS text",
+      { d, m, s: span })
+    const rec = r.records[0]
+    expect([rec.get('d').year, rec.get('d').month, rec.get('d').day], [2024, 1, 2], 'date')
+    const got = rec.get('m')
+    expect([got.hour, got.minute, got.nanosecond, got.timeZoneOffsetSeconds], [10, 30, 500000000, 19800], 'date-time')
+    const sd = rec.get('s')
+    expect([sd.months, sd.days, sd.seconds, sd.nanoseconds], [14, 3, 7200, 5], 'duration')
+    expect(rec.get('next').toString(), '2024-01-03', 'date plus a day')
+    expect(rec.get('text'), '2024-01-02T10:30:00.500+05:30', 'string form')
+  })
+})
+
 check('a parameter sprig has no type for gets a FAILURE', async () => {
   await withSession(async (s) => {
     try {
-      await s.run('RETURN $d AS d', { d: new neo4j.types.Date(2024, 1, 2) })
-      throw new Error('a date was accepted')
+      await s.run('RETURN $p AS p', { p: new neo4j.types.Point(7203, 1.0, 2.0) })
+      throw new Error('a point was accepted')
     } catch (e) {
       expect(e.code, 'Neo.ClientError.Statement.TypeError', 'code')
     }

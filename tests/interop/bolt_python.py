@@ -72,18 +72,38 @@ def _():
         expect(record["v"], values, "round trip")
 
 
-@check("a parameter sprig has no type for gets a FAILURE")
+@check("temporal values go both ways and are computed on")
 def _():
     import datetime
+    from neo4j.time import Duration
+    zone = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    moment = datetime.datetime(2024, 1, 2, 10, 30, 0, 500000, tzinfo=zone)
+    span = Duration(months=14, days=3, seconds=7200, nanoseconds=5)
+    with driver() as d, d.session() as s:
+        r = s.run("RETURN $d AS d, $m AS m, $s AS s, $t AS t, $d + duration('P1D') AS next, toString($m) AS text, "
+                  "datetime('2024-06-01T12:00[Europe/Stockholm]') AS named",
+                  d=datetime.date(2024, 1, 2), m=moment, s=span, t=datetime.time(23, 59, 1)).single()
+        expect(r["d"].to_native(), datetime.date(2024, 1, 2), "date")
+        expect(r["m"].to_native(), moment, "date-time")
+        expect(r["s"], span, "duration")
+        expect(r["t"].to_native(), datetime.time(23, 59, 1), "local time")
+        expect(r["next"].to_native(), datetime.date(2024, 1, 3), "date plus a day")
+        expect(r["text"], "2024-01-02T10:30:00.500+05:30", "string form")
+        expect(r["named"].utcoffset(), datetime.timedelta(hours=2), "a named zone's offset")
+
+
+@check("a parameter sprig has no type for gets a FAILURE")
+def _():
+    from neo4j.spatial import CartesianPoint
     with driver() as d, d.session() as s:
         try:
-            s.run("RETURN $d AS d", d=datetime.date(2024, 1, 2)).consume()
+            s.run("RETURN $p AS p", p=CartesianPoint((1.0, 2.0))).consume()
         except ClientError as e:
-            if "date" not in e.message:
+            if "point" not in e.message:
                 raise AssertionError(e.message)
             expect(e.code, "Neo.ClientError.Statement.TypeError", "code")
             return
-    raise AssertionError("a date was accepted")
+    raise AssertionError("a point was accepted")
 
 
 @check("nodes, relationships and paths read back")

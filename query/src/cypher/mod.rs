@@ -5,7 +5,6 @@ pub mod eval;
 pub mod exec;
 pub mod explain;
 pub mod plan;
-pub mod procedure;
 pub mod planner;
 pub mod result;
 pub mod rules;
@@ -47,7 +46,7 @@ pub struct CypherOptions {
     pub memory_limit: usize,
     /// The procedures `CALL` can reach (the built-in ones unless the embedding
     /// program declared more).
-    pub procedures: std::sync::Arc<procedure::Registry>,
+    pub procedures: std::sync::Arc<plan::procedure::Registry>,
 }
 
 impl Default for CypherOptions {

@@ -369,7 +369,7 @@ fn hash_value<H: Hasher>(v: &CypherValue, state: &mut H) {
     }
 }
 
-/// Temporal values hash so that equal ones (the same instant in two zones) meet.
+/// Temporal values hash by their instant (equal ones share it).
 fn hash_temporal<H: Hasher>(t: &Temporal, state: &mut H) {
     9u8.hash(state);
     match t {

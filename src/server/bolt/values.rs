@@ -199,7 +199,7 @@ mod tests {
         let values = [
             Temporal::Date { days: 19000 },
             Temporal::Time { nanos: 5, offset: 3600 },
-            Temporal::DateTime { seconds: 1000, nanos: 7, offset: 7200, zone: Some("Europe/Stockholm".into()) },
+            Temporal::DateTime { seconds: 1000, nanos: 7, offset: 3600, zone: Some("Europe/Stockholm".into()) },
             Temporal::DateTime { seconds: 1000, nanos: 7, offset: -3600, zone: None },
         ];
         for utc in [true, false] {

@@ -108,6 +108,12 @@ impl CExpr {
                 V::Int(i) => V::Int(i.checked_neg().ok_or_else(|| Error::overflow("integer overflow"))?),
                 V::Float(f) => V::Float(-f),
                 V::Null => V::Null,
+                V::Temporal(t) if matches!(*t, Temporal::Duration(_)) => match &*t {
+                    Temporal::Duration(d) => {
+                        V::Temporal(std::sync::Arc::new(Temporal::Duration(crate::cypher::temporal::negate(d))))
+                    }
+                    other => return Err(Error::type_error(format!("cannot negate a {}", other.type_name()))),
+                },
                 other => return Err(Error::type_error(format!("cannot negate a {}", other.type_name()))),
             },
             CExpr::Binary(BinaryOp::And, a, b) => {

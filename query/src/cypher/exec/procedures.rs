@@ -9,7 +9,7 @@ use sprig_index::graph::text::TextIndexKind;
 use crate::cypher::exec::{set, BoxOp, Ctx, Operator, Row};
 use crate::cypher::plan::expr::CExpr;
 use crate::cypher::plan::Procedure;
-use crate::cypher::procedure::{Body, ProcedureDef};
+use crate::cypher::plan::procedure::{Body, ProcedureDef};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
@@ -102,7 +102,7 @@ impl ProcedureCall {
     }
 
     /// Runs a declared procedure's body on arguments checked against its signature.
-    fn declared(&self, body: &crate::cypher::procedure::ProcedureFn, args: Vec<V>) -> Result<Vec<Vec<V>>> {
+    fn declared(&self, body: &crate::cypher::plan::procedure::ProcedureFn, args: Vec<V>) -> Result<Vec<Vec<V>>> {
         let sig = &self.procedure.signature;
         let mut checked = Vec::with_capacity(args.len());
         for (v, (name, ty)) in args.into_iter().zip(&sig.inputs) {

@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod cost;
 pub mod expr;
 pub mod functions;
+pub mod procedure;
 
 use std::sync::Arc;
 
@@ -423,7 +424,7 @@ pub enum LogicalOp {
     },
     ProcedureCall {
         input: Box<LogicalOp>,
-        procedure: crate::cypher::procedure::ProcedureDef,
+        procedure: crate::cypher::plan::procedure::ProcedureDef,
         args: Vec<CExpr>,
         /// (index into the signature's outputs, slot) of each yielded column.
         outputs: Vec<(usize, usize)>,

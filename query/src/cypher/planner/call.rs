@@ -3,7 +3,7 @@
 //! anything runs.
 
 use crate::cypher::plan::expr::CExpr;
-use crate::cypher::procedure::{ArgType, Body};
+use crate::cypher::plan::procedure::{ArgType, Body};
 
 use super::*;
 

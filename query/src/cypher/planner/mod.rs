@@ -63,7 +63,7 @@ fn text_index_def(clause: &Clause) -> Result<TextIndexDef> {
 /// Plans statements against one graph (whose statistics guide the choices).
 pub struct Planner<'a> {
     params: &'a HashMap<String, V>,
-    procedures: &'a crate::cypher::procedure::Registry,
+    procedures: &'a crate::cypher::plan::procedure::Registry,
     graph: &'a mut Overlay,
     writes: bool,
     /// Estimate text predicates with LIndex lookups (off with `--no-lindex`).
@@ -84,7 +84,7 @@ const KEY_PREFIX: &str = "\u{0}key";
 impl<'a> Planner<'a> {
     pub fn new(
         params: &'a HashMap<String, V>,
-        procedures: &'a crate::cypher::procedure::Registry,
+        procedures: &'a crate::cypher::plan::procedure::Registry,
         graph: &'a mut Overlay,
     ) -> Self {
         Planner {

@@ -270,7 +270,8 @@ fn from_map(kind: Kind, m: &BTreeMap<String, V>, statement_time: jiff::Timestamp
     for key in m.keys() {
         let known = DATE_FIELDS.contains(&key.as_str()) && kind.has_date()
             || TIME_FIELDS.contains(&key.as_str()) && kind.has_time()
-            || key == "timezone" && kind.has_zone()
+            || key == "timezone" && (kind.has_zone() || m.len() == 1)
+            || ["epochSeconds", "epochMillis"].contains(&key.as_str()) && kind == Kind::DateTime
             || ["date", "time", "datetime"].contains(&key.as_str());
         if !known {
             return Err(invalid(format!("{}() does not take the field '{key}'", kind.name())));
@@ -279,6 +280,9 @@ fn from_map(kind: Kind, m: &BTreeMap<String, V>, statement_time: jiff::Timestamp
     let zone = zone_field(m)?;
     if m.len() == 1 && zone.is_some() {
         return now(kind, zone, statement_time);
+    }
+    if m.contains_key("epochSeconds") || m.contains_key("epochMillis") {
+        return from_epoch_fields(m, zone);
     }
     let mut base = Parts::default();
     let mut base_zoned_value = false;
@@ -301,6 +305,27 @@ fn from_map(kind: Kind, m: &BTreeMap<String, V>, statement_time: jiff::Timestamp
         }
     }
     assemble(kind, m, base, zone, base_zoned_value)
+}
+
+/// `datetime({epochSeconds: s, nanosecond: n})` or `datetime({epochMillis: ms})`, in
+/// UTC or the map's `timezone`.
+fn from_epoch_fields(m: &BTreeMap<String, V>, zone: Option<Zone>) -> Result<Temporal> {
+    let f = |k| int_field(m, k);
+    let sub_second = f("millisecond")?.unwrap_or(0) * 1_000_000 + f("microsecond")?.unwrap_or(0) * 1000
+        + f("nanosecond")?.unwrap_or(0);
+    let total = match (f("epochSeconds")?, f("epochMillis")?) {
+        (Some(s), None) => i128::from(s) * i128::from(NANOS_PER_SECOND),
+        (None, Some(ms)) => i128::from(ms) * 1_000_000,
+        _ => return Err(invalid("give either epochSeconds or epochMillis")),
+    } + i128::from(sub_second);
+    if TIME_FIELDS[..3].iter().chain(DATE_FIELDS.iter()).any(|k| m.contains_key(*k)) {
+        return Err(invalid("epochSeconds and epochMillis cannot be combined with date or time fields"));
+    }
+    let (seconds, nanos) = split_nanos(total)?;
+    let t = Temporal::DateTime { seconds, nanos, offset: 0, zone: None };
+    let t = super::in_zone(&t, &zone.unwrap_or(Zone::Offset(0)))?;
+    Parts::of(&t)?;
+    Ok(t)
 }
 
 /// Builds a value of `kind` from the fields of `m` over `base`. A `zone` given for a

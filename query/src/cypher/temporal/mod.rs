@@ -95,17 +95,21 @@ impl Zone {
         Ok(Zone::Named(name.into()))
     }
 
-    /// The offset of this zone at the local date-time `local_seconds` (seconds since
-    /// 1970-01-01T00:00 in local time); a local time that a change of offset skips
-    /// or repeats takes the offset before the change, as Java's ZonedDateTime does.
-    fn offset_at_local(&self, local_seconds: i64) -> Result<i32> {
+    /// The instant (seconds since the epoch) and offset of the local date-time
+    /// `local_seconds` (seconds since 1970-01-01T00:00 in local time) in this zone, as
+    /// Java's ZonedDateTime resolves it: a local time that a change of offset repeats
+    /// takes the earlier offset, one that it skips moves forward by the gap.
+    fn resolve_local(&self, local_seconds: i64) -> Result<(i64, i32)> {
         match self {
-            Zone::Offset(o) => Ok(*o),
+            Zone::Offset(o) => Ok((local_seconds - i64::from(*o), *o)),
             Zone::Named(name) => {
                 let tz = time_zone(name)?;
                 let dt = local_datetime(local_seconds)?;
                 let ts = tz.to_ambiguous_timestamp(dt).compatible().map_err(range_error)?;
-                Ok(tz.to_offset(ts).seconds())
+                let offset = tz.to_offset(ts).seconds();
+                // Past jiff's years the rules are those at its edge: keep the local time.
+                let in_range = timestamp(local_seconds)?.as_second() == local_seconds;
+                Ok((if in_range { ts.as_second() } else { local_seconds - i64::from(offset) }, offset))
             }
         }
     }
@@ -217,12 +221,12 @@ impl Parts {
                 need_date()?;
                 let (local, nanos) = self.local_seconds();
                 let zone = self.zone.clone().unwrap_or(Zone::Offset(0));
-                let offset = zone.offset_at_local(local)?;
+                let (seconds, offset) = zone.resolve_local(local)?;
                 let name = match zone {
                     Zone::Named(n) => Some(n),
                     Zone::Offset(_) => None,
                 };
-                Temporal::DateTime { seconds: local - i64::from(offset), nanos, offset, zone: name }
+                Temporal::DateTime { seconds, nanos, offset, zone: name }
             }
             Kind::Duration => return Err(Error::type_error("a duration has no date or time parts")),
         })
@@ -233,7 +237,7 @@ impl Parts {
 /// or (`local`) at that local date-time.
 pub fn zoned_datetime(seconds: i64, nanos: u32, zone: &str, local: bool) -> Result<Temporal> {
     let z = Zone::parse(zone)?;
-    let utc = if local { seconds - i64::from(z.offset_at_local(seconds)?) } else { seconds };
+    let utc = if local { z.resolve_local(seconds)?.0 } else { seconds };
     let t = Temporal::DateTime { seconds: utc, nanos, offset: 0, zone: None };
     let t = in_zone(&t, &z)?;
     Parts::of(&t)?;
@@ -263,20 +267,25 @@ fn in_zone(t: &Temporal, zone: &Zone) -> Result<Temporal> {
     }
 }
 
-/// Compares two values of one kind (times and date-times by their instant);
+/// Compares two values of one kind (times and date-times by their instant first);
 /// `None` for different kinds and for durations, which have no order.
 pub fn compare(a: &Temporal, b: &Temporal) -> Option<Ordering> {
     use Temporal as T;
     match (a, b) {
         (T::Date { days: x }, T::Date { days: y }) => Some(x.cmp(y)),
         (T::LocalTime { nanos: x }, T::LocalTime { nanos: y }) => Some(x.cmp(y)),
+        // Times and date-times order by their instant; at one instant, by local time
+        // and then zone, so that only the same local time in the same zone is equal.
         (T::Time { nanos: x, offset: ox }, T::Time { nanos: y, offset: oy }) => {
-            Some(utc_nanos(*x, *ox).cmp(&utc_nanos(*y, *oy)))
+            Some(utc_nanos(*x, *ox).cmp(&utc_nanos(*y, *oy)).then(x.cmp(y)))
         }
-        (T::LocalDateTime { seconds: x, nanos: nx }, T::LocalDateTime { seconds: y, nanos: ny })
-        | (T::DateTime { seconds: x, nanos: nx, .. }, T::DateTime { seconds: y, nanos: ny, .. }) => {
+        (T::LocalDateTime { seconds: x, nanos: nx }, T::LocalDateTime { seconds: y, nanos: ny }) => {
             Some(x.cmp(y).then(nx.cmp(ny)))
         }
+        (
+            T::DateTime { seconds: x, nanos: nx, offset: ox, zone: zx },
+            T::DateTime { seconds: y, nanos: ny, offset: oy, zone: zy },
+        ) => Some(x.cmp(y).then(nx.cmp(ny)).then(ox.cmp(oy)).then(zx.cmp(zy))),
         _ => None,
     }
 }
@@ -285,8 +294,9 @@ fn utc_nanos(nanos: i64, offset: i32) -> i64 {
     nanos - i64::from(offset) * NANOS_PER_SECOND
 }
 
-/// openCypher equality: the same instant for times and date-times, the same
-/// components for durations; values of different kinds are not equal.
+/// openCypher equality (as Neo4j's): times and date-times are equal when their local
+/// time and zone are (the same instant in two zones is not equal); durations when
+/// their components are; values of different kinds are not equal.
 pub fn equals(a: &Temporal, b: &Temporal) -> bool {
     match (a, b) {
         (Temporal::Duration(x), Temporal::Duration(y)) => x == y,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::cypher::plan::Procedure;
+use super::Procedure;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
