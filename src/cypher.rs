@@ -333,6 +333,17 @@ impl FromValue for String {
     }
 }
 
+/// A date, time, date-time or duration ([`ResultValue::temporal_string`] gives its
+/// ISO 8601 form; a `Temporal` parameter passes one back).
+impl FromValue for crate::Temporal {
+    fn from_value(v: &ResultValue) -> Option<Self> {
+        match v {
+            ResultValue::Temporal(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl FromValue for i64 {
     fn from_value(v: &ResultValue) -> Option<Self> {
         match v {

@@ -171,14 +171,17 @@ fn a_driver_authenticates_sends_and_reads_every_value_and_transacts() {
     let [ValueReceive::Node(a), ValueReceive::Relationship(r1), ValueReceive::Path(p)] = &rows[0][..] else {
         panic!("not a node, a relationship and a path: {:?}", rows[0]);
     };
-    assert_eq!((a.labels.clone(), a.properties.get("name")), (vec!["P".to_string()], Some(&ValueReceive::String("a".into()))));
+    assert_eq!(
+        (a.labels.clone(), a.properties.get("name")),
+        (vec!["P".to_string()], Some(&ValueReceive::String("a".into())))
+    );
     assert_eq!((r1.type_.as_str(), r1.start_node_element_id.as_str()), ("R", a.element_id.as_str()));
     assert_eq!(p.nodes.len(), 3);
     assert_eq!(p.indices, vec![1, 1, 2, 2]);
-    assert_eq!(p.relationships.iter().map(|r| r.properties.get("w").cloned()).collect::<Vec<_>>(), vec![
-        Some(ValueReceive::Integer(1)),
-        Some(ValueReceive::Integer(2))
-    ]);
+    assert_eq!(
+        p.relationships.iter().map(|r| r.properties.get("w").cloned()).collect::<Vec<_>>(),
+        vec![Some(ValueReceive::Integer(1)), Some(ValueReceive::Integer(2))]
+    );
 
     // An explicit transaction commits; another rolls back.
     let mut session = driver.session(SessionConfig::new());
@@ -547,7 +550,10 @@ fn malformed_messages_get_a_failure_or_a_closed_connection() {
     }
 
     let driver = served.driver("tok");
-    assert_eq!(query(&driver, "RETURN 42", HashMap::new()).expect("still serving"), vec![vec![ValueReceive::Integer(42)]]);
+    assert_eq!(
+        query(&driver, "RETURN 42", HashMap::new()).expect("still serving"),
+        vec![vec![ValueReceive::Integer(42)]]
+    );
     drop(driver);
     assert_eq!(served.stop(), 0);
 }

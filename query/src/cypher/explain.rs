@@ -95,7 +95,7 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
                     let n = graph.label_nodes(Some(l)).map(|b| b.len()).unwrap_or(0);
                     node = node.detail("label", l.as_str()).detail("candidates", n).detail("of", node_count);
                 }
-                ScanSource::IndexSeek { index, seek } => {
+                ScanSource::IndexSeek { index, seek, ordered } => {
                     let n = graph.label_nodes(Some(&index.label)).map(|b| b.len()).unwrap_or(0);
                     let kind = match seek {
                         Seek::Equal(_) => "equality",
@@ -107,6 +107,9 @@ fn describe_node(op: &LogicalOp, graph: &mut Overlay, stats: Option<&[OpStats]>,
                         .detail("on", format!(":{}({})", index.label, index.property))
                         .detail("seek", kind)
                         .detail("of", n);
+                    if let Some(ascending) = ordered {
+                        node = node.detail("order", if *ascending { "ascending" } else { "descending" });
+                    }
                 }
             }
             let label = match (source, kept) {

@@ -142,8 +142,9 @@ fn plan_statement(txn: &mut GraphTxn, stmt: &syntax::ast::Statement, options: &C
             ));
         }
     };
-    let mut plan =
-        planner::Planner::new(&options.params, &options.procedures, graph).with_lindex(lindex != rules::LIndexUse::Off).plan(stmt)?;
+    let mut plan = planner::Planner::new(&options.params, &options.procedures, graph)
+        .with_lindex(lindex != rules::LIndexUse::Off)
+        .plan(stmt)?;
     rules::optimize(&mut plan.root, graph, lindex, selection);
     Ok(plan)
 }

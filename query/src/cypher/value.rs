@@ -443,6 +443,12 @@ macro_rules! from_scalar {
 
 from_scalar!(bool => Bool as bool, i64 => Int as i64, i32 => Int as i64, u32 => Int as i64, f64 => Float as f64);
 
+impl From<Temporal> for CypherValue {
+    fn from(t: Temporal) -> Self {
+        CypherValue::Temporal(Arc::new(t))
+    }
+}
+
 impl From<&str> for CypherValue {
     fn from(v: &str) -> Self {
         CypherValue::string(v)

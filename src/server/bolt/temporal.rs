@@ -14,9 +14,7 @@ pub fn structure(t: &Temporal, utc: bool) -> Value {
         Temporal::Date { days } => Value::Struct(b'D', vec![int(*days)]),
         Temporal::LocalTime { nanos } => Value::Struct(b't', vec![int(*nanos)]),
         Temporal::Time { nanos, offset } => Value::Struct(b'T', vec![int(*nanos), int(i64::from(*offset))]),
-        Temporal::LocalDateTime { seconds, nanos } => {
-            Value::Struct(b'd', vec![int(*seconds), int(i64::from(*nanos))])
-        }
+        Temporal::LocalDateTime { seconds, nanos } => Value::Struct(b'd', vec![int(*seconds), int(i64::from(*nanos))]),
         Temporal::DateTime { seconds, nanos, offset, zone } => {
             // Bolt 4.4 carries the local date-time's seconds, Bolt 5 the instant's.
             let seconds = if utc { *seconds } else { seconds + i64::from(*offset) };

@@ -165,13 +165,19 @@ mod tests {
     /// own example shape (nodes and relationships once each, signs for direction).
     #[test]
     fn paths_list_nodes_and_relationships_once_with_signed_steps() {
-        let walked = ResultValue::Path { nodes: vec![n(1), n(2), n(1), n(3)], relationships: vec![r(7, 1, 2), r(7, 1, 2), r(8, 3, 1)] };
+        let walked = ResultValue::Path {
+            nodes: vec![n(1), n(2), n(1), n(3)],
+            relationships: vec![r(7, 1, 2), r(7, 1, 2), r(8, 3, 1)],
+        };
         let Value::Struct(PATH, fields) = value(&walked, ElementIds(true)) else { panic!("not a path") };
         let ids = |v: &Value| match v {
-            Value::List(items) => items.iter().map(|i| match i {
-                Value::Struct(_, f) => f[0].as_int().unwrap_or(-99),
-                other => other.as_int().unwrap_or(-99),
-            }).collect::<Vec<_>>(),
+            Value::List(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::Struct(_, f) => f[0].as_int().unwrap_or(-99),
+                    other => other.as_int().unwrap_or(-99),
+                })
+                .collect::<Vec<_>>(),
             _ => vec![],
         };
         assert_eq!(ids(&fields[0]), vec![1, 2, 3]);

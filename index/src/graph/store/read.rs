@@ -530,6 +530,16 @@ impl Overlay {
     /// [`PropertyValue::index_key`]); `to = None` means every key starting with `from`.
     /// Callers re-check the predicate: keys of large integers may collide.
     pub fn index_seek(&mut self, def: &IndexDef, from: &[u8], to: Option<&[u8]>) -> Result<RoaringTreemap> {
+        let mut out = RoaringTreemap::new();
+        for id in self.index_seek_ordered(def, from, to)? {
+            out.insert(id);
+        }
+        Ok(out)
+    }
+
+    /// The nodes of [`Overlay::index_seek`] in the index's order: by value (as
+    /// [`crate::graph::PropertyValue::index_key`] orders them), then by id.
+    pub fn index_seek_ordered(&mut self, def: &IndexDef, from: &[u8], to: Option<&[u8]>) -> Result<Vec<NodeId>> {
         let prefix = index_prefix(&self.graph, &def.label, &def.property);
         let in_range = |key: &[u8]| -> Option<NodeId> {
             let value = key.get(prefix.len()..key.len().checked_sub(8)?)?;
@@ -560,23 +570,25 @@ impl Overlay {
                 end
             }
         };
-        let mut out = RoaringTreemap::new();
+        // Stored keys less those this transaction removed, and those it added; a
+        // key's bytes give the order.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
         for key in self.storage.keys_in_range(KS, &start, &end)? {
-            if self.index_changes.get(&key) == Some(&false) {
-                continue;
-            }
-            if let Some(id) = in_range(&key) {
-                out.insert(id);
+            if self.index_changes.get(&key) != Some(&false) {
+                keys.push(key);
             }
         }
-        for (key, present) in self.index_changes.range(start.clone()..end) {
-            if *present {
-                if let Some(id) = in_range(key) {
-                    out.insert(id);
-                }
-            }
-        }
-        Ok(out)
+        let added: Vec<Vec<u8>> = self
+            .index_changes
+            .range(start.clone()..end)
+            .filter(|(_, present)| **present)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.extend(added);
+        // A distributed store may list keys out of order.
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys.iter().filter_map(|k| in_range(k)).collect())
     }
 
     /// The property index on (`label`, `property`), if one exists.

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sprig_index::graph::Temporal;
 use crate::cypher::eval::functions::call_function;
 use crate::cypher::exec::context::{Ctx, Row};
 use crate::cypher::plan::expr::CExpr;
@@ -11,6 +10,7 @@ use crate::cypher::plan::LogicalOp;
 use crate::cypher::syntax::ast::{BinaryOp, CompareOp, Quantifier};
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
+use sprig_index::graph::Temporal;
 
 fn truth(v: &V) -> Result<Option<bool>> {
     match v {
@@ -547,9 +547,9 @@ pub fn binary(op: BinaryOp, a: &V, b: &V, ctx: &mut Ctx<'_>) -> Result<V> {
                 V::Temporal(std::sync::Arc::new(Temporal::Duration(d)))
             }
             (n @ (V::Int(_) | V::Float(_)), V::Temporal(x)) if op == B::Mul => match &**x {
-                Temporal::Duration(d) => {
-                    V::Temporal(std::sync::Arc::new(Temporal::Duration(crate::cypher::temporal::multiply_duration(d, n)?)))
-                }
+                Temporal::Duration(d) => V::Temporal(std::sync::Arc::new(Temporal::Duration(
+                    crate::cypher::temporal::multiply_duration(d, n)?,
+                ))),
                 _ => return Err(type_error(op_symbol(op), a, b)),
             },
             _ => return Err(type_error(op_symbol(op), a, b)),
@@ -566,13 +566,7 @@ fn temporal_sum(x: &Temporal, y: &Temporal, subtract: bool) -> Result<V> {
     let t = match (x, y) {
         (_, Temporal::Duration(d)) => add_duration(x, d, subtract)?,
         (Temporal::Duration(d), _) if !subtract => add_duration(y, d, false)?,
-        _ => {
-            return Err(Error::type_error(format!(
-                "cannot compute {} {symbol} {}",
-                x.type_name(),
-                y.type_name()
-            )))
-        }
+        _ => return Err(Error::type_error(format!("cannot compute {} {symbol} {}", x.type_name(), y.type_name()))),
     };
     Ok(V::Temporal(std::sync::Arc::new(t)))
 }

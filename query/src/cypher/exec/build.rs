@@ -85,6 +85,7 @@ pub(super) fn build_node(op: &LogicalOp, profile: bool, next_id: &mut usize) -> 
             batch: ScanBatch::default(),
             leaf: matches!(**input, LogicalOp::Start),
             halved: false,
+            in_order: None,
         }),
         LogicalOp::NodeCheck { input, slot, labels, props } => Box::new(NodeCheck {
             input: child(input),

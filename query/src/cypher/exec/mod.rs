@@ -10,6 +10,7 @@ pub mod context;
 mod expand;
 pub mod group_table;
 mod grouping;
+mod index_order;
 pub mod memory;
 mod order;
 mod parallel;

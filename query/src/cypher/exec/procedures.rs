@@ -8,8 +8,8 @@ use sprig_index::graph::text::TextIndexKind;
 
 use crate::cypher::exec::{set, BoxOp, Ctx, Operator, Row};
 use crate::cypher::plan::expr::CExpr;
-use crate::cypher::plan::Procedure;
 use crate::cypher::plan::procedure::{Body, ProcedureDef};
+use crate::cypher::plan::Procedure;
 use crate::cypher::value::CypherValue as V;
 use crate::{Error, Result};
 
@@ -107,11 +107,7 @@ impl ProcedureCall {
         let mut checked = Vec::with_capacity(args.len());
         for (v, (name, ty)) in args.into_iter().zip(&sig.inputs) {
             if !ty.accepts(&v) {
-                return Err(Error::type_error(format!(
-                    "{}: '{name}' takes {ty:?}, not a {}",
-                    sig.name,
-                    v.type_name()
-                )));
+                return Err(Error::type_error(format!("{}: '{name}' takes {ty:?}, not a {}", sig.name, v.type_name())));
             }
             checked.push(ty.coerce(v));
         }
@@ -125,7 +121,12 @@ impl ProcedureCall {
                 return Err(Error::Runtime {
                     class: "ProcedureError",
                     detail: "ProcedureCallFailed",
-                    message: format!("{} gave a row of {} values for {} outputs", sig.name, row.len(), sig.outputs.len()),
+                    message: format!(
+                        "{} gave a row of {} values for {} outputs",
+                        sig.name,
+                        row.len(),
+                        sig.outputs.len()
+                    ),
                 });
             }
         }

@@ -203,6 +203,8 @@ pub(super) struct NodeScan {
     /// This scan works half of its candidates, beside a second thread: its batches
     /// stay on this thread.
     pub(super) halved: bool,
+    /// The candidates in index order, when the scan returns them so (`index_order.rs`).
+    pub(super) in_order: Option<crate::cypher::exec::index_order::InOrder>,
 }
 
 /// Candidates are tested a batch of chunks at a time: a few chunks first (a scan
@@ -216,12 +218,12 @@ const PARALLEL_BATCH_CHUNKS: usize = 32;
 /// The candidates of the current input row that passed, and where testing is.
 #[derive(Debug, Default)]
 pub(super) struct ScanBatch {
-    passed: std::collections::VecDeque<NodeId>,
+    pub(super) passed: std::collections::VecDeque<NodeId>,
     /// The candidates below this id have been tested.
     from: NodeId,
     /// How many chunks the next batch covers.
     chunks: usize,
-    done: bool,
+    pub(super) done: bool,
 }
 
 /// Everything that decides whether one candidate node passes a scan: its chunk's
@@ -238,7 +240,7 @@ pub(super) struct NodeTest {
 impl NodeTest {
     /// The candidates in `chunks` that pass, in order. A chunk whose mask rules out
     /// every node is skipped without looking at its ids.
-    fn passing(
+    pub(super) fn passing(
         &mut self,
         candidates: &roaring::RoaringTreemap,
         chunks: std::ops::Range<u64>,
@@ -325,65 +327,81 @@ impl NodeScan {
             }
             ScanSource::AllNodes => (*ctx.graph.label_nodes(None)?).clone(),
             ScanSource::Label(l) => (*ctx.graph.label_nodes(Some(l))?).clone(),
-            ScanSource::IndexSeek { index, seek } => {
-                let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
+            ScanSource::IndexSeek { index, seek, .. } => match index_bounds(seek, row, ctx)? {
+                IndexBounds::Keys(from, to) => ctx.graph.index_seek(index, &from, to.as_deref())?,
                 // Index keys neither order nor match lists as Cypher does: a list value
                 // reads the whole label, and the predicates above keep the rows that compare.
-                let whole_label = |ctx: &mut Ctx<'_>| -> Result<roaring::RoaringTreemap> {
-                    Ok((*ctx.graph.label_nodes(Some(&index.label))?).clone())
-                };
-                let ids = match seek {
-                    Seek::Equal(e) => {
-                        let v = e.eval(row, ctx)?;
-                        if matches!(v, V::List(_)) {
-                            return whole_label(ctx);
-                        }
-                        match key(&v) {
-                            Some(k) => {
-                                let mut to = k.clone();
-                                to.push(0xff);
-                                ctx.graph.index_seek(index, &k, Some(&to))?
-                            }
-                            None => Default::default(),
-                        }
-                    }
-                    Seek::Prefix(e) => match e.eval(row, ctx)? {
-                        V::String(s) => {
-                            ctx.graph.index_seek(index, &sprig_index::graph::string_prefix_key(&s), None)?
-                        }
-                        _ => Default::default(),
-                    },
-                    Seek::Range { lower, upper } => {
-                        let lo = match lower {
-                            Some((e, _)) => Some(e.eval(row, ctx)?),
-                            None => None,
-                        };
-                        let hi = match upper {
-                            Some((e, _)) => Some(e.eval(row, ctx)?),
-                            None => None,
-                        };
-                        if lo.iter().chain(&hi).any(|v| matches!(v, V::List(_))) {
-                            return whole_label(ctx);
-                        }
-                        let lo = lo.as_ref().and_then(key);
-                        let hi = hi.as_ref().and_then(key);
-                        // The type tag is the first key byte: a range stays within it.
-                        let tag = lo.as_ref().or(hi.as_ref()).map(|k| k[0]);
-                        match tag {
-                            Some(t) => {
-                                let from = lo.unwrap_or_else(|| vec![t]);
-                                let mut to = hi.unwrap_or_else(|| vec![t + 1]);
-                                to.push(0xff);
-                                ctx.graph.index_seek(index, &from, Some(&to))?
-                            }
-                            None => Default::default(),
-                        }
-                    }
-                };
-                ids
-            }
+                IndexBounds::WholeLabel => (*ctx.graph.label_nodes(Some(&index.label))?).clone(),
+                IndexBounds::Nothing => Default::default(),
+            },
         })
     }
+}
+
+/// What an index seek reads: the keys from `.0` up to `.1` (every key starting with
+/// `.0` when `None`), the whole label, or nothing (a value with no key, as null).
+pub(super) enum IndexBounds {
+    Keys(Vec<u8>, Option<Vec<u8>>),
+    WholeLabel,
+    Nothing,
+}
+
+/// The keys `seek` reads for the input row `row`.
+pub(super) fn index_bounds(seek: &Seek, row: &Row, ctx: &mut Ctx<'_>) -> Result<IndexBounds> {
+    let key = |v: &V| -> Option<Vec<u8>> { v.to_property().ok().flatten().and_then(|p| p.index_key()) };
+    Ok(match seek {
+        Seek::Equal(e) => {
+            let v = e.eval(row, ctx)?;
+            if matches!(v, V::List(_)) {
+                return Ok(IndexBounds::WholeLabel);
+            }
+            match key(&v) {
+                Some(k) => {
+                    let mut to = k.clone();
+                    to.push(0xff);
+                    IndexBounds::Keys(k, Some(to))
+                }
+                None => IndexBounds::Nothing,
+            }
+        }
+        Seek::Prefix(e) => match e.eval(row, ctx)? {
+            V::String(s) => IndexBounds::Keys(sprig_index::graph::string_prefix_key(&s), None),
+            _ => IndexBounds::Nothing,
+        },
+        Seek::Range { lower, upper } => {
+            let lo = match lower {
+                Some((e, _)) => Some(e.eval(row, ctx)?),
+                None => None,
+            };
+            let hi = match upper {
+                Some((e, _)) => Some(e.eval(row, ctx)?),
+                None => None,
+            };
+            if lo.iter().chain(&hi).any(|v| matches!(v, V::List(_))) {
+                return Ok(IndexBounds::WholeLabel);
+            }
+            let lo = lo.as_ref().and_then(key);
+            let hi = hi.as_ref().and_then(key);
+            // The type tag starts the key (a temporal value's kind is its second
+            // byte): a range stays within its type.
+            let tag = lo.as_ref().or(hi.as_ref()).map(|k| k[..if k[0] == b't' { 2 } else { 1 }].to_vec());
+            match tag {
+                Some(t) => {
+                    let from = lo.unwrap_or_else(|| t.clone());
+                    let mut to = hi.unwrap_or_else(|| {
+                        let mut next = t.clone();
+                        if let Some(last) = next.last_mut() {
+                            *last += 1;
+                        }
+                        next
+                    });
+                    to.push(0xff);
+                    IndexBounds::Keys(from, Some(to))
+                }
+                None => IndexBounds::Nothing,
+            }
+        }
+    })
 }
 
 impl NodeScan {
@@ -439,14 +457,20 @@ impl Operator for NodeScan {
                     return Ok(Some(out));
                 }
                 if !self.batch.done {
-                    self.test_batch(ctx)?;
+                    if self.in_order.is_some() {
+                        self.test_in_order(ctx)?;
+                    } else {
+                        self.test_batch(ctx)?;
+                    }
                     continue;
                 }
                 self.current = None;
             }
             let Some(row) = self.input.next(ctx)? else { return Ok(None) };
-            self.candidates = self.candidates(&row, ctx)?;
-            if self.leaf {
+            self.in_order = self.candidates_in_order(&row, ctx)?;
+            self.candidates =
+                if self.in_order.is_some() { roaring::RoaringTreemap::new() } else { self.candidates(&row, ctx)? };
+            if self.leaf && self.in_order.is_none() {
                 if let Some(half) = ctx.scan_half.take() {
                     half.keep(&mut self.candidates);
                     self.halved = true;

@@ -120,7 +120,7 @@ pub fn source_rows(graph: &mut Overlay, source: &ScanSource, kept: Option<u64>) 
         ScanSource::LIndex { label, .. } => {
             kept.unwrap_or_else(|| graph.label_nodes(label.as_deref()).map_or(0, |b| b.len()))
         }
-        ScanSource::IndexSeek { index, seek } => {
+        ScanSource::IndexSeek { index, seek, .. } => {
             seek_rows(label_count(graph, &index.label) as u64, matches!(seek, Seek::Equal(_)))
         }
     }

@@ -50,6 +50,10 @@ pub enum ScanSource {
     IndexSeek {
         index: IndexDef,
         seek: Seek,
+        /// The nodes come out in the index's order (`Some(true)` ascending,
+        /// `Some(false)` descending), in place of an ORDER BY on the property
+        /// (`rules::OrderFromIndex`); `None`: in id order.
+        ordered: Option<bool>,
     },
     /// The nodes with `label` (any node for `None`) that the LIndex keeps as candidates.
     LIndex {

@@ -106,7 +106,9 @@ impl Signature {
     pub fn parse(text: &str) -> Result<Signature> {
         let open = text.find('(').ok_or_else(|| bad_signature(text, "no '(' after the name"))?;
         let name = text[..open].trim();
-        if name.is_empty() || !name.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_')) {
+        if name.is_empty()
+            || !name.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        {
             return Err(bad_signature(text, "the name must be dotted words"));
         }
         let close = matching_paren(text, open).ok_or_else(|| bad_signature(text, "unbalanced parentheses"))?;

@@ -92,7 +92,8 @@ fn check_element_arithmetic(variable: &str, list: &Expr, predicate: &Expr) -> Re
     }
     fn uses_in_arithmetic(e: &Expr, variable: &str) -> bool {
         if let Expr::Binary(op, a, b) = e {
-            let arithmetic = matches!(op, BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Pow);
+            let arithmetic =
+                matches!(op, BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Pow);
             let is_var = |x: &Expr| matches!(x, Expr::Variable(v) if v == variable);
             if arithmetic && (is_var(a) || is_var(b)) {
                 return true;

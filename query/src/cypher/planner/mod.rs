@@ -241,7 +241,8 @@ impl<'a> Planner<'a> {
                 }
                 Clause::Call { procedure, args, yields, predicate } => {
                     let standalone = n == 1;
-                    let call = self.plan_call(plan, &mut scope, procedure, args.as_deref(), yields.as_deref(), standalone)?;
+                    let call =
+                        self.plan_call(plan, &mut scope, procedure, args.as_deref(), yields.as_deref(), standalone)?;
                     plan = call.0;
                     if let Some(p) = predicate {
                         let predicate = self.expr(p, &scope)?;

@@ -29,7 +29,7 @@ impl Rule for PropertyIndexSeek {
                     continue;
                 }
                 if let Some(def) = graph.index_for(l, k) {
-                    *source = ScanSource::IndexSeek { index: def.clone(), seek: Seek::Equal(e.clone()) };
+                    *source = ScanSource::IndexSeek { index: def.clone(), seek: Seek::Equal(e.clone()), ordered: None };
                     return;
                 }
             }
@@ -108,8 +108,106 @@ impl Rule for FilterIndexSeek {
         let Some((key, seek)) = seek_of(predicate, *slot) else { return };
         for l in labels.iter() {
             if let Some(def) = graph.index_for(l, &key) {
-                *source = ScanSource::IndexSeek { index: def.clone(), seek };
+                *source = ScanSource::IndexSeek { index: def.clone(), seek, ordered: None };
                 return;
+            }
+        }
+    }
+}
+
+/// `ORDER BY n.p` (the only key) right above an index seek of `n` on `p` (through a
+/// projection): the seek returns its nodes in the index's order and the sort goes
+/// (`ORDER BY ... LIMIT k` then reads about k index entries). Only for a range or
+/// equality on a string or temporal value, whose index order is Cypher's order and
+/// which leaves out nulls and other types; numbers are left to the sort (large
+/// integers may share a key).
+pub struct OrderFromIndex;
+
+/// `key` (over a projection's output) as an expression over the projection's input.
+fn below_projection(key: &CExpr, exprs: &[CExpr], keep_input: bool) -> Option<CExpr> {
+    let slot = |c: usize| -> Option<CExpr> {
+        match exprs.get(c) {
+            Some(e) => Some(e.clone()),
+            None if keep_input => Some(CExpr::Slot(c - exprs.len())),
+            None => None,
+        }
+    };
+    match key {
+        CExpr::Slot(c) => slot(*c),
+        CExpr::SlotProperty(c, p) => match slot(*c)? {
+            CExpr::Slot(s) => Some(CExpr::SlotProperty(s, p.clone())),
+            _ => None,
+        },
+        CExpr::Property(base, p) => match &**base {
+            CExpr::Slot(c) => below_projection(&CExpr::SlotProperty(*c, p.clone()), exprs, keep_input),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// True for a constant string or temporal value (not a duration).
+fn orderable_by_index(e: &CExpr) -> bool {
+    use crate::cypher::plan::functions::Function;
+    match e {
+        CExpr::Const(crate::cypher::value::CypherValue::String(_)) => true,
+        CExpr::Const(crate::cypher::value::CypherValue::Temporal(t)) => t.index_key().is_some(),
+        CExpr::Call(Function::Temporal(f), _) => f.makes_instant() && e.is_constant(),
+        _ => false,
+    }
+}
+
+impl Rule for OrderFromIndex {
+    fn name(&self) -> &'static str {
+        "OrderFromIndex"
+    }
+    fn rewrite(&self, op: &mut LogicalOp, _graph: &Overlay) {
+        let (input, keys, limit) = match op {
+            LogicalOp::Sort { input, keys } => (input, keys, None),
+            LogicalOp::TopK { input, keys, limit } => (input, keys, Some(limit.clone())),
+            _ => return,
+        };
+        let [(key, ascending)] = keys.as_slice() else { return };
+        let ascending = *ascending;
+        let (key, scan) = match &mut **input {
+            LogicalOp::Project { input: below, exprs, keep_input } => {
+                let Some(k) = below_projection(key, exprs, *keep_input) else { return };
+                (k, &mut **below)
+            }
+            other => (key.clone(), other),
+        };
+        let (key_slot, key_prop) = match &key {
+            CExpr::SlotProperty(s, p) => (*s, p.clone()),
+            CExpr::Property(base, p) => match **base {
+                CExpr::Slot(s) => (s, p.clone()),
+                _ => return,
+            },
+            _ => return,
+        };
+        let LogicalOp::NodeScan { input: scan_input, slot, source, .. } = scan else { return };
+        // Only one input row: the index's order is then the order of every row.
+        if *slot != key_slot || !matches!(**scan_input, LogicalOp::Start) {
+            return;
+        }
+        let ScanSource::IndexSeek { index, seek, ordered } = source else { return };
+        let bounds_orderable = match seek {
+            Seek::Equal(e) => orderable_by_index(e),
+            Seek::Range { lower, upper } => {
+                lower.iter().chain(upper.iter()).all(|(e, _)| orderable_by_index(e))
+                    && (lower.is_some() || upper.is_some())
+            }
+            Seek::Prefix(_) => true,
+        };
+        if index.property != key_prop || ordered.is_some() || !bounds_orderable {
+            return;
+        }
+        *ordered = Some(ascending);
+        match limit {
+            None => super::replace_by_input(op),
+            Some(count) => {
+                let LogicalOp::TopK { input, .. } = op else { return };
+                let input = std::mem::replace(input, Box::new(LogicalOp::Start));
+                *op = LogicalOp::Limit { input, count };
             }
         }
     }

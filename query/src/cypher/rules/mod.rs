@@ -16,7 +16,7 @@ mod top_k;
 
 pub use counting::{AggregateFromColumns, CountExpansions, CountFromStore, CountThroughExpand, DegreeAggregation};
 pub use filters::{ChecksBeforePredicates, FilterIntoExpand, FilterIntoScan, LabelsIntoExpand};
-pub use index_seek::{FilterIndexSeek, PropertyIndexSeek};
+pub use index_seek::{FilterIndexSeek, OrderFromIndex, PropertyIndexSeek};
 pub use lindex::{LIndexPathPruning, LIndexPruning};
 pub use top_k::{ProjectAfterTopK, SortLimitToTopK};
 
@@ -64,10 +64,11 @@ pub fn rule_names() -> Vec<&'static str> {
     names
 }
 
-fn first_pass() -> [&'static dyn Rule; 12] {
+fn first_pass() -> [&'static dyn Rule; 13] {
     [
         &PropertyIndexSeek,
         &FilterIndexSeek,
+        &OrderFromIndex,
         &FilterIntoScan,
         &FilterIntoExpand,
         &LabelsIntoExpand,

@@ -604,17 +604,20 @@ pub(super) fn reduce_expr(i: &str) -> Res<'_, Expr> {
 pub(super) fn exists_subquery(i: &str) -> Res<'_, Expr> {
     let (i, _) = kw("EXISTS")(i)?;
     let (i, _) = sym("{")(i)?;
-    let simple = |i| -> Res<'_, Expr> {
-        let (i, _) = opt(kw("MATCH")).parse(i)?;
-        let (i, pattern) = pattern(i)?;
-        let (i, predicate) = opt(where_clause).parse(i)?;
-        let (i, _) = sym("}")(i)?;
-        Ok((i, Expr::Exists { pattern, predicate: predicate.map(Box::new) }))
-    };
-    if let Ok(found) = simple(i) {
-        return Ok(found);
+    // One pass, so that nested subqueries are read once each: the pattern and WHERE
+    // of the simple form are also the first MATCH of the full form.
+    let (i, matched) = opt(kw("MATCH")).parse(i)?;
+    let (i, pattern) = pattern(i)?;
+    let (i, predicate) = opt(where_clause).parse(i)?;
+    if let Ok((rest, _)) = sym("}")(i) {
+        return Ok((rest, Expr::Exists { pattern, predicate: predicate.map(Box::new) }));
     }
-    let (i, query) = super::parser::single_query(i)?;
+    if matched.is_none() {
+        // Only `EXISTS { MATCH ... }` goes on with more clauses.
+        let (_, _) = sym("}")(i)?;
+    }
+    let (i, mut query) = super::parser::single_query(i)?;
+    query.clauses.insert(0, crate::cypher::syntax::ast::Clause::Match { optional: false, pattern, predicate });
     let (i, _) = sym("}")(i)?;
     Ok((i, Expr::ExistsQuery(Box::new(query))))
 }

@@ -102,6 +102,12 @@ impl TemporalFunction {
         }
     }
 
+    /// True when the function makes a date, time or date-time (not a duration),
+    /// which a property index orders as Cypher does.
+    pub fn makes_instant(self) -> bool {
+        self.kind != Kind::Duration && !matches!(self.op, Op::Between(_))
+    }
+
     /// The real-time clock gives a new answer on every call.
     pub fn is_nondeterministic(self) -> bool {
         self.op == Op::Clock(Clock::Realtime)
@@ -311,7 +317,8 @@ fn from_map(kind: Kind, m: &BTreeMap<String, V>, statement_time: jiff::Timestamp
 /// UTC or the map's `timezone`.
 fn from_epoch_fields(m: &BTreeMap<String, V>, zone: Option<Zone>) -> Result<Temporal> {
     let f = |k| int_field(m, k);
-    let sub_second = f("millisecond")?.unwrap_or(0) * 1_000_000 + f("microsecond")?.unwrap_or(0) * 1000
+    let sub_second = f("millisecond")?.unwrap_or(0) * 1_000_000
+        + f("microsecond")?.unwrap_or(0) * 1000
         + f("nanosecond")?.unwrap_or(0);
     let total = match (f("epochSeconds")?, f("epochMillis")?) {
         (Some(s), None) => i128::from(s) * i128::from(NANOS_PER_SECOND),

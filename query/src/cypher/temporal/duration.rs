@@ -65,9 +65,8 @@ pub fn multiply_duration(d: &Duration, n: &crate::cypher::value::CypherValue) ->
 
 /// `d / n`, through fractions.
 pub fn divide_duration(d: &Duration, n: &crate::cypher::value::CypherValue) -> Result<Duration> {
-    let divisor = n
-        .as_f64()
-        .ok_or_else(|| Error::type_error(format!("cannot divide a Duration by a {}", n.type_name())))?;
+    let divisor =
+        n.as_f64().ok_or_else(|| Error::type_error(format!("cannot divide a Duration by a {}", n.type_name())))?;
     if divisor == 0.0 {
         return Err(Error::division_by_zero());
     }

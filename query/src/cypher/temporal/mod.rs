@@ -118,16 +118,13 @@ impl Zone {
     fn offset_at_instant(&self, utc_seconds: i64) -> Result<i32> {
         match self {
             Zone::Offset(o) => Ok(*o),
-            Zone::Named(name) => {
-                Ok(time_zone(name)?.to_offset(timestamp(utc_seconds)?).seconds())
-            }
+            Zone::Named(name) => Ok(time_zone(name)?.to_offset(timestamp(utc_seconds)?).seconds()),
         }
     }
 }
 
 fn time_zone(name: &str) -> Result<TimeZone> {
-    TimeZone::get(name)
-        .map_err(|_| Error::argument("InvalidArgumentValue", format!("unknown time zone '{name}'")))
+    TimeZone::get(name).map_err(|_| Error::argument("InvalidArgumentValue", format!("unknown time zone '{name}'")))
 }
 
 /// A local date-time as jiff has it; past jiff's years (-9999 to 9999) the nearest
@@ -196,9 +193,7 @@ impl Parts {
     /// UTC, a date is required where the kind has one.
     pub fn build(&self, kind: Kind) -> Result<Temporal> {
         let need_date = || {
-            self.date.ok_or_else(|| {
-                Error::argument("InvalidArgumentValue", format!("{}() needs a date", kind.name()))
-            })
+            self.date.ok_or_else(|| Error::argument("InvalidArgumentValue", format!("{}() needs a date", kind.name())))
         };
         let offset_now = |zone: &Option<Zone>| -> Result<i32> {
             match zone {
@@ -338,8 +333,7 @@ pub fn order(a: &Temporal, b: &Temporal) -> Ordering {
 const AVERAGE_MONTH_SECONDS: i64 = 2_629_746;
 
 fn average_nanos(d: &Duration) -> i128 {
-    let seconds = i128::from(d.months) * i128::from(AVERAGE_MONTH_SECONDS)
-        + i128::from(d.days) * 86_400
-        + i128::from(d.seconds);
+    let seconds =
+        i128::from(d.months) * i128::from(AVERAGE_MONTH_SECONDS) + i128::from(d.days) * 86_400 + i128::from(d.seconds);
     seconds * i128::from(NANOS_PER_SECOND) + i128::from(d.nanos)
 }

@@ -72,7 +72,13 @@ fn offset_at(c: &mut Cursor<'_>) -> Option<i32> {
     c.pos += 1;
     let hours = c.number(2)?;
     let colon = c.eat(b':');
-    let minutes = if c.digits_ahead() >= 2 { c.number(2)? } else if colon { return None } else { 0 };
+    let minutes = if c.digits_ahead() >= 2 {
+        c.number(2)?
+    } else if colon {
+        return None;
+    } else {
+        0
+    };
     let seconds = if c.eat(b':') { c.number(2)? } else { 0 };
     if hours > 18 || minutes > 59 || seconds > 59 {
         return None;
