@@ -65,6 +65,18 @@ pub(super) fn slots_used(e: &CExpr, out: &mut BTreeSet<usize>) -> bool {
     }
 }
 
+/// The value of a constant expression (a constant, or a list or map of them).
+fn constant_value(e: &CExpr) -> Option<V> {
+    match e {
+        CExpr::Const(v) => Some(v.clone()),
+        CExpr::List(items) => Some(V::list(items.iter().map(constant_value).collect::<Option<_>>()?)),
+        CExpr::Map(entries) => Some(V::map(
+            entries.iter().map(|(k, e)| Some((k.clone(), constant_value(e)?))).collect::<Option<_>>()?,
+        )),
+        _ => None,
+    }
+}
+
 pub(super) fn calls_rand(e: &Expr) -> bool {
     match e {
         Expr::Function { name, .. } if name.eq_ignore_ascii_case("rand") => true,
@@ -373,7 +385,14 @@ impl Planner<'_> {
                 }
                 self.check_literal_args(f, args)?;
                 self.check_argument_kinds(f, args, scope)?;
-                CExpr::Call(f, self.exprs(args, scope)?)
+                let args = self.exprs(args, scope)?;
+                if let Function::Temporal(t) = f {
+                    let constants: Option<Vec<V>> = args.iter().map(constant_value).collect();
+                    if let Some(v) = constants.and_then(|c| crate::cypher::temporal::fold(t, &c)) {
+                        return Ok(CExpr::Const(v));
+                    }
+                }
+                CExpr::Call(f, args)
             }
             Expr::Case { subject, whens, otherwise } => {
                 let subject = match subject {

@@ -102,10 +102,22 @@ impl Rule for FilterIndexSeek {
     fn rewrite(&self, op: &mut LogicalOp, graph: &Overlay) {
         let LogicalOp::Filter { input, predicate } = op else { return };
         let LogicalOp::NodeScan { slot, source, labels, .. } = &mut **input else { return };
-        if matches!(source, ScanSource::IndexSeek { .. }) {
+        let Some((key, seek)) = seek_of(predicate, *slot) else { return };
+        if let ScanSource::IndexSeek { index, seek: existing, .. } = source {
+            // `a <= n.p AND n.p < b` as two filters: the second bound joins the seek.
+            if index.property == key {
+                if let (Seek::Range { lower, upper }, Seek::Range { lower: new_lower, upper: new_upper }) =
+                    (existing, seek)
+                {
+                    match (lower.is_none(), upper.is_none(), new_lower, new_upper) {
+                        (true, false, Some(l), None) => *lower = Some(l),
+                        (false, true, None, Some(u)) => *upper = Some(u),
+                        _ => {}
+                    }
+                }
+            }
             return;
         }
-        let Some((key, seek)) = seek_of(predicate, *slot) else { return };
         for l in labels.iter() {
             if let Some(def) = graph.index_for(l, &key) {
                 *source = ScanSource::IndexSeek { index: def.clone(), seek, ordered: None };

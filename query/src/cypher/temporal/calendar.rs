@@ -42,8 +42,13 @@ impl Ord for CivilDate {
     }
 }
 
+/// Days since 1970-01-01 of a date in jiff's range (through the UTC offset, which
+/// is plain arithmetic in jiff).
 fn days_of(d: Date) -> i64 {
-    d.duration_since(EPOCH).as_secs().div_euclid(86_400)
+    jiff::tz::Offset::UTC
+        .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        .map_or_else(|_| d.duration_since(EPOCH).as_secs(), |t| t.as_second())
+        .div_euclid(86_400)
 }
 
 fn check_year(year: i64) -> Result<()> {
@@ -75,8 +80,9 @@ impl CivilDate {
     pub fn from_days(days: i64) -> Result<CivilDate> {
         let from_base = days - days_of(BASE);
         let cycles = from_base.div_euclid(CYCLE_DAYS);
-        let span = jiff::Span::new().try_days(from_base.rem_euclid(CYCLE_DAYS)).map_err(range_error)?;
-        CivilDate::new(BASE.checked_add(span).map_err(range_error)?, cycles)
+        let in_cycle = days_of(BASE) + from_base.rem_euclid(CYCLE_DAYS);
+        let instant = jiff::Timestamp::from_second(in_cycle * 86_400).map_err(range_error)?;
+        CivilDate::new(jiff::tz::Offset::UTC.to_datetime(instant).date(), cycles)
     }
 
     /// Days since 1970-01-01.

@@ -114,6 +114,25 @@ impl TemporalFunction {
     }
 }
 
+/// `f` on constant arguments, computed once while planning (a `date('2020-01-01')`
+/// in a predicate is then not parsed again for every row); `None` when the answer
+/// depends on a clock or is an error, which is left for the statement to raise.
+pub fn fold(f: TemporalFunction, args: &[V]) -> Option<V> {
+    let reads_clock = match f.op {
+        Op::Clock(_) => true,
+        Op::Construct => match args.first() {
+            None => true,
+            Some(V::Map(m)) => m.keys().all(|k| k == "timezone"),
+            Some(_) => false,
+        },
+        _ => false,
+    };
+    if reads_clock {
+        return None;
+    }
+    call(f, args, jiff::Timestamp::UNIX_EPOCH).ok()
+}
+
 /// Calls `f` on evaluated arguments; `statement_time` is the statement's clock.
 pub fn call(f: TemporalFunction, args: &[V], statement_time: jiff::Timestamp) -> Result<V> {
     if args.iter().any(V::is_null) {

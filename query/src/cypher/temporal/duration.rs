@@ -92,6 +92,20 @@ pub fn add_duration(t: &Temporal, d: &Duration, subtract: bool) -> Result<Tempor
         Temporal::Duration(x) => Temporal::Duration(duration_sum(x, &d, false)?),
         Temporal::LocalTime { nanos } => Temporal::LocalTime { nanos: wrap(*nanos) },
         Temporal::Time { nanos, offset } => Temporal::Time { nanos: wrap(*nanos), offset: *offset },
+        // Without months, days are a fixed count: no calendar needed.
+        Temporal::Date { days } if d.months == 0 => {
+            let total = days.checked_add(d.days).and_then(|x| x.checked_add(d.seconds / 86_400)).ok_or_else(overflow)?;
+            CivilDate::from_days(total)?;
+            Temporal::Date { days: total }
+        }
+        Temporal::LocalDateTime { seconds, nanos } if d.months == 0 => {
+            let shift = i128::from(d.days) * 86_400 * i128::from(NANOS_PER_SECOND) + time_nanos(&d);
+            shift_instant(&Temporal::LocalDateTime { seconds: *seconds, nanos: *nanos }, shift)?
+        }
+        // At a fixed offset a day is 86,400 seconds.
+        Temporal::DateTime { zone: None, .. } if d.months == 0 => {
+            shift_instant(t, i128::from(d.days) * 86_400 * i128::from(NANOS_PER_SECOND) + time_nanos(&d))?
+        }
         Temporal::Date { days } => {
             let date = plus_months_days(CivilDate::from_days(*days)?, d.months, d.days)?;
             Temporal::Date { days: date.plus_days(d.seconds / 86_400)?.days() }

@@ -26,7 +26,7 @@ use crate::{Error, Result};
 pub(crate) use calendar::CivilDate;
 
 pub use access::component;
-pub use construct::{call, TemporalFunction};
+pub use construct::{call, fold, TemporalFunction};
 pub use duration::{add_duration, divide_duration, duration_sum, multiply_duration, negate};
 pub use format::to_string;
 
