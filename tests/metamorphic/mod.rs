@@ -28,7 +28,23 @@ use sprig::{Database, ResultValue};
 
 const WORDS: [&str; 8] = ["alpha", "beta", "gamma", "delta", "pruned", "sparse", "model", "x"];
 
+/// Temporal literals, among them two date-times at the same instant in different
+/// zones (not equal, but one index key) and values of several temporal kinds.
+const TEMPORALS: [&str; 8] = [
+    "date('2020-01-01')",
+    "date('2020-01-03')",
+    "datetime('2020-01-01T00:00+01:00')",
+    "datetime('2019-12-31T23:00Z')",
+    "datetime('2020-01-01T00:00[Europe/Stockholm]')",
+    "localdatetime('2020-01-01T00:00')",
+    "localtime('12:00')",
+    "duration('P1D')",
+];
+
 fn literal(r: &mut StdRng) -> String {
+    if r.random_bool(0.12) {
+        return TEMPORALS[r.random_range(0..TEMPORALS.len())].into();
+    }
     match r.random_range(0..10) {
         0 => "null".into(),
         1 | 2 => r.random_range(-3..6).to_string(),
