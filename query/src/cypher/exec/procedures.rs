@@ -1,5 +1,5 @@
 //! `CALL`: the built-in procedures' bodies, and the operator that runs any procedure
-//! of the registry (`crate::cypher::procedure`): one output row per result, for each
+//! of the registry (`crate::cypher::plan::procedure`): one output row per result, for each
 //! input row; a procedure that yields nothing passes each input row on once.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -111,71 +111,59 @@ impl ProcedureCall {
             }
             checked.push(ty.coerce(v));
         }
-        let rows = body(&checked).map_err(|message| Error::Runtime {
+        let failed = |message: String| Error::Runtime {
             class: "ProcedureError",
             detail: "ProcedureCallFailed",
             message: format!("{} failed: {message}", sig.name),
-        })?;
-        for row in &rows {
-            if row.len() != sig.outputs.len() {
-                return Err(Error::Runtime {
-                    class: "ProcedureError",
-                    detail: "ProcedureCallFailed",
-                    message: format!(
-                        "{} gave a row of {} values for {} outputs",
-                        sig.name,
-                        row.len(),
-                        sig.outputs.len()
-                    ),
-                });
-            }
+        };
+        let rows = body(&checked).map_err(failed)?;
+        if let Some(row) = rows.iter().find(|row| row.len() != sig.outputs.len()) {
+            return Err(failed(format!("a row of {} values for {} outputs", row.len(), sig.outputs.len())));
         }
         Ok(rows)
     }
 }
 
 fn built_in(procedure: Procedure, args: Vec<V>, ctx: &mut Ctx<'_>) -> Result<Vec<Vec<V>>> {
-    {
-        let single = |values: Vec<String>| values.into_iter().map(|v| vec![V::string(v)]).collect();
-        Ok(match procedure {
-            Procedure::Labels => {
-                let labels: Vec<String> = ctx.graph.meta().labels.iter().cloned().collect();
-                let mut live = Vec::new();
-                for l in labels {
-                    if !ctx.graph.label_nodes(Some(&l))?.is_empty() {
-                        live.push(l);
-                    }
+    let single = |values: Vec<String>| values.into_iter().map(|v| vec![V::string(v)]).collect();
+    Ok(match procedure {
+        Procedure::Labels => {
+            let labels: Vec<String> = ctx.graph.meta().labels.iter().cloned().collect();
+            let mut live = Vec::new();
+            for l in labels {
+                if !ctx.graph.label_nodes(Some(&l))?.is_empty() {
+                    live.push(l);
                 }
-                single(live)
             }
-            Procedure::RelationshipTypes => {
-                let m = ctx.graph.meta();
-                let mut t: Vec<String> =
-                    m.types.iter().zip(&m.type_counts).filter(|(_, c)| **c > 0).map(|(t, _)| t.clone()).collect();
-                t.sort();
-                single(t)
-            }
-            Procedure::PropertyKeys => single(ctx.graph.meta().property_keys.iter().cloned().collect()),
-            Procedure::FulltextNodes | Procedure::FulltextRelationships => {
-                let name = string_arg(procedure, 0, &args[0])?;
-                let query = string_arg(procedure, 1, &args[1])?;
-                let rels = procedure == Procedure::FulltextRelationships;
-                let hits = ctx.graph.fulltext_query(&name, &query, rels).map_err(|e| match e {
-                    sprig_index::Error::TextQuery(m) => Error::argument("InvalidArgumentValue", m),
-                    other => Error::Index(other),
-                })?;
-                hits.into_iter()
-                    .map(|(id, score)| vec![if rels { V::Rel(id) } else { V::Node(id) }, V::Float(f64::from(score))])
-                    .collect()
-            }
-            Procedure::Indexes => index_rows(ctx)?,
-            Procedure::Components => vec![vec![
-                V::string("Neo4j Kernel"),
-                V::List(std::sync::Arc::new(vec![V::string(crate::cypher::plan::NEO4J_COMPATIBLE_VERSION)])),
-                V::string("community"),
-            ]],
-        })
-    }
+            single(live)
+        }
+        Procedure::RelationshipTypes => {
+            let m = ctx.graph.meta();
+            let mut t: Vec<String> =
+                m.types.iter().zip(&m.type_counts).filter(|(_, c)| **c > 0).map(|(t, _)| t.clone()).collect();
+            t.sort();
+            single(t)
+        }
+        Procedure::PropertyKeys => single(ctx.graph.meta().property_keys.iter().cloned().collect()),
+        Procedure::FulltextNodes | Procedure::FulltextRelationships => {
+            let name = string_arg(procedure, 0, &args[0])?;
+            let query = string_arg(procedure, 1, &args[1])?;
+            let rels = procedure == Procedure::FulltextRelationships;
+            let hits = ctx.graph.fulltext_query(&name, &query, rels).map_err(|e| match e {
+                sprig_index::Error::TextQuery(m) => Error::argument("InvalidArgumentValue", m),
+                other => Error::Index(other),
+            })?;
+            hits.into_iter()
+                .map(|(id, score)| vec![if rels { V::Rel(id) } else { V::Node(id) }, V::Float(f64::from(score))])
+                .collect()
+        }
+        Procedure::Indexes => index_rows(ctx)?,
+        Procedure::Components => vec![vec![
+            V::string("Neo4j Kernel"),
+            V::List(std::sync::Arc::new(vec![V::string(crate::cypher::plan::NEO4J_COMPATIBLE_VERSION)])),
+            V::string("community"),
+        ]],
+    })
 }
 
 impl Operator for ProcedureCall {

@@ -94,7 +94,8 @@ pub fn add_duration(t: &Temporal, d: &Duration, subtract: bool) -> Result<Tempor
         Temporal::Time { nanos, offset } => Temporal::Time { nanos: wrap(*nanos), offset: *offset },
         // Without months, days are a fixed count: no calendar needed.
         Temporal::Date { days } if d.months == 0 => {
-            let total = days.checked_add(d.days).and_then(|x| x.checked_add(d.seconds / 86_400)).ok_or_else(overflow)?;
+            let total =
+                days.checked_add(d.days).and_then(|x| x.checked_add(d.seconds / 86_400)).ok_or_else(overflow)?;
             CivilDate::from_days(total)?;
             Temporal::Date { days: total }
         }
@@ -144,10 +145,7 @@ fn shift_instant(t: &Temporal, nanos: i128) -> Result<Temporal> {
         }
         Temporal::DateTime { seconds, nanos: frac, zone, offset } => {
             let (seconds, nanos) = total(*seconds, *frac)?;
-            let z = match zone {
-                Some(name) => Zone::Named(name.clone()),
-                None => Zone::Offset(*offset),
-            };
+            let z = Zone::of_datetime(*offset, zone);
             let moved = Temporal::DateTime { seconds, nanos, offset: *offset, zone: zone.clone() };
             let moved = in_zone(&moved, &z)?;
             Parts::of(&moved)?;

@@ -114,6 +114,31 @@ impl Zone {
         }
     }
 
+    /// The offset a time takes in this zone: a time has no date to resolve a named
+    /// zone at, so it takes the zone's offset today.
+    fn offset_today(&self) -> Result<i32> {
+        match self {
+            Zone::Offset(o) => Ok(*o),
+            Zone::Named(_) => self.offset_at_instant(jiff::Timestamp::now().as_second()),
+        }
+    }
+
+    /// The zone of a stored date-time: its name if it has one, else its offset.
+    fn of_datetime(offset: i32, name: &Option<Arc<str>>) -> Zone {
+        match name {
+            Some(n) => Zone::Named(n.clone()),
+            None => Zone::Offset(offset),
+        }
+    }
+
+    /// The zone's name as a date-time keeps it (`None` for an offset).
+    fn name(&self) -> Option<Arc<str>> {
+        match self {
+            Zone::Named(n) => Some(n.clone()),
+            Zone::Offset(_) => None,
+        }
+    }
+
     /// The offset of this zone at the instant `utc_seconds`.
     fn offset_at_instant(&self, utc_seconds: i64) -> Result<i32> {
         match self {
@@ -166,10 +191,7 @@ impl Parts {
             Temporal::LocalDateTime { seconds, nanos } => Parts::local(*seconds, *nanos)?,
             Temporal::DateTime { seconds, nanos, offset, zone } => {
                 let mut p = Parts::local(seconds + i64::from(*offset), *nanos)?;
-                p.zone = Some(match zone {
-                    Some(name) => Zone::Named(name.clone()),
-                    None => Zone::Offset(*offset),
-                });
+                p.zone = Some(Zone::of_datetime(*offset, zone));
                 p
             }
             Temporal::Duration(_) => Parts::default(),
@@ -195,18 +217,13 @@ impl Parts {
         let need_date = || {
             self.date.ok_or_else(|| Error::argument("InvalidArgumentValue", format!("{}() needs a date", kind.name())))
         };
-        let offset_now = |zone: &Option<Zone>| -> Result<i32> {
-            match zone {
-                Some(Zone::Offset(o)) => Ok(*o),
-                // A time has no date to resolve a named zone at: today's offset.
-                Some(z @ Zone::Named(_)) => z.offset_at_instant(jiff::Timestamp::now().as_second()),
-                None => Ok(0),
-            }
-        };
         Ok(match kind {
             Kind::Date => Temporal::Date { days: need_date()?.days() },
             Kind::LocalTime => Temporal::LocalTime { nanos: self.time.unwrap_or(0) },
-            Kind::Time => Temporal::Time { nanos: self.time.unwrap_or(0), offset: offset_now(&self.zone)? },
+            Kind::Time => {
+                let offset = self.zone.as_ref().map_or(Ok(0), Zone::offset_today)?;
+                Temporal::Time { nanos: self.time.unwrap_or(0), offset }
+            }
             Kind::LocalDateTime => {
                 need_date()?;
                 let (seconds, nanos) = self.local_seconds();
@@ -217,11 +234,7 @@ impl Parts {
                 let (local, nanos) = self.local_seconds();
                 let zone = self.zone.clone().unwrap_or(Zone::Offset(0));
                 let (seconds, offset) = zone.resolve_local(local)?;
-                let name = match zone {
-                    Zone::Named(n) => Some(n),
-                    Zone::Offset(_) => None,
-                };
-                Temporal::DateTime { seconds, nanos, offset, zone: name }
+                Temporal::DateTime { seconds, nanos, offset, zone: zone.name() }
             }
             Kind::Duration => return Err(Error::type_error("a duration has no date or time parts")),
         })
@@ -244,17 +257,10 @@ fn in_zone(t: &Temporal, zone: &Zone) -> Result<Temporal> {
     match t {
         Temporal::DateTime { seconds, nanos, .. } => {
             let offset = zone.offset_at_instant(*seconds)?;
-            let name = match zone {
-                Zone::Named(n) => Some(n.clone()),
-                Zone::Offset(_) => None,
-            };
-            Ok(Temporal::DateTime { seconds: *seconds, nanos: *nanos, offset, zone: name })
+            Ok(Temporal::DateTime { seconds: *seconds, nanos: *nanos, offset, zone: zone.name() })
         }
         Temporal::Time { nanos, offset } => {
-            let new = match zone {
-                Zone::Offset(o) => *o,
-                z => z.offset_at_instant(jiff::Timestamp::now().as_second())?,
-            };
+            let new = zone.offset_today()?;
             let shifted = (nanos + i64::from(new - offset) * NANOS_PER_SECOND).rem_euclid(NANOS_PER_DAY);
             Ok(Temporal::Time { nanos: shifted, offset: new })
         }
