@@ -33,16 +33,22 @@ pub fn structure(t: &Temporal, utc: bool) -> Value {
 /// The temporal value a client sent as structure `tag` with `fields`; `None` when the
 /// structure is not a temporal one sprig has, or its fields are not as Bolt defines.
 pub fn from_structure(tag: u8, fields: &[Value], utc: bool) -> Option<Temporal> {
+    read_structure(tag, fields, utc).filter(sprig_query::cypher::temporal::in_range)
+}
+
+fn read_structure(tag: u8, fields: &[Value], utc: bool) -> Option<Temporal> {
     let int = |i: usize| match fields.get(i) {
         Some(Value::Int(v)) => Some(*v),
         _ => None,
     };
     let nanos = |i: usize| int(i).and_then(|v| u32::try_from(v).ok()).filter(|v| *v < 1_000_000_000);
-    let offset = |i: usize| int(i).and_then(|v| i32::try_from(v).ok());
+    // Offsets within ±18 hours, times of day within a day, as Neo4j accepts them.
+    let offset = |i: usize| int(i).and_then(|v| i32::try_from(v).ok()).filter(|o| o.abs() <= 18 * 3600);
+    let time_of_day = |i: usize| int(i).filter(|n| (0..86_400 * 1_000_000_000).contains(n));
     Some(match (tag, fields.len()) {
         (b'D', 1) => Temporal::Date { days: int(0)? },
-        (b't', 1) => Temporal::LocalTime { nanos: int(0)? },
-        (b'T', 2) => Temporal::Time { nanos: int(0)?, offset: offset(1)? },
+        (b't', 1) => Temporal::LocalTime { nanos: time_of_day(0)? },
+        (b'T', 2) => Temporal::Time { nanos: time_of_day(0)?, offset: offset(1)? },
         (b'd', 2) => Temporal::LocalDateTime { seconds: int(0)?, nanos: nanos(1)? },
         (b'I' | b'F', 3) => {
             let offset = offset(2)?;

@@ -193,6 +193,12 @@ mod tests {
         assert_eq!(parameter(&point, true).err(), Some("a point".to_string()));
         let bad_date = Value::Struct(b'D', vec![Value::String("x".into())]);
         assert_eq!(parameter(&bad_date, true).err(), Some("a date".to_string()));
+        let past_midnight = Value::Struct(b't', vec![Value::Int(86_400 * 1_000_000_000)]);
+        assert_eq!(parameter(&past_midnight, true).err(), Some("a time".to_string()));
+        let far_date = Value::Struct(b'D', vec![Value::Int(i64::MAX / 2)]);
+        assert_eq!(parameter(&far_date, true).err(), Some("a date".to_string()));
+        let far_offset = Value::Struct(b'T', vec![Value::Int(0), Value::Int(19 * 3600)]);
+        assert_eq!(parameter(&far_offset, true).err(), Some("a time".to_string()));
         let bytes = Value::List(vec![Value::Int(1), Value::Bytes(vec![1])]);
         assert_eq!(parameter(&bytes, true).err(), Some("a byte array".to_string()));
         let ok = Value::map([("a", Value::List(vec![Value::Int(1), Value::Float(2.5), Value::Null]))]);

@@ -241,6 +241,12 @@ impl Parts {
     }
 }
 
+/// Whether `t` lies in openCypher's range (years -999,999,999 to 999,999,999), as a
+/// value that came from outside (a Bolt parameter) must.
+pub fn in_range(t: &Temporal) -> bool {
+    Parts::of(t).is_ok()
+}
+
 /// A date-time in the zone called `zone`: at the instant `seconds` since the epoch,
 /// or (`local`) at that local date-time.
 pub fn zoned_datetime(seconds: i64, nanos: u32, zone: &str, local: bool) -> Result<Temporal> {
